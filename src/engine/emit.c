@@ -1,0 +1,31 @@
+/* Dispatch of parser observations to the context's sink (see pctx.h). */
+#include "engine/emit.h"
+
+#include "engine/pctx.h"
+
+const char *const qw_op_names[15] = {
+    "read",   "write",      "program",  "stop",     "start", "restart", "firmware", "config",
+    "diagnostic", "identify", "timesync", "file",   "auth",  "session", "control",
+};
+
+void qw_emit_txn(struct qw_pctx *ctx, const struct qw_txn *txn)
+{
+    if (ctx->sink && ctx->sink->txn) ctx->sink->txn(ctx->user, ctx, txn);
+}
+
+void qw_emit_anomaly(struct qw_pctx *ctx, const char *name, const char *detail)
+{
+    if (ctx->sink && ctx->sink->anomaly) ctx->sink->anomaly(ctx->user, ctx, name, detail);
+}
+
+void qw_emit_identity(struct qw_pctx *ctx, bool server, const char *attr, const char *value,
+                      size_t value_len)
+{
+    if (ctx->sink && ctx->sink->identity)
+        ctx->sink->identity(ctx->user, ctx, server, attr, value, value_len);
+}
+
+uint64_t qw_pctx_time(const struct qw_pctx *ctx)
+{
+    return ctx->ts_ns;
+}

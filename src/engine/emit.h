@@ -1,0 +1,66 @@
+/* What parsers hand to the engine: typed observations.
+ *
+ * A transaction carries the facts analysis needs (function code, operation classes, error) and a
+ * callback that writes the protocol's own JSON object; the engine writes the shared envelope
+ * (DESIGN.md "Interface contract") and only calls the callback when an event log is open, so
+ * parsing costs no formatting when nobody reads the log. */
+#ifndef QW_ENGINE_EMIT_H
+#define QW_ENGINE_EMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/proto.h"
+#include "util/json.h"
+
+/* What an operation does to a device. Parsers set these from their function tables; analysis
+ * (site policy, ICS rules) reads them. A function may set several bits. */
+enum qw_op {
+    QW_OP_READ = 1u << 0,       /* reads process data or configuration */
+    QW_OP_WRITE = 1u << 1,      /* writes process data (registers, coils, tags, points) */
+    QW_OP_PROGRAM = 1u << 2,    /* uploads, downloads or changes logic/blocks/programs */
+    QW_OP_STOP = 1u << 3,       /* puts a controller in stop / program mode */
+    QW_OP_START = 1u << 4,      /* puts a controller in run mode */
+    QW_OP_RESTART = 1u << 5,    /* cold/warm restart, reset, reinitialise */
+    QW_OP_FIRMWARE = 1u << 6,   /* firmware update */
+    QW_OP_CONFIG = 1u << 7,     /* changes device configuration (addresses, comms, names) */
+    QW_OP_DIAGNOSTIC = 1u << 8, /* diagnostics, counters, event logs */
+    QW_OP_IDENTIFY = 1u << 9,   /* asks a device who it is (identity, SZL, device id) */
+    QW_OP_TIMESYNC = 1u << 10,  /* sets or reads the clock */
+    QW_OP_FILE = 1u << 11,      /* file transfer or file operations */
+    QW_OP_AUTH = 1u << 12,      /* authentication, session security */
+    QW_OP_SESSION = 1u << 13,   /* connection/session management */
+    QW_OP_CONTROL = 1u << 14,   /* operates an output (select/operate, commands) */
+};
+
+/* Names of the bits above, for JSON (`ops` array) and docs; index = bit number. */
+extern const char *const qw_op_names[15];
+
+struct qw_txn {
+    bool has_request, has_response;
+    uint32_t function;          /* the protocol's own numeric code */
+    const char *function_name;  /* static string from the parser's table; NULL if unknown */
+    uint32_t ops;               /* qw_op bits */
+    bool error;                 /* exception response / error status */
+    uint64_t request_ns, response_ns; /* packet times; 0 when that side is missing */
+    /* Writes the members of the protocol object (the engine opens and closes it). */
+    void (*write_json)(struct qw_json *j, const void *arg);
+    const void *arg;
+};
+
+/* One transaction: a request, its response, or both. */
+void qw_emit_txn(struct qw_pctx *ctx, const struct qw_txn *txn);
+
+/* A named, counted protocol anomaly, e.g. "modbus.invalid_length" (malformed, not truncated).
+ * `detail` may be NULL. */
+void qw_emit_anomaly(struct qw_pctx *ctx, const char *name, const char *detail);
+
+/* An identity fact about one end of the flow (`server` true: the responder). `attr` is one of
+ * "vendor", "model", "firmware", "serial", "hostname", "product_code", ... */
+void qw_emit_identity(struct qw_pctx *ctx, bool server, const char *attr, const char *value,
+                      size_t value_len);
+
+/* Packet time (ns since the epoch) of the data being parsed. */
+uint64_t qw_pctx_time(const struct qw_pctx *ctx);
+
+#endif

@@ -1,0 +1,28 @@
+/* The parse context behind `struct qw_pctx`, and the sink it reports to.
+ *
+ * Parsers only see the opaque pointer and the functions of emit.h. The engine fills a context
+ * per delivery with its own sink (event log, analysis); tests use the recording sink
+ * (record_sink.h) to check what a parser emits, without an engine. */
+#ifndef QW_ENGINE_PCTX_H
+#define QW_ENGINE_PCTX_H
+
+#include "engine/emit.h"
+
+struct qw_flow;
+
+struct qw_emit_sink {
+    void (*txn)(void *user, struct qw_pctx *ctx, const struct qw_txn *txn);
+    void (*anomaly)(void *user, struct qw_pctx *ctx, const char *name, const char *detail);
+    void (*identity)(void *user, struct qw_pctx *ctx, bool server, const char *attr,
+                     const char *value, size_t value_len);
+};
+
+struct qw_pctx {
+    const struct qw_emit_sink *sink;
+    void *user;
+    struct qw_flow *flow; /* NULL outside the engine */
+    const struct qw_proto *proto;
+    uint64_t ts_ns;
+};
+
+#endif

@@ -1,0 +1,84 @@
+#include "engine/record_sink.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void copy_str(char *dst, size_t cap, const char *src, size_t n)
+{
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void rec_txn(void *user, struct qw_pctx *ctx, const struct qw_txn *txn)
+{
+    struct qw_record_sink *rec = user;
+    if (rec->ntxns >= QW_REC_MAX) {
+        rec->dropped++;
+        return;
+    }
+    struct qw_rec_txn *r = &rec->txns[rec->ntxns++];
+    r->txn = *txn;
+    struct qw_json j;
+    qw_json_mem(&j, r->json, sizeof r->json - 1);
+    qw_json_obj_begin(&j, NULL);
+    if (txn->write_json) txn->write_json(&j, txn->arg);
+    qw_json_obj_end(&j);
+    r->json[j.overflow ? 0 : j.len] = '\0';
+    r->txn.write_json = NULL;
+    r->txn.arg = NULL;
+}
+
+static void rec_anomaly(void *user, struct qw_pctx *ctx, const char *name, const char *detail)
+{
+    struct qw_record_sink *rec = user;
+    if (rec->nanomalies >= QW_REC_MAX) {
+        rec->dropped++;
+        return;
+    }
+    struct qw_rec_anomaly *a = &rec->anomalies[rec->nanomalies++];
+    copy_str(a->name, sizeof a->name, name, strlen(name));
+    if (detail) copy_str(a->detail, sizeof a->detail, detail, strlen(detail));
+}
+
+static void rec_identity(void *user, struct qw_pctx *ctx, bool server, const char *attr,
+                         const char *value, size_t value_len)
+{
+    struct qw_record_sink *rec = user;
+    if (rec->nidentities >= QW_REC_MAX) {
+        rec->dropped++;
+        return;
+    }
+    struct qw_rec_identity *id = &rec->identities[rec->nidentities++];
+    id->server = server;
+    copy_str(id->attr, sizeof id->attr, attr, strlen(attr));
+    copy_str(id->value, sizeof id->value, value, value_len);
+}
+
+static const struct qw_emit_sink record_sink = {rec_txn, rec_anomaly, rec_identity};
+
+void qw_record_sink_init(struct qw_record_sink *rec, struct qw_pctx *ctx,
+                         const struct qw_proto *proto)
+{
+    memset(rec, 0, sizeof *rec);
+    memset(ctx, 0, sizeof *ctx);
+    ctx->sink = &record_sink;
+    ctx->user = rec;
+    ctx->proto = proto;
+}
+
+size_t qw_record_count_anomaly(const struct qw_record_sink *rec, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rec->nanomalies; i++)
+        if (strcmp(rec->anomalies[i].name, name) == 0) n++;
+    return n;
+}
+
+const char *qw_record_identity(const struct qw_record_sink *rec, bool server, const char *attr)
+{
+    for (size_t i = 0; i < rec->nidentities; i++)
+        if (rec->identities[i].server == server && strcmp(rec->identities[i].attr, attr) == 0)
+            return rec->identities[i].value;
+    return NULL;
+}

@@ -1,0 +1,50 @@
+/* A sink that records what a parser emits, for unit tests and fuzz harnesses.
+ *
+ * Each transaction is kept with its summary fields and its protocol object rendered to JSON
+ * text, so a test can assert decoded values both ways. Storage is fixed: past the capacity,
+ * records are counted in `dropped` and not kept. */
+#ifndef QW_ENGINE_RECORD_SINK_H
+#define QW_ENGINE_RECORD_SINK_H
+
+#include <stddef.h>
+
+#include "engine/pctx.h"
+
+#define QW_REC_MAX 256
+#define QW_REC_JSON_MAX 4096
+
+struct qw_rec_txn {
+    struct qw_txn txn;           /* write_json/arg are cleared after rendering */
+    char json[QW_REC_JSON_MAX];  /* the protocol object, e.g. {"request":{...}} */
+};
+
+struct qw_rec_anomaly {
+    char name[64];
+    char detail[128];
+};
+
+struct qw_rec_identity {
+    bool server;
+    char attr[32];
+    char value[256];
+};
+
+struct qw_record_sink {
+    struct qw_rec_txn txns[QW_REC_MAX];
+    size_t ntxns;
+    struct qw_rec_anomaly anomalies[QW_REC_MAX];
+    size_t nanomalies;
+    struct qw_rec_identity identities[QW_REC_MAX];
+    size_t nidentities;
+    size_t dropped;
+};
+
+/* Prepare `ctx` to report into `rec` (both zeroed here), as parser `proto`. */
+void qw_record_sink_init(struct qw_record_sink *rec, struct qw_pctx *ctx,
+                         const struct qw_proto *proto);
+/* Count of recorded anomalies with this name. */
+size_t qw_record_count_anomaly(const struct qw_record_sink *rec, const char *name);
+/* First recorded identity value for attr (server side when server is true), or NULL. */
+const char *qw_record_identity(const struct qw_record_sink *rec, bool server, const char *attr);
+
+#endif

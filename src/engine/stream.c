@@ -1,0 +1,73 @@
+#include "engine/stream.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+size_t qw_pending_bytes_total;
+
+void qw_pending_reset(struct qw_pending *pend)
+{
+    pend->len = 0;
+}
+
+void qw_pending_free(struct qw_pending *pend)
+{
+    qw_pending_bytes_total -= pend->cap;
+    free(pend->buf);
+    pend->buf = NULL;
+    pend->len = pend->cap = 0;
+}
+
+/* Make room for `need` bytes in total. Growth is geometric from 2 KiB so a flow costs memory
+ * only while it actually holds a split PDU; the buffer is kept until the flow ends. */
+static bool reserve(struct qw_pending *pend, size_t need)
+{
+    if (need <= pend->cap) return true;
+    if (need > QW_STREAM_PENDING_MAX) return false;
+    size_t cap = pend->cap ? pend->cap : 2048;
+    while (cap < need) cap *= 2;
+    if (cap > QW_STREAM_PENDING_MAX) cap = QW_STREAM_PENDING_MAX;
+    uint8_t *nb = realloc(pend->buf, cap);
+    if (!nb) return false;
+    qw_pending_bytes_total += cap - pend->cap;
+    pend->buf = nb;
+    pend->cap = (uint32_t)cap;
+    return true;
+}
+
+static size_t drop_and_gap(struct qw_pctx *ctx, const struct qw_proto *proto, void *state,
+                           enum qw_dir dir, struct qw_pending *pend, size_t dropped)
+{
+    pend->len = 0;
+    if (proto->gap) proto->gap(ctx, state, dir);
+    return dropped;
+}
+
+size_t qw_stream_deliver(struct qw_pctx *ctx, const struct qw_proto *proto, void *state,
+                         enum qw_dir dir, struct qw_pending *pend, const uint8_t *data,
+                         size_t len)
+{
+    size_t dropped = 0;
+    if (pend->len > 0) {
+        if (!reserve(pend, (size_t)pend->len + len)) {
+            dropped = drop_and_gap(ctx, proto, state, dir, pend, pend->len);
+        } else {
+            memcpy(pend->buf + pend->len, data, len);
+            pend->len += (uint32_t)len;
+            size_t used = proto->parse(ctx, state, dir, pend->buf, pend->len);
+            if (used > pend->len) used = pend->len;
+            memmove(pend->buf, pend->buf + used, pend->len - used);
+            pend->len -= (uint32_t)used;
+            return 0;
+        }
+    }
+    /* Fast path: nothing pending, parse straight from the packet. */
+    size_t used = proto->parse(ctx, state, dir, data, len);
+    if (used > len) used = len;
+    size_t rest = len - used;
+    if (rest == 0) return dropped;
+    if (!reserve(pend, rest)) return dropped + drop_and_gap(ctx, proto, state, dir, pend, rest);
+    memcpy(pend->buf, data + used, rest);
+    pend->len = (uint32_t)rest;
+    return dropped;
+}

@@ -1,0 +1,68 @@
+/* The application-parser contract.
+ *
+ * Every protocol lives in one file under src/proto/ and exports one `struct qw_proto`
+ * descriptor; src/proto/registry.c lists them all. A parser describes what was said on the wire
+ * and nothing more: it knows no zones, owners or policy (DESIGN.md, "Parse, then decide").
+ *
+ * Data flow for one flow:
+ *   - The engine picks candidate parsers (port hints first, then every other parser for the
+ *     transport) and calls `probe` on the first bytes of the flow, per direction, until one
+ *     answers QW_PROBE_MATCH. Ports only order the candidates.
+ *   - After a match, `parse` is called with the ordered byte stream of each direction (TCP) or
+ *     with each datagram (UDP). For TCP it returns how many bytes it consumed; the engine keeps
+ *     the unconsumed tail (bounded by QW_STREAM_PENDING_MAX) and hands it back, followed by the
+ *     next bytes, on the next call. A PDU split across segments is therefore seen whole, and
+ *     several PDUs in one segment are parsed in one call.
+ *   - `gap` tells the parser that bytes of direction `dir` were lost (a missing TCP segment):
+ *     it drops partial state for that direction and resynchronises on the next PDU boundary.
+ *   - `flow_end` flushes what is outstanding (unanswered requests) before the state is freed.
+ *
+ * Parsers emit observations through src/engine/emit.h. They must not allocate per packet: their
+ * per-flow state is `state_size` bytes, zeroed by the engine, and queues inside it are bounded. */
+#ifndef QW_PROTO_PROTO_H
+#define QW_PROTO_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct qw_pctx; /* opaque parse context: the flow, the packet time, the emitter (emit.h) */
+
+enum qw_dir {
+    QW_DIR_TO_SERVER = 0, /* from the client (the side that opened the flow) */
+    QW_DIR_TO_CLIENT = 1,
+};
+
+enum qw_probe_result {
+    QW_PROBE_NO = 0,        /* these bytes are not this protocol */
+    QW_PROBE_NEED_MORE = 1, /* too few bytes to tell */
+    QW_PROBE_MATCH = 2,
+};
+
+enum qw_transport {
+    QW_TRANSPORT_TCP = 1u << 0,
+    QW_TRANSPORT_UDP = 1u << 1,
+};
+
+#define QW_PROTO_MAX_PORTS 8
+
+struct qw_proto {
+    const char *name;      /* app_proto value and the event-log object name, e.g. "modbus" */
+    unsigned transports;   /* qw_transport bits */
+    uint16_t ports[QW_PROTO_MAX_PORTS]; /* server-port hints, 0-terminated */
+    /* Look at the first bytes seen in direction `dir`. Must be cheap and side-effect free. */
+    enum qw_probe_result (*probe)(const uint8_t *data, size_t len, enum qw_dir dir);
+    size_t state_size; /* per-flow state, zeroed by the engine before first use */
+    /* Parse bytes of one direction. TCP: return bytes consumed (0..len). UDP: one datagram. */
+    size_t (*parse)(struct qw_pctx *ctx, void *state, enum qw_dir dir, const uint8_t *data,
+                    size_t len);
+    void (*gap)(struct qw_pctx *ctx, void *state, enum qw_dir dir); /* optional */
+    void (*flow_end)(struct qw_pctx *ctx, void *state);             /* optional */
+};
+
+/* The registry (registry.c): every parser, in a fixed order. */
+extern const struct qw_proto *const qw_protocols[];
+extern const size_t qw_protocol_count;
+const struct qw_proto *qw_proto_by_name(const char *name);
+
+#endif

@@ -1,0 +1,41 @@
+# Test registration. Unit tests (cmocka) are tests/unit/test_*.c, one executable each; end-to-end
+# tests are tests/e2e/*.sh, run with the built binary and the corpus location in the environment;
+# fuzz harnesses tests/fuzz/fuzz_*.c are replayed over their seed inputs in every build and run
+# under libFuzzer when QW_FUZZ is on.
+pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+
+file(GLOB QW_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+foreach(src ${QW_UNIT_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE qwcore PkgConfig::CMOCKA)
+  add_test(NAME unit.${name} COMMAND ${name})
+  set_tests_properties(unit.${name} PROPERTIES ENVIRONMENT
+    "QW_CORPUS=${QW_CORPUS};QW_SRC=${CMAKE_SOURCE_DIR};CMOCKA_MESSAGE_OUTPUT=stdout")
+endforeach()
+
+file(GLOB QW_E2E_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/e2e/test_*.sh)
+foreach(script ${QW_E2E_TESTS})
+  get_filename_component(name ${script} NAME_WE)
+  add_test(NAME e2e.${name} COMMAND bash ${script})
+  set_tests_properties(e2e.${name} PROPERTIES
+    ENVIRONMENT "QW_BIN=$<TARGET_FILE:quaywatch>;QW_CORPUS=${QW_CORPUS};QW_SRC=${CMAKE_SOURCE_DIR};QW_BUILD=${CMAKE_BINARY_DIR}"
+    SKIP_RETURN_CODE 77 TIMEOUT 900)
+endforeach()
+
+# Fuzz harnesses: each defines LLVMFuzzerTestOneInput. The replay driver runs it over the seed
+# inputs named in the harness's seeds file, so every build catches regressions on known inputs.
+file(GLOB QW_FUZZ_HARNESSES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.c)
+foreach(src ${QW_FUZZ_HARNESSES})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name}_replay ${src} ${CMAKE_SOURCE_DIR}/tests/fuzz/replay_main.c)
+  target_link_libraries(${name}_replay PRIVATE qwcore)
+  add_test(NAME fuzz_replay.${name} COMMAND ${name}_replay ${QW_CORPUS}/pcaps)
+  set_tests_properties(fuzz_replay.${name} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+  if(QW_FUZZ)
+    add_executable(${name} ${src})
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+    target_link_libraries(${name} PRIVATE qwcore)
+  endif()
+endforeach()
