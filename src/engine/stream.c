@@ -52,7 +52,7 @@ size_t qw_stream_deliver(struct qw_pctx *ctx, const struct qw_proto *proto, void
         if (!reserve(pend, (size_t)pend->len + len)) {
             dropped = drop_and_gap(ctx, proto, state, dir, pend, pend->len);
         } else {
-            memcpy(pend->buf + pend->len, data, len);
+            if (len) memcpy(pend->buf + pend->len, data, len);
             pend->len += (uint32_t)len;
             size_t used = proto->parse(ctx, state, dir, pend->buf, pend->len);
             if (used > pend->len) used = pend->len;
@@ -61,6 +61,7 @@ size_t qw_stream_deliver(struct qw_pctx *ctx, const struct qw_proto *proto, void
             return 0;
         }
     }
+    if (len == 0) return dropped;
     /* Fast path: nothing pending, parse straight from the packet. */
     size_t used = proto->parse(ctx, state, dir, data, len);
     if (used > len) used = len;

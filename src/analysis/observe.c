@@ -1,0 +1,165 @@
+#include "analysis/observe.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool qw_obs_init(struct qw_observer *o)
+{
+    memset(o, 0, sizeof *o);
+    o->napp = qw_protocol_count + 1;
+    o->app_traffic = calloc(o->napp, sizeof *o->app_traffic);
+    return o->app_traffic &&
+           qw_hmap_init(&o->hosts, sizeof(struct qw_host_key), sizeof(struct qw_host_val),
+                        QW_OBS_MAX_HOSTS) &&
+           qw_hmap_init(&o->edges, sizeof(struct qw_edge_key), sizeof(struct qw_edge_val),
+                        QW_OBS_MAX_EDGES) &&
+           qw_hmap_init(&o->identities, sizeof(struct qw_ident_key),
+                        sizeof(struct qw_ident_val), QW_OBS_MAX_IDENTITIES) &&
+           qw_hmap_init(&o->anomalies, sizeof(struct qw_anom_key), sizeof(struct qw_anom_val),
+                        QW_OBS_MAX_ANOMALY_KINDS) &&
+           qw_hmap_init(&o->l2, sizeof(struct qw_l2_key), sizeof(struct qw_traffic), 1024);
+}
+
+void qw_obs_free(struct qw_observer *o)
+{
+    qw_hmap_free(&o->hosts);
+    qw_hmap_free(&o->edges);
+    qw_hmap_free(&o->identities);
+    qw_hmap_free(&o->anomalies);
+    qw_hmap_free(&o->l2);
+    free(o->app_traffic);
+    o->app_traffic = NULL;
+}
+
+void qw_obs_clear(struct qw_observer *o)
+{
+    qw_hmap_clear(&o->hosts);
+    qw_hmap_clear(&o->edges);
+    qw_hmap_clear(&o->identities);
+    qw_hmap_clear(&o->anomalies);
+    qw_hmap_clear(&o->l2);
+    memset(o->app_traffic, 0, o->napp * sizeof *o->app_traffic);
+}
+
+int16_t qw_obs_app_index(const struct qw_proto *p)
+{
+    if (!p) return -1;
+    for (size_t i = 0; i < qw_protocol_count; i++)
+        if (qw_protocols[i] == p) return (int16_t)i;
+    return -1;
+}
+
+static void span(uint64_t *first, uint64_t *last, uint64_t a, uint64_t b)
+{
+    if (*first == 0 || a < *first) *first = a;
+    if (b > *last) *last = b;
+}
+
+static void host_update(struct qw_observer *o, uint16_t vlan, const struct qw_addr *ip,
+                        const uint8_t *mac, const struct qw_flow *f, bool client)
+{
+    struct qw_host_key k;
+    memset(&k, 0, sizeof k);
+    k.vlan = vlan;
+    k.ip = *ip;
+    struct qw_host_val *h = qw_hmap_upsert(&o->hosts, &k, NULL);
+    if (!h) return;
+    if (mac) {
+        memcpy(h->mac, mac, 6);
+        h->has_mac = true;
+    }
+    if (!f) return;
+    span(&h->first_ns, &h->last_ns, f->first_ns, f->last_ns);
+    enum qw_dir out = client ? QW_DIR_TO_SERVER : QW_DIR_TO_CLIENT;
+    h->pkts_sent += f->pkts[out];
+    h->bytes_sent += f->bytes[out];
+    h->pkts_recv += f->pkts[out ^ 1];
+    h->bytes_recv += f->bytes[out ^ 1];
+    if (client)
+        h->flows_client++;
+    else
+        h->flows_server++;
+}
+
+static uint16_t flow_vlan(const struct qw_flow *f)
+{
+    /* The innermost tag names the segment (QinQ outer tags name the carrier). */
+    return f->key.vlan[1] ? f->key.vlan[1] : f->key.vlan[0];
+}
+
+void qw_obs_flow_end(struct qw_observer *o, const struct qw_flow *f)
+{
+    int16_t app = qw_obs_app_index(f->app);
+    struct qw_traffic *t = &o->app_traffic[app + 1];
+    t->flows++;
+    t->pkts += f->pkts[0] + f->pkts[1];
+    t->bytes += f->bytes[0] + f->bytes[1];
+
+    uint16_t vlan = flow_vlan(f);
+    host_update(o, vlan, qw_flow_cli_ip(f), f->has_mac[0] ? f->mac[0] : NULL, f, true);
+    host_update(o, vlan, qw_flow_srv_ip(f), f->has_mac[1] ? f->mac[1] : NULL, f, false);
+
+    struct qw_edge_key k;
+    memset(&k, 0, sizeof k);
+    k.vlan = vlan;
+    k.l4proto = f->key.proto;
+    k.server_port = qw_flow_srv_port(f);
+    k.app = app;
+    k.client = *qw_flow_cli_ip(f);
+    k.server = *qw_flow_srv_ip(f);
+    struct qw_edge_val *e = qw_hmap_upsert(&o->edges, &k, NULL);
+    if (!e) return;
+    e->flows++;
+    e->pkts += f->pkts[0] + f->pkts[1];
+    e->bytes += f->bytes[0] + f->bytes[1];
+    e->ops |= f->ops;
+    span(&e->first_ns, &e->last_ns, f->first_ns, f->last_ns);
+}
+
+void qw_obs_packet_l2(struct qw_observer *o, const struct qw_packet *p)
+{
+    struct qw_l2_key k = {p->l3 == QW_L3_ARP ? 0x0806 : p->ethertype};
+    struct qw_traffic *t = qw_hmap_upsert(&o->l2, &k, NULL);
+    if (t) {
+        t->pkts++;
+        t->bytes += p->wirelen;
+    }
+    if (p->l3 == QW_L3_ARP && p->arp.op) {
+        /* An ARP sender binds its IP to its MAC on this segment (RFC 826); 0.0.0.0 is a probe
+         * (RFC 5227) and names no host. */
+        static const uint8_t zero4[4];
+        if (memcmp(p->arp.spa.b + 12, zero4, 4) == 0) return;
+        uint16_t vlan = p->nvlan ? p->vlan[p->nvlan - 1] : 0;
+        host_update(o, vlan, &p->arp.spa, p->arp.sha, NULL, true);
+    }
+}
+
+void qw_obs_identity(struct qw_observer *o, const struct qw_flow *f, bool server,
+                     const char *attr, const char *value, size_t len, uint64_t ts_ns)
+{
+    struct qw_ident_key k;
+    memset(&k, 0, sizeof k);
+    k.host.vlan = flow_vlan(f);
+    k.host.ip = server ? *qw_flow_srv_ip(f) : *qw_flow_cli_ip(f);
+    /* the fact needs its host in the same batch, even while the flow is still open */
+    host_update(o, k.host.vlan, &k.host.ip, NULL, NULL, server);
+    strncpy(k.attr, attr, sizeof k.attr - 1);
+    if (len > sizeof k.value - 1) len = sizeof k.value - 1;
+    memcpy(k.value, value, len);
+    struct qw_ident_val *v = qw_hmap_upsert(&o->identities, &k, NULL);
+    if (!v) return;
+    span(&v->first_ns, &v->last_ns, ts_ns, ts_ns);
+    v->count++;
+    v->app = qw_obs_app_index(f->app);
+}
+
+void qw_obs_anomaly(struct qw_observer *o, const char *name, uint64_t ts_ns)
+{
+    struct qw_anom_key k;
+    memset(&k, 0, sizeof k);
+    strncpy(k.name, name, sizeof k.name - 1);
+    struct qw_anom_val *v = qw_hmap_upsert(&o->anomalies, &k, NULL);
+    if (!v) return;
+    v->count++;
+    span(&v->first_ns, &v->last_ns, ts_ns, ts_ns);
+}

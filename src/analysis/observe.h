@@ -1,0 +1,97 @@
+/* What analysis keeps from the traffic between two store batches: hosts, communication edges,
+ * traffic per application protocol and per link-layer protocol, identity facts and anomaly
+ * counts. Every table is bounded (QW_OBS_MAX_*); past a cap, updates are refused and counted.
+ * The store folds these deltas in (store.c) and the tables are cleared for the next batch. */
+#ifndef QW_ANALYSIS_OBSERVE_H
+#define QW_ANALYSIS_OBSERVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decode/packet.h"
+#include "flow/flow.h"
+#include "util/hmap.h"
+
+#define QW_OBS_MAX_HOSTS 262144u
+#define QW_OBS_MAX_EDGES 1048576u
+#define QW_OBS_MAX_IDENTITIES 65536u
+#define QW_OBS_MAX_ANOMALY_KINDS 4096u
+#define QW_OBS_ATTR_MAX 24
+#define QW_OBS_VALUE_MAX 120
+
+struct qw_host_key {
+    uint16_t vlan;
+    uint8_t pad[6];
+    struct qw_addr ip;
+};
+
+struct qw_host_val {
+    uint8_t mac[6];
+    bool has_mac;
+    uint64_t first_ns, last_ns;
+    uint64_t pkts_sent, bytes_sent, pkts_recv, bytes_recv;
+    uint64_t flows_client, flows_server;
+};
+
+struct qw_edge_key {
+    uint16_t vlan;
+    uint8_t l4proto;
+    uint8_t pad;
+    uint16_t server_port;
+    int16_t app; /* index in qw_protocols, -1 none */
+    struct qw_addr client, server;
+};
+
+struct qw_edge_val {
+    uint64_t flows, pkts, bytes, first_ns, last_ns;
+    uint32_t ops;
+};
+
+struct qw_ident_key {
+    struct qw_host_key host;
+    char attr[QW_OBS_ATTR_MAX];
+    char value[QW_OBS_VALUE_MAX];
+};
+
+struct qw_ident_val {
+    uint64_t first_ns, last_ns, count;
+    int16_t app;
+};
+
+struct qw_anom_key {
+    char name[48];
+};
+
+struct qw_anom_val {
+    uint64_t count, first_ns, last_ns;
+};
+
+struct qw_traffic {
+    uint64_t flows, pkts, bytes;
+};
+
+struct qw_l2_key {
+    uint16_t ethertype;
+};
+
+struct qw_observer {
+    struct qw_hmap hosts, edges, identities, anomalies, l2;
+    /* traffic per application protocol: index = registry index + 1; [0] = none detected */
+    struct qw_traffic *app_traffic;
+    size_t napp;
+};
+
+bool qw_obs_init(struct qw_observer *o);
+void qw_obs_free(struct qw_observer *o);
+void qw_obs_clear(struct qw_observer *o);
+
+void qw_obs_flow_end(struct qw_observer *o, const struct qw_flow *f);
+void qw_obs_packet_l2(struct qw_observer *o, const struct qw_packet *p);
+void qw_obs_identity(struct qw_observer *o, const struct qw_flow *f, bool server,
+                     const char *attr, const char *value, size_t len, uint64_t ts_ns);
+void qw_obs_anomaly(struct qw_observer *o, const char *name, uint64_t ts_ns);
+
+/* Registry index of a parser, or -1. */
+int16_t qw_obs_app_index(const struct qw_proto *p);
+
+#endif

@@ -1,0 +1,139 @@
+/* quaywatch analyze: capture files -> store and event log. Several files are merged in packet
+ * time order, as if they were one capture. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/session.h"
+
+static void help(FILE *out)
+{
+    fprintf(out,
+            "usage: quaywatch analyze [OPTIONS] PCAP...\n\n"
+            "Analyse pcap or pcapng files (several are merged in time order) and add what they\n"
+            "show to the store. Exit codes: 0 ok, 1 failure, 2 usage or site-file error,\n"
+            "3 a file is unreadable or damaged (packets before the damage are still stored).\n\n"
+            "options:\n%s  -h, --help       this text\n",
+            qw_session_options_help);
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One progress line on a terminal: where we are in the input and how fast. */
+static void progress(struct qw_source *srcs, size_t n, long total, uint64_t pkts, double t0)
+{
+    long done = 0;
+    for (size_t i = 0; i < n; i++) done += srcs[i].done ? srcs[i].size : srcs[i].good_offset;
+    double dt = wall_now() - t0;
+    fprintf(stderr, "\ranalyze: %5.1f%%  %.1f MB  %llu packets  %.2f Mpkt/s   ",
+            total ? 100.0 * (double)done / (double)total : 100.0, (double)done / 1e6,
+            (unsigned long long)pkts, dt > 0 ? (double)pkts / dt / 1e6 : 0.0);
+}
+
+int qw_cmd_analyze(int argc, char **argv)
+{
+    struct qw_session s;
+    memset(&s, 0, sizeof s);
+    char **files = calloc((size_t)argc, sizeof *files);
+    size_t nfiles = 0;
+    if (!files) return QW_EXIT_FAILURE;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            help(stdout);
+            free(files);
+            return QW_EXIT_OK;
+        }
+        int r = qw_session_option(&s.opt, argc, argv, &i, "analyze");
+        if (r < 0) {
+            free(files);
+            return QW_EXIT_USAGE;
+        }
+        if (r > 0) continue;
+        if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "quaywatch analyze: unknown option '%s' (see --help)\n", argv[i]);
+            free(files);
+            return QW_EXIT_USAGE;
+        }
+        files[nfiles++] = argv[i];
+    }
+    if (nfiles == 0) {
+        fprintf(stderr, "quaywatch analyze: no capture file given (see --help)\n");
+        free(files);
+        return QW_EXIT_USAGE;
+    }
+
+    /* Open every file before writing anything: an unreadable input changes nothing. */
+    struct qw_source *srcs = calloc(nfiles, sizeof *srcs);
+    if (!srcs) {
+        free(files);
+        return QW_EXIT_FAILURE;
+    }
+    int rc = QW_EXIT_OK;
+    long total = 0;
+    for (size_t i = 0; i < nfiles; i++) {
+        if (!qw_source_open_file(&srcs[i], files[i])) {
+            fprintf(stderr, "quaywatch analyze: %s\n", srcs[i].error);
+            rc = QW_EXIT_INPUT;
+        }
+        total += srcs[i].size;
+    }
+    if (s.opt.site && !qw_site_check_syntax(s.opt.site)) rc = QW_EXIT_USAGE;
+    if (rc == QW_EXIT_OK) {
+        size_t used = 0;
+        for (size_t i = 0; i < nfiles && used + 2 < sizeof s.sources; i++)
+            used += (size_t)snprintf(s.sources + used, sizeof s.sources - used, "%s%s",
+                                     i ? "," : "", files[i]);
+        rc = qw_session_start(&s, "analyze");
+    }
+    if (rc != QW_EXIT_OK) {
+        for (size_t i = 0; i < nfiles; i++) qw_source_close(&srcs[i]);
+        free(srcs);
+        free(files);
+        return rc;
+    }
+
+    for (size_t i = 0; i < nfiles; i++)
+        if (qw_source_advance(&srcs[i]) < 0) {
+            fprintf(stderr, "quaywatch analyze: %s\n", srcs[i].error);
+            rc = QW_EXIT_INPUT;
+        }
+    bool tty = isatty(2) && !s.opt.quiet;
+    double t0 = wall_now(), last = t0;
+    for (;;) {
+        /* the source whose next packet is earliest; ties go to the earlier file */
+        struct qw_source *next = NULL;
+        for (size_t i = 0; i < nfiles; i++)
+            if (srcs[i].have_packet && (!next || srcs[i].ts_ns < next->ts_ns)) next = &srcs[i];
+        if (!next) break;
+        qw_engine_packet(&s.engine, &next->dec, next->data, next->hdr->caplen, next->hdr->len,
+                         next->ts_ns);
+        if (qw_source_advance(next) < 0) {
+            fprintf(stderr, "%squaywatch analyze: %s\n", tty ? "\n" : "", next->error);
+            rc = QW_EXIT_INPUT;
+        }
+        if (tty && (s.engine.stats.packets & 0xffff) == 0 && wall_now() - last > 0.5) {
+            last = wall_now();
+            progress(srcs, nfiles, total, s.engine.stats.packets, t0);
+        }
+    }
+    if (tty && wall_now() - t0 > 0.5) {
+        progress(srcs, nfiles, total, s.engine.stats.packets, t0);
+        fputc('\n', stderr);
+    }
+    if (!qw_session_finish(&s, rc == QW_EXIT_INPUT ? "input_error" : "ok", srcs, nfiles) &&
+        rc == QW_EXIT_OK)
+        rc = QW_EXIT_FAILURE;
+    for (size_t i = 0; i < nfiles; i++) qw_source_close(&srcs[i]);
+    qw_session_free(&s);
+    free(srcs);
+    free(files);
+    return rc;
+}

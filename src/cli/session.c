@@ -1,0 +1,153 @@
+#include "cli/session.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+const char qw_session_options_help[] =
+    "  --db FILE        SQLite store to add to (default quaywatch.db)\n"
+    "  --events FILE    write the JSON-lines event log to FILE ('-' for stdout)\n"
+    "  --site FILE      site file (YAML); checked before anything is written\n"
+    "  --flow-cap N     flows tracked at once before the oldest is evicted (default 1000000)\n"
+    "  --flow-timeout CLASS=SECONDS\n"
+    "                   idle timeout of a flow class: tcp-new (120), tcp-established (3600),\n"
+    "                   tcp-closed (30), udp (180), other (60); repeatable\n"
+    "  --quiet          no summary at the end\n";
+
+bool qw_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+') return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max) return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static const char *need_value(int argc, char **argv, int *i, const char *cmd)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "quaywatch %s: option %s needs a value\n", cmd, argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int qw_session_option(struct qw_session_opts *o, int argc, char **argv, int *i, const char *cmd)
+{
+    const char *a = argv[*i];
+    const char **slot = strcmp(a, "--db") == 0       ? &o->db
+                        : strcmp(a, "--events") == 0 ? &o->events
+                        : strcmp(a, "--site") == 0   ? &o->site
+                                                     : NULL;
+    if (slot) {
+        *slot = need_value(argc, argv, i, cmd);
+        return *slot ? 1 : -1;
+    }
+    if (strcmp(a, "--flow-cap") == 0) {
+        const char *v = need_value(argc, argv, i, cmd);
+        if (!v) return -1;
+        if (!qw_parse_u32(v, 1024, 100000000, &o->flow_cap)) {
+            fprintf(stderr, "quaywatch %s: --flow-cap: '%s' is not a number in 1024..100000000\n",
+                    cmd, v);
+            return -1;
+        }
+        return 1;
+    }
+    if (strcmp(a, "--flow-timeout") == 0) {
+        static const char *const classes[QW_TCLASS_COUNT] = {
+            [QW_TCLASS_TCP_NEW] = "tcp-new", [QW_TCLASS_TCP_ESTABLISHED] = "tcp-established",
+            [QW_TCLASS_TCP_CLOSED] = "tcp-closed", [QW_TCLASS_UDP] = "udp",
+            [QW_TCLASS_OTHER] = "other"};
+        const char *v = need_value(argc, argv, i, cmd);
+        if (!v) return -1;
+        const char *eq = strchr(v, '=');
+        for (int c = 0; eq && c < QW_TCLASS_COUNT; c++) {
+            if (strlen(classes[c]) == (size_t)(eq - v) && strncmp(v, classes[c], (size_t)(eq - v)) == 0 &&
+                qw_parse_u32(eq + 1, 1, 1000000000, &o->timeouts.sec[c]))
+                return 1;
+        }
+        fprintf(stderr, "quaywatch %s: --flow-timeout: '%s' is not CLASS=SECONDS with CLASS one "
+                        "of tcp-new, tcp-established, tcp-closed, udp, other\n", cmd, v);
+        return -1;
+    }
+    if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+        o->quiet = true;
+        return 1;
+    }
+    return 0;
+}
+
+int qw_session_start(struct qw_session *s, const char *command)
+{
+    if (!s->opt.db) s->opt.db = "quaywatch.db";
+    if (s->opt.site && !qw_site_check_syntax(s->opt.site)) return QW_EXIT_USAGE;
+    char err[512];
+    if (!qw_store_open(&s->store, s->opt.db, err, sizeof err)) {
+        fprintf(stderr, "quaywatch %s: %s\n", command, err);
+        return QW_EXIT_FAILURE;
+    }
+    if (s->opt.events) {
+        if (!qw_eventlog_open(&s->events, s->opt.events)) {
+            fprintf(stderr, "quaywatch %s: %s: cannot write event log: %s\n", command,
+                    s->opt.events, strerror(errno));
+            qw_store_close(&s->store);
+            return QW_EXIT_FAILURE;
+        }
+        s->have_events = true;
+    }
+    struct qw_engine_config cfg = {.flow_cap = s->opt.flow_cap,
+                                   .timeouts = s->opt.timeouts,
+                                   .events = s->have_events ? &s->events : NULL};
+    if (!qw_engine_init(&s->engine, &cfg)) {
+        fprintf(stderr, "quaywatch %s: out of memory starting the engine\n", command);
+        return QW_EXIT_FAILURE;
+    }
+    s->run.command = command;
+    s->run.sources = s->sources;
+    return QW_EXIT_OK;
+}
+
+bool qw_session_commit(struct qw_session *s, const char *status)
+{
+    struct qw_engine *e = &s->engine;
+    s->run.packets = e->stats.packets;
+    s->run.bytes = e->stats.bytes;
+    s->run.first_ns = e->stats.first_ns;
+    s->run.last_ns = e->stats.last_ns;
+    s->run.status = status;
+    char err[512];
+    if (!qw_store_commit(&s->store, &e->obs, &s->run, err, sizeof err)) {
+        fprintf(stderr, "quaywatch %s: %s (this batch was not stored)\n", s->run.command, err);
+        return false;
+    }
+    qw_obs_clear(&e->obs);
+    return true;
+}
+
+bool qw_session_finish(struct qw_session *s, const char *status, struct qw_source *srcs,
+                       size_t nsrcs)
+{
+    qw_engine_finish(&s->engine);
+    bool ok = qw_session_commit(s, status);
+    if (s->have_events && !qw_eventlog_close(&s->events)) {
+        fprintf(stderr, "quaywatch %s: %s: writing the event log failed\n", s->run.command,
+                s->opt.events);
+        ok = false;
+    }
+    s->have_events = false;
+    /* the summary goes to stdout unless the event log is using it */
+    bool events_on_stdout = s->opt.events && strcmp(s->opt.events, "-") == 0;
+    if (ok && !s->opt.quiet) qw_print_summary(events_on_stdout ? stderr : stdout, s, srcs, nsrcs);
+    return ok;
+}
+
+void qw_session_free(struct qw_session *s)
+{
+    if (s->have_events) qw_eventlog_close(&s->events);
+    qw_engine_free(&s->engine);
+    qw_store_close(&s->store);
+}

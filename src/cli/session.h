@@ -1,0 +1,56 @@
+/* What `analyze` and `run` share: options, the engine, the store, the event log, the site-file
+ * check, batching into the store and the end-of-run summary. */
+#ifndef QW_CLI_SESSION_H
+#define QW_CLI_SESSION_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "capture/source.h"
+#include "engine/engine.h"
+#include "store/store.h"
+
+struct qw_session_opts {
+    const char *db;      /* default "quaywatch.db" */
+    const char *events;  /* NULL: no event log */
+    const char *site;    /* NULL: no site file */
+    uint32_t flow_cap;
+    struct qw_flow_timeouts timeouts; /* zero entries: defaults */
+    bool quiet;          /* no summary */
+};
+
+struct qw_session {
+    struct qw_session_opts opt;
+    struct qw_engine engine;
+    struct qw_eventlog events;
+    bool have_events;
+    struct qw_store store;
+    struct qw_run_info run;
+    char sources[1024];
+};
+
+/* Parse an option shared by analyze and run at argv[*i]; returns 1 if consumed (advancing *i
+ * past its value), 0 if not a shared option, -1 on a usage error (message printed). */
+int qw_session_option(struct qw_session_opts *o, int argc, char **argv, int *i, const char *cmd);
+extern const char qw_session_options_help[];
+
+/* Check the site file, open the store and event log, start the engine. Returns an exit code
+ * (QW_EXIT_OK on success). Nothing is written when the site file is bad. */
+int qw_session_start(struct qw_session *s, const char *command);
+/* Fold what the engine observed into the store as one batch, then clear it. */
+bool qw_session_commit(struct qw_session *s, const char *status);
+/* End the flows, commit, close the event log, print the summary. Returns false on failure. */
+bool qw_session_finish(struct qw_session *s, const char *status, struct qw_source *srcs,
+                       size_t nsrcs);
+void qw_session_free(struct qw_session *s);
+
+/* Strict unsigned parse of a whole string within [min, max]. */
+bool qw_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+
+/* Site-file syntax check (site.c): FILE:LINE:COL messages on stderr; false when invalid. */
+bool qw_site_check_syntax(const char *path);
+
+/* The one-screen summary (summary.c). */
+void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, size_t nsrcs);
+
+#endif

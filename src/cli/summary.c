@@ -1,0 +1,159 @@
+/* The one-screen summary printed after `analyze` and `run`. Traffic figures are this run's; the
+ * host and anomaly figures are the store's, which this run has just been folded into. */
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+
+#include "cli/session.h"
+#include "util/timefmt.h"
+
+static void human_bytes(uint64_t b, char out[16])
+{
+    const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
+    double v = (double)b;
+    int u = 0;
+    while (v >= 1000 && u < 4) {
+        v /= 1000;
+        u++;
+    }
+    snprintf(out, 16, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+static int64_t scalar(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    int64_t v = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return 0;
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void print_traffic(FILE *out, sqlite3 *db, int64_t run)
+{
+    sqlite3_stmt *st;
+    const char *sql = "SELECT kind, name, flows, packets, bytes FROM traffic WHERE run_id = ?1"
+                      " ORDER BY bytes DESC, name LIMIT 15";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return;
+    sqlite3_bind_int64(st, 1, run);
+    fprintf(out, "\nTraffic by protocol          flows      packets        bytes\n");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char b[16], name[64];
+        const char *kind = (const char *)sqlite3_column_text(st, 0);
+        snprintf(name, sizeof name, "%s%s", (const char *)sqlite3_column_text(st, 1),
+                 kind && kind[0] == 'l' ? " (link)" : "");
+        human_bytes((uint64_t)sqlite3_column_int64(st, 4), b);
+        if (kind && kind[0] == 'l')
+            fprintf(out, "  %-24s %7s %12" PRId64 " %12s\n", name, "-",
+                    (int64_t)sqlite3_column_int64(st, 3), b);
+        else
+            fprintf(out, "  %-24s %7" PRId64 " %12" PRId64 " %12s\n", name,
+                    (int64_t)sqlite3_column_int64(st, 2), (int64_t)sqlite3_column_int64(st, 3), b);
+    }
+    sqlite3_finalize(st);
+}
+
+static void print_talkers(FILE *out, sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    const char *sql = "SELECT ip, vlan, coalesce(mac, '-'), bytes_sent, bytes_recv,"
+                      " flows_client + flows_server FROM hosts"
+                      " ORDER BY bytes_sent + bytes_recv DESC, ip LIMIT 8";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return;
+    fprintf(out, "\nTop talkers                 vlan  mac                    sent    received  flows\n");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char s[16], r[16];
+        human_bytes((uint64_t)sqlite3_column_int64(st, 3), s);
+        human_bytes((uint64_t)sqlite3_column_int64(st, 4), r);
+        fprintf(out, "  %-25s %5d  %-17s %10s %10s %6" PRId64 "\n", sqlite3_column_text(st, 0),
+                sqlite3_column_int(st, 1), sqlite3_column_text(st, 2), s, r,
+                (int64_t)sqlite3_column_int64(st, 5));
+    }
+    sqlite3_finalize(st);
+}
+
+static void print_assets(FILE *out, sqlite3 *db)
+{
+    int64_t hosts = scalar(db, "SELECT count(*) FROM hosts");
+    int64_t macs = scalar(db, "SELECT count(DISTINCT mac) FROM hosts WHERE mac IS NOT NULL");
+    int64_t vlans = scalar(db, "SELECT count(DISTINCT vlan) FROM hosts");
+    int64_t facts = scalar(db, "SELECT count(*) FROM identities");
+    fprintf(out, "\nAssets in the store: %" PRId64 " hosts (IP per VLAN), %" PRId64
+                 " MAC addresses, %" PRId64 " VLANs, %" PRId64 " identity facts\n",
+            hosts, macs, vlans, facts);
+    sqlite3_stmt *st;
+    const char *sql = "SELECT h.ip, i.attr, i.value, i.source FROM identities i"
+                      " JOIN hosts h ON h.id = i.host_id ORDER BY h.ip, i.attr LIMIT 12";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        fprintf(out, "  %-25s %-13s %-30s (%s)\n", sqlite3_column_text(st, 0),
+                sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+                sqlite3_column_text(st, 3));
+    sqlite3_finalize(st);
+}
+
+static void print_findings(FILE *out, sqlite3 *db)
+{
+    int64_t kinds = scalar(db, "SELECT count(*) FROM anomalies");
+    fprintf(out, "\nFindings so far: 0 alerts (no detection rules are enabled in this version);"
+                 " %" PRId64 " kinds of protocol anomaly\n", kinds);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT name, count FROM anomalies ORDER BY count DESC, name"
+                               " LIMIT 8", -1, &st, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        fprintf(out, "  %-40s %8" PRId64 "\n", sqlite3_column_text(st, 0),
+                (int64_t)sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+}
+
+void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, size_t nsrcs)
+{
+    const struct qw_engine *e = &s->engine;
+    char b[16], t0[QW_TIME_STR_MAX], t1[QW_TIME_STR_MAX];
+    human_bytes(e->stats.bytes, b);
+    qw_time_rfc3339(e->stats.first_ns, t0);
+    qw_time_rfc3339(e->stats.last_ns, t1);
+    fprintf(out, "quaywatch %s: %zu source%s, %" PRIu64 " packets, %s", s->run.command, nsrcs,
+            nsrcs == 1 ? "" : "s", e->stats.packets, b);
+    if (e->stats.packets)
+        fprintf(out, ", %s .. %s (%.0f s)", t0, t1,
+                (double)(e->stats.last_ns - e->stats.first_ns) / 1e9);
+    fputc('\n', out);
+
+    sqlite3 *db = s->store.db;
+    print_traffic(out, db, s->store.run_id);
+    print_talkers(out, db);
+    print_assets(out, db);
+    print_findings(out, db);
+
+    const struct qw_flow_stats *fs = &e->flows.stats;
+    const struct qw_reasm_stats *rs = &e->reasm.stats;
+    fprintf(out, "\nFlows: %" PRIu64 " (timed out %" PRIu64 ", evicted %" PRIu64
+                 ", port reuse %" PRIu64 ", peak %" PRIu64 " at once); TCP gaps %" PRIu64
+                 " (%" PRIu64 " bytes), out-of-order segments %" PRIu64 "\n",
+            fs->created, fs->timed_out, fs->evicted, fs->reused, fs->peak_active, rs->gaps,
+            rs->gap_bytes, rs->queued);
+    struct qw_decode_stats d = {0};
+    uint64_t frag = 0, reass = 0, overl = 0;
+    for (size_t i = 0; i < nsrcs; i++) {
+        const struct qw_decode_stats *x = &srcs[i].dec.stats;
+        d.truncated += x->truncated;
+        d.malformed += x->malformed;
+        d.bad_ip_checksum += x->bad_ip_checksum;
+        d.bad_tcp_checksum += x->bad_tcp_checksum;
+        d.bad_udp_checksum += x->bad_udp_checksum;
+        frag += srcs[i].dec.frag.stats.fragments;
+        reass += srcs[i].dec.frag.stats.reassembled;
+        overl += srcs[i].dec.frag.stats.overlaps;
+    }
+    fprintf(out, "Decode: truncated %" PRIu64 ", malformed %" PRIu64 ", bad checksums ip %" PRIu64
+                 " tcp %" PRIu64 " udp %" PRIu64 "; IP fragments %" PRIu64 " (%" PRIu64
+                 " datagrams rebuilt, %" PRIu64 " overlaps)\n",
+            d.truncated, d.malformed, d.bad_ip_checksum, d.bad_tcp_checksum, d.bad_udp_checksum,
+            frag, reass, overl);
+    if (s->opt.events)
+        fprintf(out, "Event log: %" PRIu64 " records written to %s\n", s->events.records,
+                s->opt.events);
+    fprintf(out, "Store: %s\n", s->opt.db);
+}

@@ -1,0 +1,602 @@
+/* Frame decoding. Header layouts are cited per function; every read goes through the cursor.
+ *
+ * Ethernet II: dst(6) src(6) type(2); type <= 1500 is an 802.3 length followed by LLC.
+ * 802.1Q / 802.1ad tag (IEEE 802.1Q-2018 s.9.6): TCI(2: PCP 3, DEI 1, VID 12) type(2).
+ * Linux SLL (LINKTYPE_LINUX_SLL): pkttype(2) hatype(2) halen(2) addr(8) protocol(2).
+ * Linux SLL2 (LINKTYPE_LINUX_SLL2): protocol(2) reserved(2) ifindex(4) hatype(2) pkttype(1)
+ *   halen(1) addr(8).
+ * BSD NULL: 4-byte address family in the capturing host's byte order; LOOP: network order. */
+#include "decode/decode.h"
+
+#include <string.h>
+
+#include "util/cursor.h"
+
+#define ETH_IPV4 0x0800
+#define ETH_ARP 0x0806
+#define ETH_VLAN 0x8100
+#define ETH_QINQ 0x88a8
+#define ETH_QINQ_OLD 0x9100
+#define ETH_IPV6 0x86dd
+#define ETH_PPPOE_SESSION 0x8864
+#define ETH_MPLS 0x8847
+#define ETH_MPLS_MC 0x8848
+#define ETH_TEB 0x6558 /* transparent Ethernet bridging, inside GRE */
+
+#define DLT_NULL_ 0
+#define DLT_EN10MB_ 1
+#define DLT_RAW_ 12
+#define DLT_RAW_OPENBSD_ 14
+#define LINKTYPE_RAW_ 101
+#define DLT_LOOP_ 108
+#define DLT_LINUX_SLL_ 113
+#define DLT_IPV4_ 228
+#define DLT_IPV6_ 229
+#define DLT_LINUX_SLL2_ 276
+
+#define MAX_ENCAP_DEPTH 4 /* tunnels inside tunnels: stop here rather than recurse forever */
+
+static void decode_network(struct qw_decoder *d, struct qw_cursor *c, uint16_t type,
+                           struct qw_packet *p, int depth);
+static void decode_ethernet(struct qw_decoder *d, struct qw_cursor *c, struct qw_packet *p,
+                            int depth);
+
+bool qw_linktype_supported(int lt)
+{
+    switch (lt) {
+    case DLT_NULL_: case DLT_EN10MB_: case DLT_RAW_: case DLT_RAW_OPENBSD_: case LINKTYPE_RAW_:
+    case DLT_LOOP_: case DLT_LINUX_SLL_: case DLT_IPV4_: case DLT_IPV6_: case DLT_LINUX_SLL2_:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void qw_decoder_init(struct qw_decoder *d, int linktype)
+{
+    memset(&d->stats, 0, sizeof d->stats);
+    qw_frag_init(&d->frag);
+    d->linktype = linktype;
+}
+
+void qw_decoder_free(struct qw_decoder *d)
+{
+    qw_frag_free(&d->frag);
+}
+
+uint32_t qw_csum_add(uint32_t sum, const uint8_t *data, size_t len)
+{
+    size_t i = 0;
+    for (; i + 1 < len; i += 2) sum += (uint32_t)data[i] << 8 | data[i + 1];
+    if (i < len) sum += (uint32_t)data[i] << 8;
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return sum;
+}
+
+uint16_t qw_csum_fold(uint32_t sum)
+{
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* Pseudo-header sum for TCP/UDP/ICMPv6 checksums (RFC 793 s.3.1, RFC 8200 s.8.1). */
+static uint32_t pseudo_sum(const struct qw_packet *p, uint32_t l4len)
+{
+    uint32_t sum = 0;
+    if (qw_addr_is_v4(&p->src_ip)) {
+        sum = qw_csum_add(sum, p->src_ip.b + 12, 4);
+        sum = qw_csum_add(sum, p->dst_ip.b + 12, 4);
+        sum += p->l4_proto;
+        sum += l4len;
+    } else {
+        sum = qw_csum_add(sum, p->src_ip.b, 16);
+        sum = qw_csum_add(sum, p->dst_ip.b, 16);
+        sum += l4len >> 16;
+        sum += l4len & 0xffff;
+        sum += p->l4_proto;
+    }
+    return sum;
+}
+
+/* TCP (RFC 9293 s.3.1): sport(2) dport(2) seq(4) ack(4) off/flags(2) win(2) sum(2) urg(2) opts.
+ * UDP (RFC 768): sport(2) dport(2) len(2) sum(2).  ICMP/ICMPv6: type(1) code(1) sum(2).
+ * `complete` says the whole L4 segment was captured, so its checksum can be verified. */
+static void decode_transport(struct qw_decoder *d, const uint8_t *l4, uint32_t len, bool complete,
+                             struct qw_packet *p)
+{
+    struct qw_cursor c = qw_cursor_make(l4, len);
+    p->l4_len = len;
+    switch (p->l4_proto) {
+    case 6: {
+        d->stats.tcp++;
+        p->sport = qw_cur_be16(&c);
+        p->dport = qw_cur_be16(&c);
+        p->seq = qw_cur_be32(&c);
+        p->ack = qw_cur_be32(&c);
+        uint8_t off = qw_cur_u8(&c) >> 4;
+        p->tcp_flags = qw_cur_u8(&c);
+        p->window = qw_cur_be16(&c);
+        if (c.err) {
+            d->stats.truncated++;
+            return;
+        }
+        if (off < 5) {
+            d->stats.malformed++;
+            return;
+        }
+        size_t hlen = (size_t)off * 4;
+        if (hlen > len) {
+            d->stats.truncated++;
+            return;
+        }
+        p->l4_ok = true;
+        p->payload = l4 + hlen;
+        p->payload_len = len - (uint32_t)hlen;
+        if (complete && qw_csum_fold(qw_csum_add(pseudo_sum(p, len), l4, len)) != 0)
+            d->stats.bad_tcp_checksum++;
+        return;
+    }
+    case 17: {
+        d->stats.udp++;
+        p->sport = qw_cur_be16(&c);
+        p->dport = qw_cur_be16(&c);
+        uint16_t ulen = qw_cur_be16(&c);
+        uint16_t sum = qw_cur_be16(&c);
+        if (c.err) {
+            d->stats.truncated++;
+            return;
+        }
+        p->l4_ok = true;
+        uint32_t plen = len - 8;
+        if (ulen >= 8 && ulen <= len) {
+            plen = ulen - 8u; /* trim link-layer padding */
+        } else if (ulen < 8 && !(ulen == 0 && !qw_addr_is_v4(&p->src_ip))) {
+            d->stats.malformed++; /* (0 is legal only for IPv6 jumbograms, RFC 2675) */
+        } else if (ulen > len && complete) {
+            d->stats.malformed++;
+        }
+        p->payload = l4 + 8;
+        p->payload_len = plen;
+        bool v4 = qw_addr_is_v4(&p->src_ip);
+        if (complete && ulen >= 8 && ulen <= len && (sum != 0 || !v4) &&
+            qw_csum_fold(qw_csum_add(pseudo_sum(p, ulen), l4, ulen)) != 0)
+            d->stats.bad_udp_checksum++;
+        return;
+    }
+    case 1:
+    case 58: {
+        d->stats.icmp++;
+        p->icmp_type = qw_cur_u8(&c);
+        p->icmp_code = qw_cur_u8(&c);
+        if (c.err) {
+            d->stats.truncated++;
+            return;
+        }
+        p->l4_ok = true;
+        p->payload = l4 + (len >= 4 ? 4 : len);
+        p->payload_len = len >= 4 ? len - 4 : 0;
+        if (complete && len >= 4) {
+            uint32_t sum = p->l4_proto == 58 ? pseudo_sum(p, len) : 0;
+            if (qw_csum_fold(qw_csum_add(sum, l4, len)) != 0) d->stats.bad_icmp_checksum++;
+        }
+        return;
+    }
+    default:
+        d->stats.other_l4++;
+        p->payload = l4;
+        p->payload_len = len;
+        return;
+    }
+}
+
+/* Payload of an IP packet, after reassembly if needed: tunnels recurse, the rest is transport. */
+static void decode_ip_payload(struct qw_decoder *d, const uint8_t *data, uint32_t len,
+                              bool complete, struct qw_packet *p, int depth)
+{
+    if ((p->l4_proto == 4 || p->l4_proto == 41) && depth < MAX_ENCAP_DEPTH) {
+        /* IP-in-IP (RFC 2003) and IPv6-in-IPv4 (RFC 4213): the inner packet is what flows. */
+        d->stats.tunnels++;
+        struct qw_cursor c = qw_cursor_make(data, len);
+        decode_network(d, &c, p->l4_proto == 4 ? ETH_IPV4 : ETH_IPV6, p, depth + 1);
+        return;
+    }
+    if (p->l4_proto == 47 && depth < MAX_ENCAP_DEPTH) {
+        /* GRE (RFC 2784/2890): flags/version(2) protocol(2) [checksum+reserved(4)] [key(4)]
+         * [sequence(4)]. Only version 0 carries a routable payload. */
+        struct qw_cursor c = qw_cursor_make(data, len);
+        uint16_t fv = qw_cur_be16(&c);
+        uint16_t type = qw_cur_be16(&c);
+        if (!c.err && (fv & 0x7) == 0) {
+            if (fv & 0x8000) qw_cur_skip(&c, 4);
+            if (fv & 0x2000) qw_cur_skip(&c, 4);
+            if (fv & 0x1000) qw_cur_skip(&c, 4);
+            if (!c.err && (type == ETH_IPV4 || type == ETH_IPV6 || type == ETH_TEB)) {
+                d->stats.tunnels++;
+                if (type == ETH_TEB)
+                    decode_ethernet(d, &c, p, depth + 1);
+                else
+                    decode_network(d, &c, type, p, depth + 1);
+                return;
+            }
+        }
+    }
+    decode_transport(d, data, len, complete, p);
+}
+
+/* IPv4 (RFC 791 s.3.1): ver/ihl(1) tos(1) total(2) id(2) flags/frag(2) ttl(1) proto(1) sum(2)
+ * src(4) dst(4) options. */
+static void decode_ipv4(struct qw_decoder *d, struct qw_cursor *c, struct qw_packet *p, int depth)
+{
+    const uint8_t *start = qw_cur_ptr(c);
+    size_t avail = qw_cur_left(c);
+    uint8_t vihl = qw_cur_u8(c);
+    qw_cur_skip(c, 1);
+    uint16_t total = qw_cur_be16(c);
+    uint16_t id = qw_cur_be16(c);
+    uint16_t frag = qw_cur_be16(c);
+    uint8_t ttl = qw_cur_u8(c);
+    uint8_t proto = qw_cur_u8(c);
+    qw_cur_skip(c, 2);
+    uint8_t src[4], dst[4];
+    qw_cur_bytes(c, src, 4);
+    qw_cur_bytes(c, dst, 4);
+    if (c->err) {
+        d->stats.truncated++;
+        return;
+    }
+    size_t ihl = (size_t)(vihl & 0x0f) * 4;
+    if ((vihl >> 4) != 4 || ihl < 20 || total < ihl) {
+        d->stats.malformed++;
+        return;
+    }
+    if (ihl > avail) {
+        d->stats.truncated++;
+        return;
+    }
+    d->stats.ipv4++;
+    p->l3 = QW_L3_IPV4;
+    qw_addr_from_v4(&p->src_ip, src);
+    qw_addr_from_v4(&p->dst_ip, dst);
+    p->ttl = ttl;
+    p->l4_proto = proto;
+    if (qw_csum_fold(qw_csum_add(0, start, ihl)) != 0) d->stats.bad_ip_checksum++;
+
+    /* Trust the total length over the capture: trailing bytes are link padding. */
+    bool complete = total <= avail;
+    uint32_t len = (uint32_t)((complete ? total : avail) - ihl);
+    const uint8_t *payload = start + ihl;
+    if (!complete) d->stats.truncated++;
+
+    bool more = frag & 0x2000;
+    uint32_t offset = (uint32_t)(frag & 0x1fff) * 8;
+    if (more || offset) {
+        if (!complete) return; /* a cut fragment cannot be reassembled */
+        struct qw_frag_in in = {4, proto, id, &p->src_ip, &p->dst_ip, offset, more,
+                                payload, len, p->ts_ns};
+        uint32_t got = qw_frag_add(&d->frag, &in);
+        if (!got) {
+            p->ip_fragment_held = true;
+            return;
+        }
+        p->ip_reassembled = true;
+        decode_ip_payload(d, d->frag.out, got, true, p, depth);
+        return;
+    }
+    decode_ip_payload(d, payload, len, complete, p, depth);
+}
+
+/* IPv6 (RFC 8200 s.3): ver/class/flow(4) payload length(2) next header(1) hop limit(1) src(16)
+ * dst(16), then extension headers (s.4): hop-by-hop 0, routing 43, fragment 44, destination
+ * options 60, mobility 135, HIP 139, shim6 140 use (len+1)*8 bytes; AH 51 uses (len+2)*4. */
+static void decode_ipv6(struct qw_decoder *d, struct qw_cursor *c, struct qw_packet *p, int depth)
+{
+    uint32_t vcf = qw_cur_be32(c);
+    uint16_t plen = qw_cur_be16(c);
+    uint8_t next = qw_cur_u8(c);
+    uint8_t hlim = qw_cur_u8(c);
+    qw_cur_bytes(c, p->src_ip.b, 16);
+    qw_cur_bytes(c, p->dst_ip.b, 16);
+    if (c->err) {
+        d->stats.truncated++;
+        return;
+    }
+    if ((vcf >> 28) != 6) {
+        d->stats.malformed++;
+        return;
+    }
+    d->stats.ipv6++;
+    p->l3 = QW_L3_IPV6;
+    p->ttl = hlim;
+    size_t avail = qw_cur_left(c);
+    bool complete = plen <= avail && plen != 0;
+    struct qw_cursor body = qw_cur_sub(c, plen ? plen : avail, NULL);
+    if (!complete && plen != 0) d->stats.truncated++;
+
+    bool is_frag = false, more = false;
+    uint32_t offset = 0, id = 0;
+    for (int n = 0; n < 16; n++) { /* bounded: a chain of 16 extension headers is hostile */
+        if (next == 0 || next == 43 || next == 60 || next == 135 || next == 139 || next == 140) {
+            uint8_t nh = qw_cur_u8(&body);
+            uint8_t hl = qw_cur_u8(&body);
+            qw_cur_skip(&body, (size_t)hl * 8 + 6);
+            next = nh;
+        } else if (next == 51) {
+            uint8_t nh = qw_cur_u8(&body);
+            uint8_t hl = qw_cur_u8(&body);
+            qw_cur_skip(&body, (size_t)hl * 4 + 6);
+            next = nh;
+        } else if (next == 44) {
+            /* fragment header: next(1) reserved(1) offset/res/M(2) identification(4) */
+            uint8_t nh = qw_cur_u8(&body);
+            qw_cur_skip(&body, 1);
+            uint16_t om = qw_cur_be16(&body);
+            id = qw_cur_be32(&body);
+            offset = (uint32_t)(om >> 3) * 8;
+            more = om & 1;
+            is_frag = true;
+            next = nh;
+            break; /* what follows is the fragmentable part */
+        } else {
+            break;
+        }
+        if (body.err) break;
+    }
+    if (body.err) {
+        d->stats.truncated++;
+        return;
+    }
+    p->l4_proto = next;
+    const uint8_t *payload = qw_cur_ptr(&body);
+    uint32_t len = (uint32_t)qw_cur_left(&body);
+    if (is_frag && (more || offset)) {
+        if (!complete) return;
+        struct qw_frag_in in = {6, next, id, &p->src_ip, &p->dst_ip, offset, more,
+                                payload, len, p->ts_ns};
+        uint32_t got = qw_frag_add(&d->frag, &in);
+        if (!got) {
+            p->ip_fragment_held = true;
+            return;
+        }
+        p->ip_reassembled = true;
+        decode_ip_payload(d, d->frag.out, got, true, p, depth);
+        return;
+    }
+    decode_ip_payload(d, payload, len, complete, p, depth);
+}
+
+/* ARP for IPv4 over Ethernet (RFC 826): htype(2) ptype(2) hlen(1) plen(1) op(2) sha tpa ... */
+static void decode_arp(struct qw_decoder *d, struct qw_cursor *c, struct qw_packet *p)
+{
+    uint16_t htype = qw_cur_be16(c);
+    uint16_t ptype = qw_cur_be16(c);
+    uint8_t hlen = qw_cur_u8(c);
+    uint8_t plen = qw_cur_u8(c);
+    p->arp.op = qw_cur_be16(c);
+    if (c->err) {
+        d->stats.truncated++;
+        return;
+    }
+    d->stats.arp++;
+    p->l3 = QW_L3_ARP;
+    if (htype != 1 || ptype != ETH_IPV4 || hlen != 6 || plen != 4) return;
+    uint8_t spa[4], tpa[4];
+    qw_cur_bytes(c, p->arp.sha, 6);
+    qw_cur_bytes(c, spa, 4);
+    qw_cur_bytes(c, p->arp.tha, 6);
+    qw_cur_bytes(c, tpa, 4);
+    if (c->err) {
+        d->stats.truncated++;
+        p->arp.op = 0;
+        return;
+    }
+    qw_addr_from_v4(&p->arp.spa, spa);
+    qw_addr_from_v4(&p->arp.tpa, tpa);
+}
+
+static void decode_network(struct qw_decoder *d, struct qw_cursor *c, uint16_t type,
+                           struct qw_packet *p, int depth)
+{
+    p->ethertype = type;
+    switch (type) {
+    case ETH_IPV4: decode_ipv4(d, c, p, depth); return;
+    case ETH_IPV6: decode_ipv6(d, c, p, depth); return;
+    case ETH_ARP: decode_arp(d, c, p); return;
+    default: break;
+    }
+    d->stats.other_l2++;
+    p->l3 = QW_L3_OTHER;
+}
+
+/* Guess the network protocol of a bare IP packet from its version nibble. */
+static void decode_raw_ip(struct qw_decoder *d, struct qw_cursor *c, struct qw_packet *p,
+                          int depth)
+{
+    if (!qw_cur_has(c, 1)) {
+        d->stats.truncated++;
+        return;
+    }
+    uint8_t v = qw_cur_ptr(c)[0] >> 4;
+    if (v == 4)
+        decode_network(d, c, ETH_IPV4, p, depth);
+    else if (v == 6)
+        decode_network(d, c, ETH_IPV6, p, depth);
+    else
+        d->stats.malformed++;
+}
+
+/* Ethertype after VLAN tags, LLC/SNAP, PPPoE or MPLS. */
+static void decode_ethertype(struct qw_decoder *d, struct qw_cursor *c, uint16_t type,
+                             struct qw_packet *p, int depth)
+{
+    for (int n = 0; n < 8; n++) { /* bounded tag stack */
+        if (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
+            uint16_t tci = qw_cur_be16(c);
+            type = qw_cur_be16(c);
+            if (c->err) {
+                d->stats.truncated++;
+                return;
+            }
+            if (p->nvlan < QW_MAX_VLANS) p->vlan[p->nvlan++] = tci & 0x0fff;
+            continue;
+        }
+        break;
+    }
+    if (type <= 1500) {
+        /* 802.3 length + LLC (802.2): DSAP(1) SSAP(1) control(1); SNAP adds OUI(3) type(2). */
+        uint8_t dsap = qw_cur_u8(c);
+        uint8_t ssap = qw_cur_u8(c);
+        uint8_t ctl = qw_cur_u8(c);
+        if (!c->err && dsap == 0xaa && ssap == 0xaa && ctl == 0x03) {
+            qw_cur_skip(c, 3);
+            type = qw_cur_be16(c);
+            if (!c->err) {
+                decode_network(d, c, type, p, depth);
+                return;
+            }
+        }
+        d->stats.other_l2++;
+        p->l3 = QW_L3_OTHER;
+        p->ethertype = 0;
+        return;
+    }
+    if (type == ETH_PPPOE_SESSION) {
+        /* PPPoE (RFC 2516 s.4): ver/type(1) code(1) session(2) length(2), then PPP protocol(2):
+         * 0x0021 IPv4, 0x0057 IPv6 (RFC 1661, RFC 5072). */
+        qw_cur_skip(c, 6);
+        uint16_t ppp = qw_cur_be16(c);
+        if (!c->err && ppp == 0x0021) {
+            decode_network(d, c, ETH_IPV4, p, depth);
+            return;
+        }
+        if (!c->err && ppp == 0x0057) {
+            decode_network(d, c, ETH_IPV6, p, depth);
+            return;
+        }
+    }
+    if (type == ETH_MPLS || type == ETH_MPLS_MC) {
+        /* MPLS label stack entries (RFC 3032): label(20) TC(3) S(1) TTL(8); IP follows S=1. */
+        for (int n = 0; n < 8; n++) {
+            uint32_t lse = qw_cur_be32(c);
+            if (c->err) {
+                d->stats.truncated++;
+                return;
+            }
+            if (lse & 0x100) {
+                decode_raw_ip(d, c, p, depth);
+                return;
+            }
+        }
+    }
+    decode_network(d, c, type, p, depth);
+}
+
+static void decode_ethernet(struct qw_decoder *d, struct qw_cursor *c, struct qw_packet *p,
+                            int depth)
+{
+    uint8_t dst[6], src[6];
+    qw_cur_bytes(c, dst, 6);
+    qw_cur_bytes(c, src, 6);
+    uint16_t type = qw_cur_be16(c);
+    if (c->err) {
+        d->stats.truncated++;
+        return;
+    }
+    if (depth == 0) { /* tunnelled frames do not replace the outer addresses */
+        memcpy(p->dst_mac, dst, 6);
+        memcpy(p->src_mac, src, 6);
+        p->has_mac = true;
+    }
+    decode_ethertype(d, c, type, p, depth);
+}
+
+bool qw_decode(struct qw_decoder *d, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+               uint64_t ts_ns, struct qw_packet *p)
+{
+    memset(p, 0, offsetof(struct qw_packet, payload));
+    p->payload = NULL;
+    p->payload_len = 0;
+    p->l4_len = 0;
+    p->ts_ns = ts_ns;
+    p->caplen = caplen;
+    p->wirelen = wirelen;
+    d->stats.packets++;
+    d->stats.bytes += wirelen;
+    struct qw_cursor c = qw_cursor_make(frame, caplen);
+
+    switch (d->linktype) {
+    case DLT_EN10MB_:
+        decode_ethernet(d, &c, p, 0);
+        break;
+    case DLT_NULL_:
+    case DLT_LOOP_: {
+        uint32_t fam = d->linktype == DLT_LOOP_ ? qw_cur_be32(&c) : qw_cur_le32(&c);
+        if (d->linktype == DLT_NULL_ && fam > 0xffff) fam = __builtin_bswap32(fam);
+        if (c.err) {
+            d->stats.truncated++;
+            break;
+        }
+        /* AF_INET is 2 everywhere; AF_INET6 is 10 (Linux), 24 (NetBSD/OpenBSD), 28 (FreeBSD),
+         * 30 (macOS): the values LINKTYPE_NULL captures carry. */
+        if (fam == 2)
+            decode_network(d, &c, ETH_IPV4, p, 0);
+        else if (fam == 10 || fam == 24 || fam == 28 || fam == 30)
+            decode_network(d, &c, ETH_IPV6, p, 0);
+        else
+            d->stats.non_ip++;
+        break;
+    }
+    case DLT_RAW_:
+    case DLT_RAW_OPENBSD_:
+    case LINKTYPE_RAW_:
+        decode_raw_ip(d, &c, p, 0);
+        break;
+    case DLT_IPV4_:
+        decode_network(d, &c, ETH_IPV4, p, 0);
+        break;
+    case DLT_IPV6_:
+        decode_network(d, &c, ETH_IPV6, p, 0);
+        break;
+    case DLT_LINUX_SLL_: {
+        qw_cur_skip(&c, 2);
+        uint16_t hatype = qw_cur_be16(&c);
+        uint16_t halen = qw_cur_be16(&c);
+        uint8_t addr[8];
+        qw_cur_bytes(&c, addr, 8);
+        uint16_t proto = qw_cur_be16(&c);
+        if (c.err) {
+            d->stats.truncated++;
+            break;
+        }
+        if (hatype == 1 && halen == 6) {
+            memcpy(p->src_mac, addr, 6);
+            p->has_mac = true; /* SLL records only the sender's address */
+        }
+        decode_ethertype(d, &c, proto, p, 0);
+        break;
+    }
+    case DLT_LINUX_SLL2_: {
+        uint16_t proto = qw_cur_be16(&c);
+        qw_cur_skip(&c, 6);
+        uint16_t hatype = qw_cur_be16(&c);
+        qw_cur_skip(&c, 1);
+        uint8_t halen = qw_cur_u8(&c);
+        uint8_t addr[8];
+        qw_cur_bytes(&c, addr, 8);
+        if (c.err) {
+            d->stats.truncated++;
+            break;
+        }
+        if (hatype == 1 && halen == 6) {
+            memcpy(p->src_mac, addr, 6);
+            p->has_mac = true;
+        }
+        decode_ethertype(d, &c, proto, p, 0);
+        break;
+    }
+    default:
+        d->stats.unsupported_linktype++;
+        return false;
+    }
+    if (p->l3 == QW_L3_NONE) d->stats.non_ip++;
+    return p->l3 != QW_L3_NONE;
+}

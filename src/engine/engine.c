@@ -1,0 +1,496 @@
+#include "engine/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/pctx.h"
+#include "engine/stream.h"
+#include "util/timefmt.h"
+
+enum app_status {
+    APP_UNDECIDED = 0,
+    APP_ON,      /* a parser matched; f->app/f->app_state are set */
+    APP_UNKNOWN, /* no parser matched within the probe budget */
+};
+
+/* ---- emission sink: parsers -> event log + analysis ---------------------------------------- */
+
+static void sink_txn(void *user, struct qw_pctx *ctx, const struct qw_txn *t)
+{
+    struct qw_engine *e = user;
+    struct qw_flow *f = ctx->flow;
+    e->stats.records++;
+    f->ops |= t->ops;
+    struct qw_eventlog *el = e->cfg.events;
+    if (!el) return;
+    uint64_t ts = t->has_request && t->request_ns ? t->request_ns : t->response_ns;
+    qw_eventlog_begin(el, ts ? ts : ctx->ts_ns, ctx->proto->name, f);
+    struct qw_json *j = &el->j;
+    qw_json_obj_begin(j, ctx->proto->name);
+    if (t->write_json) t->write_json(j, t->arg);
+    if (t->ops) {
+        qw_json_arr_begin(j, "ops");
+        for (unsigned b = 0; b < sizeof qw_op_names / sizeof qw_op_names[0]; b++)
+            if (t->ops & (1u << b)) qw_json_str(j, NULL, qw_op_names[b]);
+        qw_json_arr_end(j);
+    }
+    if (t->has_request && t->has_response && t->response_ns >= t->request_ns)
+        qw_json_u64(j, "latency_us", (t->response_ns - t->request_ns) / 1000);
+    qw_json_obj_end(j);
+    qw_eventlog_end(el);
+}
+
+static void sink_anomaly(void *user, struct qw_pctx *ctx, const char *name, const char *detail)
+{
+    struct qw_engine *e = user;
+    e->stats.anomalies++;
+    if (ctx->flow) ctx->flow->anomalies++;
+    qw_obs_anomaly(&e->obs, name, ctx->ts_ns);
+    struct qw_eventlog *el = e->cfg.events;
+    if (!el) return;
+    qw_eventlog_begin(el, ctx->ts_ns, "anomaly", ctx->flow);
+    qw_json_obj_begin(&el->j, "anomaly");
+    qw_json_str(&el->j, "type", "applayer");
+    qw_json_str(&el->j, "event", name);
+    if (detail) qw_json_str(&el->j, "detail", detail);
+    qw_json_str(&el->j, "layer", ctx->proto ? ctx->proto->name : "stream");
+    qw_json_obj_end(&el->j);
+    qw_eventlog_end(el);
+}
+
+static void sink_identity(void *user, struct qw_pctx *ctx, bool server, const char *attr,
+                          const char *value, size_t len)
+{
+    struct qw_engine *e = user;
+    if (!ctx->flow) return;
+    qw_obs_identity(&e->obs, ctx->flow, server, attr, value, len, ctx->ts_ns);
+    struct qw_eventlog *el = e->cfg.events;
+    if (!el) return;
+    char a[46];
+    struct qw_flow *f = ctx->flow;
+    qw_eventlog_begin(el, ctx->ts_ns, "asset", f);
+    qw_json_obj_begin(&el->j, "asset");
+    qw_json_str(&el->j, "ip", qw_addr_str(server ? qw_flow_srv_ip(f) : qw_flow_cli_ip(f), a));
+    qw_json_str(&el->j, "attribute", attr);
+    qw_json_strn(&el->j, "value", value, len);
+    qw_json_str(&el->j, "source", ctx->proto ? ctx->proto->name : "unknown");
+    qw_json_obj_end(&el->j);
+    qw_eventlog_end(el);
+}
+
+static const struct qw_emit_sink engine_sink = {sink_txn, sink_anomaly, sink_identity};
+
+static void pctx_for(struct qw_engine *e, struct qw_pctx *ctx, struct qw_flow *f, uint64_t ts)
+{
+    ctx->sink = &engine_sink;
+    ctx->user = e;
+    ctx->flow = f;
+    ctx->proto = f->app;
+    ctx->ts_ns = ts;
+}
+
+/* ---- application detection and delivery --------------------------------------------------- */
+
+static bool port_hinted(const struct qw_proto *p, uint16_t port)
+{
+    for (int i = 0; i < QW_PROTO_MAX_PORTS && p->ports[i]; i++)
+        if (p->ports[i] == port) return true;
+    return false;
+}
+
+/* Probe candidates: parsers hinted by the server port first, then every other parser for the
+ * transport. Returns the matching parser, or NULL with *need_more telling whether any parser
+ * wants more bytes. */
+static const struct qw_proto *probe(const struct qw_flow *f, enum qw_dir dir, const uint8_t *data,
+                                    size_t len, bool *need_more)
+{
+    unsigned tr = f->key.proto == 6 ? QW_TRANSPORT_TCP : QW_TRANSPORT_UDP;
+    uint16_t sport = qw_flow_srv_port(f), cport = qw_flow_cli_port(f);
+    *need_more = false;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < qw_protocol_count; i++) {
+            const struct qw_proto *p = qw_protocols[i];
+            if (!(p->transports & tr)) continue;
+            bool hinted = port_hinted(p, sport) || port_hinted(p, cport);
+            if (hinted != (pass == 0)) continue;
+            enum qw_probe_result r = p->probe(data, len, dir);
+            if (r == QW_PROBE_MATCH) return p;
+            if (r == QW_PROBE_NEED_MORE) *need_more = true;
+        }
+    }
+    return NULL;
+}
+
+static bool app_start(struct qw_flow *f, const struct qw_proto *p)
+{
+    f->app_state = p->state_size ? calloc(1, p->state_size) : NULL;
+    if (p->state_size && !f->app_state) return false;
+    f->app = p;
+    f->app_status = APP_ON;
+    return true;
+}
+
+static void app_stop(struct qw_flow *f)
+{
+    free(f->app_state);
+    f->app_state = NULL;
+}
+
+static void pending_append(struct qw_pending *pend, const uint8_t *data, size_t len)
+{
+    if (pend->len + len > QW_PROBE_MAX_BYTES) len = QW_PROBE_MAX_BYTES - pend->len;
+    if (pend->cap < QW_PROBE_MAX_BYTES) {
+        uint8_t *nb = realloc(pend->buf, QW_PROBE_MAX_BYTES);
+        if (!nb) return;
+        qw_pending_bytes_total += QW_PROBE_MAX_BYTES - pend->cap;
+        pend->buf = nb;
+        pend->cap = QW_PROBE_MAX_BYTES;
+    }
+    memcpy(pend->buf + pend->len, data, len);
+    pend->len += (uint32_t)len;
+}
+
+/* In-order TCP bytes of one direction. */
+static void on_stream_data(void *user, struct qw_flow *f, enum qw_dir dir, const uint8_t *data,
+                           size_t len, uint64_t ts)
+{
+    struct qw_engine *e = user;
+    if (f->app_status == APP_UNKNOWN || len == 0) return;
+    struct qw_pending *pend = &f->tcp[dir].pending;
+    if (f->app_status == APP_UNDECIDED) {
+        const uint8_t *pdata = data;
+        size_t plen = len;
+        if (pend->len) {
+            pending_append(pend, data, len);
+            pdata = pend->buf;
+            plen = pend->len;
+        }
+        bool more;
+        const struct qw_proto *p = probe(f, dir, pdata, plen, &more);
+        if (!p) {
+            if (more && plen < QW_PROBE_MAX_BYTES) {
+                if (!pend->len) pending_append(pend, data, len);
+                return;
+            }
+            qw_pending_reset(pend);
+            if (++f->probe_tries >= QW_PROBE_MAX_TRIES) {
+                f->app_status = APP_UNKNOWN;
+                qw_pending_reset(&f->tcp[dir ^ 1].pending);
+            }
+            return;
+        }
+        if (!app_start(f, p)) {
+            f->app_status = APP_UNKNOWN;
+            return;
+        }
+        if (pdata == pend->buf) { /* the bytes are already pending: parse them as they are */
+            data = NULL;
+            len = 0;
+        }
+    }
+    struct qw_pctx ctx;
+    pctx_for(e, &ctx, f, ts);
+    qw_stream_deliver(&ctx, f->app, f->app_state, dir, pend, data, len);
+}
+
+static void on_stream_gap(void *user, struct qw_flow *f, enum qw_dir dir, uint64_t bytes,
+                          uint64_t ts)
+{
+    struct qw_engine *e = user;
+    struct qw_pending *pend = &f->tcp[dir].pending;
+    qw_pending_reset(pend);
+    if (f->app_status != APP_ON) return;
+    struct qw_pctx ctx;
+    pctx_for(e, &ctx, f, ts);
+    if (f->app->gap) f->app->gap(&ctx, f->app_state, dir);
+}
+
+static void on_datagram(struct qw_engine *e, struct qw_flow *f, enum qw_dir dir,
+                        const uint8_t *data, size_t len, uint64_t ts)
+{
+    if (f->app_status == APP_UNKNOWN || len == 0) return;
+    if (f->app_status == APP_UNDECIDED) {
+        bool more;
+        const struct qw_proto *p = probe(f, dir, data, len, &more);
+        if (!p) {
+            if (++f->probe_tries >= QW_PROBE_MAX_TRIES) f->app_status = APP_UNKNOWN;
+            return;
+        }
+        if (!app_start(f, p)) {
+            f->app_status = APP_UNKNOWN;
+            return;
+        }
+    }
+    struct qw_pctx ctx;
+    pctx_for(e, &ctx, f, ts);
+    f->app->parse(&ctx, f->app_state, dir, data, len);
+}
+
+/* ---- flows -------------------------------------------------------------------------------- */
+
+static void write_flow_record(struct qw_engine *e, const struct qw_flow *f)
+{
+    struct qw_eventlog *el = e->cfg.events;
+    if (!el) return;
+    struct qw_json *j = &el->j;
+    char t[QW_TIME_STR_MAX];
+    qw_eventlog_begin(el, f->last_ns, "flow", f);
+    qw_json_obj_begin(j, "flow");
+    qw_json_u64(j, "pkts_toserver", f->pkts[0]);
+    qw_json_u64(j, "pkts_toclient", f->pkts[1]);
+    qw_json_u64(j, "bytes_toserver", f->bytes[0]);
+    qw_json_u64(j, "bytes_toclient", f->bytes[1]);
+    size_t n = qw_time_rfc3339(f->first_ns, t);
+    qw_json_strn(j, "start", t, n);
+    n = qw_time_rfc3339(f->last_ns, t);
+    qw_json_strn(j, "end", t, n);
+    qw_json_double(j, "duration", (double)(f->last_ns - f->first_ns) / 1e9);
+    qw_json_str(j, "reason", qw_flow_end_name(f->end_reason));
+    if (f->key.proto == 6) {
+        qw_json_str(j, "tcp_state", qw_tcp_state_name(f->tcp_state));
+        qw_json_u64(j, "tcp_flags_ts", f->flags_seen[0]);
+        qw_json_u64(j, "tcp_flags_tc", f->flags_seen[1]);
+        if (f->tcp) {
+            qw_json_u64(j, "gaps", (uint64_t)f->tcp[0].gaps + f->tcp[1].gaps);
+            qw_json_u64(j, "gap_bytes", f->tcp[0].gap_bytes + f->tcp[1].gap_bytes);
+        }
+    }
+    if (f->anomalies) qw_json_u64(j, "anomalies", f->anomalies);
+    qw_json_obj_end(j);
+    qw_eventlog_end(el);
+}
+
+static void flow_end(struct qw_engine *e, struct qw_flow *f, uint8_t reason)
+{
+    f->end_reason = reason;
+    if (f->key.proto == 6) qw_reasm_flush(&e->reasm, f, f->last_ns);
+    if (f->app_status == APP_ON && f->app->flow_end) {
+        struct qw_pctx ctx;
+        pctx_for(e, &ctx, f, f->last_ns);
+        f->app->flow_end(&ctx, f->app_state);
+    }
+    write_flow_record(e, f);
+    qw_obs_flow_end(&e->obs, f);
+    app_stop(f);
+    qw_reasm_free(&e->reasm, f);
+    switch (reason) {
+    case QW_END_TIMEOUT: e->flows.stats.timed_out++; break;
+    case QW_END_EVICTED: e->flows.stats.evicted++; break;
+    case QW_END_REUSED: e->flows.stats.reused++; break;
+    default: break;
+    }
+    qw_flow_remove(&e->flows, f);
+}
+
+/* Which end is the client when the handshake was not seen: a port some parser serves, else a
+ * well-known port (< 1024) facing an ephemeral one, else the sender of the first packet. */
+static bool port_is_service(uint16_t port)
+{
+    for (size_t i = 0; i < qw_protocol_count; i++)
+        if (port_hinted(qw_protocols[i], port)) return true;
+    return false;
+}
+
+static bool guess_src_is_client(const struct qw_packet *p)
+{
+    if (p->l4_proto == 6 && (p->tcp_flags & (QW_TCP_SYN | QW_TCP_ACK)) == QW_TCP_SYN) return true;
+    if (p->l4_proto == 6 && (p->tcp_flags & (QW_TCP_SYN | QW_TCP_ACK)) ==
+                                (QW_TCP_SYN | QW_TCP_ACK))
+        return false;
+    bool ss = port_is_service(p->sport), ds = port_is_service(p->dport);
+    if (ss != ds) return ds;
+    if ((p->sport < 1024) != (p->dport < 1024)) return p->dport < 1024;
+    return true;
+}
+
+static uint8_t tclass_of(const struct qw_flow *f)
+{
+    if (f->key.proto == 17) return QW_TCLASS_UDP;
+    if (f->key.proto != 6) return QW_TCLASS_OTHER;
+    switch (f->tcp_state) {
+    case QW_TCP_ESTABLISHED:
+    case QW_TCP_MIDSTREAM:
+    case QW_TCP_FIN_WAIT: return QW_TCLASS_TCP_ESTABLISHED;
+    case QW_TCP_CLOSED:
+    case QW_TCP_RESET: return QW_TCLASS_TCP_CLOSED;
+    default: return QW_TCLASS_TCP_NEW;
+    }
+}
+
+static void tcp_track(struct qw_flow *f, enum qw_dir dir, uint8_t fl)
+{
+    f->flags_seen[dir] |= fl;
+    if (fl & QW_TCP_RST) {
+        f->tcp_state = QW_TCP_RESET;
+        return;
+    }
+    switch (f->tcp_state) {
+    case QW_TCP_NONE:
+        if ((fl & (QW_TCP_SYN | QW_TCP_ACK)) == QW_TCP_SYN)
+            f->tcp_state = QW_TCP_SYN_SENT;
+        else if (fl & QW_TCP_SYN)
+            f->tcp_state = QW_TCP_SYN_RECV;
+        else
+            f->tcp_state = QW_TCP_MIDSTREAM;
+        break;
+    case QW_TCP_SYN_SENT:
+        if ((fl & (QW_TCP_SYN | QW_TCP_ACK)) == (QW_TCP_SYN | QW_TCP_ACK))
+            f->tcp_state = QW_TCP_SYN_RECV;
+        break;
+    case QW_TCP_SYN_RECV:
+        if ((fl & QW_TCP_ACK) && !(fl & QW_TCP_SYN) && dir == QW_DIR_TO_SERVER)
+            f->tcp_state = QW_TCP_ESTABLISHED;
+        break;
+    default:
+        break;
+    }
+    if ((f->flags_seen[0] & QW_TCP_FIN) && (f->flags_seen[1] & QW_TCP_FIN))
+        f->tcp_state = QW_TCP_CLOSED;
+    else if ((fl & QW_TCP_FIN) && f->tcp_state != QW_TCP_RESET)
+        f->tcp_state = QW_TCP_FIN_WAIT;
+}
+
+/* A SYN that opens a new connection on ports an earlier one used. As in Wireshark's TCP
+ * analysis, a bare SYN starts a new conversation when its sequence number differs from the first
+ * one seen in that direction; a SYN retransmitted after a RST (same ISN) stays in the old one. */
+static bool is_port_reuse(const struct qw_flow *f, const struct qw_packet *p, bool from_a)
+{
+    if ((p->tcp_flags & (QW_TCP_SYN | QW_TCP_ACK)) != QW_TCP_SYN || !f->tcp) return false;
+    const struct qw_tcp_dir *d = &f->tcp[qw_flow_dir(f, from_a)];
+    return d->seq_known && d->isn != p->seq;
+}
+
+static struct qw_flow *flow_create(struct qw_engine *e, const struct qw_flow_key *k,
+                                   const struct qw_packet *p, bool from_a)
+{
+    struct qw_flow *f = qw_flow_insert(&e->flows, k);
+    if (!f) {
+        struct qw_flow *victim = qw_flow_oldest(&e->flows);
+        if (!victim) return NULL;
+        flow_end(e, victim, QW_END_EVICTED);
+        f = qw_flow_insert(&e->flows, k);
+        if (!f) return NULL;
+    }
+    bool src_client = guess_src_is_client(p);
+    f->client_is_a = src_client == from_a;
+    f->client_known = p->l4_proto == 6 && (p->tcp_flags & QW_TCP_SYN);
+    f->first_ns = f->last_ns = p->ts_ns;
+    struct {
+        struct qw_flow_key k;
+        uint64_t t;
+    } idk = {*k, p->ts_ns};
+    /* 51 bits: exact in every JSON reader (IEEE doubles hold 53). */
+    f->id = qw_siphash(&e->flow_id_key, &idk, sizeof idk) & ((1ull << 51) - 1);
+    return f;
+}
+
+static void flow_packet(struct qw_engine *e, const struct qw_packet *p)
+{
+    struct qw_flow_key k;
+    bool from_a;
+    qw_flow_key_from_packet(p, &k, &from_a);
+    struct qw_flow *f = qw_flow_lookup(&e->flows, &k);
+    if (f && p->l4_proto == 6 && is_port_reuse(f, p, from_a)) {
+        flow_end(e, f, QW_END_REUSED);
+        f = NULL;
+    }
+    if (!f) {
+        f = flow_create(e, &k, p, from_a);
+        if (!f) {
+            e->stats.no_flow++;
+            return;
+        }
+    }
+    enum qw_dir dir = qw_flow_dir(f, from_a);
+    f->pkts[dir]++;
+    f->bytes[dir] += p->wirelen;
+    if (p->has_mac && !f->has_mac[dir]) {
+        memcpy(f->mac[dir], p->src_mac, 6);
+        f->has_mac[dir] = true;
+    }
+    if (p->l4_proto == 6) {
+        tcp_track(f, dir, p->tcp_flags);
+        qw_reasm_packet(&e->reasm, f, dir, p);
+    } else if (p->l4_proto == 17) {
+        on_datagram(e, f, dir, p->payload, p->payload_len, p->ts_ns);
+    }
+    qw_flow_touch(&e->flows, f, p->ts_ns, tclass_of(f));
+}
+
+/* ---- engine ------------------------------------------------------------------------------- */
+
+bool qw_engine_init(struct qw_engine *e, const struct qw_engine_config *cfg)
+{
+    memset(e, 0, sizeof *e);
+    if (cfg) e->cfg = *cfg;
+    for (int i = 0; i < QW_TCLASS_COUNT; i++) /* classes left at 0 take the default */
+        if (!e->cfg.timeouts.sec[i]) e->cfg.timeouts.sec[i] = qw_flow_timeouts_default.sec[i];
+    /* A fixed key: flow ids must not change between runs over the same capture. */
+    e->flow_id_key.k0 = 0x7177617977617463ull; /* "qwaywatc" */
+    e->flow_id_key.k1 = 0x68666c6f7769642aull; /* "hflowid*" */
+    static const struct qw_reasm_ops ops = {on_stream_data, on_stream_gap};
+    qw_reasm_init(&e->reasm, &ops, e, e->cfg.reasm_memcap);
+    if (!qw_flow_table_init(&e->flows, e->cfg.flow_cap, &e->cfg.timeouts)) return false;
+    return qw_obs_init(&e->obs);
+}
+
+void qw_engine_free(struct qw_engine *e)
+{
+    qw_flow_table_free(&e->flows);
+    qw_obs_free(&e->obs);
+}
+
+void qw_engine_packet(struct qw_engine *e, struct qw_decoder *d, const uint8_t *frame,
+                      uint32_t caplen, uint32_t wirelen, uint64_t ts_ns)
+{
+    e->stats.packets++;
+    e->stats.bytes += wirelen;
+    if (!e->stats.first_ns || ts_ns < e->stats.first_ns) e->stats.first_ns = ts_ns;
+    if (ts_ns > e->stats.last_ns) e->stats.last_ns = ts_ns;
+    if (ts_ns > e->now_ns) e->now_ns = ts_ns;
+
+    for (unsigned i = 0; i < QW_EXPIRE_STEP; i++) {
+        struct qw_flow *f = qw_flow_next_expired(&e->flows, e->now_ns);
+        if (!f) break;
+        flow_end(e, f, QW_END_TIMEOUT);
+    }
+
+    struct qw_packet p;
+    qw_decode(d, frame, caplen, wirelen, ts_ns, &p);
+    if (p.l3 == QW_L3_ARP || p.l3 == QW_L3_OTHER) {
+        qw_obs_packet_l2(&e->obs, &p);
+        return;
+    }
+    if (p.l3 != QW_L3_IPV4 && p.l3 != QW_L3_IPV6) return;
+    bool ported = p.l4_proto == 6 || p.l4_proto == 17;
+    if (p.ip_fragment_held || (ported && !p.l4_ok)) {
+        e->stats.no_flow++;
+        return;
+    }
+    flow_packet(e, &p);
+}
+
+static int cmp_flow_age(const void *a, const void *b)
+{
+    const struct qw_flow *x = *(struct qw_flow *const *)a, *y = *(struct qw_flow *const *)b;
+    if (x->first_ns != y->first_ns) return x->first_ns < y->first_ns ? -1 : 1;
+    if (x->id != y->id) return x->id < y->id ? -1 : 1;
+    return 0;
+}
+
+void qw_engine_finish(struct qw_engine *e)
+{
+    /* Deterministic order: by start time then id, never by hash-table layout. */
+    size_t n = (size_t)e->flows.stats.active, i = 0;
+    struct qw_flow **all = n ? malloc(n * sizeof *all) : NULL;
+    if (n && !all) { /* out of memory: still end them all, in list order */
+        struct qw_flow *f;
+        while ((f = qw_flow_oldest(&e->flows))) flow_end(e, f, QW_END_CAPTURE);
+        return;
+    }
+    for (int c = 0; c < QW_TCLASS_COUNT; c++)
+        for (struct qw_flow *f = e->flows.lists_head[c]; f && i < n; f = f->lnext) all[i++] = f;
+    qsort(all, i, sizeof *all, cmp_flow_age);
+    for (size_t k = 0; k < i; k++) flow_end(e, all[k], QW_END_CAPTURE);
+    free(all);
+}

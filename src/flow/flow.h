@@ -1,0 +1,164 @@
+/* Bidirectional flow table: VLAN tags + IP protocol + both (address, port) ends.
+ *
+ * Flows come from a bounded pool (QW_FLOW_CAP_DEFAULT, configurable). Each flow sits on one idle
+ * list per timeout class; a list is ordered by last activity because packet time only moves
+ * forward, so expiry looks at list heads only. When the pool is full the least recently active
+ * flow is evicted (counted). All time is packet time. */
+#ifndef QW_FLOW_FLOW_H
+#define QW_FLOW_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decode/packet.h"
+#include "engine/stream.h"
+#include "proto/proto.h"
+#include "util/hash.h"
+
+#define QW_FLOW_CAP_DEFAULT 1000000u /* flows tracked at once */
+
+/* Idle timeouts (seconds of packet time) per class. OT links poll for days: an established TCP
+ * session that stays quiet for an hour is still the same session to an operator. */
+enum qw_tclass {
+    QW_TCLASS_TCP_NEW,         /* handshake not complete */
+    QW_TCLASS_TCP_ESTABLISHED,
+    QW_TCLASS_TCP_CLOSED,      /* FIN both ways, or RST */
+    QW_TCLASS_UDP,
+    QW_TCLASS_OTHER,           /* ICMP and other IP protocols */
+    QW_TCLASS_COUNT,
+};
+
+struct qw_flow_timeouts {
+    uint32_t sec[QW_TCLASS_COUNT];
+};
+extern const struct qw_flow_timeouts qw_flow_timeouts_default;
+
+enum qw_tcp_state {
+    QW_TCP_NONE = 0,   /* not TCP */
+    QW_TCP_SYN_SENT,
+    QW_TCP_SYN_RECV,
+    QW_TCP_ESTABLISHED,
+    QW_TCP_MIDSTREAM,  /* picked up without seeing the handshake */
+    QW_TCP_FIN_WAIT,   /* FIN seen in one direction */
+    QW_TCP_CLOSED,     /* FIN seen in both directions */
+    QW_TCP_RESET,
+};
+const char *qw_tcp_state_name(uint8_t state);
+
+enum qw_flow_end {
+    QW_END_TIMEOUT = 0, /* idle past its class timeout */
+    QW_END_CAPTURE,     /* end of the capture or of the live run */
+    QW_END_EVICTED,     /* pool full: least recently active flow pushed out */
+    QW_END_REUSED,      /* a new connection reused the same ports (new SYN) */
+};
+const char *qw_flow_end_name(uint8_t reason);
+
+struct qw_flow_key {
+    struct qw_addr a, b; /* ordered so that (a, port_a) < (b, port_b) */
+    uint16_t port_a, port_b;
+    uint16_t vlan[QW_MAX_VLANS];
+    uint8_t proto;
+    uint8_t pad[3];
+};
+
+struct qw_seg; /* out-of-order TCP segment (reasm.c) */
+
+struct qw_tcp_dir {
+    uint32_t isn;       /* first sequence number seen (SYN or pickup point) */
+    uint32_t next_seq;  /* next in-order byte expected */
+    bool seq_known;
+    bool syn, fin, rst;
+    uint16_t ooo_count;
+    uint32_t ooo_bytes;
+    struct qw_seg *ooo; /* sorted by sequence number */
+    struct qw_pending pending; /* unconsumed application bytes */
+    uint32_t gaps;
+    uint64_t gap_bytes;
+};
+
+struct qw_flow {
+    struct qw_flow *hnext;          /* hash chain */
+    struct qw_flow *lprev, *lnext;  /* idle list of its timeout class */
+    struct qw_flow_key key;
+    uint64_t id;
+    uint64_t first_ns, last_ns;
+    uint64_t pkts[2], bytes[2];     /* [QW_DIR_TO_SERVER], [QW_DIR_TO_CLIENT] */
+    bool client_is_a;               /* orientation: which key end opened the flow */
+    bool client_known;              /* orientation proved by a SYN or a parser */
+    uint8_t tcp_state;
+    uint8_t tclass;
+    uint8_t end_reason;
+    uint8_t flags_seen[2];          /* TCP flags OR-ed per direction */
+    bool has_mac[2];
+    uint8_t mac[2][6];              /* [0] client side, [1] server side */
+    uint8_t app_status;             /* engine: detection state (engine.c) */
+    uint8_t probe_tries;
+    uint32_t anomalies;
+    uint32_t ops;                   /* qw_op bits of every transaction seen */
+    const struct qw_proto *app;
+    void *app_state;
+    struct qw_tcp_dir *tcp;         /* [2], allocated when a TCP flow carries payload */
+};
+
+struct qw_flow_stats {
+    uint64_t created, ended, evicted, timed_out, reused, active, peak_active;
+    uint64_t alloc_failed;
+};
+
+struct qw_flow_table {
+    struct qw_flow **buckets;
+    uint32_t nbuckets; /* power of two */
+    uint32_t cap;
+    struct qw_flow *free_list;
+    struct qw_flow *lists_head[QW_TCLASS_COUNT], *lists_tail[QW_TCLASS_COUNT];
+    struct qw_flow_timeouts timeouts;
+    struct qw_sipkey key;
+    struct qw_flow_stats stats;
+    void **slabs;
+    uint32_t nslabs, slab_cap;
+};
+
+bool qw_flow_table_init(struct qw_flow_table *t, uint32_t cap,
+                        const struct qw_flow_timeouts *timeouts);
+void qw_flow_table_free(struct qw_flow_table *t);
+
+/* Build the table key for a packet; `*from_a` tells whether the packet's source is end a. */
+void qw_flow_key_from_packet(const struct qw_packet *p, struct qw_flow_key *k, bool *from_a);
+
+struct qw_flow *qw_flow_lookup(struct qw_flow_table *t, const struct qw_flow_key *k);
+/* Take a flow from the pool (NULL if the pool is full; the caller evicts and retries). */
+struct qw_flow *qw_flow_insert(struct qw_flow_table *t, const struct qw_flow_key *k);
+/* Unlink from the hash and the idle list, and return to the pool. State must be freed first. */
+void qw_flow_remove(struct qw_flow_table *t, struct qw_flow *f);
+/* Move to the tail of its (possibly new) class list after activity. */
+void qw_flow_touch(struct qw_flow_table *t, struct qw_flow *f, uint64_t now_ns, uint8_t tclass);
+/* The idle flow of any class whose timeout has passed at `now_ns`, or NULL. */
+struct qw_flow *qw_flow_next_expired(struct qw_flow_table *t, uint64_t now_ns);
+/* The least recently active flow (eviction victim), or NULL if empty. */
+struct qw_flow *qw_flow_oldest(struct qw_flow_table *t);
+
+/* Direction of a packet within its flow. */
+static inline enum qw_dir qw_flow_dir(const struct qw_flow *f, bool from_a)
+{
+    return from_a == f->client_is_a ? QW_DIR_TO_SERVER : QW_DIR_TO_CLIENT;
+}
+
+/* Client/server ends of the flow. */
+static inline const struct qw_addr *qw_flow_cli_ip(const struct qw_flow *f)
+{
+    return f->client_is_a ? &f->key.a : &f->key.b;
+}
+static inline const struct qw_addr *qw_flow_srv_ip(const struct qw_flow *f)
+{
+    return f->client_is_a ? &f->key.b : &f->key.a;
+}
+static inline uint16_t qw_flow_cli_port(const struct qw_flow *f)
+{
+    return f->client_is_a ? f->key.port_a : f->key.port_b;
+}
+static inline uint16_t qw_flow_srv_port(const struct qw_flow *f)
+{
+    return f->client_is_a ? f->key.port_b : f->key.port_a;
+}
+
+#endif

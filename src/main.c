@@ -1,0 +1,50 @@
+/* quaywatch: passive OT network security monitor. Dispatches to src/cli/ subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+struct command {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"analyze", qw_cmd_analyze, "analyse capture files into the store and event log"},
+    {"run", qw_cmd_run, "capture live from an interface (passive, never transmits)"},
+    {"inventory", qw_cmd_inventory, "list the hosts the store has seen"},
+    {"synth", qw_cmd_synth, "write a synthetic capture of an example port terminal"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: quaywatch COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'quaywatch COMMAND --help' describes each command.\n"
+                 "exit codes: 0 ok, 1 failure, 2 usage or site-file error, 3 unreadable or "
+                 "corrupt input\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return QW_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return QW_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("quaywatch %s\n", QW_VERSION);
+        return QW_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "quaywatch: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return QW_EXIT_USAGE;
+}

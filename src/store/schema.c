@@ -1,0 +1,71 @@
+/* Store schema, as forward migrations. Migration N takes the schema from version N to N+1;
+ * never edit a released migration, add a new one. Times are ns since the epoch (packet time). */
+#include <stdio.h>
+
+#include "store/store.h"
+
+const char *const qw_store_migrations[] = {
+    /* 0 -> 1: runs, hosts, identity facts, communication edges, traffic, anomalies */
+    "CREATE TABLE runs ("
+    "  id INTEGER PRIMARY KEY, command TEXT NOT NULL, sources TEXT NOT NULL,"
+    "  packets INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
+    "  first_seen INTEGER, last_seen INTEGER, status TEXT NOT NULL);"
+    "CREATE TABLE hosts ("
+    "  id INTEGER PRIMARY KEY, vlan INTEGER NOT NULL, ip TEXT NOT NULL, mac TEXT,"
+    "  first_seen INTEGER, last_seen INTEGER,"
+    "  pkts_sent INTEGER NOT NULL DEFAULT 0, bytes_sent INTEGER NOT NULL DEFAULT 0,"
+    "  pkts_recv INTEGER NOT NULL DEFAULT 0, bytes_recv INTEGER NOT NULL DEFAULT 0,"
+    "  flows_client INTEGER NOT NULL DEFAULT 0, flows_server INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (vlan, ip));"
+    "CREATE TABLE identities ("
+    "  host_id INTEGER NOT NULL REFERENCES hosts(id), attr TEXT NOT NULL, value TEXT NOT NULL,"
+    "  source TEXT NOT NULL, first_seen INTEGER, last_seen INTEGER,"
+    "  count INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (host_id, attr, value, source));"
+    "CREATE TABLE edges ("
+    "  vlan INTEGER NOT NULL, client_ip TEXT NOT NULL, server_ip TEXT NOT NULL,"
+    "  proto INTEGER NOT NULL, server_port INTEGER NOT NULL, app_proto TEXT NOT NULL,"
+    "  flows INTEGER NOT NULL DEFAULT 0, packets INTEGER NOT NULL DEFAULT 0,"
+    "  bytes INTEGER NOT NULL DEFAULT 0, first_seen INTEGER, last_seen INTEGER,"
+    "  ops INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (vlan, client_ip, server_ip, proto, server_port, app_proto));"
+    "CREATE TABLE traffic ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id), kind TEXT NOT NULL, name TEXT NOT NULL,"
+    "  flows INTEGER NOT NULL DEFAULT 0, packets INTEGER NOT NULL DEFAULT 0,"
+    "  bytes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (run_id, kind, name));"
+    "CREATE TABLE anomalies ("
+    "  name TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0,"
+    "  first_seen INTEGER, last_seen INTEGER);",
+};
+const int qw_store_schema_version = sizeof qw_store_migrations / sizeof qw_store_migrations[0];
+
+bool qw_store_migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) goto sqlerr;
+    if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > qw_store_schema_version) {
+        snprintf(err, errlen,
+                 "store schema version %d is newer than this quaywatch understands (%d)", version,
+                 qw_store_schema_version);
+        return false;
+    }
+    for (int v = version; v < qw_store_schema_version; v++) {
+        char pragma[40];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) goto sqlerr;
+        if (sqlite3_exec(db, qw_store_migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "store migration to version %d failed: %s", v + 1,
+                     sqlite3_errmsg(db));
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return false;
+        }
+        if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) goto sqlerr;
+    }
+    return true;
+sqlerr:
+    snprintf(err, errlen, "store: %s", sqlite3_errmsg(db));
+    return false;
+}

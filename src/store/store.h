@@ -1,0 +1,39 @@
+/* The SQLite store: what every run has learned, merged across runs.
+ *
+ * Versioned schema (PRAGMA user_version) with forward migrations (schema.c), WAL journal, and one
+ * transaction per batch: a batch either lands whole or leaves the store as it was. */
+#ifndef QW_STORE_STORE_H
+#define QW_STORE_STORE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis/observe.h"
+
+struct qw_store {
+    sqlite3 *db;
+    int64_t run_id; /* row of the current run, 0 until the first batch */
+};
+
+struct qw_run_info {
+    const char *command; /* "analyze" or "run" */
+    const char *sources; /* files or interface, comma-separated */
+    uint64_t packets, bytes, first_ns, last_ns;
+    const char *status;  /* "running", "ok", "input_error", "interrupted" */
+};
+
+/* Open (creating if needed) and migrate. On failure, false with a message in err. */
+bool qw_store_open(struct qw_store *s, const char *path, char *err, size_t errlen);
+/* Fold one batch of observations into the store in a single transaction. */
+bool qw_store_commit(struct qw_store *s, const struct qw_observer *o, const struct qw_run_info *r,
+                     char *err, size_t errlen);
+void qw_store_close(struct qw_store *s);
+
+/* Schema (schema.c). */
+extern const char *const qw_store_migrations[];
+extern const int qw_store_schema_version;
+bool qw_store_migrate(sqlite3 *db, char *err, size_t errlen);
+
+#endif

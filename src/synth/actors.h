@@ -1,0 +1,92 @@
+/* Traffic actors: one state machine per conversation, each emitting one frame per firing.
+ * Constructors allocate the actor, register it with the scheduler (which then owns it) and
+ * return it, or NULL when memory runs out. All allocation happens here, before the run. */
+#ifndef QW_SYNTH_ACTORS_H
+#define QW_SYNTH_ACTORS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "synth/emit.h"
+
+/* Allocates a zeroed actor of `size` bytes starting at `start` and registers it. */
+void *sy_actor_new(struct sy *sy, size_t size, sy_fire_fn fire, uint64_t start);
+
+/* ---- act_arp.c ---- */
+#define SY_ARP_MAX_NB 3
+/* Resolves the device's neighbours (gateway, same-VLAN servers) at `start` and every few
+ * minutes after; on the first round also announces itself (gratuitous ARP) if `garp`, and lets
+ * its gateway resolve it if `gw_asks` (the router's first delivery of routed traffic). */
+struct sy_actor *sy_arp_actor(struct sy *sy, struct sy_dev *d, struct sy_dev *const *nb,
+                              unsigned nnb, bool garp, bool gw_asks, uint64_t start);
+
+/* ---- act_modbus.c ---- */
+/* Operations of a scripted Modbus session (resolved against the server's register map). */
+enum sy_mb_step {
+    SY_MB_READ_REGS,  /* FC3 over the whole holding-register window */
+    SY_MB_READ_COILS, /* FC1 over all coils */
+    SY_MB_DEVID,      /* FC43/14 regular identification */
+    SY_MB_WRITE1,     /* FC6 to a setpoint */
+    SY_MB_WRITEN,     /* FC16 over all setpoints */
+};
+
+/* The HMI's long-lived polling connection to one controller: FC3 (and FC1 where the device
+ * has coils) about once a second, occasional FC6/FC16 setpoint writes. */
+struct sy_mb_poll_opts {
+    uint64_t start;
+    uint64_t roam_lo, roam_hi;   /* >0: the server drops the connection this often (roaming) */
+    uint64_t maint_close;        /* SY_NEVER, or when the server closes for a firmware update */
+    uint64_t maint_reboot;       /* ... when it is back (gratuitous ARP), then the HMI reconnects */
+    uint64_t exception_at;       /* SY_NEVER, or when one request addresses a missing register */
+    bool writes;                 /* occasional FC6/FC16 */
+};
+struct sy_actor *sy_mb_poll_actor(struct sy *sy, struct sy_dev *cli, struct sy_dev *srv,
+                                  const struct sy_mb_poll_opts *o);
+
+/* A short session: connect, run `steps` spaced gap_lo..gap_hi apart, close. When `targets` has
+ * more than one device the session repeats every every_lo..every_hi against the next target. */
+struct sy_mb_session_opts {
+    uint64_t start;
+    const uint8_t *steps; /* enum sy_mb_step */
+    unsigned nsteps;
+    uint64_t gap_lo, gap_hi;
+    struct sy_dev *const *targets;
+    unsigned ntargets;
+    uint64_t every_lo, every_hi; /* 0: run once */
+};
+struct sy_actor *sy_mb_session_actor(struct sy *sy, struct sy_dev *cli,
+                                     const struct sy_mb_session_opts *o);
+
+/* ---- act_dhcp.c ---- */
+/* DHCP client life: DISCOVER/OFFER/REQUEST/ACK at boot (through the router's relay when the
+ * client is not on the server's VLAN), ARP probe and announcement, renewals at T1. */
+struct sy_actor *sy_dhcp_actor(struct sy *sy, struct sy_dev *c, const char *vendor_class,
+                               bool known_client, uint64_t start);
+#define SY_DHCP_LEASE_S 600 /* short, so renewals show in a 10-minute capture */
+
+/* ---- act_it.c ---- */
+struct sy_dns_name {
+    const char *name;
+    uint32_t addr; /* 0: NXDOMAIN */
+};
+struct sy_actor *sy_dns_actor(struct sy *sy, struct sy_dev *c, const struct sy_dns_name *names,
+                              unsigned nnames, uint64_t gap_lo, uint64_t gap_hi, uint64_t start);
+struct sy_actor *sy_ntp_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *srv, uint64_t start);
+/* Short HTTP/1.1 requests from a workstation to the TOS web application servers. */
+struct sy_actor *sy_http_actor(struct sy *sy, struct sy_dev *c, uint64_t start);
+/* The HMI's keep-alive HTTP connection posting tag batches to the historian every 5 s. */
+struct sy_actor *sy_historian_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *hist,
+                                    uint64_t start);
+
+/* ---- act_cctv.c ---- */
+/* The NVR's RTSP session with one camera (OPTIONS, DESCRIBE, SETUP, PLAY, keep-alives) and the
+ * camera's RTP/JPEG stream that the SETUP announces. */
+struct sy_actor *sy_camera_actors(struct sy *sy, struct sy_dev *nvr, struct sy_dev *cam,
+                                  uint64_t start);
+
+/* ---- act_ssh.c ---- */
+/* An interactive SSH session: banners, key exchange, then encrypted keystrokes and output. */
+struct sy_actor *sy_ssh_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s, uint64_t start,
+                              uint64_t duration);
+
+#endif

@@ -1,0 +1,128 @@
+/* SSH transport-layer encoder (RFC 4253). Binary packet (section 6):
+ *   uint32 packet_length, byte padding_length, payload, random padding (>= 4 bytes)
+ * with 4 + packet_length a multiple of the cipher block size (8 before keys are in use).
+ * The key exchange is curve25519-sha256 (RFC 8731) with an ed25519 host key (RFC 8709); the
+ * negotiated cipher is aes256-gcm@openssh.com, whose packet length stays in clear (RFC 5647
+ * section 7.3), so the ciphertext that follows is well framed even though it is random. */
+#include <string.h>
+
+#include "synth/enc.h"
+#include "synth/frame.h"
+
+#define MSG_KEXINIT 20
+#define MSG_NEWKEYS 21
+#define MSG_KEX_ECDH_INIT 30
+#define MSG_KEX_ECDH_REPLY 31
+
+static void random_bytes(uint8_t *p, size_t n, struct sy_rng *r)
+{
+    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(sy_rand(r) >> 56);
+}
+
+static size_t put_string(uint8_t *p, const void *s, size_t len)
+{
+    sy_put32(p, (uint32_t)len);
+    memcpy(p + 4, s, len);
+    return 4 + len;
+}
+
+static size_t put_cstr(uint8_t *p, const char *s)
+{
+    return put_string(p, s, strlen(s));
+}
+
+/* Wraps the payload already at b + 5 (len bytes) into a binary packet with block size 8. */
+static size_t finish(uint8_t *b, size_t len, struct sy_rng *r)
+{
+    size_t pad = 8 - (5 + len) % 8;
+    if (pad < 4) pad += 8;
+    random_bytes(b + 5 + len, pad, r);
+    sy_put32(b, (uint32_t)(1 + len + pad));
+    b[4] = (uint8_t)pad;
+    return 5 + len + pad;
+}
+
+size_t sy_ssh_kexinit(uint8_t *b, struct sy_rng *r, bool server)
+{
+    static const char *const client_lists[10] = {
+        "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,"
+        "diffie-hellman-group14-sha256,ext-info-c",
+        "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256",
+        "aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr",
+        "aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr",
+        "hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
+        "hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
+        "none",
+        "none",
+        "",
+        "",
+    };
+    static const char *const server_lists[10] = {
+        "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256",
+        "rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-ed25519",
+        "aes256-gcm@openssh.com,aes128-gcm@openssh.com",
+        "aes256-gcm@openssh.com,aes128-gcm@openssh.com",
+        "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com",
+        "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com",
+        "none,zlib@openssh.com",
+        "none,zlib@openssh.com",
+        "",
+        "",
+    };
+    const char *const *lists = server ? server_lists : client_lists;
+    uint8_t *p = b + 5;
+    size_t n = 0;
+    p[n++] = MSG_KEXINIT;
+    random_bytes(p + n, 16, r); /* cookie */
+    n += 16;
+    for (int i = 0; i < 10; i++) n += put_cstr(p + n, lists[i]);
+    p[n++] = 0; /* first_kex_packet_follows */
+    sy_put32(p + n, 0); /* reserved */
+    n += 4;
+    return finish(b, n, r);
+}
+
+size_t sy_ssh_ecdh_init(uint8_t *b, struct sy_rng *r)
+{
+    uint8_t *p = b + 5;
+    uint8_t q[32];
+    random_bytes(q, sizeof q, r);
+    p[0] = MSG_KEX_ECDH_INIT;
+    size_t n = 1 + put_string(p + 1, q, sizeof q);
+    return finish(b, n, r);
+}
+
+size_t sy_ssh_ecdh_reply(uint8_t *b, struct sy_rng *r)
+{
+    uint8_t *p = b + 5;
+    uint8_t key[32], q[32], sig[64];
+    random_bytes(key, sizeof key, r);
+    random_bytes(q, sizeof q, r);
+    random_bytes(sig, sizeof sig, r);
+    size_t n = 0;
+    p[n++] = MSG_KEX_ECDH_REPLY;
+    /* K_S: string containing the host key blob (RFC 8709 section 4) */
+    sy_put32(p + n, 4 + 11 + 4 + 32);
+    n += 4;
+    n += put_cstr(p + n, "ssh-ed25519");
+    n += put_string(p + n, key, sizeof key);
+    n += put_string(p + n, q, sizeof q); /* Q_S */
+    /* signature blob (RFC 8709 section 6) */
+    sy_put32(p + n, 4 + 11 + 4 + 64);
+    n += 4;
+    n += put_cstr(p + n, "ssh-ed25519");
+    n += put_string(p + n, sig, sizeof sig);
+    return finish(b, n, r);
+}
+
+size_t sy_ssh_newkeys(uint8_t *b, struct sy_rng *r)
+{
+    b[5] = MSG_NEWKEYS;
+    return finish(b, 1, r);
+}
+
+size_t sy_ssh_gcm_len(uint8_t *b, unsigned blocks)
+{
+    sy_put32(b, 16u * blocks);
+    return 4;
+}

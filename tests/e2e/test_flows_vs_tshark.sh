@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Every corpus capture: TCP and UDP flows in the event log == tshark's conversations.
+set -u
+[ -d "${QW_CORPUS:-}/pcaps" ] || { echo "SKIP: corpus not found at ${QW_CORPUS:-unset}"; exit 77; }
+command -v tshark >/dev/null || { echo "SKIP: tshark not installed (scripts/setup-deps.sh test)"; exit 77; }
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+exec python3 "$(dirname "$0")/flows_vs_tshark.py" "$QW_BIN" "$QW_CORPUS" "$work"
