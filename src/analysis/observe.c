@@ -95,9 +95,11 @@ void qw_obs_flow_end(struct qw_observer *o, const struct qw_flow *f)
     t->pkts += f->pkts[0] + f->pkts[1];
     t->bytes += f->bytes[0] + f->bytes[1];
 
+    /* each end on the VLAN its own packets carried (routed replies may use another one) */
     uint16_t vlan = flow_vlan(f);
+    uint16_t srv_vlan = f->pkts[QW_DIR_TO_CLIENT] ? f->dir_vlan[QW_DIR_TO_CLIENT] : vlan;
     host_update(o, vlan, qw_flow_cli_ip(f), f->has_mac[0] ? f->mac[0] : NULL, f, true);
-    host_update(o, vlan, qw_flow_srv_ip(f), f->has_mac[1] ? f->mac[1] : NULL, f, false);
+    host_update(o, srv_vlan, qw_flow_srv_ip(f), f->has_mac[1] ? f->mac[1] : NULL, f, false);
 
     struct qw_edge_key k;
     memset(&k, 0, sizeof k);
@@ -139,7 +141,8 @@ void qw_obs_identity(struct qw_observer *o, const struct qw_flow *f, bool server
 {
     struct qw_ident_key k;
     memset(&k, 0, sizeof k);
-    k.host.vlan = flow_vlan(f);
+    k.host.vlan = server && f->pkts[QW_DIR_TO_CLIENT] ? f->dir_vlan[QW_DIR_TO_CLIENT]
+                                                       : flow_vlan(f);
     k.host.ip = server ? *qw_flow_srv_ip(f) : *qw_flow_cli_ip(f);
     /* the fact needs its host in the same batch, even while the flow is still open */
     host_update(o, k.host.vlan, &k.host.ip, NULL, NULL, server);

@@ -38,7 +38,29 @@ static void help(FILE *out)
             qw_session_options_help);
 }
 
-static bool drop_privileges(const char *user)
+/* Hand the files we keep writing to `pw`, so batches after the drop can still be stored. */
+static bool give_files(const struct qw_session *s, const struct passwd *pw)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    char path[4096];
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        snprintf(path, sizeof path, "%s%s", s->opt.db, suffix[i]);
+        if (chown(path, pw->pw_uid, pw->pw_gid) != 0 && errno != ENOENT) {
+            fprintf(stderr, "quaywatch run: cannot give %s to %s: %s\n", path, pw->pw_name,
+                    strerror(errno));
+            return false;
+        }
+    }
+    if (s->opt.events && strcmp(s->opt.events, "-") != 0 &&
+        chown(s->opt.events, pw->pw_uid, pw->pw_gid) != 0) {
+        fprintf(stderr, "quaywatch run: cannot give %s to %s: %s\n", s->opt.events, pw->pw_name,
+                strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static bool drop_privileges(const struct qw_session *s, const char *user)
 {
     if (geteuid() != 0) return true;
     struct passwd *pw = getpwnam(user);
@@ -46,6 +68,7 @@ static bool drop_privileges(const char *user)
         fprintf(stderr, "quaywatch run: --user %s: no such user\n", user);
         return false;
     }
+    if (!give_files(s, pw)) return false;
     if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
         fprintf(stderr, "quaywatch run: cannot drop privileges to %s: %s\n", user,
                 strerror(errno));
@@ -120,7 +143,7 @@ int qw_cmd_run(int argc, char **argv)
         return rc;
     }
     /* The store's first batch creates its WAL files while we may still write the directory. */
-    if (!qw_session_commit(&s, "running") || !drop_privileges(user)) {
+    if (!qw_session_commit(&s, "running") || !drop_privileges(&s, user)) {
         qw_source_close(&src);
         qw_session_free(&s);
         return QW_EXIT_FAILURE;

@@ -541,9 +541,7 @@ bool qw_decode(struct qw_decoder *d, const uint8_t *frame, uint32_t caplen, uint
             decode_network(d, &c, ETH_IPV4, p, 0);
         else if (fam == 10 || fam == 24 || fam == 28 || fam == 30)
             decode_network(d, &c, ETH_IPV6, p, 0);
-        else
-            d->stats.non_ip++;
-        break;
+        break; /* any other family: counted as non-IP below */
     }
     case DLT_RAW_:
     case DLT_RAW_OPENBSD_:

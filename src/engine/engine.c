@@ -378,7 +378,10 @@ static struct qw_flow *flow_create(struct qw_engine *e, const struct qw_flow_key
     struct {
         struct qw_flow_key k;
         uint64_t t;
-    } idk = {*k, p->ts_ns};
+    } idk;
+    memset(&idk, 0, sizeof idk); /* padding too: the id must depend on the key and time only */
+    idk.k = *k;
+    idk.t = p->ts_ns;
     /* 51 bits: exact in every JSON reader (IEEE doubles hold 53). */
     f->id = qw_siphash(&e->flow_id_key, &idk, sizeof idk) & ((1ull << 51) - 1);
     return f;
@@ -390,6 +393,18 @@ static void flow_packet(struct qw_engine *e, const struct qw_packet *p)
     bool from_a;
     qw_flow_key_from_packet(p, &k, &from_a);
     struct qw_flow *f = qw_flow_lookup(&e->flows, &k);
+    uint16_t vlan = p->nvlan ? p->vlan[p->nvlan - 1] : 0;
+    if (!f && p->nvlan && !(p->l4_proto == 6 && (p->tcp_flags & (QW_TCP_SYN | QW_TCP_ACK)) ==
+                                                   QW_TCP_SYN)) {
+        /* Routed traffic on a mirrored trunk: the reply may carry the other zone's VLAN. Join
+         * the conversation if this direction is new to it or was seen on this VLAN; a bare SYN
+         * always opens its own flow, so equal addresses in separate VLANs stay apart. */
+        struct qw_flow *g = qw_flow_lookup_any_vlan(&e->flows, &k);
+        if (g) {
+            enum qw_dir gd = qw_flow_dir(g, from_a);
+            if (g->pkts[gd] == 0 || g->dir_vlan[gd] == vlan) f = g;
+        }
+    }
     if (f && p->l4_proto == 6 && is_port_reuse(f, p, from_a)) {
         flow_end(e, f, QW_END_REUSED);
         f = NULL;
@@ -402,6 +417,7 @@ static void flow_packet(struct qw_engine *e, const struct qw_packet *p)
         }
     }
     enum qw_dir dir = qw_flow_dir(f, from_a);
+    if (f->pkts[dir] == 0) f->dir_vlan[dir] = vlan;
     f->pkts[dir]++;
     f->bytes[dir] += p->wirelen;
     if (p->has_mac && !f->has_mac[dir]) {

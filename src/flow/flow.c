@@ -43,7 +43,8 @@ bool qw_flow_table_init(struct qw_flow_table *t, uint32_t cap,
     uint32_t nb = 1024;
     while (nb < cap && nb < (1u << 30)) nb <<= 1; /* load factor <= 1 */
     t->buckets = calloc(nb, sizeof *t->buckets);
-    if (!t->buckets) return false;
+    t->buckets_any = calloc(nb, sizeof *t->buckets_any);
+    if (!t->buckets || !t->buckets_any) return false;
     t->nbuckets = nb;
     t->cap = cap;
     t->timeouts = timeouts ? *timeouts : qw_flow_timeouts_default;
@@ -58,6 +59,7 @@ void qw_flow_table_free(struct qw_flow_table *t)
     for (uint32_t i = 0; i < t->nslabs; i++) free(t->slabs[i]);
     free(t->slabs);
     free(t->buckets);
+    free(t->buckets_any);
     memset(t, 0, sizeof *t);
 }
 
@@ -90,6 +92,26 @@ void qw_flow_key_from_packet(const struct qw_packet *p, struct qw_flow_key *k, b
 static uint32_t bucket_of(const struct qw_flow_table *t, const struct qw_flow_key *k)
 {
     return (uint32_t)qw_siphash(&t->key, k, sizeof *k) & (t->nbuckets - 1);
+}
+
+static uint32_t bucket_any_of(const struct qw_flow_table *t, const struct qw_flow_key *k)
+{
+    struct qw_flow_key nv = *k;
+    memset(nv.vlan, 0, sizeof nv.vlan);
+    return (uint32_t)qw_siphash(&t->key, &nv, sizeof nv) & (t->nbuckets - 1);
+}
+
+static bool same_but_vlan(const struct qw_flow_key *x, const struct qw_flow_key *y)
+{
+    return x->proto == y->proto && x->port_a == y->port_a && x->port_b == y->port_b &&
+           memcmp(&x->a, &y->a, sizeof x->a) == 0 && memcmp(&x->b, &y->b, sizeof x->b) == 0;
+}
+
+struct qw_flow *qw_flow_lookup_any_vlan(struct qw_flow_table *t, const struct qw_flow_key *k)
+{
+    for (struct qw_flow *f = t->buckets_any[bucket_any_of(t, k)]; f; f = f->hnext_any)
+        if (same_but_vlan(&f->key, k)) return f;
+    return NULL;
 }
 
 struct qw_flow *qw_flow_lookup(struct qw_flow_table *t, const struct qw_flow_key *k)
@@ -158,6 +180,9 @@ struct qw_flow *qw_flow_insert(struct qw_flow_table *t, const struct qw_flow_key
     uint32_t b = bucket_of(t, k);
     f->hnext = t->buckets[b];
     t->buckets[b] = f;
+    uint32_t ba = bucket_any_of(t, k);
+    f->hnext_any = t->buckets_any[ba];
+    t->buckets_any[ba] = f;
     f->tclass = k->proto == 6 ? QW_TCLASS_TCP_NEW
                 : k->proto == 17 ? QW_TCLASS_UDP
                                  : QW_TCLASS_OTHER;
@@ -173,6 +198,9 @@ void qw_flow_remove(struct qw_flow_table *t, struct qw_flow *f)
     struct qw_flow **pp = &t->buckets[bucket_of(t, &f->key)];
     while (*pp && *pp != f) pp = &(*pp)->hnext;
     if (*pp) *pp = f->hnext;
+    struct qw_flow **pa = &t->buckets_any[bucket_any_of(t, &f->key)];
+    while (*pa && *pa != f) pa = &(*pa)->hnext_any;
+    if (*pa) *pa = f->hnext_any;
     list_unlink(t, f);
     t->stats.active--;
     t->stats.ended++;

@@ -77,7 +77,8 @@ struct qw_tcp_dir {
 };
 
 struct qw_flow {
-    struct qw_flow *hnext;          /* hash chain */
+    struct qw_flow *hnext;          /* hash chain (VLAN + 5-tuple) */
+    struct qw_flow *hnext_any;      /* hash chain of the 5-tuple alone (any VLAN) */
     struct qw_flow *lprev, *lnext;  /* idle list of its timeout class */
     struct qw_flow_key key;
     uint64_t id;
@@ -90,6 +91,7 @@ struct qw_flow {
     uint8_t end_reason;
     uint8_t flags_seen[2];          /* TCP flags OR-ed per direction */
     bool has_mac[2];
+    uint16_t dir_vlan[2];           /* innermost VLAN each direction was first seen on */
     uint8_t mac[2][6];              /* [0] client side, [1] server side */
     uint8_t app_status;             /* engine: detection state (engine.c) */
     uint8_t probe_tries;
@@ -107,6 +109,7 @@ struct qw_flow_stats {
 
 struct qw_flow_table {
     struct qw_flow **buckets;
+    struct qw_flow **buckets_any; /* same flows, hashed without VLAN tags */
     uint32_t nbuckets; /* power of two */
     uint32_t cap;
     struct qw_flow *free_list;
@@ -126,6 +129,9 @@ void qw_flow_table_free(struct qw_flow_table *t);
 void qw_flow_key_from_packet(const struct qw_packet *p, struct qw_flow_key *k, bool *from_a);
 
 struct qw_flow *qw_flow_lookup(struct qw_flow_table *t, const struct qw_flow_key *k);
+/* A flow with the same 5-tuple on any VLAN (a routed conversation whose directions a mirror
+ * shows on different VLANs), or NULL. */
+struct qw_flow *qw_flow_lookup_any_vlan(struct qw_flow_table *t, const struct qw_flow_key *k);
 /* Take a flow from the pool (NULL if the pool is full; the caller evicts and retries). */
 struct qw_flow *qw_flow_insert(struct qw_flow_table *t, const struct qw_flow_key *k);
 /* Unlink from the hash and the idle list, and return to the pool. State must be freed first. */

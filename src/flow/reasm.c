@@ -70,8 +70,8 @@ static void gap_to(struct qw_reasm *r, struct qw_flow *f, enum qw_dir dir, struc
     drain(r, f, dir, d);
 }
 
-static bool enqueue(struct qw_reasm *r, struct qw_tcp_dir *d, uint32_t seq, const uint8_t *data,
-                    uint32_t len, uint64_t ts)
+static bool insert_piece(struct qw_reasm *r, struct qw_tcp_dir *d, struct qw_seg **at,
+                         uint32_t seq, const uint8_t *data, uint32_t len, uint64_t ts)
 {
     if (d->ooo_count >= QW_REASM_DIR_MAX_SEGS || d->ooo_bytes + len > QW_REASM_DIR_MAX_BYTES)
         return false;
@@ -79,27 +79,48 @@ static bool enqueue(struct qw_reasm *r, struct qw_tcp_dir *d, uint32_t seq, cons
         r->stats.memcap_hits++;
         return false;
     }
-    struct qw_seg **pp = &d->ooo;
-    while (*pp && seq_leq((*pp)->seq, seq)) {
-        if ((*pp)->seq == seq && (*pp)->len >= len) { /* same segment again */
-            r->stats.retransmitted++;
-            return true;
-        }
-        pp = &(*pp)->next;
-    }
     struct qw_seg *s = malloc(sizeof *s + len);
     if (!s) return false;
     s->seq = seq;
     s->len = len;
     s->ts_ns = ts;
     memcpy(s->data, data, len);
-    s->next = *pp;
-    *pp = s;
+    s->next = *at;
+    *at = s;
     d->ooo_count++;
     d->ooo_bytes += len;
     r->stats.queued++;
     r->stats.mem_in_use += len;
     if (r->stats.mem_in_use > r->stats.mem_peak) r->stats.mem_peak = r->stats.mem_in_use;
+    return true;
+}
+
+/* Queue bytes [seq, seq+len) ahead of the stream. The queue stays sorted and never holds a byte
+ * twice: only the parts not already queued are stored, so the first arrival of every byte wins,
+ * as for IP fragments. False when a limit refuses a part (parts stored so far stay queued). */
+static bool enqueue(struct qw_reasm *r, struct qw_tcp_dir *d, uint32_t seq, const uint8_t *data,
+                    uint32_t len, uint64_t ts)
+{
+    uint32_t end = seq + len;
+    struct qw_seg **pp = &d->ooo;
+    while (seq_lt(seq, end)) {
+        while (*pp && seq_leq((*pp)->seq + (*pp)->len, seq)) pp = &(*pp)->next;
+        struct qw_seg *x = *pp;
+        if (x && seq_leq(x->seq, seq)) { /* the next bytes are queued already: keep those */
+            uint32_t skip = x->seq + x->len - seq;
+            if (skip > end - seq) skip = end - seq;
+            if (memcmp(x->data + (seq - x->seq), data, skip) != 0) r->stats.overlaps++;
+            data += skip;
+            seq += skip;
+            continue;
+        }
+        uint32_t piece_end = x && seq_lt(x->seq, end) ? x->seq : end;
+        uint32_t n = piece_end - seq;
+        if (!insert_piece(r, d, pp, seq, data, n, ts)) return false;
+        pp = &(*pp)->next;
+        data += n;
+        seq = piece_end;
+    }
     return true;
 }
 
@@ -141,11 +162,10 @@ void qw_reasm_packet(struct qw_reasm *r, struct qw_flow *f, enum qw_dir dir,
      * proves the capture lost them: skip the hole now instead of waiting for the limits. */
     if ((p->tcp_flags & QW_TCP_ACK) && f->tcp) {
         struct qw_tcp_dir *o = &f->tcp[dir ^ 1];
-        if (o->ooo && seq_lt(o->next_seq, p->ack)) {
-            uint32_t target = seq_lt(p->ack, o->ooo->seq) ? p->ack : o->ooo->seq;
-            if (seq_lt(o->next_seq, target) || target == o->ooo->seq)
-                gap_to(r, f, (enum qw_dir)(dir ^ 1), o, target, p->ts_ns);
-        }
+        /* every hole below the acknowledged byte is lost, not just the first */
+        while (o->ooo && seq_lt(o->next_seq, p->ack) && seq_lt(o->next_seq, o->ooo->seq) &&
+               seq_lt(o->ooo->seq, p->ack))
+            gap_to(r, f, (enum qw_dir)(dir ^ 1), o, o->ooo->seq, p->ts_ns);
     }
     bool syn = p->tcp_flags & QW_TCP_SYN;
     if (p->payload_len == 0 && !syn && f->tcp == NULL) return; /* pure ACKs before any data */
@@ -154,10 +174,12 @@ void qw_reasm_packet(struct qw_reasm *r, struct qw_flow *f, enum qw_dir dir,
     r->stats.segments++;
     uint32_t seq = p->seq;
     if (syn) {
-        d->syn = true;
-        d->isn = seq;
-        d->next_seq = seq + 1;
-        d->seq_known = true;
+        if (!d->syn || d->isn != seq) { /* a retransmitted SYN must not rewind the stream */
+            d->syn = true;
+            d->isn = seq;
+            d->next_seq = seq + 1;
+            d->seq_known = true;
+        }
         seq += 1; /* data in a SYN (TCP Fast Open) follows the SYN's sequence number */
     } else if (!d->seq_known) {
         d->isn = seq;

@@ -63,9 +63,10 @@
 #define MB_EXCEPTION_BIT 0x80u
 
 /* Outstanding requests per flow. A Modbus client normally waits for each answer; pipelining
- * clients keep a handful in flight. Past this the oldest is reported unanswered (counted by the
- * `modbus.request_queue_full` anomaly). Each slot holds a raw PDU, so the per-flow state is
- * about 9 KiB. */
+ * clients keep a handful in flight. Past this the oldest is reported unanswered; the
+ * `modbus.request_queue_full` anomaly is raised once per flow, since a monitor that sees only
+ * one direction (asymmetric routing, a one-way SPAN) would otherwise raise it on every request.
+ * Each slot holds a raw PDU, so the per-flow state is about 11 KiB. */
 #define MB_QUEUE_MAX 32
 /* Decoded values kept per PDU: the largest register count of a read ([APP] s.6.3), also applied
  * to coil bits so a record stays small. */
@@ -214,6 +215,8 @@ enum mb_field {
     MB_F_UMAS_KEY = 1u << 19,
     MB_F_UMAS_STATUS = 1u << 20,
     MB_F_RAW_VALUE = 1u << 21, /* FC 5 value that is neither on nor off */
+    MB_F_DEVID_CODE = 1u << 22, /* FC 43/14 read device id code */
+    MB_F_EXC_CODE = 1u << 23,
 };
 
 struct mb_object {
@@ -276,6 +279,15 @@ struct mb_func {
 };
 
 /* ---- Decoder helpers ----------------------------------------------------------------------- */
+
+/* Mark `field` as decoded if every read so far succeeded; a field cut by the end of the PDU is
+ * left out of the record rather than shown as zero. */
+static bool got(struct mb_dec *d, uint32_t field)
+{
+    if (d->c.err) return false;
+    d->p->fields |= field;
+    return true;
+}
 
 static void dec_anomaly(struct mb_dec *d, const char *name, const char *detail)
 {
@@ -346,8 +358,9 @@ static void dec_none(struct mb_dec *d)
 static void dec_addr_qty(struct mb_dec *d)
 {
     d->p->address = qw_cur_be16(&d->c);
+    got(d, MB_F_ADDRESS);
     d->p->quantity = qw_cur_be16(&d->c);
-    d->p->fields |= MB_F_ADDRESS | MB_F_QUANTITY;
+    got(d, MB_F_QUANTITY);
 }
 
 static void dec_read_req(struct mb_dec *d);
@@ -357,7 +370,7 @@ static void dec_read_bits_rsp(struct mb_dec *d)
 {
     struct mb_pdu *p = d->p;
     p->byte_count = qw_cur_u8(&d->c);
-    p->fields |= MB_F_BYTE_COUNT;
+    if (!got(d, MB_F_BYTE_COUNT)) return;
     size_t nbits = (size_t)p->byte_count * 8;
     if (d->req && !d->req->exception && (d->req->fields & MB_F_QUANTITY)) {
         if (p->byte_count != (d->req->quantity + 7u) / 8u)
@@ -372,8 +385,7 @@ static void dec_read_regs_rsp(struct mb_dec *d)
 {
     struct mb_pdu *p = d->p;
     p->byte_count = qw_cur_u8(&d->c);
-    p->fields |= MB_F_BYTE_COUNT;
-    if (d->c.err) return;
+    if (!got(d, MB_F_BYTE_COUNT)) return;
     uint16_t want = 0;
     if (d->req && (d->req->fields & MB_F_QUANTITY)) want = d->req->quantity;
     if (d->req && (d->req->fields & MB_F_RW)) want = d->req->read_quantity;
@@ -388,8 +400,8 @@ static void dec_single_coil(struct mb_dec *d)
 {
     struct mb_pdu *p = d->p;
     p->address = qw_cur_be16(&d->c);
+    got(d, MB_F_ADDRESS);
     uint16_t v = qw_cur_be16(&d->c);
-    p->fields |= MB_F_ADDRESS;
     if (d->c.err) return;
     p->quantity = 1;
     p->fields |= MB_F_QUANTITY;
@@ -409,7 +421,7 @@ static void dec_single_reg(struct mb_dec *d)
 {
     struct mb_pdu *p = d->p;
     p->address = qw_cur_be16(&d->c);
-    p->fields |= MB_F_ADDRESS;
+    got(d, MB_F_ADDRESS);
     uint16_t v = qw_cur_be16(&d->c);
     if (d->c.err) return;
     p->quantity = 1;
@@ -422,7 +434,7 @@ static void dec_single_reg(struct mb_dec *d)
 static void dec_exception_status_rsp(struct mb_dec *d)
 {
     d->p->status = qw_cur_u8(&d->c);
-    d->p->fields |= MB_F_STATUS;
+    got(d, MB_F_STATUS);
 }
 
 /* FC 8 request and response: sub-function, then its data (echoed or a counter). */
@@ -446,8 +458,9 @@ static void dec_diag(struct mb_dec *d)
 static void dec_event_counter_rsp(struct mb_dec *d)
 {
     d->p->status = qw_cur_be16(&d->c);
+    got(d, MB_F_STATUS);
     d->p->event_count = qw_cur_be16(&d->c);
-    d->p->fields |= MB_F_STATUS | MB_F_EVENT_COUNT;
+    got(d, MB_F_EVENT_COUNT);
 }
 
 /* FC 12 response: byte count, status, event count, message count, event bytes. */
@@ -455,11 +468,13 @@ static void dec_event_log_rsp(struct mb_dec *d)
 {
     struct mb_pdu *p = d->p;
     p->byte_count = qw_cur_u8(&d->c);
+    got(d, MB_F_BYTE_COUNT);
     p->status = qw_cur_be16(&d->c);
+    got(d, MB_F_STATUS);
     p->event_count = qw_cur_be16(&d->c);
+    got(d, MB_F_EVENT_COUNT);
     p->message_count = qw_cur_be16(&d->c);
-    p->fields |= MB_F_BYTE_COUNT | MB_F_STATUS | MB_F_EVENT_COUNT | MB_F_MESSAGE_COUNT;
-    if (d->c.err) return;
+    if (!got(d, MB_F_MESSAGE_COUNT)) return;
     if (p->byte_count < 6) {
         dec_anomaly(d, "modbus.invalid_byte_count", NULL);
         return;
@@ -477,8 +492,7 @@ static void dec_write_bits_req(struct mb_dec *d)
     dec_addr_qty(d);
     dec_quantity_check(d, p->quantity, MB_WRITE_BITS_MAX);
     p->byte_count = qw_cur_u8(&d->c);
-    p->fields |= MB_F_BYTE_COUNT;
-    if (d->c.err) return;
+    if (!got(d, MB_F_BYTE_COUNT)) return;
     if (p->byte_count != (p->quantity + 7u) / 8u)
         dec_anomaly(d, "modbus.invalid_byte_count", NULL);
     size_t nbits = p->quantity;
@@ -493,8 +507,7 @@ static void dec_write_regs_req(struct mb_dec *d)
     dec_addr_qty(d);
     dec_quantity_check(d, p->quantity, MB_WRITE_REGS_MAX);
     p->byte_count = qw_cur_u8(&d->c);
-    p->fields |= MB_F_BYTE_COUNT;
-    if (d->c.err) return;
+    if (!got(d, MB_F_BYTE_COUNT)) return;
     if (p->byte_count != 2u * p->quantity) dec_anomaly(d, "modbus.invalid_byte_count", NULL);
     dec_regs(d, p->byte_count / 2u);
     if (p->byte_count & 1u) qw_cur_skip(&d->c, 1);
@@ -505,8 +518,7 @@ static void dec_report_id_rsp(struct mb_dec *d)
 {
     struct mb_pdu *p = d->p;
     p->byte_count = qw_cur_u8(&d->c);
-    p->fields |= MB_F_BYTE_COUNT;
-    if (d->c.err) return;
+    if (!got(d, MB_F_BYTE_COUNT)) return;
     bool cut = qw_cur_left(&d->c) < p->byte_count;
     dec_data(d, p->byte_count, MB_F_DATA);
     if (cut) d->c.err = true;
@@ -517,8 +529,7 @@ static void dec_file_read_req(struct mb_dec *d)
 {
     struct mb_pdu *p = d->p;
     p->byte_count = qw_cur_u8(&d->c);
-    p->fields |= MB_F_BYTE_COUNT | MB_F_FILE_REFS;
-    if (d->c.err) return;
+    if (!got(d, MB_F_BYTE_COUNT | MB_F_FILE_REFS)) return;
     if (p->byte_count % 7u != 0) dec_anomaly(d, "modbus.invalid_byte_count", NULL);
     bool cut = false;
     struct qw_cursor sub = qw_cur_sub(&d->c, p->byte_count, &cut);
@@ -539,8 +550,7 @@ static void dec_file_read_rsp(struct mb_dec *d)
 {
     struct mb_pdu *p = d->p;
     p->byte_count = qw_cur_u8(&d->c);
-    p->fields |= MB_F_BYTE_COUNT | MB_F_FILE_LENS | MB_F_REGS;
-    if (d->c.err) return;
+    if (!got(d, MB_F_BYTE_COUNT | MB_F_FILE_LENS | MB_F_REGS)) return;
     bool cut = false;
     struct qw_cursor sub = qw_cur_sub(&d->c, p->byte_count, &cut);
     while (qw_cur_left(&sub) > 0) {
@@ -573,8 +583,7 @@ static void dec_file_write(struct mb_dec *d)
 {
     struct mb_pdu *p = d->p;
     p->byte_count = qw_cur_u8(&d->c);
-    p->fields |= MB_F_BYTE_COUNT | MB_F_FILE_REFS | MB_F_REGS;
-    if (d->c.err) return;
+    if (!got(d, MB_F_BYTE_COUNT | MB_F_FILE_REFS | MB_F_REGS)) return;
     bool cut = false;
     struct qw_cursor sub = qw_cur_sub(&d->c, p->byte_count, &cut);
     while (qw_cur_left(&sub) > 0) {
@@ -607,10 +616,10 @@ static void dec_mask_write(struct mb_dec *d)
 {
     struct mb_pdu *p = d->p;
     p->address = qw_cur_be16(&d->c);
-    p->fields |= MB_F_ADDRESS;
+    got(d, MB_F_ADDRESS);
     p->and_mask = qw_cur_be16(&d->c);
     p->or_mask = qw_cur_be16(&d->c);
-    if (!d->c.err) p->fields |= MB_F_MASKS;
+    got(d, MB_F_MASKS);
 }
 
 /* FC 23 request: read range, write range, byte count, values to write. */
@@ -621,12 +630,11 @@ static void dec_rw_regs_req(struct mb_dec *d)
     p->read_quantity = qw_cur_be16(&d->c);
     p->write_address = qw_cur_be16(&d->c);
     p->write_quantity = qw_cur_be16(&d->c);
-    p->fields |= MB_F_RW;
+    got(d, MB_F_RW);
     dec_quantity_check(d, p->read_quantity, MB_READ_REGS_MAX);
     dec_quantity_check(d, p->write_quantity, MB_RW_WRITE_REGS_MAX);
     p->byte_count = qw_cur_u8(&d->c);
-    p->fields |= MB_F_BYTE_COUNT;
-    if (d->c.err) return;
+    if (!got(d, MB_F_BYTE_COUNT)) return;
     if (p->byte_count != 2u * p->write_quantity)
         dec_anomaly(d, "modbus.invalid_byte_count", NULL);
     dec_regs(d, p->byte_count / 2u);
@@ -637,7 +645,7 @@ static void dec_rw_regs_req(struct mb_dec *d)
 static void dec_fifo_req(struct mb_dec *d)
 {
     d->p->address = qw_cur_be16(&d->c);
-    d->p->fields |= MB_F_ADDRESS;
+    got(d, MB_F_ADDRESS);
 }
 
 /* FC 24 response: byte count (2 bytes), FIFO count, FIFO registers. */
@@ -645,9 +653,9 @@ static void dec_fifo_rsp(struct mb_dec *d)
 {
     struct mb_pdu *p = d->p;
     p->byte_count = qw_cur_be16(&d->c);
+    got(d, MB_F_BYTE_COUNT);
     p->fifo_count = qw_cur_be16(&d->c);
-    p->fields |= MB_F_BYTE_COUNT | MB_F_FIFO_COUNT;
-    if (d->c.err) return;
+    if (!got(d, MB_F_FIFO_COUNT)) return;
     if (p->fifo_count > MB_FIFO_MAX) dec_anomaly(d, "modbus.invalid_quantity", NULL);
     if (p->byte_count != 2u + 2u * p->fifo_count)
         dec_anomaly(d, "modbus.invalid_byte_count", NULL);
@@ -687,9 +695,10 @@ static void dec_mei(struct mb_dec *d)
         return;
     }
     p->devid_code = qw_cur_u8(&d->c);
+    got(d, MB_F_DEVID_CODE);
     if (!p->response) {
         p->object_id = qw_cur_u8(&d->c);
-        p->fields |= MB_F_DEVID_REQ;
+        got(d, MB_F_DEVID_REQ);
         return;
     }
     /* Response: code, conformity level, more follows, next object id, count, objects. */
@@ -697,8 +706,7 @@ static void dec_mei(struct mb_dec *d)
     p->more_follows = qw_cur_u8(&d->c) == 0xFF;
     p->next_object_id = qw_cur_u8(&d->c);
     p->nobjects_declared = qw_cur_u8(&d->c);
-    p->fields |= MB_F_DEVID_RSP;
-    if (!d->c.err) dec_devid_objects(d);
+    if (got(d, MB_F_DEVID_RSP)) dec_devid_objects(d);
 }
 
 /* FC 90 (UMAS) request: session key, UMAS function, payload. */
@@ -784,7 +792,7 @@ static void mb_decode(struct mb_pdu *p, struct qw_pctx *ctx, const struct mb_pdu
 
     struct qw_cursor all = qw_cursor_make(pdu, len);
     uint8_t raw_fc = qw_cur_u8(&all);
-    struct mb_dec d = {qw_cursor_make(pdu + (len ? 1 : 0), len ? len - 1 : 0), p, req, ctx};
+    struct mb_dec d = {qw_cur_sub(&all, qw_cur_left(&all), NULL), p, req, ctx};
     p->fc = raw_fc & 0x7Fu;
     p->exception = (raw_fc & MB_EXCEPTION_BIT) != 0;
     p->response = response || p->exception;
@@ -794,6 +802,7 @@ static void mb_decode(struct mb_pdu *p, struct qw_pctx *ctx, const struct mb_pdu
     if (p->exception) {
         p->error = true;
         p->exc_code = qw_cur_u8(&d.c);
+        got(&d, MB_F_EXC_CODE);
     } else {
         mb_decode_fn fn = p->response ? f->rsp : f->req;
         if (fn) fn(&d);
@@ -862,7 +871,7 @@ static void mb_json_side(struct qw_json *j, const char *key, const struct mb_pdu
     qw_json_u64(j, "unit_id", p->unit);
     qw_json_u64(j, "function", p->fc);
     qw_json_str(j, "function_name", mb_function_name(p->fc));
-    if (p->exception) {
+    if (f & MB_F_EXC_CODE) {
         qw_json_u64(j, "exception_code", p->exc_code);
         const char *en = NULL;
         if (p->exc_code < sizeof mb_exception_names / sizeof mb_exception_names[0])
@@ -887,7 +896,7 @@ static void mb_json_side(struct qw_json *j, const char *key, const struct mb_pdu
             mn = mb_mei_types[p->mei_type].name;
         qw_json_str(j, "mei_name", mn ? mn : "unknown");
     }
-    if (f & (MB_F_DEVID_REQ | MB_F_DEVID_RSP)) qw_json_u64(j, "read_device_id_code", p->devid_code);
+    if (f & MB_F_DEVID_CODE) qw_json_u64(j, "read_device_id_code", p->devid_code);
     if (f & MB_F_DEVID_REQ) qw_json_u64(j, "object_id", p->object_id);
     if (f & MB_F_DEVID_RSP) {
         qw_json_u64(j, "conformity_level", p->conformity);
@@ -950,6 +959,7 @@ struct mb_slot {
 
 struct mb_state {
     bool resync[2];   /* per direction: looking for the next plausible ADU header */
+    bool queue_full_reported;
     uint32_t next_seq;
     uint8_t nqueued;
     struct mb_slot queue[MB_QUEUE_MAX];
@@ -1013,7 +1023,9 @@ static void mb_on_request(struct qw_pctx *ctx, struct mb_state *st, uint16_t tid
 {
     struct mb_slot *old = st->nqueued >= MB_QUEUE_MAX ? mb_oldest(st) : NULL;
     if (old) {
-        qw_emit_anomaly(ctx, "modbus.request_queue_full", NULL);
+        if (!st->queue_full_reported)
+            qw_emit_anomaly(ctx, "modbus.request_queue_full", NULL);
+        st->queue_full_reported = true;
         mb_flush_slot(ctx, st, old);
     }
     /* Decode now for the anomalies; the record itself is rebuilt from the slot when emitted. */
@@ -1087,7 +1099,9 @@ static bool mb_len_ok(uint16_t len)
 }
 
 /* A plausible ADU start for resynchronisation: protocol id 0, a sane length, and a function
- * code that names a request or a well-formed exception. Needs MB_HDR_LEN bytes. */
+ * code that names a request or an exception with room for its code. Exceptions longer than the
+ * 3 bytes of the spec occur (corpus: digitalbond_modbus_test_data_part1.pcap pads them with a
+ * zero byte), so only the lower bound is checked. Needs MB_HDR_LEN bytes. */
 static bool mb_plausible(const uint8_t *b, size_t n)
 {
     struct qw_cursor c = qw_cursor_make(b, n);
@@ -1097,7 +1111,7 @@ static bool mb_plausible(const uint8_t *b, size_t n)
     qw_cur_skip(&c, 1);
     uint8_t fc = qw_cur_u8(&c);
     if (c.err || pid != 0 || !mb_len_ok(len)) return false;
-    if (fc & MB_EXCEPTION_BIT) return len == MB_EXCEPTION_LEN && (fc & 0x7Fu) != 0;
+    if (fc & MB_EXCEPTION_BIT) return len >= MB_EXCEPTION_LEN && (fc & 0x7Fu) != 0;
     return fc != 0;
 }
 
@@ -1151,7 +1165,7 @@ static enum qw_probe_result mb_probe(const uint8_t *data, size_t len, enum qw_di
     qw_cur_skip(&c, 1);
     uint8_t fc = qw_cur_u8(&c);
     if (c.err) return QW_PROBE_NEED_MORE;
-    if ((fc & MB_EXCEPTION_BIT) && alen != MB_EXCEPTION_LEN) return QW_PROBE_NO;
+    if ((fc & MB_EXCEPTION_BIT) && alen < MB_EXCEPTION_LEN) return QW_PROBE_NO;
     size_t end = MB_MBAP_LEN + (size_t)alen;
     if (end < len && !mb_chain_ok(data, len, end)) return QW_PROBE_NO;
     /* Function code 0 is not valid ([APP] s.5.1), yet scanners open with it (corpus:

@@ -92,6 +92,7 @@ static void fire(struct sy *sy, struct sy_actor *a)
         break;
     case B_RELAY_DISCOVER:
     case B_RELAY_REQUEST:
+        if (!relayed) break; /* never scheduled without a relay; keeps the invariant local */
         base_msg(sy, x, &m, s == B_RELAY_DISCOVER ? SY_DHCP_DISCOVER : SY_DHCP_REQUEST);
         m.requested_ip = s == B_RELAY_REQUEST || x->known ? x->c->ip : 0;
         if (s == B_RELAY_REQUEST) m.server_id = x->srv->ip;
@@ -112,6 +113,7 @@ static void fire(struct sy *sy, struct sy_actor *a)
         break;
     case B_RELAY_OFFER:
     case B_RELAY_ACK:
+        if (!relayed) break;
         base_msg(sy, x, &m, s == B_RELAY_OFFER ? SY_DHCP_OFFER : SY_DHCP_ACK);
         m.hops = 1;
         m.giaddr = x->relay_in->ip;

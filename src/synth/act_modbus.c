@@ -220,7 +220,7 @@ static void after_cycle(struct sy *sy, struct mb_actor *x)
     }
 }
 
-static void start_session(struct sy *sy, struct mb_actor *x, uint64_t at)
+static void start_session(struct mb_actor *x, uint64_t at)
 {
     x->srv = x->targets[x->ti];
     x->si = 0;
@@ -248,7 +248,7 @@ static void after_close(struct sy *sy, struct mb_actor *x)
         return;
     }
     x->ti = (x->ti + 1) % x->so.ntargets;
-    start_session(sy, x, sy->now + sy_jit(sy, x->so.every_lo, x->so.every_hi));
+    start_session(x, sy->now + sy_jit(sy, x->so.every_lo, x->so.every_hi));
 }
 
 static void fire(struct sy *sy, struct sy_actor *a)
@@ -368,6 +368,6 @@ struct sy_actor *sy_mb_session_actor(struct sy *sy, struct sy_dev *cli,
     x->so = *o;
     memcpy(x->targets, o->targets, o->ntargets * sizeof x->targets[0]);
     x->so.targets = NULL; /* use our copy */
-    start_session(sy, x, o->start);
+    start_session(x, o->start);
     return &x->a;
 }

@@ -79,13 +79,14 @@ size_t sy_ntp_request(uint8_t *b, uint64_t tx_us);
 size_t sy_ntp_reply(uint8_t *b, uint64_t orig_us, uint64_t rx_us, uint64_t tx_us,
                     uint32_t refid);
 
-/* ---- SSH transport (RFC 4253, RFC 8731 curve25519, RFC 8709 ed25519, RFC 5647 AES-GCM) ---- */
+/* ---- SSH transport (RFC 4253, RFC 8731 curve25519, RFC 4344 AES-CTR, encrypt-then-MAC) ---- */
 size_t sy_ssh_kexinit(uint8_t *b, struct sy_rng *r, bool server);
 size_t sy_ssh_ecdh_init(uint8_t *b, struct sy_rng *r);
 size_t sy_ssh_ecdh_reply(uint8_t *b, struct sy_rng *r);
 size_t sy_ssh_newkeys(uint8_t *b, struct sy_rng *r);
-/* Header of an AES-GCM protected packet carrying `blocks` 16-byte cipher blocks: the 4-byte
- * clear length. The caller appends 16 * blocks + 16 (tag) random bytes. */
-size_t sy_ssh_gcm_len(uint8_t *b, unsigned blocks);
+/* Header of an encrypt-then-MAC packet carrying `blocks` 16-byte cipher blocks: the 4-byte
+ * clear length. The caller appends 16 * blocks ciphertext + SY_SSH_MAC_LEN random bytes. */
+#define SY_SSH_MAC_LEN 32 /* hmac-sha2-256 */
+size_t sy_ssh_etm_len(uint8_t *b, unsigned blocks);
 
 #endif

@@ -31,7 +31,7 @@ size_t sy_mb_regs_rsp(uint8_t *b, uint16_t tid, uint8_t unit, uint8_t fc, const 
     uint8_t *p = b + 7;
     p[0] = fc;
     p[1] = (uint8_t)(2 * qty);
-    for (unsigned i = 0; i < qty; i++) sy_put16(p + 2 + 2 * i, v[i]);
+    for (unsigned i = 0; i < qty; i++) sy_put16(p + 2 + (size_t)2 * i, v[i]);
     return mbap(b, tid, unit, 2 + 2 * (size_t)qty);
 }
 
@@ -63,7 +63,7 @@ size_t sy_mb_writen_req(uint8_t *b, uint16_t tid, uint8_t unit, uint16_t addr, c
     sy_put16(p + 1, addr);
     sy_put16(p + 3, qty);
     p[5] = (uint8_t)(2 * qty);
-    for (unsigned i = 0; i < qty; i++) sy_put16(p + 6 + 2 * i, v[i]);
+    for (unsigned i = 0; i < qty; i++) sy_put16(p + 6 + (size_t)2 * i, v[i]);
     return mbap(b, tid, unit, 6 + 2 * (size_t)qty);
 }
 

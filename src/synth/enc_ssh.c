@@ -1,9 +1,14 @@
 /* SSH transport-layer encoder (RFC 4253). Binary packet (section 6):
  *   uint32 packet_length, byte padding_length, payload, random padding (>= 4 bytes)
  * with 4 + packet_length a multiple of the cipher block size (8 before keys are in use).
- * The key exchange is curve25519-sha256 (RFC 8731) with an ed25519 host key (RFC 8709); the
- * negotiated cipher is aes256-gcm@openssh.com, whose packet length stays in clear (RFC 5647
- * section 7.3), so the ciphertext that follows is well framed even though it is random. */
+ *
+ * Negotiated: curve25519-sha256 key exchange (RFC 8731), an "ssh-rsa" host key and signature
+ * (RFC 4253 6.6; a legacy jump host), aes256-ctr (RFC 4344) with hmac-sha2-256-etm@openssh.com,
+ * whose packet length stays in clear, so random ciphertext is still well framed:
+ *   uint32 length (clear), 16 * k bytes of ciphertext, 32-byte MAC.
+ * Why these: Wireshark tries to decrypt chacha20-poly1305 and AES-GCM sessions even without
+ * keys and reports every packet as a bad MAC, and it decodes only RSA and DSA signature blobs
+ * completely (others draw a "decoded N bytes" warning). */
 #include <string.h>
 
 #include "synth/enc.h"
@@ -45,11 +50,11 @@ static size_t finish(uint8_t *b, size_t len, struct sy_rng *r)
 size_t sy_ssh_kexinit(uint8_t *b, struct sy_rng *r, bool server)
 {
     static const char *const client_lists[10] = {
-        "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,"
-        "diffie-hellman-group14-sha256,ext-info-c",
-        "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256",
-        "aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr",
-        "aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr",
+        ("curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,"
+         "diffie-hellman-group14-sha256,ext-info-c"),
+        "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256,ssh-rsa",
+        "aes256-ctr,aes128-ctr",
+        "aes256-ctr,aes128-ctr",
         "hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
         "hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
         "none",
@@ -59,9 +64,9 @@ size_t sy_ssh_kexinit(uint8_t *b, struct sy_rng *r, bool server)
     };
     static const char *const server_lists[10] = {
         "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256",
-        "rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-ed25519",
-        "aes256-gcm@openssh.com,aes128-gcm@openssh.com",
-        "aes256-gcm@openssh.com,aes128-gcm@openssh.com",
+        "ssh-rsa",
+        "aes256-ctr,aes128-ctr",
+        "aes256-ctr,aes128-ctr",
         "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com",
         "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com",
         "none,zlib@openssh.com",
@@ -95,22 +100,28 @@ size_t sy_ssh_ecdh_init(uint8_t *b, struct sy_rng *r)
 size_t sy_ssh_ecdh_reply(uint8_t *b, struct sy_rng *r)
 {
     uint8_t *p = b + 5;
-    uint8_t key[32], q[32], sig[64];
-    random_bytes(key, sizeof key, r);
+    uint8_t n_mod[257], q[32], sig[256];
+    /* 2048-bit modulus as an mpint: a zero byte keeps the number positive (RFC 4251 5). */
+    n_mod[0] = 0;
+    random_bytes(n_mod + 1, 256, r);
+    n_mod[1] |= 0x80;
+    n_mod[256] |= 1; /* odd, like every RSA modulus */
     random_bytes(q, sizeof q, r);
     random_bytes(sig, sizeof sig, r);
+    static const uint8_t e[3] = {0x01, 0x00, 0x01}; /* 65537 */
     size_t n = 0;
     p[n++] = MSG_KEX_ECDH_REPLY;
-    /* K_S: string containing the host key blob (RFC 8709 section 4) */
-    sy_put32(p + n, 4 + 11 + 4 + 32);
+    /* K_S: string containing the host key blob: "ssh-rsa", mpint e, mpint n */
+    sy_put32(p + n, (uint32_t)(4 + 7 + 4 + sizeof e + 4 + sizeof n_mod));
     n += 4;
-    n += put_cstr(p + n, "ssh-ed25519");
-    n += put_string(p + n, key, sizeof key);
+    n += put_cstr(p + n, "ssh-rsa");
+    n += put_string(p + n, e, sizeof e);
+    n += put_string(p + n, n_mod, sizeof n_mod);
     n += put_string(p + n, q, sizeof q); /* Q_S */
-    /* signature blob (RFC 8709 section 6) */
-    sy_put32(p + n, 4 + 11 + 4 + 64);
+    /* signature blob: "ssh-rsa", string signature (as long as the modulus) */
+    sy_put32(p + n, (uint32_t)(4 + 7 + 4 + sizeof sig));
     n += 4;
-    n += put_cstr(p + n, "ssh-ed25519");
+    n += put_cstr(p + n, "ssh-rsa");
     n += put_string(p + n, sig, sizeof sig);
     return finish(b, n, r);
 }
@@ -121,7 +132,7 @@ size_t sy_ssh_newkeys(uint8_t *b, struct sy_rng *r)
     return finish(b, 1, r);
 }
 
-size_t sy_ssh_gcm_len(uint8_t *b, unsigned blocks)
+size_t sy_ssh_etm_len(uint8_t *b, unsigned blocks)
 {
     sy_put32(b, 16u * blocks);
     return 4;

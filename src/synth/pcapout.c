@@ -4,6 +4,7 @@
 #include "synth/pcapout.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,15 +29,10 @@ static void le16(uint8_t *p, uint16_t v)
 static char *temp_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    const char *base = path + dirlen;
-    size_t n = dirlen + 1 + strlen(base) + 8 + 1;
+    int dirlen = slash ? (int)(slash - path) + 1 : 0;
+    size_t n = strlen(path) + sizeof "/..XXXXXX";
     char *t = malloc(n);
-    if (!t) return NULL;
-    memcpy(t, path, dirlen);
-    t[dirlen] = '.';
-    strcpy(t + dirlen + 1, base);
-    strcat(t, ".XXXXXX");
+    if (t) snprintf(t, n, "%.*s.%s.XXXXXX", dirlen, path, path + dirlen);
     return t;
 }
 
@@ -59,7 +55,8 @@ int sy_out_open(struct sy_out *o, const char *path, uint64_t epoch_s, size_t buf
     memset(o, 0, sizeof *o);
     o->fd = -1;
     o->epoch_s = epoch_s;
-    if (bufsize < 2 * (SY_PCAP_REC_HDR + SY_FRAME_MAX)) bufsize = 2 * (SY_PCAP_REC_HDR + SY_FRAME_MAX);
+    if (bufsize < (size_t)2 * (SY_PCAP_REC_HDR + SY_FRAME_MAX))
+        bufsize = (size_t)2 * (SY_PCAP_REC_HDR + SY_FRAME_MAX);
     o->path = strdup(path);
     o->tmp_path = temp_name(path);
     o->buf = malloc(bufsize);

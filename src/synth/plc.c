@@ -111,7 +111,7 @@ static uint16_t process_value(const struct sy_plc *p, unsigned i, uint64_t t_us)
     uint64_t pos = t_ms % per;
     uint64_t tri = pos < half ? pos : per - pos;
     uint32_t v = d->lo + (uint32_t)(tri * span / half);
-    uint32_t noise = span / 400;
+    uint32_t noise = span / 2000; /* sensor noise: a few counts */
     if (noise) {
         uint64_t n = sy_mix(p->seed ^ (t_us / 1000000) << 8 ^ i) % (2 * noise + 1);
         v = v + (uint32_t)n < noise ? d->lo : v + (uint32_t)n - noise;
@@ -140,8 +140,9 @@ int sy_plc_read_coils(const struct sy_plc *p, uint64_t t_us, uint16_t addr, uint
         unsigned c = addr - p->coil_base + i;
         uint64_t h = sy_mix(p->seed + c);
         /* Some coils are fixed (healthy, in remote), the others toggle every few minutes. */
+        uint64_t period = 60 + (h >> 32) % 300, phase = (h >> 16) % 600;
         unsigned on = (h & 3) == 0 ? (unsigned)(h >> 8) & 1
-                                   : (unsigned)(((t_s + (h >> 16) % 600) / (60 + (h >> 32) % 300)) & 1);
+                                   : (unsigned)(((t_s + phase) / period) & 1);
         out[i / 8] |= (uint8_t)(on << (i % 8));
     }
     return 0;

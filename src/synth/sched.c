@@ -20,6 +20,8 @@ int sy_sched_init(struct sy_sched *s, size_t cap)
 
 void sy_sched_free(struct sy_sched *s)
 {
+    if (s->actors)
+        for (size_t i = 0; i < s->nactors; i++) free(s->actors[i]);
     free(s->heap);
     free(s->actors);
     s->heap = NULL;

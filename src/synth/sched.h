@@ -35,7 +35,8 @@ struct sy_sched {
 int sy_sched_init(struct sy_sched *s, size_t cap);
 void sy_sched_free(struct sy_sched *s);
 
-/* Registers an actor with its first fire time in a->next. Returns -1 when full. */
+/* Registers an actor (allocated with malloc; the scheduler frees it) with its first fire time
+ * in a->next. Returns -1 when full. */
 int sy_sched_add(struct sy_sched *s, struct sy_actor *a);
 
 /* The actor due first and its time; NULL when none remain. */

@@ -295,7 +295,8 @@ static void test_exception_names(void **ts)
         uint8_t b[] = {0, (uint8_t)i, 0, 0, 0, 3, 1, 0x86, cases[i].code};
         FEED(f, S2C, b);
         char want[96];
-        snprintf(want, sizeof want, "\"exception_name\":\"%s\"", cases[i].name);
+        int w = snprintf(want, sizeof want, "\"exception_name\":\"%s\"", cases[i].name);
+        assert_true(w > 0 && (size_t)w < sizeof want);
         JSON_HAS(f, i, want);
         assert_true(txn_at(f, i)->error);
         assert_false(txn_at(f, i)->has_request);
@@ -581,6 +582,19 @@ static void test_truncated_pdu(void **ts)
     FEED(f, S2C, exc);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "modbus.truncated_pdu"), 2);
     assert_true(txn_at(f, 1)->error);
+    JSON_LACKS(f, 1, "exception_code"); /* never read: not shown as 0 */
+    JSON_HAS(f, 1, "\"function_name\":\"read_holding_registers\",\"truncated\":true}");
+    /* FC 43/14 response cut after the read device id code (corpus: a device echoing the
+     * request, modbus-encapsulated-transport_fc43.pcap) */
+    static const uint8_t devid_echo[] = {0x00, 0x21, 0x00, 0x00, 0x00, 0x05, 0xFF,
+                                         0x2B, 0x0E, 0x01, 0x00};
+    FEED(f, S2C, devid_echo);
+    assert_int_equal(qw_record_count_anomaly(&f->rec, "modbus.truncated_pdu"), 3);
+    JSON_HAS(f, 2, "\"mei_type\":14,\"mei_name\":\"read_device_identification\","
+                   "\"read_device_id_code\":1,\"truncated\":true}");
+    JSON_LACKS(f, 2, "conformity_level");
+    JSON_LACKS(f, 2, "objects");
+    assert_int_equal(f->rec.nidentities, 0);
 }
 
 static void test_invalid_quantity(void **ts)
@@ -823,10 +837,22 @@ static void test_queue_overflow(void **ts)
     assert_int_equal(f->rec.ntxns, 2);
     assert_true(txn_at(f, 1)->has_request && txn_at(f, 1)->has_response);
     JSON_HAS(f, 1, "\"request\":{\"transaction_id\":132,");
-    flow_end(f);
-    assert_int_equal(f->rec.ntxns, 2 + 31);
+    /* 31 outstanding now: one more fills the queue, the next evicts again (tid 101), but the
+     * anomaly is raised once per flow */
+    q[1] = 200;
+    FEED(f, C2S, q);
+    assert_int_equal(f->rec.ntxns, 2);
+    q[1] = 201;
+    FEED(f, C2S, q);
+    assert_int_equal(f->rec.ntxns, 3);
     JSON_HAS(f, 2, "\"transaction_id\":101,");
+    assert_int_equal(qw_record_count_anomaly(&f->rec, "modbus.request_queue_full"), 1);
+    flow_end(f);
+    assert_int_equal(f->rec.ntxns, 3 + 32);
+    JSON_HAS(f, 3, "\"transaction_id\":102,");
     JSON_HAS(f, 32, "\"transaction_id\":131,");
+    JSON_HAS(f, 33, "\"transaction_id\":200,");
+    JSON_HAS(f, 34, "\"transaction_id\":201,");
     for (size_t i = 2; i < f->rec.ntxns; i++) assert_false(txn_at(f, i)->has_response);
 }
 
@@ -876,6 +902,19 @@ static void test_exception_from_client_side_is_response(void **ts)
     assert_true(txn_at(f, 0)->has_response);
     assert_false(txn_at(f, 0)->has_request);
     JSON_HAS(f, 0, "\"exception_name\":\"server_device_busy\"");
+}
+
+static void test_udp_datagrams(void **ts)
+{
+    struct fx *f = *ts;
+    /* Modbus/UDP: the engine hands each datagram to parse() and keeps nothing */
+    size_t used = qw_proto_modbus.parse(&f->ctx, f->state, C2S, rd_hr_req, sizeof rd_hr_req);
+    assert_int_equal(used, sizeof rd_hr_req);
+    used = qw_proto_modbus.parse(&f->ctx, f->state, S2C, rd_hr_rsp, sizeof rd_hr_rsp);
+    assert_int_equal(used, sizeof rd_hr_rsp);
+    assert_int_equal(f->rec.ntxns, 1);
+    check_rd_hr_pair(f, 0);
+    assert_true(qw_proto_modbus.transports & QW_TRANSPORT_UDP);
 }
 
 static void test_values_capped(void **ts)
@@ -936,11 +975,14 @@ static void test_probe(void **ts)
     b[4] = 0x10; /* length 0x1001 */
     assert_int_equal(probe(b, sizeof b, C2S), QW_PROBE_NO);
 
-    /* exception: must be exactly 3 bytes long */
+    /* exception: needs room for its code; a padded one (seen in the corpus) still matches */
     static const uint8_t exc[] = {0, 1, 0, 0, 0, 3, 1, 0x83, 0x02};
     assert_int_equal(probe(exc, sizeof exc, S2C), QW_PROBE_MATCH);
+    assert_int_equal(probe(exc, sizeof exc, C2S), QW_PROBE_MATCH);
     static const uint8_t exc_long[] = {0, 1, 0, 0, 0, 4, 1, 0x83, 0x02, 0x00};
-    assert_int_equal(probe(exc_long, sizeof exc_long, S2C), QW_PROBE_NO);
+    assert_int_equal(probe(exc_long, sizeof exc_long, S2C), QW_PROBE_MATCH);
+    static const uint8_t exc_short[] = {0, 1, 0, 0, 0, 2, 1, 0x83};
+    assert_int_equal(probe(exc_short, sizeof exc_short, S2C), QW_PROBE_NO);
 
     /* function code 0 only on a whole ADU */
     static const uint8_t fc0[] = {0, 0, 0, 0, 0, 6, 1, 0x00, 0, 0, 0, 0};
@@ -950,7 +992,8 @@ static void test_probe(void **ts)
     /* what follows a complete ADU must look like another header */
     uint8_t two[sizeof rd_hr_req + 6];
     memcpy(two, rd_hr_req, sizeof rd_hr_req);
-    memcpy(two + sizeof rd_hr_req, "ABCDEF", 6);
+    static const uint8_t text6[] = {'A', 'B', 'C', 'D', 'E', 'F'};
+    memcpy(two + sizeof rd_hr_req, text6, sizeof text6);
     assert_int_equal(probe(two, sizeof two, C2S), QW_PROBE_NO);
 
     /* zero-filled buffers are not Modbus: length 0 */
@@ -1016,6 +1059,7 @@ int main(void)
         T(test_unanswered_flush_at_flow_end),
         T(test_response_without_request),
         T(test_exception_from_client_side_is_response),
+        T(test_udp_datagrams),
         T(test_values_capped),
         T(test_function_mismatch),
         T(test_probe),

@@ -1,0 +1,48 @@
+# Quick start: `make demo` and `make check` work on a fresh Debian 12 machine as root; they
+# install the Debian packages they need (scripts/setup-deps.sh) before building.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all build deps test-deps demo check check-fast check-asan fuzz clean
+
+all: build
+
+deps:
+	@scripts/setup-deps.sh build
+
+test-deps:
+	@scripts/setup-deps.sh test
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+demo: build
+	@scripts/demo.sh $(BUILD)/quaywatch
+
+# Every test twice: an optimised build, then the whole suite under AddressSanitizer and
+# UndefinedBehaviorSanitizer (clang, which also builds the libFuzzer harnesses).
+check: test-deps check-fast check-asan
+
+check-fast:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+check-asan:
+	@CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DQW_SANITIZE=ON -DQW_FUZZ=ON \
+	  $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS)
+
+# Run every libFuzzer harness for FUZZ_SECONDS each (not part of check).
+FUZZ_SECONDS ?= 60
+fuzz: check-asan
+	@for f in $(ASAN_BUILD)/fuzz_*; do case $$f in *_replay) continue;; esac; \
+	  echo "== $$f"; $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; done
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,12 @@
+# Shared helpers for the end-to-end tests (sourced).
+set -u
+fail() { echo "FAIL: $*"; exit 1; }
+pass() { echo "ok: $*"; }
+need_corpus() { [ -d "${QW_CORPUS:-}/pcaps" ] || { echo "SKIP: corpus not found at ${QW_CORPUS:-unset}"; exit 77; }; }
+need_tool() { command -v "$1" >/dev/null || { echo "SKIP: $1 not installed (scripts/setup-deps.sh test)"; exit 77; }; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# sql DB QUERY: first column of the first row
+sql() { python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' "$1" "$2"; }
+# count_events FILE TYPE
+count_events() { grep -c "\"event_type\":\"$2\"" "$1" || true; }

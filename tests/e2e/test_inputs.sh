@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Capture inputs and the store: damaged and wrong files, site-file errors, atomic batches,
+# re-runs that add, deterministic output, several files merged in time order, nanosecond files.
+. "$(dirname "$0")/lib.sh"
+need_corpus; need_tool editcap; need_tool python3
+qw=$QW_BIN
+good=$QW_CORPUS/pcaps/modbus/digitalbond_modbus_test_data_part2.pcap
+other=$QW_CORPUS/pcaps/dnp3/zeek_dnp3.pcap
+
+# 1. A truncated capture: cut in the middle of a packet record.
+size=$(stat -c %s "$good")
+head -c $((size / 2 + 7)) "$good" > "$work/cut.pcap"
+"$qw" analyze --quiet --db "$work/cut.db" --events "$work/cut.json" "$work/cut.pcap" 2> "$work/err"
+rc=$?
+[ $rc -eq 3 ] || fail "truncated capture: exit $rc, want 3"
+grep -q "cut.pcap: offset [0-9]" "$work/err" || fail "truncated capture: message lacks file and offset: $(cat "$work/err")"
+[ "$(wc -l < "$work/err")" -eq 1 ] || fail "truncated capture: want one message, got: $(cat "$work/err")"
+stored=$(sql "$work/cut.db" "SELECT packets FROM runs")
+[ "$stored" -gt 100 ] || fail "truncated capture: packets before the damage not stored ($stored)"
+[ "$(sql "$work/cut.db" "SELECT status FROM runs")" = input_error ] || fail "run status not input_error"
+[ "$(count_events "$work/cut.json" modbus)" -gt 0 ] || fail "truncated capture: no modbus records before the damage"
+pass "truncated capture: exit 3, one message with offset, $stored packets stored"
+
+# 2. Garbage header, empty file, directory, missing file: exit 3, one clear message, no store.
+head -c 200 /dev/urandom > "$work/garbage.pcap"; printf 'GARBAGE!' | dd of="$work/garbage.pcap" conv=notrunc 2>/dev/null
+: > "$work/empty.pcap"
+mkdir "$work/dir.pcap"
+for bad in garbage.pcap:"not a pcap or pcapng" empty.pcap:"empty file" dir.pcap:"is a directory" missing.pcap:"No such file"; do
+  f=${bad%%:*}; want=${bad#*:}
+  "$qw" analyze --db "$work/bad.db" "$work/$f" 2> "$work/err"; rc=$?
+  [ $rc -eq 3 ] || fail "$f: exit $rc, want 3"
+  grep -q "$f: .*$want" "$work/err" || fail "$f: message '$(cat "$work/err")' lacks '$want'"
+  [ ! -e "$work/bad.db" ] || fail "$f: a store was created for unreadable input"
+done
+pass "garbage header, empty file, directory, missing file: exit 3 with the file named, no store"
+
+# 3. A bad input alongside a good one changes nothing in an existing store.
+"$qw" analyze --quiet --db "$work/keep.db" "$good" || fail "good capture: exit $?"
+before=$(sha256sum < "$work/keep.db")
+"$qw" analyze --quiet --db "$work/keep.db" "$other" "$work/garbage.pcap" 2>/dev/null; rc=$?
+[ $rc -eq 3 ] || fail "good+garbage: exit $rc, want 3"
+[ "$(sha256sum < "$work/keep.db")" = "$before" ] || fail "store changed although an input was unreadable"
+pass "unreadable input leaves the store as it was"
+
+# 4. Site file errors: FILE:LINE:COL, exit 2, nothing written.
+printf 'site: x\nzones:\n  - {id: a, cidrs: [10.0.0.0/8]\n' > "$work/bad.yaml"
+"$qw" analyze --db "$work/site.db" --site "$work/bad.yaml" "$good" 2> "$work/err"; rc=$?
+[ $rc -eq 2 ] || fail "bad site file: exit $rc, want 2"
+grep -Eq "bad.yaml:[0-9]+:[0-9]+: " "$work/err" || fail "bad site file: no FILE:LINE:COL in '$(cat "$work/err")'"
+[ ! -e "$work/site.db" ] || fail "bad site file: store written"
+printf -- '- just\n- a list\n' > "$work/list.yaml"
+"$qw" analyze --db "$work/site.db" --site "$work/list.yaml" "$good" 2> "$work/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "list.yaml:1:1: " "$work/err" || fail "list site file: exit $rc, '$(cat "$work/err")'"
+"$qw" analyze --quiet --db "$work/site.db" --site "$QW_SRC/examples/terminal.yaml" "$good" || fail "example site file rejected"
+pass "site-file syntax errors: exit 2 with FILE:LINE:COL, nothing written"
+
+# 5. Re-running adds to the store; the schema is versioned.
+"$qw" analyze --quiet --db "$work/keep.db" "$other" || fail "second run: exit $?"
+[ "$(sql "$work/keep.db" "SELECT count(*) FROM runs")" -eq 2 ] || fail "second run not recorded"
+[ "$(sql "$work/keep.db" "PRAGMA user_version")" -ge 1 ] || fail "schema version not set"
+[ "$(sql "$work/keep.db" "PRAGMA journal_mode")" = wal ] || fail "store not in WAL mode"
+hosts=$(sql "$work/keep.db" "SELECT count(*) FROM hosts")
+[ "$hosts" -ge 4 ] || fail "hosts of both runs not kept ($hosts)"
+edges=$(sql "$work/keep.db" "SELECT count(*) FROM edges WHERE app_proto = 'modbus' AND server_port = 502")
+[ "$edges" -ge 1 ] || fail "modbus edge missing"
+"$qw" analyze --quiet --db "$work/keep.db" "$good" || fail "third run: exit $?"
+flows=$(sql "$work/keep.db" "SELECT flows FROM edges WHERE app_proto = 'modbus' AND server_port = 502")
+[ "$flows" -eq 2 ] || fail "re-analysing the same capture should add its flow again (got $flows)"
+pass "re-runs add to the store (runs, hosts, edges), WAL, schema version"
+
+# 6. Deterministic: same input, byte-identical event log.
+"$qw" analyze --quiet --db "$work/d1.db" --events "$work/d1.json" "$good" "$other"
+"$qw" analyze --quiet --db "$work/d2.db" --events "$work/d2.json" "$good" "$other"
+cmp -s "$work/d1.json" "$work/d2.json" || fail "two runs gave different event logs"
+pass "event log is deterministic"
+
+# 7. Several files merge in time order: a capture split in two, given in reverse order, gives
+#    the same records as the whole file.
+whole=$QW_CORPUS/pcaps/modbus/zeek_modbusBig.pcap
+n=$(capinfos -c -M "$whole" | awk '/Number of packets/ {print $NF}')
+editcap -r "$whole" "$work/a.pcap" 1-$((n / 2)) >/dev/null
+editcap -r "$whole" "$work/b.pcap" $((n / 2 + 1))-$n >/dev/null
+"$qw" analyze --quiet --db "$work/w.db" --events "$work/w.json" "$whole"
+"$qw" analyze --quiet --db "$work/s.db" --events "$work/s.json" "$work/b.pcap" "$work/a.pcap"
+cmp -s "$work/w.json" "$work/s.json" || fail "split capture in reverse order differs from the whole"
+pass "two files merged in time order equal the whole capture ($(wc -l < "$work/w.json") records)"
+
+# 8. Nanosecond pcap and pcapng give the same records as the microsecond original.
+editcap -F nsecpcap "$good" "$work/ns.pcap" >/dev/null
+editcap -F pcapng "$good" "$work/ng.pcapng" >/dev/null
+"$qw" analyze --quiet --db "$work/u.db" --events "$work/u.json" "$good"
+"$qw" analyze --quiet --db "$work/n.db" --events "$work/n.json" "$work/ns.pcap"
+"$qw" analyze --quiet --db "$work/g.db" --events "$work/g.json" "$work/ng.pcapng"
+cmp -s "$work/u.json" "$work/n.json" || fail "nanosecond pcap differs"
+cmp -s "$work/u.json" "$work/g.json" || fail "pcapng differs"
+pass "nanosecond pcap and pcapng read identically"
+
+# 9. Usage errors: exit 2.
+"$qw" analyze 2>/dev/null; [ $? -eq 2 ] || fail "no file: want exit 2"
+"$qw" analyze --bogus x 2>/dev/null; [ $? -eq 2 ] || fail "unknown option: want exit 2"
+"$qw" analyze --flow-timeout udp=abc "$good" 2>/dev/null; [ $? -eq 2 ] || fail "bad timeout: want exit 2"
+"$qw" nosuchcommand 2>/dev/null; [ $? -eq 2 ] || fail "unknown command: want exit 2"
+for c in analyze run inventory synth; do "$qw" $c --help | grep -q "usage: quaywatch $c" || fail "$c --help"; done
+pass "usage errors exit 2; every subcommand has --help"
+echo "9 passed, 0 failed"
