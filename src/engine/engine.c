@@ -498,6 +498,7 @@ void qw_engine_finish(struct qw_engine *e)
 {
     /* Deterministic order: by start time then id, never by hash-table layout. */
     size_t n = (size_t)e->flows.stats.active, i = 0;
+    if (n == 0) return; /* e.g. a capture of ARP, CDP or GOOSE only */
     struct qw_flow **all = n ? malloc(n * sizeof *all) : NULL;
     if (n && !all) { /* out of memory: still end them all, in list order */
         struct qw_flow *f;
