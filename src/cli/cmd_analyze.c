@@ -3,11 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/session.h"
+#include "util/timefmt.h"
 
 static void help(FILE *out)
 {
@@ -20,19 +20,12 @@ static void help(FILE *out)
             qw_session_options_help);
 }
 
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One progress line on a terminal: where we are in the input and how fast. */
 static void progress(struct qw_source *srcs, size_t n, long total, uint64_t pkts, double t0)
 {
     long done = 0;
     for (size_t i = 0; i < n; i++) done += srcs[i].done ? srcs[i].size : srcs[i].good_offset;
-    double dt = wall_now() - t0;
+    double dt = qw_monotonic_seconds() - t0;
     fprintf(stderr, "\ranalyze: %5.1f%%  %.1f MB  %llu packets  %.2f Mpkt/s   ",
             total ? 100.0 * (double)done / (double)total : 100.0, (double)done / 1e6,
             (unsigned long long)pkts, dt > 0 ? (double)pkts / dt / 1e6 : 0.0);
@@ -106,7 +99,7 @@ int qw_cmd_analyze(int argc, char **argv)
             rc = QW_EXIT_INPUT;
         }
     bool tty = isatty(2) && !s.opt.quiet;
-    double t0 = wall_now(), last = t0;
+    double t0 = qw_monotonic_seconds(), last = t0;
     for (;;) {
         /* the source whose next packet is earliest; ties go to the earlier file */
         struct qw_source *next = NULL;
@@ -119,12 +112,12 @@ int qw_cmd_analyze(int argc, char **argv)
             fprintf(stderr, "%squaywatch analyze: %s\n", tty ? "\n" : "", next->error);
             rc = QW_EXIT_INPUT;
         }
-        if (tty && (s.engine.stats.packets & 0xffff) == 0 && wall_now() - last > 0.5) {
-            last = wall_now();
+        if (tty && (s.engine.stats.packets & 0xffff) == 0 && qw_monotonic_seconds() - last > 0.5) {
+            last = qw_monotonic_seconds();
             progress(srcs, nfiles, total, s.engine.stats.packets, t0);
         }
     }
-    if (tty && wall_now() - t0 > 0.5) {
+    if (tty && qw_monotonic_seconds() - t0 > 0.5) {
         progress(srcs, nfiles, total, s.engine.stats.packets, t0);
         fputc('\n', stderr);
     }

@@ -7,11 +7,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/session.h"
+#include "util/timefmt.h"
 
 static volatile sig_atomic_t stop_requested;
 static pcap_t *live_handle;
@@ -79,13 +79,6 @@ static bool drop_privileges(const struct qw_session *s, const char *user)
         return false;
     }
     return true;
-}
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int qw_cmd_run(int argc, char **argv)
@@ -157,7 +150,7 @@ int qw_cmd_run(int argc, char **argv)
     fprintf(stderr, "quaywatch run: listening on %s%s%s\n", lo.iface, lo.bpf ? " filter " : "",
             lo.bpf ? lo.bpf : "");
 
-    double last_flush = wall_now();
+    double last_flush = qw_monotonic_seconds();
     const char *status = "interrupted";
     while (!stop_requested) {
         int r = qw_source_advance(&src);
@@ -172,8 +165,8 @@ int qw_cmd_run(int argc, char **argv)
         } else if (src.done) {
             break;
         }
-        if (wall_now() - last_flush >= flush_s) {
-            last_flush = wall_now();
+        if (qw_monotonic_seconds() - last_flush >= flush_s) {
+            last_flush = qw_monotonic_seconds();
             if (!qw_session_commit(&s, "running")) rc = QW_EXIT_FAILURE;
         }
     }

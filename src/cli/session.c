@@ -39,13 +39,17 @@ static const char *need_value(int argc, char **argv, int *i, const char *cmd)
 int qw_session_option(struct qw_session_opts *o, int argc, char **argv, int *i, const char *cmd)
 {
     const char *a = argv[*i];
-    const char **slot = strcmp(a, "--db") == 0       ? &o->db
-                        : strcmp(a, "--events") == 0 ? &o->events
-                        : strcmp(a, "--site") == 0   ? &o->site
-                                                     : NULL;
-    if (slot) {
-        *slot = need_value(argc, argv, i, cmd);
-        return *slot ? 1 : -1;
+    bool is_db = strcmp(a, "--db") == 0, is_events = strcmp(a, "--events") == 0;
+    if (is_db || is_events || strcmp(a, "--site") == 0) {
+        const char *v = need_value(argc, argv, i, cmd);
+        if (!v) return -1;
+        if (is_db)
+            o->db = v;
+        else if (is_events)
+            o->events = v;
+        else
+            o->site = v;
+        return 1;
     }
     if (strcmp(a, "--flow-cap") == 0) {
         const char *v = need_value(argc, argv, i, cmd);
@@ -84,7 +88,6 @@ int qw_session_option(struct qw_session_opts *o, int argc, char **argv, int *i, 
 int qw_session_start(struct qw_session *s, const char *command)
 {
     if (!s->opt.db) s->opt.db = "quaywatch.db";
-    if (s->opt.site && !qw_site_check_syntax(s->opt.site)) return QW_EXIT_USAGE;
     char err[512];
     if (!qw_store_open(&s->store, s->opt.db, err, sizeof err)) {
         fprintf(stderr, "quaywatch %s: %s\n", command, err);

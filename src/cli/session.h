@@ -34,8 +34,8 @@ struct qw_session {
 int qw_session_option(struct qw_session_opts *o, int argc, char **argv, int *i, const char *cmd);
 extern const char qw_session_options_help[];
 
-/* Check the site file, open the store and event log, start the engine. Returns an exit code
- * (QW_EXIT_OK on success). Nothing is written when the site file is bad. */
+/* Open the store and event log, start the engine. Returns an exit code (QW_EXIT_OK on success).
+ * Callers check the site file and their inputs first, so nothing is written when either is bad. */
 int qw_session_start(struct qw_session *s, const char *command);
 /* Fold what the engine observed into the store as one batch, then clear it. */
 bool qw_session_commit(struct qw_session *s, const char *status);

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "decode/packet.h"
@@ -28,4 +29,10 @@ bool qw_addr_parse(const char *s, struct qw_addr *out)
         return true;
     }
     return inet_pton(AF_INET6, s, out->b) == 1;
+}
+
+char *qw_mac_str(const uint8_t m[6], char out[18])
+{
+    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    return out;
 }

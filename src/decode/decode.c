@@ -223,6 +223,20 @@ static void decode_ip_payload(struct qw_decoder *d, const uint8_t *data, uint32_
     decode_transport(d, data, len, complete, p);
 }
 
+/* One IPv4 or IPv6 fragment: hand it to reassembly; when it completes a datagram, decode the
+ * datagram's payload. A fragment cut by the capture cannot be reassembled and is dropped. */
+static void decode_fragment(struct qw_decoder *d, const struct qw_frag_in *in, bool complete,
+                            struct qw_packet *p, int depth)
+{
+    p->ip_fragment_held = true; /* no transport header in this packet on its own */
+    if (!complete) return;
+    uint32_t got = qw_frag_add(&d->frag, in);
+    if (!got) return;
+    p->ip_fragment_held = false;
+    p->ip_reassembled = true;
+    decode_ip_payload(d, d->frag.out, got, true, p, depth);
+}
+
 /* IPv4 (RFC 791 s.3.1): ver/ihl(1) tos(1) total(2) id(2) flags/frag(2) ttl(1) proto(1) sum(2)
  * src(4) dst(4) options. */
 static void decode_ipv4(struct qw_decoder *d, struct qw_cursor *c, struct qw_packet *p, int depth)
@@ -270,16 +284,9 @@ static void decode_ipv4(struct qw_decoder *d, struct qw_cursor *c, struct qw_pac
     bool more = frag & 0x2000;
     uint32_t offset = (uint32_t)(frag & 0x1fff) * 8;
     if (more || offset) {
-        if (!complete) return; /* a cut fragment cannot be reassembled */
         struct qw_frag_in in = {4, proto, id, &p->src_ip, &p->dst_ip, offset, more,
                                 payload, len, p->ts_ns};
-        uint32_t got = qw_frag_add(&d->frag, &in);
-        if (!got) {
-            p->ip_fragment_held = true;
-            return;
-        }
-        p->ip_reassembled = true;
-        decode_ip_payload(d, d->frag.out, got, true, p, depth);
+        decode_fragment(d, &in, complete, p, depth);
         return;
     }
     decode_ip_payload(d, payload, len, complete, p, depth);
@@ -349,16 +356,9 @@ static void decode_ipv6(struct qw_decoder *d, struct qw_cursor *c, struct qw_pac
     const uint8_t *payload = qw_cur_ptr(&body);
     uint32_t len = (uint32_t)qw_cur_left(&body);
     if (is_frag && (more || offset)) {
-        if (!complete) return;
         struct qw_frag_in in = {6, next, id, &p->src_ip, &p->dst_ip, offset, more,
                                 payload, len, p->ts_ns};
-        uint32_t got = qw_frag_add(&d->frag, &in);
-        if (!got) {
-            p->ip_fragment_held = true;
-            return;
-        }
-        p->ip_reassembled = true;
-        decode_ip_payload(d, d->frag.out, got, true, p, depth);
+        decode_fragment(d, &in, complete, p, depth);
         return;
     }
     decode_ip_payload(d, payload, len, complete, p, depth);

@@ -46,7 +46,7 @@ struct qw_packet {
     struct qw_addr src_ip, dst_ip;
     uint8_t ttl;           /* or IPv6 hop limit */
     bool ip_reassembled;   /* datagram rebuilt from fragments */
-    bool ip_fragment_held; /* a fragment was stored; the datagram is not complete yet */
+    bool ip_fragment_held; /* a fragment that completes no datagram (stored, cut or refused) */
 
     uint8_t l4_proto;   /* IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ...) */
     bool l4_ok;         /* transport header decoded */
@@ -80,5 +80,7 @@ char *qw_addr_str(const struct qw_addr *a, char *buf);
 /* Parse dotted IPv4 or IPv6 text; false on junk. */
 bool qw_addr_parse(const char *s, struct qw_addr *out);
 void qw_addr_from_v4(struct qw_addr *a, const uint8_t v4[4]);
+/* "aa:bb:cc:dd:ee:ff"; out must hold 18 bytes. Returns out. */
+char *qw_mac_str(const uint8_t mac[6], char out[18]);
 
 #endif

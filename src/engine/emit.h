@@ -55,8 +55,9 @@ void qw_emit_txn(struct qw_pctx *ctx, const struct qw_txn *txn);
  * `detail` may be NULL. */
 void qw_emit_anomaly(struct qw_pctx *ctx, const char *name, const char *detail);
 
-/* An identity fact about one end of the flow (`server` true: the responder). `attr` is one of
- * "vendor", "model", "firmware", "serial", "hostname", "product_code", ... */
+/* An identity fact about one end of the flow: `server` true means the flow's server end (the
+ * side the QW_DIR_TO_CLIENT bytes come from), false the client end, whoever answered whom.
+ * `attr` is one of "vendor", "model", "firmware", "serial", "hostname", "product_code", ... */
 void qw_emit_identity(struct qw_pctx *ctx, bool server, const char *attr, const char *value,
                       size_t value_len);
 

@@ -136,20 +136,6 @@ static void app_stop(struct qw_flow *f)
     f->app_state = NULL;
 }
 
-static void pending_append(struct qw_pending *pend, const uint8_t *data, size_t len)
-{
-    if (pend->len + len > QW_PROBE_MAX_BYTES) len = QW_PROBE_MAX_BYTES - pend->len;
-    if (pend->cap < QW_PROBE_MAX_BYTES) {
-        uint8_t *nb = realloc(pend->buf, QW_PROBE_MAX_BYTES);
-        if (!nb) return;
-        qw_pending_bytes_total += QW_PROBE_MAX_BYTES - pend->cap;
-        pend->buf = nb;
-        pend->cap = QW_PROBE_MAX_BYTES;
-    }
-    memcpy(pend->buf + pend->len, data, len);
-    pend->len += (uint32_t)len;
-}
-
 /* In-order TCP bytes of one direction. */
 static void on_stream_data(void *user, struct qw_flow *f, enum qw_dir dir, const uint8_t *data,
                            size_t len, uint64_t ts)
@@ -161,7 +147,7 @@ static void on_stream_data(void *user, struct qw_flow *f, enum qw_dir dir, const
         const uint8_t *pdata = data;
         size_t plen = len;
         if (pend->len) {
-            pending_append(pend, data, len);
+            qw_pending_append(pend, data, len, QW_PROBE_MAX_BYTES);
             pdata = pend->buf;
             plen = pend->len;
         }
@@ -169,7 +155,7 @@ static void on_stream_data(void *user, struct qw_flow *f, enum qw_dir dir, const
         const struct qw_proto *p = probe(f, dir, pdata, plen, &more);
         if (!p) {
             if (more && plen < QW_PROBE_MAX_BYTES) {
-                if (!pend->len) pending_append(pend, data, len);
+                if (!pend->len) qw_pending_append(pend, data, len, QW_PROBE_MAX_BYTES);
                 return;
             }
             qw_pending_reset(pend);
@@ -373,7 +359,6 @@ static struct qw_flow *flow_create(struct qw_engine *e, const struct qw_flow_key
     }
     bool src_client = guess_src_is_client(p);
     f->client_is_a = src_client == from_a;
-    f->client_known = p->l4_proto == 6 && (p->tcp_flags & QW_TCP_SYN);
     f->first_ns = f->last_ns = p->ts_ns;
     struct {
         struct qw_flow_key k;

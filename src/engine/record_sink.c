@@ -24,7 +24,8 @@ static void rec_txn(void *user, struct qw_pctx *ctx, const struct qw_txn *txn)
     qw_json_obj_begin(&j, NULL);
     if (txn->write_json) txn->write_json(&j, txn->arg);
     qw_json_obj_end(&j);
-    r->json[j.overflow ? 0 : j.len] = '\0';
+    r->json[j.len] = '\0'; /* j.len never passes cap, which left room for the NUL */
+    r->json_overflow = j.overflow;
     r->txn.write_json = NULL;
     r->txn.arg = NULL;
 }

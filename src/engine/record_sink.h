@@ -16,6 +16,7 @@
 struct qw_rec_txn {
     struct qw_txn txn;           /* write_json/arg are cleared after rendering */
     char json[QW_REC_JSON_MAX];  /* the protocol object, e.g. {"request":{...}} */
+    bool json_overflow;          /* the object did not fit: json holds its first part only */
 };
 
 struct qw_rec_anomaly {

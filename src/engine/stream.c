@@ -35,6 +35,17 @@ static bool reserve(struct qw_pending *pend, size_t need)
     return true;
 }
 
+size_t qw_pending_append(struct qw_pending *pend, const uint8_t *data, size_t len, size_t limit)
+{
+    if (limit > QW_STREAM_PENDING_MAX) limit = QW_STREAM_PENDING_MAX;
+    if (pend->len >= limit) return 0;
+    if (len > limit - pend->len) len = limit - pend->len;
+    if (len == 0 || !reserve(pend, (size_t)pend->len + len)) return 0;
+    memcpy(pend->buf + pend->len, data, len);
+    pend->len += (uint32_t)len;
+    return len;
+}
+
 static size_t drop_and_gap(struct qw_pctx *ctx, const struct qw_proto *proto, void *state,
                            enum qw_dir dir, struct qw_pending *pend, size_t dropped)
 {

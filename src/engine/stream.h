@@ -31,6 +31,9 @@ extern size_t qw_pending_bytes_total;
 size_t qw_stream_deliver(struct qw_pctx *ctx, const struct qw_proto *proto, void *state,
                          enum qw_dir dir, struct qw_pending *pend, const uint8_t *data,
                          size_t len);
+/* Append bytes to the pending tail without parsing (used while probes ask for more bytes), up to
+ * `limit` bytes in all; returns how many were kept. */
+size_t qw_pending_append(struct qw_pending *pend, const uint8_t *data, size_t len, size_t limit);
 /* Forget the pending tail (after a gap in the stream). */
 void qw_pending_reset(struct qw_pending *pend);
 void qw_pending_free(struct qw_pending *pend);

@@ -85,7 +85,6 @@ struct qw_flow {
     uint64_t first_ns, last_ns;
     uint64_t pkts[2], bytes[2];     /* [QW_DIR_TO_SERVER], [QW_DIR_TO_CLIENT] */
     bool client_is_a;               /* orientation: which key end opened the flow */
-    bool client_known;              /* orientation proved by a SYN or a parser */
     uint8_t tcp_state;
     uint8_t tclass;
     uint8_t end_reason;

@@ -50,11 +50,6 @@ const char *qw_ip_proto_name(uint8_t proto, char buf[8])
     }
 }
 
-static void mac_str(const uint8_t m[6], char out[18])
-{
-    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
 void qw_eventlog_begin(struct qw_eventlog *el, uint64_t ts_ns, const char *event_type,
                        const struct qw_flow *f)
 {
@@ -84,11 +79,11 @@ void qw_eventlog_begin(struct qw_eventlog *el, uint64_t ts_ns, const char *event
         char m[18];
         qw_json_obj_begin(j, "ether");
         if (f->has_mac[0]) {
-            mac_str(f->mac[0], m);
+            qw_mac_str(f->mac[0], m);
             qw_json_str(j, "src_mac", m);
         }
         if (f->has_mac[1]) {
-            mac_str(f->mac[1], m);
+            qw_mac_str(f->mac[1], m);
             qw_json_str(j, "dest_mac", m);
         }
         qw_json_obj_end(j);

@@ -320,15 +320,22 @@ static void dec_quantity_check(struct mb_dec *d, uint16_t q, uint16_t max)
     if (!d->c.err && (q == 0 || q > max)) dec_anomaly(d, "modbus.invalid_quantity", NULL);
 }
 
+/* `n` big-endian words from `c` into values[] (capped: words past the cap are read and
+ * dropped); stops at the end of `c`. */
+static void read_words(struct qw_cursor *c, struct mb_pdu *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint16_t v = qw_cur_be16(c);
+        if (c->err) break;
+        if (p->nvalues < MB_VALUES_MAX) p->values[p->nvalues++] = v;
+    }
+}
+
 /* `n` registers into values[] (capped); the bytes past the cap are skipped. */
 static void dec_regs(struct mb_dec *d, size_t n)
 {
-    struct mb_pdu *p = d->p;
-    p->fields |= MB_F_REGS;
-    for (size_t i = 0; i < n && !d->c.err; i++) {
-        uint16_t v = qw_cur_be16(&d->c);
-        if (!d->c.err && p->nvalues < MB_VALUES_MAX) p->values[p->nvalues++] = v;
-    }
+    d->p->fields |= MB_F_REGS;
+    read_words(&d->c, d->p, n);
 }
 
 /* `nbits` bits packed LSB-first in `nbytes` bytes ([APP] s.6.1). */
@@ -524,6 +531,18 @@ static void dec_report_id_rsp(struct mb_dec *d)
     if (cut) d->c.err = true;
 }
 
+/* A file record reference as FC 20 and 21 sub-requests carry it: reference type (must be 6),
+ * file number, record number, record length ([APP] s.6.14, 6.15). */
+static void read_file_ref(struct mb_dec *d, struct qw_cursor *sub, struct mb_file_ref *r)
+{
+    uint8_t type = qw_cur_u8(sub);
+    r->file_number = qw_cur_be16(sub);
+    r->record_number = qw_cur_be16(sub);
+    r->record_length = qw_cur_be16(sub);
+    if (!sub->err && type != MB_FILE_REF_TYPE)
+        dec_anomaly(d, "modbus.invalid_reference_type", NULL);
+}
+
 /* FC 20 request: byte count, then 7-byte sub-requests (type, file, record, length). */
 static void dec_file_read_req(struct mb_dec *d)
 {
@@ -534,12 +553,8 @@ static void dec_file_read_req(struct mb_dec *d)
     bool cut = false;
     struct qw_cursor sub = qw_cur_sub(&d->c, p->byte_count, &cut);
     while (qw_cur_left(&sub) >= 7) {
-        uint8_t type = qw_cur_u8(&sub);
         struct mb_file_ref r;
-        r.file_number = qw_cur_be16(&sub);
-        r.record_number = qw_cur_be16(&sub);
-        r.record_length = qw_cur_be16(&sub);
-        if (type != MB_FILE_REF_TYPE) dec_anomaly(d, "modbus.invalid_reference_type", NULL);
+        read_file_ref(d, &sub, &r);
         if (p->nrecords < MB_FILE_REFS_MAX) p->records[p->nrecords++] = r;
     }
     if (cut) d->c.err = true;
@@ -564,11 +579,7 @@ static void dec_file_read_rsp(struct mb_dec *d)
         size_t words = flen > 0 ? (flen - 1u) / 2u : 0;
         struct mb_file_ref r = {0, 0, (uint16_t)words};
         if (p->nrecords < MB_FILE_REFS_MAX) p->records[p->nrecords++] = r;
-        for (size_t i = 0; i < words; i++) {
-            uint16_t v = qw_cur_be16(&sub);
-            if (sub.err) break;
-            if (p->nvalues < MB_VALUES_MAX) p->values[p->nvalues++] = v;
-        }
+        read_words(&sub, p, words);
         if (flen > 0 && ((flen - 1u) & 1u)) qw_cur_skip(&sub, 1);
         if (sub.err) {
             cut = true;
@@ -587,22 +598,14 @@ static void dec_file_write(struct mb_dec *d)
     bool cut = false;
     struct qw_cursor sub = qw_cur_sub(&d->c, p->byte_count, &cut);
     while (qw_cur_left(&sub) > 0) {
-        uint8_t type = qw_cur_u8(&sub);
         struct mb_file_ref r;
-        r.file_number = qw_cur_be16(&sub);
-        r.record_number = qw_cur_be16(&sub);
-        r.record_length = qw_cur_be16(&sub);
+        read_file_ref(d, &sub, &r);
         if (sub.err) {
             cut = true;
             break;
         }
-        if (type != MB_FILE_REF_TYPE) dec_anomaly(d, "modbus.invalid_reference_type", NULL);
         if (p->nrecords < MB_FILE_REFS_MAX) p->records[p->nrecords++] = r;
-        for (size_t i = 0; i < r.record_length; i++) {
-            uint16_t v = qw_cur_be16(&sub);
-            if (sub.err) break;
-            if (p->nvalues < MB_VALUES_MAX) p->values[p->nvalues++] = v;
-        }
+        read_words(&sub, p, r.record_length);
         if (sub.err) {
             cut = true;
             break;

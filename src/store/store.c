@@ -43,11 +43,6 @@ void qw_store_close(struct qw_store *s)
     s->db = NULL;
 }
 
-static void mac_text(const uint8_t m[6], char out[18])
-{
-    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
 static const char *app_name(int16_t app)
 {
     return app >= 0 && (size_t)app < qw_protocol_count ? qw_protocols[app]->name : "";
@@ -111,7 +106,7 @@ static bool write_hosts(struct batch *b, const struct qw_observer *o)
         sqlite3_bind_int(b->host, 1, k->vlan);
         sqlite3_bind_text(b->host, 2, qw_addr_str(&k->ip, ip), -1, SQLITE_TRANSIENT);
         if (h->has_mac) {
-            mac_text(h->mac, mac);
+            qw_mac_str(h->mac, mac);
             sqlite3_bind_text(b->host, 3, mac, -1, SQLITE_TRANSIENT);
         }
         if (h->first_ns) sqlite3_bind_int64(b->host, 4, (int64_t)h->first_ns);

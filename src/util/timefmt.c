@@ -19,3 +19,10 @@ size_t qw_time_rfc3339(uint64_t ns, char out[QW_TIME_STR_MAX])
     int n = snprintf(out, QW_TIME_STR_MAX, "%s.%06uZ", cached, usec);
     return n > 0 ? (size_t)n : 0;
 }
+
+double qw_monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Capture inputs and the store: damaged and wrong files, site-file errors, atomic batches,
-# re-runs that add, deterministic output, several files merged in time order, nanosecond files.
+# re-runs that add, deterministic output, several files merged in time order, nanosecond files,
+# the inventory listing and the event log on stdout.
 . "$(dirname "$0")/lib.sh"
 need_corpus; need_tool editcap; need_tool python3
 qw=$QW_BIN
@@ -102,4 +103,27 @@ pass "nanosecond pcap and pcapng read identically"
 "$qw" nosuchcommand 2>/dev/null; [ $? -eq 2 ] || fail "unknown command: want exit 2"
 for c in analyze run inventory synth; do "$qw" $c --help | grep -q "usage: quaywatch $c" || fail "$c --help"; done
 pass "usage errors exit 2; every subcommand has --help"
-echo "9 passed, 0 failed"
+# 10. inventory: every host of the store, in each format; errors exit 2 / 3.
+hosts=$(sql "$work/keep.db" "SELECT count(*) FROM hosts")
+"$qw" inventory --db "$work/keep.db" --format json > "$work/inv.json" || fail "inventory json: exit $?"
+python3 - "$work/inv.json" "$hosts" <<'PY' || fail "inventory json does not list the store's hosts"
+import json, sys
+inv = json.load(open(sys.argv[1]))
+assert len(inv) == int(sys.argv[2]), (len(inv), sys.argv[2])
+ips = {h["ip"] for h in inv}
+assert "166.161.16.230" in ips and "192.168.66.235" in ips, ips
+assert all(h["first_seen"].endswith("Z") and h["bytes"] > 0 for h in inv)
+PY
+[ "$("$qw" inventory --db "$work/keep.db" --format csv | wc -l)" -eq $((hosts + 1)) ] || fail "inventory csv rows"
+"$qw" inventory --db "$work/keep.db" | grep -q "^166.161.16.230 " || fail "inventory table lacks a host"
+"$qw" inventory --db "$work/keep.db" --format xml 2>/dev/null; [ $? -eq 2 ] || fail "inventory bad format: want 2"
+"$qw" inventory --db "$work/nonexistent.db" 2>/dev/null; [ $? -eq 3 ] || fail "inventory missing store: want 3"
+pass "inventory lists the $hosts hosts as table, json and csv"
+
+# 11. --events - : the event log alone on stdout (every line JSON), the summary on stderr.
+"$qw" analyze --db "$work/o.db" --events - "$good" > "$work/out" 2> "$work/err" || fail "events to stdout: exit $?"
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$work/out" || fail "stdout is not pure JSON lines"
+[ "$(count_events "$work/out" flow)" -eq 1 ] || fail "no flow record on stdout"
+grep -q "Traffic by protocol" "$work/err" || fail "summary not on stderr"
+pass "--events - keeps stdout for JSON lines, the summary goes to stderr"
+echo "11 passed, 0 failed"

@@ -1,0 +1,210 @@
+/* The per-packet pipeline's flow decisions, checked through the engine with crafted frames:
+ * eviction at the flow cap, idle timeouts, TCP port reuse versus a retransmitted SYN, and routed
+ * conversations whose two directions a mirror shows on different VLANs. Each case reads the
+ * engine's counters and the flow records of its event log. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine/engine.h"
+
+#define SEC 1000000000ull
+
+struct rig {
+    struct qw_engine e;
+    struct qw_decoder d;
+    struct qw_eventlog log;
+    char path[64];
+};
+
+static void rig_start(struct rig *r, uint32_t flow_cap)
+{
+    memset(r, 0, sizeof *r);
+    strcpy(r->path, "/tmp/qw_test_engine_XXXXXX");
+    int fd = mkstemp(r->path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_true(qw_eventlog_open(&r->log, r->path));
+    struct qw_engine_config cfg = {.flow_cap = flow_cap, .events = &r->log};
+    assert_true(qw_engine_init(&r->e, &cfg));
+    qw_decoder_init(&r->d, 1 /* Ethernet */);
+}
+
+/* Ends the run and returns the event log's text (caller frees). */
+static char *rig_finish(struct rig *r)
+{
+    qw_engine_finish(&r->e);
+    assert_true(qw_eventlog_close(&r->log));
+    FILE *fp = fopen(r->path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    rewind(fp);
+    char *text = calloc(1, (size_t)n + 1);
+    assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    unlink(r->path);
+    qw_engine_free(&r->e);
+    qw_decoder_free(&r->d);
+    return text;
+}
+
+static size_t count(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+/* Ethernet [+ 802.1Q] + IPv4 + TCP or UDP, no payload. Checksums are left 0: the decoder
+ * counts them as bad and goes on, which is all these cases need. */
+static void send(struct rig *r, uint64_t t, uint16_t vlan, uint8_t proto, uint32_t src,
+                 uint16_t sport, uint32_t dst, uint16_t dport, uint8_t flags, uint32_t seq)
+{
+    uint8_t f[80];
+    size_t o = 0;
+    memset(f, 0, sizeof f);
+    f[5] = 1;  /* dst MAC 00..01 */
+    f[11] = 2; /* src MAC 00..02 */
+    o = 12;
+    if (vlan) {
+        f[o++] = 0x81; f[o++] = 0x00; f[o++] = (uint8_t)(vlan >> 8); f[o++] = (uint8_t)vlan;
+    }
+    f[o++] = 0x08; f[o++] = 0x00;
+    size_t ip = o, l4len = proto == 6 ? 20 : 8;
+    f[ip] = 0x45;
+    f[ip + 3] = (uint8_t)(20 + l4len);
+    f[ip + 8] = 64;
+    f[ip + 9] = proto;
+    for (int i = 0; i < 4; i++) {
+        f[ip + 12 + i] = (uint8_t)(src >> (24 - 8 * i));
+        f[ip + 16 + i] = (uint8_t)(dst >> (24 - 8 * i));
+    }
+    size_t l4 = ip + 20;
+    f[l4] = (uint8_t)(sport >> 8); f[l4 + 1] = (uint8_t)sport;
+    f[l4 + 2] = (uint8_t)(dport >> 8); f[l4 + 3] = (uint8_t)dport;
+    if (proto == 6) {
+        for (int i = 0; i < 4; i++) f[l4 + 4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+        f[l4 + 12] = 0x50;
+        f[l4 + 13] = flags;
+    } else {
+        f[l4 + 5] = 8;
+    }
+    size_t len = l4 + l4len;
+    qw_engine_packet(&r->e, &r->d, f, (uint32_t)len, (uint32_t)len, t);
+}
+
+#define A 0x0a140014u /* 10.20.0.20 */
+#define B 0x0a1e010bu /* 10.30.1.11 */
+
+/* Past the cap the least recently active flow is ended as "evicted", and no more than the cap
+ * is ever tracked. */
+static void test_eviction_at_cap(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, 16);
+    for (uint16_t i = 0; i < 40; i++) send(&r, (i + 1) * SEC, 0, 17, A, 1000 + i, B, 53, 0, 0);
+    assert_int_equal(r.e.flows.stats.evicted, 24);
+    assert_int_equal(r.e.flows.stats.peak_active, 16);
+    char *log = rig_finish(&r);
+    assert_int_equal(count(log, "\"event_type\":\"flow\""), 40);
+    assert_int_equal(count(log, "\"reason\":\"evicted\""), 24);
+    /* the oldest go first: the first flow (port 1000) was evicted, the last (1039) was not */
+    assert_non_null(strstr(log, "\"src_port\":1000,\"dest_ip\":\"10.30.1.11\",\"dest_port\":53"));
+    const char *last = strstr(log, "\"src_port\":1039,");
+    assert_non_null(last);
+    assert_non_null(strstr(last, "\"reason\":\"capture_end\""));
+    free(log);
+}
+
+/* A UDP flow idle past its class timeout (180 s) ends as "timeout"; the same 5-tuple later is a
+ * new flow. Flows still active at the end end as "capture_end". */
+static void test_idle_timeout(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, 0);
+    send(&r, 1 * SEC, 0, 17, A, 5000, B, 47808, 0, 0);
+    send(&r, 2 * SEC, 0, 17, B, 47808, A, 5000, 0, 0);
+    send(&r, 100 * SEC, 0, 17, A, 6000, B, 47808, 0, 0); /* keeps time moving, 98 s idle */
+    assert_int_equal(r.e.flows.stats.timed_out, 0);
+    send(&r, 183 * SEC, 0, 17, A, 6001, B, 47808, 0, 0); /* first flow idle 181 s */
+    assert_int_equal(r.e.flows.stats.timed_out, 1);
+    send(&r, 190 * SEC, 0, 17, A, 5000, B, 47808, 0, 0); /* same tuple again: a new flow */
+    char *log = rig_finish(&r);
+    assert_int_equal(count(log, "\"src_port\":5000,"), 2);
+    assert_int_equal(count(log, "\"reason\":\"timeout\""), 1);
+    assert_int_equal(count(log, "\"reason\":\"capture_end\""), 3);
+    free(log);
+}
+
+/* A bare SYN with a new initial sequence number on the same ports starts a new flow; the same
+ * SYN retransmitted (after a RST, as a client retries) stays in the flow it opened. */
+static void test_port_reuse_and_syn_retransmit(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, 0);
+    send(&r, 1 * SEC, 0, 6, A, 40000, B, 502, QW_TCP_SYN, 1000);
+    send(&r, 1 * SEC + 1000, 0, 6, B, 502, A, 40000, QW_TCP_RST | QW_TCP_ACK, 0);
+    send(&r, 2 * SEC, 0, 6, A, 40000, B, 502, QW_TCP_SYN, 1000); /* retry, same ISN */
+    send(&r, 3 * SEC, 0, 6, A, 40000, B, 502, QW_TCP_SYN, 1000);
+    assert_int_equal(r.e.flows.stats.created, 1);
+    send(&r, 10 * SEC, 0, 6, A, 40000, B, 502, QW_TCP_SYN, 777777); /* a new connection */
+    assert_int_equal(r.e.flows.stats.created, 2);
+    assert_int_equal(r.e.flows.stats.reused, 1);
+    char *log = rig_finish(&r);
+    assert_int_equal(count(log, "\"event_type\":\"flow\""), 2);
+    assert_non_null(strstr(log, "\"pkts_toserver\":3,\"pkts_toclient\":1"));
+    assert_non_null(strstr(log, "\"reason\":\"port_reuse\""));
+    free(log);
+}
+
+/* A routed conversation mirrored from a trunk: the request carries the client zone's VLAN, the
+ * reply the server zone's. It is one flow with both directions. A bare SYN with the same
+ * 5-tuple on yet another VLAN is a different conversation (equal addresses reused in separate
+ * VLANs are common in OT) and gets its own flow. */
+static void test_routed_reply_on_other_vlan(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, 0);
+    send(&r, 1 * SEC, 20, 6, A, 40000, B, 502, QW_TCP_SYN, 1000);
+    send(&r, 1 * SEC + 500, 30, 6, B, 502, A, 40000, QW_TCP_SYN | QW_TCP_ACK, 9000);
+    send(&r, 1 * SEC + 900, 20, 6, A, 40000, B, 502, QW_TCP_ACK, 1001);
+    send(&r, 1 * SEC + 1500, 30, 6, B, 502, A, 40000, QW_TCP_ACK, 9001);
+    assert_int_equal(r.e.flows.stats.created, 1);
+    send(&r, 2 * SEC, 40, 6, A, 40000, B, 502, QW_TCP_SYN, 5555);
+    assert_int_equal(r.e.flows.stats.created, 2);
+    /* a non-SYN packet on a third VLAN, in a direction the flow already saw on VLAN 20, does not
+     * join it either */
+    send(&r, 3 * SEC, 50, 6, A, 40000, B, 502, QW_TCP_ACK, 1001);
+    assert_int_equal(r.e.flows.stats.created, 3);
+    char *log = rig_finish(&r);
+    assert_non_null(strstr(log, "\"vlan\":[20],\"ether\":{\"src_mac\":\"00:00:00:00:00:02\","
+                                "\"dest_mac\":\"00:00:00:00:00:02\"},\"flow\":{\"pkts_toserver\":2,"
+                                "\"pkts_toclient\":2"));
+    assert_non_null(strstr(log, "\"tcp_state\":\"established\""));
+    assert_int_equal(count(log, "\"vlan\":[40]"), 1);
+    assert_int_equal(count(log, "\"vlan\":[50]"), 1);
+    free(log);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_eviction_at_cap),
+        cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_port_reuse_and_syn_retransmit),
+        cmocka_unit_test(test_routed_reply_on_other_vlan),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
