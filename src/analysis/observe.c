@@ -15,6 +15,8 @@ bool qw_obs_init(struct qw_observer *o)
                         QW_OBS_MAX_EDGES) &&
            qw_hmap_init(&o->identities, sizeof(struct qw_ident_key),
                         sizeof(struct qw_ident_val), QW_OBS_MAX_IDENTITIES) &&
+           qw_hmap_init(&o->mac_identities, sizeof(struct qw_mac_ident_key),
+                        sizeof(struct qw_ident_val), QW_OBS_MAX_IDENTITIES) &&
            qw_hmap_init(&o->anomalies, sizeof(struct qw_anom_key), sizeof(struct qw_anom_val),
                         QW_OBS_MAX_ANOMALY_KINDS) &&
            qw_hmap_init(&o->l2, sizeof(struct qw_l2_key), sizeof(struct qw_traffic), 1024);
@@ -25,6 +27,7 @@ void qw_obs_free(struct qw_observer *o)
     qw_hmap_free(&o->hosts);
     qw_hmap_free(&o->edges);
     qw_hmap_free(&o->identities);
+    qw_hmap_free(&o->mac_identities);
     qw_hmap_free(&o->anomalies);
     qw_hmap_free(&o->l2);
     free(o->app_traffic);
@@ -36,6 +39,7 @@ void qw_obs_clear(struct qw_observer *o)
     qw_hmap_clear(&o->hosts);
     qw_hmap_clear(&o->edges);
     qw_hmap_clear(&o->identities);
+    qw_hmap_clear(&o->mac_identities);
     qw_hmap_clear(&o->anomalies);
     qw_hmap_clear(&o->l2);
     memset(o->app_traffic, 0, o->napp * sizeof *o->app_traffic);
@@ -154,6 +158,24 @@ void qw_obs_identity(struct qw_observer *o, const struct qw_flow *f, bool server
     span(&v->first_ns, &v->last_ns, ts_ns, ts_ns);
     v->count++;
     v->app = qw_obs_app_index(f->app);
+}
+
+void qw_obs_identity_mac(struct qw_observer *o, const struct qw_packet *p, bool dest,
+                         const char *attr, const char *value, size_t len,
+                         const struct qw_proto *proto, uint64_t ts_ns)
+{
+    struct qw_mac_ident_key k;
+    memset(&k, 0, sizeof k);
+    k.vlan = p->nvlan ? p->vlan[p->nvlan - 1] : 0;
+    memcpy(k.mac, dest ? p->dst_mac : p->src_mac, 6);
+    strncpy(k.attr, attr, sizeof k.attr - 1);
+    if (len > sizeof k.value - 1) len = sizeof k.value - 1;
+    memcpy(k.value, value, len);
+    struct qw_ident_val *v = qw_hmap_upsert(&o->mac_identities, &k, NULL);
+    if (!v) return;
+    span(&v->first_ns, &v->last_ns, ts_ns, ts_ns);
+    v->count++;
+    v->app = qw_obs_app_index(proto);
 }
 
 void qw_obs_anomaly(struct qw_observer *o, const char *name, uint64_t ts_ns)

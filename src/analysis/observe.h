@@ -58,6 +58,15 @@ struct qw_ident_val {
     int16_t app;
 };
 
+/* An identity fact learnt from a link-layer frame (PROFINET DCP, LLDP...): about a MAC on a
+ * VLAN, with no IP address to hang it on. */
+struct qw_mac_ident_key {
+    uint16_t vlan;
+    uint8_t mac[6];
+    char attr[QW_OBS_ATTR_MAX];
+    char value[QW_OBS_VALUE_MAX];
+};
+
 struct qw_anom_key {
     char name[48];
 };
@@ -75,7 +84,7 @@ struct qw_l2_key {
 };
 
 struct qw_observer {
-    struct qw_hmap hosts, edges, identities, anomalies, l2;
+    struct qw_hmap hosts, edges, identities, mac_identities, anomalies, l2;
     /* traffic per application protocol: index = registry index + 1; [0] = none detected */
     struct qw_traffic *app_traffic;
     size_t napp;
@@ -89,6 +98,10 @@ void qw_obs_flow_end(struct qw_observer *o, const struct qw_flow *f);
 void qw_obs_packet_l2(struct qw_observer *o, const struct qw_packet *p);
 void qw_obs_identity(struct qw_observer *o, const struct qw_flow *f, bool server,
                      const char *attr, const char *value, size_t len, uint64_t ts_ns);
+/* From a link-layer frame: about its source MAC (`dest` false) or destination MAC. */
+void qw_obs_identity_mac(struct qw_observer *o, const struct qw_packet *p, bool dest,
+                         const char *attr, const char *value, size_t len,
+                         const struct qw_proto *proto, uint64_t ts_ns);
 void qw_obs_anomaly(struct qw_observer *o, const char *name, uint64_t ts_ns);
 
 /* Registry index of a parser, or -1. */

@@ -400,8 +400,14 @@ static void decode_network(struct qw_decoder *d, struct qw_cursor *c, uint16_t t
     switch (type) {
     case ETH_IPV4: decode_ipv4(d, c, p, depth); return;
     case ETH_IPV6: decode_ipv6(d, c, p, depth); return;
-    case ETH_ARP: decode_arp(d, c, p); return;
     default: break;
+    }
+    /* Link-layer parsers (ARP, LLDP, PROFINET DCP, GOOSE...) read the frame from here on. */
+    p->payload = qw_cur_ptr(c);
+    p->payload_len = (uint32_t)qw_cur_left(c);
+    if (type == ETH_ARP) {
+        decode_arp(d, c, p);
+        return;
     }
     d->stats.other_l2++;
     p->l3 = QW_L3_OTHER;

@@ -56,7 +56,9 @@ struct qw_packet {
     uint16_t window;
     uint8_t icmp_type, icmp_code;
 
-    const uint8_t *payload; /* transport payload */
+    /* Transport payload for IP; for ARP and other link-layer protocols, the bytes after the
+     * ethertype (or SNAP protocol id), Ethernet padding included. */
+    const uint8_t *payload;
     uint32_t payload_len;
     uint32_t l4_len;        /* transport header + payload: the bytes counted for flows */
 };

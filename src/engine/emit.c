@@ -29,3 +29,8 @@ uint64_t qw_pctx_time(const struct qw_pctx *ctx)
 {
     return ctx->ts_ns;
 }
+
+const struct qw_packet *qw_pctx_packet(const struct qw_pctx *ctx)
+{
+    return ctx->pkt;
+}

@@ -64,4 +64,9 @@ void qw_emit_identity(struct qw_pctx *ctx, bool server, const char *attr, const 
 /* Packet time (ns since the epoch) of the data being parsed. */
 uint64_t qw_pctx_time(const struct qw_pctx *ctx);
 
+/* The packet being parsed (addresses, VLAN tags), or NULL when there is none (some unit tests).
+ * Link-layer parsers use it for the frame's MACs; for them an identity with `server` false is
+ * about the frame's source, true about its destination. */
+const struct qw_packet *qw_pctx_packet(const struct qw_pctx *ctx);
+
 #endif

@@ -15,16 +15,26 @@ enum app_status {
 
 /* ---- emission sink: parsers -> event log + analysis ---------------------------------------- */
 
+/* The envelope: the flow's addresses, or a link-layer frame's. */
+static void begin_record(struct qw_eventlog *el, uint64_t ts, const char *type,
+                         const struct qw_pctx *ctx)
+{
+    if (ctx->flow || !ctx->pkt)
+        qw_eventlog_begin(el, ts, type, ctx->flow);
+    else
+        qw_eventlog_begin_frame(el, ts, type, ctx->pkt);
+}
+
 static void sink_txn(void *user, struct qw_pctx *ctx, const struct qw_txn *t)
 {
     struct qw_engine *e = user;
     struct qw_flow *f = ctx->flow;
     e->stats.records++;
-    f->ops |= t->ops;
+    if (f) f->ops |= t->ops;
     struct qw_eventlog *el = e->cfg.events;
     if (!el) return;
     uint64_t ts = t->has_request && t->request_ns ? t->request_ns : t->response_ns;
-    qw_eventlog_begin(el, ts ? ts : ctx->ts_ns, ctx->proto->name, f);
+    begin_record(el, ts ? ts : ctx->ts_ns, ctx->proto->name, ctx);
     struct qw_json *j = &el->j;
     qw_json_obj_begin(j, ctx->proto->name);
     if (t->write_json) t->write_json(j, t->arg);
@@ -48,7 +58,7 @@ static void sink_anomaly(void *user, struct qw_pctx *ctx, const char *name, cons
     qw_obs_anomaly(&e->obs, name, ctx->ts_ns);
     struct qw_eventlog *el = e->cfg.events;
     if (!el) return;
-    qw_eventlog_begin(el, ctx->ts_ns, "anomaly", ctx->flow);
+    begin_record(el, ctx->ts_ns, "anomaly", ctx);
     qw_json_obj_begin(&el->j, "anomaly");
     qw_json_str(&el->j, "type", "applayer");
     qw_json_str(&el->j, "event", name);
@@ -62,15 +72,25 @@ static void sink_identity(void *user, struct qw_pctx *ctx, bool server, const ch
                           const char *value, size_t len)
 {
     struct qw_engine *e = user;
-    if (!ctx->flow) return;
-    qw_obs_identity(&e->obs, ctx->flow, server, attr, value, len, ctx->ts_ns);
+    struct qw_flow *f = ctx->flow;
+    const struct qw_packet *p = ctx->pkt;
+    if (f)
+        qw_obs_identity(&e->obs, f, server, attr, value, len, ctx->ts_ns);
+    else if (p && p->has_mac)
+        qw_obs_identity_mac(&e->obs, p, server, attr, value, len, ctx->proto, ctx->ts_ns);
+    else
+        return;
     struct qw_eventlog *el = e->cfg.events;
     if (!el) return;
-    char a[46];
-    struct qw_flow *f = ctx->flow;
-    qw_eventlog_begin(el, ctx->ts_ns, "asset", f);
+    begin_record(el, ctx->ts_ns, "asset", ctx);
     qw_json_obj_begin(&el->j, "asset");
-    qw_json_str(&el->j, "ip", qw_addr_str(server ? qw_flow_srv_ip(f) : qw_flow_cli_ip(f), a));
+    if (f) {
+        char a[46];
+        qw_json_str(&el->j, "ip", qw_addr_str(server ? qw_flow_srv_ip(f) : qw_flow_cli_ip(f), a));
+    } else {
+        char m[18];
+        qw_json_str(&el->j, "mac", qw_mac_str(server ? p->dst_mac : p->src_mac, m));
+    }
     qw_json_str(&el->j, "attribute", attr);
     qw_json_strn(&el->j, "value", value, len);
     qw_json_str(&el->j, "source", ctx->proto ? ctx->proto->name : "unknown");
@@ -85,6 +105,8 @@ static void pctx_for(struct qw_engine *e, struct qw_pctx *ctx, struct qw_flow *f
     ctx->sink = &engine_sink;
     ctx->user = e;
     ctx->flow = f;
+    /* the current packet belongs to this flow only; flows ended by expiry or eviction get none */
+    ctx->pkt = e->cur_flow == f ? e->cur_pkt : NULL;
     ctx->proto = f->app;
     ctx->ts_ns = ts;
 }
@@ -207,9 +229,35 @@ static void on_datagram(struct qw_engine *e, struct qw_flow *f, enum qw_dir dir,
             return;
         }
     }
+    if (!f->app->datagram) return;
     struct qw_pctx ctx;
     pctx_for(e, &ctx, f, ts);
-    f->app->parse(&ctx, f->app_state, dir, data, len);
+    f->app->datagram(&ctx, f->app_state, dir, data, len);
+}
+
+/* A link-layer frame: every parser registered for its ethertype sees it. Their state is one per
+ * engine, allocated on first use. */
+static void on_frame(struct qw_engine *e, const struct qw_packet *p)
+{
+    if (!p->ethertype || !p->payload) return;
+    for (size_t i = 0; i < qw_protocol_count; i++) {
+        const struct qw_proto *pr = qw_protocols[i];
+        if (!(pr->transports & QW_TRANSPORT_ETHER) || !pr->frame) continue;
+        bool match = false;
+        for (int k = 0; k < QW_PROTO_MAX_ETHERTYPES && pr->ethertypes[k]; k++)
+            if (pr->ethertypes[k] == p->ethertype) match = true;
+        if (!match) continue;
+        if (!e->frame_state) {
+            e->frame_state = calloc(qw_protocol_count, sizeof *e->frame_state);
+            if (!e->frame_state) return;
+        }
+        if (pr->state_size && !e->frame_state[i]) {
+            e->frame_state[i] = calloc(1, pr->state_size);
+            if (!e->frame_state[i]) continue;
+        }
+        struct qw_pctx ctx = {&engine_sink, e, NULL, p, pr, p->ts_ns};
+        pr->frame(&ctx, e->frame_state[i], p->ethertype, p->payload, p->payload_len);
+    }
 }
 
 /* ---- flows -------------------------------------------------------------------------------- */
@@ -402,6 +450,7 @@ static void flow_packet(struct qw_engine *e, const struct qw_packet *p)
         }
     }
     enum qw_dir dir = qw_flow_dir(f, from_a);
+    e->cur_flow = f;
     if (f->pkts[dir] == 0) f->dir_vlan[dir] = vlan;
     f->pkts[dir]++;
     f->bytes[dir] += p->wirelen;
@@ -437,6 +486,11 @@ bool qw_engine_init(struct qw_engine *e, const struct qw_engine_config *cfg)
 
 void qw_engine_free(struct qw_engine *e)
 {
+    if (e->frame_state) {
+        for (size_t i = 0; i < qw_protocol_count; i++) free(e->frame_state[i]);
+        free(e->frame_state);
+        e->frame_state = NULL;
+    }
     qw_flow_table_free(&e->flows);
     qw_obs_free(&e->obs);
 }
@@ -460,6 +514,7 @@ void qw_engine_packet(struct qw_engine *e, struct qw_decoder *d, const uint8_t *
     qw_decode(d, frame, caplen, wirelen, ts_ns, &p);
     if (p.l3 == QW_L3_ARP || p.l3 == QW_L3_OTHER) {
         qw_obs_packet_l2(&e->obs, &p);
+        on_frame(e, &p);
         return;
     }
     if (p.l3 != QW_L3_IPV4 && p.l3 != QW_L3_IPV6) return;
@@ -468,7 +523,10 @@ void qw_engine_packet(struct qw_engine *e, struct qw_decoder *d, const uint8_t *
         e->stats.no_flow++;
         return;
     }
+    e->cur_pkt = &p;
     flow_packet(e, &p);
+    e->cur_pkt = NULL;
+    e->cur_flow = NULL;
 }
 
 static int cmp_flow_age(const void *a, const void *b)

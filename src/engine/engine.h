@@ -42,6 +42,9 @@ struct qw_engine {
     struct qw_engine_stats stats;
     struct qw_sipkey flow_id_key; /* fixed: flow ids must be the same on every run */
     uint64_t now_ns;
+    const struct qw_packet *cur_pkt; /* the packet being handled, for parse contexts */
+    const struct qw_flow *cur_flow;  /* ...and the flow it belongs to */
+    void **frame_state; /* per registry index: link-layer parsers' engine-wide state */
 };
 
 bool qw_engine_init(struct qw_engine *e, const struct qw_engine_config *cfg);

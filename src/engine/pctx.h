@@ -6,6 +6,7 @@
 #ifndef QW_ENGINE_PCTX_H
 #define QW_ENGINE_PCTX_H
 
+#include "decode/packet.h"
 #include "engine/emit.h"
 
 struct qw_flow;
@@ -20,7 +21,8 @@ struct qw_emit_sink {
 struct qw_pctx {
     const struct qw_emit_sink *sink;
     void *user;
-    struct qw_flow *flow; /* NULL outside the engine */
+    struct qw_flow *flow; /* NULL outside the engine and for link-layer frames */
+    const struct qw_packet *pkt; /* the packet being parsed; NULL in most unit tests */
     const struct qw_proto *proto;
     uint64_t ts_ns;
 };

@@ -90,6 +90,26 @@ void qw_eventlog_begin(struct qw_eventlog *el, uint64_t ts_ns, const char *event
     }
 }
 
+void qw_eventlog_begin_frame(struct qw_eventlog *el, uint64_t ts_ns, const char *event_type,
+                             const struct qw_packet *p)
+{
+    struct qw_json *j = &el->j;
+    qw_eventlog_begin(el, ts_ns, event_type, NULL);
+    if (p->nvlan) {
+        qw_json_arr_begin(j, "vlan");
+        for (unsigned i = 0; i < p->nvlan; i++) qw_json_u64(j, NULL, p->vlan[i]);
+        qw_json_arr_end(j);
+    }
+    if (p->has_mac) {
+        char m[18];
+        qw_json_obj_begin(j, "ether");
+        qw_json_str(j, "src_mac", qw_mac_str(p->src_mac, m));
+        qw_json_str(j, "dest_mac", qw_mac_str(p->dst_mac, m));
+        qw_json_u64(j, "ether_type", p->ethertype);
+        qw_json_obj_end(j);
+    }
+}
+
 void qw_eventlog_end(struct qw_eventlog *el)
 {
     qw_json_obj_end(&el->j);

@@ -28,6 +28,9 @@ bool qw_eventlog_close(struct qw_eventlog *el);
 
 /* Start a record: timestamp, event_type, and the flow envelope when `f` is given. The caller
  * then writes its object (named after the event type) and calls qw_eventlog_end. */
+/* The envelope of a record about a link-layer frame (no flow): vlan and ether addresses. */
+void qw_eventlog_begin_frame(struct qw_eventlog *el, uint64_t ts_ns, const char *event_type,
+                             const struct qw_packet *p);
 void qw_eventlog_begin(struct qw_eventlog *el, uint64_t ts_ns, const char *event_type,
                        const struct qw_flow *f);
 void qw_eventlog_end(struct qw_eventlog *el);

@@ -1245,6 +1245,13 @@ static void mb_flow_end(struct qw_pctx *ctx, void *state)
     while ((s = mb_oldest(st)) != NULL) mb_flush_slot(ctx, st, s);
 }
 
+/* Modbus/UDP carries the same MBAP-framed ADUs, one or more per datagram. */
+static void mb_datagram(struct qw_pctx *ctx, void *state, enum qw_dir dir, const uint8_t *data,
+                        size_t len)
+{
+    (void)mb_parse(ctx, state, dir, data, len);
+}
+
 const struct qw_proto qw_proto_modbus = {
     .name = "modbus",
     .transports = QW_TRANSPORT_TCP | QW_TRANSPORT_UDP,
@@ -1252,6 +1259,7 @@ const struct qw_proto qw_proto_modbus = {
     .probe = mb_probe,
     .state_size = sizeof(struct mb_state),
     .parse = mb_parse,
+    .datagram = mb_datagram,
     .gap = mb_gap,
     .flow_end = mb_flow_end,
 };

@@ -1,18 +1,25 @@
 /* The application-parser contract.
  *
- * Every protocol lives in one file under src/proto/ and exports one `struct qw_proto`
- * descriptor; src/proto/registry.c lists them all. A parser describes what was said on the wire
+ * Every protocol lives in one file under src/proto/ and exports one descriptor, defined at the
+ * start of a line as `const struct qw_proto qw_proto_<name> = {`. The build finds these lines and
+ * generates the registry (registry.c includes the generated list), so adding a protocol is adding
+ * its file; nothing else is edited. A parser describes what was said on the wire
  * and nothing more: it knows no zones, owners or policy (DESIGN.md, "Parse, then decide").
  *
  * Data flow for one flow:
  *   - The engine picks candidate parsers (port hints first, then every other parser for the
  *     transport) and calls `probe` on the first bytes of the flow, per direction, until one
  *     answers QW_PROBE_MATCH. Ports only order the candidates.
- *   - After a match, `parse` is called with the ordered byte stream of each direction (TCP) or
- *     with each datagram (UDP). For TCP it returns how many bytes it consumed; the engine keeps
- *     the unconsumed tail (bounded by QW_STREAM_PENDING_MAX) and hands it back, followed by the
- *     next bytes, on the next call. A PDU split across segments is therefore seen whole, and
- *     several PDUs in one segment are parsed in one call.
+ *   - After a match, TCP: `parse` is called with the ordered byte stream of each direction and
+ *     returns how many bytes it consumed; the engine keeps the unconsumed tail (bounded by
+ *     QW_STREAM_PENDING_MAX) and hands it back, followed by the next bytes, on the next call. A
+ *     PDU split across segments is therefore seen whole, and several PDUs in one segment are
+ *     parsed in one call. UDP: `datagram` is called with each datagram's payload, whole.
+ *   - Link-layer protocols (QW_TRANSPORT_ETHER: PROFINET DCP, GOOSE, LLDP...) have no flow and
+ *     no probe: the engine calls `frame` for every frame whose ethertype (after VLAN tags, or the
+ *     SNAP protocol id after LLC/SNAP) is in `ethertypes`, with the bytes after the ethertype.
+ *     Their `state_size` bytes are one state for the whole engine, not one per flow. The frame's
+ *     addresses are available through qw_pctx_frame() (emit.h).
  *   - `gap` tells the parser that bytes of direction `dir` were lost (a missing TCP segment):
  *     it drops partial state for that direction and resynchronises on the next PDU boundary.
  *   - `flow_end` flushes what is outstanding (unanswered requests) before the state is freed.
@@ -26,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct qw_packet;
 struct qw_pctx; /* opaque parse context: the flow, the packet time, the emitter (emit.h) */
 
 enum qw_dir {
@@ -42,25 +50,36 @@ enum qw_probe_result {
 enum qw_transport {
     QW_TRANSPORT_TCP = 1u << 0,
     QW_TRANSPORT_UDP = 1u << 1,
+    QW_TRANSPORT_ETHER = 1u << 2, /* raw link-layer frames, dispatched by ethertype */
 };
 
 #define QW_PROTO_MAX_PORTS 8
+#define QW_PROTO_MAX_ETHERTYPES 4
 
 struct qw_proto {
     const char *name;      /* app_proto value and the event-log object name, e.g. "modbus" */
     unsigned transports;   /* qw_transport bits */
     uint16_t ports[QW_PROTO_MAX_PORTS]; /* server-port hints, 0-terminated */
-    /* Look at the first bytes seen in direction `dir`. Must be cheap and side-effect free. */
+    uint16_t ethertypes[QW_PROTO_MAX_ETHERTYPES]; /* QW_TRANSPORT_ETHER only, 0-terminated */
+    /* Look at the first bytes seen in direction `dir` (TCP, UDP). Must be cheap and side-effect
+     * free. It decides alone: ports only order the candidates, so it must check enough of the
+     * header (versions, lengths, known codes) not to claim another protocol's bytes. */
     enum qw_probe_result (*probe)(const uint8_t *data, size_t len, enum qw_dir dir);
-    size_t state_size; /* per-flow state, zeroed by the engine before first use */
-    /* Parse bytes of one direction. TCP: return bytes consumed (0..len). UDP: one datagram. */
+    size_t state_size; /* per-flow state (per engine for ETHER), zeroed before first use */
+    /* TCP: parse bytes of one direction; return bytes consumed (0..len). */
     size_t (*parse)(struct qw_pctx *ctx, void *state, enum qw_dir dir, const uint8_t *data,
                     size_t len);
+    /* UDP: one datagram's payload. */
+    void (*datagram)(struct qw_pctx *ctx, void *state, enum qw_dir dir, const uint8_t *data,
+                     size_t len);
+    /* ETHER: one frame's bytes after the ethertype (or SNAP protocol id). */
+    void (*frame)(struct qw_pctx *ctx, void *state, uint16_t ethertype, const uint8_t *data,
+                  size_t len);
     void (*gap)(struct qw_pctx *ctx, void *state, enum qw_dir dir); /* optional */
     void (*flow_end)(struct qw_pctx *ctx, void *state);             /* optional */
 };
 
-/* The registry (registry.c): every parser, in a fixed order. */
+/* The registry (registry.c): every parser, sorted by descriptor name. */
 extern const struct qw_proto *const qw_protocols[];
 extern const size_t qw_protocol_count;
 const struct qw_proto *qw_proto_by_name(const char *name);

@@ -1,14 +1,19 @@
-/* The table of every application parser. Adding a protocol = one file in src/proto/ exporting
- * its descriptor, plus one line here. Order matters only as a tie-break after port hints. */
+/* The table of every application parser. The build generates proto_list.h, one QW_PROTO(name)
+ * line per descriptor found in the src/proto/ files, sorted by name (see CMakeLists.txt and proto.h).
+ * Order matters only as a tie-break after port hints, and probes must not rely on it. */
 #include <string.h>
 
 #include "proto/proto.h"
 
-extern const struct qw_proto qw_proto_modbus;
+#define QW_PROTO(n) extern const struct qw_proto qw_proto_##n;
+#include "proto_list.h"
+#undef QW_PROTO
 
+#define QW_PROTO(n) &qw_proto_##n,
 const struct qw_proto *const qw_protocols[] = {
-    &qw_proto_modbus,
+#include "proto_list.h"
 };
+#undef QW_PROTO
 const size_t qw_protocol_count = sizeof qw_protocols / sizeof qw_protocols[0];
 
 const struct qw_proto *qw_proto_by_name(const char *name)

@@ -35,6 +35,11 @@ const char *const qw_store_migrations[] = {
     "CREATE TABLE anomalies ("
     "  name TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0,"
     "  first_seen INTEGER, last_seen INTEGER);",
+    /* 1 -> 2: identity facts from link-layer frames (PROFINET DCP, LLDP...), keyed by MAC */
+    "CREATE TABLE mac_identities ("
+    "  vlan INTEGER NOT NULL, mac TEXT NOT NULL, attr TEXT NOT NULL, value TEXT NOT NULL,"
+    "  source TEXT NOT NULL, first_seen INTEGER, last_seen INTEGER,"
+    "  count INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (vlan, mac, attr, value, source));",
 };
 const int qw_store_schema_version = sizeof qw_store_migrations / sizeof qw_store_migrations[0];
 
