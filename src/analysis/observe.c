@@ -17,6 +17,8 @@ bool qw_obs_init(struct qw_observer *o)
                         sizeof(struct qw_ident_val), QW_OBS_MAX_IDENTITIES) &&
            qw_hmap_init(&o->mac_identities, sizeof(struct qw_mac_ident_key),
                         sizeof(struct qw_ident_val), QW_OBS_MAX_IDENTITIES) &&
+           qw_hmap_init(&o->bindings, sizeof(struct qw_binding_key),
+                        sizeof(struct qw_binding_val), QW_OBS_MAX_BINDINGS) &&
            qw_hmap_init(&o->anomalies, sizeof(struct qw_anom_key), sizeof(struct qw_anom_val),
                         QW_OBS_MAX_ANOMALY_KINDS) &&
            qw_hmap_init(&o->l2, sizeof(struct qw_l2_key), sizeof(struct qw_traffic), 1024);
@@ -28,6 +30,7 @@ void qw_obs_free(struct qw_observer *o)
     qw_hmap_free(&o->edges);
     qw_hmap_free(&o->identities);
     qw_hmap_free(&o->mac_identities);
+    qw_hmap_free(&o->bindings);
     qw_hmap_free(&o->anomalies);
     qw_hmap_free(&o->l2);
     free(o->app_traffic);
@@ -40,6 +43,7 @@ void qw_obs_clear(struct qw_observer *o)
     qw_hmap_clear(&o->edges);
     qw_hmap_clear(&o->identities);
     qw_hmap_clear(&o->mac_identities);
+    qw_hmap_clear(&o->bindings);
     qw_hmap_clear(&o->anomalies);
     qw_hmap_clear(&o->l2);
     memset(o->app_traffic, 0, o->napp * sizeof *o->app_traffic);
@@ -59,6 +63,22 @@ static void span(uint64_t *first, uint64_t *last, uint64_t a, uint64_t b)
     if (b > *last) *last = b;
 }
 
+static void binding_update(struct qw_observer *o, uint16_t vlan, const struct qw_addr *ip,
+                           const uint8_t *mac, enum qw_binding_source src, uint64_t first,
+                           uint64_t last)
+{
+    struct qw_binding_key k;
+    memset(&k, 0, sizeof k);
+    k.vlan = vlan;
+    memcpy(k.mac, mac, 6);
+    k.source = (uint8_t)src;
+    k.ip = *ip;
+    struct qw_binding_val *v = qw_hmap_upsert(&o->bindings, &k, NULL);
+    if (!v) return;
+    span(&v->first_ns, &v->last_ns, first, last);
+    v->count++;
+}
+
 static void host_update(struct qw_observer *o, uint16_t vlan, const struct qw_addr *ip,
                         const uint8_t *mac, const struct qw_flow *f, bool client)
 {
@@ -71,6 +91,7 @@ static void host_update(struct qw_observer *o, uint16_t vlan, const struct qw_ad
     if (mac) {
         memcpy(h->mac, mac, 6);
         h->has_mac = true;
+        if (f) binding_update(o, vlan, ip, mac, QW_BIND_FLOW, f->first_ns, f->last_ns);
     }
     if (!f) return;
     span(&h->first_ns, &h->last_ns, f->first_ns, f->last_ns);
@@ -104,6 +125,16 @@ void qw_obs_flow_end(struct qw_observer *o, const struct qw_flow *f)
     uint16_t srv_vlan = f->pkts[QW_DIR_TO_CLIENT] ? f->dir_vlan[QW_DIR_TO_CLIENT] : vlan;
     host_update(o, vlan, qw_flow_cli_ip(f), f->has_mac[0] ? f->mac[0] : NULL, f, true);
     host_update(o, srv_vlan, qw_flow_srv_ip(f), f->has_mac[1] ? f->mac[1] : NULL, f, false);
+    /* Where packets to each end were delivered: a MAC that receives packets for addresses it
+     * never sends from is a gateway (routed traffic is often mirrored on the sender's VLAN
+     * only, so a router may never appear as a source). Group addresses name no gateway. */
+    for (int d = 0; d < 2; d++) {
+        if (!f->has_mac[d] || (f->dst_mac[d][0] & 1)) continue;
+        if (f->has_mac[d ^ 1] && memcmp(f->dst_mac[d], f->mac[d ^ 1], 6) == 0) continue;
+        const struct qw_addr *to = d == QW_DIR_TO_SERVER ? qw_flow_srv_ip(f) : qw_flow_cli_ip(f);
+        uint16_t v = f->dir_vlan[d];
+        binding_update(o, v, to, f->dst_mac[d], QW_BIND_DST, f->first_ns, f->last_ns);
+    }
 
     struct qw_edge_key k;
     memset(&k, 0, sizeof k);
@@ -137,6 +168,7 @@ void qw_obs_packet_l2(struct qw_observer *o, const struct qw_packet *p)
         if (memcmp(p->arp.spa.b + 12, zero4, 4) == 0) return;
         uint16_t vlan = p->nvlan ? p->vlan[p->nvlan - 1] : 0;
         host_update(o, vlan, &p->arp.spa, p->arp.sha, NULL, true);
+        binding_update(o, vlan, &p->arp.spa, p->arp.sha, QW_BIND_ARP, p->ts_ns, p->ts_ns);
     }
 }
 

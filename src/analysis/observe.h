@@ -15,6 +15,7 @@
 #define QW_OBS_MAX_HOSTS 262144u
 #define QW_OBS_MAX_EDGES 1048576u
 #define QW_OBS_MAX_IDENTITIES 65536u
+#define QW_OBS_MAX_BINDINGS 262144u
 #define QW_OBS_MAX_ANOMALY_KINDS 4096u
 #define QW_OBS_ATTR_MAX 24
 #define QW_OBS_VALUE_MAX 120
@@ -67,6 +68,28 @@ struct qw_mac_ident_key {
     char value[QW_OBS_VALUE_MAX];
 };
 
+/* An IP address seen with a MAC address: the ARP sender fields (the MAC owns the IP on that
+ * segment), or the link-layer source of packets from the IP (the MAC is the IP's host or, for
+ * routed traffic, its last router). The inventory groups addresses into assets from these. */
+enum qw_binding_source {
+    QW_BIND_ARP = 1,
+    QW_BIND_FLOW = 2,
+    QW_BIND_DST = 3, /* the destination MAC of packets to the IP: the IP's host, or the
+                      * gateway that forwards to it */
+};
+
+struct qw_binding_key {
+    uint16_t vlan;
+    uint8_t mac[6];
+    uint8_t source; /* qw_binding_source */
+    uint8_t pad[7];
+    struct qw_addr ip;
+};
+
+struct qw_binding_val {
+    uint64_t first_ns, last_ns, count;
+};
+
 struct qw_anom_key {
     char name[48];
 };
@@ -84,7 +107,7 @@ struct qw_l2_key {
 };
 
 struct qw_observer {
-    struct qw_hmap hosts, edges, identities, mac_identities, anomalies, l2;
+    struct qw_hmap hosts, edges, identities, mac_identities, bindings, anomalies, l2;
     /* traffic per application protocol: index = registry index + 1; [0] = none detected */
     struct qw_traffic *app_traffic;
     size_t napp;

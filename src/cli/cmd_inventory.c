@@ -1,19 +1,32 @@
-/* quaywatch inventory: the hosts the store has seen, with their identity facts.
- * Formats: table (default), json (one array of objects), csv. */
+/* quaywatch inventory: the assets the store has seen (src/inventory/), one per device, with
+ * where every fact came from. Formats: table (default), json (DESIGN.md "Inventory JSON"), csv. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
-#include "store/store.h"
+#include "decode/packet.h"
+#include "engine/emit.h"
+#include "inventory/inventory.h"
 #include "util/json.h"
 #include "util/timefmt.h"
 
 static void help(FILE *out)
 {
-    fprintf(out, "usage: quaywatch inventory [--db FILE] [--format table|json|csv]\n\n"
-                 "List every host in the store (one row per IP and VLAN) with its MAC address,\n"
-                 "traffic, first and last time seen, and identity facts with their source.\n");
+    fprintf(out,
+            "usage: quaywatch inventory [--db FILE] [--format table|json|csv] [--role ROLE]\n"
+            "                           [--vendor TEXT] [--rules]\n\n"
+            "List every asset in the store: addresses grouped into devices (by MAC on a segment,\n"
+            "by IP behind routers), with vendor, model, firmware, serial, names, roles and the\n"
+            "services it offers and uses. Each fact names its source protocol and the first and\n"
+            "last time it was seen (json). docs/inventory.md explains grouping and roles.\n\n"
+            "  --db FILE       the store (default quaywatch.db)\n"
+            "  --format F      table (default), json or csv\n"
+            "  --role ROLE     only assets with this role (plc, router, camera, ...)\n"
+            "  --vendor TEXT   only assets whose vendor contains TEXT (case-insensitive)\n"
+            "  --rules         print the role rule table and exit\n\n"
+            "exit codes: 0 ok, 2 usage error, 3 the store cannot be read\n");
 }
 
 static void csv_field(FILE *out, const char *s)
@@ -26,26 +39,192 @@ static void csv_field(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static const char *col(sqlite3_stmt *st, int i)
+static const char *time_str(uint64_t ns, char buf[QW_TIME_STR_MAX])
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? (const char *)t : "";
+    buf[0] = '\0';
+    if (ns) qw_time_rfc3339(ns, buf);
+    return buf;
+}
+
+static bool wanted(const struct qw_asset *a, const char *role, const char *vendor)
+{
+    if (role) {
+        bool has = false;
+        for (size_t i = 0; i < a->nroles; i++) has |= strcmp(a->roles[i].role, role) == 0;
+        if (!has) return false;
+    }
+    if (vendor && (!a->vendor || !strcasestr(a->vendor, vendor))) return false;
+    return true;
+}
+
+/* "a; b; c" of one attribute's distinct values, newest last. */
+static void join_values(const struct qw_asset *a, const char *attr, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < a->nfacts; i++) {
+        if (strcmp(a->facts[i].attr, attr) != 0) continue;
+        bool dup = false;
+        for (size_t k = 0; k < i; k++)
+            dup |= strcmp(a->facts[k].attr, attr) == 0 &&
+                   strcmp(a->facts[k].value, a->facts[i].value) == 0;
+        if (dup) continue;
+        int w = snprintf(out + n, cap - n, "%s%s", n ? "; " : "", a->facts[i].value);
+        if (w < 0 || (size_t)w >= cap - n) break;
+        n += (size_t)w;
+    }
+}
+
+static void join_ips(const struct qw_asset *a, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < a->nips; i++) {
+        bool dup = false;
+        for (size_t k = 0; k < i; k++) dup |= strcmp(a->ips[k].ip, a->ips[i].ip) == 0;
+        if (dup) continue;
+        int w = snprintf(out + n, cap - n, "%s%s", n ? " " : "", a->ips[i].ip);
+        if (w < 0 || (size_t)w >= cap - n) break;
+        n += (size_t)w;
+    }
+}
+
+static void join_roles(const struct qw_asset *a, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < a->nroles; i++) {
+        int w = snprintf(out + n, cap - n, "%s%s", n ? "," : "", a->roles[i].role);
+        if (w < 0 || (size_t)w >= cap - n) break;
+        n += (size_t)w;
+    }
+}
+
+static void write_json_asset(struct qw_json *j, const struct qw_asset *a)
+{
+    char t[QW_TIME_STR_MAX], m[18];
+    qw_json_obj_begin(j, NULL);
+    qw_json_str(j, "id", a->id);
+    qw_json_arr_begin(j, "macs");
+    for (size_t i = 0; i < a->nmacs; i++) {
+        qw_json_obj_begin(j, NULL);
+        qw_json_str(j, "mac", qw_mac_str(a->macs[i].mac, m));
+        if (a->macs[i].oui_vendor[0]) qw_json_str(j, "oui_vendor", a->macs[i].oui_vendor);
+        if (a->macs[i].local) qw_json_bool(j, "locally_administered", true);
+        qw_json_obj_end(j);
+    }
+    qw_json_arr_end(j);
+    qw_json_arr_begin(j, "ips");
+    for (size_t i = 0; i < a->nips; i++) {
+        qw_json_obj_begin(j, NULL);
+        qw_json_str(j, "ip", a->ips[i].ip);
+        if (a->ips[i].vlan) qw_json_u64(j, "vlan", a->ips[i].vlan);
+        qw_json_str(j, "via", a->ips[i].via);
+        qw_json_str(j, "first_seen", time_str(a->ips[i].first_ns, t));
+        qw_json_str(j, "last_seen", time_str(a->ips[i].last_ns, t));
+        qw_json_obj_end(j);
+    }
+    qw_json_arr_end(j);
+    qw_json_arr_begin(j, "hostnames");
+    for (size_t i = 0; i < a->nfacts; i++) {
+        const char *at = a->facts[i].attr;
+        if (strcmp(at, "hostname") && strcmp(at, "name") && strcmp(at, "user_application_name"))
+            continue;
+        bool dup = false;
+        for (size_t k = 0; k < i; k++)
+            dup |= strcmp(a->facts[k].value, a->facts[i].value) == 0 &&
+                   (!strcmp(a->facts[k].attr, "hostname") || !strcmp(a->facts[k].attr, "name") ||
+                    !strcmp(a->facts[k].attr, "user_application_name"));
+        if (!dup) qw_json_str(j, NULL, a->facts[i].value);
+    }
+    qw_json_arr_end(j);
+    if (a->vendor)
+        qw_json_str(j, "vendor", a->vendor);
+    else
+        qw_json_null(j, "vendor");
+    if (a->vendor_conflict) qw_json_bool(j, "vendor_conflict", true);
+    const char *cur[3] = {a->model, a->firmware, a->serial};
+    static const char *const keys[3] = {"model", "firmware", "serial"};
+    for (int k = 0; k < 3; k++) {
+        if (cur[k])
+            qw_json_str(j, keys[k], cur[k]);
+        else
+            qw_json_null(j, keys[k]);
+    }
+    qw_json_arr_begin(j, "roles");
+    for (size_t i = 0; i < a->nroles; i++) {
+        qw_json_obj_begin(j, NULL);
+        qw_json_str(j, "role", a->roles[i].role);
+        qw_json_str(j, "confidence", a->roles[i].confidence);
+        qw_json_str(j, "evidence", a->roles[i].evidence);
+        qw_json_obj_end(j);
+    }
+    qw_json_arr_end(j);
+    if (a->forwarder) qw_json_bool(j, "forwards_for_others", true);
+    qw_json_null(j, "zone");
+    qw_json_null(j, "owner");
+    qw_json_arr_begin(j, "protocols");
+    for (size_t i = 0; i < a->nservices; i++) {
+        const struct qw_inv_service *s = &a->services[i];
+        qw_json_obj_begin(j, NULL);
+        qw_json_str(j, "app_proto", s->app[0] ? s->app : "unknown");
+        qw_json_str(j, "transport", s->l4proto == 6 ? "tcp" : s->l4proto == 17 ? "udp" : "ip");
+        qw_json_u64(j, "port", s->port);
+        qw_json_str(j, "side", s->server ? "server" : "client");
+        qw_json_u64(j, "peers", s->peers);
+        qw_json_u64(j, "flows", s->flows);
+        if (s->ops) {
+            qw_json_arr_begin(j, "ops");
+            for (unsigned b = 0; b < 15; b++)
+                if (s->ops & (1u << b)) qw_json_str(j, NULL, qw_op_names[b]);
+            qw_json_arr_end(j);
+        }
+        qw_json_obj_end(j);
+    }
+    qw_json_arr_end(j);
+    qw_json_str(j, "first_seen", time_str(a->first_ns, t));
+    qw_json_str(j, "last_seen", time_str(a->last_ns, t));
+    qw_json_u64(j, "bytes_sent", a->bytes_sent);
+    qw_json_u64(j, "bytes_recv", a->bytes_recv);
+    qw_json_arr_begin(j, "evidence");
+    for (size_t i = 0; i < a->nfacts; i++) {
+        const struct qw_inv_fact *f = &a->facts[i];
+        qw_json_obj_begin(j, NULL);
+        qw_json_str(j, "attribute", f->attr);
+        qw_json_str(j, "value", f->value);
+        qw_json_str(j, "source", f->source);
+        qw_json_str(j, "first_seen", time_str(f->first_ns, t));
+        qw_json_str(j, "last_seen", time_str(f->last_ns, t));
+        qw_json_obj_end(j);
+    }
+    qw_json_arr_end(j);
+    qw_json_obj_end(j);
 }
 
 int qw_cmd_inventory(int argc, char **argv)
 {
-    const char *db_path = "quaywatch.db", *format = "table";
+    const char *db_path = "quaywatch.db", *format = "table", *role = NULL, *vendor = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             help(stdout);
             return QW_EXIT_OK;
         }
-        if ((strcmp(argv[i], "--db") == 0 || strcmp(argv[i], "--format") == 0) && i + 1 < argc) {
-            *(argv[i][2] == 'd' ? &db_path : &format) = argv[i + 1];
-            i++;
+        if (strcmp(a, "--rules") == 0) {
+            qw_inventory_print_rules(stdout);
+            return QW_EXIT_OK;
+        }
+        const char **slot = strcmp(a, "--db") == 0       ? &db_path
+                            : strcmp(a, "--format") == 0 ? &format
+                            : strcmp(a, "--role") == 0   ? &role
+                            : strcmp(a, "--vendor") == 0 ? &vendor
+                                                         : NULL;
+        if (slot && i + 1 < argc) {
+            *slot = argv[++i];
             continue;
         }
-        fprintf(stderr, "quaywatch inventory: unexpected argument '%s' (see --help)\n", argv[i]);
+        fprintf(stderr, "quaywatch inventory: %s '%s' (see --help)\n",
+                slot ? "missing value after" : "unexpected argument", a);
         return QW_EXIT_USAGE;
     }
     int fmt = strcmp(format, "table") == 0 ? 0 : strcmp(format, "json") == 0 ? 1
@@ -61,59 +240,54 @@ int qw_cmd_inventory(int argc, char **argv)
         sqlite3_close(db);
         return QW_EXIT_INPUT;
     }
-    const char *sql =
-        "SELECT h.id, h.ip, h.vlan, h.mac, h.first_seen, h.last_seen,"
-        " h.bytes_sent + h.bytes_recv, h.flows_client, h.flows_server,"
-        " (SELECT group_concat(attr || '=' || value || ' [' || source || ']', '; ')"
-        "  FROM identities i WHERE i.host_id = h.id) FROM hosts h ORDER BY h.vlan, h.ip";
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "quaywatch inventory: %s: not a quaywatch store: %s\n", db_path,
-                sqlite3_errmsg(db));
+    struct qw_inventory inv;
+    char err[512] = "";
+    if (!qw_inventory_load(&inv, db, err, sizeof err)) {
+        fprintf(stderr, "quaywatch inventory: %s: not a quaywatch store (%s)\n", db_path, err);
         sqlite3_close(db);
         return QW_EXIT_INPUT;
     }
-    char jbuf[8192];
+    sqlite3_close(db);
+
+    static char jbuf[1 << 16];
     struct qw_json j;
     qw_json_init(&j, jbuf, sizeof jbuf, stdout);
+    char ips[256], roles[128], names[256], t0[QW_TIME_STR_MAX], t1[QW_TIME_STR_MAX], m[18];
     if (fmt == 0)
-        printf("%-25s %5s  %-17s %-27s %-27s %12s  %s\n", "ip", "vlan", "mac", "first_seen",
-               "last_seen", "bytes", "identity");
+        printf("%-34s %-24s %-17s %-20s %-24s %-12s %-26s %s\n", "asset", "ips", "mac", "vendor",
+               "model", "firmware", "roles", "names");
     else if (fmt == 1)
         qw_json_arr_begin(&j, NULL);
     else
-        printf("ip,vlan,mac,first_seen,last_seen,bytes,flows_client,flows_server,identity\n");
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        char t0[QW_TIME_STR_MAX] = "", t1[QW_TIME_STR_MAX] = "";
-        if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-            qw_time_rfc3339((uint64_t)sqlite3_column_int64(st, 4), t0);
-        if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-            qw_time_rfc3339((uint64_t)sqlite3_column_int64(st, 5), t1);
+        printf("id,ips,macs,vendor,model,firmware,serial,roles,hostnames,first_seen,last_seen\n");
+    for (size_t i = 0; i < inv.nassets; i++) {
+        const struct qw_asset *a = &inv.assets[i];
+        if (!wanted(a, role, vendor)) continue;
+        join_ips(a, ips, sizeof ips);
+        join_roles(a, roles, sizeof roles);
+        join_values(a, "hostname", names, sizeof names);
+        if (!names[0]) join_values(a, "name", names, sizeof names);
+        const char *mac = a->nmacs ? qw_mac_str(a->macs[0].mac, m) : "-";
         if (fmt == 0) {
-            printf("%-25s %5d  %-17s %-27s %-27s %12lld  %s\n", col(st, 1),
-                   sqlite3_column_int(st, 2), *col(st, 3) ? col(st, 3) : "-", t0, t1,
-                   (long long)sqlite3_column_int64(st, 6), col(st, 9));
+            printf("%-34s %-24s %-17s %-20.20s %-24.24s %-12.12s %-26s %s\n", a->id,
+                   ips[0] ? ips : "-", mac, a->vendor ? a->vendor : "-",
+                   a->model ? a->model : "-", a->firmware ? a->firmware : "-", roles,
+                   names[0] ? names : "-");
         } else if (fmt == 1) {
-            qw_json_obj_begin(&j, NULL);
-            qw_json_u64(&j, "id", (uint64_t)sqlite3_column_int64(st, 0));
-            qw_json_str(&j, "ip", col(st, 1));
-            qw_json_u64(&j, "vlan", (uint64_t)sqlite3_column_int(st, 2));
-            if (*col(st, 3)) qw_json_str(&j, "mac", col(st, 3));
-            qw_json_str(&j, "first_seen", t0);
-            qw_json_str(&j, "last_seen", t1);
-            qw_json_u64(&j, "bytes", (uint64_t)sqlite3_column_int64(st, 6));
-            qw_json_u64(&j, "flows_client", (uint64_t)sqlite3_column_int64(st, 7));
-            qw_json_u64(&j, "flows_server", (uint64_t)sqlite3_column_int64(st, 8));
-            qw_json_str(&j, "identity", col(st, 9));
-            qw_json_obj_end(&j);
+            write_json_asset(&j, a);
         } else {
-            csv_field(stdout, col(st, 1));
-            printf(",%d,", sqlite3_column_int(st, 2));
-            csv_field(stdout, col(st, 3));
-            printf(",%s,%s,%lld,%lld,%lld,", t0, t1, (long long)sqlite3_column_int64(st, 6),
-                   (long long)sqlite3_column_int64(st, 7), (long long)sqlite3_column_int64(st, 8));
-            csv_field(stdout, col(st, 9));
-            putchar('\n');
+            char macs[160] = "";
+            size_t n = 0;
+            for (size_t k = 0; k < a->nmacs && n + 19 < sizeof macs; k++)
+                n += (size_t)snprintf(macs + n, sizeof macs - n, "%s%s", k ? " " : "",
+                                      qw_mac_str(a->macs[k].mac, m));
+            const char *fields[] = {a->id, ips, macs, a->vendor, a->model, a->firmware,
+                                    a->serial, roles, names};
+            for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+                csv_field(stdout, fields[k]);
+                putchar(',');
+            }
+            printf("%s,%s\n", time_str(a->first_ns, t0), time_str(a->last_ns, t1));
         }
     }
     if (fmt == 1) {
@@ -121,7 +295,6 @@ int qw_cmd_inventory(int argc, char **argv)
         qw_json_newline(&j);
         qw_json_flush(&j);
     }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    qw_inventory_free(&inv);
     return QW_EXIT_OK;
 }

@@ -13,7 +13,8 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: quaywatch synth [--minutes N] [--scale K] [--seed S] -o FILE.pcap\n"
+            "usage: quaywatch synth [--minutes N] [--scale K] [--seed S] [--truth FILE.json]\n"
+            "                       -o FILE.pcap\n"
             "\n"
             "Write a synthetic capture of a container and liquid-bulk terminal as seen on a SPAN\n"
             "of its core switch trunk (802.1Q VLANs 10-60: corporate, TOS, cranes, tank farm,\n"
@@ -29,6 +30,8 @@ static void usage(FILE *f)
             "                 roughly linearly with K\n"
             "  --seed S       seed for timing jitter, identifiers and payloads, 0..2^64-1\n"
             "                 (default 1); addresses and MACs do not depend on it\n"
+            "  --truth FILE   also write the ground truth (every device, its addresses,\n"
+            "                 vendor and fair roles) as JSON; alone, -o may be left out\n"
             "  -o, --output FILE\n"
             "                 where to write the pcap (required); written to a temporary file\n"
             "                 beside it and renamed when complete\n"
@@ -63,17 +66,19 @@ static double seconds_since(const struct timespec *t0)
 
 int qw_cmd_synth(int argc, char **argv)
 {
-    enum { OPT_MINUTES = 256, OPT_SCALE, OPT_SEED };
+    char err[512];
+    enum { OPT_MINUTES = 256, OPT_SCALE, OPT_SEED, OPT_TRUTH };
     static const struct option longopts[] = {
         {"minutes", required_argument, NULL, OPT_MINUTES},
         {"scale", required_argument, NULL, OPT_SCALE},
         {"seed", required_argument, NULL, OPT_SEED},
+        {"truth", required_argument, NULL, OPT_TRUTH},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct qw_synth_opts o = {.minutes = 10, .scale = 1, .seed = 1};
-    const char *out = NULL;
+    const char *out = NULL, *truth = NULL;
     uint64_t v;
     int c;
 
@@ -107,6 +112,9 @@ int qw_cmd_synth(int argc, char **argv)
             }
             o.seed = v;
             break;
+        case OPT_TRUTH:
+            truth = optarg;
+            break;
         case 'o':
             if (!*optarg) {
                 fprintf(stderr, "quaywatch synth: -o: empty file name\n");
@@ -133,6 +141,11 @@ int qw_cmd_synth(int argc, char **argv)
                 argv[optind]);
         return QW_EXIT_USAGE;
     }
+    if (truth && qw_synth_truth(o.scale, truth, err, sizeof err) != 0) {
+        fprintf(stderr, "quaywatch synth: %s\n", err);
+        return QW_EXIT_FAILURE;
+    }
+    if (!out && truth) return QW_EXIT_OK;
     if (!out) {
         fprintf(stderr, "quaywatch synth: missing -o FILE (where to write the capture); see "
                         "'quaywatch synth --help'\n");
@@ -142,7 +155,6 @@ int qw_cmd_synth(int argc, char **argv)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct qw_synth_stats st = {0};
-    char err[512];
     if (qw_synth_run(&o, out, &st, err, sizeof err) != 0) {
         fprintf(stderr, "quaywatch synth: %s\n", err);
         return QW_EXIT_FAILURE;

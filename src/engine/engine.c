@@ -456,6 +456,7 @@ static void flow_packet(struct qw_engine *e, const struct qw_packet *p)
     f->bytes[dir] += p->wirelen;
     if (p->has_mac && !f->has_mac[dir]) {
         memcpy(f->mac[dir], p->src_mac, 6);
+        memcpy(f->dst_mac[dir], p->dst_mac, 6);
         f->has_mac[dir] = true;
     }
     if (p->l4_proto == 6) {

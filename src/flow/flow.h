@@ -92,6 +92,8 @@ struct qw_flow {
     bool has_mac[2];
     uint16_t dir_vlan[2];           /* innermost VLAN each direction was first seen on */
     uint8_t mac[2][6];              /* [0] client side, [1] server side */
+    uint8_t dst_mac[2][6];          /* destination MAC of each direction's first frame: the
+                                     * peer itself on a segment, its gateway when routed */
     uint8_t app_status;             /* engine: detection state (engine.c) */
     uint8_t probe_tries;
     uint32_t anomalies;

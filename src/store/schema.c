@@ -40,6 +40,12 @@ const char *const qw_store_migrations[] = {
     "  vlan INTEGER NOT NULL, mac TEXT NOT NULL, attr TEXT NOT NULL, value TEXT NOT NULL,"
     "  source TEXT NOT NULL, first_seen INTEGER, last_seen INTEGER,"
     "  count INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (vlan, mac, attr, value, source));",
+    /* 2 -> 3: IP-to-MAC bindings (ARP senders, link-layer sources of flows) for grouping
+     * addresses into assets */
+    "CREATE TABLE bindings ("
+    "  vlan INTEGER NOT NULL, ip TEXT NOT NULL, mac TEXT NOT NULL, source TEXT NOT NULL,"
+    "  first_seen INTEGER, last_seen INTEGER, count INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (vlan, ip, mac, source));",
 };
 const int qw_store_schema_version = sizeof qw_store_migrations / sizeof qw_store_migrations[0];
 

@@ -50,7 +50,7 @@ static const char *app_name(int16_t app)
 
 /* Prepared statements of one batch. */
 struct batch {
-    sqlite3_stmt *host, *ident, *mac_ident, *edge, *traffic, *anomaly;
+    sqlite3_stmt *host, *ident, *mac_ident, *binding, *edge, *traffic, *anomaly;
 };
 
 static const char sql_host[] =
@@ -73,6 +73,12 @@ static const char sql_mac_ident[] =
     "INSERT INTO mac_identities (vlan, mac, attr, value, source, first_seen, last_seen, count)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
     " ON CONFLICT (vlan, mac, attr, value, source) DO UPDATE SET"
+    " first_seen = min(first_seen, excluded.first_seen),"
+    " last_seen = max(last_seen, excluded.last_seen), count = count + excluded.count";
+static const char sql_binding[] =
+    "INSERT INTO bindings (vlan, ip, mac, source, first_seen, last_seen, count)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    " ON CONFLICT (vlan, ip, mac, source) DO UPDATE SET"
     " first_seen = min(first_seen, excluded.first_seen),"
     " last_seen = max(last_seen, excluded.last_seen), count = count + excluded.count";
 static const char sql_edge[] =
@@ -171,6 +177,31 @@ static bool write_mac_identities(struct batch *b, const struct qw_observer *o)
         sqlite3_bind_int64(b->mac_ident, 7, (int64_t)v->last_ns);
         sqlite3_bind_int64(b->mac_ident, 8, (int64_t)v->count);
         if (!step(b->mac_ident)) return false;
+    }
+    return true;
+}
+
+static bool write_bindings(struct batch *b, const struct qw_observer *o)
+{
+    uint32_t pos = 0;
+    const void *kp;
+    void *vp;
+    while (qw_hmap_next(&o->bindings, &pos, &kp, &vp)) {
+        const struct qw_binding_key *k = kp;
+        const struct qw_binding_val *v = vp;
+        char ip[46], mac[18];
+        sqlite3_bind_int(b->binding, 1, k->vlan);
+        sqlite3_bind_text(b->binding, 2, qw_addr_str(&k->ip, ip), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(b->binding, 3, qw_mac_str(k->mac, mac), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(b->binding, 4,
+                          k->source == QW_BIND_ARP    ? "arp"
+                          : k->source == QW_BIND_DST ? "dst"
+                                                      : "flow",
+                          -1, SQLITE_STATIC);
+        sqlite3_bind_int64(b->binding, 5, (int64_t)v->first_ns);
+        sqlite3_bind_int64(b->binding, 6, (int64_t)v->last_ns);
+        sqlite3_bind_int64(b->binding, 7, (int64_t)v->count);
+        if (!step(b->binding)) return false;
     }
     return true;
 }
@@ -303,15 +334,17 @@ bool qw_store_commit(struct qw_store *s, const struct qw_observer *o, const stru
     bool ok = sqlite3_prepare_v2(s->db, sql_host, -1, &b.host, NULL) == SQLITE_OK &&
               sqlite3_prepare_v2(s->db, sql_ident, -1, &b.ident, NULL) == SQLITE_OK &&
               sqlite3_prepare_v2(s->db, sql_mac_ident, -1, &b.mac_ident, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v2(s->db, sql_binding, -1, &b.binding, NULL) == SQLITE_OK &&
               sqlite3_prepare_v2(s->db, sql_edge, -1, &b.edge, NULL) == SQLITE_OK &&
               sqlite3_prepare_v2(s->db, sql_traffic, -1, &b.traffic, NULL) == SQLITE_OK &&
               sqlite3_prepare_v2(s->db, sql_anomaly, -1, &b.anomaly, NULL) == SQLITE_OK &&
               write_run(s, r) && write_hosts(&b, o) && write_identities(&b, o) &&
-              write_mac_identities(&b, o) && write_edges(&b, o) && write_traffic(&b, o, s->run_id) && write_anomalies(&b, o);
+              write_mac_identities(&b, o) && write_bindings(&b, o) && write_edges(&b, o) && write_traffic(&b, o, s->run_id) && write_anomalies(&b, o);
     if (!ok) set_err(s, err, errlen, "writing batch");
     sqlite3_finalize(b.host);
     sqlite3_finalize(b.ident);
     sqlite3_finalize(b.mac_ident);
+    sqlite3_finalize(b.binding);
     sqlite3_finalize(b.edge);
     sqlite3_finalize(b.traffic);
     sqlite3_finalize(b.anomaly);

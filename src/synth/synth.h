@@ -27,4 +27,8 @@ struct qw_synth_stats {
 int qw_synth_run(const struct qw_synth_opts *o, const char *path, struct qw_synth_stats *st,
                  char *err, size_t errlen);
 
+/* Writes the terminal's ground truth at `scale` as JSON (truth.c): each device's name, kind,
+ * IP, VLAN, MAC, expected vendor and the roles an inventory may fairly derive. 0 or -1. */
+int qw_synth_truth(unsigned scale, const char *path, char *err, size_t errlen);
+
 #endif

@@ -1,0 +1,665 @@
+/* Grouping the store's addresses into assets (the rules are in inventory.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "analysis/oui.h"
+#include "analysis/vendor.h"
+#include "decode/packet.h"
+#include "inventory/inventory.h"
+
+/* Append one zeroed element to a growing array (capacity doubles at powers of two). */
+static void *push(void *arr_ptr, size_t *n, size_t size)
+{
+    void **arr = arr_ptr;
+    size_t cap = 1;
+    while (cap < *n) cap *= 2;
+    if (*n == 0 || *n == cap) {
+        size_t nc = *n ? cap * 2 : 4;
+        void *p = realloc(*arr, nc * size);
+        if (!p) return NULL;
+        *arr = p;
+    }
+    void *slot = (char *)*arr + (*n)++ * size;
+    memset(slot, 0, size);
+    return slot;
+}
+
+static void copy(char *dst, size_t cap, const unsigned char *src)
+{
+    snprintf(dst, cap, "%s", src ? (const char *)src : "");
+}
+
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+    unsigned v[6];
+    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+        return false;
+    for (int i = 0; i < 6; i++) mac[i] = (uint8_t)v[i];
+    return true;
+}
+
+/* Addresses that name no device: unspecified (DHCP clients before a lease), limited broadcast,
+ * multicast. A subnet's directed broadcast cannot be told from a host without the mask. */
+bool qw_inventory_is_host_ip(const char *text)
+{
+    struct qw_addr a;
+    if (!qw_addr_parse(text, &a)) return false;
+    static const uint8_t zero[16];
+    if (memcmp(a.b, zero, 16) == 0) return false;
+    if (qw_addr_is_v4(&a)) {
+        const uint8_t *v4 = a.b + 12;
+        if (v4[0] == 0 || v4[0] >= 224) return false; /* 0/8, multicast, reserved, broadcast */
+        return true;
+    }
+    return a.b[0] != 0xff; /* IPv6 multicast */
+}
+
+/* ---- what the store says ------------------------------------------------------------------ */
+
+struct binding {
+    int vlan;
+    char ip[46];
+    char mac[18];
+    char kind; /* 'a' ARP claim, 'f' sender of the IP's packets, 'd' receiver of packets to it */
+    uint64_t first_ns, last_ns;
+};
+
+struct mac_info {
+    char mac[18];
+    size_t arp_ips;      /* IPs it claims in ARP */
+    size_t sent_foreign; /* IPs it sends packets for without an ARP claim */
+    size_t recv_foreign; /* IPs it receives packets for but neither claims nor sends for */
+    bool forwarder;
+    long asset; /* index, -1 none yet */
+};
+
+struct host {
+    int64_t id;
+    int vlan;
+    char ip[46];
+    uint64_t first_ns, last_ns, bytes_sent, bytes_recv;
+    long asset;
+};
+
+struct builder {
+    sqlite3 *db;
+    struct binding *binds;
+    size_t nbinds;
+    struct mac_info *macs;
+    size_t nmacs;
+    struct host *hosts;
+    size_t nhosts;
+    struct qw_inventory *inv;
+    long *parent; /* union-find over assets */
+    char *err;
+    size_t errlen;
+};
+
+static bool sql_fail(struct builder *b, const char *what)
+{
+    snprintf(b->err, b->errlen, "reading %s from the store: %s", what, sqlite3_errmsg(b->db));
+    return false;
+}
+
+static int cmp_bind(const void *x, const void *y)
+{
+    const struct binding *a = x, *c = y;
+    int r = strcmp(a->mac, c->mac);
+    if (r) return r;
+    r = strcmp(a->ip, c->ip);
+    if (r) return r;
+    return a->kind - c->kind; /* 'a' < 'd' < 'f' */
+}
+
+static int cmp_mac_info(const void *x, const void *y)
+{
+    return strcmp(((const struct mac_info *)x)->mac, ((const struct mac_info *)y)->mac);
+}
+
+static struct mac_info *find_mac(struct builder *b, const char *mac)
+{
+    struct mac_info key;
+    snprintf(key.mac, sizeof key.mac, "%s", mac);
+    return bsearch(&key, b->macs, b->nmacs, sizeof *b->macs, cmp_mac_info);
+}
+
+static bool load_bindings(struct builder *b)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(b->db,
+                           "SELECT vlan, ip, mac, source, first_seen, last_seen FROM bindings",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(b, "bindings");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct binding *x = push(&b->binds, &b->nbinds, sizeof *x);
+        if (!x) break;
+        x->vlan = sqlite3_column_int(st, 0);
+        copy(x->ip, sizeof x->ip, sqlite3_column_text(st, 1));
+        copy(x->mac, sizeof x->mac, sqlite3_column_text(st, 2));
+        if (!qw_inventory_is_host_ip(x->ip)) { /* 0.0.0.0, broadcast, multicast */
+            b->nbinds--;
+            continue;
+        }
+        const char *src = (const char *)sqlite3_column_text(st, 3);
+        x->kind = src && strcmp(src, "arp") == 0 ? 'a' : src && strcmp(src, "dst") == 0 ? 'd' : 'f';
+        x->first_ns = (uint64_t)sqlite3_column_int64(st, 4);
+        x->last_ns = (uint64_t)sqlite3_column_int64(st, 5);
+    }
+    sqlite3_finalize(st);
+    if (b->nbinds) qsort(b->binds, b->nbinds, sizeof *b->binds, cmp_bind);
+
+    /* Per MAC: how many IPs ARP ties to it, and how many it sends or receives packets for
+     * without ever claiming them (neither in ARP nor as their only sender). */
+    for (size_t i = 0; i < b->nbinds;) {
+        struct mac_info *m = push(&b->macs, &b->nmacs, sizeof *m);
+        if (!m) return false;
+        snprintf(m->mac, sizeof m->mac, "%s", b->binds[i].mac);
+        m->asset = -1;
+        size_t j = i;
+        while (j < b->nbinds && strcmp(b->binds[j].mac, m->mac) == 0) {
+            size_t k = j;
+            bool arp = false, sends = false;
+            while (k < b->nbinds && strcmp(b->binds[k].mac, m->mac) == 0 &&
+                   strcmp(b->binds[k].ip, b->binds[j].ip) == 0) {
+                arp |= b->binds[k].kind == 'a';
+                sends |= b->binds[k].kind == 'f';
+                k++;
+            }
+            if (arp)
+                m->arp_ips++;
+            else if (sends)
+                m->sent_foreign++;
+            else
+                m->recv_foreign++;
+            j = k;
+        }
+        /* A host that changed its DHCP address sends for two IPs, one after the other; a
+         * gateway receives for many, or sends for several besides an address it claims. */
+        m->forwarder = m->recv_foreign >= 2 || m->sent_foreign >= 3 ||
+                       (m->arp_ips >= 1 && m->sent_foreign >= 2);
+        i = j;
+    }
+    return true;
+}
+
+/* The MAC that owns an IP: the newest ARP claim on the same VLAN, else on any VLAN, else the
+ * newest non-forwarding sender of its packets. NULL: the IP stands alone. */
+static const char *owner_mac(struct builder *b, const char *ip, int vlan)
+{
+    const struct binding *best = NULL;
+    int best_rank = -1;
+    for (size_t i = 0; i < b->nbinds; i++) {
+        const struct binding *x = &b->binds[i];
+        if (strcmp(x->ip, ip) != 0) continue;
+        int rank;
+        if (x->kind == 'd') continue; /* delivery names a gateway as often as the host */
+        if (x->kind == 'a')
+            rank = x->vlan == vlan ? 3 : 2;
+        else {
+            struct mac_info *m = find_mac(b, x->mac);
+            if (!m || m->forwarder) continue;
+            rank = x->vlan == vlan ? 1 : 0;
+        }
+        if (rank > best_rank || (rank == best_rank && x->last_ns > best->last_ns)) {
+            best = x;
+            best_rank = rank;
+        }
+    }
+    return best ? best->mac : NULL;
+}
+
+/* ---- assets ------------------------------------------------------------------------------- */
+
+static long asset_new(struct builder *b, const char *id)
+{
+    struct qw_inventory *inv = b->inv;
+    struct qw_asset *a = push(&inv->assets, &inv->nassets, sizeof *a);
+    if (!a) return -1;
+    snprintf(a->id, sizeof a->id, "%s", id);
+    return (long)(inv->nassets - 1);
+}
+
+static long asset_for_mac(struct builder *b, const char *mac)
+{
+    struct mac_info *m = find_mac(b, mac);
+    if (m && m->asset >= 0) return m->asset;
+    char id[64];
+    snprintf(id, sizeof id, "mac:%s", mac);
+    if (!m) { /* a MAC known only from link-layer identity facts */
+        for (size_t i = 0; i < b->inv->nassets; i++)
+            if (strcmp(b->inv->assets[i].id, id) == 0) return (long)i;
+    }
+    long idx = asset_new(b, id);
+    if (idx < 0) return -1;
+    struct qw_asset *a = &b->inv->assets[idx];
+    struct qw_inv_mac *im = push(&a->macs, &a->nmacs, sizeof *im);
+    if (!im || !parse_mac(mac, im->mac)) return idx;
+    im->local = qw_mac_is_local(im->mac);
+    const char *oui = qw_oui_lookup(qw_oui_default(), im->mac);
+    if (oui) snprintf(im->oui_vendor, sizeof im->oui_vendor, "%s", oui);
+    if (m) {
+        m->asset = idx;
+        a->forwarder = m->forwarder;
+    }
+    return idx;
+}
+
+static long asset_for_ip(struct builder *b, const char *ip)
+{
+    char id[64];
+    snprintf(id, sizeof id, "ip:%s", ip);
+    for (size_t i = 0; i < b->inv->nassets; i++)
+        if (strcmp(b->inv->assets[i].id, id) == 0) return (long)i;
+    return asset_new(b, id);
+}
+
+static void span(uint64_t *first, uint64_t *last, uint64_t a, uint64_t z)
+{
+    if (a && (*first == 0 || a < *first)) *first = a;
+    if (z > *last) *last = z;
+}
+
+static bool load_hosts(struct builder *b)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(b->db,
+                           "SELECT id, vlan, ip, first_seen, last_seen, bytes_sent, bytes_recv"
+                           " FROM hosts ORDER BY vlan, ip",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(b, "hosts");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct host *h = push(&b->hosts, &b->nhosts, sizeof *h);
+        if (!h) break;
+        h->id = sqlite3_column_int64(st, 0);
+        h->vlan = sqlite3_column_int(st, 1);
+        copy(h->ip, sizeof h->ip, sqlite3_column_text(st, 2));
+        h->first_ns = (uint64_t)sqlite3_column_int64(st, 3);
+        h->last_ns = (uint64_t)sqlite3_column_int64(st, 4);
+        h->bytes_sent = (uint64_t)sqlite3_column_int64(st, 5);
+        h->bytes_recv = (uint64_t)sqlite3_column_int64(st, 6);
+        if (!qw_inventory_is_host_ip(h->ip)) b->nhosts--;
+    }
+    sqlite3_finalize(st);
+
+    for (size_t i = 0; i < b->nhosts; i++) {
+        struct host *h = &b->hosts[i];
+        const char *mac = owner_mac(b, h->ip, h->vlan);
+        h->asset = mac ? asset_for_mac(b, mac) : asset_for_ip(b, h->ip);
+        if (h->asset < 0) return false;
+        struct qw_asset *a = &b->inv->assets[h->asset];
+        struct qw_inv_ip *ip = push(&a->ips, &a->nips, sizeof *ip);
+        if (!ip) return false;
+        snprintf(ip->ip, sizeof ip->ip, "%s", h->ip);
+        ip->vlan = (uint16_t)h->vlan;
+        snprintf(ip->via, sizeof ip->via, "%s", "ip");
+        /* the IP's own time span is that of its bindings to this MAC, else of its traffic */
+        ip->first_ns = h->first_ns;
+        ip->last_ns = h->last_ns;
+        for (size_t k = 0; mac && k < b->nbinds; k++) {
+            const struct binding *x = &b->binds[k];
+            if (strcmp(x->ip, h->ip) || strcmp(x->mac, mac)) continue;
+            if (x->kind == 'd') continue;
+            if (x->kind == 'a' || strcmp(ip->via, "arp") != 0)
+                snprintf(ip->via, sizeof ip->via, "%s", x->kind == 'a' ? "arp" : "flow");
+            span(&ip->first_ns, &ip->last_ns, x->first_ns, x->last_ns);
+        }
+        span(&a->first_ns, &a->last_ns, ip->first_ns, ip->last_ns);
+        a->bytes_sent += h->bytes_sent;
+        a->bytes_recv += h->bytes_recv;
+    }
+    /* Forwarders and other MACs that own no host row still are devices. */
+    for (size_t i = 0; i < b->nmacs; i++) {
+        if (b->macs[i].asset >= 0) continue;
+        long idx = asset_for_mac(b, b->macs[i].mac);
+        if (idx < 0) return false;
+        for (size_t k = 0; k < b->nbinds; k++)
+            if (strcmp(b->binds[k].mac, b->macs[i].mac) == 0)
+                span(&b->inv->assets[idx].first_ns, &b->inv->assets[idx].last_ns,
+                     b->binds[k].first_ns, b->binds[k].last_ns);
+    }
+    return true;
+}
+
+static bool add_fact(struct qw_asset *a, const char *attr, const unsigned char *value,
+                     const unsigned char *source, uint64_t first, uint64_t last, uint64_t count)
+{
+    struct qw_inv_fact *f = push(&a->facts, &a->nfacts, sizeof *f);
+    if (!f) return false;
+    copy(f->attr, sizeof f->attr, (const unsigned char *)attr);
+    copy(f->value, sizeof f->value, value);
+    copy(f->source, sizeof f->source, source);
+    f->first_ns = first;
+    f->last_ns = last;
+    f->count = count;
+    span(&a->first_ns, &a->last_ns, first, last);
+    return true;
+}
+
+static long host_asset(struct builder *b, int64_t host_id)
+{
+    for (size_t i = 0; i < b->nhosts; i++)
+        if (b->hosts[i].id == host_id) return b->hosts[i].asset;
+    return -1;
+}
+
+static bool load_facts(struct builder *b)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(b->db,
+                           "SELECT host_id, attr, value, source, first_seen, last_seen, count"
+                           " FROM identities ORDER BY host_id, attr, first_seen, value",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(b, "identities");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        long idx = host_asset(b, sqlite3_column_int64(st, 0));
+        if (idx < 0) continue;
+        if (!add_fact(&b->inv->assets[idx], (const char *)sqlite3_column_text(st, 1),
+                      sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
+                      (uint64_t)sqlite3_column_int64(st, 4),
+                      (uint64_t)sqlite3_column_int64(st, 5),
+                      (uint64_t)sqlite3_column_int64(st, 6)))
+            break;
+    }
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(b->db,
+                           "SELECT mac, attr, value, source, first_seen, last_seen, count"
+                           " FROM mac_identities ORDER BY mac, attr, first_seen, value",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(b, "mac_identities");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        long idx = asset_for_mac(b, (const char *)sqlite3_column_text(st, 0));
+        if (idx < 0) break;
+        if (!add_fact(&b->inv->assets[idx], (const char *)sqlite3_column_text(st, 1),
+                      sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
+                      (uint64_t)sqlite3_column_int64(st, 4),
+                      (uint64_t)sqlite3_column_int64(st, 5),
+                      (uint64_t)sqlite3_column_int64(st, 6)))
+            break;
+    }
+    sqlite3_finalize(st);
+    return true;
+}
+
+/* ---- several NICs, one device ------------------------------------------------------------- */
+
+static long find_root(long *parent, long i)
+{
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    return i;
+}
+
+/* A serial or chassis id proves identity only when it looks like one: placeholders such as
+ * "0", "N/A" or "000000" are shared by many devices. */
+static bool distinctive(const char *v)
+{
+    size_t n = strlen(v), same = 0, alnum = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == v[0]) same++;
+        if ((v[i] >= '0' && v[i] <= '9') || ((v[i] | 0x20) >= 'a' && (v[i] | 0x20) <= 'z'))
+            alnum++;
+    }
+    return n >= 4 && same < n && alnum >= 4 && strcasecmp(v, "unknown") != 0 &&
+           strcasecmp(v, "n/a") != 0;
+}
+
+static bool append_all(struct qw_asset *dst, struct qw_asset *src)
+{
+    for (size_t i = 0; i < src->nmacs; i++) {
+        struct qw_inv_mac *m = push(&dst->macs, &dst->nmacs, sizeof *m);
+        if (!m) return false;
+        *m = src->macs[i];
+    }
+    for (size_t i = 0; i < src->nips; i++) {
+        struct qw_inv_ip *x = push(&dst->ips, &dst->nips, sizeof *x);
+        if (!x) return false;
+        *x = src->ips[i];
+    }
+    for (size_t i = 0; i < src->nfacts; i++) {
+        struct qw_inv_fact *f = push(&dst->facts, &dst->nfacts, sizeof *f);
+        if (!f) return false;
+        *f = src->facts[i];
+    }
+    span(&dst->first_ns, &dst->last_ns, src->first_ns, src->last_ns);
+    dst->bytes_sent += src->bytes_sent;
+    dst->bytes_recv += src->bytes_recv;
+    dst->forwarder |= src->forwarder;
+    return true;
+}
+
+static bool merge_devices(struct builder *b)
+{
+    struct qw_inventory *inv = b->inv;
+    size_t n = inv->nassets;
+    if (n == 0) return true;
+    b->parent = malloc(n * sizeof *b->parent);
+    if (!b->parent) return false;
+    for (size_t i = 0; i < n; i++) b->parent[i] = (long)i;
+    for (size_t i = 0; i < n; i++)
+        for (size_t fi = 0; fi < inv->assets[i].nfacts; fi++) {
+            const struct qw_inv_fact *f = &inv->assets[i].facts[fi];
+            if ((strcmp(f->attr, "serial") && strcmp(f->attr, "chassis_id")) ||
+                !distinctive(f->value))
+                continue;
+            for (size_t j = i + 1; j < n; j++)
+                for (size_t fj = 0; fj < inv->assets[j].nfacts; fj++) {
+                    const struct qw_inv_fact *g = &inv->assets[j].facts[fj];
+                    if (strcmp(g->attr, f->attr) == 0 && strcmp(g->value, f->value) == 0) {
+                        long ri = find_root(b->parent, (long)i), rj = find_root(b->parent, (long)j);
+                        if (ri != rj) b->parent[rj] = ri;
+                    }
+                }
+        }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        long r = find_root(b->parent, (long)i);
+        if (r != (long)i && !append_all(&inv->assets[r], &inv->assets[i])) return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (find_root(b->parent, (long)i) != (long)i) {
+            free(inv->assets[i].macs);
+            free(inv->assets[i].ips);
+            free(inv->assets[i].facts);
+            continue;
+        }
+        inv->assets[kept++] = inv->assets[i];
+    }
+    inv->nassets = kept;
+    return true;
+}
+
+/* ---- services, current values, order ------------------------------------------------------ */
+
+const struct qw_asset *qw_inventory_find_ip(const struct qw_inventory *inv, const char *ip,
+                                            int vlan)
+{
+    const struct qw_asset *any = NULL;
+    for (size_t i = 0; i < inv->nassets; i++)
+        for (size_t k = 0; k < inv->assets[i].nips; k++)
+            if (strcmp(inv->assets[i].ips[k].ip, ip) == 0) {
+                if (vlan < 0 || inv->assets[i].ips[k].vlan == vlan) return &inv->assets[i];
+                any = &inv->assets[i];
+            }
+    return any;
+}
+
+static bool add_service(struct qw_asset *a, const char *app, int l4, int port, bool server,
+                        uint32_t ops, uint64_t flows)
+{
+    for (size_t i = 0; i < a->nservices; i++) {
+        struct qw_inv_service *s = &a->services[i];
+        if (s->server == server && s->l4proto == l4 && s->port == port &&
+            strcmp(s->app, app) == 0) {
+            s->ops |= ops;
+            s->peers++;
+            s->flows += flows;
+            return true;
+        }
+    }
+    struct qw_inv_service *s = push(&a->services, &a->nservices, sizeof *s);
+    if (!s) return false;
+    snprintf(s->app, sizeof s->app, "%s", app);
+    s->l4proto = (uint8_t)l4;
+    s->port = (uint16_t)port;
+    s->server = server;
+    s->ops = ops;
+    s->peers = 1;
+    s->flows = flows;
+    return true;
+}
+
+static bool load_services(struct builder *b)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(b->db,
+                           "SELECT vlan, client_ip, server_ip, proto, server_port, app_proto,"
+                           " flows, ops FROM edges ORDER BY server_ip, server_port, client_ip",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(b, "edges");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int vlan = sqlite3_column_int(st, 0);
+        const char *app = (const char *)sqlite3_column_text(st, 5);
+        int l4 = sqlite3_column_int(st, 3), port = sqlite3_column_int(st, 4);
+        uint64_t flows = (uint64_t)sqlite3_column_int64(st, 6);
+        uint32_t ops = (uint32_t)sqlite3_column_int64(st, 7);
+        struct qw_asset *c = (struct qw_asset *)qw_inventory_find_ip(
+            b->inv, (const char *)sqlite3_column_text(st, 1), vlan);
+        struct qw_asset *s = (struct qw_asset *)qw_inventory_find_ip(
+            b->inv, (const char *)sqlite3_column_text(st, 2), -1);
+        if (c && !add_service(c, app ? app : "", l4, port, false, ops, flows)) break;
+        if (s && !add_service(s, app ? app : "", l4, port, true, ops, flows)) break;
+    }
+    sqlite3_finalize(st);
+    return true;
+}
+
+static bool is_attr(const struct qw_inv_fact *f, const char *const *names)
+{
+    for (; *names; names++)
+        if (strcmp(f->attr, *names) == 0) return true;
+    return false;
+}
+
+/* The newest fact among attributes `names`; protocol facts beat the OUI registry. */
+static const char *newest(const struct qw_asset *a, const char *const *names)
+{
+    const struct qw_inv_fact *best = NULL;
+    for (size_t i = 0; i < a->nfacts; i++) {
+        const struct qw_inv_fact *f = &a->facts[i];
+        if (!is_attr(f, names) || !f->value[0]) continue;
+        bool oui = strcmp(f->source, "oui") == 0;
+        bool best_oui = best && strcmp(best->source, "oui") == 0;
+        if (!best || (best_oui && !oui) || (best_oui == oui && f->last_ns > best->last_ns))
+            best = f;
+    }
+    return best ? best->value : NULL;
+}
+
+static void current_values(struct qw_asset *a)
+{
+    for (size_t i = 0; i < a->nmacs; i++) {
+        if (!a->macs[i].oui_vendor[0]) continue;
+        struct qw_inv_fact *f = push(&a->facts, &a->nfacts, sizeof *f);
+        if (!f) break;
+        snprintf(f->attr, sizeof f->attr, "vendor");
+        snprintf(f->value, sizeof f->value, "%s", a->macs[i].oui_vendor);
+        snprintf(f->source, sizeof f->source, "oui");
+        f->first_ns = a->first_ns;
+        f->last_ns = a->last_ns;
+    }
+    static const char *const vendor[] = {"vendor", "vendor_name", NULL};
+    static const char *const model[] = {"model", "product_name", "model_name", NULL};
+    static const char *const firmware[] = {"firmware", "revision", NULL};
+    static const char *const serial[] = {"serial", NULL};
+    static const char *const hostname[] = {"hostname", "name", "user_application_name", NULL};
+    const char *v = newest(a, vendor);
+    if (v) {
+        qw_vendor_normalize(v, strlen(v), a->vendor_buf, sizeof a->vendor_buf);
+        a->vendor = a->vendor_buf;
+        char other[QW_INV_VALUE_MAX];
+        for (size_t i = 0; i < a->nfacts; i++)
+            if (is_attr(&a->facts[i], vendor) && a->facts[i].value[0]) {
+                qw_vendor_normalize(a->facts[i].value, strlen(a->facts[i].value), other,
+                                    sizeof other);
+                if (strcasecmp(other, a->vendor_buf) != 0) a->vendor_conflict = true;
+            }
+    }
+    a->model = newest(a, model);
+    a->firmware = newest(a, firmware);
+    a->serial = newest(a, serial);
+    a->hostname = newest(a, hostname);
+}
+
+static int addr_cmp_text(const char *x, const char *y)
+{
+    struct qw_addr a, c;
+    bool pa = qw_addr_parse(x, &a), pc = qw_addr_parse(y, &c);
+    if (pa && pc) return memcmp(a.b, c.b, sizeof a.b);
+    return strcmp(x, y);
+}
+
+/* Assets in address order (numeric), MAC-only ones after, by MAC. */
+static int cmp_asset(const void *x, const void *y)
+{
+    const struct qw_asset *a = x, *c = y;
+    if (a->nips && c->nips) {
+        int r = addr_cmp_text(a->ips[0].ip, c->ips[0].ip);
+        if (r) return r;
+    } else if (a->nips != c->nips) {
+        return a->nips ? -1 : 1;
+    }
+    return strcmp(a->id, c->id);
+}
+
+static int cmp_ip(const void *x, const void *y)
+{
+    const struct qw_inv_ip *a = x, *c = y;
+    int r = addr_cmp_text(a->ip, c->ip);
+    return r ? r : a->vlan - c->vlan;
+}
+
+bool qw_inventory_load(struct qw_inventory *inv, sqlite3 *db, char *err, size_t errlen)
+{
+    memset(inv, 0, sizeof *inv);
+    struct builder b = {.db = db, .inv = inv, .err = err, .errlen = errlen};
+    bool ok = load_bindings(&b) && load_hosts(&b) && load_facts(&b) && merge_devices(&b) &&
+              load_services(&b);
+    if (ok) {
+        for (size_t i = 0; i < inv->nassets; i++) {
+            struct qw_asset *a = &inv->assets[i];
+            if (a->nips > 1) qsort(a->ips, a->nips, sizeof *a->ips, cmp_ip);
+            current_values(a);
+            qw_inventory_roles(a);
+        }
+        if (inv->nassets > 1) qsort(inv->assets, inv->nassets, sizeof *inv->assets, cmp_asset);
+        /* current values point into facts, which qsort moved with their assets: recompute */
+        for (size_t i = 0; i < inv->nassets; i++) {
+            struct qw_asset *a = &inv->assets[i];
+            if (a->vendor) a->vendor = a->vendor_buf;
+        }
+    } else if (!err[0]) {
+        snprintf(err, errlen, "out of memory building the inventory");
+    }
+    free(b.binds);
+    free(b.macs);
+    free(b.hosts);
+    free(b.parent);
+    if (!ok) qw_inventory_free(inv);
+    return ok;
+}
+
+void qw_inventory_free(struct qw_inventory *inv)
+{
+    for (size_t i = 0; i < inv->nassets; i++) {
+        free(inv->assets[i].macs);
+        free(inv->assets[i].ips);
+        free(inv->assets[i].facts);
+        free(inv->assets[i].services);
+    }
+    free(inv->assets);
+    memset(inv, 0, sizeof *inv);
+}

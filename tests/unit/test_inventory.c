@@ -1,0 +1,107 @@
+/* Unit tests for the inventory's building blocks: the IEEE registry lookup (src/analysis/oui.c,
+ * against Debian's ieee-data files), vendor-name normalisation (src/analysis/vendor.c) and the
+ * address filter of the asset builder. The grouping itself is tested end to end against the
+ * synthetic terminal's ground truth (tests/e2e/test_inventory_synth.sh). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "analysis/oui.h"
+#include "analysis/vendor.h"
+#include "inventory/inventory.h"
+
+static void oui_longest_prefix_wins(void **state)
+{
+    (void)state;
+    if (access(QW_OUI_DIR "/oui.csv", R_OK) != 0) skip();
+    const struct qw_oui_db *db = qw_oui_default();
+    assert_non_null(db);
+    static const uint8_t schneider[6] = {0x00, 0x11, 0x00, 0x12, 0x34, 0x56};
+    assert_string_equal(qw_oui_lookup(db, schneider), "Schneider Electric");
+    /* 70:B3:D5 is the IEEE's own MA-L, carved into MA-S blocks: F2:F belongs to TELEPLATFORMS */
+    static const uint8_t mas[6] = {0x70, 0xb3, 0xd5, 0xf2, 0xf0, 0x01};
+    assert_string_equal(qw_oui_lookup(db, mas), "TELEPLATFORMS");
+    /* an MA-M block (28 bits) inside another registry-owned MA-L */
+    static const uint8_t mam[6] = {0xc0, 0x9b, 0xf4, 0x60, 0x00, 0x01};
+    assert_string_equal(qw_oui_lookup(db, mam), "LTD Delovoy Office");
+    /* the registry's own name is no vendor */
+    static const uint8_t registry[6] = {0xc0, 0x9b, 0xf4, 0xff, 0xff, 0xf0};
+    const char *r = qw_oui_lookup(db, registry);
+    assert_true(r == NULL || strcmp(r, "IEEE Registration Authority") != 0);
+    /* locally administered (randomised) and group addresses claim no vendor */
+    static const uint8_t local[6] = {0x02, 0x11, 0x00, 0x12, 0x34, 0x56};
+    static const uint8_t group[6] = {0x01, 0x11, 0x00, 0x12, 0x34, 0x56};
+    assert_null(qw_oui_lookup(db, local));
+    assert_null(qw_oui_lookup(db, group));
+    assert_true(qw_mac_is_local(local));
+    assert_false(qw_mac_is_local(schneider));
+}
+
+static void oui_missing_registry_is_an_error(void **state)
+{
+    (void)state;
+    struct qw_oui_db db;
+    char err[256];
+    assert_false(qw_oui_load(&db, "/nonexistent", err, sizeof err));
+    assert_non_null(strstr(err, "ieee-data"));
+}
+
+static void norm(const char *in, const char *want)
+{
+    char out[128];
+    size_t n = qw_vendor_normalize(in, strlen(in), out, sizeof out);
+    assert_string_equal(out, want);
+    assert_int_equal(n, strlen(want));
+}
+
+static void vendor_names_normalised(void **state)
+{
+    (void)state;
+    norm("SIEMENS AG", "Siemens");
+    norm("Siemens Industry, Inc.", "Siemens");
+    norm("  Schneider   Electric  ", "Schneider Electric");
+    norm("Allen-Bradley Company", "Rockwell Automation");
+    norm("Hangzhou Hikvision Digital Technology Co.,Ltd.", "Hikvision");
+    norm("Rosemount Inc.", "Emerson");
+    norm("MOXA TECHNOLOGIES CORP., LTD.", "Moxa");
+    norm("Axis Communications AB", "Axis Communications");
+    norm("Acme Widgets GmbH & Co. KG", "Acme Widgets");
+    norm("Abbott Laboratories", "Abbott Laboratories"); /* not ABB: word boundary */
+    norm("GE Intelligent Platforms", "GE");
+    norm("Gemalto", "Gemalto");
+    norm("", "");
+    /* NUL padding from a fixed-width field */
+    char out[32];
+    assert_int_equal(qw_vendor_normalize("Dell Inc.\0\0\0", 12, out, sizeof out), 4);
+    assert_string_equal(out, "Dell");
+}
+
+static void host_addresses_only(void **state)
+{
+    (void)state;
+    assert_true(qw_inventory_is_host_ip("10.1.2.3"));
+    assert_true(qw_inventory_is_host_ip("fe80::1"));
+    assert_false(qw_inventory_is_host_ip("0.0.0.0"));
+    assert_false(qw_inventory_is_host_ip("255.255.255.255"));
+    assert_false(qw_inventory_is_host_ip("239.192.0.1"));
+    assert_false(qw_inventory_is_host_ip("ff02::1"));
+    assert_false(qw_inventory_is_host_ip("::"));
+    assert_false(qw_inventory_is_host_ip("not an address"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(oui_longest_prefix_wins),
+        cmocka_unit_test(oui_missing_registry_is_an_error),
+        cmocka_unit_test(vendor_names_normalised),
+        cmocka_unit_test(host_addresses_only),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
