@@ -85,8 +85,9 @@ struct host {
 
 struct builder {
     sqlite3 *db;
-    struct binding *binds;
+    struct binding *binds; /* sorted by MAC, IP, kind */
     size_t nbinds;
+    struct binding **binds_by_ip; /* the same, sorted by IP */
     struct mac_info *macs;
     size_t nmacs;
     struct host *hosts;
@@ -116,6 +117,13 @@ static int cmp_bind(const void *x, const void *y)
 static int cmp_mac_info(const void *x, const void *y)
 {
     return strcmp(((const struct mac_info *)x)->mac, ((const struct mac_info *)y)->mac);
+}
+
+static int cmp_bind_ip(const void *x, const void *y)
+{
+    const struct binding *a = *(struct binding *const *)x, *c = *(struct binding *const *)y;
+    int r = strcmp(a->ip, c->ip);
+    return r ? r : cmp_bind(a, c);
 }
 
 static struct mac_info *find_mac(struct builder *b, const char *mac)
@@ -149,6 +157,10 @@ static bool load_bindings(struct builder *b)
     }
     sqlite3_finalize(st);
     if (b->nbinds) qsort(b->binds, b->nbinds, sizeof *b->binds, cmp_bind);
+    b->binds_by_ip = malloc((b->nbinds ? b->nbinds : 1) * sizeof *b->binds_by_ip);
+    if (!b->binds_by_ip) return false;
+    for (size_t i = 0; i < b->nbinds; i++) b->binds_by_ip[i] = &b->binds[i];
+    if (b->nbinds > 1) qsort(b->binds_by_ip, b->nbinds, sizeof *b->binds_by_ip, cmp_bind_ip);
 
     /* Per MAC: how many IPs ARP ties to it, and how many it sends or receives packets for
      * without ever claiming them (neither in ARP nor as their only sender). */
@@ -186,13 +198,27 @@ static bool load_bindings(struct builder *b)
 
 /* The MAC that owns an IP: the newest ARP claim on the same VLAN, else on any VLAN, else the
  * newest non-forwarding sender of its packets. NULL: the IP stands alone. */
+/* Index of the first binding of `ip` in binds_by_ip (nbinds when none). */
+static size_t first_bind_of(struct builder *b, const char *ip)
+{
+    size_t lo = 0, hi = b->nbinds;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(b->binds_by_ip[mid]->ip, ip) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static const char *owner_mac(struct builder *b, const char *ip, int vlan)
 {
     const struct binding *best = NULL;
     int best_rank = -1;
-    for (size_t i = 0; i < b->nbinds; i++) {
-        const struct binding *x = &b->binds[i];
-        if (strcmp(x->ip, ip) != 0) continue;
+    for (size_t i = first_bind_of(b, ip); i < b->nbinds; i++) {
+        const struct binding *x = b->binds_by_ip[i];
+        if (strcmp(x->ip, ip) != 0) break;
         int rank;
         if (x->kind == 'd') continue; /* delivery names a gateway as often as the host */
         if (x->kind == 'a')
@@ -297,9 +323,10 @@ static bool load_hosts(struct builder *b)
         /* the IP's own time span is that of its bindings to this MAC, else of its traffic */
         ip->first_ns = h->first_ns;
         ip->last_ns = h->last_ns;
-        for (size_t k = 0; mac && k < b->nbinds; k++) {
-            const struct binding *x = &b->binds[k];
-            if (strcmp(x->ip, h->ip) || strcmp(x->mac, mac)) continue;
+        for (size_t k = first_bind_of(b, h->ip); mac && k < b->nbinds; k++) {
+            const struct binding *x = b->binds_by_ip[k];
+            if (strcmp(x->ip, h->ip) != 0) break;
+            if (strcmp(x->mac, mac) != 0) continue;
             if (x->kind == 'd') continue;
             if (x->kind == 'a' || strcmp(ip->via, "arp") != 0)
                 snprintf(ip->via, sizeof ip->via, "%s", x->kind == 'a' ? "arp" : "flow");
@@ -474,17 +501,46 @@ static bool merge_devices(struct builder *b)
 
 /* ---- services, current values, order ------------------------------------------------------ */
 
+static int cmp_ipref(const void *x, const void *y)
+{
+    const struct qw_inv_ipref *a = x, *c = y;
+    int r = strcmp(a->ip, c->ip);
+    return r ? r : a->vlan - c->vlan;
+}
+
+static bool build_ip_index(struct qw_inventory *inv)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < inv->nassets; i++) n += inv->assets[i].nips;
+    inv->by_ip = malloc((n ? n : 1) * sizeof *inv->by_ip);
+    if (!inv->by_ip) return false;
+    for (size_t i = 0; i < inv->nassets; i++)
+        for (size_t k = 0; k < inv->assets[i].nips; k++) {
+            struct qw_inv_ipref *r = &inv->by_ip[inv->nby_ip++];
+            snprintf(r->ip, sizeof r->ip, "%s", inv->assets[i].ips[k].ip);
+            r->vlan = inv->assets[i].ips[k].vlan;
+            r->asset = (uint32_t)i;
+        }
+    if (inv->nby_ip > 1) qsort(inv->by_ip, inv->nby_ip, sizeof *inv->by_ip, cmp_ipref);
+    return true;
+}
+
 const struct qw_asset *qw_inventory_find_ip(const struct qw_inventory *inv, const char *ip,
                                             int vlan)
 {
-    const struct qw_asset *any = NULL;
-    for (size_t i = 0; i < inv->nassets; i++)
-        for (size_t k = 0; k < inv->assets[i].nips; k++)
-            if (strcmp(inv->assets[i].ips[k].ip, ip) == 0) {
-                if (vlan < 0 || inv->assets[i].ips[k].vlan == vlan) return &inv->assets[i];
-                any = &inv->assets[i];
-            }
-    return any;
+    /* first entry for the IP, then the one on the VLAN if there is one */
+    size_t lo = 0, hi = inv->nby_ip;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(inv->by_ip[mid].ip, ip) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == inv->nby_ip || strcmp(inv->by_ip[lo].ip, ip) != 0) return NULL;
+    for (size_t k = lo; vlan >= 0 && k < inv->nby_ip && strcmp(inv->by_ip[k].ip, ip) == 0; k++)
+        if (inv->by_ip[k].vlan == vlan) return &inv->assets[inv->by_ip[k].asset];
+    return &inv->assets[inv->by_ip[lo].asset];
 }
 
 static bool add_service(struct qw_asset *a, const char *app, int l4, int port, bool server,
@@ -626,25 +682,24 @@ bool qw_inventory_load(struct qw_inventory *inv, sqlite3 *db, char *err, size_t 
 {
     memset(inv, 0, sizeof *inv);
     struct builder b = {.db = db, .inv = inv, .err = err, .errlen = errlen};
-    bool ok = load_bindings(&b) && load_hosts(&b) && load_facts(&b) && merge_devices(&b) &&
-              load_services(&b);
+    bool ok = load_bindings(&b) && load_hosts(&b) && load_facts(&b) && merge_devices(&b);
+    if (ok) {
+        for (size_t i = 0; i < inv->nassets; i++)
+            if (inv->assets[i].nips > 1)
+                qsort(inv->assets[i].ips, inv->assets[i].nips, sizeof *inv->assets[i].ips, cmp_ip);
+        if (inv->nassets > 1) qsort(inv->assets, inv->nassets, sizeof *inv->assets, cmp_asset);
+        ok = build_ip_index(inv) && load_services(&b);
+    }
     if (ok) {
         for (size_t i = 0; i < inv->nassets; i++) {
-            struct qw_asset *a = &inv->assets[i];
-            if (a->nips > 1) qsort(a->ips, a->nips, sizeof *a->ips, cmp_ip);
-            current_values(a);
-            qw_inventory_roles(a);
-        }
-        if (inv->nassets > 1) qsort(inv->assets, inv->nassets, sizeof *inv->assets, cmp_asset);
-        /* current values point into facts, which qsort moved with their assets: recompute */
-        for (size_t i = 0; i < inv->nassets; i++) {
-            struct qw_asset *a = &inv->assets[i];
-            if (a->vendor) a->vendor = a->vendor_buf;
+            current_values(&inv->assets[i]);
+            qw_inventory_roles(&inv->assets[i]);
         }
     } else if (!err[0]) {
         snprintf(err, errlen, "out of memory building the inventory");
     }
     free(b.binds);
+    free(b.binds_by_ip);
     free(b.macs);
     free(b.hosts);
     free(b.parent);
@@ -661,5 +716,6 @@ void qw_inventory_free(struct qw_inventory *inv)
         free(inv->assets[i].services);
     }
     free(inv->assets);
+    free(inv->by_ip);
     memset(inv, 0, sizeof *inv);
 }

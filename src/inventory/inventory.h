@@ -85,9 +85,17 @@ struct qw_asset {
     char vendor_buf[QW_INV_VALUE_MAX];
 };
 
+struct qw_inv_ipref {
+    char ip[46];
+    uint16_t vlan;
+    uint32_t asset;
+};
+
 struct qw_inventory {
     struct qw_asset *assets;
     size_t nassets;
+    struct qw_inv_ipref *by_ip; /* every (ip, vlan) of every asset, sorted: lookups */
+    size_t nby_ip;
 };
 
 /* Read the store and build the inventory. False with a message in err on a store error. */
