@@ -13,7 +13,9 @@ struct command {
 static const struct command commands[] = {
     {"analyze", qw_cmd_analyze, "analyse capture files into the store and event log"},
     {"run", qw_cmd_run, "capture live from an interface (passive, never transmits)"},
-    {"inventory", qw_cmd_inventory, "list the hosts the store has seen"},
+    {"inventory", qw_cmd_inventory, "list the assets the store has seen"},
+    {"map", qw_cmd_map, "the communication map between assets (Graphviz dot or JSON)"},
+    {"baseline", qw_cmd_baseline, "show, diff, accept, export or import the baseline"},
     {"synth", qw_cmd_synth, "write a synthetic capture of an example port terminal"},
 };
 

@@ -17,6 +17,8 @@ bool qw_obs_init(struct qw_observer *o)
                         sizeof(struct qw_ident_val), QW_OBS_MAX_IDENTITIES) &&
            qw_hmap_init(&o->mac_identities, sizeof(struct qw_mac_ident_key),
                         sizeof(struct qw_ident_val), QW_OBS_MAX_IDENTITIES) &&
+           qw_hmap_init(&o->edge_ops, sizeof(struct qw_edge_op_key),
+                        sizeof(struct qw_edge_op_val), QW_OBS_MAX_EDGE_OPS) &&
            qw_hmap_init(&o->bindings, sizeof(struct qw_binding_key),
                         sizeof(struct qw_binding_val), QW_OBS_MAX_BINDINGS) &&
            qw_hmap_init(&o->anomalies, sizeof(struct qw_anom_key), sizeof(struct qw_anom_val),
@@ -31,6 +33,7 @@ void qw_obs_free(struct qw_observer *o)
     qw_hmap_free(&o->identities);
     qw_hmap_free(&o->mac_identities);
     qw_hmap_free(&o->bindings);
+    qw_hmap_free(&o->edge_ops);
     qw_hmap_free(&o->anomalies);
     qw_hmap_free(&o->l2);
     free(o->app_traffic);
@@ -44,6 +47,7 @@ void qw_obs_clear(struct qw_observer *o)
     qw_hmap_clear(&o->identities);
     qw_hmap_clear(&o->mac_identities);
     qw_hmap_clear(&o->bindings);
+    qw_hmap_clear(&o->edge_ops);
     qw_hmap_clear(&o->anomalies);
     qw_hmap_clear(&o->l2);
     memset(o->app_traffic, 0, o->napp * sizeof *o->app_traffic);
@@ -112,6 +116,32 @@ static uint16_t flow_vlan(const struct qw_flow *f)
     return f->key.vlan[1] ? f->key.vlan[1] : f->key.vlan[0];
 }
 
+static void edge_key_of(const struct qw_flow *f, struct qw_edge_key *k)
+{
+    memset(k, 0, sizeof *k);
+    k->vlan = flow_vlan(f);
+    k->l4proto = f->key.proto;
+    k->server_port = qw_flow_srv_port(f);
+    k->app = qw_obs_app_index(f->app);
+    k->client = *qw_flow_cli_ip(f);
+    k->server = *qw_flow_srv_ip(f);
+}
+
+void qw_obs_ops(struct qw_observer *o, const struct qw_flow *f, uint32_t ops, uint64_t ts_ns)
+{
+    struct qw_edge_op_key k;
+    memset(&k, 0, sizeof k);
+    edge_key_of(f, &k.edge);
+    for (unsigned b = 0; ops; b++, ops >>= 1) {
+        if (!(ops & 1u)) continue;
+        k.op = (uint8_t)b;
+        struct qw_edge_op_val *v = qw_hmap_upsert(&o->edge_ops, &k, NULL);
+        if (!v) return;
+        span(&v->first_ns, &v->last_ns, ts_ns, ts_ns);
+        v->count++;
+    }
+}
+
 void qw_obs_flow_end(struct qw_observer *o, const struct qw_flow *f)
 {
     int16_t app = qw_obs_app_index(f->app);
@@ -137,13 +167,7 @@ void qw_obs_flow_end(struct qw_observer *o, const struct qw_flow *f)
     }
 
     struct qw_edge_key k;
-    memset(&k, 0, sizeof k);
-    k.vlan = vlan;
-    k.l4proto = f->key.proto;
-    k.server_port = qw_flow_srv_port(f);
-    k.app = app;
-    k.client = *qw_flow_cli_ip(f);
-    k.server = *qw_flow_srv_ip(f);
+    edge_key_of(f, &k);
     struct qw_edge_val *e = qw_hmap_upsert(&o->edges, &k, NULL);
     if (!e) return;
     e->flows++;

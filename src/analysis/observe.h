@@ -16,6 +16,7 @@
 #define QW_OBS_MAX_EDGES 1048576u
 #define QW_OBS_MAX_IDENTITIES 65536u
 #define QW_OBS_MAX_BINDINGS 262144u
+#define QW_OBS_MAX_EDGE_OPS 262144u
 #define QW_OBS_MAX_ANOMALY_KINDS 4096u
 #define QW_OBS_ATTR_MAX 24
 #define QW_OBS_VALUE_MAX 120
@@ -46,6 +47,18 @@ struct qw_edge_key {
 struct qw_edge_val {
     uint64_t flows, pkts, bytes, first_ns, last_ns;
     uint32_t ops;
+};
+
+/* One operation class seen on one edge: when it was first and last used, how often. The
+ * baseline types a new operation on a known edge with this time (docs/baseline.md). */
+struct qw_edge_op_key {
+    struct qw_edge_key edge;
+    uint8_t op; /* bit number in enum qw_op */
+    uint8_t pad[7];
+};
+
+struct qw_edge_op_val {
+    uint64_t first_ns, last_ns, count;
 };
 
 struct qw_ident_key {
@@ -107,7 +120,7 @@ struct qw_l2_key {
 };
 
 struct qw_observer {
-    struct qw_hmap hosts, edges, identities, mac_identities, bindings, anomalies, l2;
+    struct qw_hmap hosts, edges, edge_ops, identities, mac_identities, bindings, anomalies, l2;
     /* traffic per application protocol: index = registry index + 1; [0] = none detected */
     struct qw_traffic *app_traffic;
     size_t napp;
@@ -125,6 +138,8 @@ void qw_obs_identity(struct qw_observer *o, const struct qw_flow *f, bool server
 void qw_obs_identity_mac(struct qw_observer *o, const struct qw_packet *p, bool dest,
                          const char *attr, const char *value, size_t len,
                          const struct qw_proto *proto, uint64_t ts_ns);
+/* Operations (qw_op bits) of one transaction on flow f, at ts. */
+void qw_obs_ops(struct qw_observer *o, const struct qw_flow *f, uint32_t ops, uint64_t ts_ns);
 void qw_obs_anomaly(struct qw_observer *o, const char *name, uint64_t ts_ns);
 
 /* Registry index of a parser, or -1. */

@@ -15,5 +15,7 @@ int qw_cmd_analyze(int argc, char **argv);
 int qw_cmd_run(int argc, char **argv);
 int qw_cmd_synth(int argc, char **argv);
 int qw_cmd_inventory(int argc, char **argv);
+int qw_cmd_map(int argc, char **argv);
+int qw_cmd_baseline(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
 #include "decode/packet.h"
 #include "engine/emit.h"
 #include "inventory/inventory.h"
+#include "store/store.h"
 #include "util/json.h"
 #include "util/timefmt.h"
 
@@ -233,13 +234,13 @@ int qw_cmd_inventory(int argc, char **argv)
         fprintf(stderr, "quaywatch inventory: --format must be table, json or csv\n");
         return QW_EXIT_USAGE;
     }
-    sqlite3 *db;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        fprintf(stderr, "quaywatch inventory: %s: cannot open store: %s\n", db_path,
-                sqlite3_errmsg(db));
-        sqlite3_close(db);
+    struct qw_store store;
+    char serr[512];
+    if (!qw_store_open_existing(&store, db_path, serr, sizeof serr)) {
+        fprintf(stderr, "quaywatch inventory: %s\n", serr);
         return QW_EXIT_INPUT;
     }
+    sqlite3 *db = store.db;
     struct qw_inventory inv;
     char err[512] = "";
     if (!qw_inventory_load(&inv, db, err, sizeof err)) {

@@ -30,7 +30,13 @@ static void sink_txn(void *user, struct qw_pctx *ctx, const struct qw_txn *t)
     struct qw_engine *e = user;
     struct qw_flow *f = ctx->flow;
     e->stats.records++;
-    if (f) f->ops |= t->ops;
+    if (f) {
+        f->ops |= t->ops;
+        if (t->ops) {
+            uint64_t at = t->has_request && t->request_ns ? t->request_ns : t->response_ns;
+            qw_obs_ops(&e->obs, f, t->ops, at ? at : ctx->ts_ns);
+        }
+    }
     struct qw_eventlog *el = e->cfg.events;
     if (!el) return;
     uint64_t ts = t->has_request && t->request_ns ? t->request_ns : t->response_ns;

@@ -109,6 +109,28 @@ bool qw_inventory_is_host_ip(const char *ip);
 const struct qw_asset *qw_inventory_find_ip(const struct qw_inventory *inv, const char *ip,
                                             int vlan);
 
+/* Communication between assets (edges.c): the store's address-level edges folded onto the
+ * assets at each end, one per (client, server, application protocol, transport, port). */
+struct qw_inv_edge {
+    uint32_t client, server; /* asset indexes */
+    char app[24];
+    uint8_t l4proto;
+    uint16_t port;
+    uint64_t flows, pkts, bytes, first_ns, last_ns;
+    uint32_t ops;
+    uint64_t op_first_ns[15]; /* when each operation class was first seen (0: never) */
+};
+
+struct qw_inv_edges {
+    struct qw_inv_edge *v;
+    size_t n;
+};
+
+/* Sorted by client, server, port, transport, protocol. Broadcast/multicast peers are no assets
+ * and are left out. False on a store error. */
+bool qw_inventory_edges(const struct qw_inventory *inv, sqlite3 *db, struct qw_inv_edges *out);
+void qw_inventory_edges_free(struct qw_inv_edges *e);
+
 /* Roles (roles.c): fills a->roles from the rule table. */
 void qw_inventory_roles(struct qw_asset *a);
 /* The rule table, for docs and --help: one line per rule. */

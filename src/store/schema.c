@@ -46,6 +46,21 @@ const char *const qw_store_migrations[] = {
     "  vlan INTEGER NOT NULL, ip TEXT NOT NULL, mac TEXT NOT NULL, source TEXT NOT NULL,"
     "  first_seen INTEGER, last_seen INTEGER, count INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (vlan, ip, mac, source));",
+    /* 3 -> 4: operation classes per edge with their times; the baseline (docs/baseline.md) */
+    "CREATE TABLE edge_ops ("
+    "  vlan INTEGER NOT NULL, client_ip TEXT NOT NULL, server_ip TEXT NOT NULL,"
+    "  proto INTEGER NOT NULL, server_port INTEGER NOT NULL, app_proto TEXT NOT NULL,"
+    "  op TEXT NOT NULL, first_seen INTEGER, last_seen INTEGER,"
+    "  count INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (vlan, client_ip, server_ip, proto, server_port, app_proto, op));"
+    "CREATE TABLE baseline_assets ("
+    "  id TEXT PRIMARY KEY, macs TEXT NOT NULL, ips TEXT NOT NULL, vendor TEXT NOT NULL,"
+    "  model TEXT NOT NULL, firmware TEXT NOT NULL, serial TEXT NOT NULL, roles TEXT NOT NULL,"
+    "  learned INTEGER NOT NULL);"
+    "CREATE TABLE baseline_edges ("
+    "  client TEXT NOT NULL, server TEXT NOT NULL, app_proto TEXT NOT NULL,"
+    "  transport TEXT NOT NULL, port INTEGER NOT NULL, ops INTEGER NOT NULL,"
+    "  learned INTEGER NOT NULL, PRIMARY KEY (client, server, app_proto, transport, port));",
 };
 const int qw_store_schema_version = sizeof qw_store_migrations / sizeof qw_store_migrations[0];
 

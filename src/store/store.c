@@ -2,13 +2,25 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "engine/emit.h"
 #include "proto/proto.h"
 
 static bool set_err(struct qw_store *s, char *err, size_t errlen, const char *what)
 {
     snprintf(err, errlen, "store: %s: %s", what, s->db ? sqlite3_errmsg(s->db) : "not open");
     return false;
+}
+
+bool qw_store_open_existing(struct qw_store *s, const char *path, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    if (access(path, F_OK) != 0) {
+        snprintf(err, errlen, "%s: no such store (analyze or run writes one)", path);
+        return false;
+    }
+    return qw_store_open(s, path, err, errlen);
 }
 
 bool qw_store_open(struct qw_store *s, const char *path, char *err, size_t errlen)
@@ -50,7 +62,7 @@ static const char *app_name(int16_t app)
 
 /* Prepared statements of one batch. */
 struct batch {
-    sqlite3_stmt *host, *ident, *mac_ident, *binding, *edge, *traffic, *anomaly;
+    sqlite3_stmt *host, *ident, *mac_ident, *binding, *edge, *edge_op, *traffic, *anomaly;
 };
 
 static const char sql_host[] =
@@ -88,6 +100,12 @@ static const char sql_edge[] =
     " flows = flows + excluded.flows, packets = packets + excluded.packets,"
     " bytes = bytes + excluded.bytes, first_seen = min(first_seen, excluded.first_seen),"
     " last_seen = max(last_seen, excluded.last_seen), ops = ops | excluded.ops";
+static const char sql_edge_op[] =
+    "INSERT INTO edge_ops (vlan, client_ip, server_ip, proto, server_port, app_proto, op,"
+    " first_seen, last_seen, count) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
+    " ON CONFLICT (vlan, client_ip, server_ip, proto, server_port, app_proto, op) DO UPDATE SET"
+    " first_seen = min(first_seen, excluded.first_seen),"
+    " last_seen = max(last_seen, excluded.last_seen), count = count + excluded.count";
 static const char sql_traffic[] =
     "INSERT INTO traffic (run_id, kind, name, flows, packets, bytes) VALUES (?1,?2,?3,?4,?5,?6)"
     " ON CONFLICT (run_id, kind, name) DO UPDATE SET flows = flows + excluded.flows,"
@@ -232,6 +250,31 @@ static bool write_edges(struct batch *b, const struct qw_observer *o)
     return true;
 }
 
+static bool write_edge_ops(struct batch *b, const struct qw_observer *o)
+{
+    uint32_t pos = 0;
+    const void *kp;
+    void *vp;
+    while (qw_hmap_next(&o->edge_ops, &pos, &kp, &vp)) {
+        const struct qw_edge_op_key *k = kp;
+        const struct qw_edge_op_val *v = vp;
+        char c[46], sv[46];
+        sqlite3_bind_int(b->edge_op, 1, k->edge.vlan);
+        sqlite3_bind_text(b->edge_op, 2, qw_addr_str(&k->edge.client, c), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(b->edge_op, 3, qw_addr_str(&k->edge.server, sv), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(b->edge_op, 4, k->edge.l4proto);
+        sqlite3_bind_int(b->edge_op, 5, k->edge.server_port);
+        sqlite3_bind_text(b->edge_op, 6, app_name(k->edge.app), -1, SQLITE_STATIC);
+        sqlite3_bind_text(b->edge_op, 7, k->op < 15 ? qw_op_names[k->op] : "?", -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(b->edge_op, 8, (int64_t)v->first_ns);
+        sqlite3_bind_int64(b->edge_op, 9, (int64_t)v->last_ns);
+        sqlite3_bind_int64(b->edge_op, 10, (int64_t)v->count);
+        if (!step(b->edge_op)) return false;
+    }
+    return true;
+}
+
 static const char *l2_name(uint16_t ethertype, char buf[24])
 {
     switch (ethertype) {
@@ -336,16 +379,19 @@ bool qw_store_commit(struct qw_store *s, const struct qw_observer *o, const stru
               sqlite3_prepare_v2(s->db, sql_mac_ident, -1, &b.mac_ident, NULL) == SQLITE_OK &&
               sqlite3_prepare_v2(s->db, sql_binding, -1, &b.binding, NULL) == SQLITE_OK &&
               sqlite3_prepare_v2(s->db, sql_edge, -1, &b.edge, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v2(s->db, sql_edge_op, -1, &b.edge_op, NULL) == SQLITE_OK &&
               sqlite3_prepare_v2(s->db, sql_traffic, -1, &b.traffic, NULL) == SQLITE_OK &&
               sqlite3_prepare_v2(s->db, sql_anomaly, -1, &b.anomaly, NULL) == SQLITE_OK &&
               write_run(s, r) && write_hosts(&b, o) && write_identities(&b, o) &&
-              write_mac_identities(&b, o) && write_bindings(&b, o) && write_edges(&b, o) && write_traffic(&b, o, s->run_id) && write_anomalies(&b, o);
+              write_mac_identities(&b, o) && write_bindings(&b, o) && write_edge_ops(&b, o) &&
+              write_edges(&b, o) && write_traffic(&b, o, s->run_id) && write_anomalies(&b, o);
     if (!ok) set_err(s, err, errlen, "writing batch");
     sqlite3_finalize(b.host);
     sqlite3_finalize(b.ident);
     sqlite3_finalize(b.mac_ident);
     sqlite3_finalize(b.binding);
     sqlite3_finalize(b.edge);
+    sqlite3_finalize(b.edge_op);
     sqlite3_finalize(b.traffic);
     sqlite3_finalize(b.anomaly);
     if (ok && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {

@@ -30,6 +30,9 @@ bool qw_store_open(struct qw_store *s, const char *path, char *err, size_t errle
 bool qw_store_commit(struct qw_store *s, const struct qw_observer *o, const struct qw_run_info *r,
                      char *err, size_t errlen);
 void qw_store_close(struct qw_store *s);
+/* As qw_store_open, for commands that read what runs wrote: a missing file is an error (never
+ * created); an older schema is migrated. */
+bool qw_store_open_existing(struct qw_store *s, const char *path, char *err, size_t errlen);
 
 /* Schema (schema.c). */
 extern const char *const qw_store_migrations[];
