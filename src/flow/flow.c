@@ -91,14 +91,14 @@ void qw_flow_key_from_packet(const struct qw_packet *p, struct qw_flow_key *k, b
 
 static uint32_t bucket_of(const struct qw_flow_table *t, const struct qw_flow_key *k)
 {
-    return (uint32_t)qw_siphash(&t->key, k, sizeof *k) & (t->nbuckets - 1);
+    return (uint32_t)qw_siphash13(&t->key, k, sizeof *k) & (t->nbuckets - 1);
 }
 
 static uint32_t bucket_any_of(const struct qw_flow_table *t, const struct qw_flow_key *k)
 {
     struct qw_flow_key nv = *k;
     memset(nv.vlan, 0, sizeof nv.vlan);
-    return (uint32_t)qw_siphash(&t->key, &nv, sizeof nv) & (t->nbuckets - 1);
+    return (uint32_t)qw_siphash13(&t->key, &nv, sizeof nv) & (t->nbuckets - 1);
 }
 
 static bool same_but_vlan(const struct qw_flow_key *x, const struct qw_flow_key *y)

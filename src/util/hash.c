@@ -24,7 +24,9 @@ static inline uint64_t load_le64(const uint8_t *p)
         v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);                             \
     } while (0)
 
-uint64_t qw_siphash(const struct qw_sipkey *key, const void *data, size_t len)
+/* SipHash-c-d: c compression rounds per 8-byte block, d finalisation rounds. */
+static inline uint64_t siphash_cd(const struct qw_sipkey *key, const void *data, size_t len,
+                                  int c, int d)
 {
     /* initialisation constants: "somepseudorandomlygeneratedbytes" (paper, s.2) */
     uint64_t v0 = 0x736f6d6570736575ull ^ key->k0;
@@ -36,23 +38,28 @@ uint64_t qw_siphash(const struct qw_sipkey *key, const void *data, size_t len)
     for (size_t i = 0; i < blocks; i++) {
         uint64_t m = load_le64(p + i * 8);
         v3 ^= m;
-        SIPROUND;
-        SIPROUND;
+        for (int r = 0; r < c; r++) SIPROUND;
         v0 ^= m;
     }
     uint64_t last = (uint64_t)(len & 0xff) << 56;
     const uint8_t *tail = p + blocks * 8;
     for (size_t i = 0; i < (len & 7); i++) last |= (uint64_t)tail[i] << (8 * i);
     v3 ^= last;
-    SIPROUND;
-    SIPROUND;
+    for (int r = 0; r < c; r++) SIPROUND;
     v0 ^= last;
     v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
+    for (int r = 0; r < d; r++) SIPROUND;
     return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t qw_siphash(const struct qw_sipkey *key, const void *data, size_t len)
+{
+    return siphash_cd(key, data, len, 2, 4);
+}
+
+uint64_t qw_siphash13(const struct qw_sipkey *key, const void *data, size_t len)
+{
+    return siphash_cd(key, data, len, 1, 3);
 }
 
 void qw_sipkey_random(struct qw_sipkey *key)

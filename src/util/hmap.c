@@ -37,7 +37,7 @@ static uint8_t *slot(const struct qw_hmap *m, uint32_t i) { return m->slots + (s
 static uint32_t find(const struct qw_hmap *m, const void *key, bool *found)
 {
     uint32_t mask = m->cap - 1;
-    uint32_t i = (uint32_t)qw_siphash(&m->key, key, m->key_size) & mask;
+    uint32_t i = (uint32_t)qw_siphash13(&m->key, key, m->key_size) & mask;
     for (;;) {
         uint8_t *s = slot(m, i);
         if (!s[0]) {
