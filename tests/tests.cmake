@@ -26,6 +26,11 @@ endforeach()
 # Fuzz harnesses: each defines LLVMFuzzerTestOneInput. The replay driver runs it over the seed
 # inputs named in the harness's seeds file, so every build catches regressions on known inputs.
 file(GLOB QW_FUZZ_HARNESSES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.c)
+if(QW_FUZZ)
+  # libFuzzer steers by coverage of the code under test: instrument the library too, not only
+  # the harnesses (the sanitizer runtime supplies the hooks to every other binary).
+  target_compile_options(qwcore PRIVATE -fsanitize=fuzzer-no-link)
+endif()
 foreach(src ${QW_FUZZ_HARNESSES})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name}_replay ${src} ${CMAKE_SOURCE_DIR}/tests/fuzz/replay_main.c)

@@ -17,5 +17,6 @@ int qw_cmd_synth(int argc, char **argv);
 int qw_cmd_inventory(int argc, char **argv);
 int qw_cmd_map(int argc, char **argv);
 int qw_cmd_baseline(int argc, char **argv);
+int qw_cmd_site(int argc, char **argv);
 
 #endif

@@ -78,7 +78,7 @@ int qw_cmd_analyze(int argc, char **argv)
         }
         total += srcs[i].size;
     }
-    if (s.opt.site && !qw_site_check_syntax(s.opt.site)) rc = QW_EXIT_USAGE;
+    if (!qw_session_load_site(&s)) rc = QW_EXIT_USAGE;
     if (rc == QW_EXIT_OK) {
         size_t used = 0;
         for (size_t i = 0; i < nfiles && used + 2 < sizeof s.sources; i++)

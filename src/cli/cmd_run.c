@@ -122,7 +122,7 @@ int qw_cmd_run(int argc, char **argv)
         fprintf(stderr, "quaywatch run: -i IFACE is required (see --help)\n");
         return QW_EXIT_USAGE;
     }
-    if (s.opt.site && !qw_site_check_syntax(s.opt.site)) return QW_EXIT_USAGE;
+    if (!qw_session_load_site(&s)) return QW_EXIT_USAGE;
 
     struct qw_source src;
     if (!qw_source_open_live(&src, &lo)) {

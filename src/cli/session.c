@@ -85,7 +85,29 @@ int qw_session_option(struct qw_session_opts *o, int argc, char **argv, int *i, 
     return 0;
 }
 
-int qw_session_start(struct qw_session *s, const char *command)
+/* ---- the site file ------------------------------------------------------------------------ */
+
+static struct qw_site *load_site(const char *path)
+{
+    struct qw_site_errors *err = malloc(sizeof *err);
+    if (!err) {
+        fprintf(stderr, "%s: out of memory loading the site file\n", path);
+        return NULL;
+    }
+    struct qw_site *site = qw_site_load_file(path, NULL, err);
+    if (!site) qw_site_errors_print(err, stderr);
+    free(err);
+    return site;
+}
+
+bool qw_session_load_site(struct qw_session *s)
+{
+    if (!s->opt.site || s->site) return true;
+    s->site = load_site(s->opt.site);
+    return s->site != NULL;
+}
+
+static int start(struct qw_session *s, const char *command)
 {
     if (!s->opt.db) s->opt.db = "quaywatch.db";
     char err[512];
@@ -112,6 +134,18 @@ int qw_session_start(struct qw_session *s, const char *command)
     s->run.command = command;
     s->run.sources = s->sources;
     return QW_EXIT_OK;
+}
+
+int qw_session_start(struct qw_session *s, const char *command)
+{
+    if (!qw_session_load_site(s)) return QW_EXIT_USAGE;
+    int rc = start(s, command);
+    if (rc != QW_EXIT_OK) {
+        /* callers return at once on failure: the site model goes with it */
+        qw_site_free(s->site);
+        s->site = NULL;
+    }
+    return rc;
 }
 
 bool qw_session_commit(struct qw_session *s, const char *status)
@@ -153,4 +187,6 @@ void qw_session_free(struct qw_session *s)
     if (s->have_events) qw_eventlog_close(&s->events);
     qw_engine_free(&s->engine);
     qw_store_close(&s->store);
+    qw_site_free(s->site);
+    s->site = NULL;
 }

@@ -8,6 +8,7 @@
 
 #include "capture/source.h"
 #include "engine/engine.h"
+#include "site/model.h"
 #include "store/store.h"
 
 struct qw_session_opts {
@@ -27,6 +28,7 @@ struct qw_session {
     struct qw_store store;
     struct qw_run_info run;
     char sources[1024];
+    struct qw_site *site; /* the site file's model (NULL without --site); freed with the session */
 };
 
 /* Parse an option shared by analyze and run at argv[*i]; returns 1 if consumed (advancing *i
@@ -34,8 +36,12 @@ struct qw_session {
 int qw_session_option(struct qw_session_opts *o, int argc, char **argv, int *i, const char *cmd);
 extern const char qw_session_options_help[];
 
+/* Load and check the site file named by --site (if any and not loaded yet) into s->site; every
+ * error goes to stderr as FILE:LINE:COL: message. False when the file is invalid. */
+bool qw_session_load_site(struct qw_session *s);
 /* Open the store and event log, start the engine. Returns an exit code (QW_EXIT_OK on success).
- * Callers check the site file and their inputs first, so nothing is written when either is bad. */
+ * The site file is loaded first (qw_session_load_site), so an invalid one writes nothing
+ * (QW_EXIT_USAGE); callers check their inputs before calling. */
 int qw_session_start(struct qw_session *s, const char *command);
 /* Fold what the engine observed into the store as one batch, then clear it. */
 bool qw_session_commit(struct qw_session *s, const char *status);
@@ -47,8 +53,6 @@ void qw_session_free(struct qw_session *s);
 /* Strict unsigned parse of a whole string within [min, max]. */
 bool qw_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 
-/* Site-file syntax check (site.c): FILE:LINE:COL messages on stderr; false when invalid. */
-bool qw_site_check_syntax(const char *path);
 
 /* The one-screen summary (summary.c). */
 void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, size_t nsrcs);
