@@ -4,7 +4,7 @@
 # Usage: scripts/setup-deps.sh [build|test]   (test adds the test-only tools)
 set -euo pipefail
 
-build_pkgs=(build-essential cmake pkg-config libpcap-dev libsqlite3-dev libyaml-dev libjansson-dev ieee-data tzdata)
+build_pkgs=(build-essential cmake pkg-config libpcap-dev libsqlite3-dev libyaml-dev libjansson-dev nettle-dev ieee-data tzdata)
 test_pkgs=(libcmocka-dev tshark tcpreplay iproute2 clang libclang-rt-14-dev python3)
 
 want=("${build_pkgs[@]}")
