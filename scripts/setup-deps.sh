@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libpcap-dev libsqlite3-dev libyaml-dev libjansson-dev nettle-dev ieee-data tzdata)
-test_pkgs=(libcmocka-dev tshark tcpreplay iproute2 clang libclang-rt-14-dev python3)
+test_pkgs=(libcmocka-dev tshark tcpreplay iproute2 clang libclang-rt-14-dev python3 graphviz)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = "test" ]; then want+=("${test_pkgs[@]}"); fi
