@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "baseline/baseline.h"
+#include "baseline/verify.h"
 #include "cli/cli.h"
 #include "util/duration.h"
 #include "engine/emit.h"
@@ -16,7 +17,8 @@ static void help(FILE *out)
 {
     fprintf(out,
             "usage: quaywatch baseline show   [--db FILE] [--format table|json]\n"
-            "       quaywatch baseline diff   [--db FILE] [--format table|json] [--gone-after D]\n"
+            "       quaywatch baseline diff   [--db FILE] [--site FILE] [--format table|json]\n"
+            "                                 [--gone-after D]\n"
             "       quaywatch baseline accept [--db FILE] [--gone-after D] (--all | N...)\n"
             "       quaywatch baseline export [--db FILE] [-o FILE]\n"
             "       quaywatch baseline import [--db FILE] FILE\n\n"
@@ -28,6 +30,8 @@ static void help(FILE *out)
             "comm.new_operation), numbered; `accept` folds the numbered ones (or all) in.\n"
             "`export` writes it as sorted YAML to review and sign off like code; `import` loads\n"
             "one (checked: FILE:LINE:COL errors, exit 2).\n\n"
+            "  --site FILE      mark each change documented (with the change record that\n"
+            "                   covers it) or undocumented, with its owner\n"
             "  --gone-after D   an asset not seen for D before the newest packet is gone\n"
             "                   (e.g. 30m, 12h, 7d; default 24h)\n\n"
             "exit codes: 0 ok, 1 failure, 2 usage or file error, 3 the store cannot be read\n");
@@ -40,7 +44,23 @@ static const char *tstr(uint64_t ns, char buf[QW_TIME_STR_MAX])
     return buf;
 }
 
-static void print_change_json(struct qw_json *j, const struct qw_change *c, size_t index)
+static void print_verdict_json(struct qw_json *j, const struct qw_change_verdict *v)
+{
+    qw_json_bool(j, "documented", v->record != NULL);
+    if (v->record) {
+        qw_json_str(j, "change_id", v->record->id);
+        if (v->record->by) qw_json_str(j, "actor", v->record->by->id);
+    }
+    if (v->owner)
+        qw_json_str(j, "owner", v->owner->id);
+    else
+        qw_json_null(j, "owner");
+    if (v->zone) qw_json_str(j, "zone", v->zone->id);
+    if (v->peer_zone) qw_json_str(j, "peer_zone", v->peer_zone->id);
+}
+
+static void print_change_json(struct qw_json *j, const struct qw_change *c, size_t index,
+                              const struct qw_change_verdict *v)
 {
     char t[QW_TIME_STR_MAX];
     qw_json_obj_begin(j, NULL);
@@ -54,14 +74,20 @@ static void print_change_json(struct qw_json *j, const struct qw_change *c, size
     if (c->old_value[0]) qw_json_str(j, "old", c->old_value);
     if (c->new_value[0]) qw_json_str(j, "new", c->new_value);
     if (c->detail[0]) qw_json_str(j, "detail", c->detail);
+    if (v) print_verdict_json(j, v);
     qw_json_obj_end(j);
 }
 
-static void print_change_row(const struct qw_change *c, size_t index)
+static void print_change_row(const struct qw_change *c, size_t index,
+                             const struct qw_change_verdict *v)
 {
     char t[QW_TIME_STR_MAX];
     printf("%4zu  %-27s %-24s %-30s ", index, tstr(c->when_ns, t), qw_change_kind_names[c->kind],
            c->asset);
+    if (v && v->record)
+        printf("[documented %s] ", v->record->id);
+    else if (v)
+        printf("[undocumented; owner %s] ", v->owner ? v->owner->id : "NOBODY");
     if (c->attr[0])
         printf("%s: %s -> %s\n", c->attr, c->old_value, c->new_value);
     else if (c->kind == QW_CH_ASSET_VENDOR_CHANGED || c->kind == QW_CH_ASSET_ROLE_CHANGED)
@@ -73,7 +99,7 @@ static void print_change_row(const struct qw_change *c, size_t index)
 }
 
 struct opts {
-    const char *db, *format, *out;
+    const char *db, *format, *out, *site;
     uint64_t gone_ns;
     bool all;
     const char *args[256];
@@ -96,7 +122,7 @@ static int parse(int argc, char **argv, struct opts *o)
             continue;
         }
         if (!strcmp(a, "--db") || !strcmp(a, "--format") || !strcmp(a, "-o") ||
-            !strcmp(a, "--gone-after")) {
+            !strcmp(a, "--gone-after") || !strcmp(a, "--site")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "quaywatch baseline: missing value after '%s'\n", a);
                 return QW_EXIT_USAGE;
@@ -105,6 +131,7 @@ static int parse(int argc, char **argv, struct opts *o)
             if (!strcmp(a, "--db")) o->db = v;
             else if (!strcmp(a, "--format")) o->format = v;
             else if (!strcmp(a, "-o")) o->out = v;
+            else if (!strcmp(a, "--site")) o->site = v;
             else if (!qw_parse_duration(v, &o->gone_ns)) {
                 fprintf(stderr, "quaywatch baseline: --gone-after: '%s' is not a duration "
                                 "(e.g. 30m, 12h, 7d)\n", v);
@@ -219,13 +246,28 @@ static int compute(sqlite3 *db, const struct opts *o, struct qw_baseline *bl,
     return QW_EXIT_OK;
 }
 
+struct qw_site *qw_cli_load_site(const char *path)
+{
+    struct qw_site_errors *errs = malloc(sizeof *errs);
+    if (!errs) return NULL;
+    struct qw_site *site = qw_site_load_file(path, NULL, errs);
+    if (!site) qw_site_errors_print(errs, stderr);
+    free(errs);
+    return site;
+}
+
 static int diff(sqlite3 *db, const struct opts *o)
 {
+    struct qw_site *site = NULL;
+    if (o->site && !(site = qw_cli_load_site(o->site))) return QW_EXIT_USAGE;
     struct qw_baseline bl;
     struct qw_inventory inv;
     struct qw_changes ch = {0};
     int rc = compute(db, o, &bl, &inv, &ch);
-    if (rc != QW_EXIT_OK) return rc;
+    if (rc != QW_EXIT_OK) {
+        qw_site_free(site);
+        return rc;
+    }
     if (qw_baseline_empty(&bl))
         fprintf(stderr, "quaywatch baseline: no baseline learnt yet (analyze --learn, or "
                         "baseline import): everything is new\n");
@@ -234,17 +276,26 @@ static int diff(sqlite3 *db, const struct opts *o)
         struct qw_json j;
         qw_json_init(&j, buf, sizeof buf, stdout);
         qw_json_arr_begin(&j, NULL);
-        for (size_t i = 0; i < ch.n; i++) print_change_json(&j, &ch.v[i], i + 1);
+        for (size_t i = 0; i < ch.n; i++) {
+            struct qw_change_verdict v;
+            qw_change_verify(site, &inv, &ch.v[i], &v);
+            print_change_json(&j, &ch.v[i], i + 1, site ? &v : NULL);
+        }
         qw_json_arr_end(&j);
         qw_json_newline(&j);
         qw_json_flush(&j);
     } else {
         printf("%zu change%s since the baseline\n", ch.n, ch.n == 1 ? "" : "s");
-        for (size_t i = 0; i < ch.n; i++) print_change_row(&ch.v[i], i + 1);
+        for (size_t i = 0; i < ch.n; i++) {
+            struct qw_change_verdict v;
+            qw_change_verify(site, &inv, &ch.v[i], &v);
+            print_change_row(&ch.v[i], i + 1, site ? &v : NULL);
+        }
     }
     qw_changes_free(&ch);
     qw_inventory_free(&inv);
     qw_baseline_free(&bl);
+    qw_site_free(site);
     return QW_EXIT_OK;
 }
 

@@ -2,6 +2,7 @@
  * where every fact came from. Formats: table (default), json (DESIGN.md "Inventory JSON"), csv. */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -9,6 +10,8 @@
 #include "decode/packet.h"
 #include "engine/emit.h"
 #include "inventory/inventory.h"
+#include "inventory/place.h"
+#include "site/model.h"
 #include "store/store.h"
 #include "util/json.h"
 #include "util/timefmt.h"
@@ -16,8 +19,9 @@
 static void help(FILE *out)
 {
     fprintf(out,
-            "usage: quaywatch inventory [--db FILE] [--format table|json|csv] [--role ROLE]\n"
-            "                           [--vendor TEXT] [--rules]\n\n"
+            "usage: quaywatch inventory [--db FILE] [--site FILE] [--format table|json|csv]\n"
+            "                           [--role ROLE] [--vendor TEXT] [--zone ZONE]\n"
+            "                           [--owner PARTY] [--rules]\n\n"
             "List every asset in the store: addresses grouped into devices (by MAC on a segment,\n"
             "by IP behind routers), with vendor, model, firmware, serial, names, roles and the\n"
             "services it offers and uses. Each fact names its source protocol and the first and\n"
@@ -26,6 +30,11 @@ static void help(FILE *out)
             "  --format F      table (default), json or csv\n"
             "  --role ROLE     only assets with this role (plc, router, camera, ...)\n"
             "  --vendor TEXT   only assets whose vendor contains TEXT (case-insensitive)\n"
+            "  --site FILE     the site file: adds zone, owner (and the rule that decided),\n"
+            "                  declared name, terminal function and criticality\n"
+            "  --zone ZONE     only assets in this zone (needs --site; 'none' for unzoned)\n"
+            "  --owner PARTY   only assets this party answers for (needs --site; 'none' for\n"
+            "                  assets nobody owns)\n"
             "  --rules         print the role rule table and exit\n\n"
             "exit codes: 0 ok, 2 usage error, 3 the store cannot be read\n");
 }
@@ -47,8 +56,17 @@ static const char *time_str(uint64_t ns, char buf[QW_TIME_STR_MAX])
     return buf;
 }
 
-static bool wanted(const struct qw_asset *a, const char *role, const char *vendor)
+struct filters {
+    const char *role, *vendor, *zone, *owner;
+};
+
+static bool wanted(const struct qw_asset *a, const struct qw_asset_place *pl,
+                   const struct filters *f)
 {
+    const char *role = f->role, *vendor = f->vendor;
+    if (f->zone && strcmp(pl->zone ? pl->zone->id : "none", f->zone) != 0) return false;
+    if (f->owner && strcmp(pl->owner.party ? pl->owner.party->id : "none", f->owner) != 0)
+        return false;
     if (role) {
         bool has = false;
         for (size_t i = 0; i < a->nroles; i++) has |= strcmp(a->roles[i].role, role) == 0;
@@ -101,7 +119,16 @@ static void join_roles(const struct qw_asset *a, char *out, size_t cap)
     }
 }
 
-static void write_json_asset(struct qw_json *j, const struct qw_asset *a)
+static void str_or_null(struct qw_json *j, const char *key, const char *v)
+{
+    if (v)
+        qw_json_str(j, key, v);
+    else
+        qw_json_null(j, key);
+}
+
+static void write_json_asset(struct qw_json *j, const struct qw_asset *a,
+                             const struct qw_asset_place *pl, bool have_site)
 {
     char t[QW_TIME_STR_MAX], m[18];
     qw_json_obj_begin(j, NULL);
@@ -162,8 +189,16 @@ static void write_json_asset(struct qw_json *j, const struct qw_asset *a)
     }
     qw_json_arr_end(j);
     if (a->forwarder) qw_json_bool(j, "forwards_for_others", true);
-    qw_json_null(j, "zone");
-    qw_json_null(j, "owner");
+    str_or_null(j, "zone", pl->zone ? pl->zone->id : NULL);
+    str_or_null(j, "owner", pl->owner.party ? pl->owner.party->id : NULL);
+    if (have_site) {
+        qw_json_str(j, "owner_rule", qw_site_owner_rule_name(pl->owner.rule));
+        if (pl->owner.module) qw_json_str(j, "owner_module", pl->owner.module->name);
+        if (pl->declared) qw_json_str(j, "declared_name", pl->declared->name);
+        str_or_null(j, "function", pl->function);
+        if (pl->criticality) qw_json_str(j, "criticality", pl->criticality);
+        if (pl->zone) qw_json_u64(j, "security_level", pl->zone->security_level);
+    }
     qw_json_arr_begin(j, "protocols");
     for (size_t i = 0; i < a->nservices; i++) {
         const struct qw_inv_service *s = &a->services[i];
@@ -204,7 +239,8 @@ static void write_json_asset(struct qw_json *j, const struct qw_asset *a)
 
 int qw_cmd_inventory(int argc, char **argv)
 {
-    const char *db_path = "quaywatch.db", *format = "table", *role = NULL, *vendor = NULL;
+    const char *db_path = "quaywatch.db", *format = "table", *site_path = NULL;
+    struct filters flt = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -217,8 +253,11 @@ int qw_cmd_inventory(int argc, char **argv)
         }
         const char **slot = strcmp(a, "--db") == 0       ? &db_path
                             : strcmp(a, "--format") == 0 ? &format
-                            : strcmp(a, "--role") == 0   ? &role
-                            : strcmp(a, "--vendor") == 0 ? &vendor
+                            : strcmp(a, "--role") == 0   ? &flt.role
+                            : strcmp(a, "--vendor") == 0 ? &flt.vendor
+                            : strcmp(a, "--zone") == 0   ? &flt.zone
+                            : strcmp(a, "--owner") == 0  ? &flt.owner
+                            : strcmp(a, "--site") == 0   ? &site_path
                                                          : NULL;
         if (slot && i + 1 < argc) {
             *slot = argv[++i];
@@ -234,10 +273,26 @@ int qw_cmd_inventory(int argc, char **argv)
         fprintf(stderr, "quaywatch inventory: --format must be table, json or csv\n");
         return QW_EXIT_USAGE;
     }
+    if ((flt.zone || flt.owner) && !site_path) {
+        fprintf(stderr, "quaywatch inventory: --zone and --owner need --site FILE\n");
+        return QW_EXIT_USAGE;
+    }
+    struct qw_site *site = NULL;
+    if (site_path) {
+        struct qw_site_errors *serrs = malloc(sizeof *serrs);
+        site = serrs ? qw_site_load_file(site_path, NULL, serrs) : NULL;
+        if (!site) {
+            if (serrs) qw_site_errors_print(serrs, stderr);
+            free(serrs);
+            return QW_EXIT_USAGE;
+        }
+        free(serrs);
+    }
     struct qw_store store;
     char serr[512];
     if (!qw_store_open_existing(&store, db_path, serr, sizeof serr)) {
         fprintf(stderr, "quaywatch inventory: %s\n", serr);
+        qw_site_free(site);
         return QW_EXIT_INPUT;
     }
     sqlite3 *db = store.db;
@@ -246,6 +301,7 @@ int qw_cmd_inventory(int argc, char **argv)
     if (!qw_inventory_load(&inv, db, err, sizeof err)) {
         fprintf(stderr, "quaywatch inventory: %s: not a quaywatch store (%s)\n", db_path, err);
         sqlite3_close(db);
+        qw_site_free(site);
         return QW_EXIT_INPUT;
     }
     sqlite3_close(db);
@@ -255,35 +311,41 @@ int qw_cmd_inventory(int argc, char **argv)
     qw_json_init(&j, jbuf, sizeof jbuf, stdout);
     char ips[256], roles[128], names[256], t0[QW_TIME_STR_MAX], t1[QW_TIME_STR_MAX], m[18];
     if (fmt == 0)
-        printf("%-34s %-24s %-17s %-20s %-24s %-12s %-26s %s\n", "asset", "ips", "mac", "vendor",
-               "model", "firmware", "roles", "names");
+        printf("%-30s %-24s %-17s %-18s %-20s %-10s %-22s %-12s %-16s %s\n", "asset", "ips",
+               "mac", "vendor", "model", "firmware", "roles", "zone", "owner", "names");
     else if (fmt == 1)
         qw_json_arr_begin(&j, NULL);
     else
-        printf("id,ips,macs,vendor,model,firmware,serial,roles,hostnames,first_seen,last_seen\n");
+        printf("id,ips,macs,vendor,model,firmware,serial,roles,hostnames,zone,owner,function,"
+               "first_seen,last_seen\n");
     for (size_t i = 0; i < inv.nassets; i++) {
         const struct qw_asset *a = &inv.assets[i];
-        if (!wanted(a, role, vendor)) continue;
+        struct qw_asset_place pl;
+        qw_asset_place(site, a, &pl);
+        if (!wanted(a, &pl, &flt)) continue;
+        const char *zone = pl.zone ? pl.zone->id : "-";
+        const char *owner = pl.owner.party ? pl.owner.party->id : site ? "NOBODY" : "-";
         join_ips(a, ips, sizeof ips);
         join_roles(a, roles, sizeof roles);
         join_values(a, "hostname", names, sizeof names);
         if (!names[0]) join_values(a, "name", names, sizeof names);
         const char *mac = a->nmacs ? qw_mac_str(a->macs[0].mac, m) : "-";
         if (fmt == 0) {
-            printf("%-34s %-24s %-17s %-20.20s %-24.24s %-12.12s %-26s %s\n", a->id,
+            printf("%-30s %-24s %-17s %-18.18s %-20.20s %-10.10s %-22s %-12s %-16s %s\n", a->id,
                    ips[0] ? ips : "-", mac, a->vendor ? a->vendor : "-",
-                   a->model ? a->model : "-", a->firmware ? a->firmware : "-", roles,
-                   names[0] ? names : "-");
+                   a->model ? a->model : "-", a->firmware ? a->firmware : "-", roles, zone,
+                   owner, names[0] ? names : "-");
         } else if (fmt == 1) {
-            write_json_asset(&j, a);
+            write_json_asset(&j, a, &pl, site != NULL);
         } else {
             char macs[160] = "";
             size_t n = 0;
             for (size_t k = 0; k < a->nmacs && n + 19 < sizeof macs; k++)
                 n += (size_t)snprintf(macs + n, sizeof macs - n, "%s%s", k ? " " : "",
                                       qw_mac_str(a->macs[k].mac, m));
-            const char *fields[] = {a->id, ips, macs, a->vendor, a->model, a->firmware,
-                                    a->serial, roles, names};
+            const char *fields[] = {a->id,  ips,   macs,  a->vendor,   a->model,
+                                    a->firmware, a->serial, roles, names, pl.zone ? zone : "",
+                                    pl.owner.party ? owner : "", pl.function};
             for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
                 csv_field(stdout, fields[k]);
                 putchar(',');
@@ -297,5 +359,6 @@ int qw_cmd_inventory(int argc, char **argv)
         qw_json_flush(&j);
     }
     qw_inventory_free(&inv);
+    qw_site_free(site);
     return QW_EXIT_OK;
 }

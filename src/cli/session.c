@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baseline/baseline.h"
 #include "cli/cli.h"
+#include "inventory/inventory.h"
 
 const char qw_session_options_help[] =
     "  --db FILE        SQLite store to add to (default quaywatch.db)\n"
@@ -14,6 +16,7 @@ const char qw_session_options_help[] =
     "  --flow-timeout CLASS=SECONDS\n"
     "                   idle timeout of a flow class: tcp-new (120), tcp-established (3600),\n"
     "                   tcp-closed (30), udp (180), other (60); repeatable\n"
+    "  --learn          fold what this run saw into the baseline (docs/baseline.md)\n"
     "  --quiet          no summary at the end\n";
 
 bool qw_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -80,6 +83,10 @@ int qw_session_option(struct qw_session_opts *o, int argc, char **argv, int *i, 
     }
     if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
         o->quiet = true;
+        return 1;
+    }
+    if (strcmp(a, "--learn") == 0) {
+        o->learn = true;
         return 1;
     }
     return 0;
@@ -176,6 +183,16 @@ bool qw_session_finish(struct qw_session *s, const char *status, struct qw_sourc
         ok = false;
     }
     s->have_events = false;
+    if (ok && s->opt.learn) {
+        /* Learning reads the whole store, so it runs once, after the last batch. */
+        struct qw_inventory inv;
+        char err[512] = "";
+        ok = qw_inventory_load(&inv, s->store.db, err, sizeof err) &&
+             qw_baseline_learn(s->store.db, &inv, err, sizeof err);
+        if (!ok) fprintf(stderr, "quaywatch %s: learning the baseline: %s\n", s->run.command, err);
+        else s->learnt_assets = inv.nassets;
+        qw_inventory_free(&inv); /* safe after a failed load too: it leaves inv empty */
+    }
     /* the summary goes to stdout unless the event log is using it */
     bool events_on_stdout = s->opt.events && strcmp(s->opt.events, "-") == 0;
     if (ok && !s->opt.quiet) qw_print_summary(events_on_stdout ? stderr : stdout, s, srcs, nsrcs);

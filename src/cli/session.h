@@ -18,6 +18,7 @@ struct qw_session_opts {
     uint32_t flow_cap;
     struct qw_flow_timeouts timeouts; /* zero entries: defaults */
     bool quiet;          /* no summary */
+    bool learn;          /* fold the inventory into the baseline at the end */
 };
 
 struct qw_session {
@@ -29,6 +30,7 @@ struct qw_session {
     struct qw_run_info run;
     char sources[1024];
     struct qw_site *site; /* the site file's model (NULL without --site); freed with the session */
+    size_t learnt_assets; /* --learn: assets folded into the baseline */
 };
 
 /* Parse an option shared by analyze and run at argv[*i]; returns 1 if consumed (advancing *i

@@ -3,8 +3,12 @@
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/session.h"
+#include "inventory/inventory.h"
+#include "inventory/place.h"
 #include "util/timefmt.h"
 
 static void human_bytes(uint64_t b, char out[16])
@@ -72,24 +76,56 @@ static void print_talkers(FILE *out, sqlite3 *db)
     sqlite3_finalize(st);
 }
 
-static void print_assets(FILE *out, sqlite3 *db)
+/* Assets as the inventory groups them (docs/inventory.md), their roles, and with a site file
+ * how many each party answers for (docs/site-file.md, "Responsibility"). */
+static void print_assets(FILE *out, struct qw_session *s)
 {
-    int64_t hosts = scalar(db, "SELECT count(*) FROM hosts");
-    int64_t macs = scalar(db, "SELECT count(DISTINCT mac) FROM hosts WHERE mac IS NOT NULL");
-    int64_t vlans = scalar(db, "SELECT count(DISTINCT vlan) FROM hosts");
-    int64_t facts = scalar(db, "SELECT count(*) FROM identities");
-    fprintf(out, "\nAssets in the store: %" PRId64 " hosts (IP per VLAN), %" PRId64
-                 " MAC addresses, %" PRId64 " VLANs, %" PRId64 " identity facts\n",
-            hosts, macs, vlans, facts);
-    sqlite3_stmt *st;
-    const char *sql = "SELECT h.ip, i.attr, i.value, i.source FROM identities i"
-                      " JOIN hosts h ON h.id = i.host_id ORDER BY h.ip, i.attr LIMIT 12";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return;
-    while (sqlite3_step(st) == SQLITE_ROW)
-        fprintf(out, "  %-25s %-13s %-30s (%s)\n", sqlite3_column_text(st, 0),
-                sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-                sqlite3_column_text(st, 3));
-    sqlite3_finalize(st);
+    struct qw_inventory inv;
+    char err[512] = "";
+    if (!qw_inventory_load(&inv, s->store.db, err, sizeof err)) {
+        fprintf(out, "\nAssets: unavailable (%s)\n", err);
+        return;
+    }
+    size_t by_ip = 0, facts = 0;
+    const char *roles[32];
+    size_t role_n[32], nroles = 0;
+    for (size_t i = 0; i < inv.nassets; i++) {
+        const struct qw_asset *a = &inv.assets[i];
+        by_ip += a->nmacs == 0;
+        for (size_t f = 0; f < a->nfacts; f++) facts += strcmp(a->facts[f].source, "oui") != 0;
+        for (size_t r = 0; r < a->nroles; r++) {
+            size_t k = 0;
+            while (k < nroles && strcmp(roles[k], a->roles[r].role) != 0) k++;
+            if (k == nroles && nroles < 32) {
+                roles[nroles] = a->roles[r].role;
+                role_n[nroles++] = 0;
+            }
+            if (k < nroles) role_n[k]++;
+        }
+    }
+    fprintf(out, "\nAssets in the store: %zu (%zu known by IP only), %zu identity facts\n  roles:",
+            inv.nassets, by_ip, facts);
+    for (size_t k = 0; k < nroles; k++) fprintf(out, " %s %zu%s", roles[k], role_n[k],
+                                                k + 1 < nroles ? "," : "");
+    fputc('\n', out);
+    if (s->site) {
+        const struct qw_site *site = s->site;
+        size_t *per = calloc(site->nparties + 1, sizeof *per);
+        size_t unzoned = 0;
+        for (size_t i = 0; per && i < inv.nassets; i++) {
+            struct qw_asset_place pl;
+            qw_asset_place(site, &inv.assets[i], &pl);
+            per[pl.owner.party ? pl.owner.party->index : site->nparties]++;
+            unzoned += pl.zone == NULL;
+        }
+        fprintf(out, "  by party (%s):", site->file);
+        for (uint32_t p = 0; per && p < site->nparties; p++)
+            fprintf(out, " %s %zu,", site->parties[p].id, per[p]);
+        fprintf(out, " nobody %zu; in no zone %zu\n", per ? per[site->nparties] : 0, unzoned);
+        free(per);
+    }
+    if (s->opt.learn) fprintf(out, "  baseline: learnt %zu assets (--learn)\n", s->learnt_assets);
+    qw_inventory_free(&inv);
 }
 
 static void print_findings(FILE *out, sqlite3 *db)
@@ -124,7 +160,7 @@ void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, s
     sqlite3 *db = s->store.db;
     print_traffic(out, db, s->store.run_id);
     print_talkers(out, db);
-    print_assets(out, db);
+    print_assets(out, s);
     print_findings(out, db);
 
     const struct qw_flow_stats *fs = &e->flows.stats;
