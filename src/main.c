@@ -16,6 +16,7 @@ static const struct command commands[] = {
     {"inventory", qw_cmd_inventory, "list the assets the store has seen"},
     {"map", qw_cmd_map, "the communication map between assets (Graphviz dot or JSON)"},
     {"baseline", qw_cmd_baseline, "show, diff, accept, export or import the baseline"},
+    {"alerts", qw_cmd_alerts, "findings by owner and rule; acknowledge or resolve them"},
     {"changes", qw_cmd_changes, "hold the changes since the baseline against change records"},
     {"site", qw_cmd_site, "check a site file, or draft one from the store"},
     {"synth", qw_cmd_synth, "write a synthetic capture of an example port terminal"},

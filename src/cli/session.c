@@ -133,11 +133,16 @@ static int start(struct qw_session *s, const char *command)
     }
     struct qw_engine_config cfg = {.flow_cap = s->opt.flow_cap,
                                    .timeouts = s->opt.timeouts,
-                                   .events = s->have_events ? &s->events : NULL};
+                                   .events = s->have_events ? &s->events : NULL,
+                                   .site = s->site};
     if (!qw_engine_init(&s->engine, &cfg)) {
         fprintf(stderr, "quaywatch %s: out of memory starting the engine\n", command);
         return QW_EXIT_FAILURE;
     }
+    /* what the baseline holds as normal quiets ics.write and discovery for known pairs */
+    if (!qw_detect_load_baseline(&s->engine.detect, s->store.db))
+        fprintf(stderr, "quaywatch %s: the baseline could not be read; detections run without "
+                        "it\n", command);
     s->run.command = command;
     s->run.sources = s->sources;
     return QW_EXIT_OK;
@@ -164,11 +169,12 @@ bool qw_session_commit(struct qw_session *s, const char *status)
     s->run.last_ns = e->stats.last_ns;
     s->run.status = status;
     char err[512];
-    if (!qw_store_commit(&s->store, &e->obs, &s->run, err, sizeof err)) {
+    if (!qw_store_commit(&s->store, &e->obs, &e->detect, &s->run, err, sizeof err)) {
         fprintf(stderr, "quaywatch %s: %s (this batch was not stored)\n", s->run.command, err);
         return false;
     }
     qw_obs_clear(&e->obs);
+    qw_detect_clear(&e->detect);
     return true;
 }
 
@@ -177,6 +183,14 @@ bool qw_session_finish(struct qw_session *s, const char *status, struct qw_sourc
 {
     qw_engine_finish(&s->engine);
     bool ok = qw_session_commit(s, status);
+    if (ok) {
+        /* Rules over the whole store (baseline changes, unowned assets) see this run's last
+         * batch; their findings go in one more transaction. */
+        char err[512] = "";
+        ok = qw_detect_finish(&s->engine.detect, s->store.db, err, sizeof err) &&
+             qw_session_commit(s, status);
+        if (err[0]) fprintf(stderr, "quaywatch %s: detections: %s\n", s->run.command, err);
+    }
     if (s->have_events && !qw_eventlog_close(&s->events)) {
         fprintf(stderr, "quaywatch %s: %s: writing the event log failed\n", s->run.command,
                 s->opt.events);

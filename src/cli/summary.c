@@ -128,19 +128,41 @@ static void print_assets(FILE *out, struct qw_session *s)
     qw_inventory_free(&inv);
 }
 
-static void print_findings(FILE *out, sqlite3 *db)
+/* Findings by severity and by the party whose job it is to act (docs/detections.md). */
+static void print_findings(FILE *out, struct qw_session *s)
 {
-    int64_t kinds = scalar(db, "SELECT count(*) FROM anomalies");
-    fprintf(out, "\nFindings so far: 0 alerts (no detection rules are enabled in this version);"
-                 " %" PRId64 " kinds of protocol anomaly\n", kinds);
+    sqlite3 *db = s->store.db;
+    int64_t open = scalar(db, "SELECT count(*) FROM findings WHERE state != 'resolved'");
+    fprintf(out, "\nFindings: %" PRId64 " open (%" PRIu64 " alert records this run)", open,
+            s->engine.detect.alerts);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT name, count FROM anomalies ORDER BY count DESC, name"
-                               " LIMIT 8", -1, &st, NULL) != SQLITE_OK)
-        return;
-    while (sqlite3_step(st) == SQLITE_ROW)
-        fprintf(out, "  %-40s %8" PRId64 "\n", sqlite3_column_text(st, 0),
-                (int64_t)sqlite3_column_int64(st, 1));
-    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(db, "SELECT severity, count(*) FROM findings WHERE state != 'resolved'"
+                               " GROUP BY severity ORDER BY CASE severity WHEN 'critical' THEN 0"
+                               " WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3"
+                               " ELSE 4 END", -1, &st, NULL) == SQLITE_OK) {
+        const char *sep = ": ";
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            fprintf(out, "%s%s %" PRId64, sep, sqlite3_column_text(st, 0),
+                    (int64_t)sqlite3_column_int64(st, 1));
+            sep = ", ";
+        }
+        sqlite3_finalize(st);
+    }
+    fputc('\n', out);
+    /* grouped by owner: who has to act, with their most severe findings first */
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(owner, 'NOBODY'), count(*),"
+                               " sum(documented = 0), group_concat(DISTINCT rule) FROM findings"
+                               " WHERE state != 'resolved' GROUP BY 1 ORDER BY 2 DESC, 1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            fprintf(out, "  %-18s %4" PRId64 " (%" PRId64 " undocumented): %.90s\n",
+                    sqlite3_column_text(st, 0), (int64_t)sqlite3_column_int64(st, 1),
+                    (int64_t)sqlite3_column_int64(st, 2), sqlite3_column_text(st, 3));
+        sqlite3_finalize(st);
+    }
+    int64_t kinds = scalar(db, "SELECT count(*) FROM anomalies");
+    if (kinds) fprintf(out, "  protocol anomalies: %" PRId64 " kinds\n", kinds);
+    fprintf(out, "  details: quaywatch alerts --db %s\n", s->opt.db);
 }
 
 void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, size_t nsrcs)
@@ -161,7 +183,7 @@ void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, s
     print_traffic(out, db, s->store.run_id);
     print_talkers(out, db);
     print_assets(out, s);
-    print_findings(out, db);
+    print_findings(out, s);
 
     const struct qw_flow_stats *fs = &e->flows.stats;
     const struct qw_reasm_stats *rs = &e->reasm.stats;

@@ -35,6 +35,7 @@ static void sink_txn(void *user, struct qw_pctx *ctx, const struct qw_txn *t)
         if (t->ops) {
             uint64_t at = t->has_request && t->request_ns ? t->request_ns : t->response_ns;
             qw_obs_ops(&e->obs, f, t->ops, at ? at : ctx->ts_ns);
+            qw_detect_txn(&e->detect, f, ctx->proto, t, at ? at : ctx->ts_ns);
         }
     }
     struct qw_eventlog *el = e->cfg.events;
@@ -62,6 +63,7 @@ static void sink_anomaly(void *user, struct qw_pctx *ctx, const char *name, cons
     e->stats.anomalies++;
     if (ctx->flow) ctx->flow->anomalies++;
     qw_obs_anomaly(&e->obs, name, ctx->ts_ns);
+    qw_detect_anomaly(&e->detect, ctx->flow, ctx->pkt, name, detail, ctx->ts_ns);
     struct qw_eventlog *el = e->cfg.events;
     if (!el) return;
     begin_record(el, ctx->ts_ns, "anomaly", ctx);
@@ -311,6 +313,7 @@ static void flow_end(struct qw_engine *e, struct qw_flow *f, uint8_t reason)
     }
     write_flow_record(e, f);
     qw_obs_flow_end(&e->obs, f);
+    qw_detect_flow_end(&e->detect, f);
     app_stop(f);
     qw_reasm_free(&e->reasm, f);
     switch (reason) {
@@ -488,7 +491,8 @@ bool qw_engine_init(struct qw_engine *e, const struct qw_engine_config *cfg)
     static const struct qw_reasm_ops ops = {on_stream_data, on_stream_gap};
     qw_reasm_init(&e->reasm, &ops, e, e->cfg.reasm_memcap);
     if (!qw_flow_table_init(&e->flows, e->cfg.flow_cap, &e->cfg.timeouts)) return false;
-    return qw_obs_init(&e->obs);
+    struct qw_detect_config dc = {.site = e->cfg.site, .events = e->cfg.events};
+    return qw_obs_init(&e->obs) && qw_detect_init(&e->detect, &dc);
 }
 
 void qw_engine_free(struct qw_engine *e)
@@ -500,6 +504,7 @@ void qw_engine_free(struct qw_engine *e)
     }
     qw_flow_table_free(&e->flows);
     qw_obs_free(&e->obs);
+    qw_detect_free(&e->detect);
 }
 
 void qw_engine_packet(struct qw_engine *e, struct qw_decoder *d, const uint8_t *frame,

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "analysis/observe.h"
+#include "detect/detect.h"
 #include "decode/decode.h"
 #include "flow/flow.h"
 #include "flow/reasm.h"
@@ -24,6 +25,7 @@ struct qw_engine_config {
     struct qw_flow_timeouts timeouts;  /* zeroed: defaults */
     size_t reasm_memcap;               /* 0: QW_REASM_MEMCAP_DEFAULT */
     struct qw_eventlog *events;        /* NULL: no event log */
+    const struct qw_site *site;        /* NULL: no site file (detections that need it are off) */
 };
 
 struct qw_engine_stats {
@@ -39,6 +41,7 @@ struct qw_engine {
     struct qw_flow_table flows;
     struct qw_reasm reasm;
     struct qw_observer obs;
+    struct qw_detector detect;
     struct qw_engine_stats stats;
     struct qw_sipkey flow_id_key; /* fixed: flow ids must be the same on every run */
     uint64_t now_ns;

@@ -61,6 +61,16 @@ const char *const qw_store_migrations[] = {
     "  client TEXT NOT NULL, server TEXT NOT NULL, app_proto TEXT NOT NULL,"
     "  transport TEXT NOT NULL, port INTEGER NOT NULL, ops INTEGER NOT NULL,"
     "  learned INTEGER NOT NULL, PRIMARY KEY (client, server, app_proto, transport, port));",
+    /* 4 -> 5: findings (docs/detections.md), aggregated per rule, asset, peer and detail */
+    "CREATE TABLE findings ("
+    "  id INTEGER PRIMARY KEY, rule TEXT NOT NULL, rule_id INTEGER NOT NULL,"
+    "  asset TEXT NOT NULL, peer TEXT NOT NULL, extra TEXT NOT NULL, severity TEXT NOT NULL,"
+    "  owner TEXT, actor TEXT, zone TEXT, peer_zone TEXT,"
+    "  documented INTEGER NOT NULL DEFAULT 0, change_id TEXT,"
+    "  maintenance INTEGER NOT NULL DEFAULT 0, message TEXT NOT NULL, evidence TEXT,"
+    "  flow_id INTEGER, first_seen INTEGER, last_seen INTEGER,"
+    "  count INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'open',"
+    "  state_changed INTEGER, UNIQUE (rule, asset, peer, extra));",
 };
 const int qw_store_schema_version = sizeof qw_store_migrations / sizeof qw_store_migrations[0];
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "detect/detect.h"
 #include "engine/emit.h"
 #include "proto/proto.h"
 
@@ -367,7 +368,8 @@ static bool write_run(struct qw_store *s, const struct qw_run_info *r)
     return ok;
 }
 
-bool qw_store_commit(struct qw_store *s, const struct qw_observer *o, const struct qw_run_info *r,
+bool qw_store_commit(struct qw_store *s, const struct qw_observer *o,
+                     const struct qw_detector *det, const struct qw_run_info *r,
                      char *err, size_t errlen)
 {
     struct batch b = {0};
@@ -384,7 +386,8 @@ bool qw_store_commit(struct qw_store *s, const struct qw_observer *o, const stru
               sqlite3_prepare_v2(s->db, sql_anomaly, -1, &b.anomaly, NULL) == SQLITE_OK &&
               write_run(s, r) && write_hosts(&b, o) && write_identities(&b, o) &&
               write_mac_identities(&b, o) && write_bindings(&b, o) && write_edge_ops(&b, o) &&
-              write_edges(&b, o) && write_traffic(&b, o, s->run_id) && write_anomalies(&b, o);
+              write_edges(&b, o) && write_traffic(&b, o, s->run_id) && write_anomalies(&b, o) &&
+              qw_detect_store(det, s->db);
     if (!ok) set_err(s, err, errlen, "writing batch");
     sqlite3_finalize(b.host);
     sqlite3_finalize(b.ident);

@@ -27,7 +27,10 @@ struct qw_run_info {
 /* Open (creating if needed) and migrate. On failure, false with a message in err. */
 bool qw_store_open(struct qw_store *s, const char *path, char *err, size_t errlen);
 /* Fold one batch of observations into the store in a single transaction. */
-bool qw_store_commit(struct qw_store *s, const struct qw_observer *o, const struct qw_run_info *r,
+struct qw_detector;
+/* `det` (may be NULL) adds its findings to the same transaction. */
+bool qw_store_commit(struct qw_store *s, const struct qw_observer *o,
+                     const struct qw_detector *det, const struct qw_run_info *r,
                      char *err, size_t errlen);
 void qw_store_close(struct qw_store *s);
 /* As qw_store_open, for commands that read what runs wrote: a missing file is an error (never

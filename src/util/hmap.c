@@ -71,7 +71,7 @@ static bool grow(struct qw_hmap *m)
     return true;
 }
 
-void *qw_hmap_get(struct qw_hmap *m, const void *key)
+void *qw_hmap_get(const struct qw_hmap *m, const void *key)
 {
     bool found;
     uint32_t i = find(m, key, &found);

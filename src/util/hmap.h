@@ -27,7 +27,7 @@ bool qw_hmap_init(struct qw_hmap *m, size_t key_size, size_t val_size, uint32_t 
 void qw_hmap_free(struct qw_hmap *m);
 void qw_hmap_clear(struct qw_hmap *m);
 /* The value for key, or NULL. */
-void *qw_hmap_get(struct qw_hmap *m, const void *key);
+void *qw_hmap_get(const struct qw_hmap *m, const void *key);
 /* The value for key, inserted zeroed if new (`*added` set); NULL at the cap. */
 void *qw_hmap_upsert(struct qw_hmap *m, const void *key, bool *added);
 /* Iterate: start with *pos = 0; returns false at the end. */

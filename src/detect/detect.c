@@ -1,0 +1,574 @@
+/* Findings: aggregation, alert records and the per-flow and per-transaction rules
+ * (docs/detections.md). Rules over the whole store are in finish.c. */
+#include "detect/detect.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "proto/proto.h"
+#include "util/json.h"
+
+struct alerted_val {
+    uint8_t unused;
+};
+
+struct probe_key {
+    struct qw_addr src, dst;
+    uint16_t port;
+    uint8_t pad[6];
+    uint64_t epoch; /* scan window index */
+};
+
+struct scanner_val {
+    uint64_t epoch;
+    uint32_t hosts, ports_max;
+    bool raised;
+};
+
+struct host_port_key { /* distinct ports per (src, dst) in a window */
+    struct qw_addr src, dst;
+    uint64_t epoch;
+};
+
+bool qw_detect_init(struct qw_detector *d, const struct qw_detect_config *cfg)
+{
+    memset(d, 0, sizeof *d);
+    if (cfg) d->cfg = *cfg;
+    if (!d->cfg.scan_hosts) d->cfg.scan_hosts = QW_DETECT_SCAN_HOSTS_DEFAULT;
+    if (!d->cfg.scan_ports) d->cfg.scan_ports = QW_DETECT_SCAN_PORTS_DEFAULT;
+    if (!d->cfg.scan_window_ns) d->cfg.scan_window_ns = QW_DETECT_SCAN_WINDOW_DEFAULT;
+    return qw_hmap_init(&d->findings, sizeof(struct qw_finding_key), sizeof(struct qw_finding),
+                        QW_DETECT_MAX_FINDINGS) &&
+           qw_hmap_init(&d->alerted, sizeof(struct qw_finding_key), sizeof(struct alerted_val),
+                        QW_DETECT_MAX_FINDINGS) &&
+           qw_hmap_init(&d->probes, sizeof(struct probe_key), sizeof(struct alerted_val),
+                        QW_DETECT_MAX_PROBES) &&
+           qw_hmap_init(&d->scanners, sizeof(struct host_port_key), sizeof(struct scanner_val),
+                        QW_DETECT_MAX_PROBES) &&
+           qw_hmap_init(&d->normal, sizeof(struct qw_detect_pair), sizeof(uint32_t),
+                        QW_DETECT_MAX_PROBES);
+}
+
+void qw_detect_free(struct qw_detector *d)
+{
+    qw_hmap_free(&d->findings);
+    qw_hmap_free(&d->alerted);
+    qw_hmap_free(&d->probes);
+    qw_hmap_free(&d->scanners);
+    qw_hmap_free(&d->normal);
+}
+
+void qw_detect_clear(struct qw_detector *d)
+{
+    qw_hmap_clear(&d->findings);
+}
+
+/* ---- raising a finding ------------------------------------------------------------------ */
+
+static int eve_severity(uint8_t sev)
+{
+    /* EVE alert.severity: 1 is the most severe */
+    return sev >= QW_SEV_HIGH ? 1 : sev == QW_SEV_MEDIUM ? 2 : 3;
+}
+
+static void write_alert(struct qw_detector *d, enum qw_rule rule, const struct qw_flow *f,
+                        uint64_t ts_ns, const struct qw_finding *x, const struct qw_finding_key *k)
+{
+    d->alerts++;
+    struct qw_eventlog *el = d->cfg.events;
+    if (!el) return;
+    const struct qw_rule_info *ri = &qw_rules[rule];
+    qw_eventlog_begin(el, ts_ns, "alert", f);
+    struct qw_json *j = &el->j;
+    qw_json_obj_begin(j, "alert");
+    qw_json_str(j, "action", "allowed"); /* passive: nothing is ever blocked */
+    qw_json_u64(j, "gid", 1);
+    qw_json_u64(j, "signature_id", ri->id);
+    qw_json_u64(j, "rev", 1);
+    char sig[400];
+    snprintf(sig, sizeof sig, "%s: %s", ri->name, x->message[0] ? x->message : ri->title);
+    qw_json_str(j, "signature", sig);
+    qw_json_str(j, "category", ri->category);
+    qw_json_u64(j, "severity", (uint64_t)eve_severity(x->severity));
+    qw_json_str(j, "rule", ri->name);
+    qw_json_str(j, "severity_name", qw_severity_names[x->severity]);
+    char a[46];
+    qw_json_str(j, "asset", x->asset_id[0] ? x->asset_id : qw_addr_str(&k->asset, a));
+    static const struct qw_addr zero;
+    if (x->peer_id[0])
+        qw_json_str(j, "peer", x->peer_id);
+    else if (memcmp(&k->peer, &zero, sizeof zero) != 0)
+        qw_json_str(j, "peer", qw_addr_str(&k->peer, a));
+    if (x->owner[0])
+        qw_json_str(j, "owner", x->owner);
+    else
+        qw_json_null(j, "owner");
+    if (x->actor[0]) qw_json_str(j, "actor", x->actor);
+    if (x->zone[0]) qw_json_str(j, "zone", x->zone);
+    if (x->peer_zone[0]) qw_json_str(j, "peer_zone", x->peer_zone);
+    qw_json_bool(j, "documented", x->documented);
+    if (x->change_id[0]) qw_json_str(j, "change_id", x->change_id);
+    if (x->maintenance) qw_json_bool(j, "maintenance_window", true);
+    if (x->evidence[0])
+        qw_json_raw(j, "evidence", x->evidence, strlen(x->evidence));
+    qw_json_obj_end(j);
+    qw_eventlog_end(el);
+}
+
+void qw_detect_raise(struct qw_detector *d, enum qw_rule rule, const struct qw_addr *asset,
+                     const struct qw_addr *peer, const char *extra, const struct qw_flow *f,
+                     uint64_t ts_ns, const struct qw_finding *proto)
+{
+    struct qw_finding_key k;
+    memset(&k, 0, sizeof k);
+    k.rule = (uint16_t)rule;
+    if (asset) k.asset = *asset;
+    if (peer) k.peer = *peer;
+    if (extra) strncpy(k.extra, extra, sizeof k.extra - 1);
+    bool fresh = false;
+    struct qw_finding *x = qw_hmap_upsert(&d->findings, &k, &fresh);
+    if (!x) {
+        d->dropped++;
+        return;
+    }
+    if (fresh) {
+        if (proto) *x = *proto;
+        else memset(x, 0, sizeof *x);
+        x->first_ns = x->last_ns = ts_ns;
+        x->count = 0;
+        if (f) x->flow_id = f->id;
+    }
+    x->count++;
+    if (ts_ns < x->first_ns) x->first_ns = ts_ns;
+    if (ts_ns > x->last_ns) x->last_ns = ts_ns;
+    if (proto && proto->severity > x->severity) x->severity = proto->severity;
+    bool first_alert = false;
+    if (!qw_hmap_get(&d->alerted, &k)) {
+        first_alert = qw_hmap_upsert(&d->alerted, &k, NULL) != NULL;
+        if (!first_alert) d->dropped++;
+    }
+    if (first_alert && !(proto && proto->announced)) write_alert(d, rule, f, ts_ns, x, &k);
+}
+
+/* ---- site context -------------------------------------------------------------------------- */
+
+static uint16_t dir_vlan(const struct qw_flow *f, enum qw_dir dir)
+{
+    if (f->pkts[dir]) return f->dir_vlan[dir];
+    return f->key.vlan[1] ? f->key.vlan[1] : f->key.vlan[0];
+}
+
+/* The site view of one end of a flow (client: dir TO_SERVER's sender). */
+static void end_of(const struct qw_detector *d, const struct qw_flow *f, bool server,
+                   struct qw_site_owner *o)
+{
+    memset(o, 0, sizeof *o);
+    if (!d->cfg.site) return;
+    enum qw_dir sender = server ? QW_DIR_TO_CLIENT : QW_DIR_TO_SERVER;
+    struct qw_site_host h = {
+        .ip = server ? qw_flow_srv_ip(f) : qw_flow_cli_ip(f),
+        .mac = f->has_mac[sender] ? f->mac[sender] : NULL,
+        .vlan = dir_vlan(f, sender),
+    };
+    *o = qw_site_owner_of(d->cfg.site, &h);
+}
+
+static void fill_context(const struct qw_detector *d, const struct qw_flow *f,
+                         struct qw_finding *x, uint64_t ts_ns)
+{
+    struct qw_site_owner srv, cli;
+    end_of(d, f, true, &srv);
+    end_of(d, f, false, &cli);
+    if (srv.party) snprintf(x->owner, sizeof x->owner, "%s", srv.party->id);
+    if (srv.zone) snprintf(x->zone, sizeof x->zone, "%s", srv.zone->id);
+    if (cli.zone) snprintf(x->peer_zone, sizeof x->peer_zone, "%s", cli.zone->id);
+    if (!d->cfg.site) return;
+    /* Documented when an approved change record covers the device acted upon at that time;
+     * its party is the actor. */
+    const struct qw_site_change *rec = NULL;
+    if (qw_site_changes_active(d->cfg.site, ts_ns, srv.zone, srv.asset, 0, &rec, 1) && rec) {
+        x->documented = true;
+        snprintf(x->change_id, sizeof x->change_id, "%s", rec->id);
+        if (rec->by) snprintf(x->actor, sizeof x->actor, "%s", rec->by->id);
+    }
+    if (srv.zone && qw_site_in_maintenance(srv.zone, ts_ns)) x->maintenance = true;
+}
+
+/* Severity follows operations: inside a maintenance window or a change record the same act is
+ * less alarming, and the finding says which applied. */
+static uint8_t adjusted(enum qw_rule rule, const struct qw_finding *x)
+{
+    int s = qw_rules[rule].severity;
+    if (x->documented) s -= 2;
+    else if (x->maintenance) s -= 1;
+    return (uint8_t)(s < 0 ? 0 : s);
+}
+
+/* ---- baseline-normal operations ----------------------------------------------------------- */
+
+bool qw_detect_is_normal(const struct qw_detector *d, const struct qw_addr *client,
+                         const struct qw_addr *server, uint32_t ops)
+{
+    struct qw_detect_pair k;
+    memset(&k, 0, sizeof k);
+    k.client = *client;
+    k.server = *server;
+    const uint32_t *known = qw_hmap_get(&d->normal, &k);
+    return known && (*known & ops) == ops;
+}
+
+void qw_detect_add_normal(struct qw_detector *d, const struct qw_addr *client,
+                          const struct qw_addr *server, uint32_t ops)
+{
+    struct qw_detect_pair k;
+    memset(&k, 0, sizeof k);
+    k.client = *client;
+    k.server = *server;
+    bool fresh;
+    uint32_t *v = qw_hmap_upsert(&d->normal, &k, &fresh);
+    if (!v) return;
+    if (fresh) *v = 0;
+    *v |= ops;
+    d->have_baseline = true;
+}
+
+/* ---- per transaction ----------------------------------------------------------------------- */
+
+static void txn_evidence(char *out, size_t cap, const struct qw_proto *p, const struct qw_txn *t,
+                         const struct qw_flow *f)
+{
+    struct qw_json j;
+    qw_json_mem(&j, out, cap - 1);
+    qw_json_obj_begin(&j, NULL);
+    qw_json_str(&j, "app_proto", p ? p->name : "");
+    qw_json_u64(&j, "function", t->function);
+    if (t->function_name) qw_json_str(&j, "function_name", t->function_name);
+    qw_json_arr_begin(&j, "ops");
+    for (unsigned b = 0; b < 15; b++)
+        if (t->ops & (1u << b)) qw_json_str(&j, NULL, qw_op_names[b]);
+    qw_json_arr_end(&j);
+    if (t->error) qw_json_bool(&j, "error", true);
+    qw_json_u64(&j, "flow_id", f->id);
+    qw_json_u64(&j, "server_port", qw_flow_srv_port(f));
+    qw_json_obj_end(&j);
+    out[j.overflow ? 0 : j.len] = '\0';
+}
+
+void qw_detect_txn(struct qw_detector *d, const struct qw_flow *f, const struct qw_proto *p,
+                   const struct qw_txn *t, uint64_t ts_ns)
+{
+    static const struct {
+        uint32_t ops;
+        enum qw_rule rule;
+        const char *verb;
+    } map[] = {
+        {QW_OP_PROGRAM, QW_R_ICS_PROGRAM, "changed the logic of"},
+        {QW_OP_STOP | QW_OP_START, QW_R_ICS_CPU_STATE, "changed the run state of"},
+        {QW_OP_RESTART, QW_R_ICS_RESTART, "restarted"},
+        {QW_OP_FIRMWARE, QW_R_ICS_FIRMWARE, "ran a firmware operation on"},
+        {QW_OP_CONFIG, QW_R_ICS_CONFIG, "changed the configuration of"},
+        {QW_OP_WRITE | QW_OP_CONTROL, QW_R_ICS_WRITE, "wrote to"},
+        {QW_OP_IDENTIFY, QW_R_RECON_ICS_DISCOVERY, "asked the identity of"},
+    };
+    if (!t->ops || !t->has_request) return;
+    const struct qw_addr *srv = qw_flow_srv_ip(f), *cli = qw_flow_cli_ip(f);
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (!(t->ops & map[i].ops)) continue;
+        enum qw_rule rule = map[i].rule;
+        if (rule == QW_R_ICS_WRITE || rule == QW_R_RECON_ICS_DISCOVERY) {
+            /* Writes and identity reads are everyday work for an HMI: only a host that the
+             * baseline never saw doing it on this pair is news. Without a baseline a write
+             * is still reported (once per pair); discovery needs one, or a broadcast. */
+            bool bcast = (srv->b[15] == 255 && qw_addr_is_v4(srv)) ||
+                         (qw_addr_is_v4(srv) && srv->b[12] >= 224);
+            if (qw_detect_is_normal(d, cli, srv, t->ops & map[i].ops)) continue;
+            if (rule == QW_R_RECON_ICS_DISCOVERY && !bcast && !d->have_baseline) continue;
+        }
+        struct qw_finding x;
+        memset(&x, 0, sizeof x);
+        fill_context(d, f, &x, ts_ns);
+        x.severity = adjusted(rule, &x);
+        char a[46], b[46];
+        snprintf(x.message, sizeof x.message, "%s %s %s with %s %s", qw_addr_str(cli, a),
+                 map[i].verb, qw_addr_str(srv, b), p ? p->name : "?",
+                 t->function_name ? t->function_name : "");
+        txn_evidence(x.evidence, sizeof x.evidence, p, t, f);
+        /* documented and undocumented occurrences are separate findings */
+        char extra[32];
+        snprintf(extra, sizeof extra, "%s%s%.20s", p ? p->name : "", x.documented ? ":" : "",
+                 x.change_id);
+        qw_detect_raise(d, rule, srv, cli, extra, f, ts_ns, &x);
+    }
+}
+
+/* ---- anomalies ------------------------------------------------------------------------------ */
+
+void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const struct qw_packet *pkt,
+                       const char *name, const char *detail, uint64_t ts_ns)
+{
+    /* Parsers name clear-text credential sightings "<proto>.cleartext_*" (docs/events); every
+     * other anomaly is malformed protocol data. */
+    bool cred = strstr(name, ".cleartext") != NULL || strstr(name, ".plaintext") != NULL;
+    enum qw_rule rule = cred ? QW_R_CRED_PLAINTEXT : QW_R_PROTO_MALFORMED;
+    struct qw_finding x;
+    memset(&x, 0, sizeof x);
+    struct qw_addr asset, peer, *pp = NULL;
+    memset(&asset, 0, sizeof asset);
+    if (f) {
+        asset = *qw_flow_srv_ip(f);
+        peer = *qw_flow_cli_ip(f);
+        pp = &peer;
+        fill_context(d, f, &x, ts_ns);
+    } else if (pkt && pkt->has_mac) {
+        /* a link-layer frame: the sender's MAC, in the low bytes of an unspecified address */
+        memcpy(asset.b + 10, pkt->src_mac, 6);
+    }
+    x.severity = qw_rules[rule].severity;
+    snprintf(x.message, sizeof x.message, "%s%s%s", name, detail ? ": " : "", detail ? detail : "");
+    struct qw_json j;
+    qw_json_mem(&j, x.evidence, sizeof x.evidence - 1);
+    qw_json_obj_begin(&j, NULL);
+    qw_json_str(&j, "anomaly", name);
+    if (detail) qw_json_str(&j, "detail", detail);
+    if (f) qw_json_u64(&j, "flow_id", f->id);
+    qw_json_obj_end(&j);
+    x.evidence[j.overflow ? 0 : j.len] = '\0';
+    qw_detect_raise(d, rule, &asset, pp, name, f, ts_ns, &x);
+}
+
+/* ---- per flow ------------------------------------------------------------------------------ */
+
+static bool is_unicast_host(const struct qw_addr *a)
+{
+    if (qw_addr_is_v4(a)) {
+        const uint8_t *v = a->b + 12;
+        return v[0] != 0 && v[0] < 224 && !(v[3] == 255);
+    }
+    return a->b[0] != 0xff;
+}
+
+/* Remote-access protocols by server port; the application name decides when a parser knew it. */
+static const struct {
+    const char *app;
+    uint8_t l4;
+    uint16_t port;
+} remote_protocols[] = {
+    {"ssh", 6, 22},     {"telnet", 6, 23},   {"rdp", 6, 3389},       {"vnc", 6, 5900},
+    {"vnc", 6, 5901},   {"vnc", 6, 5902},    {"teamviewer", 6, 5938}, {"anydesk", 6, 7070},
+    {"rlogin", 6, 513}, {"rsh", 6, 514},
+};
+
+static const char *remote_proto(const struct qw_flow *f)
+{
+    const char *app = f->app ? f->app->name : NULL;
+    for (size_t i = 0; i < sizeof remote_protocols / sizeof remote_protocols[0]; i++) {
+        if (app && strcmp(app, remote_protocols[i].app) == 0) return app;
+        if (!app && f->key.proto == remote_protocols[i].l4 &&
+            qw_flow_srv_port(f) == remote_protocols[i].port)
+            return remote_protocols[i].app;
+    }
+    return NULL;
+}
+
+static bool is_vpn(const struct qw_flow *f)
+{
+    uint16_t port = qw_flow_srv_port(f);
+    if (f->key.proto == 50) return true; /* ESP */
+    if (f->key.proto == 17 && (port == 500 || port == 4500 || port == 1194 || port == 51820))
+        return true;
+    if (f->key.proto == 6 && port == 1194) return true;
+    const char *app = f->app ? f->app->name : "";
+    return !strcmp(app, "ike") || !strcmp(app, "openvpn") || !strcmp(app, "wireguard");
+}
+
+static void flow_evidence(char *out, size_t cap, const struct qw_flow *f, const char *what)
+{
+    struct qw_json j;
+    qw_json_mem(&j, out, cap - 1);
+    qw_json_obj_begin(&j, NULL);
+    if (what) qw_json_str(&j, "reason", what);
+    qw_json_str(&j, "app_proto", f->app ? f->app->name : "unknown");
+    qw_json_u64(&j, "server_port", qw_flow_srv_port(f));
+    qw_json_u64(&j, "ip_proto", f->key.proto);
+    qw_json_u64(&j, "flow_id", f->id);
+    qw_json_u64(&j, "packets", f->pkts[0] + f->pkts[1]);
+    if (f->ops) {
+        qw_json_arr_begin(&j, "ops");
+        for (unsigned b = 0; b < 15; b++)
+            if (f->ops & (1u << b)) qw_json_str(&j, NULL, qw_op_names[b]);
+        qw_json_arr_end(&j);
+    }
+    qw_json_obj_end(&j);
+    out[j.overflow ? 0 : j.len] = '\0';
+}
+
+static void policy_rules(struct qw_detector *d, const struct qw_flow *f)
+{
+    const struct qw_site *site = d->cfg.site;
+    if (!site || !site->nzones) return;
+    const struct qw_addr *srv = qw_flow_srv_ip(f), *cli = qw_flow_cli_ip(f);
+    if (!is_unicast_host(srv) || !is_unicast_host(cli)) return;
+    struct qw_site_flow sf = {
+        .from = qw_site_zone_of(site, cli, dir_vlan(f, QW_DIR_TO_SERVER), NULL),
+        .to = qw_site_zone_of(site, srv, dir_vlan(f, QW_DIR_TO_CLIENT), NULL),
+        .ipproto = f->key.proto,
+        .port = qw_flow_srv_port(f),
+        .app = f->app ? f->app->name : NULL,
+        .ops = f->ops,
+    };
+    struct qw_site_decision dec = qw_site_conduit_check(site, &sf);
+    char a[46], b[46];
+    struct qw_finding x;
+    memset(&x, 0, sizeof x);
+    fill_context(d, f, &x, f->first_ns);
+    if (dec.verdict == QW_CONDUIT_UNZONED) {
+        /* the unzoned end is the finding's subject */
+        bool srv_unzoned = sf.to == NULL;
+        x.severity = qw_rules[QW_R_POLICY_UNKNOWN_ZONE].severity;
+        snprintf(x.message, sizeof x.message, "%s is in no declared zone (talks with %s)",
+                 qw_addr_str(srv_unzoned ? srv : cli, a), qw_addr_str(srv_unzoned ? cli : srv, b));
+        flow_evidence(x.evidence, sizeof x.evidence, f, "unzoned");
+        qw_detect_raise(d, QW_R_POLICY_UNKNOWN_ZONE, srv_unzoned ? srv : cli,
+                        srv_unzoned ? cli : srv, NULL, f, f->first_ns, &x);
+        return;
+    }
+    if (dec.verdict != QW_CONDUIT_NO_CONDUIT && dec.verdict != QW_CONDUIT_PROTOCOL &&
+        dec.verdict != QW_CONDUIT_OPERATION)
+        return;
+    x.severity = adjusted(QW_R_POLICY_CONDUIT, &x);
+    const char *why = dec.verdict == QW_CONDUIT_NO_CONDUIT ? "no conduit between the zones"
+                      : dec.verdict == QW_CONDUIT_PROTOCOL ? "protocol not allowed by the conduit"
+                                                           : "operation not allowed by the conduit";
+    snprintf(x.message, sizeof x.message, "%s (%s) -> %s (%s) %s/%u: %s", qw_addr_str(cli, a),
+             sf.from->id, qw_addr_str(srv, b), sf.to->id, sf.app ? sf.app : "port", sf.port, why);
+    flow_evidence(x.evidence, sizeof x.evidence, f, qw_site_verdict_name(dec.verdict));
+    qw_detect_raise(d, QW_R_POLICY_CONDUIT, srv, cli, qw_site_verdict_name(dec.verdict), f,
+                    f->first_ns, &x);
+}
+
+static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
+{
+    const struct qw_site *site = d->cfg.site;
+    const struct qw_addr *srv = qw_flow_srv_ip(f), *cli = qw_flow_cli_ip(f);
+    char a[46], b[46];
+    if (is_vpn(f)) {
+        struct qw_finding x;
+        memset(&x, 0, sizeof x);
+        fill_context(d, f, &x, f->first_ns);
+        x.severity = qw_rules[QW_R_REMOTE_VPN].severity;
+        snprintf(x.message, sizeof x.message, "VPN session %s -> %s", qw_addr_str(cli, a),
+                 qw_addr_str(srv, b));
+        flow_evidence(x.evidence, sizeof x.evidence, f, "vpn");
+        qw_detect_raise(d, QW_R_REMOTE_VPN, srv, cli, NULL, f, f->first_ns, &x);
+    }
+    if (!site || !site->remote.declared) return;
+    struct qw_site_owner so, co;
+    end_of(d, f, true, &so);
+    end_of(d, f, false, &co);
+    const char *rp = remote_proto(f);
+    bool from_pool = qw_site_in_vpn_pool(site, cli);
+    bool into_target = so.zone && qw_site_remote_target(site, so.zone) && so.zone != co.zone;
+    if (!into_target || (!rp && !from_pool)) return;
+    struct qw_site_host ch = {.ip = cli};
+    bool via_jump = qw_site_is_jump_host(site, &ch);
+    struct qw_finding x;
+    memset(&x, 0, sizeof x);
+    fill_context(d, f, &x, f->first_ns);
+    if (co.party) snprintf(x.actor, sizeof x.actor, "%s", co.party->id);
+    flow_evidence(x.evidence, sizeof x.evidence, f, rp ? rp : "vpn-pool");
+    if (rp) {
+        x.severity = qw_rules[QW_R_REMOTE_ACCESS].severity;
+        snprintf(x.message, sizeof x.message, "%s session %s -> %s (%s)%s", rp,
+                 qw_addr_str(cli, a), qw_addr_str(srv, b), so.zone->id,
+                 via_jump ? " from the jump host" : "");
+        qw_detect_raise(d, QW_R_REMOTE_ACCESS, srv, cli, rp, f, f->first_ns, &x);
+    }
+    if (!qw_site_remote_window_open(site, f->first_ns)) {
+        x.severity = qw_rules[QW_R_REMOTE_OUTSIDE_WINDOW].severity;
+        snprintf(x.message, sizeof x.message, "remote access %s -> %s (%s) outside the allowed "
+                 "windows", qw_addr_str(cli, a), qw_addr_str(srv, b), so.zone->id);
+        qw_detect_raise(d, QW_R_REMOTE_OUTSIDE_WINDOW, srv, cli, NULL, f, f->first_ns, &x);
+    }
+    if (!via_jump) {
+        x.severity = qw_rules[QW_R_REMOTE_BYPASS_JUMP].severity;
+        snprintf(x.message, sizeof x.message, "%s reaches %s (%s) without a jump host",
+                 qw_addr_str(cli, a), qw_addr_str(srv, b), so.zone->id);
+        qw_detect_raise(d, QW_R_REMOTE_BYPASS_JUMP, srv, cli, NULL, f, f->first_ns, &x);
+    }
+}
+
+/* A TCP connection attempt that never carried data: a probe, as a scanner's are. */
+static bool is_probe(const struct qw_flow *f)
+{
+    if (f->key.proto != 6) return false;
+    if (!(f->flags_seen[QW_DIR_TO_SERVER] & QW_TCP_SYN)) return false;
+    if (f->pkts[QW_DIR_TO_SERVER] > 3) return false;
+    return f->tcp_state == QW_TCP_SYN_SENT || f->tcp_state == QW_TCP_RESET ||
+           f->tcp_state == QW_TCP_SYN_RECV || f->pkts[QW_DIR_TO_CLIENT] == 0;
+}
+
+static void scan_rule(struct qw_detector *d, const struct qw_flow *f)
+{
+    if (!is_probe(f)) return;
+    const struct qw_addr *src = qw_flow_cli_ip(f), *dst = qw_flow_srv_ip(f);
+    uint64_t epoch = f->first_ns / d->cfg.scan_window_ns;
+    struct probe_key pk;
+    memset(&pk, 0, sizeof pk);
+    pk.src = *src;
+    pk.dst = *dst;
+    pk.port = qw_flow_srv_port(f);
+    pk.epoch = epoch;
+    bool fresh = false;
+    if (!qw_hmap_upsert(&d->probes, &pk, &fresh) || !fresh) return;
+    /* distinct ports on this host, and distinct hosts (port 0 entry per host) */
+    struct host_port_key hk;
+    memset(&hk, 0, sizeof hk);
+    hk.src = *src;
+    hk.dst = *dst;
+    hk.epoch = epoch;
+    struct scanner_val *hv = qw_hmap_upsert(&d->scanners, &hk, &fresh);
+    if (!hv) return;
+    if (fresh) memset(hv, 0, sizeof *hv);
+    hv->ports_max++;
+    bool new_host = hv->ports_max == 1;
+    struct host_port_key sk;
+    memset(&sk, 0, sizeof sk);
+    sk.src = *src;
+    sk.epoch = epoch; /* dst zero: the per-source total */
+    struct scanner_val *sv = qw_hmap_upsert(&d->scanners, &sk, &fresh);
+    if (!sv) return;
+    if (fresh) memset(sv, 0, sizeof *sv);
+    if (new_host) sv->hosts++;
+    if (hv->ports_max > sv->ports_max) sv->ports_max = hv->ports_max;
+    if (sv->raised || (sv->hosts < d->cfg.scan_hosts && sv->ports_max < d->cfg.scan_ports))
+        return;
+    sv->raised = true;
+    struct qw_finding x;
+    memset(&x, 0, sizeof x);
+    fill_context(d, f, &x, f->first_ns);
+    x.owner[0] = '\0'; /* the scanner is the subject: its owner, below */
+    if (d->cfg.site) {
+        struct qw_site_owner o;
+        end_of(d, f, false, &o);
+        if (o.party) snprintf(x.owner, sizeof x.owner, "%s", o.party->id);
+        if (o.zone) snprintf(x.zone, sizeof x.zone, "%s", o.zone->id);
+    }
+    x.severity = qw_rules[QW_R_RECON_SCAN].severity;
+    char a[46];
+    bool sweep = sv->hosts >= d->cfg.scan_hosts;
+    snprintf(x.message, sizeof x.message, "%s probed %u hosts, up to %u ports on one, in %llu s",
+             qw_addr_str(src, a), sv->hosts, sv->ports_max,
+             (unsigned long long)(d->cfg.scan_window_ns / 1000000000ull));
+    snprintf(x.evidence, sizeof x.evidence,
+             "{\"kind\":\"%s\",\"hosts\":%u,\"max_ports_per_host\":%u,\"window_s\":%llu}",
+             sweep ? "host_sweep" : "port_scan", sv->hosts, sv->ports_max,
+             (unsigned long long)(d->cfg.scan_window_ns / 1000000000ull));
+    qw_detect_raise(d, QW_R_RECON_SCAN, src, NULL, sweep ? "sweep" : "ports", f, f->first_ns, &x);
+}
+
+void qw_detect_flow_end(struct qw_detector *d, const struct qw_flow *f)
+{
+    policy_rules(d, f);
+    remote_rules(d, f);
+    scan_rule(d, f);
+}

@@ -1,0 +1,162 @@
+/* Detections: what was seen, turned into findings (docs/detections.md).
+ *
+ * The engine calls the hooks below as transactions, anomalies and flows complete; rules that
+ * need the whole store (baseline changes, unowned assets) run once at the end of a run
+ * (qw_detect_finish). A finding is aggregated per (rule, asset, peer): the first occurrence
+ * writes an `alert` record to the event log, later ones only raise its count and last time, so
+ * a Modbus write repeated every second is one finding with a count, never a flood. Findings go
+ * to the store with the batch and keep a state (open, acknowledged, resolved) there. */
+#ifndef QW_DETECT_DETECT_H
+#define QW_DETECT_DETECT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decode/packet.h"
+#include "engine/emit.h"
+#include "flow/flow.h"
+#include "output/eventlog.h"
+#include "site/model.h"
+#include "util/hmap.h"
+
+enum qw_severity {
+    QW_SEV_INFO = 0,
+    QW_SEV_LOW,
+    QW_SEV_MEDIUM,
+    QW_SEV_HIGH,
+    QW_SEV_CRITICAL,
+};
+extern const char *const qw_severity_names[5];
+
+/* The catalogue (rules.c): stable names and numeric ids, documented in docs/detections.md. */
+enum qw_rule {
+    QW_R_ASSET_NEW,
+    QW_R_ASSET_GONE,
+    QW_R_ASSET_MAC_CHANGED,
+    QW_R_ASSET_VENDOR_CHANGED,
+    QW_R_ASSET_IDENTITY_CHANGED,
+    QW_R_ASSET_ROLE_CHANGED,
+    QW_R_COMM_NEW_EDGE,
+    QW_R_COMM_NEW_PROTOCOL,
+    QW_R_COMM_NEW_OPERATION,
+    QW_R_POLICY_CONDUIT,
+    QW_R_POLICY_UNKNOWN_ZONE,
+    QW_R_POLICY_UNOWNED,
+    QW_R_REMOTE_ACCESS,
+    QW_R_REMOTE_OUTSIDE_WINDOW,
+    QW_R_REMOTE_BYPASS_JUMP,
+    QW_R_REMOTE_VPN,
+    QW_R_ICS_WRITE,
+    QW_R_ICS_PROGRAM,
+    QW_R_ICS_CPU_STATE,
+    QW_R_ICS_RESTART,
+    QW_R_ICS_FIRMWARE,
+    QW_R_ICS_CONFIG,
+    QW_R_RECON_SCAN,
+    QW_R_RECON_ICS_DISCOVERY,
+    QW_R_CRED_PLAINTEXT,
+    QW_R_PROTO_MALFORMED,
+    QW_R_COUNT
+};
+
+struct qw_rule_info {
+    const char *name;   /* alert.rule, e.g. "ics.cpu_state" */
+    uint32_t id;        /* alert.signature_id */
+    uint8_t severity;   /* default enum qw_severity */
+    const char *category;
+    const char *title;  /* one line: what it means */
+};
+extern const struct qw_rule_info qw_rules[QW_R_COUNT];
+/* The rule named `name`, or -1. */
+int qw_rule_find(const char *name);
+
+struct qw_detect_config {
+    const struct qw_site *site;       /* NULL: rules that need the site are off */
+    struct qw_eventlog *events;       /* NULL: no alert records */
+    uint32_t scan_hosts;              /* recon.scan: distinct hosts probed by one source ... */
+    uint32_t scan_ports;              /* ... or distinct ports on one host ... */
+    uint64_t scan_window_ns;          /* ... within this window */
+};
+
+#define QW_DETECT_SCAN_HOSTS_DEFAULT 16u
+#define QW_DETECT_SCAN_PORTS_DEFAULT 24u
+#define QW_DETECT_SCAN_WINDOW_DEFAULT (60ull * 1000000000ull)
+#define QW_DETECT_MAX_FINDINGS 65536u
+#define QW_DETECT_MAX_PROBES 262144u
+
+struct qw_finding_key {
+    uint16_t rule;
+    uint8_t pad[6];
+    struct qw_addr asset, peer; /* peer zero when none */
+    char extra[32];             /* distinguishes findings of one rule on one pair (e.g. which
+                                   anomaly, which change record) */
+};
+
+struct qw_finding {
+    uint64_t first_ns, last_ns, count;
+    uint64_t flow_id;
+    uint8_t severity;
+    bool documented;
+    bool maintenance;           /* inside the zone's maintenance window */
+    char owner[40], actor[40], zone[40], peer_zone[40], change_id[40];
+    char asset_id[64], peer_id[64]; /* inventory ids, for store-level rules */
+    char message[320];          /* one line for people */
+    char evidence[384];         /* JSON object text: the decoded fields that triggered it */
+    bool stateful;              /* a state of the store (a change, an unowned asset), not an
+                                   event: its count is replaced, not added, run after run */
+    bool announced;             /* an earlier run already wrote its alert record */
+};
+
+/* A (client, server) pair whose operations the baseline holds as normal. */
+struct qw_detect_pair {
+    struct qw_addr client, server;
+};
+
+struct qw_detector {
+    struct qw_detect_config cfg;
+    struct qw_hmap normal;   /* qw_detect_pair -> qw_op bits the baseline accepts */
+    bool have_baseline;
+    struct qw_hmap findings; /* this batch */
+    struct qw_hmap probes;   /* recon.scan: (src, dst, port) seen in the current window */
+    struct qw_hmap scanners; /* per source: window start, distinct hosts, ports */
+    struct qw_hmap alerted;  /* findings already announced by an alert record (all batches) */
+    uint64_t alerts;         /* alert records written */
+    uint64_t dropped;        /* findings refused at the cap */
+};
+
+bool qw_detect_init(struct qw_detector *d, const struct qw_detect_config *cfg);
+void qw_detect_free(struct qw_detector *d);
+
+/* Hooks from the engine. */
+void qw_detect_txn(struct qw_detector *d, const struct qw_flow *f, const struct qw_proto *p,
+                   const struct qw_txn *t, uint64_t ts_ns);
+void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const struct qw_packet *pkt,
+                       const char *name, const char *detail, uint64_t ts_ns);
+void qw_detect_flow_end(struct qw_detector *d, const struct qw_flow *f);
+
+/* The baseline's operations per address pair (loaded at the start of a run from the store, see
+ * qw_detect_load_baseline): ics.write and recon.ics_discovery stay quiet for them. */
+void qw_detect_add_normal(struct qw_detector *d, const struct qw_addr *client,
+                          const struct qw_addr *server, uint32_t ops);
+bool qw_detect_is_normal(const struct qw_detector *d, const struct qw_addr *client,
+                         const struct qw_addr *server, uint32_t ops);
+bool qw_detect_load_baseline(struct qw_detector *d, sqlite3 *db);
+
+/* Rules over the whole store (baseline changes, unowned assets), at the end of a run. */
+bool qw_detect_finish(struct qw_detector *d, sqlite3 *db, char *err, size_t errlen);
+
+/* Raise (or count again) a finding; writes the alert record on its first occurrence in this
+ * detector's life. `f` may be NULL. */
+void qw_detect_raise(struct qw_detector *d, enum qw_rule rule, const struct qw_addr *asset,
+                     const struct qw_addr *peer, const char *extra, const struct qw_flow *f,
+                     uint64_t ts_ns, const struct qw_finding *proto);
+
+/* Fold this batch's findings into the store (store.c calls it inside the batch transaction). */
+bool qw_detect_store(const struct qw_detector *d, sqlite3 *db);
+/* Is this finding already in the store (persist.c)? */
+bool qw_detect_known(sqlite3 *db, enum qw_rule rule, const char *asset, const char *peer,
+                     const char *extra);
+void qw_detect_clear(struct qw_detector *d);
+
+#endif

@@ -1,0 +1,106 @@
+/* Findings in the store: one row per (rule, asset, peer, extra), its count and times merged
+ * run after run, its state (open, acknowledged, resolved) kept. A resolved finding that happens
+ * again is open again. */
+#include <stdio.h>
+#include <string.h>
+
+#include "detect/detect.h"
+
+static const char sql_finding[] =
+    "INSERT INTO findings (rule, rule_id, asset, peer, extra, severity, owner, actor, zone,"
+    " peer_zone, documented, change_id, maintenance, message, evidence, flow_id, first_seen,"
+    " last_seen, count) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
+    "?19) ON CONFLICT (rule, asset, peer, extra) DO UPDATE SET"
+    " severity = excluded.severity, owner = excluded.owner, actor = excluded.actor,"
+    " zone = excluded.zone, peer_zone = excluded.peer_zone, documented = excluded.documented,"
+    " change_id = excluded.change_id, maintenance = excluded.maintenance,"
+    " first_seen = min(first_seen, excluded.first_seen),"
+    " last_seen = max(last_seen, excluded.last_seen),"
+    " count = CASE WHEN ?20 THEN excluded.count ELSE count + excluded.count END,"
+    " state = CASE WHEN state = 'resolved' AND excluded.last_seen > last_seen THEN 'open'"
+    " ELSE state END";
+
+/* How a finding names its subject in the store: the inventory id when a store-level rule gave
+ * one, else the address, else the MAC it carries in an unspecified address. */
+static const char *subject(const char *id, const struct qw_addr *a, char *buf, size_t cap)
+{
+    if (id[0]) return id;
+    static const uint8_t zero10[10];
+    if (memcmp(a->b, zero10, 10) == 0 && !(a->b[10] == 0xff && a->b[11] == 0xff)) {
+        const uint8_t *m = a->b + 10;
+        static const uint8_t zero6[6];
+        if (memcmp(m, zero6, 6) == 0) return "";
+        snprintf(buf, cap, "mac:%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                 m[5]);
+        return buf;
+    }
+    return qw_addr_str(a, buf);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v && v[0])
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+bool qw_detect_store(const struct qw_detector *d, sqlite3 *db)
+{
+    if (!d || d->findings.count == 0) return true;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql_finding, -1, &st, NULL) != SQLITE_OK) return false;
+    uint32_t pos = 0;
+    const void *kp;
+    void *vp;
+    bool ok = true;
+    while (ok && qw_hmap_next(&d->findings, &pos, &kp, &vp)) {
+        const struct qw_finding_key *k = kp;
+        const struct qw_finding *x = vp;
+        char a[64], p[64];
+        sqlite3_bind_text(st, 1, qw_rules[k->rule].name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, qw_rules[k->rule].id);
+        sqlite3_bind_text(st, 3, subject(x->asset_id, &k->asset, a, sizeof a), -1,
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, subject(x->peer_id, &k->peer, p, sizeof p), -1,
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, k->extra, (int)strnlen(k->extra, sizeof k->extra),
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 6, qw_severity_names[x->severity], -1, SQLITE_STATIC);
+        bind_text(st, 7, x->owner);
+        bind_text(st, 8, x->actor);
+        bind_text(st, 9, x->zone);
+        bind_text(st, 10, x->peer_zone);
+        sqlite3_bind_int(st, 11, x->documented);
+        bind_text(st, 12, x->change_id);
+        sqlite3_bind_int(st, 13, x->maintenance);
+        sqlite3_bind_text(st, 14, x->message, -1, SQLITE_TRANSIENT);
+        bind_text(st, 15, x->evidence);
+        sqlite3_bind_int64(st, 16, (int64_t)x->flow_id);
+        sqlite3_bind_int64(st, 17, (int64_t)x->first_ns);
+        sqlite3_bind_int64(st, 18, (int64_t)x->last_ns);
+        sqlite3_bind_int64(st, 19, (int64_t)x->count);
+        sqlite3_bind_int(st, 20, x->stateful);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+bool qw_detect_known(sqlite3 *db, enum qw_rule rule, const char *asset, const char *peer,
+                     const char *extra)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM findings WHERE rule = ?1 AND asset = ?2 AND"
+                               " peer = ?3 AND extra = ?4", -1, &st, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(st, 1, qw_rules[rule].name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, asset, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, peer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, extra, -1, SQLITE_STATIC);
+    bool known = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return known;
+}

@@ -1,0 +1,73 @@
+/* The detection catalogue: one line per rule. Names and ids are stable (alert.rule,
+ * alert.signature_id); docs/detections.md documents each. */
+#include <string.h>
+
+#include "detect/detect.h"
+
+const char *const qw_severity_names[5] = {"info", "low", "medium", "high", "critical"};
+
+const struct qw_rule_info qw_rules[QW_R_COUNT] = {
+    [QW_R_ASSET_NEW] = {"asset.new", 9100001, QW_SEV_MEDIUM, "inventory",
+                        "a device the baseline does not know"},
+    [QW_R_ASSET_GONE] = {"asset.gone", 9100002, QW_SEV_LOW, "inventory",
+                         "a baseline device has not been seen for the gone delay"},
+    [QW_R_ASSET_MAC_CHANGED] = {"asset.mac_changed", 9100003, QW_SEV_HIGH, "inventory",
+                                "another device now answers for a baseline device's address"},
+    [QW_R_ASSET_VENDOR_CHANGED] = {"asset.vendor_changed", 9100004, QW_SEV_HIGH, "inventory",
+                                   "a device reports another vendor than in the baseline"},
+    [QW_R_ASSET_IDENTITY_CHANGED] = {"asset.identity_changed", 9100005, QW_SEV_MEDIUM,
+                                     "inventory",
+                                     "model, firmware or serial differs from the baseline"},
+    [QW_R_ASSET_ROLE_CHANGED] = {"asset.role_changed", 9100006, QW_SEV_LOW, "inventory",
+                                 "a device now acts in another role"},
+    [QW_R_COMM_NEW_EDGE] = {"comm.new_edge", 9100007, QW_SEV_LOW, "communication",
+                            "two devices talk that never did in the baseline"},
+    [QW_R_COMM_NEW_PROTOCOL] = {"comm.new_protocol", 9100008, QW_SEV_LOW, "communication",
+                                "a known pair uses a new protocol or port"},
+    [QW_R_COMM_NEW_OPERATION] = {"comm.new_operation", 9100009, QW_SEV_MEDIUM, "communication",
+                                 "a new class of operation on a known connection"},
+    [QW_R_POLICY_CONDUIT] = {"policy.conduit_violation", 9100010, QW_SEV_HIGH, "policy",
+                             "a flow between zones that no conduit allows"},
+    [QW_R_POLICY_UNKNOWN_ZONE] = {"policy.unknown_zone", 9100011, QW_SEV_LOW, "policy",
+                                  "a host in no declared zone talks to a zoned one"},
+    [QW_R_POLICY_UNOWNED] = {"policy.unowned_asset", 9100012, QW_SEV_MEDIUM, "policy",
+                             "nobody answers for a device"},
+    [QW_R_REMOTE_ACCESS] = {"remote.access", 9100013, QW_SEV_MEDIUM, "remote-access",
+                            "a remote-access session into an OT zone"},
+    [QW_R_REMOTE_OUTSIDE_WINDOW] = {"remote.outside_window", 9100014, QW_SEV_HIGH,
+                                    "remote-access",
+                                    "remote access outside the allowed windows"},
+    [QW_R_REMOTE_BYPASS_JUMP] = {"remote.bypass_jump_host", 9100015, QW_SEV_HIGH,
+                                 "remote-access",
+                                 "a remote session reaches an OT zone without a jump host"},
+    [QW_R_REMOTE_VPN] = {"remote.vpn_session", 9100016, QW_SEV_INFO, "remote-access",
+                         "a VPN session (IKE/ESP, OpenVPN, WireGuard)"},
+    [QW_R_ICS_WRITE] = {"ics.write", 9100017, QW_SEV_MEDIUM, "ics",
+                        "process data written by a host that does not normally write it"},
+    [QW_R_ICS_PROGRAM] = {"ics.program", 9100018, QW_SEV_HIGH, "ics",
+                          "controller logic uploaded, downloaded or changed"},
+    [QW_R_ICS_CPU_STATE] = {"ics.cpu_state", 9100019, QW_SEV_CRITICAL, "ics",
+                            "a controller was put in stop or run"},
+    [QW_R_ICS_RESTART] = {"ics.restart", 9100020, QW_SEV_HIGH, "ics",
+                          "a controller or device was restarted (cold or warm)"},
+    [QW_R_ICS_FIRMWARE] = {"ics.firmware", 9100021, QW_SEV_HIGH, "ics",
+                           "a firmware update operation"},
+    [QW_R_ICS_CONFIG] = {"ics.config", 9100022, QW_SEV_HIGH, "ics",
+                         "device configuration changed over an industrial protocol"},
+    [QW_R_RECON_SCAN] = {"recon.scan", 9100023, QW_SEV_HIGH, "reconnaissance",
+                         "a host sweep or port scan"},
+    [QW_R_RECON_ICS_DISCOVERY] = {"recon.ics_discovery", 9100024, QW_SEV_MEDIUM,
+                                  "reconnaissance",
+                                  "industrial device discovery (List Identity, Who-Is, SZL)"},
+    [QW_R_CRED_PLAINTEXT] = {"cred.plaintext", 9100025, QW_SEV_HIGH, "credentials",
+                             "credentials sent in clear text"},
+    [QW_R_PROTO_MALFORMED] = {"proto.malformed", 9100026, QW_SEV_LOW, "protocol",
+                              "malformed protocol data"},
+};
+
+int qw_rule_find(const char *name)
+{
+    for (int i = 0; i < QW_R_COUNT; i++)
+        if (strcmp(qw_rules[i].name, name) == 0) return i;
+    return -1;
+}
