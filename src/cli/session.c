@@ -17,6 +17,10 @@ const char qw_session_options_help[] =
     "                   idle timeout of a flow class: tcp-new (120), tcp-established (3600),\n"
     "                   tcp-closed (30), udp (180), other (60); repeatable\n"
     "  --learn          fold what this run saw into the baseline (docs/baseline.md)\n"
+    "  --syslog HOST:PORT\n"
+    "                   send every new finding to a syslog receiver (RFC 5424) as it happens\n"
+    "  --syslog-proto udp|tcp   transport (default udp; tcp uses octet-counting framing)\n"
+    "  --syslog-format json|cef the alert as the event log's JSON record (default) or CEF\n"
     "  --quiet          no summary at the end\n";
 
 bool qw_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -89,6 +93,26 @@ int qw_session_option(struct qw_session_opts *o, int argc, char **argv, int *i, 
         o->learn = true;
         return 1;
     }
+    if (!strcmp(a, "--syslog") || !strcmp(a, "--syslog-proto") || !strcmp(a, "--syslog-format")) {
+        const char *v = need_value(argc, argv, i, cmd);
+        if (!v) return -1;
+        if (!strcmp(a, "--syslog")) {
+            o->syslog = v;
+        } else if (!strcmp(a, "--syslog-proto")) {
+            if (strcmp(v, "udp") && strcmp(v, "tcp")) {
+                fprintf(stderr, "quaywatch %s: --syslog-proto must be udp or tcp\n", cmd);
+                return -1;
+            }
+            o->syslog_tcp = !strcmp(v, "tcp");
+        } else {
+            if (strcmp(v, "json") && strcmp(v, "cef")) {
+                fprintf(stderr, "quaywatch %s: --syslog-format must be json or cef\n", cmd);
+                return -1;
+            }
+            o->syslog_cef = !strcmp(v, "cef");
+        }
+        return 1;
+    }
     return 0;
 }
 
@@ -131,10 +155,22 @@ static int start(struct qw_session *s, const char *command)
         }
         s->have_events = true;
     }
+    if (s->opt.syslog) {
+        if (!qw_syslog_open(&s->syslog, s->opt.syslog, s->opt.syslog_tcp,
+                            s->opt.syslog_cef ? QW_SYSLOG_CEF : QW_SYSLOG_JSON, err, sizeof err)) {
+            fprintf(stderr, "quaywatch %s: %s\n", command, err);
+            if (s->have_events) qw_eventlog_close(&s->events);
+            s->have_events = false;
+            qw_store_close(&s->store);
+            return QW_EXIT_FAILURE;
+        }
+        s->have_syslog = true;
+    }
     struct qw_engine_config cfg = {.flow_cap = s->opt.flow_cap,
                                    .timeouts = s->opt.timeouts,
                                    .events = s->have_events ? &s->events : NULL,
-                                   .site = s->site};
+                                   .site = s->site,
+                                   .syslog = s->have_syslog ? &s->syslog : NULL};
     if (!qw_engine_init(&s->engine, &cfg)) {
         fprintf(stderr, "quaywatch %s: out of memory starting the engine\n", command);
         return QW_EXIT_FAILURE;
@@ -220,4 +256,6 @@ void qw_session_free(struct qw_session *s)
     qw_store_close(&s->store);
     qw_site_free(s->site);
     s->site = NULL;
+    if (s->have_syslog) qw_syslog_close(&s->syslog);
+    s->have_syslog = false;
 }

@@ -19,6 +19,8 @@ struct qw_session_opts {
     struct qw_flow_timeouts timeouts; /* zero entries: defaults */
     bool quiet;          /* no summary */
     bool learn;          /* fold the inventory into the baseline at the end */
+    const char *syslog;  /* HOST:PORT for findings, NULL: none */
+    bool syslog_tcp, syslog_cef;
 };
 
 struct qw_session {
@@ -31,6 +33,8 @@ struct qw_session {
     char sources[1024];
     struct qw_site *site; /* the site file's model (NULL without --site); freed with the session */
     size_t learnt_assets; /* --learn: assets folded into the baseline */
+    struct qw_syslog syslog;
+    bool have_syslog;
 };
 
 /* Parse an option shared by analyze and run at argv[*i]; returns 1 if consumed (advancing *i

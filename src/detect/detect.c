@@ -71,12 +71,11 @@ static int eve_severity(uint8_t sev)
     return sev >= QW_SEV_HIGH ? 1 : sev == QW_SEV_MEDIUM ? 2 : 3;
 }
 
-static void write_alert(struct qw_detector *d, enum qw_rule rule, const struct qw_flow *f,
-                        uint64_t ts_ns, const struct qw_finding *x, const struct qw_finding_key *k)
+/* The alert record: EVE's `alert` object plus quaywatch's fields (docs/events.md). */
+static void alert_record(struct qw_eventlog *el, enum qw_rule rule, const struct qw_flow *f,
+                         uint64_t ts_ns, const struct qw_finding *x,
+                         const struct qw_finding_key *k)
 {
-    d->alerts++;
-    struct qw_eventlog *el = d->cfg.events;
-    if (!el) return;
     const struct qw_rule_info *ri = &qw_rules[rule];
     qw_eventlog_begin(el, ts_ns, "alert", f);
     struct qw_json *j = &el->j;
@@ -109,10 +108,79 @@ static void write_alert(struct qw_detector *d, enum qw_rule rule, const struct q
     qw_json_bool(j, "documented", x->documented);
     if (x->change_id[0]) qw_json_str(j, "change_id", x->change_id);
     if (x->maintenance) qw_json_bool(j, "maintenance_window", true);
-    if (x->evidence[0])
-        qw_json_raw(j, "evidence", x->evidence, strlen(x->evidence));
+    if (x->evidence[0]) qw_json_raw(j, "evidence", x->evidence, strlen(x->evidence));
     qw_json_obj_end(j);
     qw_eventlog_end(el);
+}
+
+/* CEF (ArcSight Common Event Format, rev 25): header fields escape | and \, extension values
+ * escape = and \ and newlines. */
+static size_t cef_put(char *out, size_t cap, size_t n, const char *s, bool header)
+{
+    for (; s && *s && n + 3 < cap; s++) {
+        char c = *s;
+        if (c == '\\' || (header && c == '|') || (!header && c == '=')) out[n++] = '\\';
+        if (c == '\n' || c == '\r') {
+            out[n++] = '\\';
+            c = 'n';
+        }
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+static size_t cef_text(char *out, size_t cap, enum qw_rule rule, uint64_t ts_ns,
+                       const struct qw_finding *x, const struct qw_finding_key *k)
+{
+    static const int cef_sev[5] = {1, 3, 5, 8, 10};
+    const struct qw_rule_info *ri = &qw_rules[rule];
+    size_t n = (size_t)snprintf(out, cap, "CEF:0|quaywatch|quaywatch|%s|%u|", QW_VERSION, ri->id);
+    n = cef_put(out, cap, n, ri->name, true);
+    n = cef_put(out, cap, n, ": ", true);
+    n = cef_put(out, cap, n, x->message[0] ? x->message : ri->title, true);
+    char a[46], p[46];
+    static const struct qw_addr zero;
+    bool peer = memcmp(&k->peer, &zero, sizeof zero) != 0;
+    int w = snprintf(out + n, cap - n, "|%d|rt=%llu cat=%s dst=%s", cef_sev[x->severity],
+                     (unsigned long long)(ts_ns / 1000000u), ri->category,
+                     qw_addr_str(&k->asset, a));
+    if (w > 0 && (size_t)w < cap - n) n += (size_t)w;
+    if (peer) {
+        w = snprintf(out + n, cap - n, " src=%s", qw_addr_str(&k->peer, p));
+        if (w > 0 && (size_t)w < cap - n) n += (size_t)w;
+    }
+    const struct {
+        const char *label, *value;
+    } cs[] = {{"rule", ri->name}, {"owner", x->owner}, {"actor", x->actor},
+              {"zone", x->zone},  {"changeId", x->change_id}, {"asset", x->asset_id}};
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        if (!cs[i].value[0]) continue;
+        w = snprintf(out + n, cap - n, " cs%zuLabel=%s cs%zu=", i + 1, cs[i].label, i + 1);
+        if (w < 0 || (size_t)w >= cap - n) break;
+        n += (size_t)w;
+        n = cef_put(out, cap, n, cs[i].value, false);
+    }
+    w = snprintf(out + n, cap - n, " cn1Label=documented cn1=%d", x->documented ? 1 : 0);
+    if (w > 0 && (size_t)w < cap - n) n += (size_t)w;
+    return n;
+}
+
+static void write_alert(struct qw_detector *d, enum qw_rule rule, const struct qw_flow *f,
+                        uint64_t ts_ns, const struct qw_finding *x, const struct qw_finding_key *k)
+{
+    d->alerts++;
+    if (d->cfg.events) alert_record(d->cfg.events, rule, f, ts_ns, x, k);
+    if (!d->cfg.syslog) return;
+    static char json[6144], cef[4096];
+    struct qw_eventlog mem;
+    memset(&mem, 0, sizeof mem);
+    qw_json_mem(&mem.j, json, sizeof json - 1);
+    alert_record(&mem, rule, f, ts_ns, x, k);
+    size_t jl = mem.j.overflow ? 0 : mem.j.len;
+    while (jl && json[jl - 1] == '\n') jl--; /* a syslog message carries no line end */
+    size_t cl = cef_text(cef, sizeof cef, rule, ts_ns, x, k);
+    qw_syslog_send(d->cfg.syslog, ts_ns, x->severity, qw_rules[rule].name, json, jl, cef, cl);
 }
 
 void qw_detect_raise(struct qw_detector *d, enum qw_rule rule, const struct qw_addr *asset,

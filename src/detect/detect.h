@@ -17,6 +17,7 @@
 #include "engine/emit.h"
 #include "flow/flow.h"
 #include "output/eventlog.h"
+#include "output/syslog.h"
 #include "site/model.h"
 #include "util/hmap.h"
 
@@ -74,6 +75,7 @@ int qw_rule_find(const char *name);
 struct qw_detect_config {
     const struct qw_site *site;       /* NULL: rules that need the site are off */
     struct qw_eventlog *events;       /* NULL: no alert records */
+    struct qw_syslog *syslog;         /* NULL: no syslog delivery */
     uint32_t scan_hosts;              /* recon.scan: distinct hosts probed by one source ... */
     uint32_t scan_ports;              /* ... or distinct ports on one host ... */
     uint64_t scan_window_ns;          /* ... within this window */

@@ -491,7 +491,8 @@ bool qw_engine_init(struct qw_engine *e, const struct qw_engine_config *cfg)
     static const struct qw_reasm_ops ops = {on_stream_data, on_stream_gap};
     qw_reasm_init(&e->reasm, &ops, e, e->cfg.reasm_memcap);
     if (!qw_flow_table_init(&e->flows, e->cfg.flow_cap, &e->cfg.timeouts)) return false;
-    struct qw_detect_config dc = {.site = e->cfg.site, .events = e->cfg.events};
+    struct qw_detect_config dc = {.site = e->cfg.site, .events = e->cfg.events,
+                                  .syslog = e->cfg.syslog};
     return qw_obs_init(&e->obs) && qw_detect_init(&e->detect, &dc);
 }
 

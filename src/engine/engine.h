@@ -26,6 +26,7 @@ struct qw_engine_config {
     size_t reasm_memcap;               /* 0: QW_REASM_MEMCAP_DEFAULT */
     struct qw_eventlog *events;        /* NULL: no event log */
     const struct qw_site *site;        /* NULL: no site file (detections that need it are off) */
+    struct qw_syslog *syslog;          /* NULL: findings are not sent to syslog */
 };
 
 struct qw_engine_stats {
