@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Differential test: IEC 60870-5-104 APDUs, quaywatch's event log vs tshark.
+#
+# For every capture in $QW_CORPUS/pcaps/iec104/ and every mixed-plant capture that carries
+# IEC 104, compares (iec104_tshark_compare.py beside this script does the counting):
+#   - APDUs by format (I, S, U): ours counts each "request", "response" and "termination"
+#     object of the "iec104" records; tshark lists one iec60870_104.type per APDU.
+#   - U-format functions (STARTDT/STOPDT/TESTFR act/con) against iec60870_104.utype;
+#   - ASDU type ids, causes of transmission, common addresses, and the multiset of information
+#     object addresses against iec60870_asdu.typeid / .causetx / .addr / .ioa.
+# tshark decodes IEC 104 by port (2404); we detect it by payload, so only flows with port 2404
+# on one side are compared (APDUs found elsewhere are printed, not compared). tshark runs with
+# tcp.reassemble_out_of_order so that both sides rebuild the streams as the receiver did.
+#
+# Exit 0 when every capture agrees (or differs only as documented in KNOWN in the python
+# script), 1 otherwise, 77 (skip) without the corpus, tshark or python3.
+set -u
+[ -d "${QW_CORPUS:-}/pcaps/iec104" ] || { echo "SKIP: IEC 104 corpus not found at ${QW_CORPUS:-unset}/pcaps/iec104"; exit 77; }
+command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
+[ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+files=("$QW_CORPUS"/pcaps/iec104/*.pcap*)
+for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
+    [ -e "$f" ] || continue
+    if [ -n "$(tshark -r "$f" -Y iec60870_104 -c 1 -T fields -e frame.number 2>/dev/null)" ]; then
+        files+=("$f")
+    fi
+done
+
+status=0
+for f in "${files[@]}"; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f")
+    rm -f "$tmp/x.db" "$tmp/ev.json"
+    "$QW_BIN" analyze --db "$tmp/x.db" --events "$tmp/ev.json" "$f" >"$tmp/out.txt" 2>&1
+    rc=$?
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
+        echo "FAIL $name: quaywatch analyze exited $rc"
+        sed 's/^/    /' "$tmp/out.txt" | tail -5
+        status=1
+        continue
+    fi
+    tshark -r "$f" -o tcp.reassemble_out_of_order:TRUE -Y iec60870_104 -T fields \
+        -E separator=/t -e frame.number -e iec60870_104.type -e iec60870_104.utype \
+        -e iec60870_asdu.typeid -e iec60870_asdu.causetx -e iec60870_asdu.addr \
+        -e iec60870_asdu.ioa >"$tmp/tshark.txt" 2>/dev/null
+    python3 "$here/iec104_tshark_compare.py" "$name" "$tmp/ev.json" "$tmp/tshark.txt" || status=1
+done
+exit $status
