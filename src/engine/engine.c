@@ -550,8 +550,22 @@ static int cmp_flow_age(const void *a, const void *b)
     return 0;
 }
 
+/* Link-layer parsers keep engine-wide state (GOOSE control blocks, DCP requests): at the end
+ * of a capture they flush it like a flow's parser does at flow end. */
+static void frames_finish(struct qw_engine *e)
+{
+    for (size_t i = 0; e->frame_state && i < qw_protocol_count; i++) {
+        const struct qw_proto *pr = qw_protocols[i];
+        if (!(pr->transports & QW_TRANSPORT_ETHER) || !pr->flow_end || !e->frame_state[i])
+            continue;
+        struct qw_pctx ctx = {&engine_sink, e, NULL, NULL, pr, e->now_ns};
+        pr->flow_end(&ctx, e->frame_state[i]);
+    }
+}
+
 void qw_engine_finish(struct qw_engine *e)
 {
+    frames_finish(e);
     /* Deterministic order: by start time then id, never by hash-table layout. */
     size_t n = (size_t)e->flows.stats.active, i = 0;
     if (n == 0) return; /* e.g. a capture of ARP, CDP or GOOSE only */

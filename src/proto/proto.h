@@ -19,7 +19,7 @@
  *     no probe: the engine calls `frame` for every frame whose ethertype (after VLAN tags, or the
  *     SNAP protocol id after LLC/SNAP) is in `ethertypes`, with the bytes after the ethertype.
  *     Their `state_size` bytes are one state for the whole engine, not one per flow. The frame's
- *     addresses are available through qw_pctx_frame() (emit.h).
+ *     addresses are available through qw_pctx_packet() (emit.h).
  *   - `gap` tells the parser that bytes of direction `dir` were lost (a missing TCP segment):
  *     it drops partial state for that direction and resynchronises on the next PDU boundary.
  *   - `flow_end` flushes what is outstanding (unanswered requests) before the state is freed.
