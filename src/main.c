@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"map", qw_cmd_map, "the communication map between assets (Graphviz dot or JSON)"},
     {"baseline", qw_cmd_baseline, "show, diff, accept, export or import the baseline"},
     {"alerts", qw_cmd_alerts, "findings by owner and rule; acknowledge or resolve them"},
+    {"sessions", qw_cmd_sessions, "the remote-access ledger: who, how, when, and what they did"},
     {"changes", qw_cmd_changes, "hold the changes since the baseline against change records"},
     {"site", qw_cmd_site, "check a site file, or draft one from the store"},
     {"synth", qw_cmd_synth, "write a synthetic capture of an example port terminal"},

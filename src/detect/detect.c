@@ -3,6 +3,7 @@
 #include "detect/detect.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/proto.h"
@@ -51,6 +52,8 @@ bool qw_detect_init(struct qw_detector *d, const struct qw_detect_config *cfg)
 
 void qw_detect_free(struct qw_detector *d)
 {
+    free(d->sessions);
+    d->sessions = NULL;
     qw_hmap_free(&d->findings);
     qw_hmap_free(&d->alerted);
     qw_hmap_free(&d->probes);
@@ -61,6 +64,7 @@ void qw_detect_free(struct qw_detector *d)
 void qw_detect_clear(struct qw_detector *d)
 {
     qw_hmap_clear(&d->findings);
+    d->nsessions = 0;
 }
 
 /* ---- raising a finding ------------------------------------------------------------------ */
@@ -514,11 +518,63 @@ static void policy_rules(struct qw_detector *d, const struct qw_flow *f)
                     f->first_ns, &x);
 }
 
+static void ledger(struct qw_detector *d, const struct qw_flow *f, const char *proto,
+                   bool via_jump, bool to_jump, bool in_window, bool into_target)
+{
+    if (d->nsessions == QW_DETECT_MAX_SESSIONS) {
+        d->dropped++;
+        return;
+    }
+    if (!d->sessions) {
+        d->sessions = malloc(QW_DETECT_MAX_SESSIONS * sizeof *d->sessions);
+        if (!d->sessions) return;
+    }
+    struct qw_remote_session *s = &d->sessions[d->nsessions++];
+    memset(s, 0, sizeof *s);
+    s->client = *qw_flow_cli_ip(f);
+    s->server = *qw_flow_srv_ip(f);
+    snprintf(s->proto, sizeof s->proto, "%s", proto);
+    s->via_jump_host = via_jump;
+    s->to_jump_host = to_jump;
+    s->in_window = in_window;
+    s->into_target = into_target;
+    s->start_ns = f->first_ns;
+    s->end_ns = f->last_ns;
+    s->pkts = f->pkts[0] + f->pkts[1];
+    s->bytes = f->bytes[0] + f->bytes[1];
+    s->flow_id = f->id;
+    if (!d->cfg.site) return;
+    struct qw_site_owner so, co;
+    end_of(d, f, true, &so);
+    end_of(d, f, false, &co);
+    if (so.zone) snprintf(s->target_zone, sizeof s->target_zone, "%s", so.zone->id);
+    /* the party: an approved change record covering the target names it; else whoever answers
+     * for the source (the VPN pool's owner, a declared vendor laptop...) */
+    const struct qw_site_change *rec = NULL;
+    if (qw_site_changes_active(d->cfg.site, f->first_ns, so.zone, so.asset, 0, &rec, 1) && rec &&
+        rec->by)
+        snprintf(s->party, sizeof s->party, "%s", rec->by->id);
+    else if (co.party)
+        snprintf(s->party, sizeof s->party, "%s", co.party->id);
+}
+
 static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
 {
     const struct qw_site *site = d->cfg.site;
     const struct qw_addr *srv = qw_flow_srv_ip(f), *cli = qw_flow_cli_ip(f);
     char a[46], b[46];
+    const char *rp_any = remote_proto(f);
+    bool vpn = is_vpn(f);
+    bool from_pool_any = site && qw_site_in_vpn_pool(site, cli);
+    if (rp_any || vpn || from_pool_any) {
+        struct qw_site_host chh = {.ip = cli}, shh = {.ip = srv};
+        struct qw_site_owner so2;
+        end_of(d, f, true, &so2);
+        bool target = site && so2.zone && qw_site_remote_target(site, so2.zone);
+        ledger(d, f, rp_any ? rp_any : vpn ? "vpn" : (f->app ? f->app->name : "ip"),
+               site && qw_site_is_jump_host(site, &chh), site && qw_site_is_jump_host(site, &shh),
+               !site || qw_site_remote_window_open(site, f->first_ns), target);
+    }
     if (is_vpn(f)) {
         struct qw_finding x;
         memset(&x, 0, sizeof x);

@@ -110,6 +110,19 @@ struct qw_finding {
     bool announced;             /* an earlier run already wrote its alert record */
 };
 
+/* One remote-access or VPN session for the ledger (`quaywatch sessions`). */
+struct qw_remote_session {
+    struct qw_addr client, server;
+    char proto[16];          /* ssh, rdp, vnc, telnet, ..., vpn, or the app of a VPN-pool flow */
+    char party[40];          /* who: the change record's party, else the source's owner */
+    char target_zone[40];
+    bool via_jump_host, in_window, into_target;
+    bool to_jump_host;       /* the session ends on a jump host (the approved first hop) */
+    uint64_t start_ns, end_ns, pkts, bytes, flow_id;
+};
+
+#define QW_DETECT_MAX_SESSIONS 4096u
+
 /* A (client, server) pair whose operations the baseline holds as normal. */
 struct qw_detect_pair {
     struct qw_addr client, server;
@@ -123,6 +136,8 @@ struct qw_detector {
     struct qw_hmap probes;   /* recon.scan: (src, dst, port) seen in the current window */
     struct qw_hmap scanners; /* per source: window start, distinct hosts, ports */
     struct qw_hmap alerted;  /* findings already announced by an alert record (all batches) */
+    struct qw_remote_session *sessions; /* this batch's finished sessions */
+    size_t nsessions;
     uint64_t alerts;         /* alert records written */
     uint64_t dropped;        /* findings refused at the cap */
 };

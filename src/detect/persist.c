@@ -37,6 +37,8 @@ static const char *subject(const char *id, const struct qw_addr *a, char *buf, s
     return qw_addr_str(a, buf);
 }
 
+static bool store_sessions(const struct qw_detector *d, sqlite3 *db);
+
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     if (v && v[0])
@@ -47,7 +49,9 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 
 bool qw_detect_store(const struct qw_detector *d, sqlite3 *db)
 {
-    if (!d || d->findings.count == 0) return true;
+    if (!d) return true;
+    if (!store_sessions(d, db)) return false;
+    if (d->findings.count == 0) return true;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, sql_finding, -1, &st, NULL) != SQLITE_OK) return false;
     uint32_t pos = 0;
@@ -84,6 +88,45 @@ bool qw_detect_store(const struct qw_detector *d, sqlite3 *db)
         ok = sqlite3_step(st) == SQLITE_DONE;
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+static bool store_sessions(const struct qw_detector *d, sqlite3 *db)
+{
+    if (!d->nsessions) return true;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO sessions (proto, client_ip, server_ip, party, target_zone,"
+                           " via_jump_host, in_window, into_target, start_ns, end_ns, packets,"
+                           " bytes, flow_id, path) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
+                           "?13,?14)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return false;
+    bool ok = true;
+    for (size_t i = 0; ok && i < d->nsessions; i++) {
+        const struct qw_remote_session *s = &d->sessions[i];
+        char c[46], v[46];
+        sqlite3_bind_text(st, 1, s->proto, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, qw_addr_str(&s->client, c), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, qw_addr_str(&s->server, v), -1, SQLITE_TRANSIENT);
+        bind_text(st, 4, s->party);
+        bind_text(st, 5, s->target_zone);
+        sqlite3_bind_int(st, 6, s->via_jump_host);
+        sqlite3_bind_int(st, 7, s->in_window);
+        sqlite3_bind_int(st, 8, s->into_target);
+        sqlite3_bind_int64(st, 9, (int64_t)s->start_ns);
+        sqlite3_bind_int64(st, 10, (int64_t)s->end_ns);
+        sqlite3_bind_int64(st, 11, (int64_t)s->pkts);
+        sqlite3_bind_int64(st, 12, (int64_t)s->bytes);
+        sqlite3_bind_int64(st, 13, (int64_t)s->flow_id);
+        sqlite3_bind_text(st, 14, s->to_jump_host    ? "to jump host"
+                                  : s->via_jump_host ? "via jump host"
+                                                     : "direct",
+                          -1, SQLITE_STATIC);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_reset(st);
     }
     sqlite3_finalize(st);
     return ok;

@@ -70,7 +70,14 @@ const char *const qw_store_migrations[] = {
     "  maintenance INTEGER NOT NULL DEFAULT 0, message TEXT NOT NULL, evidence TEXT,"
     "  flow_id INTEGER, first_seen INTEGER, last_seen INTEGER,"
     "  count INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'open',"
-    "  state_changed INTEGER, UNIQUE (rule, asset, peer, extra));",
+    "  state_changed INTEGER, UNIQUE (rule, asset, peer, extra));"
+    /* the remote-access ledger (docs/detections.md, "Remote-access ledger") */
+    "CREATE TABLE sessions ("
+    "  id INTEGER PRIMARY KEY, proto TEXT NOT NULL, client_ip TEXT NOT NULL,"
+    "  server_ip TEXT NOT NULL, party TEXT, target_zone TEXT,"
+    "  via_jump_host INTEGER NOT NULL, in_window INTEGER NOT NULL,"
+    "  into_target INTEGER NOT NULL, start_ns INTEGER, end_ns INTEGER,"
+    "  packets INTEGER, bytes INTEGER, flow_id INTEGER, path TEXT NOT NULL);",
 };
 const int qw_store_schema_version = sizeof qw_store_migrations / sizeof qw_store_migrations[0];
 

@@ -81,3 +81,21 @@ id=$("$qw" alerts --db "$work/s.db" --rule remote.bypass_jump_host --format json
 "$qw" alerts --db "$work/s.db" --format json | grep -q "\"id\":$id," && fail "a resolved finding is still listed as active"
 "$qw" alerts resolve 999999 --db "$work/s.db" >/dev/null 2>&1; [ $? -eq 2 ] || fail "resolve a missing id: want 2"
 pass "alerts: --owner, --rule, ack, resolve"
+
+# The remote-access ledger: the vendor's SSH session to the jump host (approved path, with the
+# jump host's Modbus reads of sts-crane02 while it lasted) and the VPN client's direct session
+# to sts-crane03.
+"$qw" sessions --db "$work/s.db" --format json >"$work/sessions.json" || fail "sessions"
+python3 - "$work/sessions.json" <<'PY' || fail "ledger is wrong"
+import json, sys
+s = json.load(open(sys.argv[1]))
+ssh = [x for x in s if x["proto"] == "ssh" and x["source"] == "10.50.8.21"]
+assert len(ssh) == 1 and ssh[0]["target"] == "10.50.0.10" and ssh[0]["path"] == "to jump host", ssh
+assert ssh[0]["party"] == "vendor" and ssh[0]["in_window"], ssh
+assert any(a["device"] == "10.30.1.12" and a["app_proto"] == "modbus" for a in ssh[0]["activity"]), ssh
+d = [x for x in s if x["source"] == "10.50.8.23"]
+assert len(d) == 1 and d[0]["path"] == "direct" and d[0]["target"] == "10.30.1.13", d
+assert d[0]["into_target_zone"] and d[0]["target_zone"] == "cranes", d
+PY
+"$qw" sessions --db "$work/s.db" | grep -q "^2 sessions" || fail "sessions table"
+pass "remote-access ledger: jump-host session with its activity, direct VPN session"

@@ -1,0 +1,160 @@
+/* quaywatch sessions: the remote-access ledger. Every remote-access or VPN session (and every
+ * flow from a VPN pool into a remote-access target zone) with its party, source, path (through
+ * a jump host or not), start, end, approval (inside a window or not), and what was done in OT
+ * zones while it lasted: the operations of industrial protocols (write, program, firmware,
+ * config, stop, start, restart, control) by the session's source or, for a session into a jump
+ * host, by the jump host. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "store/store.h"
+#include "util/json.h"
+#include "util/timefmt.h"
+
+static void help(FILE *out)
+{
+    fprintf(out,
+            "usage: quaywatch sessions [--db FILE] [--format table|json]\n\n"
+            "The remote-access ledger: every SSH, RDP, VNC, Telnet, TeamViewer, AnyDesk or VPN\n"
+            "session, and every flow from a VPN pool into a remote-access target zone, with its\n"
+            "party, path (via a jump host or not), start and end, approval (inside the allowed\n"
+            "windows or not) and the industrial operations done while it lasted.\n"
+            "The site file given to analyze/run decides parties, windows and jump hosts.\n\n"
+            "exit codes: 0 ok, 2 usage error, 3 the store cannot be read\n");
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? (const char *)t : "";
+}
+
+/* The industrial operations done by the source (or the jump host it reached) while the
+ * session lasted, per device and protocol. */
+static const char activity_sql[] =
+    "SELECT server_ip, app_proto, server_port, group_concat(DISTINCT op), sum(count)"
+    " FROM edge_ops WHERE client_ip IN (?1, ?2) AND first_seen <= ?4 AND last_seen >= ?3"
+    " AND op NOT IN ('session','auth')"
+    " GROUP BY server_ip, app_proto, server_port ORDER BY server_ip";
+
+int qw_cmd_sessions(int argc, char **argv)
+{
+    const char *db_path = "quaywatch.db", *format = "table";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            help(stdout);
+            return QW_EXIT_OK;
+        }
+        if ((!strcmp(argv[i], "--db") || !strcmp(argv[i], "--format")) && i + 1 < argc) {
+            *(!strcmp(argv[i], "--db") ? &db_path : &format) = argv[i + 1];
+            i++;
+            continue;
+        }
+        fprintf(stderr, "quaywatch sessions: unexpected argument '%s' (see --help)\n", argv[i]);
+        return QW_EXIT_USAGE;
+    }
+    bool json = !strcmp(format, "json");
+    if (!json && strcmp(format, "table")) {
+        fprintf(stderr, "quaywatch sessions: --format must be table or json\n");
+        return QW_EXIT_USAGE;
+    }
+    struct qw_store store;
+    char err[512];
+    if (!qw_store_open_existing(&store, db_path, err, sizeof err)) {
+        fprintf(stderr, "quaywatch sessions: %s\n", err);
+        return QW_EXIT_INPUT;
+    }
+    sqlite3 *db = store.db;
+    sqlite3_stmt *st, *act;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, proto, client_ip, server_ip, party, target_zone,"
+                           " via_jump_host, in_window, into_target, start_ns, end_ns, packets,"
+                           " bytes, path FROM sessions ORDER BY start_ns, id",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, activity_sql, -1, &act, NULL) != SQLITE_OK) {
+        fprintf(stderr, "quaywatch sessions: %s: %s\n", db_path, sqlite3_errmsg(db));
+        qw_store_close(&store);
+        return QW_EXIT_INPUT;
+    }
+    static char buf[1 << 16];
+    struct qw_json j;
+    qw_json_init(&j, buf, sizeof buf, stdout);
+    if (json)
+        qw_json_arr_begin(&j, NULL);
+    else
+        printf("%-27s %-27s %-8s %-15s %-15s %-16s %-14s %-9s %s\n", "start", "end", "proto",
+               "source", "target", "party", "path", "approved", "activity in OT zones");
+    size_t n = 0;
+    char t0[QW_TIME_STR_MAX], t1[QW_TIME_STR_MAX];
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        n++;
+        int64_t start = sqlite3_column_int64(st, 9), end = sqlite3_column_int64(st, 10);
+        bool via_jump = sqlite3_column_int(st, 6), in_window = sqlite3_column_int(st, 7);
+        qw_time_rfc3339((uint64_t)start, t0);
+        qw_time_rfc3339((uint64_t)end, t1);
+        /* the source acts itself; a session into a jump host acts through it */
+        sqlite3_bind_text(act, 1, col(st, 2), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(act, 2, col(st, 3), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(act, 3, start);
+        sqlite3_bind_int64(act, 4, end);
+        if (json) {
+            qw_json_obj_begin(&j, NULL);
+            qw_json_i64(&j, "id", sqlite3_column_int64(st, 0));
+            qw_json_str(&j, "proto", col(st, 1));
+            qw_json_str(&j, "source", col(st, 2));
+            qw_json_str(&j, "target", col(st, 3));
+            if (*col(st, 4)) qw_json_str(&j, "party", col(st, 4));
+            else qw_json_null(&j, "party");
+            if (*col(st, 5)) qw_json_str(&j, "target_zone", col(st, 5));
+            qw_json_str(&j, "path", col(st, 13));
+            qw_json_bool(&j, "via_jump_host", via_jump);
+            qw_json_bool(&j, "in_window", in_window);
+            qw_json_bool(&j, "into_target_zone", sqlite3_column_int(st, 8) != 0);
+            qw_json_str(&j, "start", t0);
+            qw_json_str(&j, "end", t1);
+            qw_json_i64(&j, "packets", sqlite3_column_int64(st, 11));
+            qw_json_i64(&j, "bytes", sqlite3_column_int64(st, 12));
+            qw_json_arr_begin(&j, "activity");
+        } else {
+            printf("%-27s %-27s %-8s %-15s %-15s %-16s %-14s %-9s", t0, t1, col(st, 1),
+                   col(st, 2), col(st, 3), *col(st, 4) ? col(st, 4) : "?",
+                   col(st, 13), in_window ? "yes" : "NO");
+        }
+        bool any = false;
+        while (sqlite3_step(act) == SQLITE_ROW) {
+            if (json) {
+                qw_json_obj_begin(&j, NULL);
+                qw_json_str(&j, "device", col(act, 0));
+                qw_json_str(&j, "app_proto", col(act, 1));
+                qw_json_i64(&j, "port", sqlite3_column_int64(act, 2));
+                qw_json_str(&j, "ops", col(act, 3));
+                qw_json_i64(&j, "transactions", sqlite3_column_int64(act, 4));
+                qw_json_obj_end(&j);
+            } else {
+                printf("%s %s %s/%lld (%s)", any ? ";" : "", col(act, 0), col(act, 1),
+                       (long long)sqlite3_column_int64(act, 2), col(act, 3));
+            }
+            any = true;
+        }
+        sqlite3_reset(act);
+        if (json) {
+            qw_json_arr_end(&j);
+            qw_json_obj_end(&j);
+        } else {
+            printf("%s\n", any ? "" : " -");
+        }
+    }
+    sqlite3_finalize(act);
+    sqlite3_finalize(st);
+    if (json) {
+        qw_json_arr_end(&j);
+        qw_json_newline(&j);
+        qw_json_flush(&j);
+    } else {
+        printf("%zu session%s\n", n, n == 1 ? "" : "s");
+    }
+    qw_store_close(&store);
+    return QW_EXIT_OK;
+}
