@@ -38,11 +38,16 @@ check-asan:
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS)
 
-# Run every libFuzzer harness for FUZZ_SECONDS each (not part of check).
+# Run every libFuzzer harness for FUZZ_SECONDS each, FUZZ_JOBS at once, seeded from the corpus
+# (not part of check; scripts/fuzz.sh). FUZZ_TARGETS="fuzz_modbus fuzz_dnp3" picks some.
 FUZZ_SECONDS ?= 60
-fuzz: check-asan
-	@for f in $(ASAN_BUILD)/fuzz_*; do case $$f in *_replay) continue;; esac; \
-	  echo "== $$f"; $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; done
+FUZZ_JOBS ?= $(JOBS)
+FUZZ_TARGETS ?=
+fuzz: test-deps
+	@CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DQW_SANITIZE=ON -DQW_FUZZ=ON \
+	  $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	@scripts/fuzz.sh $(ASAN_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

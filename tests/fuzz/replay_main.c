@@ -3,6 +3,7 @@
  * flips, truncations, byte runs), so the sanitizers see hostile variants of real traffic. Exit 77
  * (skipped) when the corpus is absent. */
 #include <dirent.h>
+#include <stdbool.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +27,35 @@ static uint64_t rng(void)
     return rng_state * 0x2545f4914f6cdd1dull;
 }
 
+/* QW_FUZZ_SEED_DIR set: write each distinct real input there (up to QW_SEED_MAX files) as a
+ * libFuzzer seed corpus instead of running the harness (`make fuzz` uses it). */
+#define QW_SEED_MAX 4000
+static const char *seed_dir;
+static unsigned long seeds;
+
+static bool write_seed(const uint8_t *data, size_t len)
+{
+    if (seeds >= QW_SEED_MAX || len == 0) return true;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/seed-%05lu", seed_dir, seeds);
+    FILE *fp = fopen(path, "wb");
+    if (!fp) return false;
+    bool ok = fwrite(data, 1, len, fp) == len;
+    ok = fclose(fp) == 0 && ok;
+    seeds++;
+    return ok;
+}
+
 static void run_one(const uint8_t *data, size_t len)
 {
+    if (seed_dir) {
+        if (!write_seed(data, len)) {
+            fprintf(stderr, "cannot write seeds to %s\n", seed_dir);
+            exit(1);
+        }
+        inputs++;
+        return;
+    }
     static uint8_t buf[70000];
     if (len > sizeof buf) len = sizeof buf;
     uint8_t *copy = malloc(len ? len : 1); /* exact size: ASan catches reads past the end */
@@ -134,7 +162,12 @@ int main(int argc, char **argv)
         printf("SKIP: corpus directory %s not found\n", dir);
         return 77;
     }
+    seed_dir = getenv("QW_FUZZ_SEED_DIR");
     walk(dir);
+    if (seed_dir) {
+        printf("wrote %lu seeds to %s\n", seeds, seed_dir);
+        return 0;
+    }
     printf("replayed %llu inputs from %s\n", inputs, dir);
     return inputs ? 0 : 1;
 }
