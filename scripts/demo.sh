@@ -1,22 +1,42 @@
 #!/usr/bin/env bash
-# The demo: synthesise ten minutes of an example port terminal, analyse it with the example site
-# file, and show the summary and a few records of the event log.
+# The demo: synthesise an example port terminal, learn its normal traffic, then analyse a
+# capture with scripted incidents against the example site file, and show what an operator
+# would read: the summary (findings grouped by the party that owns them), the inventory, the
+# findings, the remote-access ledger and the change verification.
 set -euo pipefail
 qw=${1:-build/quaywatch}
 root=$(cd "$(dirname "$0")/.." && pwd)
+site=$root/examples/terminal.yaml
 out=${QW_DEMO_DIR:-$root/build/demo}
 mkdir -p "$out"
-rm -f "$out"/terminal.db "$out"/terminal.db-wal "$out"/terminal.db-shm
+rm -f "$out"/terminal.db "$out"/terminal.db-wal "$out"/terminal.db-shm "$out"/events.json
 
-echo "== quaywatch synth: ten minutes of an example container and liquid-bulk terminal"
-"$qw" synth --minutes 10 --seed 1 -o "$out/terminal.pcap"
+if "$qw" synth --help | grep -q -- "--incidents"; then
+    echo "== quaywatch synth: a normal day at the terminal (10 minutes), then one with incidents"
+    "$qw" synth --minutes 10 --seed 2 -o "$out/normal.pcap"
+    "$qw" synth --minutes 10 --seed 1 --incidents -o "$out/terminal.pcap"
+    echo
+    echo "== quaywatch analyze --learn (the baseline: what normal looks like)"
+    "$qw" analyze --quiet --learn --site "$site" --db "$out/terminal.db" "$out/normal.pcap"
+else
+    echo "== quaywatch synth: ten minutes of an example container and liquid-bulk terminal"
+    "$qw" synth --minutes 10 --seed 1 -o "$out/terminal.pcap"
+fi
 echo
 echo "== quaywatch analyze --site examples/terminal.yaml"
-"$qw" analyze --site "$root/examples/terminal.yaml" --db "$out/terminal.db" \
-    --events "$out/events.json" "$out/terminal.pcap"
+"$qw" analyze --site "$site" --db "$out/terminal.db" --events "$out/events.json" "$out/terminal.pcap"
 echo
-echo "== first Modbus transactions in the event log ($out/events.json)"
-grep '"event_type":"modbus"' "$out/events.json" | head -3
+echo "== quaywatch inventory --site examples/terminal.yaml (first 20 assets)"
+"$qw" inventory --db "$out/terminal.db" --site "$site" | head -21
+echo
+echo "== quaywatch alerts (high and critical first)"
+"$qw" alerts --db "$out/terminal.db" | head -16
+echo
+echo "== quaywatch sessions (the remote-access ledger)"
+"$qw" sessions --db "$out/terminal.db"
+echo
+echo "== quaywatch changes --site examples/terminal.yaml (first lines)"
+"$qw" changes --db "$out/terminal.db" --site "$site" | head -14
 echo
 echo "Store: $out/terminal.db   Event log: $out/events.json"
-echo "Next: $qw inventory --db $out/terminal.db"
+echo "More: $qw map --db $out/terminal.db | dot -Tsvg > map.svg;  $qw alerts --help"
