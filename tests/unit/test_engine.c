@@ -198,6 +198,81 @@ static void test_routed_reply_on_other_vlan(void **state)
     free(log);
 }
 
+/* A link-layer frame reaches the parser registered for its ethertype (PROFINET DCP), with no
+ * flow: its records carry the frame's MACs and VLAN, and its identity facts are about the
+ * sender's MAC (asset.mac), as the contract says (proto.h). */
+static void test_link_layer_frame_dispatch(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, 0);
+    uint8_t f[128];
+    memset(f, 0, sizeof f);
+    static const uint8_t dst[6] = {0x00, 0x0e, 0xcf, 0x00, 0x00, 0x01};
+    static const uint8_t src[6] = {0x28, 0x63, 0x36, 0x00, 0x00, 0x02};
+    memcpy(f, dst, 6);
+    memcpy(f + 6, src, 6);
+    size_t o = 12;
+    f[o++] = 0x81; f[o++] = 0x00; f[o++] = 0x00; f[o++] = 30; /* VLAN 30 */
+    f[o++] = 0x88; f[o++] = 0x92;                             /* PROFINET */
+    f[o++] = 0xfe; f[o++] = 0xff;                             /* DCP identify response */
+    f[o++] = 5;                                               /* service Identify */
+    f[o++] = 1;                                               /* response, success */
+    f[o++] = 0; f[o++] = 0; f[o++] = 0x12; f[o++] = 0x34;     /* xid */
+    f[o++] = 0; f[o++] = 0;                                   /* reserved */
+    f[o++] = 0; f[o++] = 12;                                  /* DCP data length */
+    f[o++] = 2; f[o++] = 2;                                   /* device, name of station */
+    f[o++] = 0; f[o++] = 7;                                   /* block length: info + name */
+    f[o++] = 0; f[o++] = 0;                                   /* block info */
+    memcpy(f + o, "plc-1", 5);
+    o += 5 + 1;                                               /* padded to an even length */
+    size_t len = o < 60 ? 60 : o;
+    qw_engine_packet(&r.e, &r.d, f, (uint32_t)len, (uint32_t)len, 5 * SEC);
+    char *log = rig_finish(&r);
+    assert_int_equal(count(log, "\"event_type\":\"profinet_dcp\""), 1);
+    assert_non_null(strstr(log, "\"ether\":{\"src_mac\":\"28:63:36:00:00:02\""));
+    assert_non_null(strstr(log, "\"vlan\":[30]"));
+    assert_non_null(strstr(log, "\"asset\":{\"mac\":\"28:63:36:00:00:02\""));
+    assert_non_null(strstr(log, "plc-1"));
+    assert_null(strstr(log, "\"flow_id\""));
+    free(log);
+}
+
+/* Modbus over UDP goes through the datagram callback: one datagram, one transaction. */
+static void test_udp_datagram_dispatch(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, 0);
+    uint8_t f[128];
+    memset(f, 0, sizeof f);
+    f[5] = 1;
+    f[11] = 2;
+    size_t o = 12;
+    f[o++] = 0x08; f[o++] = 0x00;
+    size_t ip = o;
+    static const uint8_t pdu[] = {0x00, 0x07, 0x00, 0x00, 0x00, 0x06, 0x01, /* MBAP, unit 1 */
+                                  0x03, 0x00, 0x10, 0x00, 0x02};           /* read 2 at 16 */
+    f[ip] = 0x45;
+    f[ip + 3] = (uint8_t)(20 + 8 + sizeof pdu);
+    f[ip + 8] = 64;
+    f[ip + 9] = 17;
+    f[ip + 12] = 10; f[ip + 13] = 20; f[ip + 15] = 20;
+    f[ip + 16] = 10; f[ip + 17] = 30; f[ip + 18] = 1; f[ip + 19] = 11;
+    size_t l4 = ip + 20;
+    f[l4] = 0xc3; f[l4 + 1] = 0x50; /* 50000 */
+    f[l4 + 2] = 0x01; f[l4 + 3] = 0xf6; /* 502 */
+    f[l4 + 5] = (uint8_t)(8 + sizeof pdu);
+    memcpy(f + l4 + 8, pdu, sizeof pdu);
+    size_t len = l4 + 8 + sizeof pdu;
+    qw_engine_packet(&r.e, &r.d, f, (uint32_t)len, (uint32_t)len, 5 * SEC);
+    char *log = rig_finish(&r);
+    assert_int_equal(count(log, "\"event_type\":\"modbus\""), 1);
+    assert_non_null(strstr(log, "\"app_proto\":\"modbus\""));
+    assert_non_null(strstr(log, "\"proto\":\"UDP\""));
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +280,8 @@ int main(void)
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_port_reuse_and_syn_retransmit),
         cmocka_unit_test(test_routed_reply_on_other_vlan),
+        cmocka_unit_test(test_link_layer_frame_dispatch),
+        cmocka_unit_test(test_udp_datagram_dispatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
