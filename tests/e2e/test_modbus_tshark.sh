@@ -34,7 +34,7 @@ trap 'rm -rf "$tmp"' EXIT
 files=("$QW_CORPUS"/pcaps/modbus/*.pcap*)
 for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
     [ -e "$f" ] || continue
-    if [ -n "$(tshark -r "$f" -Y mbtcp -c 1 -T fields -e frame.number 2>/dev/null)" ]; then
+    if [ -n "$(tshark -r "$f" -Y mbtcp -T fields -e frame.number 2>/dev/null | head -1)" ]; then
         files+=("$f")
     fi
 done
