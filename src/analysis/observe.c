@@ -166,6 +166,12 @@ void qw_obs_flow_end(struct qw_observer *o, const struct qw_flow *f)
         binding_update(o, v, to, f->dst_mac[d], QW_BIND_DST, f->first_ns, f->last_ns);
     }
 
+    /* A TCP connection the server never accepted (no SYN-ACK: refused with a RST, or a scan
+     * probe left unanswered) is no communication: it makes no edge, so no service, role or
+     * new-edge change comes from a port scan. Flows picked up mid-stream keep theirs. */
+    if (f->key.proto == 6 && f->tcp_state != QW_TCP_MIDSTREAM &&
+        !(f->flags_seen[QW_DIR_TO_CLIENT] & QW_TCP_SYN))
+        return;
     struct qw_edge_key k;
     edge_key_of(f, &k);
     struct qw_edge_val *e = qw_hmap_upsert(&o->edges, &k, NULL);

@@ -304,18 +304,25 @@ static struct qw_change *add(struct qw_changes *out, size_t *cap, enum qw_change
     return c;
 }
 
+/* Baseline assets are kept sorted by id (load orders them, import sorts them). */
 static const struct qw_bl_asset *bl_asset(const struct qw_baseline *bl, const char *id)
 {
-    for (size_t i = 0; i < bl->nassets; i++)
-        if (strcmp(bl->assets[i].id, id) == 0) return &bl->assets[i];
+    size_t lo = 0, hi = bl->nassets;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(bl->assets[mid].id, id);
+        if (r == 0) return &bl->assets[mid];
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 
 static const struct qw_asset *inv_asset(const struct qw_inventory *inv, const char *id)
 {
-    for (size_t i = 0; i < inv->nassets; i++)
-        if (strcmp(inv->assets[i].id, id) == 0) return &inv->assets[i];
-    return NULL;
+    return qw_inventory_find_id(inv, id);
 }
 
 /* Does the space-separated list `list` hold `word`? */

@@ -6,9 +6,7 @@
 
 static const struct qw_asset *find(const struct qw_inventory *inv, const char *id)
 {
-    for (size_t i = 0; id[0] && i < inv->nassets; i++)
-        if (strcmp(inv->assets[i].id, id) == 0) return &inv->assets[i];
-    return NULL;
+    return id[0] ? qw_inventory_find_id(inv, id) : NULL;
 }
 
 /* Zone and declared asset of one end: from the inventory, else (a gone asset) from its IP. */

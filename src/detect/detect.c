@@ -563,6 +563,10 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
     const struct qw_site *site = d->cfg.site;
     const struct qw_addr *srv = qw_flow_srv_ip(f), *cli = qw_flow_cli_ip(f);
     char a[46], b[46];
+    /* a connection that was never accepted is a probe, not a session */
+    if (f->key.proto == 6 && f->tcp_state != QW_TCP_MIDSTREAM &&
+        !(f->flags_seen[QW_DIR_TO_CLIENT] & QW_TCP_SYN))
+        return;
     const char *rp_any = remote_proto(f);
     bool vpn = is_vpn(f);
     bool from_pool_any = site && qw_site_in_vpn_pool(site, cli);
@@ -653,8 +657,9 @@ static void scan_rule(struct qw_detector *d, const struct qw_flow *f)
     struct scanner_val *hv = qw_hmap_upsert(&d->scanners, &hk, &fresh);
     if (!hv) return;
     if (fresh) memset(hv, 0, sizeof *hv);
-    hv->ports_max++;
-    bool new_host = hv->ports_max == 1;
+    /* copy what is needed: the next upsert into the same map may move its entries */
+    uint32_t host_ports = ++hv->ports_max;
+    bool new_host = host_ports == 1;
     struct host_port_key sk;
     memset(&sk, 0, sizeof sk);
     sk.src = *src;
@@ -663,7 +668,7 @@ static void scan_rule(struct qw_detector *d, const struct qw_flow *f)
     if (!sv) return;
     if (fresh) memset(sv, 0, sizeof *sv);
     if (new_host) sv->hosts++;
-    if (hv->ports_max > sv->ports_max) sv->ports_max = hv->ports_max;
+    if (host_ports > sv->ports_max) sv->ports_max = host_ports;
     if (sv->raised || (sv->hosts < d->cfg.scan_hosts && sv->ports_max < d->cfg.scan_ports))
         return;
     sv->raised = true;

@@ -23,9 +23,7 @@ static void asset_addr(const struct qw_asset *a, const char *ip_hint, struct qw_
 
 static const struct qw_asset *find_asset(const struct qw_inventory *inv, const char *id)
 {
-    for (size_t i = 0; id[0] && i < inv->nassets; i++)
-        if (strcmp(inv->assets[i].id, id) == 0) return &inv->assets[i];
-    return NULL;
+    return qw_inventory_find_id(inv, id);
 }
 
 bool qw_detect_load_baseline(struct qw_detector *d, sqlite3 *db)

@@ -8,6 +8,14 @@
 #include "analysis/vendor.h"
 #include "decode/packet.h"
 #include "inventory/inventory.h"
+#include "util/hmap.h"
+
+/* Index of the assets being built by id, and of host rows by store id: the builder must stay
+ * linear when a scan or a flood has put 100,000 addresses in the store. */
+struct id_key {
+    char id[64];
+};
+#define QW_INV_MAX_ASSETS (1u << 24)
 
 /* Append one zeroed element to a growing array (capacity doubles at powers of two). */
 static void *push(void *arr_ptr, size_t *n, size_t size)
@@ -93,6 +101,8 @@ struct builder {
     struct host *hosts;
     size_t nhosts;
     struct qw_inventory *inv;
+    struct qw_hmap by_id;   /* asset id -> index (long) */
+    struct qw_hmap host_ix; /* hosts.id (int64) -> index in hosts */
     long *parent; /* union-find over assets */
     char *err;
     size_t errlen;
@@ -238,13 +248,28 @@ static const char *owner_mac(struct builder *b, const char *ip, int vlan)
 
 /* ---- assets ------------------------------------------------------------------------------- */
 
+static long asset_find(struct builder *b, const char *id)
+{
+    struct id_key k;
+    memset(&k, 0, sizeof k);
+    snprintf(k.id, sizeof k.id, "%s", id);
+    const long *ix = qw_hmap_get(&b->by_id, &k);
+    return ix ? *ix : -1;
+}
+
 static long asset_new(struct builder *b, const char *id)
 {
     struct qw_inventory *inv = b->inv;
     struct qw_asset *a = push(&inv->assets, &inv->nassets, sizeof *a);
     if (!a) return -1;
     snprintf(a->id, sizeof a->id, "%s", id);
-    return (long)(inv->nassets - 1);
+    struct id_key k;
+    memset(&k, 0, sizeof k);
+    snprintf(k.id, sizeof k.id, "%s", id);
+    long *ix = qw_hmap_upsert(&b->by_id, &k, NULL);
+    if (!ix) return -1;
+    *ix = (long)(inv->nassets - 1);
+    return *ix;
 }
 
 static long asset_for_mac(struct builder *b, const char *mac)
@@ -254,8 +279,8 @@ static long asset_for_mac(struct builder *b, const char *mac)
     char id[64];
     snprintf(id, sizeof id, "mac:%s", mac);
     if (!m) { /* a MAC known only from link-layer identity facts */
-        for (size_t i = 0; i < b->inv->nassets; i++)
-            if (strcmp(b->inv->assets[i].id, id) == 0) return (long)i;
+        long found = asset_find(b, id);
+        if (found >= 0) return found;
     }
     long idx = asset_new(b, id);
     if (idx < 0) return -1;
@@ -276,9 +301,8 @@ static long asset_for_ip(struct builder *b, const char *ip)
 {
     char id[64];
     snprintf(id, sizeof id, "ip:%s", ip);
-    for (size_t i = 0; i < b->inv->nassets; i++)
-        if (strcmp(b->inv->assets[i].id, id) == 0) return (long)i;
-    return asset_new(b, id);
+    long found = asset_find(b, id);
+    return found >= 0 ? found : asset_new(b, id);
 }
 
 static void span(uint64_t *first, uint64_t *last, uint64_t a, uint64_t z)
@@ -310,6 +334,11 @@ static bool load_hosts(struct builder *b)
     sqlite3_finalize(st);
 
     for (size_t i = 0; i < b->nhosts; i++) {
+        size_t *ix = qw_hmap_upsert(&b->host_ix, &b->hosts[i].id, NULL);
+        if (!ix) return false;
+        *ix = i;
+    }
+    for (size_t i = 0; i < b->nhosts; i++) {
         struct host *h = &b->hosts[i];
         const char *mac = owner_mac(b, h->ip, h->vlan);
         h->asset = mac ? asset_for_mac(b, mac) : asset_for_ip(b, h->ip);
@@ -336,15 +365,18 @@ static bool load_hosts(struct builder *b)
         a->bytes_sent += h->bytes_sent;
         a->bytes_recv += h->bytes_recv;
     }
-    /* Forwarders and other MACs that own no host row still are devices. */
-    for (size_t i = 0; i < b->nmacs; i++) {
-        if (b->macs[i].asset >= 0) continue;
-        long idx = asset_for_mac(b, b->macs[i].mac);
+    /* Forwarders and other MACs that own no host row still are devices; their time span is
+     * their bindings' (binds are sorted by MAC: one pass). */
+    for (size_t k = 0; k < b->nbinds; k++) {
+        struct mac_info *m = find_mac(b, b->binds[k].mac);
+        if (!m) continue;
+        bool owned_hosts = m->asset >= 0 && b->inv->assets[m->asset].nips > 0;
+        if (owned_hosts) continue;
+        long idx = asset_for_mac(b, m->mac);
         if (idx < 0) return false;
-        for (size_t k = 0; k < b->nbinds; k++)
-            if (strcmp(b->binds[k].mac, b->macs[i].mac) == 0)
-                span(&b->inv->assets[idx].first_ns, &b->inv->assets[idx].last_ns,
-                     b->binds[k].first_ns, b->binds[k].last_ns);
+        struct qw_asset *a = &b->inv->assets[idx];
+        span(&a->first_ns, &a->last_ns, b->binds[k].first_ns, b->binds[k].last_ns);
+        if (a->nmacs && !a->macs[0].vlan) a->macs[0].vlan = (uint16_t)b->binds[k].vlan;
     }
     return true;
 }
@@ -366,9 +398,8 @@ static bool add_fact(struct qw_asset *a, const char *attr, const unsigned char *
 
 static long host_asset(struct builder *b, int64_t host_id)
 {
-    for (size_t i = 0; i < b->nhosts; i++)
-        if (b->hosts[i].id == host_id) return b->hosts[i].asset;
-    return -1;
+    const size_t *ix = qw_hmap_get(&b->host_ix, &host_id);
+    return ix ? b->hosts[*ix].asset : -1;
 }
 
 static bool load_facts(struct builder *b)
@@ -500,6 +531,39 @@ static bool merge_devices(struct builder *b)
 }
 
 /* ---- services, current values, order ------------------------------------------------------ */
+
+static const struct qw_inventory *sort_inv; /* qsort has no context argument */
+static int cmp_by_id(const void *x, const void *y)
+{
+    return strcmp(sort_inv->assets[*(const uint32_t *)x].id,
+                  sort_inv->assets[*(const uint32_t *)y].id);
+}
+
+static bool build_id_index(struct qw_inventory *inv)
+{
+    inv->by_id = malloc((inv->nassets ? inv->nassets : 1) * sizeof *inv->by_id);
+    if (!inv->by_id) return false;
+    for (size_t i = 0; i < inv->nassets; i++) inv->by_id[i] = (uint32_t)i;
+    sort_inv = inv;
+    if (inv->nassets > 1) qsort(inv->by_id, inv->nassets, sizeof *inv->by_id, cmp_by_id);
+    sort_inv = NULL;
+    return true;
+}
+
+const struct qw_asset *qw_inventory_find_id(const struct qw_inventory *inv, const char *id)
+{
+    size_t lo = 0, hi = inv->by_id ? inv->nassets : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(inv->assets[inv->by_id[mid]].id, id);
+        if (r == 0) return &inv->assets[inv->by_id[mid]];
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
 
 static int cmp_ipref(const void *x, const void *y)
 {
@@ -682,13 +746,15 @@ bool qw_inventory_load(struct qw_inventory *inv, sqlite3 *db, char *err, size_t 
 {
     memset(inv, 0, sizeof *inv);
     struct builder b = {.db = db, .inv = inv, .err = err, .errlen = errlen};
-    bool ok = load_bindings(&b) && load_hosts(&b) && load_facts(&b) && merge_devices(&b);
+    bool ok = qw_hmap_init(&b.by_id, sizeof(struct id_key), sizeof(long), QW_INV_MAX_ASSETS) &&
+              qw_hmap_init(&b.host_ix, sizeof(int64_t), sizeof(size_t), QW_INV_MAX_ASSETS) &&
+              load_bindings(&b) && load_hosts(&b) && load_facts(&b) && merge_devices(&b);
     if (ok) {
         for (size_t i = 0; i < inv->nassets; i++)
             if (inv->assets[i].nips > 1)
                 qsort(inv->assets[i].ips, inv->assets[i].nips, sizeof *inv->assets[i].ips, cmp_ip);
         if (inv->nassets > 1) qsort(inv->assets, inv->nassets, sizeof *inv->assets, cmp_asset);
-        ok = build_ip_index(inv) && load_services(&b);
+        ok = build_ip_index(inv) && build_id_index(inv) && load_services(&b);
     }
     if (ok) {
         for (size_t i = 0; i < inv->nassets; i++) {
@@ -698,6 +764,8 @@ bool qw_inventory_load(struct qw_inventory *inv, sqlite3 *db, char *err, size_t 
     } else if (!err[0]) {
         snprintf(err, errlen, "out of memory building the inventory");
     }
+    qw_hmap_free(&b.by_id);
+    qw_hmap_free(&b.host_ix);
     free(b.binds);
     free(b.binds_by_ip);
     free(b.macs);
@@ -717,5 +785,6 @@ void qw_inventory_free(struct qw_inventory *inv)
     }
     free(inv->assets);
     free(inv->by_ip);
+    free(inv->by_id);
     memset(inv, 0, sizeof *inv);
 }

@@ -44,6 +44,7 @@ struct qw_inv_ip {
 struct qw_inv_mac {
     uint8_t mac[6];
     bool local; /* locally administered */
+    uint16_t vlan; /* the VLAN it was first bound on (0: untagged or unknown) */
     char oui_vendor[QW_INV_VALUE_MAX];
 };
 
@@ -96,7 +97,11 @@ struct qw_inventory {
     size_t nassets;
     struct qw_inv_ipref *by_ip; /* every (ip, vlan) of every asset, sorted: lookups */
     size_t nby_ip;
+    uint32_t *by_id;            /* asset indexes sorted by id */
 };
+
+/* The asset with this id, or NULL (binary search). */
+const struct qw_asset *qw_inventory_find_id(const struct qw_inventory *inv, const char *id);
 
 /* Read the store and build the inventory. False with a message in err on a store error. */
 bool qw_inventory_load(struct qw_inventory *inv, sqlite3 *db, char *err, size_t errlen);

@@ -15,7 +15,8 @@ void qw_asset_place(const struct qw_site *site, const struct qw_asset *a,
     struct qw_site_host h = {
         .ip = have_ip ? &ip : NULL,
         .mac = a->nmacs ? a->macs[0].mac : NULL,
-        .vlan = a->nips ? a->ips[0].vlan : 0,
+        /* an interface without an address (a replaced router) still has its segment */
+        .vlan = a->nips ? a->ips[0].vlan : a->nmacs ? a->macs[0].vlan : 0,
         .hostname = a->hostname,
         .roles = roles,
         .nroles = nroles,

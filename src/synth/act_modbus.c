@@ -4,7 +4,11 @@
  * One state machine serves both. A "cycle" is a list of request/response pairs sent back to
  * back; between cycles the client either acknowledges the last response with a delayed pure ACK
  * (when its next request is further away than its delayed-ACK timer, as real stacks do) or lets
- * the next request carry the acknowledgement. Connections close with a FIN from either side. */
+ * the next request carry the acknowledgement. Connections close with a FIN from either side.
+ *
+ * A Siemens controller's Modbus server is a block of its user program: when its CPU is put in
+ * STOP (the scripted S7 PLC STOP), the CPU closes the program's connections, and the HMI's
+ * reconnection attempts are refused with RST|ACK every 10-20 s. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +30,8 @@ enum {
     ST_FIN2,
     ST_LASTACK,
     ST_GARP,
+    ST_RETRY_SYN, /* the server's CPU is stopped: nothing listens on 502 any more */
+    ST_REFUSED,
 };
 
 #define STEP_BAD_READ 100 /* FC3 beyond the register window: answered with exception 2 */
@@ -74,10 +80,9 @@ static uint64_t server_latency(struct sy *sy, const struct sy_dev *s)
     }
 }
 
-/* Delayed-ACK timer of the client's stack: Windows 200 ms, Linux about 40 ms. */
 static uint64_t ack_delay(const struct sy_dev *c)
 {
-    return c->ttl >= 127 ? 200 * SY_MS : 40 * SY_MS;
+    return sy_tcp_ack_delay(c);
 }
 
 static void plan_poll_cycle(struct sy *sy, struct mb_actor *x)
@@ -156,9 +161,13 @@ static size_t write_response(struct sy *sy, struct mb_actor *x, uint8_t *pl)
     case SY_MB_FC_MEI: {
         const struct sy_dev *d = x->srv;
         const struct sy_vendor *v = &sy_vendors[d->vendor];
+        bool updated = sy->now >= d->fw_update_at;
+        if (updated && d->fw_ev && sy->ev[d->fw_ev].key == SY_NEVER) { /* first new answer */
+            sy_ev_key(sy, d->fw_ev);
+            sy_ev_touch(sy, d->fw_ev);
+        }
         const char *objs[SY_MB_MAX_OBJS] = {
-            v->mb_vendor, v->product_code,
-            sy->now >= d->fw_update_at ? v->revision_new : v->revision,
+            v->mb_vendor, v->product_code, updated ? v->revision_new : v->revision,
             v->url, v->product, v->model, d->name};
         return sy_mb_devid_rsp(pl, x->tid, UNIT_ID, 2, objs, SY_MB_MAX_OBJS);
     }
@@ -171,6 +180,8 @@ static size_t write_response(struct sy *sy, struct mb_actor *x, uint8_t *pl)
         if (!ex) return sy_mb_writen_rsp(pl, x->tid, UNIT_ID, r->addr, r->qty);
         break;
     }
+    sy_ev_key(sy, SY_EV_EXCEPTION); /* only the scripted bad read gets here */
+    sy_ev_touch(sy, SY_EV_EXCEPTION);
     return sy_mb_exception(pl, x->tid, UNIT_ID, r->fc, (uint8_t)ex);
 }
 
@@ -198,6 +209,7 @@ static void after_cycle(struct sy *sy, struct mb_actor *x)
         uint64_t close_at = SY_NEVER;
         if (x->maint_pending) close_at = x->po.maint_close;
         if (x->roam_at < close_at) close_at = x->roam_at;
+        if (x->srv->cpu_stop_at != SY_NEVER) close_at = sy->now; /* CPU in STOP */
         if (close_at <= t) {
             x->closer = SY_S2C;
             then(sy, x, close_at > sy->now ? close_at : sy->now + SY_MS, ST_FIN1);
@@ -231,7 +243,10 @@ static void start_session(struct mb_actor *x, uint64_t at)
 static void after_close(struct sy *sy, struct mb_actor *x)
 {
     if (x->poll) {
-        if (x->maint_pending && sy->now >= x->po.maint_close) {
+        if (x->srv->cpu_stop_at != SY_NEVER) {
+            x->state = ST_RETRY_SYN;
+            x->a.next = sy->now + sy_jit(sy, 3 * SY_SEC, 6 * SY_SEC);
+        } else if (x->maint_pending && sy->now >= x->po.maint_close) {
             x->maint_pending = false;
             x->state = ST_GARP;
             x->a.next = x->po.maint_reboot > sy->now ? x->po.maint_reboot : sy->now + SY_SEC;
@@ -314,6 +329,7 @@ static void fire(struct sy *sy, struct sy_actor *a)
         a->next = x->next_at;
         return;
     case ST_FIN1:
+        if (x->poll && x->srv->fw_ev && x->maint_pending) sy_ev_touch(sy, x->srv->fw_ev);
         sy_tcp_fin(sy, t, x->closer);
         x->state = ST_FIN2;
         a->next = sy->now + (x->closer == SY_C2S ? server_latency(sy, x->srv)
@@ -329,9 +345,21 @@ static void fire(struct sy *sy, struct sy_actor *a)
         after_close(sy, x);
         return;
     case ST_GARP:
+        if (x->srv->fw_ev && sy->now >= x->srv->fw_update_at) sy_ev_touch(sy, x->srv->fw_ev);
         sy_arp_announce(sy, x->srv);
         x->state = ST_SYN;
         a->next = sy->now + sy_jit(sy, 4 * SY_SEC, 8 * SY_SEC);
+        return;
+    case ST_RETRY_SYN:
+        sy_tcp_init(sy, t, x->cli, x->srv, SY_MB_PORT);
+        sy_tcp_syn(sy, t);
+        x->state = ST_REFUSED;
+        a->next = sy->now + server_latency(sy, x->srv);
+        return;
+    case ST_REFUSED:
+        sy_tcp_refuse(sy, t);
+        x->state = ST_RETRY_SYN;
+        a->next = sy->now + sy_jit(sy, 10 * SY_SEC, 20 * SY_SEC);
         return;
     default:
         a->next = SY_NEVER;

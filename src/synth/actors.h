@@ -13,12 +13,16 @@
 void *sy_actor_new(struct sy *sy, size_t size, sy_fire_fn fire, uint64_t start);
 
 /* ---- act_arp.c ---- */
-#define SY_ARP_MAX_NB 3
-/* Resolves the device's neighbours (gateway, same-VLAN servers) at `start` and every few
- * minutes after; on the first round also announces itself (gratuitous ARP) if `garp`, and lets
- * its gateway resolve it if `gw_asks` (the router's first delivery of routed traffic). */
+#define SY_ARP_MAX_NB 3 /* the gateway and up to two same-VLAN servers */
+/* Resolves the device's neighbours (its gateway, looked up each time, and the same-VLAN servers
+ * in nb) at `start` and every few minutes after; on the first round also announces itself
+ * (gratuitous ARP) if `garp`, and lets its gateway resolve it if `gw_asks` (the router's first
+ * delivery of routed traffic). */
 struct sy_actor *sy_arp_actor(struct sy *sy, struct sy_dev *d, struct sy_dev *const *nb,
                               unsigned nnb, bool garp, bool gw_asks, uint64_t start);
+/* Scripted: at `at`, `box` (same IP as its zone's gateway, another MAC) announces itself twice,
+ * becomes the zone's gateway, and resolves every crane controller. */
+struct sy_actor *sy_router_swap_actor(struct sy *sy, struct sy_dev *box, uint64_t at);
 
 /* ---- act_modbus.c ---- */
 /* Operations of a scripted Modbus session (resolved against the server's register map). */
@@ -83,6 +87,45 @@ struct sy_actor *sy_historian_actor(struct sy *sy, struct sy_dev *c, struct sy_d
  * camera's RTP/JPEG stream that the SETUP announces. */
 struct sy_actor *sy_camera_actors(struct sy *sy, struct sy_dev *nvr, struct sy_dev *cam,
                                   uint64_t start);
+
+/* ---- act_s7.c ---- */
+enum sy_s7_step {
+    SY_S7_SZL_MODULE,    /* read SZL 0x0011 (module identification) */
+    SY_S7_SZL_COMPONENT, /* read SZL 0x001C (component identification) */
+    SY_S7_READ_DB,       /* read variable: 16 octets of the status data block DB1 */
+    SY_S7_STOP,          /* PLC STOP (function 0x29); the CPU goes to STOP */
+};
+#define SY_S7_TSAP_PG 0x0101 /* called TSAP: programming device, rack 0 slot 1 */
+#define SY_S7_TSAP_OP 0x0201 /* called TSAP: operator panel / HMI, rack 0 slot 1 */
+struct sy_s7_session_opts {
+    uint64_t start;
+    const uint8_t *steps; /* enum sy_s7_step; must outlive the actor */
+    unsigned nsteps;
+    uint16_t called_tsap;
+    uint64_t gap_lo, gap_hi;     /* between steps */
+    uint64_t every_lo, every_hi; /* 0: once; else the session repeats this often */
+};
+/* An S7comm session (TCP, COTP connect, setup communication, the steps, FIN). */
+struct sy_actor *sy_s7_session_actor(struct sy *sy, struct sy_dev *cli, struct sy_dev *srv,
+                                     const struct sy_s7_session_opts *o);
+
+/* ---- act_dnp3.c ---- */
+/* The master's polling connection to a DNP3 outstation (integrity and event polls). */
+struct sy_actor *sy_dnp3_master_actor(struct sy *sy, struct sy_dev *master, struct sy_dev *rtu,
+                                      uint64_t start);
+/* Scripted: a one-off connection sending a cold restart (the outstation then restarts). */
+struct sy_actor *sy_dnp3_cold_restart_actor(struct sy *sy, struct sy_dev *cli, struct sy_dev *rtu,
+                                            uint64_t start);
+
+/* ---- act_telnet.c ---- */
+/* Scripted: a Telnet login with user name and password in clear, one command, exit. */
+struct sy_actor *sy_telnet_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s,
+                                 const char *user, const char *password, uint64_t start);
+
+/* ---- act_scan.c ---- */
+/* Scripted: a SYN scan of ports first..last of `s`, in random order. */
+struct sy_actor *sy_scan_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s,
+                               uint16_t first_port, uint16_t last_port, uint64_t start);
 
 /* ---- act_ssh.c ---- */
 /* An interactive SSH session: banners, key exchange, then encrypted keystrokes and output. */

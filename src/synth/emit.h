@@ -6,6 +6,7 @@
 #ifndef QW_SYNTH_EMIT_H
 #define QW_SYNTH_EMIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,35 @@
 #include "synth/rng.h"
 #include "synth/sched.h"
 
+/* Scripted events (docs/synth.md, "Scripted events"), recorded while the capture is written so
+ * that --truth can say exactly when each happened. */
+enum sy_ev_id {
+    SY_EV_NONE,
+    SY_EV_VENDOR_SSH,     /* vendor VPN client -> jump01, SSH */
+    SY_EV_JUMP_READ,      /* jump01 reads sts-crane02 (before and after its update) */
+    SY_EV_FW_CRANE,       /* sts-crane02 firmware update, covered by CHG-1042 */
+    SY_EV_EXCEPTION,      /* the one Modbus exception */
+    SY_EV_ROUTER_SWAP,    /* crane router replaced by another box */
+    SY_EV_FW_TANK,        /* tank-plc02 firmware update, no change record */
+    SY_EV_LAPTOP,         /* unknown laptop on the tank-farm VLAN */
+    SY_EV_SCAN,           /* laptop SYN-scans a tank PLC */
+    SY_EV_S7_STOP,        /* laptop stops a straddle carrier's CPU (S7comm PLC STOP) */
+    SY_EV_VENDOR_DIRECT,  /* vendor VPN client straight to sts-crane03 */
+    SY_EV_TELNET,         /* Telnet login to a tank gauge hub, password in clear */
+    SY_EV_EWS_WRITE,      /* tank-ews01 writes a register of sts-crane01 */
+    SY_EV_DNP3_RESTART,   /* tank-ews01 cold-restarts power-rtu01 (DNP3 function 13) */
+    SY_EV_DNP3_IIN_CLEAR, /* scada01 clears the RTU's restart indication (DNP3 write) */
+    SY_NEV
+};
+
+struct sy_ev {
+    uint64_t start, end; /* first and last frame of the event (SY_NEVER: did not happen) */
+    uint64_t key;        /* the frame a detector should raise on (SY_NEVER: use start) */
+    uint64_t frames;
+    struct sy_dev *src, *dst; /* who does it to whom */
+    unsigned permille;        /* planned time, per mille of the run */
+};
+
 struct sy {
     struct sy_out out;
     struct sy_model m;
@@ -24,7 +54,25 @@ struct sy {
     struct sy_sched sched;
     uint64_t now; /* time of the event being fired, microseconds since the capture start */
     uint64_t end; /* run length in microseconds */
+    bool incidents; /* run the scripted events */
+    struct sy_ev ev[SY_NEV];
 };
+
+/* Records that the frame just sent belongs to scripted event `id`. */
+static inline void sy_ev_touch(struct sy *sy, unsigned id)
+{
+    struct sy_ev *e = &sy->ev[id];
+    if (e->start == SY_NEVER) e->start = sy->now;
+    e->end = sy->now;
+    e->frames++;
+}
+
+/* Marks the frame about to be sent (or just sent) as the one a detector should raise on; the
+ * first such frame wins. */
+static inline void sy_ev_key(struct sy *sy, unsigned id)
+{
+    if (sy->ev[id].key == SY_NEVER) sy->ev[id].key = sy->now;
+}
 
 #define SY_MS 1000ull
 #define SY_SEC 1000000ull

@@ -1,6 +1,7 @@
 /* Application-protocol encoders for the synthetic capture. Each writes one message into a
  * caller buffer (a frame's payload area, SY_MTU - 40 bytes at least) and returns its length.
- * One file per protocol: enc_modbus.c, enc_dhcp.c, enc_dns.c, enc_ntp.c, enc_ssh.c. */
+ * One file per protocol: enc_modbus.c, enc_dhcp.c, enc_dns.c, enc_ntp.c, enc_ssh.c, enc_s7.c,
+ * enc_dnp3.c (Telnet is plain text and option bytes, written by act_telnet.c). */
 #ifndef QW_SYNTH_ENC_H
 #define QW_SYNTH_ENC_H
 
@@ -88,5 +89,57 @@ size_t sy_ssh_newkeys(uint8_t *b, struct sy_rng *r);
  * clear length. The caller appends 16 * blocks ciphertext + SY_SSH_MAC_LEN random bytes. */
 #define SY_SSH_MAC_LEN 32 /* hmac-sha2-256 */
 size_t sy_ssh_etm_len(uint8_t *b, unsigned blocks);
+
+/* ---- ISO-on-TCP (RFC 1006 TPKT, ISO 8073 COTP class 0) and S7comm ---- */
+#define SY_S7_PORT 102
+#define SY_S7_OFF 7 /* TPKT (4) + COTP DT (3) in front of every S7 PDU */
+#define SY_S7_PDU_REQ 480 /* PDU size the client asks for in setup communication */
+#define SY_S7_PDU_1200 240 /* ... and the S7-1200 grants */
+
+/* COTP connection request / confirm with TPDU size 1024 and the two TSAPs. */
+size_t sy_cotp_cr(uint8_t *b, uint16_t src_ref, uint16_t calling, uint16_t called);
+size_t sy_cotp_cc(uint8_t *b, uint16_t dst_ref, uint16_t src_ref, uint16_t calling,
+                  uint16_t called);
+/* Each S7 builder returns the whole TPKT length. */
+size_t sy_s7_setup(uint8_t *b, bool ack, uint16_t ref, uint16_t pdu_len);
+size_t sy_s7_szl_req(uint8_t *b, uint16_t ref, uint16_t id, uint16_t index);
+size_t sy_s7_szl11_rsp(uint8_t *b, uint16_t ref, uint8_t seq, const char *order, unsigned hw,
+                       unsigned fw_major, unsigned fw_minor, unsigned fw_patch);
+size_t sy_s7_szl1c_rsp(uint8_t *b, uint16_t ref, uint8_t seq, const uint16_t *idx,
+                       const char *const *text, unsigned n);
+size_t sy_s7_read_req(uint8_t *b, uint16_t ref, uint16_t db, uint32_t start, uint16_t nbytes);
+size_t sy_s7_read_rsp(uint8_t *b, uint16_t ref, const uint8_t *data, uint16_t nbytes);
+/* PLC STOP (function 0x29, PI service "P_PROGRAM") job or its ack-data. */
+size_t sy_s7_plc_stop(uint8_t *b, bool ack, uint16_t ref);
+
+/* ---- DNP3 over TCP (IEEE 1815-2012) ---- */
+#define SY_DNP3_PORT 20000
+#define SY_DNP3_APP_MAX 249 /* one link frame: 250 octets of user data with the transport octet */
+#define SY_DNP3_FC_CONFIRM 0
+#define SY_DNP3_FC_READ 1
+#define SY_DNP3_FC_WRITE 2
+#define SY_DNP3_FC_COLD_RESTART 13
+#define SY_DNP3_FC_RESPONSE 0x81
+#define SY_DNP3_IIN_DEVICE_RESTART 0x8000 /* IIN1.7, as (IIN1 << 8 | IIN2) */
+#define SY_DNP3_IIN_CLASS2 0x0400         /* IIN1.2 */
+#define SY_DNP3_FLAG_ONLINE 0x01
+#define SY_DNP3_FLAG_STATE 0x80 /* binary inputs */
+
+uint16_t sy_dnp3_crc(const uint8_t *p, size_t n);
+/* Link frame (unconfirmed user data, PRM set, DIR set from the master) holding one transport
+ * segment (FIR and FIN, sequence tseq) with application fragment app[0..n). Returns the frame
+ * length (at most 292). */
+size_t sy_dnp3_frame(uint8_t *b, bool from_master, uint16_t dst, uint16_t src, uint8_t tseq,
+                     const uint8_t *app, size_t n);
+/* Application fragments; each returns its length. */
+size_t sy_dnp3_read_classes(uint8_t *a, uint8_t seq, bool class0); /* class 1/2/3 (+0) */
+size_t sy_dnp3_cold_restart(uint8_t *a, uint8_t seq);
+size_t sy_dnp3_confirm(uint8_t *a, uint8_t seq);
+size_t sy_dnp3_clear_restart(uint8_t *a, uint8_t seq); /* write g80v1 index 7 = 0 */
+size_t sy_dnp3_response(uint8_t *a, uint8_t seq, bool con, uint16_t iin);
+size_t sy_dnp3_g1v2(uint8_t *p, const uint8_t *flags, unsigned n);  /* binary inputs, 0..n-1 */
+size_t sy_dnp3_g30v2(uint8_t *p, const int16_t *v, unsigned n);     /* 16-bit analogs, flags */
+size_t sy_dnp3_g32v2(uint8_t *p, const uint8_t *idx, const int16_t *v, unsigned n); /* events */
+size_t sy_dnp3_g52v2(uint8_t *p, uint16_t ms); /* time delay fine */
 
 #endif

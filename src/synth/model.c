@@ -31,6 +31,8 @@ enum {
     V_VMWARE,
     V_HIKVISION,
     V_AXIS,
+    V_TPLINK,
+    V_SEL,
 };
 
 /* OUIs from the IEEE registry (/usr/share/ieee-data/oui.txt). Identity strings are what such
@@ -56,6 +58,11 @@ const struct sy_vendor sy_vendors[] = {
     [V_HIKVISION] = {"Hangzhou Hikvision Digital Technology Co.,Ltd.", {0x44, 0x47, 0xcc}, 0, 0, 0,
                      0, 0, 0, 0},
     [V_AXIS] = {"Axis Communications AB", {0xac, 0xcc, 0x8e}, 0, 0, 0, 0, 0, 0, 0},
+    /* the crane router's unannounced replacement: a small-office VPN router */
+    [V_TPLINK] = {"TP-LINK TECHNOLOGIES CO.,LTD.", {0xd0, 0x37, 0x45}, 0, 0, 0, 0, 0, 0, 0},
+    /* the substation RTU (an automation controller speaking DNP3) */
+    [V_SEL] = {"SCHWEITZER ENGINEERING LABORATORIES, INC.", {0x00, 0x30, 0xa7}, 0, 0, 0, 0, 0, 0,
+               0},
 };
 
 /* Scaled kinds: count at scale 1, zone, band (first third octet), name prefix, vendor. */
@@ -88,6 +95,7 @@ static const struct fixed fixed_devs[] = {
     {SY_K_ROUTER, SY_Z_DMZ, 1, V_CISCO, 255, 0, "core-rtr-vl50"},
     {SY_K_ROUTER, SY_Z_CCTV, 1, V_CISCO, 255, 0, "core-rtr-vl60"},
     {SY_K_CRANE_ROUTER, SY_Z_CRANES, 1, V_MOXA, 64, 0, "crane-rtr"},
+    {SY_K_CRANE_ROUTER, SY_Z_CRANES, 1, V_TPLINK, 64, 0, "crane-rtr2"}, /* the swap's new box */
     {SY_K_DHCP, SY_Z_CORP, 10, V_DELL_SRV, 128, 0, "dhcp01"},
     {SY_K_DNS, SY_Z_CORP, 11, V_DELL_SRV, 128, 0, "dns01"},
     {SY_K_DC, SY_Z_CORP, 12, V_HP, 128, 0, "dc01"},
@@ -103,6 +111,7 @@ static const struct fixed fixed_devs[] = {
     {SY_K_VPN_CLIENT, SY_Z_DMZ, 21, V_FORTINET, 127, 8, "vendor-vpn-21"},
     {SY_K_VPN_CLIENT, SY_Z_DMZ, 23, V_FORTINET, 127, 8, "vendor-vpn-23"},
     {SY_K_NVR, SY_Z_CCTV, 10, V_HIKVISION, 64, 0, "nvr01"},
+    {SY_K_RTU, SY_Z_TANK, 60, V_SEL, 64, 0, "power-rtu01"},
 };
 
 #define BAND_WIDTH 32
@@ -146,6 +155,9 @@ static void init_dev(struct sy_dev *d, unsigned kind, unsigned zone, uint32_t ip
     d->ttl = (uint8_t)ttl;
     d->index = index;
     d->fw_update_at = UINT64_MAX;
+    d->cpu_stop_at = UINT64_MAX;
+    d->restart_at = UINT64_MAX;
+    d->restart_up_at = UINT64_MAX;
     uint64_t h = sy_mix((uint64_t)kind << 32 | index);
     d->ipid = (uint16_t)h;
     d->eph = (uint16_t)(49152 + (h >> 16) % 12000);
@@ -243,6 +255,15 @@ void sy_route(const struct sy_model *m, struct sy_dev *src, const struct sy_dev 
     out->dscp_ecn = 0;
     out->ipid = src->ipid++;
     out->dmac = src->zone == dst->zone ? dst->mac : m->gw[src->zone]->mac;
+}
+
+void sy_s7_serial(const struct sy_dev *d, char out[17])
+{
+    uint64_t h = sy_mix(0x5337 ^ (uint64_t)d->ip << 8);
+    /* "S C-" + letter, digit, two letters + 8 digits: 16 characters, as on the CPU's label */
+    snprintf(out, 17, "S C-%c%u%c%c%08u", 'A' + (int)(h % 26), (unsigned)(h / 26 % 10),
+             'A' + (int)(h / 260 % 26), 'A' + (int)(h / 6760 % 26),
+             (unsigned)((h >> 32) % 100000000u));
 }
 
 uint16_t sy_dev_eph(struct sy_dev *d)

@@ -24,7 +24,8 @@ enum sy_zone {
 
 enum sy_kind {
     SY_K_ROUTER,       /* core router/L3 switch interface in one VLAN (one MAC for all) */
-    SY_K_CRANE_ROUTER, /* the crane network's own router, gateway 10.30.0.1 */
+    SY_K_CRANE_ROUTER, /* the crane network's own router, gateway 10.30.0.1; index 1 is the
+                        * box that replaces it in the scripted router swap (same IP) */
     SY_K_DHCP,
     SY_K_DNS,
     SY_K_DC,
@@ -43,6 +44,9 @@ enum sy_kind {
     SY_K_VPN_CLIENT, /* addresses of the vendor VPN pool, behind the VPN gateway's MAC */
     SY_K_NVR,
     SY_K_CAMERA, /* scaled */
+    /* Appended after the original kinds: a device's MAC derives from (kind, index), so the
+     * kinds above keep the MAC addresses they always had. */
+    SY_K_RTU, /* power-rtu01: DNP3 outstation of the terminal's substation */
     SY_NKINDS
 };
 
@@ -53,6 +57,20 @@ struct sy_vendor {
     uint8_t oui[3];
     const char *mb_vendor, *product_code, *revision, *revision_new, *url, *product, *model;
 };
+
+struct sy_dev;
+
+/* What the S7-1200 straddle-carrier controllers answer to SZL reads (S7comm server, TCP 102). */
+#define SY_S7_ORDER "6ES7 215-1AG40-0XB0"
+#define SY_S7_FW_MAJOR 4
+#define SY_S7_FW_MINOR 5
+#define SY_S7_FW_PATCH 2
+#define SY_S7_HW_VERSION 1
+#define SY_S7_MODULE_TYPE "CPU 1215C DC/DC/DC"
+
+/* Serial number a Siemens CPU reports in SZL 0x001C index 5 ("S C-XXXXXXXX"), stable per
+ * device (out must hold 17 bytes). */
+void sy_s7_serial(const struct sy_dev *d, char out[17]);
 
 struct sy_plc;
 
@@ -67,6 +85,10 @@ struct sy_dev {
     uint32_t index;         /* position within its kind */
     struct sy_plc *plc;     /* register image of a Modbus server, NULL otherwise */
     uint64_t fw_update_at;  /* from this time on it reports vendor.revision_new */
+    uint8_t fw_ev;          /* scripted event (enum sy_ev_id) of that update, 0 none */
+    uint64_t cpu_stop_at;   /* S7 CPU put in STOP at this time (SY_NEVER: runs) */
+    uint64_t restart_at;    /* DNP3 outstation: cold restart begins (SY_NEVER: none) */
+    uint64_t restart_up_at; /* ... and it is back on the network */
 };
 
 struct sy_group {

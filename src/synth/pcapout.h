@@ -27,10 +27,12 @@ struct sy_out {
     uint64_t epoch_s; /* capture start, seconds since 1970 */
     uint64_t packets, bytes; /* records and file bytes written so far */
     int err; /* errno of the first failure, 0 if none */
+    int discard; /* no file: frames are built and counted, then dropped (--truth alone) */
 };
 
 /* Creates the temporary file beside `path` and writes the file header. Returns 0, or an errno
- * value (the temporary file is not left behind). */
+ * value (the temporary file is not left behind). A NULL path opens a writer that builds and
+ * counts every frame but writes nothing. */
 int sy_out_open(struct sy_out *o, const char *path, uint64_t epoch_s, size_t bufsize);
 
 /* Where the next frame goes: SY_FRAME_MAX writable bytes. Repeated calls without a commit in

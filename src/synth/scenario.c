@@ -10,7 +10,7 @@
 
 #include "synth/actors.h"
 
-/* Scripted events, as fractions of the run (per mille). */
+/* Scripted events, as fractions of the run (per mille); only with --incidents. */
 #define EV_VENDOR_SSH 200        /* vendor connects via VPN to the jump host (25% long) */
 #define EV_VENDOR_SSH_LEN 250
 #define EV_JUMP_READ1 220        /* ... and from the jump host reads sts-crane02 */
@@ -19,13 +19,43 @@
 #define EV_FW_REBOOT 350         /* ... is back: gratuitous ARP, the HMI reconnects */
 #define EV_JUMP_READ2 400        /* the vendor checks the new revision via the jump host */
 #define EV_EXCEPTION 450         /* the HMI reads a missing register of tank-plc01 once */
+#define EV_ROUTER_SWAP 520       /* the crane router is replaced by another box */
+#define EV_TANK_FW_READ1 550     /* tank-ews01 reads tank-plc02's identity ... */
+#define EV_TANK_FW_CLOSE 560     /* ... tank-plc02 closes the HMI connection ... */
+#define EV_TANK_FW_UPDATE 570    /* ... runs new firmware from here ... */
+#define EV_TANK_FW_REBOOT 580    /* ... is back ... */
+#define EV_TANK_FW_READ2 600     /* ... and tank-ews01 reads the new revision */
 #define EV_LAPTOP 620            /* unknown laptop on the tank-farm VLAN */
+#define EV_SCAN 680              /* ... SYN-scans tank-plc03 */
+#define EV_S7_STOP 720           /* ... and stops straddle02's CPU */
 #define EV_VENDOR_DIRECT 750     /* VPN client straight to sts-crane03, no jump host */
+#define EV_TELNET 800            /* tank-ews01 logs into tank-gauge01 over Telnet */
 #define EV_EWS_WRITE 850         /* tank-farm engineering workstation writes sts-crane01 */
+#define EV_DNP3_RESTART 900      /* tank-ews01 cold-restarts power-rtu01 */
+
+#define SCAN_FIRST_PORT 1
+#define SCAN_LAST_PORT 1024
 
 static uint64_t at(const struct sy *sy, unsigned permille)
 {
     return sy->end / 1000 * permille;
+}
+
+/* Declares who does scripted event `id` to whom and when it is planned. */
+static void plan(struct sy *sy, unsigned id, struct sy_dev *src, struct sy_dev *dst,
+                 unsigned permille)
+{
+    sy->ev[id].src = src;
+    sy->ev[id].dst = dst;
+    sy->ev[id].permille = permille;
+}
+
+/* Tags a freshly built actor's frames as part of event `id`; -1 when it is NULL. */
+static int tag(struct sy_actor *a, unsigned id)
+{
+    if (!a) return -1;
+    a->ev = id;
+    return 0;
 }
 
 static const struct sy_dns_name corp_names[] = {
@@ -55,19 +85,24 @@ static const struct sy_dns_name laptop_names[] = {
 
 size_t sy_scenario_capacity(const struct sy_model *m)
 {
-    return m->ndev * 5 + 64;
+    return m->ndev * 5 + 128;
 }
 
-/* ARP actor with up to three neighbours (NULL entries are skipped). */
+/* ARP actor resolving the gateway and up to two more neighbours (NULL entries are skipped). */
+static struct sy_actor *arp_actor(struct sy *sy, struct sy_dev *d, struct sy_dev *n0,
+                                  struct sy_dev *n1, bool garp, bool gw_asks, uint64_t start)
+{
+    struct sy_dev *nb[SY_ARP_MAX_NB] = {NULL};
+    unsigned n = 0;
+    if (n0) nb[n++] = n0;
+    if (n1) nb[n++] = n1;
+    return sy_arp_actor(sy, d, nb, n, garp, gw_asks, start);
+}
+
 static int arp(struct sy *sy, struct sy_dev *d, struct sy_dev *n0, struct sy_dev *n1,
                bool garp, bool gw_asks, uint64_t start)
 {
-    struct sy_dev *nb[SY_ARP_MAX_NB];
-    unsigned n = 0;
-    nb[n++] = sy->m.gw[d->zone];
-    if (n0) nb[n++] = n0;
-    if (n1) nb[n++] = n1;
-    return sy_arp_actor(sy, d, nb, n, garp, gw_asks, start) ? 0 : -1;
+    return arp_actor(sy, d, n0, n1, garp, gw_asks, start) ? 0 : -1;
 }
 
 static int build_corporate(struct sy *sy)
@@ -119,13 +154,16 @@ static int build_tos(struct sy *sy)
     return e;
 }
 
-/* The HMI polls every controller; scripted: sts-crane02's firmware update, tank-plc01's
- * exception, straddle carriers roaming between access points. */
+/* The HMI polls every controller over Modbus/TCP, checks the straddle carriers over S7comm now
+ * and then, and polls the substation RTU over DNP3. Scripted: sts-crane02's documented and
+ * tank-plc02's undocumented firmware updates, tank-plc01's exception. Straddle carriers roam
+ * between access points, which drops their connections. */
 static int build_polling(struct sy *sy)
 {
     struct sy_model *m = &sy->m;
     struct sy_dev *scada = sy_dev_of(m, SY_K_SCADA, 0);
     static const uint8_t kinds[] = {SY_K_CRANE_PLC, SY_K_STRADDLE, SY_K_TANK_PLC, SY_K_GAUGE};
+    static const uint8_t s7_poll[] = {SY_S7_SZL_MODULE, SY_S7_SZL_COMPONENT, SY_S7_READ_DB};
     int e = 0;
     for (size_t k = 0; k < sizeof kinds; k++) {
         for (size_t i = 0; i < m->kind[kinds[k]].n && !e; i++) {
@@ -140,21 +178,65 @@ static int build_polling(struct sy *sy)
                 .writes = d->kind != SY_K_GAUGE,
             };
             if (d->kind == SY_K_STRADDLE) o.roam_lo = 150 * SY_SEC, o.roam_hi = 300 * SY_SEC;
-            if (d->kind == SY_K_CRANE_PLC && i == 1) {
+            if (sy->incidents && d->kind == SY_K_CRANE_PLC && i == 1) {
                 o.maint_close = at(sy, EV_FW_CLOSE) + sy_jit(sy, 0, 2 * SY_SEC);
                 o.maint_reboot = at(sy, EV_FW_REBOOT) + sy_jit(sy, 0, 2 * SY_SEC);
                 d->fw_update_at = at(sy, EV_FW_UPDATE);
+                d->fw_ev = SY_EV_FW_CRANE;
             }
-            if (d->kind == SY_K_TANK_PLC && i == 0)
+            if (sy->incidents && d->kind == SY_K_TANK_PLC && i == 1) {
+                o.maint_close = at(sy, EV_TANK_FW_CLOSE) + sy_jit(sy, 0, 2 * SY_SEC);
+                o.maint_reboot = at(sy, EV_TANK_FW_REBOOT) + sy_jit(sy, 0, 2 * SY_SEC);
+                d->fw_update_at = at(sy, EV_TANK_FW_UPDATE);
+                d->fw_ev = SY_EV_FW_TANK;
+            }
+            if (sy->incidents && d->kind == SY_K_TANK_PLC && i == 0) {
                 o.exception_at = at(sy, EV_EXCEPTION) + sy_jit(sy, 0, 2 * SY_SEC);
+                plan(sy, SY_EV_EXCEPTION, scada, d, EV_EXCEPTION);
+            }
             if (!sy_mb_poll_actor(sy, scada, d, &o)) e = -1;
+            if (d->kind == SY_K_STRADDLE) {
+                struct sy_s7_session_opts so = {
+                    .start = sy_jit(sy, 20 * SY_SEC, 60 * SY_SEC),
+                    .steps = s7_poll,
+                    .nsteps = N(s7_poll),
+                    .called_tsap = SY_S7_TSAP_OP,
+                    .gap_lo = 2 * SY_MS,
+                    .gap_hi = 20 * SY_MS,
+                    .every_lo = 45 * SY_SEC,
+                    .every_hi = 90 * SY_SEC,
+                };
+                if (!sy_s7_session_actor(sy, scada, d, &so)) e = -1;
+            }
         }
     }
+    struct sy_dev *rtu = sy_dev_of(m, SY_K_RTU, 0);
+    e |= arp(sy, rtu, NULL, NULL, false, true, sy_jit(sy, 100 * SY_MS, 3 * SY_SEC));
+    if (!sy_dnp3_master_actor(sy, scada, rtu, 5 * SY_SEC + sy_jit(sy, 0, 10 * SY_SEC))) e = -1;
+
+    /* The TOS's crane-management module reads each STS crane's positions and load for the
+     * berth plan: one short connection every 10-20 s, to the next crane in turn. */
+    static const uint8_t cms[] = {SY_MB_READ_REGS};
+    struct sy_mb_session_opts o = {
+        .start = sy_jit(sy, 10 * SY_SEC, 20 * SY_SEC),
+        .steps = cms,
+        .nsteps = 1,
+        .every_lo = 10 * SY_SEC,
+        .every_hi = 20 * SY_SEC,
+    };
+    size_t nc = m->kind[SY_K_CRANE_PLC].n;
+    struct sy_dev **cranes = malloc(nc * sizeof *cranes);
+    if (!cranes) return -1;
+    for (size_t i = 0; i < nc; i++) cranes[i] = sy_dev_of(m, SY_K_CRANE_PLC, i);
+    o.targets = cranes;
+    o.ntargets = (unsigned)nc; /* the actor keeps its own copy */
+    if (!sy_mb_session_actor(sy, sy_dev_of(m, SY_K_TOS_APP, 0), &o)) e = -1;
+    free(cranes);
     return e;
 }
 
 static int session(struct sy *sy, struct sy_dev *cli, struct sy_dev *target, const uint8_t *steps,
-                   unsigned nsteps, uint64_t start)
+                   unsigned nsteps, uint64_t start, unsigned ev)
 {
     struct sy_dev *t[1] = {target};
     struct sy_mb_session_opts o = {
@@ -166,7 +248,7 @@ static int session(struct sy *sy, struct sy_dev *cli, struct sy_dev *target, con
         .targets = t,
         .ntargets = 1,
     };
-    return sy_mb_session_actor(sy, cli, &o) ? 0 : -1;
+    return tag(sy_mb_session_actor(sy, cli, &o), ev);
 }
 
 static int build_tankfarm(struct sy *sy)
@@ -190,29 +272,77 @@ static int build_tankfarm(struct sy *sy)
         .nsteps = 1,
         .targets = targets,
         .ntargets = (unsigned)nt,
-        .every_lo = 60 * SY_SEC,
-        .every_hi = 150 * SY_SEC,
+        .every_lo = 30 * SY_SEC, /* at scale 1, every device within the first 7 minutes */
+        .every_hi = 75 * SY_SEC,
     };
     if (!sy_mb_session_actor(sy, ews, &o)) e = -1;
     free(targets);
 
+    if (!sy->incidents) return e;
+
     /* Scripted: one write from the tank-farm EWS to a crane controller. */
     static const uint8_t write1[] = {SY_MB_WRITE1};
-    e |= session(sy, ews, sy_dev_of(m, SY_K_CRANE_PLC, 0), write1, N(write1),
-                 at(sy, EV_EWS_WRITE) + sy_jit(sy, 0, 3 * SY_SEC));
+    struct sy_dev *crane1 = sy_dev_of(m, SY_K_CRANE_PLC, 0);
+    plan(sy, SY_EV_EWS_WRITE, ews, crane1, EV_EWS_WRITE);
+    e |= session(sy, ews, crane1, write1, N(write1),
+                 at(sy, EV_EWS_WRITE) + sy_jit(sy, 0, 3 * SY_SEC), SY_EV_EWS_WRITE);
 
-    /* Scripted: an unknown laptop joins the tank-farm VLAN and reads a tank PLC. */
+    /* Scripted: tank-plc02 gets new firmware, with no change record: the EWS reads its identity
+     * before and after (the update itself is in build_polling). */
+    static const uint8_t devid1[] = {SY_MB_DEVID};
+    struct sy_dev *tank2 = sy_dev_of(m, SY_K_TANK_PLC, 1);
+    plan(sy, SY_EV_FW_TANK, ews, tank2, EV_TANK_FW_UPDATE);
+    e |= session(sy, ews, tank2, devid1, 1, at(sy, EV_TANK_FW_READ1) + sy_jit(sy, 0, 2 * SY_SEC),
+                 SY_EV_FW_TANK);
+    e |= session(sy, ews, tank2, devid1, 1, at(sy, EV_TANK_FW_READ2) + sy_jit(sy, 0, 2 * SY_SEC),
+                 SY_EV_FW_TANK);
+
+    /* Scripted: the EWS logs into a tank gauge hub's service console over Telnet. */
+    struct sy_dev *gauge1 = sy_dev_of(m, SY_K_GAUGE, 0);
+    plan(sy, SY_EV_TELNET, ews, gauge1, EV_TELNET);
+    if (!sy_telnet_actor(sy, ews, gauge1, "service", "Rosemount2410",
+                         at(sy, EV_TELNET) + sy_jit(sy, 0, 3 * SY_SEC)))
+        e = -1;
+
+    /* Scripted: the EWS cold-restarts the substation RTU over DNP3; scada01 then clears the
+     * RTU's restart indication when it reconnects. */
+    struct sy_dev *rtu = sy_dev_of(m, SY_K_RTU, 0);
+    plan(sy, SY_EV_DNP3_RESTART, ews, rtu, EV_DNP3_RESTART);
+    plan(sy, SY_EV_DNP3_IIN_CLEAR, sy_dev_of(m, SY_K_SCADA, 0), rtu, EV_DNP3_RESTART);
+    uint64_t t_restart = at(sy, EV_DNP3_RESTART) + sy_jit(sy, 0, 3 * SY_SEC);
+    if (!sy_dnp3_cold_restart_actor(sy, ews, rtu, t_restart)) e = -1;
+
+    /* Scripted: an unknown laptop joins the tank-farm VLAN, reads a tank PLC, SYN-scans
+     * another and stops a straddle carrier's CPU. */
     struct sy_dev *lap = sy_dev_of(m, SY_K_LAPTOP, 0);
+    struct sy_dev *tank1 = sy_dev_of(m, SY_K_TANK_PLC, 0), *tank3 = sy_dev_of(m, SY_K_TANK_PLC, 2);
+    struct sy_dev *straddle2 = sy_dev_of(m, SY_K_STRADDLE, 1);
+    plan(sy, SY_EV_LAPTOP, lap, tank1, EV_LAPTOP);
+    plan(sy, SY_EV_SCAN, lap, tank3, EV_SCAN);
+    plan(sy, SY_EV_S7_STOP, lap, straddle2, EV_S7_STOP);
     uint64_t t0 = at(sy, EV_LAPTOP) + sy_jit(sy, 0, 3 * SY_SEC);
     static const uint8_t reads[] = {SY_MB_READ_REGS, SY_MB_READ_REGS, SY_MB_READ_COILS,
                                     SY_MB_READ_REGS, SY_MB_READ_REGS, SY_MB_READ_REGS};
-    if (!sy_dhcp_actor(sy, lap, "MSFT 5.0", false, t0)) e = -1;
-    e |= arp(sy, lap, NULL, NULL, false, true, t0 + 3500 * SY_MS);
-    if (!sy_dns_actor(sy, lap, laptop_names, N(laptop_names), 20 * SY_SEC, 60 * SY_SEC,
-                      t0 + 4 * SY_SEC))
+    e |= tag(sy_dhcp_actor(sy, lap, "MSFT 5.0", false, t0), SY_EV_LAPTOP);
+    e |= tag(arp_actor(sy, lap, NULL, NULL, false, true, t0 + 3500 * SY_MS), SY_EV_LAPTOP);
+    e |= tag(sy_dns_actor(sy, lap, laptop_names, N(laptop_names), 20 * SY_SEC, 60 * SY_SEC,
+                          t0 + 4 * SY_SEC),
+             SY_EV_LAPTOP);
+    e |= session(sy, lap, tank1, reads, N(reads), t0 + 8 * SY_SEC + sy_jit(sy, 0, 4 * SY_SEC),
+                 SY_EV_LAPTOP);
+    if (!sy_scan_actor(sy, lap, tank3, SCAN_FIRST_PORT, SCAN_LAST_PORT,
+                       at(sy, EV_SCAN) + sy_jit(sy, 0, 3 * SY_SEC)))
         e = -1;
-    e |= session(sy, lap, sy_dev_of(m, SY_K_TANK_PLC, 0), reads, N(reads),
-                 t0 + 8 * SY_SEC + sy_jit(sy, 0, 4 * SY_SEC));
+    static const uint8_t stop[] = {SY_S7_SZL_MODULE, SY_S7_STOP};
+    struct sy_s7_session_opts so = {
+        .start = at(sy, EV_S7_STOP) + sy_jit(sy, 0, 3 * SY_SEC),
+        .steps = stop,
+        .nsteps = N(stop),
+        .called_tsap = SY_S7_TSAP_PG,
+        .gap_lo = 300 * SY_MS,
+        .gap_hi = 1500 * SY_MS,
+    };
+    e |= tag(sy_s7_session_actor(sy, lap, straddle2, &so), SY_EV_S7_STOP);
     return e;
 }
 
@@ -226,23 +356,37 @@ static int build_remote(struct sy *sy)
     e |= arp(sy, vpn, jump, NULL, false, true, sy_jit(sy, 50 * SY_MS, 2 * SY_SEC));
     e |= arp(sy, jump, vpn, NULL, false, true, sy_jit(sy, 50 * SY_MS, 2 * SY_SEC));
 
+    if (!sy->incidents) return e;
+
     /* Approved path: VPN -> jump host (SSH) -> crane controller (Modbus reads). */
+    struct sy_dev *crane2 = sy_dev_of(m, SY_K_CRANE_PLC, 1);
+    plan(sy, SY_EV_VENDOR_SSH, tech, jump, EV_VENDOR_SSH);
+    plan(sy, SY_EV_JUMP_READ, jump, crane2, EV_JUMP_READ1);
+    plan(sy, SY_EV_FW_CRANE, jump, crane2, EV_FW_UPDATE);
     uint64_t s0 = at(sy, EV_VENDOR_SSH) + sy_jit(sy, 0, 3 * SY_SEC);
-    if (!sy_ssh_actor(sy, tech, jump, s0, at(sy, EV_VENDOR_SSH_LEN))) e = -1;
+    e |= tag(sy_ssh_actor(sy, tech, jump, s0, at(sy, EV_VENDOR_SSH_LEN)), SY_EV_VENDOR_SSH);
     static const uint8_t check[] = {SY_MB_DEVID, SY_MB_READ_REGS, SY_MB_READ_REGS,
                                     SY_MB_READ_COILS};
     static const uint8_t verify[] = {SY_MB_DEVID, SY_MB_READ_REGS};
-    struct sy_dev *crane2 = sy_dev_of(m, SY_K_CRANE_PLC, 1);
     e |= session(sy, jump, crane2, check, N(check),
-                 at(sy, EV_JUMP_READ1) + sy_jit(sy, 0, 3 * SY_SEC));
+                 at(sy, EV_JUMP_READ1) + sy_jit(sy, 0, 3 * SY_SEC), SY_EV_JUMP_READ);
     e |= session(sy, jump, crane2, verify, N(verify),
-                 at(sy, EV_JUMP_READ2) + sy_jit(sy, 0, 3 * SY_SEC));
+                 at(sy, EV_JUMP_READ2) + sy_jit(sy, 0, 3 * SY_SEC), SY_EV_JUMP_READ);
 
     /* Scripted: a VPN client goes straight to a crane controller. */
     static const uint8_t direct[] = {SY_MB_DEVID, SY_MB_READ_REGS, SY_MB_READ_REGS,
                                      SY_MB_READ_REGS, SY_MB_READ_COILS, SY_MB_READ_REGS};
-    e |= session(sy, rogue, sy_dev_of(m, SY_K_CRANE_PLC, 2), direct, N(direct),
-                 at(sy, EV_VENDOR_DIRECT) + sy_jit(sy, 0, 3 * SY_SEC));
+    struct sy_dev *crane3 = sy_dev_of(m, SY_K_CRANE_PLC, 2);
+    plan(sy, SY_EV_VENDOR_DIRECT, rogue, crane3, EV_VENDOR_DIRECT);
+    e |= session(sy, rogue, crane3, direct, N(direct),
+                 at(sy, EV_VENDOR_DIRECT) + sy_jit(sy, 0, 3 * SY_SEC), SY_EV_VENDOR_DIRECT);
+
+    /* Scripted: the crane router is swapped for another box answering for 10.30.0.1. */
+    struct sy_dev *old_rtr = sy_dev_of(m, SY_K_CRANE_ROUTER, 0);
+    struct sy_dev *new_rtr = sy_dev_of(m, SY_K_CRANE_ROUTER, 1);
+    plan(sy, SY_EV_ROUTER_SWAP, new_rtr, old_rtr, EV_ROUTER_SWAP);
+    if (!sy_router_swap_actor(sy, new_rtr, at(sy, EV_ROUTER_SWAP) + sy_jit(sy, 0, 3 * SY_SEC)))
+        e = -1;
     return e;
 }
 

@@ -24,6 +24,7 @@ typedef void (*sy_fire_fn)(struct sy *sy, struct sy_actor *a);
 struct sy_actor {
     sy_fire_fn fire;
     uint64_t next;
+    uint32_t ev; /* scripted event (enum sy_ev_id) every frame of this actor belongs to, 0 none */
 };
 
 struct sy_sched {

@@ -54,4 +54,18 @@ static inline void sy_tcp_data(struct sy *sy, struct sy_tcp *t, int dir, size_t 
     sy_tcp_send(sy, t, dir, SY_TH_PSH | SY_TH_ACK, plen);
 }
 
+/* The server refuses the client's SYN (no listener, RFC 9293 section 3.10.7.1): RST|ACK with
+ * sequence 0 acknowledging the SYN. */
+static inline void sy_tcp_refuse(struct sy *sy, struct sy_tcp *t)
+{
+    t->snxt = 0;
+    sy_tcp_send(sy, t, SY_S2C, SY_TH_RST | SY_TH_ACK, 0);
+}
+
+/* Delayed-ACK timer of a host's stack: Windows 200 ms, Linux and embedded stacks 40 ms. */
+static inline uint64_t sy_tcp_ack_delay(const struct sy_dev *d)
+{
+    return d->ttl >= 127 ? 200 * SY_MS : 40 * SY_MS;
+}
+
 #endif

@@ -97,5 +97,26 @@ d = [x for x in s if x["source"] == "10.50.8.23"]
 assert len(d) == 1 and d[0]["path"] == "direct" and d[0]["target"] == "10.30.1.13", d
 assert d[0]["into_target_zone"] and d[0]["target_zone"] == "cranes", d
 PY
-"$qw" sessions --db "$work/s.db" | grep -q "^2 sessions" || fail "sessions table"
+"$qw" sessions --db "$work/s.db" | grep -Eq "^[23] sessions" || fail "sessions table: $("$qw" sessions --db "$work/s.db" | tail -1)"
 pass "remote-access ledger: jump-host session with its activity, direct VPN session"
+
+# With --incidents (docs/synth.md), the operations a controller must never see unannounced:
+# the laptop's S7 PLC STOP (critical), the DNP3 cold restart, the port scan as one finding.
+if [ -n "$inc" ]; then
+    "$qw" alerts --db "$work/s.db" --format json >"$work/a2.json" || fail "alerts"
+    python3 - "$work/a2.json" <<'PY' || fail "incident findings are wrong"
+import json, sys
+al = json.load(open(sys.argv[1]))
+def rule(r): return [a for a in al if a["rule"] == r]
+stop = rule("ics.cpu_state")
+assert len(stop) == 1 and stop[0]["severity"] == "critical" and stop[0]["peer"] == "10.40.200.100", stop
+assert stop[0]["evidence"]["app_proto"] == "s7comm" and "stop" in stop[0]["evidence"]["ops"], stop
+rs = rule("ics.restart")
+assert len(rs) == 1 and rs[0]["evidence"]["app_proto"] == "dnp3" and rs[0]["asset"] == "10.40.0.60", rs
+sc = rule("recon.scan")
+assert len(sc) == 1 and sc[0]["asset"] == "10.40.200.100", sc
+mc = rule("asset.mac_changed")
+assert len(mc) == 1 and mc[0]["owner"] and mc[0]["zone"] == "cranes", mc
+PY
+    pass "incidents: PLC stop (critical), DNP3 cold restart, one scan finding, router swap"
+fi

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The inventory against the synthetic terminal's ground truth (`quaywatch synth --truth`):
-# every device is exactly one asset (the core router's five VLAN interfaces share one MAC and
-# are one device; the VPN clients behind the VPN gateway are assets of their own, not part of
-# it), no asset holds two devices, each asset names the right vendor, and its roles are ones
+# The inventory against the synthetic terminal's ground truth (`quaywatch synth --truth`), for
+# the run with the scripted events (--incidents) and for the clean terminal: every device
+# present is exactly one asset (the core router's five VLAN interfaces share one MAC and are one
+# device; the VPN clients behind the VPN gateway are assets of their own, not part of it; the
+# crane router replaced during the run is an asset of its own, its address now held by the new
+# box), no asset holds two devices, each asset names the right vendor, and its roles are ones
 # the traffic supports (the truth file lists them per kind).
 set -u
 [ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
@@ -10,11 +12,18 @@ command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-"$QW_BIN" synth --minutes 10 --seed 3 --truth "$tmp/truth.json" -o "$tmp/t.pcap" 2>/dev/null ||
+"$QW_BIN" synth --minutes 10 --seed 3 --incidents --truth "$tmp/truth.json" -o "$tmp/t.pcap" 2>/dev/null ||
     { echo "FAIL: synth"; exit 1; }
 "$QW_BIN" analyze --db "$tmp/t.db" "$tmp/t.pcap" >/dev/null 2>&1 || { echo "FAIL: analyze"; exit 1; }
 "$QW_BIN" inventory --db "$tmp/t.db" --format json >"$tmp/inv.json" || { echo "FAIL: inventory"; exit 1; }
 python3 "$QW_SRC/tests/e2e/inventory_vs_truth.py" "$tmp/truth.json" "$tmp/inv.json" || exit 1
+
+# The clean terminal: no laptop, no VPN client, no second crane router.
+"$QW_BIN" synth --minutes 10 --seed 3 --truth "$tmp/clean.json" -o "$tmp/c.pcap" 2>/dev/null ||
+    { echo "FAIL: synth clean"; exit 1; }
+"$QW_BIN" analyze --db "$tmp/c.db" "$tmp/c.pcap" >/dev/null 2>&1 || { echo "FAIL: analyze clean"; exit 1; }
+"$QW_BIN" inventory --db "$tmp/c.db" --format json >"$tmp/cinv.json" || { echo "FAIL: inventory clean"; exit 1; }
+python3 "$QW_SRC/tests/e2e/inventory_vs_truth.py" "$tmp/clean.json" "$tmp/cinv.json" || exit 1
 
 # The communication map over the same store: asset-level edges with their operations; the
 # engineering workstation's write to sts-crane01 (docs/synth.md, 85%) is there with "write",
@@ -23,7 +32,7 @@ python3 "$QW_SRC/tests/e2e/inventory_vs_truth.py" "$tmp/truth.json" "$tmp/inv.js
 python3 - "$tmp/map.json" "$tmp/truth.json" <<'PY' || exit 1
 import json, sys
 m = json.load(open(sys.argv[1]))["edges"]
-truth = json.load(open(sys.argv[2]))
+truth = json.load(open(sys.argv[2]))["devices"]
 mac = {d["name"]: d["mac"] for d in truth}
 controllers = {"mac:" + d["mac"] for d in truth
                if d["kind"] in ("crane_plc", "straddle_carrier", "tank_plc", "tank_gauge")}

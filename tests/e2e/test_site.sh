@@ -20,7 +20,7 @@ ok() { pass "$*"; passed=$((passed + 1)); }
 # 1. The example site file of the demo terminal.
 out=$("$qw" site check "$example" 2> "$work/err"); rc=$?
 [ $rc -eq 0 ] || fail "example: exit $rc: $(cat "$work/err")"
-[ "$out" = "$example: ok: 4 parties, 7 zones, 7 conduits, 11 assets, 7 modules, 1 change" ] ||
+[ "$out" = "$example: ok: 4 parties, 7 zones, 9 conduits, 12 assets, 8 modules, 1 change" ] ||
   fail "example: summary '$out'"
 [ ! -s "$work/err" ] || fail "example: stderr not empty: $(cat "$work/err")"
 ok "site check on examples/terminal.yaml: exit 0, one line of counts"
@@ -52,7 +52,7 @@ ok "syntax error and missing file: exit 2 with the file named"
 ok "usage errors exit 2; --help"
 
 # 4. An invalid site file stops analyze and run before anything is written or opened.
-"$qw" synth --minutes 2 --seed 1 -o "$work/x.pcap" 2>/dev/null || fail "synth failed"
+"$qw" synth --minutes 2 --seed 1 --incidents -o "$work/x.pcap" 2>/dev/null || fail "synth failed"
 "$qw" analyze --db "$work/bad.db" --events "$work/bad.json" --site "$data/bad_many.yaml" \
   "$work/x.pcap" 2> "$work/err"; rc=$?
 [ $rc -eq 2 ] || fail "analyze --site bad: exit $rc, want 2"

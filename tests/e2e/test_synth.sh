@@ -1,16 +1,31 @@
 #!/usr/bin/env bash
 # End-to-end test of `quaywatch synth` (docs/synth.md), with tshark as the oracle:
-#   - the default run writes a capture; the same seed gives byte-identical files, another seed
-#     a different one;
-#   - tshark, with IP/TCP/UDP checksum validation on, finds no malformed frame, no expert error
-#     or warning and no TCP analysis flag (no gaps, retransmissions, unseen ACKs);
-#   - Modbus function codes 1, 3, 6, 16 and 43 are all present, with at least one exception;
+#   - determinism: the same arguments give byte-identical files, with and without --incidents
+#     (and the same truth file whether or not the capture is written); another seed, another
+#     file;
+#   - the clean capture: tshark, with IP/TCP/UDP checksum validation on, finds no malformed
+#     frame, no expert error or warning and no TCP analysis flag; Modbus function codes 1, 3, 6,
+#     16 and 43; S7comm setup communication, SZL 0x0011 and 0x001C reads and read variable on
+#     TCP 102 after a COTP connection; DNP3 class 0/1/2/3 polls and responses with correct link
+#     CRCs; and none of the scripted events (no laptop, VPN client, second router MAC, PLC stop,
+#     restart, write to the RTU, Telnet, scan, RST, Modbus exception, SSH, new firmware);
+#   - the 10-minute --incidents capture: no malformed frame and no expert error (the only
+#     warnings: RSTs and the swapped router's duplicate-address ARP); exactly one S7 PLC STOP job
+#     and its ack-data; exactly one DNP3 cold restart and its time-delay answer, the restart bit
+#     cleared by a write; Telnet with its option negotiation, login and password prompts; a SYN
+#     to each of the 1024 scanned ports; the crane router's gratuitous ARP from the TP-Link MAC
+#     and no frame from the Moxa MAC after it; the Modbus exception; DNP3 CRCs recomputed here
+#     from IEEE 1815's definition match every block;
+#   - the truth file: every scripted event once, at its planned fraction, with its findings;
+#     --start at night in Vancouver makes both remote sessions outside the window;
 #   - VLAN ids are exactly 10 20 30 40 50 60;
-#   - distinct IPv4 addresses (IP and ARP): 44 at scale 1, 24 more per extra unit of scale;
+#   - distinct IPv4 addresses (IP and ARP): 42 clean / 45 with incidents at scale 1, 24 more per
+#     extra unit of scale;
 #   - bad arguments exit 2, an unwritable output exits 1 and leaves no file behind.
-# Needs QW_BIN (the built quaywatch); exits 77 (skip) without tshark.
+# Needs QW_BIN (the built quaywatch); exits 77 (skip) without tshark or python3.
 set -u
 command -v tshark >/dev/null || { echo "SKIP: tshark not installed (scripts/setup-deps.sh test)"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
 [ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
 
 work=$(mktemp -d)
@@ -20,40 +35,218 @@ fail() { echo "FAIL: $*"; status=1; }
 pass() { echo "ok: $*"; }
 # tshark with the checksum checks that are off by default, quiet about running as root
 ts() { tshark -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE "$@" 2>/dev/null; }
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # --- generation and determinism -------------------------------------------------------------
 "$QW_BIN" synth -o "$work/a.pcap" 2>"$work/a.err" || fail "default run exited $?: $(cat "$work/a.err")"
-[ -s "$work/a.pcap" ] && pass "default run wrote $(stat -c %s "$work/a.pcap") bytes" || fail "no capture written"
-"$QW_BIN" synth --minutes 10 --scale 1 --seed 1 -o "$work/b.pcap" 2>/dev/null || fail "second run failed"
+[ -s "$work/a.pcap" ] && pass "default (clean) run wrote $(stat -c %s "$work/a.pcap") bytes" || fail "no capture written"
+"$QW_BIN" synth --minutes 10 --scale 1 --seed 1 --start 2026-11-20T21:30:00Z -o "$work/b.pcap" 2>/dev/null || fail "second run failed"
 "$QW_BIN" synth --seed 2 -o "$work/c.pcap" 2>/dev/null || fail "seed 2 run failed"
-ha=$(sha256sum <"$work/a.pcap" | cut -d' ' -f1)
-hb=$(sha256sum <"$work/b.pcap" | cut -d' ' -f1)
-hc=$(sha256sum <"$work/c.pcap" | cut -d' ' -f1)
-[ "$ha" = "$hb" ] && pass "same seed, same bytes ($ha)" || fail "same arguments gave different files"
-[ "$ha" != "$hc" ] && pass "different seed, different bytes" || fail "seed 2 gave the same file as seed 1"
+"$QW_BIN" synth --incidents --truth "$work/i.json" -o "$work/i.pcap" 2>/dev/null || fail "--incidents run failed"
+"$QW_BIN" synth --incidents --seed 1 --minutes 10 --truth "$work/i2.json" -o "$work/i2.pcap" 2>/dev/null || fail "second --incidents run failed"
+"$QW_BIN" synth --incidents --truth "$work/i3.json" 2>/dev/null || fail "--truth without -o failed"
+[ "$(sha "$work/a.pcap")" = "$(sha "$work/b.pcap")" ] && pass "clean: same arguments, same bytes ($(sha "$work/a.pcap"))" || fail "clean: same arguments gave different files"
+[ "$(sha "$work/i.pcap")" = "$(sha "$work/i2.pcap")" ] && pass "--incidents: same arguments, same bytes" || fail "--incidents: same arguments gave different files"
+cmp -s "$work/i.json" "$work/i2.json" && cmp -s "$work/i.json" "$work/i3.json" && pass "truth: identical, with or without -o" || fail "truth files differ"
+[ "$(sha "$work/a.pcap")" != "$(sha "$work/c.pcap")" ] && pass "different seed, different bytes" || fail "seed 2 gave the same file as seed 1"
+[ "$(sha "$work/a.pcap")" != "$(sha "$work/i.pcap")" ] || fail "--incidents changed nothing"
 left=$(ls -A "$work" | grep '^\.' || true)
 [ -z "$left" ] || fail "temporary file left behind: $left"
 
 # --- validity according to tshark ------------------------------------------------------------
-bad=$(ts -r "$work/a.pcap" -Y '_ws.malformed || _ws.expert.severity == "Error"' | wc -l)
-[ "$bad" -eq 0 ] && pass "no malformed frame or expert error" || fail "$bad malformed/error frames"
-warn=$(ts -r "$work/a.pcap" -Y '_ws.expert.severity == "Warning" || tcp.analysis.flags' | wc -l)
-[ "$warn" -eq 0 ] && pass "no expert warning or TCP analysis flag" || {
-    fail "$warn frames with warnings or TCP analysis flags"
-    ts -r "$work/a.pcap" -qz expert | sed -n '1,20p'
-}
+# Expert summary: sections "Errors", "Warns", ... each with "count group protocol summary" rows.
+expert() { ts -r "$1" -q -z expert | awk '/^(Errors|Warns|Notes|Chats) \(/ {sec=$1} sec && /^ +[0-9]+ / {print sec "\t" $0}'; }
+expert "$work/a.pcap" >"$work/a.expert"
+bad=$(grep -c -E '^(Errors|Warns)' "$work/a.expert")
+[ "$bad" -eq 0 ] && pass "clean: no expert error or warning" || { fail "clean: expert errors/warnings"; grep -E '^(Errors|Warns)' "$work/a.expert" | head; }
+n=$(ts -r "$work/a.pcap" -Y '_ws.malformed || tcp.analysis.flags' | wc -l)
+[ "$n" -eq 0 ] && pass "clean: no malformed frame, no TCP analysis flag" || fail "clean: $n malformed or TCP-flagged frames"
+expert "$work/i.pcap" >"$work/i.expert"
+nerr=$(grep -c '^Errors' "$work/i.expert")
+[ "$nerr" -eq 0 ] && pass "--incidents: no expert error" || { fail "--incidents: expert errors"; grep '^Errors' "$work/i.expert" | head; }
+other=$(grep '^Warns' "$work/i.expert" | grep -v -e 'Connection reset (RST)' -e 'Duplicate IP address configured (10.30.0.1)' || true)
+[ -z "$other" ] && pass "--incidents: warnings only for RSTs and the swapped router's address" || fail "--incidents: unexpected warnings: $other"
+n=$(ts -r "$work/i.pcap" -Y '_ws.malformed || tcp.analysis.flags' | wc -l)
+[ "$n" -eq 0 ] && pass "--incidents: no malformed frame, no TCP analysis flag" || fail "--incidents: $n malformed or TCP-flagged frames"
 
-# One pass for the field checks: VLAN id, Modbus function and exception code.
-ts -r "$work/a.pcap" -T fields -E separator=/t -e vlan.id -e modbus.func_code -e modbus.exception_code \
-    >"$work/fields.tsv"
-for fc in 1 3 6 16 43; do
-    n=$(awk -F'\t' -v fc="$fc" '$2 == fc' "$work/fields.tsv" | wc -l)
-    [ "$n" -gt 0 ] && pass "Modbus function $fc: $n PDUs" || fail "no Modbus PDU with function $fc"
+# One pass per capture for the field checks.
+fields=(frame.time_epoch vlan.id eth.src eth.dst ip.src ip.dst tcp.srcport tcp.dstport tcp.flags
+        modbus.func_code modbus.exception_code modbus.object_str_value
+        cotp.type cotp.dst-tsap s7comm.header.rosctr s7comm.param.func s7comm.data.userdata.szl_id
+        dnp3.al.func dnp3.al.obj dnp3.hdr.CRC.incorrect dnp3.data_chunk.CRC.incorrect
+        telnet.cmd telnet.subcmd arp.opcode arp.src.hw_mac arp.src.proto_ipv4 arp.dst.proto_ipv4 ssh.protocol)
+args=()
+for f in "${fields[@]}"; do args+=(-e "$f"); done
+for c in a i; do
+    ts -r "$work/$c.pcap" -T fields -E separator=/t -E occurrence=a -E aggregator=, "${args[@]}" >"$work/$c.tsv"
+    # DNP3 link frames as hex, for the CRC check below
+    ts -r "$work/$c.pcap" -Y dnp3 -T fields -e tcp.payload >"$work/$c.dnp3"
+    ts -r "$work/$c.pcap" -Y telnet -T fields -e ip.src -e telnet.data >"$work/$c.telnet"
 done
-nex=$(awk -F'\t' '$3 != ""' "$work/fields.tsv" | wc -l)
-[ "$nex" -ge 1 ] && pass "Modbus exception responses: $nex" || fail "no Modbus exception response"
-vlans=$(cut -f1 "$work/fields.tsv" | sort -n -u | tr '\n' ' ')
-[ "$vlans" = "10 20 30 40 50 60 " ] && pass "VLAN ids: $vlans" || fail "VLAN ids are '$vlans', want '10 20 30 40 50 60'"
+
+python3 - "$work" "${fields[@]}" <<'PY' || status=1
+import json, sys
+work, names = sys.argv[1], sys.argv[2:]
+errors = []
+def check(ok, msg):
+    print(("ok: " if ok else "FAIL: ") + msg)
+    if not ok:
+        errors.append(msg)
+
+def rows(c):
+    for line in open(f"{work}/{c}.tsv"):
+        v = line.rstrip("\n").split("\t")
+        v += [""] * (len(names) - len(v))
+        yield dict(zip(names, v))
+
+def dnp3_crc(b):  # IEEE 1815-2012 9.2.7: 0x3D65 reflected, init 0, complemented
+    crc = 0
+    for x in b:
+        crc ^= x
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA6BC if crc & 1 else crc >> 1
+    return (~crc) & 0xFFFF
+
+def dnp3_frames_ok(c):
+    n = bad = 0
+    for line in open(f"{work}/{c}.dnp3"):
+        p = bytes.fromhex(line.strip().replace(":", ""))
+        while len(p) >= 10 and p[0] == 0x05 and p[1] == 0x64:
+            n += 1
+            ln = p[2] - 5  # user data octets
+            blocks = [(0, 8)]
+            at, left = 10, ln
+            while left > 0:
+                k = min(16, left)
+                blocks.append((at, k))
+                at += k + 2
+                left -= k
+            for off, k in blocks:
+                crc = p[off + k] | p[off + k + 1] << 8
+                bad += crc != dnp3_crc(p[off:off + k])
+            p = p[at:]
+    return n, bad
+
+LAPTOP, VPN = "10.40.200.100", {"10.50.8.21", "10.50.8.23"}
+OLD_RTR, NEW_RTR = "00:90:e8:da:25:fe", "d0:37:45:71:8d:02"
+for c, name in (("a", "clean"), ("i", "--incidents")):
+    R = list(rows(c))
+    fc = {}
+    for r in R:
+        for x in r["modbus.func_code"].split(","):
+            if x:
+                fc[int(x)] = fc.get(int(x), 0) + 1
+    check(all(fc.get(k) for k in (1, 3, 6, 16, 43)),
+          f"{name}: Modbus function codes 1, 3, 6, 16, 43: {sorted(fc.items())}")
+    vl = sorted({int(r["vlan.id"]) for r in R if r["vlan.id"]})
+    check(vl == [10, 20, 30, 40, 50, 60], f"{name}: VLAN ids {vl}")
+    # S7comm: COTP connect, setup communication, SZL reads, read variable
+    cr = sum(r["cotp.type"] == "0x0e" for r in R)
+    cc = sum(r["cotp.type"] == "0x0d" for r in R)
+    setup = sum(r["s7comm.param.func"] == "0xf0" for r in R)
+    szl = {r["s7comm.data.userdata.szl_id"] for r in R if r["s7comm.data.userdata.szl_id"]}
+    rv = sum(r["s7comm.param.func"] == "0x04" for r in R)
+    check(cr > 0 and cr == cc and setup == 2 * cr and {"0x0011", "0x001c"} <= szl and rv > 0,
+          f"{name}: S7comm: {cr} COTP CR/CC, {setup} setup job/ack, SZL {sorted(szl)}, {rv} read var")
+    # DNP3: polls of classes 0-3, responses, CRCs
+    objs = {o for r in R if r["dnp3.al.func"] for o in r["dnp3.al.obj"].split(",") if o}
+    dfunc = {}
+    for r in R:
+        for x in r["dnp3.al.func"].split(","):
+            if x:
+                dfunc[int(x)] = dfunc.get(int(x), 0) + 1
+    crcbad = sum(bool(r["dnp3.hdr.CRC.incorrect"] or r["dnp3.data_chunk.CRC.incorrect"]) for r in R)
+    check({"0x3c01", "0x3c02", "0x3c03", "0x3c04", "0x0102", "0x1e02"} <= objs and dfunc.get(1)
+          and dfunc.get(129) and crcbad == 0,
+          f"{name}: DNP3 function codes {sorted(dfunc.items())}, objects {sorted(objs)}, {crcbad} CRC errors")
+    n, bad = dnp3_frames_ok(c)
+    check(n > 0 and bad == 0, f"{name}: DNP3 link CRCs recomputed: {n} frames, {bad} bad blocks")
+
+    ips = {r[k] for r in R for k in ("ip.src", "ip.dst")}
+    macs = {r[k] for r in R for k in ("eth.src", "eth.dst")}
+    stops = [r for r in R if r["s7comm.param.func"] == "0x29"]
+    rst = sum(int(r["tcp.flags"] or "0", 16) & 4 != 0 for r in R)
+    scan = {r["tcp.dstport"] for r in R if r["ip.src"] == LAPTOP and r["ip.dst"] == "10.40.1.13"
+            and r["tcp.flags"] == "0x0002"}
+    telnet = sum(1 for _ in open(f"{work}/{c}.telnet"))
+    exc = sum(bool(r["modbus.exception_code"]) for r in R)
+    ssh = sum(bool(r["ssh.protocol"]) for r in R)
+    revs = {s for r in R for s in r["modbus.object_str_value"].split(",")}
+    if c == "a":
+        found = {"laptop": LAPTOP in ips, "VPN clients": bool(VPN & ips), "TP-Link router": NEW_RTR in macs,
+                 "PLC stop": bool(stops), "DNP3 restart": bool(dfunc.get(13)),
+                 "DNP3 write": bool(dfunc.get(2)), "Telnet": telnet > 0, "RST": rst > 0,
+                 "Modbus exception": exc > 0, "SSH": ssh > 0,
+                 "new firmware": bool({"v3.30", "22.011"} & revs)}
+        check(not any(found.values()), "clean: none of the scripted events: "
+              + ", ".join(f"{k} {'PRESENT' if v else 'absent'}" for k, v in found.items()))
+        continue
+    # --incidents: each new protocol decodes as intended
+    jobs = [r for r in stops if r["s7comm.header.rosctr"] == "1"]
+    acks = [r for r in stops if r["s7comm.header.rosctr"] == "3"]
+    check(len(jobs) == 1 and len(acks) == 1 and jobs[0]["ip.src"] == LAPTOP
+          and jobs[0]["ip.dst"] == "10.30.40.12",
+          f"S7 PLC STOP: {len(jobs)} job from the laptop to straddle02, {len(acks)} ack-data")
+    pg = [r for r in R if r["cotp.type"] == "0x0e" and r["ip.src"] == LAPTOP]
+    check(len(pg) == 1 and pg[0]["cotp.dst-tsap"] == "0x0101", f"laptop's COTP connect to a PG TSAP: {[r['cotp.dst-tsap'] for r in pg]}")
+    check(dfunc.get(13) == 1 and "0x3402" in objs and dfunc.get(2) == 1 and "0x5001" in objs,
+          f"DNP3: {dfunc.get(13)} cold restart answered with g52v2, {dfunc.get(2)} write of g80v1 (IIN1.7)")
+    check(len(scan) == 1024 and {str(p) for p in range(1, 1025)} == scan,
+          f"SYN scan: SYNs from the laptop to {len(scan)} ports of tank-plc03")
+    check(exc == 1, f"Modbus exceptions: {exc}")
+    check(ssh > 0, "SSH to the jump host")
+    check({"v3.30", "22.011"} <= revs, "new firmware revisions reported (v3.30, 22.011)")
+    garp = [r for r in R if r["arp.opcode"] == "1" and r["arp.src.hw_mac"] == NEW_RTR
+            and r["arp.src.proto_ipv4"] == "10.30.0.1" and r["arp.dst.proto_ipv4"] == "10.30.0.1"]
+    t_swap = float(garp[0]["frame.time_epoch"]) if garp else 0
+    after_old = [r for r in R if float(r["frame.time_epoch"]) >= t_swap and OLD_RTR in (r["eth.src"], r["eth.dst"])]
+    before_new = [r for r in R if float(r["frame.time_epoch"]) < t_swap and NEW_RTR in (r["eth.src"], r["eth.dst"])]
+    via_new = sum(r["eth.dst"] == NEW_RTR and r["vlan.id"] == "30" for r in R)
+    check(len(garp) == 2 and not after_old and not before_new and via_new > 1000,
+          f"router swap: {len(garp)} gratuitous ARPs from {NEW_RTR}, {len(after_old)} frames of the "
+          f"old MAC after, {via_new} crane frames to the new gateway")
+    tl = open(f"{work}/i.telnet").read()
+    cmds = {x for r in R for x in r["telnet.cmd"].split(",") if x}
+    check(telnet > 40 and {"251", "253", "250", "240"} <= cmds and "login: " in tl and "Password: " in tl,
+          f"Telnet: {telnet} segments, option commands {sorted(cmds)}, login and password prompts")
+
+# the truth file
+t = json.load(open(f"{work}/i.json"))
+ev = {e["id"]: e for e in t["events"]}
+want = ["vendor_ssh", "vendor_maintenance", "firmware_sts_crane02", "modbus_exception", "router_swap",
+        "firmware_tank_plc02", "unknown_laptop", "port_scan", "plc_stop", "vendor_direct",
+        "telnet_login", "cross_zone_write", "dnp3_cold_restart", "dnp3_restart_ack"]
+check(sorted(ev) == sorted(want) and len(t["events"]) == len(want), f"truth: {len(t['events'])} events")
+check([e["time"] for e in t["events"]] == sorted(e["time"] for e in t["events"]), "truth: events in time order")
+check(all(e["start"] <= e["time"] <= e["end"] and e["frames"] > 0 for e in t["events"]), "truth: start <= time <= end")
+check(ev["firmware_sts_crane02"]["documented_by"] == "CHG-1042" and ev["firmware_tank_plc02"]["documented_by"] is None,
+      "truth: CHG-1042 documents sts-crane02's update only")
+check("asset.mac_changed" in ev["router_swap"]["findings"] and "ics.cpu_state" in ev["plc_stop"]["findings"]
+      and "ics.restart" in ev["dnp3_cold_restart"]["findings"] and "recon.scan" in ev["port_scan"]["findings"]
+      and "cred.plaintext" in ev["telnet_login"]["findings"]
+      and "remote.bypass_jump_host" in ev["vendor_direct"]["findings"], "truth: findings")
+check(ev["vendor_direct"]["remote_window"] == "inside" and "remote.outside_window" not in ev["vendor_direct"]["findings"],
+      "truth: default start is inside the remote-access window")
+sw = [d for d in t["devices"] if d["ip"] == "10.30.0.1"]
+check(len(sw) == 2 and sw[0]["mac"] == OLD_RTR and sw[0]["replaced_by"] == "crane-rtr2"
+      and sw[1]["previous_mac"] == OLD_RTR and sw[1]["mac"] == NEW_RTR, "truth: both crane routers, with the swap")
+check(any(d["name"] == "power-rtu01" and d["ip"] == "10.40.0.60" for d in t["devices"]), "truth: the RTU")
+sys.exit(1 if errors else 0)
+PY
+
+# --- the remote-access window depends on --start --------------------------------------------
+"$QW_BIN" synth --incidents --minutes 2 --start 2026-11-21T07:30:00Z --truth "$work/n.json" 2>/dev/null || fail "night run"
+python3 - "$work/n.json" <<'PY' || fail "night run: truth"
+import json, sys
+t = json.load(open(sys.argv[1]))
+ev = {e["id"]: e for e in t["events"]}
+for k in ("vendor_ssh", "vendor_direct"):
+    assert ev[k]["remote_window"] == "outside" and "remote.outside_window" in ev[k]["findings"], ev[k]
+assert "remote.bypass_jump_host" in ev["vendor_direct"]["findings"]
+assert ev["firmware_sts_crane02"]["documented_by"] is None  # outside CHG-1042's absolute window
+assert t["events"][0]["time"].startswith("2026-11-21T07:3"), t["events"][0]["time"]
+PY
+[ $? -eq 0 ] && pass "--start 2026-11-21T07:30:00Z (23:30 in Vancouver): both remote sessions outside the window"
 
 # --- scale -------------------------------------------------------------------------------------
 count_ips() {
@@ -62,10 +255,17 @@ count_ips() {
 }
 for k in 1 2; do
     "$QW_BIN" synth --minutes 2 --scale "$k" -o "$work/s$k.pcap" 2>/dev/null || fail "scale $k run failed"
+    "$QW_BIN" synth --minutes 2 --scale "$k" --incidents -o "$work/si$k.pcap" 2>/dev/null || fail "scale $k --incidents run failed"
     n=$(count_ips "$work/s$k.pcap")
-    want=$((44 + 24 * (k - 1)))
-    [ "$n" -eq "$want" ] && pass "scale $k: $n distinct IPv4 addresses" || fail "scale $k: $n distinct IPv4 addresses, want $want"
+    want=$((42 + 24 * (k - 1)))
+    [ "$n" -eq "$want" ] && pass "scale $k clean: $n distinct IPv4 addresses" || fail "scale $k clean: $n distinct IPv4 addresses, want $want"
+    n=$(count_ips "$work/si$k.pcap")
+    want=$((45 + 24 * (k - 1)))
+    [ "$n" -eq "$want" ] && pass "scale $k --incidents: $n distinct IPv4 addresses" || fail "scale $k --incidents: $n, want $want"
 done
+n=$(ts -r "$work/si2.pcap" -Y 's7comm.param.func == 0x29 && s7comm.header.rosctr == 1' | wc -l)
+m=$(ts -r "$work/si2.pcap" -Y 'dnp3.al.func == 13' | wc -l)
+[ "$n" -eq 1 ] && [ "$m" -eq 1 ] && pass "scale 2: still one PLC stop and one cold restart" || fail "scale 2: $n PLC stops, $m cold restarts"
 
 # --- arguments and failures ------------------------------------------------------------------
 expect_exit() { # CODE DESCRIPTION ARGS...
@@ -84,17 +284,24 @@ expect_exit 2 "--minutes -5" --minutes -5 -o "$work/x.pcap"
 expect_exit 2 "--scale abc" --scale abc -o "$work/x.pcap"
 expect_exit 2 "--scale 100000" --scale 100000 -o "$work/x.pcap"
 expect_exit 2 "--seed 1x" --seed 1x -o "$work/x.pcap"
+expect_exit 2 "--start without offset" --start 2026-11-20T21:30:00 -o "$work/x.pcap"
+expect_exit 2 "--start 31 November" --start 2026-11-31T21:30:00Z -o "$work/x.pcap"
+expect_exit 2 "--start in 2150" --start 2150-01-01T00:00:00Z -o "$work/x.pcap"
+expect_exit 2 "--start with fraction" --start 2026-11-20T21:30:00.5Z -o "$work/x.pcap"
+expect_exit 2 "--incidents with a value" --incidents=yes -o "$work/x.pcap"
 expect_exit 2 "missing -o" --minutes 1
 expect_exit 2 "unknown option" --bogus -o "$work/x.pcap"
 [ -e "$work/x.pcap" ] && fail "a usage error wrote a file"
 expect_exit 0 "--help" --help
-for opt in --minutes --scale --seed -o; do
+for opt in --minutes --scale --seed --incidents --start --truth -o; do
     grep -q -- "$opt" "$work/out" || fail "--help does not explain $opt"
 done
 expect_exit 1 "output in a missing directory" --minutes 1 -o "$work/no/such/dir/x.pcap"
 [ -e "$work/no" ] && fail "failed run created $work/no"
 mkdir "$work/adir"
 expect_exit 1 "output is a directory" --minutes 1 -o "$work/adir"
+expect_exit 1 "truth in a missing directory" --minutes 1 --truth "$work/no/t.json" -o "$work/y.pcap"
+[ -e "$work/y.pcap" ] && fail "a failed truth left the capture behind"
 left=$(ls -A "$work" | grep '^\.' || true)
 [ -z "$left" ] && pass "no temporary file left after failures" || fail "left behind: $left"
 [ -z "$(ls -A "$work/adir")" ] || fail "directory target was modified"

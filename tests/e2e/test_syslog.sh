@@ -10,7 +10,7 @@ set -u
 need_tool python3
 qw=$QW_BIN
 site=$QW_SRC/examples/terminal.yaml
-"$qw" synth --minutes 10 --seed 1 -o "$work/t.pcap" 2>/dev/null || fail "synth"
+"$qw" synth --minutes 10 --seed 1 --incidents -o "$work/t.pcap" 2>/dev/null || fail "synth"
 
 cat >"$work/recv.py" <<'PY'
 import re, socket, sys, time

@@ -708,9 +708,9 @@ static void demo_site_loads(void **state)
     (void)state;
     assert_int_equal(demo->nparties, 4);
     assert_int_equal(demo->nzones, 7);
-    assert_int_equal(demo->nconduits, 7);
-    assert_int_equal(demo->nassets, 11);
-    assert_int_equal(demo->nmodules, 7);
+    assert_int_equal(demo->nconduits, 9);
+    assert_int_equal(demo->nassets, 12);
+    assert_int_equal(demo->nmodules, 8);
     assert_int_equal(demo->nchanges, 1);
     assert_string_equal(demo->default_owner->id, "operator");
     assert_string_equal(qw_tz_name(demo->timezone), "America/Vancouver");
