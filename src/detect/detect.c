@@ -381,7 +381,9 @@ void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const str
     /* Parsers name clear-text credential sightings "<proto>.cleartext_*" (docs/events); every
      * other anomaly is malformed protocol data. */
     bool cred = strstr(name, ".cleartext") != NULL || strstr(name, ".plaintext") != NULL;
-    enum qw_rule rule = cred ? QW_R_CRED_PLAINTEXT : QW_R_PROTO_MALFORMED;
+    bool arp = !strcmp(name, "arp.ip_conflict") || !strcmp(name, "arp.reply_mac_mismatch");
+    enum qw_rule rule = cred ? QW_R_CRED_PLAINTEXT : arp ? QW_R_NET_ARP_CONFLICT
+                                                         : QW_R_PROTO_MALFORMED;
     struct qw_finding x;
     memset(&x, 0, sizeof x);
     struct qw_addr asset, peer, *pp = NULL;
@@ -392,8 +394,17 @@ void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const str
         pp = &peer;
         fill_context(d, f, &x, ts_ns);
     } else if (pkt && pkt->has_mac) {
-        /* a link-layer frame: the sender's MAC, in the low bytes of an unspecified address */
+        /* a link-layer frame: the sender's MAC, in the low bytes of an unspecified address;
+         * its owner and zone from the site by MAC and VLAN */
         memcpy(asset.b + 10, pkt->src_mac, 6);
+        if (d->cfg.site) {
+            struct qw_site_host h = {.mac = pkt->src_mac,
+                                     .vlan = pkt->nvlan ? pkt->vlan[pkt->nvlan - 1] : 0};
+            if (pkt->l3 == QW_L3_ARP) h.ip = &pkt->arp.spa;
+            struct qw_site_owner o = qw_site_owner_of(d->cfg.site, &h);
+            if (o.party) snprintf(x.owner, sizeof x.owner, "%s", o.party->id);
+            if (o.zone) snprintf(x.zone, sizeof x.zone, "%s", o.zone->id);
+        }
     }
     x.severity = qw_rules[rule].severity;
     snprintf(x.message, sizeof x.message, "%s%s%s", name, detail ? ": " : "", detail ? detail : "");

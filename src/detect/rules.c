@@ -63,6 +63,9 @@ const struct qw_rule_info qw_rules[QW_R_COUNT] = {
                              "credentials sent in clear text"},
     [QW_R_PROTO_MALFORMED] = {"proto.malformed", 9100026, QW_SEV_LOW, "protocol",
                               "malformed protocol data"},
+    [QW_R_NET_ARP_CONFLICT] = {"net.arp_conflict", 9100027, QW_SEV_MEDIUM, "network",
+                               "an address claimed by two MACs, or ARP replies whose sender is "
+                               "not the frame's source (a swap, a misconfiguration or spoofing)"},
 };
 
 int qw_rule_find(const char *name)
