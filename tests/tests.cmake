@@ -21,11 +21,13 @@ foreach(script ${QW_E2E_TESTS})
   set_tests_properties(e2e.${name} PROPERTIES
     ENVIRONMENT "QW_BIN=$<TARGET_FILE:quaywatch>;QW_CORPUS=${QW_CORPUS};QW_SRC=${CMAKE_SOURCE_DIR};QW_BUILD=${CMAKE_BINARY_DIR}"
     SKIP_RETURN_CODE 77 TIMEOUT 900)
-  # Per-protocol differentials against tshark spend their time in tshark; under the sanitizers
-  # quaywatch already analyses every corpus capture with its event log on (flows_vs_tshark) and
-  # every parser replays the corpus (fuzz_replay), so `make check` runs these in the optimised
-  # build only (label "differential").
-  if(name MATCHES "_tshark$" AND NOT name STREQUAL "test_flows_vs_tshark")
+  # Per-protocol differentials against tshark (and the synthetic capture's tshark validation)
+  # spend their time in tshark; under the sanitizers quaywatch already analyses every corpus
+  # capture with its event log on (flows_vs_tshark), every parser replays the corpus
+  # (fuzz_replay) and the detection tests run the synthesiser, so `make check` runs these in
+  # the optimised build only (label "differential").
+  if((name MATCHES "_tshark$" AND NOT name STREQUAL "test_flows_vs_tshark") OR
+     name STREQUAL "test_synth")
     set_tests_properties(e2e.${name} PROPERTIES LABELS differential)
   endif()
 endforeach()
