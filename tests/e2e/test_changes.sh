@@ -37,6 +37,12 @@ fw = [c for c in ch if c["type"] == "asset.identity_changed" and c.get("attribut
       and c["asset"] == "mac:00:11:00:0a:9d:e1"]
 assert len(fw) == 1 and fw[0]["documented"] and fw[0]["change_id"] == "CHG-1042", fw
 assert fw[0]["actor"] == "vendor" and fw[0]["owner"] == "vendor" and fw[0]["zone"] == "cranes", fw
+if any(c["type"] == "asset.mac_changed" for c in ch):  # synth --incidents
+    sw = [c for c in ch if c["type"] == "asset.mac_changed"]
+    assert len(sw) == 1 and sw[0]["ip"] == "10.30.0.1" and not sw[0]["documented"], sw
+    assert sw[0]["zone"] == "cranes" and sw[0]["owner"], sw
+    fw2 = [c for c in ch if c["type"] == "asset.identity_changed" and c.get("new") == "22.011"]
+    assert len(fw2) == 1 and not fw2[0]["documented"] and fw2[0]["owner"] == "tankfarm-vendor", fw2
 lap = [c for c in ch if c["type"] == "asset.new" and c["asset"] == "mac:10:c5:95:33:73:27"]
 assert len(lap) == 1 and not lap[0]["documented"] and "change_id" not in lap[0], lap
 assert lap[0]["owner"] == "tankfarm-vendor" and lap[0]["zone"] == "tankfarm", lap
