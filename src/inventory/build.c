@@ -140,6 +140,7 @@ static struct mac_info *find_mac(struct builder *b, const char *mac)
 {
     struct mac_info key;
     snprintf(key.mac, sizeof key.mac, "%s", mac);
+    if (b->nmacs == 0) return NULL; /* bsearch wants a non-null base even for no elements */
     return bsearch(&key, b->macs, b->nmacs, sizeof *b->macs, cmp_mac_info);
 }
 
