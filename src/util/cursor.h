@@ -145,6 +145,7 @@ static inline struct qw_cursor qw_cur_sub(struct qw_cursor *c, size_t declared, 
     size_t left = qw_cur_left(c);
     size_t n = declared < left ? declared : left;
     struct qw_cursor child = qw_cursor_make(c->err ? NULL : c->base + c->off, n);
+    child.err = c->err; /* a child of a failed cursor fails too: nothing to read from it */
     if (!c->err) c->off += n;
     if (short_out) *short_out = n < declared;
     return child;

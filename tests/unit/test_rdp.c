@@ -1,0 +1,487 @@
+/* Unit tests for the RDP parser (src/proto/rdp.c).
+ *
+ * PDUs are built from MS-RDPBCGR s.2.2.1.1-2.2.1.4 (X.224 CR/CC with RDP_NEG_REQ / RSP /
+ * FAILURE, MCS Connect Initial and Response user data blocks), inside TPKT (RFC 1006). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine/emit.h"
+#include "engine/pctx.h"
+#include "engine/record_sink.h"
+#include "engine/stream.h"
+#include "proto/proto.h"
+
+extern const struct qw_proto qw_proto_rdp;
+#define PROTO qw_proto_rdp
+
+/* ---- Fixture ------------------------------------------------------------------------------ */
+
+struct fx {
+    struct qw_record_sink rec;
+    struct qw_pctx ctx;
+    void *state;
+    struct qw_pending pend[2];
+};
+
+static void fx_reset(struct fx *f)
+{
+    qw_pending_free(&f->pend[0]);
+    qw_pending_free(&f->pend[1]);
+    qw_record_sink_init(&f->rec, &f->ctx, &PROTO);
+    memset(f->state, 0, PROTO.state_size);
+    f->ctx.ts_ns = 1000000000ull;
+}
+
+static int fx_setup(void **tstate)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    f->state = calloc(1, PROTO.state_size);
+    if (!f->state) return -1;
+    fx_reset(f);
+    *tstate = f;
+    return 0;
+}
+
+static int fx_teardown(void **tstate)
+{
+    struct fx *f = *tstate;
+    qw_pending_free(&f->pend[0]);
+    qw_pending_free(&f->pend[1]);
+    free(f->state);
+    free(f);
+    return 0;
+}
+
+#define C2S QW_DIR_TO_SERVER
+#define S2C QW_DIR_TO_CLIENT
+
+static void feed(struct fx *f, enum qw_dir dir, const void *b, size_t n)
+{
+    f->ctx.ts_ns += 1000;
+    size_t dropped = qw_stream_deliver(&f->ctx, &PROTO, f->state, dir, &f->pend[dir], b, n);
+    assert_int_equal(dropped, 0);
+}
+
+static void flow_end(struct fx *f)
+{
+    PROTO.flow_end(&f->ctx, f->state);
+}
+
+static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file, int line)
+{
+    if (i >= f->rec.ntxns) {
+        print_error("no txn %zu (have %zu)\n", i, f->rec.ntxns);
+        _fail(file, line);
+    }
+    if (!strstr(f->rec.txns[i].json, needle)) {
+        print_error("txn %zu json %s\n  lacks %s\n", i, f->rec.txns[i].json, needle);
+        _fail(file, line);
+    }
+}
+#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
+
+/* Everything the parser emitted, as one string (for split-invariance checks). */
+static void digest(const struct fx *f, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < f->rec.ntxns && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "T%u:%s|%u|%d|%s\n", f->rec.txns[i].txn.function,
+                              f->rec.txns[i].txn.function_name, f->rec.txns[i].txn.ops,
+                              f->rec.txns[i].txn.error, f->rec.txns[i].json);
+    for (size_t i = 0; i < f->rec.nanomalies && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "A:%s:%s\n", f->rec.anomalies[i].name,
+                              f->rec.anomalies[i].detail);
+    for (size_t i = 0; i < f->rec.nidentities && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "I:%d:%s=%s\n", f->rec.identities[i].server,
+                              f->rec.identities[i].attr, f->rec.identities[i].value);
+}
+
+struct msg {
+    enum qw_dir dir;
+    const uint8_t *b;
+    size_t n;
+};
+
+/* Feed a conversation from scratch, message `split` cut at `at` (0: no cut), then end it. */
+static void run_conv(struct fx *f, const struct msg *m, size_t n, size_t split, size_t at)
+{
+    fx_reset(f);
+    for (size_t i = 0; i < n; i++) {
+        if (i == split && at > 0 && at < m[i].n) {
+            feed(f, m[i].dir, m[i].b, at);
+            feed(f, m[i].dir, m[i].b + at, m[i].n - at);
+        } else {
+            feed(f, m[i].dir, m[i].b, m[i].n);
+        }
+    }
+    flow_end(f);
+}
+
+#define DIGEST_MAX 65536
+
+/* Every message cut at every offset gives the same records as the uncut conversation. */
+static void check_every_split(struct fx *f, const struct msg *m, size_t n)
+{
+    char *ref = malloc(DIGEST_MAX), *got = malloc(DIGEST_MAX);
+    assert_non_null(ref);
+    assert_non_null(got);
+    run_conv(f, m, n, SIZE_MAX, 0);
+    digest(f, ref, DIGEST_MAX);
+    assert_true(f->rec.ntxns > 0);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t at = 1; at < m[i].n; at++) {
+            run_conv(f, m, n, i, at);
+            digest(f, got, DIGEST_MAX);
+            if (strcmp(ref, got) != 0) {
+                print_error("message %zu cut at %zu:\n%s\n--- vs uncut ---\n%s\n", i, at, got, ref);
+                fail();
+            }
+        }
+    }
+    free(ref);
+    free(got);
+}
+
+/* ---- PDU builders -------------------------------------------------------------------------- */
+
+struct buf {
+    uint8_t b[2048];
+    size_t n;
+};
+
+static void put(struct buf *b, const void *p, size_t n)
+{
+    memcpy(b->b + b->n, p, n);
+    b->n += n;
+}
+
+static void put8(struct buf *b, uint8_t v)
+{
+    b->b[b->n++] = v;
+}
+
+static void put16le(struct buf *b, uint16_t v)
+{
+    put8(b, (uint8_t)v);
+    put8(b, (uint8_t)(v >> 8));
+}
+
+static void put32le(struct buf *b, uint32_t v)
+{
+    put16le(b, (uint16_t)v);
+    put16le(b, (uint16_t)(v >> 16));
+}
+
+/* TPKT + X.224 CR or CC ([RDP] s.2.2.1.1, s.2.2.1.2) around `rdp` bytes. */
+static void x224(struct buf *out, uint8_t code, const struct buf *rdp)
+{
+    size_t total = 4 + 7 + rdp->n;
+    put8(out, 3);
+    put8(out, 0);
+    put8(out, (uint8_t)(total >> 8));
+    put8(out, (uint8_t)total);
+    put8(out, (uint8_t)(6 + rdp->n)); /* LI */
+    put8(out, code);
+    put16le(out, 0);
+    put16le(out, 0x3412);
+    put8(out, 0);
+    put(out, rdp->b, rdp->n);
+}
+
+static void neg(struct buf *b, uint8_t type, uint8_t flags, uint32_t v)
+{
+    put8(b, type);
+    put8(b, flags);
+    put16le(b, 8);
+    put32le(b, v);
+}
+
+/* TPKT + X.224 DT carrying `data`. */
+static void dt(struct buf *out, const struct buf *data)
+{
+    size_t total = 4 + 3 + data->n;
+    put8(out, 3);
+    put8(out, 0);
+    put8(out, (uint8_t)(total >> 8));
+    put8(out, (uint8_t)total);
+    put8(out, 2);
+    put8(out, 0xF0);
+    put8(out, 0x80);
+    put(out, data->b, data->n);
+}
+
+/* An MCS Connect Initial: a BER prefix, the GCC "Duca" key, a two-byte PER length and a
+ * TS_UD_CS_CORE block ([RDP] s.2.2.1.3.2). */
+static void mcs_connect_initial(struct buf *out, const char *client_name)
+{
+    struct buf core = {{0}, 0};
+    put16le(&core, 0xC001);
+    put16le(&core, 0); /* length, patched below */
+    put32le(&core, 0x00080004);
+    put16le(&core, 1280);
+    put16le(&core, 1024);
+    put16le(&core, 0xCA01);
+    put16le(&core, 0xAA03);
+    put32le(&core, 0x00000407); /* German keyboard */
+    put32le(&core, 7601);
+    uint8_t name[32] = {0};
+    for (size_t i = 0; client_name[i] && i < 15; i++) name[2 * i] = (uint8_t)client_name[i];
+    put(&core, name, sizeof name);
+    put32le(&core, 4); /* keyboard type */
+    core.b[2] = (uint8_t)core.n;
+    core.b[3] = (uint8_t)(core.n >> 8);
+    struct buf d = {{0}, 0};
+    static const uint8_t ber_prefix[] = {0x7f, 0x65, 0x82, 0x01, 0x00, 0x04, 0x01, 0x01, 0x04,
+                                         0x01, 0x01, 0x01, 0x01, 0xff, 0x00, 0x05, 0x00, 0x14,
+                                         0x7c, 0x00, 0x01, 0x80, 0x00, 0x00, 0x00, 0xc0, 0x00};
+    put(&d, ber_prefix, sizeof ber_prefix);
+    put(&d, "Duca", 4);
+    put8(&d, (uint8_t)(0x80 | (core.n >> 8)));
+    put8(&d, (uint8_t)core.n);
+    put(&d, core.b, core.n);
+    dt(out, &d);
+}
+
+static void mcs_connect_response(struct buf *out, uint32_t method, uint32_t level)
+{
+    struct buf blocks = {{0}, 0};
+    put16le(&blocks, 0x0C01);
+    put16le(&blocks, 8);
+    put32le(&blocks, 0x00080004);
+    put16le(&blocks, 0x0C02);
+    put16le(&blocks, 12);
+    put32le(&blocks, method);
+    put32le(&blocks, level);
+    struct buf d = {{0}, 0};
+    static const uint8_t prefix[] = {0x7f, 0x66, 0x81, 0x50, 0x0a, 0x01, 0x00, 0x02, 0x01, 0x00,
+                                     0x30, 0x1a, 0x04, 0x81, 0x30, 0x00, 0x05, 0x00, 0x14, 0x7c,
+                                     0x00, 0x01, 0x2a, 0x14, 0x76, 0x0a, 0x01, 0x01, 0x00, 0x01,
+                                     0xc0, 0x00};
+    put(&d, prefix, sizeof prefix);
+    put(&d, "McDn", 4);
+    put8(&d, (uint8_t)blocks.n);
+    put(&d, blocks.b, blocks.n);
+    dt(out, &d);
+}
+
+/* ---- Tests --------------------------------------------------------------------------------- */
+
+static void test_nla_session(void **ts)
+{
+    struct fx *f = *ts;
+    struct buf r = {{0}, 0}, cr = {{0}, 0}, s = {{0}, 0}, cc = {{0}, 0};
+    put(&r, "Cookie: mstshash=operator\r\n", 27);
+    neg(&r, 1, 0, 0x0B);
+    x224(&cr, 0xE0, &r);
+    neg(&s, 2, 0x1F, 2);
+    x224(&cc, 0xD0, &s);
+    feed(f, C2S, cr.b, cr.n);
+    feed(f, S2C, cc.b, cc.n);
+    static const uint8_t tls[40] = {0x16, 0x03, 0x01};
+    feed(f, C2S, tls, sizeof tls);
+    feed(f, S2C, tls, 30);
+    flow_end(f);
+    assert_int_equal(f->rec.ntxns, 1);
+    const struct qw_txn *t = &f->rec.txns[0].txn;
+    assert_string_equal(t->function_name, "session");
+    assert_true(t->has_request && t->has_response);
+    assert_false(t->error);
+    JSON_HAS(f, 0, "\"request\":{\"cookie\":\"mstshash=operator\",\"user\":\"operator\","
+                   "\"requested_protocols\":[\"ssl\",\"hybrid\",\"hybrid_ex\"],"
+                   "\"requested_protocols_value\":11}");
+    JSON_HAS(f, 0, "\"response\":{\"selected_protocol\":\"hybrid\",\"selected_protocol_value\":2,"
+                   "\"flags\":[\"extended_client_data_supported\",\"dynvc_gfx_protocol_supported\","
+                   "\"negrsp_flag_reserved\",\"restricted_admin_mode_supported\","
+                   "\"redirected_authentication_mode_supported\"]}");
+    JSON_HAS(f, 0, "\"security\":\"hybrid\",\"counted_bytes_toserver\":40,"
+                   "\"counted_bytes_toclient\":30");
+    assert_string_equal(qw_record_identity(&f->rec, false, "rdp_cookie_user"), "operator");
+    assert_int_equal(f->rec.nanomalies, 0);
+}
+
+static void test_tls_without_nla(void **ts)
+{
+    struct fx *f = *ts;
+    struct buf r = {{0}, 0}, cr = {{0}, 0}, s = {{0}, 0}, cc = {{0}, 0};
+    neg(&r, 1, 0, 0x03);
+    x224(&cr, 0xE0, &r);
+    neg(&s, 2, 0, 1);
+    x224(&cc, 0xD0, &s);
+    feed(f, C2S, cr.b, cr.n);
+    feed(f, S2C, cc.b, cc.n);
+    flow_end(f);
+    assert_int_equal(qw_record_count_anomaly(&f->rec, "rdp.no_nla"), 1);
+    assert_string_equal(f->rec.anomalies[0].detail, "TLS without NLA selected");
+    JSON_HAS(f, 0, "\"security\":\"ssl\"");
+}
+
+static void standard_security_conv(struct buf *cr, struct buf *cc, struct buf *ci, struct buf *sr)
+{
+    struct buf r = {{0}, 0}, s = {{0}, 0};
+    put(&r, "Cookie: mstshash=eng\r\n", 22);
+    x224(cr, 0xE0, &r);
+    x224(cc, 0xD0, &s); /* an old server: no RDP_NEG_RSP */
+    mcs_connect_initial(ci, "ENG-WS01");
+    mcs_connect_response(sr, 0x01, 2);
+}
+
+static void test_standard_security_clear_data(void **ts)
+{
+    struct fx *f = *ts;
+    struct buf cr = {{0}, 0}, cc = {{0}, 0}, ci = {{0}, 0}, sr = {{0}, 0};
+    standard_security_conv(&cr, &cc, &ci, &sr);
+    feed(f, C2S, cr.b, cr.n);
+    feed(f, S2C, cc.b, cc.n);
+    feed(f, C2S, ci.b, ci.n);
+    feed(f, S2C, sr.b, sr.n);
+    static const uint8_t fastpath[10] = {0x44, 0x0a};
+    feed(f, C2S, fastpath, sizeof fastpath);
+    flow_end(f);
+    assert_int_equal(qw_record_count_anomaly(&f->rec, "rdp.no_nla"), 1);
+    assert_int_equal(qw_record_count_anomaly(&f->rec, "rdp.weak_encryption"), 1);
+    assert_string_equal(qw_record_identity(&f->rec, false, "hostname"), "ENG-WS01");
+    JSON_HAS(f, 0, "\"client_core\":{\"client_name\":\"ENG-WS01\",\"client_build\":7601,"
+                   "\"version\":\"0x00080004\",\"release\":\"5.0-8.1\",\"keyboard_layout\":"
+                   "\"0x00000407\",\"desktop_width\":1280,\"desktop_height\":1024}");
+    JSON_HAS(f, 0, "\"response\":{\"version\":\"0x00080004\",\"release\":\"5.0-8.1\","
+                   "\"encryption_method\":[\"40bit\"],\"encryption_level\":\"client_compatible\"}");
+    JSON_HAS(f, 0, "\"security\":\"rdp\",\"counted_bytes_toserver\":10,"
+                   "\"counted_bytes_toclient\":0");
+}
+
+static void test_every_split(void **ts)
+{
+    struct fx *f = *ts;
+    struct buf cr = {{0}, 0}, cc = {{0}, 0}, ci = {{0}, 0}, sr = {{0}, 0};
+    standard_security_conv(&cr, &cc, &ci, &sr);
+    const struct msg conv[] = {
+        {C2S, cr.b, cr.n}, {S2C, cc.b, cc.n}, {C2S, ci.b, ci.n}, {S2C, sr.b, sr.n},
+    };
+    check_every_split(f, conv, sizeof conv / sizeof conv[0]);
+    JSON_HAS(f, 0, "\"client_name\":\"ENG-WS01\"");
+}
+
+static void test_negotiation_failure(void **ts)
+{
+    struct fx *f = *ts;
+    struct buf r = {{0}, 0}, cr = {{0}, 0}, s = {{0}, 0}, cc = {{0}, 0};
+    put(&r, "Cookie: msts=3640205228.15629.0000\r\n", 36);
+    neg(&r, 1, 0, 0x00);
+    x224(&cr, 0xE0, &r);
+    neg(&s, 3, 0, 5);
+    x224(&cc, 0xD0, &s);
+    /* both in one chunk each, and a second CR in the same chunk is ignored */
+    uint8_t two[256];
+    memcpy(two, cr.b, cr.n);
+    memcpy(two + cr.n, cr.b, cr.n);
+    feed(f, C2S, two, 2 * cr.n);
+    feed(f, S2C, cc.b, cc.n);
+    flow_end(f);
+    assert_true(f->rec.txns[0].txn.error);
+    JSON_HAS(f, 0, "\"routing_token\":\"msts=3640205228.15629.0000\"");
+    JSON_HAS(f, 0, "\"response\":{\"failure_code\":5,\"failure_name\":"
+                   "\"hybrid_required_by_server\"}");
+    JSON_HAS(f, 0, "\"security\":\"none\"");
+    assert_null(qw_record_identity(&f->rec, false, "rdp_cookie_user"));
+}
+
+static void test_malformed(void **ts)
+{
+    struct fx *f = *ts;
+    struct buf r = {{0}, 0}, cr = {{0}, 0};
+    put(&r, "Cookie: mstshash=x", 18); /* no CR LF */
+    x224(&cr, 0xE0, &r);
+    feed(f, C2S, cr.b, cr.n);
+    assert_int_equal(qw_record_count_anomaly(&f->rec, "rdp.invalid_cookie"), 1);
+    struct buf s = {{0}, 0}, cc = {{0}, 0};
+    put8(&s, 2);
+    put8(&s, 0);
+    put16le(&s, 12); /* wrong length */
+    put32le(&s, 1);
+    x224(&cc, 0xD0, &s);
+    feed(f, S2C, cc.b, cc.n);
+    assert_int_equal(qw_record_count_anomaly(&f->rec, "rdp.invalid_negotiation"), 1);
+    static const uint8_t badtpkt[] = {3, 0, 0, 2, 0, 0};
+    fx_reset(f);
+    feed(f, C2S, cr.b, cr.n);
+    feed(f, C2S, badtpkt, sizeof badtpkt);
+    /* a TPKT length below 7: reported, and the rest of the side is counted, not parsed */
+    assert_int_equal(qw_record_count_anomaly(&f->rec, "rdp.invalid_tpkt"), 1);
+    flow_end(f);
+    JSON_HAS(f, 0, "\"counted_bytes_toserver\":6");
+}
+
+static void test_oversized_user_data_block(void **ts)
+{
+    struct fx *f = *ts;
+    struct buf cr = {{0}, 0}, r = {{0}, 0};
+    put(&r, "Cookie: mstshash=a\r\n", 20);
+    x224(&cr, 0xE0, &r);
+    feed(f, C2S, cr.b, cr.n);
+    struct buf d = {{0}, 0}, t = {{0}, 0};
+    put(&d, "Duca", 4);
+    put8(&d, 0x20);
+    put16le(&d, 0xC001);
+    put16le(&d, 0x4000); /* block longer than the data */
+    put32le(&d, 0x00080004);
+    dt(&t, &d);
+    feed(f, C2S, t.b, t.n);
+    flow_end(f);
+    assert_null(strstr(f->rec.txns[0].json, "client_core"));
+}
+
+static void test_probe(void **ts)
+{
+    (void)ts;
+    struct buf r = {{0}, 0}, cookie = {{0}, 0}, negonly = {{0}, 0}, cc = {{0}, 0}, s = {{0}, 0};
+    put(&r, "Cookie: mstshash=a\r\n", 20);
+    x224(&cookie, 0xE0, &r);
+    r.n = 0;
+    neg(&r, 1, 0, 3);
+    x224(&negonly, 0xE0, &r);
+    neg(&s, 2, 0, 2);
+    x224(&cc, 0xD0, &s);
+    /* S7comm's and MMS's CRs carry TSAP parameters, no RDP negotiation. */
+    static const uint8_t s7cr[] = {0x03, 0x00, 0x00, 0x16, 0x11, 0xe0, 0x00, 0x00, 0x00, 0x01,
+                                   0x00, 0xc1, 0x02, 0x01, 0x00, 0xc2, 0x02, 0x01, 0x02, 0xc0,
+                                   0x01, 0x0a};
+    static const uint8_t s7cc[] = {0x03, 0x00, 0x00, 0x16, 0x11, 0xd0, 0x00, 0x01, 0x00, 0x02,
+                                   0x00, 0xc0, 0x01, 0x0a, 0xc1, 0x02, 0x01, 0x00, 0xc2, 0x02,
+                                   0x01, 0x02};
+    assert_int_equal(PROTO.probe(cookie.b, cookie.n, C2S), QW_PROBE_MATCH);
+    assert_int_equal(PROTO.probe(negonly.b, negonly.n, C2S), QW_PROBE_MATCH);
+    assert_int_equal(PROTO.probe(cc.b, cc.n, S2C), QW_PROBE_MATCH);
+    assert_int_equal(PROTO.probe(cookie.b, 14, C2S), QW_PROBE_NEED_MORE);
+    assert_int_equal(PROTO.probe(cookie.b, 3, C2S), QW_PROBE_NEED_MORE);
+    assert_int_equal(PROTO.probe(s7cr, sizeof s7cr, C2S), QW_PROBE_NO);
+    assert_int_equal(PROTO.probe(s7cr, 14, C2S), QW_PROBE_NO);
+    assert_int_equal(PROTO.probe(s7cc, sizeof s7cc, S2C), QW_PROBE_NO);
+    assert_int_equal(PROTO.probe(cookie.b, cookie.n, S2C), QW_PROBE_NO);
+    assert_int_equal(PROTO.probe((const uint8_t *)"GET / HTTP/1.1\r\n", 16, C2S), QW_PROBE_NO);
+    assert_int_equal(PROTO.probe((const uint8_t *)"\x16\x03\x01\x00\x10", 5, C2S), QW_PROBE_NO);
+    assert_int_equal(PROTO.probe((const uint8_t *)"SSH-2.0-x\r\n", 11, C2S), QW_PROBE_NO);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_nla_session, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_tls_without_nla, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_standard_security_clear_data, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_every_split, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_negotiation_failure, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_malformed, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_oversized_user_data_block, fx_setup, fx_teardown),
+        cmocka_unit_test(test_probe),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
