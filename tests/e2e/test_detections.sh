@@ -115,8 +115,11 @@ rs = rule("ics.restart")
 assert len(rs) == 1 and rs[0]["evidence"]["app_proto"] == "dnp3" and rs[0]["asset"] == "10.40.0.60", rs
 sc = rule("recon.scan")
 assert len(sc) == 1 and sc[0]["asset"] == "10.40.200.100", sc
+cr = rule("cred.plaintext")
+assert len(cr) == 1 and cr[0]["asset"] == "10.40.40.11" and cr[0]["severity"] == "high", cr
+assert "password" not in json.dumps(cr[0]).lower() or "user" in cr[0]["message"], cr
 mc = rule("asset.mac_changed")
 assert len(mc) == 1 and mc[0]["owner"] and mc[0]["zone"] == "cranes", mc
 PY
-    pass "incidents: PLC stop (critical), DNP3 cold restart, one scan finding, router swap"
+    pass "incidents: PLC stop (critical), DNP3 cold restart, one scan finding, Telnet credentials in clear, router swap"
 fi
