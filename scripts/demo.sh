@@ -27,16 +27,19 @@ echo "== quaywatch analyze --site examples/terminal.yaml"
 "$qw" analyze --site "$site" --db "$out/terminal.db" --events "$out/events.json" "$out/terminal.pcap"
 echo
 echo "== quaywatch inventory --site examples/terminal.yaml (first 20 assets)"
-"$qw" inventory --db "$out/terminal.db" --site "$site" | head -21
+"$qw" inventory --db "$out/terminal.db" --site "$site" >"$out/inventory.txt"
+head -21 "$out/inventory.txt"   # (a file, not a pipe: head must not cut the writer short)
 echo
 echo "== quaywatch alerts (high and critical first)"
-"$qw" alerts --db "$out/terminal.db" | head -16
+"$qw" alerts --db "$out/terminal.db" >"$out/alerts.txt"
+head -16 "$out/alerts.txt"
 echo
 echo "== quaywatch sessions (the remote-access ledger)"
 "$qw" sessions --db "$out/terminal.db"
 echo
 echo "== quaywatch changes --site examples/terminal.yaml (first lines)"
-"$qw" changes --db "$out/terminal.db" --site "$site" | head -14
+"$qw" changes --db "$out/terminal.db" --site "$site" >"$out/changes.txt"
+head -14 "$out/changes.txt"
 echo
 echo "Store: $out/terminal.db   Event log: $out/events.json"
 echo "More: $qw map --db $out/terminal.db | dot -Tsvg > map.svg;  $qw alerts --help"
