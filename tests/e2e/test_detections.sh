@@ -123,3 +123,22 @@ assert len(mc) == 1 and mc[0]["owner"] and mc[0]["zone"] == "cranes", mc
 PY
     pass "incidents: PLC stop (critical), DNP3 cold restart, one scan finding, Telnet credentials in clear, router swap"
 fi
+
+# At night (docs/synth.md: --start 2026-11-21T07:30:00Z is 23:30 in Vancouver, outside the
+# remote-access window): the VPN client's direct session to sts-crane03 is also
+# remote.outside_window; the session to the jump host is not into a target zone, so it is not.
+if [ -n "$inc" ] && "$qw" synth --help 2>&1 | grep -q -- "--start"; then
+    "$qw" synth --minutes 10 --seed 1 --incidents --start 2026-11-21T07:30:00Z -o "$work/night.pcap" 2>/dev/null ||
+        fail "synth at night"
+    "$qw" analyze --quiet --db "$work/n.db" --site "$site" "$work/night.pcap" || fail "analyze night"
+    "$qw" alerts --db "$work/n.db" --rule remote.outside_window --format json >"$work/ow.json" || fail "alerts"
+    python3 - "$work/ow.json" <<'PY' || fail "remote.outside_window is wrong"
+import json, sys
+ow = json.load(open(sys.argv[1]))
+assert len(ow) == 1, ow
+o = ow[0]
+assert o["asset"] == "10.30.1.13" and o["peer"] == "10.50.8.23" and o["severity"] == "high", o
+assert o["owner"] == "vendor" and o["zone"] == "cranes" and not o["documented"], o
+PY
+    pass "remote access at night: remote.outside_window on the direct session only"
+fi
