@@ -26,13 +26,6 @@ static void help(FILE *out)
             "exit codes: 0 ok, 2 usage error, 3 the store cannot be read\n");
 }
 
-static const char *tstr(int64_t ns, char buf[QW_TIME_STR_MAX])
-{
-    buf[0] = '\0';
-    if (ns > 0) qw_time_rfc3339((uint64_t)ns, buf);
-    return buf;
-}
-
 static const char *col(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
@@ -195,8 +188,8 @@ int qw_cmd_alerts(int argc, char **argv)
             if (sqlite3_column_int(st, 11)) qw_json_bool(&j, "maintenance_window", true);
             qw_json_str(&j, "message", col(st, 12));
             if (*col(st, 13)) qw_json_raw(&j, "evidence", col(st, 13), strlen(col(st, 13)));
-            qw_json_str(&j, "first_seen", tstr(sqlite3_column_int64(st, 14), t0));
-            qw_json_str(&j, "last_seen", tstr(sqlite3_column_int64(st, 15), t1));
+            qw_json_str(&j, "first_seen", qw_time_str((int64_t)sqlite3_column_int64(st, 14), t0));
+            qw_json_str(&j, "last_seen", qw_time_str((int64_t)sqlite3_column_int64(st, 15), t1));
             qw_json_i64(&j, "count", sqlite3_column_int64(st, 16));
             qw_json_str(&j, "state", col(st, 17));
             qw_json_obj_end(&j);

@@ -37,13 +37,6 @@ static void help(FILE *out)
             "exit codes: 0 ok, 1 failure, 2 usage or file error, 3 the store cannot be read\n");
 }
 
-static const char *tstr(uint64_t ns, char buf[QW_TIME_STR_MAX])
-{
-    buf[0] = '\0';
-    if (ns) qw_time_rfc3339(ns, buf);
-    return buf;
-}
-
 static void print_verdict_json(struct qw_json *j, const struct qw_change_verdict *v)
 {
     qw_json_bool(j, "documented", v->record != NULL);
@@ -66,7 +59,7 @@ static void print_change_json(struct qw_json *j, const struct qw_change *c, size
     qw_json_obj_begin(j, NULL);
     qw_json_u64(j, "n", index);
     qw_json_str(j, "type", qw_change_kind_names[c->kind]);
-    qw_json_str(j, "time", tstr(c->when_ns, t));
+    qw_json_str(j, "time", qw_time_str((int64_t)c->when_ns, t));
     qw_json_str(j, "asset", c->asset);
     if (c->ip[0]) qw_json_str(j, "ip", c->ip);
     if (c->peer[0]) qw_json_str(j, c->kind == QW_CH_ASSET_MAC_CHANGED ? "previous" : "peer", c->peer);
@@ -82,7 +75,7 @@ static void print_change_row(const struct qw_change *c, size_t index,
                              const struct qw_change_verdict *v)
 {
     char t[QW_TIME_STR_MAX];
-    printf("%4zu  %-27s %-24s %-30s ", index, tstr(c->when_ns, t), qw_change_kind_names[c->kind],
+    printf("%4zu  %-27s %-24s %-30s ", index, qw_time_str((int64_t)c->when_ns, t), qw_change_kind_names[c->kind],
            c->asset);
     if (v && v->record)
         printf("[documented %s] ", v->record->id);

@@ -35,16 +35,10 @@ struct rec_report {
     uint32_t seen_kinds;
 };
 
-static const char *tstr(uint64_t ns, char buf[QW_TIME_STR_MAX])
-{
-    qw_time_rfc3339(ns, buf);
-    return buf;
-}
-
 static void change_line(const struct qw_change *c)
 {
     char t[QW_TIME_STR_MAX];
-    printf("      %s %-24s %s", tstr(c->when_ns, t), qw_change_kind_names[c->kind], c->asset);
+    printf("      %s %-24s %s", qw_time_str((int64_t)c->when_ns, t), qw_change_kind_names[c->kind], c->asset);
     if (c->attr[0]) printf(" %s %s -> %s", c->attr, c->old_value, c->new_value);
     else if (c->detail[0]) printf(" %s", c->detail);
     putchar('\n');
@@ -56,7 +50,7 @@ static void change_json(struct qw_json *j, const struct qw_change *c,
     char t[QW_TIME_STR_MAX];
     qw_json_obj_begin(j, NULL);
     qw_json_str(j, "type", qw_change_kind_names[c->kind]);
-    qw_json_str(j, "time", tstr(c->when_ns, t));
+    qw_json_str(j, "time", qw_time_str((int64_t)c->when_ns, t));
     qw_json_str(j, "asset", c->asset);
     if (c->peer[0]) qw_json_str(j, "peer", c->peer);
     if (c->attr[0]) qw_json_str(j, "attribute", c->attr);
@@ -173,8 +167,8 @@ int qw_cmd_changes(int argc, char **argv)
             qw_json_obj_begin(&j, NULL);
             qw_json_str(&j, "id", rec->id);
             if (rec->by) qw_json_str(&j, "by", rec->by->id);
-            qw_json_str(&j, "start", tstr((uint64_t)rec->start_ns, t0));
-            qw_json_str(&j, "end", tstr((uint64_t)rec->end_ns, t1));
+            qw_json_str(&j, "start", qw_time_str((int64_t)(uint64_t)rec->start_ns, t0));
+            qw_json_str(&j, "end", qw_time_str((int64_t)(uint64_t)rec->end_ns, t1));
             qw_json_arr_begin(&j, "expected");
             for (int k = 0; k < QW_CH_KIND_COUNT; k++)
                 if (rec->expect & (1u << k)) qw_json_str(&j, NULL, qw_change_kind_names[k]);
@@ -195,7 +189,7 @@ int qw_cmd_changes(int argc, char **argv)
             continue;
         }
         printf("\n%s (%s, %s .. %s)%s%s\n", rec->id, rec->by ? rec->by->id : "?",
-               tstr((uint64_t)rec->start_ns, t0), tstr((uint64_t)rec->end_ns, t1),
+               qw_time_str((int64_t)(uint64_t)rec->start_ns, t0), qw_time_str((int64_t)(uint64_t)rec->end_ns, t1),
                rec->title ? ": " : "", rec->title ? rec->title : "");
         printf("  expected and seen (%zu):\n", rep[r].nseen);
         for (size_t k = 0; k < rep[r].nseen; k++) change_line(&ch.v[rep[r].seen[k]]);

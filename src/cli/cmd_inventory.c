@@ -49,13 +49,6 @@ static void csv_field(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static const char *time_str(uint64_t ns, char buf[QW_TIME_STR_MAX])
-{
-    buf[0] = '\0';
-    if (ns) qw_time_rfc3339(ns, buf);
-    return buf;
-}
-
 struct filters {
     const char *role, *vendor, *zone, *owner;
 };
@@ -148,8 +141,8 @@ static void write_json_asset(struct qw_json *j, const struct qw_asset *a,
         qw_json_str(j, "ip", a->ips[i].ip);
         if (a->ips[i].vlan) qw_json_u64(j, "vlan", a->ips[i].vlan);
         qw_json_str(j, "via", a->ips[i].via);
-        qw_json_str(j, "first_seen", time_str(a->ips[i].first_ns, t));
-        qw_json_str(j, "last_seen", time_str(a->ips[i].last_ns, t));
+        qw_json_str(j, "first_seen", qw_time_str((int64_t)a->ips[i].first_ns, t));
+        qw_json_str(j, "last_seen", qw_time_str((int64_t)a->ips[i].last_ns, t));
         qw_json_obj_end(j);
     }
     qw_json_arr_end(j);
@@ -218,8 +211,8 @@ static void write_json_asset(struct qw_json *j, const struct qw_asset *a,
         qw_json_obj_end(j);
     }
     qw_json_arr_end(j);
-    qw_json_str(j, "first_seen", time_str(a->first_ns, t));
-    qw_json_str(j, "last_seen", time_str(a->last_ns, t));
+    qw_json_str(j, "first_seen", qw_time_str((int64_t)a->first_ns, t));
+    qw_json_str(j, "last_seen", qw_time_str((int64_t)a->last_ns, t));
     qw_json_u64(j, "bytes_sent", a->bytes_sent);
     qw_json_u64(j, "bytes_recv", a->bytes_recv);
     qw_json_arr_begin(j, "evidence");
@@ -229,8 +222,8 @@ static void write_json_asset(struct qw_json *j, const struct qw_asset *a,
         qw_json_str(j, "attribute", f->attr);
         qw_json_str(j, "value", f->value);
         qw_json_str(j, "source", f->source);
-        qw_json_str(j, "first_seen", time_str(f->first_ns, t));
-        qw_json_str(j, "last_seen", time_str(f->last_ns, t));
+        qw_json_str(j, "first_seen", qw_time_str((int64_t)f->first_ns, t));
+        qw_json_str(j, "last_seen", qw_time_str((int64_t)f->last_ns, t));
         qw_json_obj_end(j);
     }
     qw_json_arr_end(j);
@@ -278,16 +271,7 @@ int qw_cmd_inventory(int argc, char **argv)
         return QW_EXIT_USAGE;
     }
     struct qw_site *site = NULL;
-    if (site_path) {
-        struct qw_site_errors *serrs = malloc(sizeof *serrs);
-        site = serrs ? qw_site_load_file(site_path, NULL, serrs) : NULL;
-        if (!site) {
-            if (serrs) qw_site_errors_print(serrs, stderr);
-            free(serrs);
-            return QW_EXIT_USAGE;
-        }
-        free(serrs);
-    }
+    if (site_path && !(site = qw_cli_load_site(site_path))) return QW_EXIT_USAGE;
     struct qw_store store;
     char serr[512];
     if (!qw_store_open_existing(&store, db_path, serr, sizeof serr)) {
@@ -350,7 +334,7 @@ int qw_cmd_inventory(int argc, char **argv)
                 csv_field(stdout, fields[k]);
                 putchar(',');
             }
-            printf("%s,%s\n", time_str(a->first_ns, t0), time_str(a->last_ns, t1));
+            printf("%s,%s\n", qw_time_str((int64_t)a->first_ns, t0), qw_time_str((int64_t)a->last_ns, t1));
         }
     }
     if (fmt == 1) {

@@ -500,6 +500,8 @@ static void policy_rules(struct qw_detector *d, const struct qw_flow *f)
         .ops = f->ops,
     };
     struct qw_site_decision dec = qw_site_conduit_check(site, &sf);
+    /* most flows are allowed: decide before building any finding (this runs per flow) */
+    if (dec.verdict == QW_CONDUIT_SAME_ZONE || dec.verdict == QW_CONDUIT_ALLOWED) return;
     char a[46], b[46];
     struct qw_finding x;
     memset(&x, 0, sizeof x);
@@ -578,19 +580,21 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
     if (f->key.proto == 6 && f->tcp_state != QW_TCP_MIDSTREAM &&
         !(f->flags_seen[QW_DIR_TO_CLIENT] & QW_TCP_SYN))
         return;
-    const char *rp_any = remote_proto(f);
+    const char *rp = remote_proto(f);
     bool vpn = is_vpn(f);
-    bool from_pool_any = site && qw_site_in_vpn_pool(site, cli);
-    if (rp_any || vpn || from_pool_any) {
-        struct qw_site_host chh = {.ip = cli}, shh = {.ip = srv};
-        struct qw_site_owner so2;
-        end_of(d, f, true, &so2);
-        bool target = site && so2.zone && qw_site_remote_target(site, so2.zone);
-        ledger(d, f, rp_any ? rp_any : vpn ? "vpn" : (f->app ? f->app->name : "ip"),
-               site && qw_site_is_jump_host(site, &chh), site && qw_site_is_jump_host(site, &shh),
-               !site || qw_site_remote_window_open(site, f->first_ns), target);
-    }
-    if (is_vpn(f)) {
+    bool from_pool = site && qw_site_in_vpn_pool(site, cli);
+    /* every rule below needs one of these: ordinary flows stop here (this runs per flow) */
+    if (!rp && !vpn && !from_pool) return;
+    struct qw_site_host ch = {.ip = cli}, sh = {.ip = srv};
+    bool via_jump = site && qw_site_is_jump_host(site, &ch);
+    struct qw_site_owner so, co;
+    end_of(d, f, true, &so);
+    end_of(d, f, false, &co);
+    ledger(d, f, rp ? rp : vpn ? "vpn" : (f->app ? f->app->name : "ip"), via_jump,
+           site && qw_site_is_jump_host(site, &sh),
+           !site || qw_site_remote_window_open(site, f->first_ns),
+           site && so.zone && qw_site_remote_target(site, so.zone));
+    if (vpn) {
         struct qw_finding x;
         memset(&x, 0, sizeof x);
         fill_context(d, f, &x, f->first_ns);
@@ -601,15 +605,8 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
         qw_detect_raise(d, QW_R_REMOTE_VPN, srv, cli, NULL, f, f->first_ns, &x);
     }
     if (!site || !site->remote.declared) return;
-    struct qw_site_owner so, co;
-    end_of(d, f, true, &so);
-    end_of(d, f, false, &co);
-    const char *rp = remote_proto(f);
-    bool from_pool = qw_site_in_vpn_pool(site, cli);
     bool into_target = so.zone && qw_site_remote_target(site, so.zone) && so.zone != co.zone;
     if (!into_target || (!rp && !from_pool)) return;
-    struct qw_site_host ch = {.ip = cli};
-    bool via_jump = qw_site_is_jump_host(site, &ch);
     struct qw_finding x;
     memset(&x, 0, sizeof x);
     fill_context(d, f, &x, f->first_ns);

@@ -26,3 +26,10 @@ double qw_monotonic_seconds(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+const char *qw_time_str(int64_t ns, char out[QW_TIME_STR_MAX])
+{
+    out[0] = '\0';
+    if (ns > 0) qw_time_rfc3339((uint64_t)ns, out);
+    return out;
+}
