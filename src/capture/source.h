@@ -20,6 +20,7 @@ struct qw_source {
     uint64_t ts_ns;
     bool have_packet, done;
     long good_offset;       /* file offset after the last good record (for error messages) */
+    bool count_offset;      /* classic pcap: good_offset is counted, not asked of the file */
     long size;              /* file size, for progress */
     char error[PCAP_ERRBUF_SIZE + 256]; /* set when the source failed */
 };

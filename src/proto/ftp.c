@@ -498,7 +498,7 @@ static void ftp_client_line(struct qw_pctx *ctx, struct ftp_state *st, const uin
     struct ftp_slot *q = &st->queue[(st->head + st->count) % FTP_QUEUE_MAX];
     memset(q, 0, sizeof *q);
     q->cmd = (uint8_t)idx;
-    for (size_t k = 0; k < vlen; k++) q->verb[k] = (char)ftp_toupper(l[k]);
+    for (size_t k = 0; k < vlen && k + 1 < sizeof q->verb; k++) q->verb[k] = (char)ftp_toupper(l[k]);
     q->ts_ns = qw_pctx_time(ctx);
     const uint8_t *arg = l + vlen;
     size_t alen = n - vlen;

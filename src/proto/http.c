@@ -970,8 +970,8 @@ static void on_request(struct qw_pctx *ctx, struct http_state *st, unsigned d, c
     r->ts = qw_pctx_time(ctx);
     r->oversized = oversized;
     struct lines l = {p, n, 0};
-    const uint8_t *s;
-    size_t sl;
+    const uint8_t *s = NULL;
+    size_t sl = 0;
     next_line(&l, &s, &sl);
     if (!parse_request_line(s, sl, r)) {
         qw_emit_anomaly(ctx, "http.malformed_request_line", NULL);
@@ -1009,8 +1009,8 @@ static void on_response(struct qw_pctx *ctx, struct http_state *st, unsigned d, 
     r->oversized = oversized;
     r->from_server_end = d == 1;
     struct lines l = {p, n, 0};
-    const uint8_t *s;
-    size_t sl;
+    const uint8_t *s = NULL;
+    size_t sl = 0;
     next_line(&l, &s, &sl);
     if (!parse_status_line(s, sl, r)) {
         qw_emit_anomaly(ctx, "http.malformed_status_line", NULL);

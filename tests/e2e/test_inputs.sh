@@ -16,6 +16,20 @@ rc=$?
 [ $rc -eq 3 ] || fail "truncated capture: exit $rc, want 3"
 grep -q "cut.pcap: offset [0-9]" "$work/err" || fail "truncated capture: message lacks file and offset: $(cat "$work/err")"
 [ "$(wc -l < "$work/err")" -eq 1 ] || fail "truncated capture: want one message, got: $(cat "$work/err")"
+# the offset is the end of the last whole record (counted for classic pcap, not asked of the file)
+want_off=$(python3 - "$work/cut.pcap" <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+o = 24
+while o + 16 <= len(d):
+    cl = struct.unpack('<I', d[o + 8:o + 12])[0]
+    if o + 16 + cl > len(d):
+        break
+    o += 16 + cl
+print(o)
+PY
+)
+grep -q "cut.pcap: offset $want_off:" "$work/err" || fail "truncated capture: want offset $want_off: $(cat "$work/err")"
 stored=$(sql "$work/cut.db" "SELECT packets FROM runs")
 [ "$stored" -gt 100 ] || fail "truncated capture: packets before the damage not stored ($stored)"
 [ "$(sql "$work/cut.db" "SELECT status FROM runs")" = input_error ] || fail "run status not input_error"
