@@ -109,16 +109,21 @@ int main(int argc, char **argv)
             }
             struct pcap_pkthdr *h;
             const u_char *d;
-            uint64_t first_ns = 0;
-            bool have_first = false;
+            uint64_t prev_ns = 0, nt = base_ns;
+            bool have_prev = false;
             while (pcap_next_ex(p, &h, &d) == 1) {
                 uint64_t t = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
-                if (!have_first) {
-                    first_ns = t;
-                    have_first = true;
+                /* Each input starts 1 ms after the previous one ended, in every pass, and time
+                 * only moves forward: many corpus captures are several recordings joined end to
+                 * end, years apart or out of order. A gap over a minute becomes one second and a
+                 * step back becomes none, so the whole file spans hours, not centuries (which
+                 * overflowed pcap's 32-bit seconds and kept every flow from timing out). */
+                if (have_prev) {
+                    uint64_t gap = t >= prev_ns ? t - prev_ns : 0;
+                    nt += gap > 60000000000ull ? 1000000000ull : gap;
                 }
-                /* each input starts 1 ms after the previous one ended, in every pass */
-                uint64_t nt = base_ns + (t >= first_ns ? t - first_ns : 0);
+                prev_ns = t;
+                have_prev = true;
                 if (nt > last_ns) last_ns = nt;
                 size_t n = h->caplen < sizeof buf ? h->caplen : sizeof buf;
                 memcpy(buf, d, n);

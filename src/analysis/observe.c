@@ -92,9 +92,14 @@ static void host_update(struct qw_observer *o, uint16_t vlan, const struct qw_ad
     k.ip = *ip;
     struct qw_host_val *h = qw_hmap_upsert(&o->hosts, &k, NULL);
     if (!h) return;
-    if (mac) {
+    uint64_t at = f ? f->last_ns : 0;
+    if (mac && (!h->has_mac || at > h->mac_ns ||
+                (at == h->mac_ns && memcmp(mac, h->mac, 6) > 0))) {
         memcpy(h->mac, mac, 6);
         h->has_mac = true;
+        h->mac_ns = at;
+    }
+    if (mac) {
         if (f) binding_update(o, vlan, ip, mac, QW_BIND_FLOW, f->first_ns, f->last_ns);
     }
     if (!f) return;

@@ -30,6 +30,8 @@ struct qw_host_key {
 struct qw_host_val {
     uint8_t mac[6];
     bool has_mac;
+    uint64_t mac_ns; /* end of the flow that gave `mac`: the newest flow's MAC wins, whatever
+                        order flows end in (engines of several workers end them differently) */
     uint64_t first_ns, last_ns;
     uint64_t pkts_sent, bytes_sent, pkts_recv, bytes_recv;
     uint64_t flows_client, flows_server;

@@ -84,7 +84,14 @@ int qw_cmd_analyze(int argc, char **argv)
         for (size_t i = 0; i < nfiles && used + 2 < sizeof s.sources; i++)
             used += (size_t)snprintf(s.sources + used, sizeof s.sources - used, "%s%s",
                                      i ? "," : "", files[i]);
-        rc = qw_session_start(&s, "analyze");
+        int *linktypes = malloc(nfiles * sizeof *linktypes);
+        if (!linktypes) {
+            rc = QW_EXIT_FAILURE;
+        } else {
+            for (size_t i = 0; i < nfiles; i++) linktypes[i] = srcs[i].dec.linktype;
+            rc = qw_session_start(&s, "analyze", linktypes, nfiles);
+            free(linktypes);
+        }
     }
     if (rc != QW_EXIT_OK) {
         for (size_t i = 0; i < nfiles; i++) qw_source_close(&srcs[i]);
@@ -106,19 +113,19 @@ int qw_cmd_analyze(int argc, char **argv)
         for (size_t i = 0; i < nfiles; i++)
             if (srcs[i].have_packet && (!next || srcs[i].ts_ns < next->ts_ns)) next = &srcs[i];
         if (!next) break;
-        qw_engine_packet(&s.engine, &next->dec, next->data, next->hdr->caplen, next->hdr->len,
-                         next->ts_ns);
+        qw_session_packet(&s, (size_t)(next - srcs), next->data, next->hdr->caplen,
+                          next->hdr->len, next->ts_ns);
         if (qw_source_advance(next) < 0) {
             fprintf(stderr, "%squaywatch analyze: %s\n", tty ? "\n" : "", next->error);
             rc = QW_EXIT_INPUT;
         }
-        if (tty && (s.engine.stats.packets & 0xffff) == 0 && qw_monotonic_seconds() - last > 0.5) {
+        if (tty && (qw_session_packets(&s) & 0xffff) == 0 && qw_monotonic_seconds() - last > 0.5) {
             last = qw_monotonic_seconds();
-            progress(srcs, nfiles, total, s.engine.stats.packets, t0);
+            progress(srcs, nfiles, total, qw_session_packets(&s), t0);
         }
     }
     if (tty && qw_monotonic_seconds() - t0 > 0.5) {
-        progress(srcs, nfiles, total, s.engine.stats.packets, t0);
+        progress(srcs, nfiles, total, qw_session_packets(&s), t0);
         fputc('\n', stderr);
     }
     if (!qw_session_finish(&s, rc == QW_EXIT_INPUT ? "input_error" : "ok", srcs, nfiles) &&

@@ -130,7 +130,8 @@ int qw_cmd_run(int argc, char **argv)
         return QW_EXIT_INPUT;
     }
     snprintf(s.sources, sizeof s.sources, "live:%s", lo.iface);
-    int rc = qw_session_start(&s, "run");
+    int linktype = src.dec.linktype;
+    int rc = qw_session_start(&s, "run", &linktype, 1);
     if (rc != QW_EXIT_OK) {
         qw_source_close(&src);
         return rc;
@@ -155,8 +156,7 @@ int qw_cmd_run(int argc, char **argv)
     while (!stop_requested) {
         int r = qw_source_advance(&src);
         if (r > 0) {
-            qw_engine_packet(&s.engine, &src.dec, src.data, src.hdr->caplen, src.hdr->len,
-                             src.ts_ns);
+            qw_session_packet(&s, 0, src.data, src.hdr->caplen, src.hdr->len, src.ts_ns);
         } else if (r < 0) {
             fprintf(stderr, "quaywatch run: %s\n", src.error);
             rc = QW_EXIT_INPUT;
@@ -164,6 +164,8 @@ int qw_cmd_run(int argc, char **argv)
             break;
         } else if (src.done) {
             break;
+        } else {
+            qw_shards_flush(&s.shards); /* quiet link: let the workers have what is batched */
         }
         if (qw_monotonic_seconds() - last_flush >= flush_s) {
             last_flush = qw_monotonic_seconds();
@@ -176,7 +178,7 @@ int qw_cmd_run(int argc, char **argv)
                 "quaywatch run: %s: %u packets received by the filter, %u dropped by the "
                 "kernel, %u dropped by the interface; %llu analysed\n",
                 lo.iface, ps.ps_recv, ps.ps_drop, ps.ps_ifdrop,
-                (unsigned long long)s.engine.stats.packets);
+                (unsigned long long)qw_session_packets(&s));
     live_handle = NULL;
     if (!qw_session_finish(&s, status, &src, 1) && rc == QW_EXIT_OK) rc = QW_EXIT_FAILURE;
     qw_source_close(&src);

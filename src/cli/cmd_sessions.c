@@ -34,10 +34,11 @@ static const char *col(sqlite3_stmt *st, int i)
 /* The industrial operations done by the source (or the jump host it reached) while the
  * session lasted, per device and protocol. */
 static const char activity_sql[] =
-    "SELECT server_ip, app_proto, server_port, group_concat(DISTINCT op), sum(count)"
-    " FROM edge_ops WHERE client_ip IN (?1, ?2) AND first_seen <= ?4 AND last_seen >= ?3"
-    " AND op NOT IN ('session','auth')"
-    " GROUP BY server_ip, app_proto, server_port ORDER BY server_ip";
+    "SELECT server_ip, app_proto, server_port, group_concat(op), sum(n) FROM (SELECT server_ip,"
+    " app_proto, server_port, op, sum(count) AS n FROM edge_ops WHERE client_ip IN (?1, ?2)"
+    " AND first_seen <= ?4 AND last_seen >= ?3 AND op NOT IN ('session','auth')"
+    " GROUP BY server_ip, app_proto, server_port, op ORDER BY server_ip, app_proto, server_port,"
+    " op) GROUP BY server_ip, app_proto, server_port ORDER BY server_ip, app_proto, server_port";
 
 int qw_cmd_sessions(int argc, char **argv)
 {

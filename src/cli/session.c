@@ -21,6 +21,8 @@ const char qw_session_options_help[] =
     "                   send every new finding to a syslog receiver (RFC 5424) as it happens\n"
     "  --syslog-proto udp|tcp   transport (default udp; tcp uses octet-counting framing)\n"
     "  --syslog-format json|cef the alert as the event log's JSON record (default) or CEF\n"
+    "  --workers N      analyse on N threads, flows shared out by address pair (default 1;\n"
+    "                   results are the same as with one, docs/performance.md)\n"
     "  --quiet          no summary at the end\n";
 
 bool qw_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -85,6 +87,16 @@ int qw_session_option(struct qw_session_opts *o, int argc, char **argv, int *i, 
                         "of tcp-new, tcp-established, tcp-closed, udp, other\n", cmd, v);
         return -1;
     }
+    if (strcmp(a, "--workers") == 0) {
+        const char *v = need_value(argc, argv, i, cmd);
+        if (!v) return -1;
+        if (!qw_parse_u32(v, 1, QW_WORKERS_MAX, &o->workers)) {
+            fprintf(stderr, "quaywatch %s: --workers: '%s' is not a number in 1..%u\n", cmd, v,
+                    QW_WORKERS_MAX);
+            return -1;
+        }
+        return 1;
+    }
     if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
         o->quiet = true;
         return 1;
@@ -138,7 +150,8 @@ bool qw_session_load_site(struct qw_session *s)
     return s->site != NULL;
 }
 
-static int start(struct qw_session *s, const char *command)
+static int start(struct qw_session *s, const char *command, const int *linktypes,
+                 size_t nsources)
 {
     if (!s->opt.db) s->opt.db = "quaywatch.db";
     char err[512];
@@ -171,12 +184,18 @@ static int start(struct qw_session *s, const char *command)
                                    .events = s->have_events ? &s->events : NULL,
                                    .site = s->site,
                                    .syslog = s->have_syslog ? &s->syslog : NULL};
-    if (!qw_engine_init(&s->engine, &cfg)) {
-        fprintf(stderr, "quaywatch %s: out of memory starting the engine\n", command);
+    if (!qw_shards_init(&s->shards, s->opt.workers, &cfg, linktypes, nsources)) {
+        fprintf(stderr, "quaywatch %s: cannot start %u engine%s (out of memory or threads)\n",
+                command, s->opt.workers ? s->opt.workers : 1, s->opt.workers > 1 ? "s" : "");
         return QW_EXIT_FAILURE;
     }
+    s->have_shards = true;
     /* what the baseline holds as normal quiets ics.write and discovery for known pairs */
-    if (!qw_detect_load_baseline(&s->engine.detect, s->store.db))
+    bool baseline_ok = true;
+    for (unsigned i = 0; i < s->shards.n; i++)
+        baseline_ok &= qw_detect_load_baseline(&qw_shards_engine(&s->shards, i)->detect,
+                                               s->store.db);
+    if (!baseline_ok)
         fprintf(stderr, "quaywatch %s: the baseline could not be read; detections run without "
                         "it\n", command);
     s->run.command = command;
@@ -184,10 +203,11 @@ static int start(struct qw_session *s, const char *command)
     return QW_EXIT_OK;
 }
 
-int qw_session_start(struct qw_session *s, const char *command)
+int qw_session_start(struct qw_session *s, const char *command, const int *linktypes,
+                     size_t nsources)
 {
     if (!qw_session_load_site(s)) return QW_EXIT_USAGE;
-    int rc = start(s, command);
+    int rc = start(s, command, linktypes, nsources);
     if (rc != QW_EXIT_OK) {
         /* callers return at once on failure: the site model goes with it */
         qw_site_free(s->site);
@@ -196,37 +216,69 @@ int qw_session_start(struct qw_session *s, const char *command)
     return rc;
 }
 
+void qw_session_packet(struct qw_session *s, size_t src, const uint8_t *frame, uint32_t caplen,
+                       uint32_t wirelen, uint64_t ts_ns)
+{
+    qw_shards_packet(&s->shards, src, frame, caplen, wirelen, ts_ns);
+    if (qw_shards_scan_due(&s->shards)) { /* recon.scan counts across engines: see shards.h */
+        qw_shards_pause(&s->shards);
+        qw_shards_scan_pass(&s->shards);
+        qw_shards_resume(&s->shards);
+    }
+}
+
+uint64_t qw_session_packets(const struct qw_session *s)
+{
+    return s->shards.dispatched;
+}
+
 bool qw_session_commit(struct qw_session *s, const char *status)
 {
-    struct qw_engine *e = &s->engine;
-    s->run.packets = e->stats.packets;
-    s->run.bytes = e->stats.bytes;
-    s->run.first_ns = e->stats.first_ns;
-    s->run.last_ns = e->stats.last_ns;
+    struct qw_shards *sh = &s->shards;
+    qw_shards_pause(sh); /* no-op after qw_shards_finish or with one worker */
+    qw_shards_scan_pass(sh);
+    struct qw_engine_stats st;
+    qw_shards_stats(sh, &st);
+    s->run.packets = st.packets;
+    s->run.bytes = st.bytes;
+    s->run.first_ns = st.first_ns;
+    s->run.last_ns = st.last_ns;
     s->run.status = status;
-    char err[512];
-    if (!qw_store_commit(&s->store, &e->obs, &e->detect, &s->run, err, sizeof err)) {
-        fprintf(stderr, "quaywatch %s: %s (this batch was not stored)\n", s->run.command, err);
-        return false;
+    const struct qw_observer *obs[QW_WORKERS_MAX];
+    const struct qw_detector *det[QW_WORKERS_MAX];
+    for (unsigned i = 0; i < sh->n; i++) {
+        obs[i] = &qw_shards_engine(sh, i)->obs;
+        det[i] = &qw_shards_engine(sh, i)->detect;
     }
-    qw_obs_clear(&e->obs);
-    qw_detect_clear(&e->detect);
-    return true;
+    char err[512];
+    bool ok = qw_store_commit(&s->store, obs, det, sh->n, &s->run, err, sizeof err);
+    if (!ok) {
+        fprintf(stderr, "quaywatch %s: %s (this batch was not stored)\n", s->run.command, err);
+    } else {
+        for (unsigned i = 0; i < sh->n; i++) {
+            qw_obs_clear(&qw_shards_engine(sh, i)->obs);
+            qw_detect_clear(&qw_shards_engine(sh, i)->detect);
+        }
+    }
+    qw_shards_resume(sh);
+    return ok;
 }
 
 bool qw_session_finish(struct qw_session *s, const char *status, struct qw_source *srcs,
                        size_t nsrcs)
 {
-    qw_engine_finish(&s->engine);
+    qw_shards_finish(&s->shards);
     bool ok = qw_session_commit(s, status);
     if (ok) {
         /* Rules over the whole store (baseline changes, unowned assets) see this run's last
          * batch; their findings go in one more transaction. */
         char err[512] = "";
-        ok = qw_detect_finish(&s->engine.detect, s->store.db, err, sizeof err) &&
+        ok = qw_detect_finish(&qw_shards_engine(&s->shards, 0)->detect, s->store.db, err,
+                              sizeof err) &&
              qw_session_commit(s, status);
         if (err[0]) fprintf(stderr, "quaywatch %s: detections: %s\n", s->run.command, err);
     }
+    if (!qw_shards_close_logs(&s->shards)) ok = false; /* workers' writers first */
     if (s->have_events && !qw_eventlog_close(&s->events)) {
         fprintf(stderr, "quaywatch %s: %s: writing the event log failed\n", s->run.command,
                 s->opt.events);
@@ -251,8 +303,9 @@ bool qw_session_finish(struct qw_session *s, const char *status, struct qw_sourc
 
 void qw_session_free(struct qw_session *s)
 {
+    if (s->have_shards) qw_shards_free(&s->shards); /* flushes workers' event-log writers */
+    s->have_shards = false;
     if (s->have_events) qw_eventlog_close(&s->events);
-    qw_engine_free(&s->engine);
     qw_store_close(&s->store);
     qw_site_free(s->site);
     s->site = NULL;

@@ -8,6 +8,7 @@
 
 #include "capture/source.h"
 #include "engine/engine.h"
+#include "engine/shards.h"
 #include "site/model.h"
 #include "store/store.h"
 
@@ -21,11 +22,13 @@ struct qw_session_opts {
     bool learn;          /* fold the inventory into the baseline at the end */
     const char *syslog;  /* HOST:PORT for findings, NULL: none */
     bool syslog_tcp, syslog_cef;
+    uint32_t workers;    /* --workers: engines on their own threads (0 or 1: one, no thread) */
 };
 
 struct qw_session {
     struct qw_session_opts opt;
-    struct qw_engine engine;
+    struct qw_shards shards; /* the engines (one per worker) */
+    bool have_shards;
     struct qw_eventlog events;
     bool have_events;
     struct qw_store store;
@@ -45,10 +48,16 @@ extern const char qw_session_options_help[];
 /* Load and check the site file named by --site (if any and not loaded yet) into s->site; every
  * error goes to stderr as FILE:LINE:COL: message. False when the file is invalid. */
 bool qw_session_load_site(struct qw_session *s);
-/* Open the store and event log, start the engine. Returns an exit code (QW_EXIT_OK on success).
- * The site file is loaded first (qw_session_load_site), so an invalid one writes nothing
- * (QW_EXIT_USAGE); callers check their inputs before calling. */
-int qw_session_start(struct qw_session *s, const char *command);
+/* Open the store and event log, start the engines for sources of the given link types. Returns
+ * an exit code (QW_EXIT_OK on success). The site file is loaded first (qw_session_load_site), so
+ * an invalid one writes nothing (QW_EXIT_USAGE); callers check their inputs before calling. */
+int qw_session_start(struct qw_session *s, const char *command, const int *linktypes,
+                     size_t nsources);
+/* One captured frame from source `src` (index into the link types given at start). */
+void qw_session_packet(struct qw_session *s, size_t src, const uint8_t *frame, uint32_t caplen,
+                       uint32_t wirelen, uint64_t ts_ns);
+/* Packets handed to the engines so far. */
+uint64_t qw_session_packets(const struct qw_session *s);
 /* Fold what the engine observed into the store as one batch, then clear it. */
 bool qw_session_commit(struct qw_session *s, const char *status);
 /* End the flows, commit, close the event log, print the summary. Returns false on failure. */

@@ -134,7 +134,7 @@ static void print_findings(FILE *out, struct qw_session *s)
     sqlite3 *db = s->store.db;
     int64_t open = scalar(db, "SELECT count(*) FROM findings WHERE state != 'resolved'");
     fprintf(out, "\nFindings: %" PRId64 " open (%" PRIu64 " alert records this run)", open,
-            s->engine.detect.alerts);
+            qw_shards_alerts(&s->shards));
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "SELECT severity, count(*) FROM findings WHERE state != 'resolved'"
                                " GROUP BY severity ORDER BY CASE severity WHEN 'critical' THEN 0"
@@ -150,9 +150,12 @@ static void print_findings(FILE *out, struct qw_session *s)
     }
     fputc('\n', out);
     /* grouped by owner: who has to act, with their most severe findings first */
-    if (sqlite3_prepare_v2(db, "SELECT coalesce(owner, 'NOBODY'), count(*),"
-                               " sum(documented = 0), group_concat(DISTINCT rule) FROM findings"
-                               " WHERE state != 'resolved' GROUP BY 1 ORDER BY 2 DESC, 1",
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(f.owner, 'NOBODY') AS who, count(*),"
+                               " sum(f.documented = 0), (SELECT group_concat(rule) FROM (SELECT"
+                               " DISTINCT g.rule FROM findings g WHERE g.state != 'resolved' AND"
+                               " coalesce(g.owner, 'NOBODY') = who ORDER BY g.rule)) FROM"
+                               " findings f WHERE f.state != 'resolved' GROUP BY 1 ORDER BY 2"
+                               " DESC, 1",
                            -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW)
             fprintf(out, "  %-18s %4" PRId64 " (%" PRId64 " undocumented): %.90s\n",
@@ -167,16 +170,17 @@ static void print_findings(FILE *out, struct qw_session *s)
 
 void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, size_t nsrcs)
 {
-    const struct qw_engine *e = &s->engine;
+    struct qw_engine_stats st;
+    qw_shards_stats(&s->shards, &st);
     char b[16], t0[QW_TIME_STR_MAX], t1[QW_TIME_STR_MAX];
-    human_bytes(e->stats.bytes, b);
-    qw_time_rfc3339(e->stats.first_ns, t0);
-    qw_time_rfc3339(e->stats.last_ns, t1);
+    human_bytes(st.bytes, b);
+    qw_time_rfc3339(st.first_ns, t0);
+    qw_time_rfc3339(st.last_ns, t1);
     fprintf(out, "quaywatch %s: %zu source%s, %" PRIu64 " packets, %s", s->run.command, nsrcs,
-            nsrcs == 1 ? "" : "s", e->stats.packets, b);
-    if (e->stats.packets)
-        fprintf(out, ", %s .. %s (%.0f s)", t0, t1,
-                (double)(e->stats.last_ns - e->stats.first_ns) / 1e9);
+            nsrcs == 1 ? "" : "s", st.packets, b);
+    if (st.packets)
+        fprintf(out, ", %s .. %s (%.0f s)", t0, t1, (double)(st.last_ns - st.first_ns) / 1e9);
+    if (s->shards.n > 1) fprintf(out, "; %u workers", s->shards.n);
     fputc('\n', out);
 
     sqlite3 *db = s->store.db;
@@ -185,8 +189,11 @@ void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, s
     print_assets(out, s);
     print_findings(out, s);
 
-    const struct qw_flow_stats *fs = &e->flows.stats;
-    const struct qw_reasm_stats *rs = &e->reasm.stats;
+    struct qw_flow_stats fst;
+    struct qw_reasm_stats rst;
+    qw_shards_flow_stats(&s->shards, &fst, &rst);
+    const struct qw_flow_stats *fs = &fst;
+    const struct qw_reasm_stats *rs = &rst;
     fprintf(out, "\nFlows: %" PRIu64 " (timed out %" PRIu64 ", evicted %" PRIu64
                  ", port reuse %" PRIu64 ", peak %" PRIu64 " at once); TCP gaps %" PRIu64
                  " (%" PRIu64 " bytes), out-of-order segments %" PRIu64 "\n",
@@ -194,24 +201,30 @@ void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, s
             rs->gap_bytes, rs->queued);
     struct qw_decode_stats d = {0};
     uint64_t frag = 0, reass = 0, overl = 0;
-    for (size_t i = 0; i < nsrcs; i++) {
-        const struct qw_decode_stats *x = &srcs[i].dec.stats;
-        d.truncated += x->truncated;
-        d.malformed += x->malformed;
-        d.bad_ip_checksum += x->bad_ip_checksum;
-        d.bad_tcp_checksum += x->bad_tcp_checksum;
-        d.bad_udp_checksum += x->bad_udp_checksum;
-        frag += srcs[i].dec.frag.stats.fragments;
-        reass += srcs[i].dec.frag.stats.reassembled;
-        overl += srcs[i].dec.frag.stats.overlaps;
-    }
+    for (unsigned w = 0; w < s->shards.n; w++)
+        for (size_t i = 0; i < nsrcs && i < s->shards.nsources; i++) {
+            const struct qw_decoder *dec = qw_shards_decoder(&s->shards, w, i);
+            const struct qw_decode_stats *x = &dec->stats;
+            d.truncated += x->truncated;
+            d.malformed += x->malformed;
+            d.bad_ip_checksum += x->bad_ip_checksum;
+            d.bad_tcp_checksum += x->bad_tcp_checksum;
+            d.bad_udp_checksum += x->bad_udp_checksum;
+            frag += dec->frag.stats.fragments;
+            reass += dec->frag.stats.reassembled;
+            overl += dec->frag.stats.overlaps;
+        }
     fprintf(out, "Decode: truncated %" PRIu64 ", malformed %" PRIu64 ", bad checksums ip %" PRIu64
                  " tcp %" PRIu64 " udp %" PRIu64 "; IP fragments %" PRIu64 " (%" PRIu64
                  " datagrams rebuilt, %" PRIu64 " overlaps)\n",
             d.truncated, d.malformed, d.bad_ip_checksum, d.bad_tcp_checksum, d.bad_udp_checksum,
             frag, reass, overl);
     if (s->opt.events)
-        fprintf(out, "Event log: %" PRIu64 " records written to %s\n", s->events.records,
-                s->opt.events);
+    {
+        uint64_t records = s->events.records;
+        for (unsigned w = 0; s->shards.logs && w < s->shards.n; w++)
+            records += s->shards.logs[w].records;
+        fprintf(out, "Event log: %" PRIu64 " records written to %s\n", records, s->opt.events);
+    }
     fprintf(out, "Store: %s\n", s->opt.db);
 }

@@ -54,6 +54,9 @@ void qw_detect_free(struct qw_detector *d)
 {
     free(d->sessions);
     d->sessions = NULL;
+    free(d->probe_log);
+    d->probe_log = NULL;
+    d->nprobe_log = d->probe_log_cap = 0;
     qw_hmap_free(&d->findings);
     qw_hmap_free(&d->alerted);
     qw_hmap_free(&d->probes);
@@ -176,7 +179,7 @@ static void write_alert(struct qw_detector *d, enum qw_rule rule, const struct q
     d->alerts++;
     if (d->cfg.events) alert_record(d->cfg.events, rule, f, ts_ns, x, k);
     if (!d->cfg.syslog) return;
-    static char json[6144], cef[4096];
+    static _Thread_local char json[6144], cef[4096]; /* one per worker thread */
     struct qw_eventlog mem;
     memset(&mem, 0, sizeof mem);
     qw_json_mem(&mem.j, json, sizeof json - 1);
@@ -643,9 +646,9 @@ static bool is_probe(const struct qw_flow *f)
            f->tcp_state == QW_TCP_SYN_RECV || f->pkts[QW_DIR_TO_CLIENT] == 0;
 }
 
-static void scan_rule(struct qw_detector *d, const struct qw_flow *f)
+/* Count one probe in its scan window; raise recon.scan when the source crosses a threshold. */
+static void scan_count(struct qw_detector *d, const struct qw_flow *f)
 {
-    if (!is_probe(f)) return;
     const struct qw_addr *src = qw_flow_cli_ip(f), *dst = qw_flow_srv_ip(f);
     uint64_t epoch = f->first_ns / d->cfg.scan_window_ns;
     struct probe_key pk;
@@ -703,9 +706,120 @@ static void scan_rule(struct qw_detector *d, const struct qw_flow *f)
     qw_detect_raise(d, QW_R_RECON_SCAN, src, NULL, sweep ? "sweep" : "ports", f, f->first_ns, &x);
 }
 
+/* Keep a probe for the next scan pass (bounded: past the cap it is counted as dropped). */
+static void log_probe(struct qw_detector *d, const struct qw_flow *f)
+{
+    if (!is_probe(f)) return;
+    if (d->nprobe_log == d->probe_log_cap) {
+        size_t cap = d->probe_log_cap ? d->probe_log_cap * 2 : 256;
+        if (cap > QW_DETECT_MAX_PROBE_LOG) cap = QW_DETECT_MAX_PROBE_LOG;
+        struct qw_probe *n = cap > d->probe_log_cap ? realloc(d->probe_log, cap * sizeof *n) : NULL;
+        if (!n) {
+            d->dropped++;
+            return;
+        }
+        d->probe_log = n;
+        d->probe_log_cap = cap;
+    }
+    struct qw_probe *p = &d->probe_log[d->nprobe_log++];
+    memset(p, 0, sizeof *p);
+    p->key = f->key;
+    p->first_ns = f->first_ns;
+    p->id = f->id;
+    p->client_is_a = f->client_is_a;
+    for (int i = 0; i < 2; i++) {
+        p->has_mac[i] = f->has_mac[i];
+        p->seen[i] = f->pkts[i] != 0;
+        p->dir_vlan[i] = f->dir_vlan[i];
+        memcpy(p->mac[i], f->mac[i], 6);
+    }
+}
+
+static int cmp_probe(const void *a, const void *b)
+{
+    const struct qw_probe *x = a, *y = b;
+    if (x->first_ns != y->first_ns) return x->first_ns < y->first_ns ? -1 : 1;
+    if (x->id != y->id) return x->id < y->id ? -1 : 1;
+    return 0;
+}
+
+/* Windows two or more behind the newest can no longer grow: drop them when the maps fill up,
+ * so a sensor that runs for months keeps detecting scans. */
+static void prune_windows(struct qw_detector *d)
+{
+    if (d->probes.count < QW_DETECT_MAX_PROBES / 2 && d->scanners.count < QW_DETECT_MAX_PROBES / 2)
+        return;
+    uint64_t keep = d->scan_epoch_max > 0 ? d->scan_epoch_max - 1 : 0;
+    struct qw_hmap maps[2] = {d->probes, d->scanners};
+    size_t ksize[2] = {sizeof(struct probe_key), sizeof(struct host_port_key)};
+    size_t vsize[2] = {sizeof(struct alerted_val), sizeof(struct scanner_val)};
+    for (int m = 0; m < 2; m++) {
+        struct qw_hmap fresh;
+        if (!qw_hmap_init(&fresh, ksize[m], vsize[m], QW_DETECT_MAX_PROBES)) {
+            qw_hmap_clear(&maps[m]); /* out of memory: start the windows again */
+            continue;
+        }
+        uint32_t pos = 0;
+        const void *k;
+        void *v;
+        while (qw_hmap_next(&maps[m], &pos, &k, &v)) {
+            uint64_t epoch = m == 0 ? ((const struct probe_key *)k)->epoch
+                                    : ((const struct host_port_key *)k)->epoch;
+            if (epoch < keep) continue;
+            void *nv = qw_hmap_upsert(&fresh, k, NULL);
+            if (nv) memcpy(nv, v, vsize[m]);
+        }
+        qw_hmap_free(&maps[m]);
+        maps[m] = fresh;
+    }
+    d->probes = maps[0];
+    d->scanners = maps[1];
+}
+
+void qw_detect_scan_pass(struct qw_detector *into, struct qw_detector *const *all, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += all[i]->nprobe_log;
+    if (total == 0) return;
+    struct qw_probe *merged = malloc(total * sizeof *merged);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (merged)
+            memcpy(merged + k, all[i]->probe_log, all[i]->nprobe_log * sizeof *merged);
+        k += all[i]->nprobe_log;
+        all[i]->nprobe_log = 0;
+    }
+    if (!merged) {
+        into->dropped += total;
+        return;
+    }
+    qsort(merged, total, sizeof *merged, cmp_probe);
+    for (size_t i = 0; i < total; i++) {
+        const struct qw_probe *p = &merged[i];
+        /* the flow as far as the rule and its alert record look at it */
+        struct qw_flow f;
+        memset(&f, 0, sizeof f);
+        f.key = p->key;
+        f.first_ns = f.last_ns = p->first_ns;
+        f.id = p->id;
+        f.client_is_a = p->client_is_a;
+        for (int dir = 0; dir < 2; dir++) {
+            f.has_mac[dir] = p->has_mac[dir];
+            f.pkts[dir] = p->seen[dir] ? 1 : 0;
+            f.dir_vlan[dir] = p->dir_vlan[dir];
+            memcpy(f.mac[dir], p->mac[dir], 6);
+        }
+        uint64_t epoch = p->first_ns / into->cfg.scan_window_ns;
+        if (epoch > into->scan_epoch_max) into->scan_epoch_max = epoch;
+        scan_count(into, &f);
+    }
+    free(merged);
+    prune_windows(into);
+}
+
 void qw_detect_flow_end(struct qw_detector *d, const struct qw_flow *f)
 {
     policy_rules(d, f);
     remote_rules(d, f);
-    scan_rule(d, f);
+    log_probe(d, f);
 }

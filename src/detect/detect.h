@@ -129,6 +129,22 @@ struct qw_detect_pair {
     struct qw_addr client, server;
 };
 
+/* recon.scan counts connection attempts across flows, and with `--workers` across engines: flow
+ * ends log them here and qw_detect_scan_pass counts every engine's log together, in start-time
+ * order, so one worker and several give the same findings. What the finding needs of the flow
+ * (its addresses, ports, MACs and VLANs) is kept; nothing else of a probe matters. */
+struct qw_probe {
+    struct qw_flow_key key;
+    uint64_t first_ns, id;
+    bool client_is_a;
+    bool has_mac[2];
+    bool seen[2];          /* a packet went that way */
+    uint16_t dir_vlan[2];
+    uint8_t mac[2][6];
+};
+
+#define QW_DETECT_MAX_PROBE_LOG 131072u
+
 struct qw_detector {
     struct qw_detect_config cfg;
     struct qw_hmap normal;   /* qw_detect_pair -> qw_op bits the baseline accepts */
@@ -139,6 +155,9 @@ struct qw_detector {
     struct qw_hmap alerted;  /* findings already announced by an alert record (all batches) */
     struct qw_remote_session *sessions; /* this batch's finished sessions */
     size_t nsessions;
+    struct qw_probe *probe_log; /* this engine's probes since the last scan pass */
+    size_t nprobe_log, probe_log_cap;
+    uint64_t scan_epoch_max; /* newest scan window counted (old windows are pruned) */
     uint64_t alerts;         /* alert records written */
     uint64_t dropped;        /* findings refused at the cap */
 };
@@ -152,6 +171,11 @@ void qw_detect_txn(struct qw_detector *d, const struct qw_flow *f, const struct 
 void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const struct qw_packet *pkt,
                        const char *name, const char *detail, uint64_t ts_ns);
 void qw_detect_flow_end(struct qw_detector *d, const struct qw_flow *f);
+
+/* Count the probes logged by every detector in `all` (the engines of one run; `into` may be
+ * one of them), oldest first, raising recon.scan into `into`; empties the logs. Callers run it
+ * when no engine is working: at each store commit and every so many packets. */
+void qw_detect_scan_pass(struct qw_detector *into, struct qw_detector *const *all, size_t n);
 
 /* The baseline's operations per address pair (loaded at the start of a run from the store, see
  * qw_detect_load_baseline): ics.write and recon.ics_discovery stay quiet for them. */
@@ -170,8 +194,9 @@ void qw_detect_raise(struct qw_detector *d, enum qw_rule rule, const struct qw_a
                      const struct qw_addr *peer, const char *extra, const struct qw_flow *f,
                      uint64_t ts_ns, const struct qw_finding *proto);
 
-/* Fold this batch's findings into the store (store.c calls it inside the batch transaction). */
-bool qw_detect_store(const struct qw_detector *d, sqlite3 *db);
+/* Fold this batch's findings and sessions of `n` detectors (one per engine) into the store, in
+ * time order (store.c calls it inside the batch transaction). */
+bool qw_detect_store(const struct qw_detector *const *d, size_t n, sqlite3 *db);
 /* Is this finding already in the store (persist.c)? */
 bool qw_detect_known(sqlite3 *db, enum qw_rule rule, const char *asset, const char *peer,
                      const char *extra);

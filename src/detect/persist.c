@@ -2,6 +2,7 @@
  * run after run, its state (open, acknowledged, resolved) kept. A resolved finding that happens
  * again is open again. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "detect/detect.h"
@@ -37,7 +38,30 @@ static const char *subject(const char *id, const struct qw_addr *a, char *buf, s
     return qw_addr_str(a, buf);
 }
 
-static bool store_sessions(const struct qw_detector *d, sqlite3 *db);
+static bool store_sessions(const struct qw_detector *const *d, size_t n, sqlite3 *db);
+
+/* Rows go in in time order, whatever engine or hash slot a finding sat in: store ids are the
+ * same run after run and with any number of workers. */
+struct finding_ref {
+    const struct qw_finding_key *k;
+    const struct qw_finding *x;
+};
+
+static int cmp_finding(const void *a, const void *b)
+{
+    const struct finding_ref *p = a, *q = b;
+    if (p->x->first_ns != q->x->first_ns) return p->x->first_ns < q->x->first_ns ? -1 : 1;
+    return memcmp(p->k, q->k, sizeof *p->k);
+}
+
+static int cmp_session(const void *a, const void *b)
+{
+    const struct qw_remote_session *p = *(const struct qw_remote_session *const *)a;
+    const struct qw_remote_session *q = *(const struct qw_remote_session *const *)b;
+    if (p->start_ns != q->start_ns) return p->start_ns < q->start_ns ? -1 : 1;
+    if (p->flow_id != q->flow_id) return p->flow_id < q->flow_id ? -1 : 1;
+    return 0;
+}
 
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
@@ -47,20 +71,33 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_null(st, i);
 }
 
-bool qw_detect_store(const struct qw_detector *d, sqlite3 *db)
+bool qw_detect_store(const struct qw_detector *const *d, size_t n, sqlite3 *db)
 {
-    if (!d) return true;
-    if (!store_sessions(d, db)) return false;
-    if (d->findings.count == 0) return true;
+    if (!d || n == 0) return true;
+    if (!store_sessions(d, n, db)) return false;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += d[i]->findings.count;
+    if (total == 0) return true;
+    struct finding_ref *refs = malloc(total * sizeof *refs);
+    if (!refs) return false;
+    size_t nrefs = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t pos = 0;
+        const void *kp;
+        void *vp;
+        while (nrefs < total && qw_hmap_next(&d[i]->findings, &pos, &kp, &vp))
+            refs[nrefs++] = (struct finding_ref){kp, vp};
+    }
+    qsort(refs, nrefs, sizeof *refs, cmp_finding);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql_finding, -1, &st, NULL) != SQLITE_OK) return false;
-    uint32_t pos = 0;
-    const void *kp;
-    void *vp;
+    if (sqlite3_prepare_v2(db, sql_finding, -1, &st, NULL) != SQLITE_OK) {
+        free(refs);
+        return false;
+    }
     bool ok = true;
-    while (ok && qw_hmap_next(&d->findings, &pos, &kp, &vp)) {
-        const struct qw_finding_key *k = kp;
-        const struct qw_finding *x = vp;
+    for (size_t r = 0; ok && r < nrefs; r++) {
+        const struct qw_finding_key *k = refs[r].k;
+        const struct qw_finding *x = refs[r].x;
         char a[64], p[64];
         sqlite3_bind_text(st, 1, qw_rules[k->rule].name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, qw_rules[k->rule].id);
@@ -90,23 +127,34 @@ bool qw_detect_store(const struct qw_detector *d, sqlite3 *db)
         sqlite3_clear_bindings(st);
     }
     sqlite3_finalize(st);
+    free(refs);
     return ok;
 }
 
-static bool store_sessions(const struct qw_detector *d, sqlite3 *db)
+static bool store_sessions(const struct qw_detector *const *d, size_t n, sqlite3 *db)
 {
-    if (!d->nsessions) return true;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += d[i]->nsessions;
+    if (!total) return true;
+    const struct qw_remote_session **all = malloc(total * sizeof *all);
+    if (!all) return false;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d[i]->nsessions; j++) all[k++] = &d[i]->sessions[j];
+    qsort(all, total, sizeof *all, cmp_session);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO sessions (proto, client_ip, server_ip, party, target_zone,"
                            " via_jump_host, in_window, into_target, start_ns, end_ns, packets,"
                            " bytes, flow_id, path) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
                            "?13,?14)",
-                           -1, &st, NULL) != SQLITE_OK)
+                           -1, &st, NULL) != SQLITE_OK) {
+        free(all);
         return false;
+    }
     bool ok = true;
-    for (size_t i = 0; ok && i < d->nsessions; i++) {
-        const struct qw_remote_session *s = &d->sessions[i];
+    for (size_t i = 0; ok && i < total; i++) {
+        const struct qw_remote_session *s = all[i];
         char c[46], v[46];
         sqlite3_bind_text(st, 1, s->proto, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, qw_addr_str(&s->client, c), -1, SQLITE_TRANSIENT);
@@ -129,6 +177,7 @@ static bool store_sessions(const struct qw_detector *d, sqlite3 *db)
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
+    free(all);
     return ok;
 }
 

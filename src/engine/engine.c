@@ -563,8 +563,17 @@ static void frames_finish(struct qw_engine *e)
     }
 }
 
+void qw_engine_clock(struct qw_engine *e, uint64_t now_ns)
+{
+    if (now_ns > e->now_ns) e->now_ns = now_ns;
+}
+
 void qw_engine_finish(struct qw_engine *e)
 {
+    /* flows already past their timeout end as timed out, whatever the per-packet expiry step
+     * had time for */
+    struct qw_flow *x;
+    while ((x = qw_flow_next_expired(&e->flows, e->now_ns))) flow_end(e, x, QW_END_TIMEOUT);
     frames_finish(e);
     /* Deterministic order: by start time then id, never by hash-table layout. */
     size_t n = (size_t)e->flows.stats.active, i = 0;

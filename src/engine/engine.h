@@ -56,7 +56,12 @@ void qw_engine_free(struct qw_engine *e);
 /* One captured frame, decoded with `d` (one decoder per capture source: link types differ). */
 void qw_engine_packet(struct qw_engine *e, struct qw_decoder *d, const uint8_t *frame,
                       uint32_t caplen, uint32_t wirelen, uint64_t ts_ns);
-/* End every flow (end of capture or of a live run), oldest first. */
+/* Move the engine's clock to `now_ns` if that is later: a worker's engine sees only its share
+ * of the packets, so the capture thread tells it how far the capture has got (the newest packet
+ * time so far), and flows expire at the same packet as with one engine. */
+void qw_engine_clock(struct qw_engine *e, uint64_t now_ns);
+/* End every flow (end of capture or of a live run): those idle past their timeout at the
+ * engine's clock as timed out, then the rest, oldest first. */
 void qw_engine_finish(struct qw_engine *e);
 
 #endif

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t qw_pending_bytes_total;
+_Thread_local size_t qw_pending_bytes_total; /* per thread: each worker its own engine */
 
 void qw_pending_reset(struct qw_pending *pend)
 {

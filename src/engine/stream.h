@@ -23,8 +23,8 @@ struct qw_pending {
     uint32_t len, cap;
 };
 
-/* Global accounting of pending-buffer memory (bytes currently allocated), for reports and caps. */
-extern size_t qw_pending_bytes_total;
+/* Pending-buffer memory (bytes currently allocated) of this thread's engine, for reports and caps. */
+extern _Thread_local size_t qw_pending_bytes_total;
 
 /* Hand `data` to the parser after any pending tail. Returns the number of bytes dropped because
  * the tail would pass QW_STREAM_PENDING_MAX (the parser's `gap` was called), 0 normally. */

@@ -148,7 +148,8 @@ static bool load_bindings(struct builder *b)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(b->db,
-                           "SELECT vlan, ip, mac, source, first_seen, last_seen FROM bindings",
+                           "SELECT vlan, ip, mac, source, first_seen, last_seen FROM bindings"
+                           " ORDER BY vlan, ip, mac, source",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_fail(b, "bindings");
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -407,8 +408,12 @@ static bool load_facts(struct builder *b)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(b->db,
-                           "SELECT host_id, attr, value, source, first_seen, last_seen, count"
-                           " FROM identities ORDER BY host_id, attr, first_seen, value",
+                           /* by address, not host id: ids follow insertion order, which
+                            * follows hash-table layout and the number of workers */
+                           "SELECT i.host_id, i.attr, i.value, i.source, i.first_seen,"
+                           " i.last_seen, i.count FROM identities i JOIN hosts h ON h.id ="
+                           " i.host_id ORDER BY h.vlan, h.ip, i.attr, i.first_seen, i.value,"
+                           " i.source",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_fail(b, "identities");
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -424,7 +429,7 @@ static bool load_facts(struct builder *b)
     sqlite3_finalize(st);
     if (sqlite3_prepare_v2(b->db,
                            "SELECT mac, attr, value, source, first_seen, last_seen, count"
-                           " FROM mac_identities ORDER BY mac, attr, first_seen, value",
+                           " FROM mac_identities ORDER BY mac, attr, first_seen, value, source, vlan",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_fail(b, "mac_identities");
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -638,7 +643,8 @@ static bool load_services(struct builder *b)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(b->db,
                            "SELECT vlan, client_ip, server_ip, proto, server_port, app_proto,"
-                           " flows, ops FROM edges ORDER BY server_ip, server_port, client_ip",
+                           " flows, ops FROM edges ORDER BY server_ip, server_port, client_ip, vlan,"
+                           " proto, app_proto",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_fail(b, "edges");
     while (sqlite3_step(st) == SQLITE_ROW) {

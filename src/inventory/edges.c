@@ -66,7 +66,8 @@ bool qw_inventory_edges(const struct qw_inventory *inv, sqlite3 *db, struct qw_i
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT vlan, client_ip, server_ip, proto, server_port, app_proto,"
-                           " flows, packets, bytes, first_seen, last_seen, ops FROM edges",
+                           " flows, packets, bytes, first_seen, last_seen, ops FROM edges ORDER BY vlan,"
+                           " client_ip, server_ip, proto, server_port, app_proto",
                            -1, &st, NULL) != SQLITE_OK)
         return false;
     struct qw_inv_edge key;
@@ -85,7 +86,8 @@ bool qw_inventory_edges(const struct qw_inventory *inv, sqlite3 *db, struct qw_i
     sqlite3_finalize(st);
     if (sqlite3_prepare_v2(db,
                            "SELECT vlan, client_ip, server_ip, proto, server_port, app_proto, op,"
-                           " first_seen FROM edge_ops",
+                           " first_seen FROM edge_ops ORDER BY vlan, client_ip, server_ip, proto,"
+                           " server_port, app_proto, op",
                            -1, &st, NULL) != SQLITE_OK)
         return false;
     while (sqlite3_step(st) == SQLITE_ROW) {

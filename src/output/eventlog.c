@@ -24,12 +24,25 @@ bool qw_eventlog_open(struct qw_eventlog *el, const char *path)
     return true;
 }
 
+bool qw_eventlog_open_shared(struct qw_eventlog *el, const struct qw_eventlog *main)
+{
+    memset(el, 0, sizeof *el);
+    el->fp = main->fp;
+    el->owns_fp = false;
+    el->buf = malloc(QW_EVENTLOG_BUF);
+    if (!el->buf) return false;
+    qw_json_init(&el->j, el->buf, QW_EVENTLOG_BUF, el->fp);
+    el->j.shared_out = true;
+    return true;
+}
+
 bool qw_eventlog_close(struct qw_eventlog *el)
 {
     if (!el->fp) return true;
     qw_json_flush(&el->j);
     bool ok = !el->j.io_err && fflush(el->fp) == 0;
     if (el->owns_fp && fclose(el->fp) != 0) ok = false;
+    /* a shared writer leaves the file to its main writer */
     el->fp = NULL;
     free(el->buf);
     el->buf = NULL;
@@ -54,6 +67,7 @@ void qw_eventlog_begin(struct qw_eventlog *el, uint64_t ts_ns, const char *event
                        const struct qw_flow *f)
 {
     struct qw_json *j = &el->j;
+    j->in_record = true;
     char tbuf[QW_TIME_STR_MAX];
     size_t n = qw_time_rfc3339(ts_ns, tbuf);
     qw_json_obj_begin(j, NULL);
@@ -112,7 +126,16 @@ void qw_eventlog_begin_frame(struct qw_eventlog *el, uint64_t ts_ns, const char 
 
 void qw_eventlog_end(struct qw_eventlog *el)
 {
-    qw_json_obj_end(&el->j);
-    qw_json_newline(&el->j);
+    struct qw_json *j = &el->j;
+    qw_json_obj_end(j);
+    qw_json_newline(j);
     el->records++;
+    j->in_record = false;
+    if (j->out_locked) { /* this record outgrew the buffer: its end goes out under the lock */
+        qw_json_flush(j);
+        funlockfile(j->out);
+        j->out_locked = false;
+    } else if (j->shared_out && j->len >= j->cap / 2) {
+        qw_json_flush(j); /* whole records only: one fwrite, which holds the FILE's lock */
+    }
 }

@@ -23,6 +23,10 @@ struct qw_eventlog {
 
 /* Open `path` for writing ("-" is stdout). Returns false with errno set. */
 bool qw_eventlog_open(struct qw_eventlog *el, const char *path);
+/* A second writer onto `main`'s file, with its own buffer, for one worker's engine: whole
+ * records reach the file at once, so writers on several threads never interleave inside a line.
+ * Close it (qw_eventlog_close flushes it and leaves the file open) before `main`. */
+bool qw_eventlog_open_shared(struct qw_eventlog *el, const struct qw_eventlog *main);
 /* Flush and close; false if any write failed. */
 bool qw_eventlog_close(struct qw_eventlog *el);
 

@@ -47,6 +47,7 @@ bool qw_syslog_open(struct qw_syslog *s, const char *target, bool tcp,
 {
     memset(s, 0, sizeof *s);
     s->fd = -1;
+    pthread_mutex_init(&s->lock, NULL);
     s->tcp = tcp;
     s->format = format;
     const char *colon = strrchr(target, ':');
@@ -86,8 +87,19 @@ static int pri_of(int severity)
     return 16 * 8 + s;
 }
 
+static void send_locked(struct qw_syslog *s, uint64_t ts_ns, int severity, const char *msgid,
+                        const char *json, size_t json_len, const char *cef, size_t cef_len);
+
 void qw_syslog_send(struct qw_syslog *s, uint64_t ts_ns, int severity, const char *msgid,
                     const char *json, size_t json_len, const char *cef, size_t cef_len)
+{
+    pthread_mutex_lock(&s->lock);
+    send_locked(s, ts_ns, severity, msgid, json, json_len, cef, cef_len);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void send_locked(struct qw_syslog *s, uint64_t ts_ns, int severity, const char *msgid,
+                        const char *json, size_t json_len, const char *cef, size_t cef_len)
 {
     if (s->fd < 0) {
         char err[256];

@@ -5,6 +5,7 @@
 #ifndef QW_OUTPUT_SYSLOG_H
 #define QW_OUTPUT_SYSLOG_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@ struct qw_syslog {
     char host[256], port[16];
     char hostname[64]; /* HOSTNAME field: this sensor */
     uint64_t sent, failed;
+    pthread_mutex_t lock; /* engines of several workers send through one connection */
 };
 
 /* Parse "HOST:PORT" ("[v6]:PORT" for IPv6), resolve and connect. False with a message. */

@@ -69,7 +69,9 @@ struct batch {
 static const char sql_host[] =
     "INSERT INTO hosts (vlan, ip, mac, first_seen, last_seen, pkts_sent, bytes_sent, pkts_recv,"
     " bytes_recv, flows_client, flows_server) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
-    " ON CONFLICT (vlan, ip) DO UPDATE SET mac = coalesce(excluded.mac, mac),"
+    " ON CONFLICT (vlan, ip) DO UPDATE SET mac = CASE WHEN excluded.mac IS NOT NULL AND"
+    " (mac IS NULL OR coalesce(excluded.last_seen, 0) >= coalesce(last_seen, 0)) THEN excluded.mac"
+    " ELSE mac END,"
     " first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen,"
     " first_seen)), last_seen = max(coalesce(last_seen, 0), coalesce(excluded.last_seen, 0)),"
     " pkts_sent = pkts_sent + excluded.pkts_sent, bytes_sent = bytes_sent + excluded.bytes_sent,"
@@ -368,9 +370,17 @@ static bool write_run(struct qw_store *s, const struct qw_run_info *r)
     return ok;
 }
 
-bool qw_store_commit(struct qw_store *s, const struct qw_observer *o,
-                     const struct qw_detector *det, const struct qw_run_info *r,
-                     char *err, size_t errlen)
+/* One engine's observations and findings into the open transaction. */
+static bool write_engine(struct batch *b, const struct qw_observer *o, int64_t run_id)
+{
+    return write_hosts(b, o) && write_identities(b, o) && write_mac_identities(b, o) &&
+           write_bindings(b, o) && write_edge_ops(b, o) && write_edges(b, o) &&
+           write_traffic(b, o, run_id) && write_anomalies(b, o);
+}
+
+bool qw_store_commit(struct qw_store *s, const struct qw_observer *const *obs,
+                     const struct qw_detector *const *det, size_t n,
+                     const struct qw_run_info *r, char *err, size_t errlen)
 {
     struct batch b = {0};
     int64_t saved_run = s->run_id;
@@ -384,10 +394,11 @@ bool qw_store_commit(struct qw_store *s, const struct qw_observer *o,
               sqlite3_prepare_v2(s->db, sql_edge_op, -1, &b.edge_op, NULL) == SQLITE_OK &&
               sqlite3_prepare_v2(s->db, sql_traffic, -1, &b.traffic, NULL) == SQLITE_OK &&
               sqlite3_prepare_v2(s->db, sql_anomaly, -1, &b.anomaly, NULL) == SQLITE_OK &&
-              write_run(s, r) && write_hosts(&b, o) && write_identities(&b, o) &&
-              write_mac_identities(&b, o) && write_bindings(&b, o) && write_edge_ops(&b, o) &&
-              write_edges(&b, o) && write_traffic(&b, o, s->run_id) && write_anomalies(&b, o) &&
-              qw_detect_store(det, s->db);
+              write_run(s, r);
+    /* every store upsert adds, takes the min/max or the newest value: the engines of several
+     * workers fold into the same rows as one engine's observations would */
+    for (size_t i = 0; ok && i < n; i++) ok = write_engine(&b, obs[i], s->run_id);
+    ok = ok && (!det || qw_detect_store(det, n, s->db));
     if (!ok) set_err(s, err, errlen, "writing batch");
     sqlite3_finalize(b.host);
     sqlite3_finalize(b.ident);

@@ -28,10 +28,11 @@ struct qw_run_info {
 bool qw_store_open(struct qw_store *s, const char *path, char *err, size_t errlen);
 /* Fold one batch of observations into the store in a single transaction. */
 struct qw_detector;
-/* `det` (may be NULL) adds its findings to the same transaction. */
-bool qw_store_commit(struct qw_store *s, const struct qw_observer *o,
-                     const struct qw_detector *det, const struct qw_run_info *r,
-                     char *err, size_t errlen);
+/* The observers and detectors of `n` engines (one per worker) go in one transaction with one run
+ * row; `det` (may be NULL) adds their findings. */
+bool qw_store_commit(struct qw_store *s, const struct qw_observer *const *obs,
+                     const struct qw_detector *const *det, size_t n,
+                     const struct qw_run_info *r, char *err, size_t errlen);
 void qw_store_close(struct qw_store *s);
 /* As qw_store_open, for commands that read what runs wrote: a missing file is an error (never
  * created); an older schema is migrated. */

@@ -38,6 +38,10 @@ static void put(struct qw_json *j, const char *s, size_t n)
                 j->overflow = true;
                 return;
             }
+            if (j->shared_out && j->in_record && !j->out_locked) {
+                flockfile(j->out); /* released when the record ends (qw_eventlog_end) */
+                j->out_locked = true;
+            }
             qw_json_flush(j);
         }
         size_t room = j->cap - j->len;

@@ -20,6 +20,9 @@ struct qw_json {
     FILE *out;  /* NULL: the buffer is grown-free memory that must not overflow (see qw_json_mem) */
     bool io_err; /* a write to `out` failed */
     bool overflow; /* memory-only writer ran out of room */
+    /* Several writers (one per worker) share `out`: a record is never split between flushes
+     * without holding the FILE's lock until it ends (see qw_eventlog_open_shared). */
+    bool shared_out, in_record, out_locked;
     int depth;
     bool first[QW_JSON_MAX_DEPTH]; /* no member written yet at this level */
 };

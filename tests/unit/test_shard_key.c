@@ -1,0 +1,168 @@
+/* The worker shard key (src/decode/shard_key.c): both directions of a conversation, its
+ * fragments and its VLAN-retagged replies land on one worker; frames without IP go to worker 0;
+ * every encapsulation the decoder walks is walked; cut frames are refused, not read past. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "decode/shard_key.h"
+
+enum { LT_ETH = 1, LT_RAW = 101, LT_SLL = 113, LT_SLL2 = 276, LT_NULL = 0 };
+
+/* An Ethernet frame: `ntags` 802.1Q tags with `vid`, then IPv4 src -> dst (UDP header stub). */
+static size_t eth_ipv4(uint8_t *f, int ntags, uint16_t vid, const uint8_t src[4],
+                       const uint8_t dst[4], uint16_t frag)
+{
+    size_t n = 0;
+    memset(f, 0, 128);
+    memcpy(f, "\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb", 12);
+    n = 12;
+    for (int i = 0; i < ntags; i++) {
+        f[n++] = 0x81, f[n++] = 0x00;
+        f[n++] = (uint8_t)(vid >> 8), f[n++] = (uint8_t)vid;
+    }
+    f[n++] = 0x08, f[n++] = 0x00;
+    uint8_t *ip = f + n;
+    ip[0] = 0x45;
+    ip[3] = 28;
+    ip[6] = (uint8_t)(frag >> 8), ip[7] = (uint8_t)frag;
+    ip[8] = 64, ip[9] = 17;
+    memcpy(ip + 12, src, 4);
+    memcpy(ip + 16, dst, 4);
+    return n + 28;
+}
+
+static const uint8_t A[4] = {10, 30, 1, 11}, B[4] = {10, 30, 9, 200}, C[4] = {10, 40, 0, 60};
+
+static void test_both_directions_and_vlans(void **state)
+{
+    (void)state;
+    uint8_t f[128];
+    bool ip;
+    size_t n = eth_ipv4(f, 0, 0, A, B, 0);
+    uint64_t ab = qw_shard_hash(LT_ETH, f, (uint32_t)n, &ip);
+    assert_true(ip);
+    n = eth_ipv4(f, 0, 0, B, A, 0);
+    assert_int_equal(qw_shard_hash(LT_ETH, f, (uint32_t)n, &ip), ab);
+    n = eth_ipv4(f, 2, 300, B, A, 0x2000); /* QinQ-tagged reply, a fragment: same pair */
+    assert_int_equal(qw_shard_hash(LT_ETH, f, (uint32_t)n, &ip), ab);
+    n = eth_ipv4(f, 1, 20, A, C, 0); /* another pair: another hash */
+    assert_int_not_equal(qw_shard_hash(LT_ETH, f, (uint32_t)n, &ip), ab);
+}
+
+static void test_link_types_agree(void **state)
+{
+    (void)state;
+    uint8_t f[128], g[160];
+    bool ip;
+    size_t n = eth_ipv4(f, 0, 0, A, B, 0);
+    uint64_t h = qw_shard_hash(LT_ETH, f, (uint32_t)n, &ip);
+    /* raw IP */
+    assert_int_equal(qw_shard_hash(LT_RAW, f + 14, (uint32_t)(n - 14), &ip), h);
+    assert_true(ip);
+    /* Linux cooked (SLL): 14 bytes then the protocol */
+    memset(g, 0, sizeof g);
+    g[14] = 0x08, g[15] = 0x00;
+    memcpy(g + 16, f + 14, n - 14);
+    assert_int_equal(qw_shard_hash(LT_SLL, g, (uint32_t)(n + 2), &ip), h);
+    /* SLL2: protocol first, 20-byte header */
+    memset(g, 0, sizeof g);
+    g[0] = 0x08, g[1] = 0x00;
+    memcpy(g + 20, f + 14, n - 14);
+    assert_int_equal(qw_shard_hash(LT_SLL2, g, (uint32_t)(n + 6), &ip), h);
+    /* BSD loopback: 4-byte family */
+    memset(g, 0, sizeof g);
+    g[0] = 2;
+    memcpy(g + 4, f + 14, n - 14);
+    assert_int_equal(qw_shard_hash(LT_NULL, g, (uint32_t)(n - 10), &ip), h);
+    /* MPLS (one label, bottom of stack) and PPPoE session over Ethernet */
+    memcpy(g, f, 12);
+    g[12] = 0x88, g[13] = 0x47;
+    g[14] = 0, g[15] = 0x01, g[16] = 0x01, g[17] = 64; /* S bit set */
+    memcpy(g + 18, f + 14, n - 14);
+    assert_int_equal(qw_shard_hash(LT_ETH, g, (uint32_t)(n + 4), &ip), h);
+    memcpy(g, f, 12);
+    g[12] = 0x88, g[13] = 0x64;
+    memset(g + 14, 0, 6);
+    g[20] = 0x00, g[21] = 0x21;
+    memcpy(g + 22, f + 14, n - 14);
+    assert_int_equal(qw_shard_hash(LT_ETH, g, (uint32_t)(n + 8), &ip), h);
+}
+
+static void test_ipv6_pair(void **state)
+{
+    (void)state;
+    uint8_t f[14 + 40], r[14 + 40];
+    memset(f, 0, sizeof f);
+    f[12] = 0x86, f[13] = 0xdd;
+    f[14] = 0x60;
+    for (int i = 0; i < 16; i++) f[14 + 8 + i] = (uint8_t)(0x20 + i), f[14 + 24 + i] = (uint8_t)i;
+    memcpy(r, f, sizeof f);
+    memcpy(r + 14 + 8, f + 14 + 24, 16);
+    memcpy(r + 14 + 24, f + 14 + 8, 16);
+    bool ip;
+    uint64_t h = qw_shard_hash(LT_ETH, f, sizeof f, &ip);
+    assert_true(ip);
+    assert_int_equal(qw_shard_hash(LT_ETH, r, sizeof r, &ip), h);
+}
+
+static void test_non_ip_and_cut_frames(void **state)
+{
+    (void)state;
+    uint8_t f[128];
+    bool ip;
+    size_t n = eth_ipv4(f, 1, 5, A, B, 0);
+    /* ARP: worker 0 whatever the count */
+    f[16] = 0x08, f[17] = 0x06;
+    assert_int_equal(qw_shard_hash(LT_ETH, f, (uint32_t)n, &ip), 0);
+    assert_false(ip);
+    for (unsigned w = 1; w <= 8; w++) assert_int_equal(qw_shard_of(LT_ETH, f, (uint32_t)n, w), 0);
+    /* an IPv4 frame cut anywhere before the addresses end is not IP to the key */
+    n = eth_ipv4(f, 1, 5, A, B, 0);
+    for (size_t cut = 0; cut < 18 + 20; cut++) {
+        qw_shard_hash(LT_ETH, f, (uint32_t)cut, &ip);
+        assert_false(ip);
+    }
+    qw_shard_hash(LT_ETH, f, 18 + 20, &ip);
+    assert_true(ip);
+    /* a version nibble that lies */
+    f[18] = 0x65;
+    qw_shard_hash(LT_ETH, f, (uint32_t)n, &ip);
+    assert_false(ip);
+    /* unknown link type */
+    qw_shard_hash(9999, f, (uint32_t)n, &ip);
+    assert_false(ip);
+}
+
+static void test_spread(void **state)
+{
+    (void)state;
+    /* 1000 host pairs of one subnet spread over 2 and 3 workers without starving any */
+    uint8_t f[128];
+    unsigned count2[2] = {0}, count3[3] = {0};
+    for (int i = 0; i < 1000; i++) {
+        uint8_t s[4] = {10, 30, (uint8_t)(i / 250), (uint8_t)(i % 250 + 1)};
+        uint8_t d[4] = {10, 30, 9, (uint8_t)(i % 7 + 1)};
+        size_t n = eth_ipv4(f, 0, 0, s, d, 0);
+        count2[qw_shard_of(LT_ETH, f, (uint32_t)n, 2)]++;
+        count3[qw_shard_of(LT_ETH, f, (uint32_t)n, 3)]++;
+    }
+    for (int w = 0; w < 2; w++) assert_in_range(count2[w], 400, 600);
+    for (int w = 0; w < 3; w++) assert_in_range(count3[w], 250, 420);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_both_directions_and_vlans),
+        cmocka_unit_test(test_link_types_agree),
+        cmocka_unit_test(test_ipv6_pair),
+        cmocka_unit_test(test_non_ip_and_cut_frames),
+        cmocka_unit_test(test_spread),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
