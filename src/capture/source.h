@@ -22,6 +22,7 @@ struct qw_source {
     long good_offset;       /* file offset after the last good record (for error messages) */
     bool count_offset;      /* classic pcap: good_offset is counted, not asked of the file */
     long size;              /* file size, for progress */
+    int ring_version;       /* live on Linux: the packet socket's TPACKET_V<n>; 0: unknown */
     char error[PCAP_ERRBUF_SIZE + 256]; /* set when the source failed */
 };
 
@@ -33,7 +34,7 @@ struct qw_live_opts {
     const char *iface;
     const char *bpf;       /* NULL: everything */
     int snaplen;           /* 0: 65535 */
-    int buffer_mb;         /* kernel ring size; 0: 64 */
+    int buffer_mb;         /* kernel ring size in MiB, 1..2047; 0: 64 */
 };
 bool qw_source_open_live(struct qw_source *s, const struct qw_live_opts *o);
 

@@ -27,13 +27,15 @@ static void help(FILE *out)
 {
     fprintf(out,
             "usage: quaywatch run -i IFACE [-f BPF] [OPTIONS]\n\n"
-            "Capture live from IFACE until SIGINT or SIGTERM, then flush and print kernel drop\n"
-            "counts. Never transmits on the interface.\n\n"
+            "Capture live from IFACE until SIGINT or SIGTERM, then flush and print the capture\n"
+            "counts on stderr, also as one line 'live: received=N dropped=N ifdropped=N\n"
+            "analysed=N'. Never transmits on the interface.\n\n"
             "options:\n"
             "  -i, --interface IFACE  interface to listen on (required)\n"
             "  -f, --filter BPF       capture filter (tcpdump syntax)\n"
             "  --user USER            drop root to USER after opening (default nobody)\n"
             "  --flush SECONDS        store a batch this often (default 30)\n"
+            "  --buffer-mb MB         kernel capture ring size in MiB (default 64)\n"
             "%s  -h, --help             this text\n",
             qw_session_options_help);
 }
@@ -87,7 +89,7 @@ int qw_cmd_run(int argc, char **argv)
     memset(&s, 0, sizeof s);
     struct qw_live_opts lo = {0};
     const char *user = "nobody";
-    uint32_t flush_s = 30;
+    uint32_t flush_s = 30, buffer_mb = 64;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -101,15 +103,20 @@ int qw_cmd_run(int argc, char **argv)
                             : (strcmp(a, "-f") == 0 || strcmp(a, "--filter") == 0) ? &lo.bpf
                             : strcmp(a, "--user") == 0                              ? &user
                                                                                     : NULL;
-        if (slot || strcmp(a, "--flush") == 0) {
+        bool flush = strcmp(a, "--flush") == 0, buffer = strcmp(a, "--buffer-mb") == 0;
+        if (slot || flush || buffer) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "quaywatch run: option %s needs a value\n", a);
                 return QW_EXIT_USAGE;
             }
             if (slot) {
                 *slot = argv[++i];
-            } else if (!qw_parse_u32(argv[++i], 1, 86400, &flush_s)) {
+            } else if (flush && !qw_parse_u32(argv[++i], 1, 86400, &flush_s)) {
                 fprintf(stderr, "quaywatch run: --flush: '%s' is not a number in 1..86400\n",
+                        argv[i]);
+                return QW_EXIT_USAGE;
+            } else if (buffer && !qw_parse_u32(argv[++i], 1, 2047, &buffer_mb)) {
+                fprintf(stderr, "quaywatch run: --buffer-mb: '%s' is not a number in 1..2047\n",
                         argv[i]);
                 return QW_EXIT_USAGE;
             }
@@ -123,6 +130,7 @@ int qw_cmd_run(int argc, char **argv)
         return QW_EXIT_USAGE;
     }
     if (!qw_session_load_site(&s)) return QW_EXIT_USAGE;
+    lo.buffer_mb = (int)buffer_mb;
 
     struct qw_source src;
     if (!qw_source_open_live(&src, &lo)) {
@@ -148,8 +156,11 @@ int qw_cmd_run(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    fprintf(stderr, "quaywatch run: listening on %s%s%s\n", lo.iface, lo.bpf ? " filter " : "",
-            lo.bpf ? lo.bpf : "");
+    char ring[64] = "";
+    if (src.ring_version)
+        snprintf(ring, sizeof ring, " (TPACKET_V%d ring, %u MiB)", src.ring_version, buffer_mb);
+    fprintf(stderr, "quaywatch run: listening on %s%s%s%s\n", lo.iface, ring,
+            lo.bpf ? " filter " : "", lo.bpf ? lo.bpf : "");
 
     double last_flush = qw_monotonic_seconds();
     const char *status = "interrupted";
@@ -172,15 +183,30 @@ int qw_cmd_run(int argc, char **argv)
             if (!qw_session_commit(&s, "running")) rc = QW_EXIT_FAILURE;
         }
     }
+    /* received counts what passed the filter, those the ring had no room for included
+     * (dropped); packets still in the ring when the stop came are received, not analysed.
+     * The kernel's counts are read at the stop; "analysed" after the workers have finished
+     * what was handed to them. */
     struct pcap_stat ps;
-    if (pcap_stats(src.pcap, &ps) == 0)
+    bool have_counts = pcap_stats(src.pcap, &ps) == 0;
+    char counts_err[PCAP_ERRBUF_SIZE + 8] = "";
+    if (!have_counts) snprintf(counts_err, sizeof counts_err, "%s", pcap_geterr(src.pcap));
+    live_handle = NULL;
+    if (!qw_session_finish(&s, status, &src, 1) && rc == QW_EXIT_OK) rc = QW_EXIT_FAILURE;
+    struct qw_engine_stats st;
+    qw_shards_stats(&s.shards, &st);
+    unsigned long long analysed = st.packets;
+    if (have_counts) {
         fprintf(stderr,
                 "quaywatch run: %s: %u packets received by the filter, %u dropped by the "
                 "kernel, %u dropped by the interface; %llu analysed\n",
-                lo.iface, ps.ps_recv, ps.ps_drop, ps.ps_ifdrop,
-                (unsigned long long)qw_session_packets(&s));
-    live_handle = NULL;
-    if (!qw_session_finish(&s, status, &src, 1) && rc == QW_EXIT_OK) rc = QW_EXIT_FAILURE;
+                lo.iface, ps.ps_recv, ps.ps_drop, ps.ps_ifdrop, analysed);
+        fprintf(stderr, "quaywatch run: live: received=%u dropped=%u ifdropped=%u analysed=%llu\n",
+                ps.ps_recv, ps.ps_drop, ps.ps_ifdrop, analysed);
+    } else {
+        fprintf(stderr, "quaywatch run: %s: no capture counts (%s); %llu analysed\n", lo.iface,
+                counts_err, analysed);
+    }
     qw_source_close(&src);
     qw_session_free(&s);
     return rc;
