@@ -2,10 +2,11 @@
 # install the Debian packages they need (scripts/setup-deps.sh) before building.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps test-deps demo check check-fast check-asan fuzz clean
+.PHONY: all build deps test-deps demo check check-fast check-asan check-tsan fuzz clean
 
 all: build
 
@@ -41,6 +42,17 @@ check-asan:
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS) \
 	  -LE differential
 
+# --workers under ThreadSanitizer: the tests that run several engines on threads (not part of
+# check: a third full build would push check past its time budget; run it after touching
+# src/engine/shards.c, the event log, syslog or any state shared between engines).
+check-tsan: test-deps
+	@CC=clang cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_C_FLAGS="-fsanitize=thread -O1 -g" -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread \
+	  $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target quaywatch
+	@cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -R "test_workers|test_live"
+
 # Run every libFuzzer harness for FUZZ_SECONDS each, FUZZ_JOBS at once, seeded from the corpus
 # (not part of check; scripts/fuzz.sh). FUZZ_TARGETS="fuzz_modbus fuzz_dnp3" picks some.
 FUZZ_SECONDS ?= 60
@@ -53,4 +65,4 @@ fuzz: test-deps
 	@scripts/fuzz.sh $(ASAN_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
