@@ -78,6 +78,19 @@ static int eve_severity(uint8_t sev)
     return sev >= QW_SEV_HIGH ? 1 : sev == QW_SEV_MEDIUM ? 2 : 3;
 }
 
+/* An address as findings name it: a link-layer finding carries a MAC in the low bytes of an
+ * unspecified address, written mac:xx:..., as the store writes it (persist.c). */
+static const char *subject_str(const struct qw_addr *a, char buf[46])
+{
+    static const uint8_t zero10[10];
+    if (memcmp(a->b, zero10, 10) == 0 && !(a->b[10] == 0xff && a->b[11] == 0xff)) {
+        char m[18];
+        snprintf(buf, 46, "mac:%s", qw_mac_str(a->b + 10, m));
+        return buf;
+    }
+    return qw_addr_str(a, buf);
+}
+
 /* The alert record: EVE's `alert` object plus quaywatch's fields (docs/events.md). */
 static void alert_record(struct qw_eventlog *el, enum qw_rule rule, const struct qw_flow *f,
                          uint64_t ts_ns, const struct qw_finding *x,
@@ -99,12 +112,12 @@ static void alert_record(struct qw_eventlog *el, enum qw_rule rule, const struct
     qw_json_str(j, "rule", ri->name);
     qw_json_str(j, "severity_name", qw_severity_names[x->severity]);
     char a[46];
-    qw_json_str(j, "asset", x->asset_id[0] ? x->asset_id : qw_addr_str(&k->asset, a));
+    qw_json_str(j, "asset", x->asset_id[0] ? x->asset_id : subject_str(&k->asset, a));
     static const struct qw_addr zero;
     if (x->peer_id[0])
         qw_json_str(j, "peer", x->peer_id);
     else if (memcmp(&k->peer, &zero, sizeof zero) != 0)
-        qw_json_str(j, "peer", qw_addr_str(&k->peer, a));
+        qw_json_str(j, "peer", subject_str(&k->peer, a));
     if (x->owner[0])
         qw_json_str(j, "owner", x->owner);
     else
@@ -151,10 +164,10 @@ static size_t cef_text(char *out, size_t cap, enum qw_rule rule, uint64_t ts_ns,
     bool peer = memcmp(&k->peer, &zero, sizeof zero) != 0;
     int w = snprintf(out + n, cap - n, "|%d|rt=%llu cat=%s dst=%s", cef_sev[x->severity],
                      (unsigned long long)(ts_ns / 1000000u), ri->category,
-                     qw_addr_str(&k->asset, a));
+                     subject_str(&k->asset, a));
     if (w > 0 && (size_t)w < cap - n) n += (size_t)w;
     if (peer) {
-        w = snprintf(out + n, cap - n, " src=%s", qw_addr_str(&k->peer, p));
+        w = snprintf(out + n, cap - n, " src=%s", subject_str(&k->peer, p));
         if (w > 0 && (size_t)w < cap - n) n += (size_t)w;
     }
     const struct {
@@ -323,56 +336,138 @@ static void txn_evidence(char *out, size_t cap, const struct qw_proto *p, const 
         if (t->ops & (1u << b)) qw_json_str(&j, NULL, qw_op_names[b]);
     qw_json_arr_end(&j);
     if (t->error) qw_json_bool(&j, "error", true);
-    qw_json_u64(&j, "flow_id", f->id);
-    qw_json_u64(&j, "server_port", qw_flow_srv_port(f));
+    if (f) { /* a link-layer transaction has no flow */
+        qw_json_u64(&j, "flow_id", f->id);
+        qw_json_u64(&j, "server_port", qw_flow_srv_port(f));
+    }
     qw_json_obj_end(&j);
     out[j.overflow ? 0 : j.len] = '\0';
+}
+
+static const struct {
+    uint32_t ops;
+    enum qw_rule rule;
+    const char *verb;
+} txn_map[] = {
+    {QW_OP_PROGRAM, QW_R_ICS_PROGRAM, "changed the logic of"},
+    {QW_OP_STOP | QW_OP_START, QW_R_ICS_CPU_STATE, "changed the run state of"},
+    {QW_OP_RESTART, QW_R_ICS_RESTART, "restarted"},
+    {QW_OP_FIRMWARE, QW_R_ICS_FIRMWARE, "ran a firmware operation on"},
+    {QW_OP_CONFIG, QW_R_ICS_CONFIG, "changed the configuration of"},
+    {QW_OP_WRITE | QW_OP_CONTROL, QW_R_ICS_WRITE, "wrote to"},
+    {QW_OP_IDENTIFY, QW_R_RECON_ICS_DISCOVERY, "asked the identity of"},
+};
+
+/* These rules are about industrial devices. The operation classes IT protocols carry (an FTP
+ * upload, an SNMP set, an NTP control write, a DNS update, an FTP SYST) are what those protocols
+ * do every day on servers and switches: the site vocabulary (src/site/vocab.c) says which
+ * protocols are industrial, and a parser it does not name counts as one. */
+static bool ics_protocol(const struct qw_proto *p)
+{
+    if (!p) return true;
+    int i = qw_site_proto_find(p->name);
+    return i < 0 || qw_site_proto_industrial(i);
+}
+
+/* An identity announcement carries the identify class but asks nothing: a BACnet device sends
+ * I-Am (unconfirmed service 0, function 256) and I-Have (1, 257) to the broadcast address at
+ * start-up and in answer to every Who-Is and Who-Has. */
+static bool announcement(const struct qw_proto *p, const struct qw_txn *t)
+{
+    return p && strcmp(p->name, "bacnet") == 0 && (t->function == 256 || t->function == 257);
+}
+
+/* Raise one per-transaction finding; x holds the site context (owner, zone, documented). */
+static void txn_raise(struct qw_detector *d, size_t i, const struct qw_proto *p,
+                      const struct qw_txn *t, const struct qw_flow *f, uint64_t ts_ns,
+                      const struct qw_addr *srv, const struct qw_addr *cli, const char *srv_name,
+                      const char *cli_name, struct qw_finding *x)
+{
+    enum qw_rule rule = txn_map[i].rule;
+    x->severity = adjusted(rule, x);
+    snprintf(x->message, sizeof x->message, "%s %s %s with %s %s", cli_name, txn_map[i].verb,
+             srv_name, p ? p->name : "?", t->function_name ? t->function_name : "");
+    txn_evidence(x->evidence, sizeof x->evidence, p, t, f);
+    /* documented and undocumented occurrences are separate findings */
+    char extra[32];
+    snprintf(extra, sizeof extra, "%s%s%.20s", p ? p->name : "", x->documented ? ":" : "",
+             x->change_id);
+    qw_detect_raise(d, rule, srv, cli, extra, f, ts_ns, x);
 }
 
 void qw_detect_txn(struct qw_detector *d, const struct qw_flow *f, const struct qw_proto *p,
                    const struct qw_txn *t, uint64_t ts_ns)
 {
-    static const struct {
-        uint32_t ops;
-        enum qw_rule rule;
-        const char *verb;
-    } map[] = {
-        {QW_OP_PROGRAM, QW_R_ICS_PROGRAM, "changed the logic of"},
-        {QW_OP_STOP | QW_OP_START, QW_R_ICS_CPU_STATE, "changed the run state of"},
-        {QW_OP_RESTART, QW_R_ICS_RESTART, "restarted"},
-        {QW_OP_FIRMWARE, QW_R_ICS_FIRMWARE, "ran a firmware operation on"},
-        {QW_OP_CONFIG, QW_R_ICS_CONFIG, "changed the configuration of"},
-        {QW_OP_WRITE | QW_OP_CONTROL, QW_R_ICS_WRITE, "wrote to"},
-        {QW_OP_IDENTIFY, QW_R_RECON_ICS_DISCOVERY, "asked the identity of"},
-    };
-    if (!t->ops || !t->has_request) return;
+    if (!t->ops || !t->has_request || !ics_protocol(p)) return;
     const struct qw_addr *srv = qw_flow_srv_ip(f), *cli = qw_flow_cli_ip(f);
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-        if (!(t->ops & map[i].ops)) continue;
-        enum qw_rule rule = map[i].rule;
+    for (size_t i = 0; i < sizeof txn_map / sizeof txn_map[0]; i++) {
+        if (!(t->ops & txn_map[i].ops)) continue;
+        enum qw_rule rule = txn_map[i].rule;
         if (rule == QW_R_ICS_WRITE || rule == QW_R_RECON_ICS_DISCOVERY) {
             /* Writes and identity reads are everyday work for an HMI: only a host that the
              * baseline never saw doing it on this pair is news. Without a baseline a write
              * is still reported (once per pair); discovery needs one, or a broadcast. */
             bool bcast = (srv->b[15] == 255 && qw_addr_is_v4(srv)) ||
                          (qw_addr_is_v4(srv) && srv->b[12] >= 224);
-            if (qw_detect_is_normal(d, cli, srv, t->ops & map[i].ops)) continue;
-            if (rule == QW_R_RECON_ICS_DISCOVERY && !bcast && !d->have_baseline) continue;
+            if (qw_detect_is_normal(d, cli, srv, t->ops & txn_map[i].ops)) continue;
+            if (rule == QW_R_RECON_ICS_DISCOVERY &&
+                (announcement(p, t) || (!bcast && !d->have_baseline)))
+                continue;
         }
         struct qw_finding x;
         memset(&x, 0, sizeof x);
         fill_context(d, f, &x, ts_ns);
-        x.severity = adjusted(rule, &x);
         char a[46], b[46];
-        snprintf(x.message, sizeof x.message, "%s %s %s with %s %s", qw_addr_str(cli, a),
-                 map[i].verb, qw_addr_str(srv, b), p ? p->name : "?",
-                 t->function_name ? t->function_name : "");
-        txn_evidence(x.evidence, sizeof x.evidence, p, t, f);
-        /* documented and undocumented occurrences are separate findings */
-        char extra[32];
-        snprintf(extra, sizeof extra, "%s%s%.20s", p ? p->name : "", x.documented ? ":" : "",
-                 x.change_id);
-        qw_detect_raise(d, rule, srv, cli, extra, f, ts_ns, &x);
+        txn_raise(d, i, p, t, f, ts_ns, srv, cli, qw_addr_str(srv, b), qw_addr_str(cli, a), &x);
+    }
+}
+
+void qw_detect_frame_txn(struct qw_detector *d, const struct qw_packet *pkt,
+                         const struct qw_proto *p, const struct qw_txn *t, uint64_t ts_ns)
+{
+    if (!t->ops || !t->has_request || !pkt || !pkt->has_mac || !ics_protocol(p)) return;
+    /* the device acted upon is the frame's destination (unless it is a group address),
+     * the actor its source; both as MACs in the low bytes of an unspecified address */
+    bool group = (pkt->dst_mac[0] & 1u) != 0;
+    struct qw_addr srv, cli;
+    memset(&srv, 0, sizeof srv);
+    memset(&cli, 0, sizeof cli);
+    memcpy(srv.b + 10, pkt->dst_mac, 6);
+    memcpy(cli.b + 10, pkt->src_mac, 6);
+    bool have_ctx = false;
+    struct qw_finding ctx;
+    memset(&ctx, 0, sizeof ctx);
+    for (size_t i = 0; i < sizeof txn_map / sizeof txn_map[0]; i++) {
+        if (!(t->ops & txn_map[i].ops)) continue;
+        /* No discovery from frames: the transaction does not say what a PROFINET DCP
+         * Identify asked for, and an Identify of one NameOfStation (multicast too) is what
+         * every controller and device sends at start-up to resolve or check a name. */
+        if (txn_map[i].rule == QW_R_RECON_ICS_DISCOVERY) continue;
+        if (!have_ctx && d->cfg.site) {
+            uint16_t vlan = pkt->nvlan ? pkt->vlan[pkt->nvlan - 1] : 0;
+            struct qw_site_host sh = {.mac = pkt->dst_mac, .vlan = vlan};
+            struct qw_site_host ch = {.mac = pkt->src_mac, .vlan = vlan};
+            struct qw_site_owner so = group ? (struct qw_site_owner){0}
+                                            : qw_site_owner_of(d->cfg.site, &sh);
+            struct qw_site_owner co = qw_site_owner_of(d->cfg.site, &ch);
+            if (so.party) snprintf(ctx.owner, sizeof ctx.owner, "%s", so.party->id);
+            if (so.zone) snprintf(ctx.zone, sizeof ctx.zone, "%s", so.zone->id);
+            if (co.zone) snprintf(ctx.peer_zone, sizeof ctx.peer_zone, "%s", co.zone->id);
+            const struct qw_site_change *rec = NULL;
+            if (!group &&
+                qw_site_changes_active(d->cfg.site, ts_ns, so.zone, so.asset, 0, &rec, 1) &&
+                rec) {
+                ctx.documented = true;
+                snprintf(ctx.change_id, sizeof ctx.change_id, "%s", rec->id);
+                if (rec->by) snprintf(ctx.actor, sizeof ctx.actor, "%s", rec->by->id);
+            }
+            if (so.zone && qw_site_in_maintenance(so.zone, ts_ns)) ctx.maintenance = true;
+        }
+        have_ctx = true;
+        struct qw_finding x = ctx;
+        char a[18], b[18];
+        txn_raise(d, i, p, t, NULL, ts_ns, &srv, &cli, qw_mac_str(pkt->dst_mac, b),
+                  qw_mac_str(pkt->src_mac, a), &x);
     }
 }
 
@@ -503,15 +598,28 @@ static void policy_rules(struct qw_detector *d, const struct qw_flow *f)
         .ops = f->ops,
     };
     struct qw_site_decision dec = qw_site_conduit_check(site, &sf);
-    /* most flows are allowed: decide before building any finding (this runs per flow) */
-    if (dec.verdict == QW_CONDUIT_SAME_ZONE || dec.verdict == QW_CONDUIT_ALLOWED) return;
+    /* most flows are allowed: decide before building any finding (this runs per flow); two
+     * hosts that are both in no zone (a site that declares its OT zones only) are nobody's
+     * policy: policy.unknown_zone is about an unzoned host reaching a zoned one */
+    if (dec.verdict == QW_CONDUIT_SAME_ZONE || dec.verdict == QW_CONDUIT_ALLOWED ||
+        (!sf.from && !sf.to))
+        return;
     char a[46], b[46];
     struct qw_finding x;
     memset(&x, 0, sizeof x);
     fill_context(d, f, &x, f->first_ns);
     if (dec.verdict == QW_CONDUIT_UNZONED) {
-        /* the unzoned end is the finding's subject */
+        /* the unzoned end is the finding's subject, whichever end opened the flow: its owner
+         * if the site names one (declared asset, default owner), else the party that answers
+         * for the zoned host it talks to; the zoned end's zone is the peer zone */
         bool srv_unzoned = sf.to == NULL;
+        struct qw_site_owner uo, zo;
+        end_of(d, f, srv_unzoned, &uo);
+        end_of(d, f, !srv_unzoned, &zo);
+        const struct qw_site_party *who = uo.party ? uo.party : zo.party;
+        snprintf(x.owner, sizeof x.owner, "%s", who ? who->id : "");
+        x.zone[0] = '\0';
+        snprintf(x.peer_zone, sizeof x.peer_zone, "%s", zo.zone ? zo.zone->id : "");
         x.severity = qw_rules[QW_R_POLICY_UNKNOWN_ZONE].severity;
         snprintf(x.message, sizeof x.message, "%s is in no declared zone (talks with %s)",
                  qw_addr_str(srv_unzoned ? srv : cli, a), qw_addr_str(srv_unzoned ? cli : srv, b));

@@ -168,6 +168,9 @@ void qw_detect_free(struct qw_detector *d);
 /* Hooks from the engine. */
 void qw_detect_txn(struct qw_detector *d, const struct qw_flow *f, const struct qw_proto *p,
                    const struct qw_txn *t, uint64_t ts_ns);
+/* A transaction of a link-layer protocol (PROFINET DCP): no flow, the frame's MACs say who. */
+void qw_detect_frame_txn(struct qw_detector *d, const struct qw_packet *pkt,
+                         const struct qw_proto *p, const struct qw_txn *t, uint64_t ts_ns);
 void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const struct qw_packet *pkt,
                        const char *name, const char *detail, uint64_t ts_ns);
 void qw_detect_flow_end(struct qw_detector *d, const struct qw_flow *f);

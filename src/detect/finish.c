@@ -114,6 +114,10 @@ static void change_findings(struct qw_detector *d, sqlite3 *db, const struct qw_
         if (c->attr[0])
             snprintf(x.message, sizeof x.message, "%s %s: %.40s -> %.40s", c->asset, c->attr,
                      c->old_value, c->new_value);
+        else if (c->kind == QW_CH_ASSET_VENDOR_CHANGED || c->kind == QW_CH_ASSET_ROLE_CHANGED)
+            snprintf(x.message, sizeof x.message, "%s %s: %.80s -> %.80s", c->asset,
+                     c->kind == QW_CH_ASSET_VENDOR_CHANGED ? "vendor" : "roles", c->old_value,
+                     c->new_value);
         else
             snprintf(x.message, sizeof x.message, "%s%s%s %.60s", c->asset,
                      c->peer[0] ? " from " : "", c->peer, c->detail);

@@ -37,6 +37,10 @@ static void sink_txn(void *user, struct qw_pctx *ctx, const struct qw_txn *t)
             qw_obs_ops(&e->obs, f, t->ops, at ? at : ctx->ts_ns);
             qw_detect_txn(&e->detect, f, ctx->proto, t, at ? at : ctx->ts_ns);
         }
+    } else if (t->ops && ctx->pkt) {
+        /* a link-layer transaction (PROFINET DCP Set): no flow, the frame says who did it */
+        uint64_t at = t->has_request && t->request_ns ? t->request_ns : t->response_ns;
+        qw_detect_frame_txn(&e->detect, ctx->pkt, ctx->proto, t, at ? at : ctx->ts_ns);
     }
     struct qw_eventlog *el = e->cfg.events;
     if (!el) return;

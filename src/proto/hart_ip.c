@@ -222,7 +222,7 @@ static const struct hip_command hip_commands[] = {
     {520, "read_process_unit_tag", RD},
     {521, "write_process_unit_tag", WRC},
     {532, "read_client_subscription_summary", RD},
-    {533, "write_client_subscription_flags", CFG},
+    {533, "write_client_subscription_flags", QW_OP_SESSION}, /* what the session is sent */
     {538, "read_hart_ip_server_ports", RD},
     {539, "write_hart_ip_udp_port", CFG},
     {540, "write_hart_ip_tcp_port", CFG},

@@ -46,7 +46,6 @@ int qw_vocab_find(const char *word, const char *const *names, size_t n, struct q
 extern const char *const qw_site_day_names[7]; /* index = tm_wday */
 enum qw_proto_transport_bits { QW_PT_TCP = 1u, QW_PT_UDP = 2u };
 unsigned qw_site_proto_transports(int index);
-bool qw_site_proto_industrial(int index);
 void qw_site_proto_suggest(struct qw_suggest *sg);
 
 /* ---- value syntax (values.c) -------------------------------------------------------------- */

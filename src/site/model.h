@@ -380,5 +380,8 @@ uint32_t qw_site_opclasses_of(uint32_t qw_ops);
  * Index -1: unknown. */
 int qw_site_proto_find(const char *name);
 const char *qw_site_proto_name(int index);
+/* Does the protocol carry operation classes worth a conduit's `operations` and the ics.*
+ * detections (Modbus, S7, DNP3...), as opposed to IT protocols (HTTP, SNMP, FTP, ARP...)? */
+bool qw_site_proto_industrial(int index);
 
 #endif

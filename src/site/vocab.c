@@ -128,6 +128,12 @@ static const struct proto_name protos[] = {
     {"dns", QW_PT_TCP | QW_PT_UDP, false},
     {"mdns", QW_PT_UDP, false},
     {"dhcp", QW_PT_UDP, false},
+    {"dhcpv6", QW_PT_UDP, false},
+    {"llmnr", QW_PT_UDP, false},
+    {"nbns", QW_PT_UDP, false},
+    {"arp", 0, false},  /* link layer: named so that detections know them for IT */
+    {"lldp", 0, false},
+    {"cdp", 0, false},
     {"ntp", QW_PT_UDP, false},
     {"ssh", QW_PT_TCP, false},
     {"telnet", QW_PT_TCP, false},

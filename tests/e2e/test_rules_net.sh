@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The network and protocol-health rules (docs/detections.md, "Credentials and protocol
+# health") end to end on a capture built with tests/e2e/pcapbuild.py and a small site file:
+# net.arp_conflict for an address claimed by a second MAC within a minute and for an ARP reply
+# whose sender is not the frame's source, proto.malformed for a Modbus request with a quantity
+# out of range, each with owner, zone and severity; and their near misses: a device repeating
+# its own gratuitous ARP, an address answered by another MAC after more than a minute (a
+# swapped device, which the baseline reports as asset.mac_changed), a well-formed read of the
+# largest allowed quantity.
+set -u
+. "$QW_SRC/tests/e2e/lib.sh"
+[ -x "${QW_BIN:-}" ] || fail "QW_BIN (${QW_BIN:-unset}) is not an executable"
+need_tool python3
+qw=$QW_BIN
+export PYTHONPATH="$QW_SRC/tests/e2e${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the tree
+
+cat >"$work/site.yaml" <<'YAML'
+site: quaywatch rules test (network and protocol health)
+timezone: UTC
+parties:
+  - {id: operator, name: Terminal operator}
+  - {id: vendor, name: Crane automation vendor}
+zones:
+  - {id: scada, cidrs: [10.20.0.0/16], owner: operator, security_level: 2}
+  - {id: cranes, cidrs: [10.30.0.0/16], owner: vendor, security_level: 3}
+conduits:
+  - {from: scada, to: cranes, allow: [modbus/502], operations: [read, write]}
+YAML
+"$qw" site check "$work/site.yaml" >/dev/null || fail "the test's site file does not check"
+
+python3 - "$work/net.pcap" <<'PY' || fail "building the capture"
+import struct, sys
+import pcapbuild as pb
+hmi = pb.Host("02:00:00:20:00:20", "10.20.0.20")
+hmi2 = pb.Host("02:00:00:20:00:21", "10.20.0.21")
+plc1 = pb.Host("02:00:00:30:01:11", "10.30.1.11")
+rogue = pb.Host("02:00:00:66:66:66", "10.30.1.11")        # claims plc1's address
+plc2 = pb.Host("02:00:00:30:01:12", "10.30.1.12")
+plc3 = pb.Host("02:00:00:30:01:13", "10.30.1.13")
+plc4 = pb.Host("02:00:00:30:01:14", "10.30.1.14")
+plc4_new = pb.Host("02:00:00:30:01:41", "10.30.1.14")     # plc4 replaced, 5 minutes later
+
+with pb.Writer(sys.argv[1], start="2026-11-20T10:00:00Z") as w:
+    # net.arp_conflict (arp.ip_conflict): plc1 answers for 10.30.1.11, ten seconds later
+    # another MAC does
+    w.write(pb.arp_request(hmi, plc1.ip))
+    w.write(pb.arp_reply(plc1, hmi), gap=10)
+    w.write(pb.arp_reply(rogue, hmi), gap=1)
+    # net.arp_conflict (arp.reply_mac_mismatch): a reply for 10.30.1.13 whose sender hardware
+    # address is not the frame's Ethernet source
+    w.write(pb.arp(2, "02:00:00:30:01:99", plc3.ip, hmi.mac, hmi.ip, src_mac=plc3.mac), gap=1)
+    # near miss: plc2 repeats its gratuitous ARP
+    for _ in range(3):
+        w.write(pb.arp(1, plc2.mac, plc2.ip, "00:00:00:00:00:00", plc2.ip), gap=20)
+    # near miss: plc4 answers, then five minutes later its replacement does
+    w.write(pb.arp_reply(plc4, hmi), gap=300)
+    w.write(pb.arp_reply(plc4_new, hmi), gap=1)
+    # proto.malformed: read 200 holding registers (FC 3 allows 1-125), answered with
+    # exception 3 (illegal data value)
+    c = pb.Tcp(w, hmi, plc1, 502)
+    c.exchange(pb.mbap(1, 1, struct.pack("!BHH", 3, 0, 200)), pb.mbap(1, 1, b"\x83\x03"))
+    c.close()
+    # near miss: the largest read FC 3 allows
+    c = pb.Tcp(w, hmi2, plc1, 502)
+    c.exchange(pb.mbap(1, 1, struct.pack("!BHH", 3, 0, 125)),
+               pb.mbap(1, 1, struct.pack("!BB", 3, 250) + bytes(250)))
+    c.close()
+PY
+
+"$qw" analyze --quiet --site "$work/site.yaml" --db "$work/s.db" --events "$work/ev.json" \
+    "$work/net.pcap" || fail "analyze exited $?"
+"$qw" alerts --db "$work/s.db" --format json >"$work/alerts.json" || fail "alerts"
+python3 - "$work/alerts.json" "$work/ev.json" <<'PY' || fail "findings are wrong"
+import json, sys
+al = json.load(open(sys.argv[1]))
+recs = [json.loads(l)["alert"] for l in open(sys.argv[2]) if '"event_type":"alert"' in l]
+
+
+def one(rule, asset, peer, **kw):
+    m = [a for a in al if a["rule"] == rule and a["asset"] == asset and a.get("peer") == peer]
+    assert len(m) == 1, (rule, asset, peer, [(a["rule"], a["asset"], a.get("peer")) for a in al])
+    a = m[0]
+    for k, v in kw.items():
+        assert a.get(k) == v, (rule, asset, k, a.get(k), v)
+    r = [x for x in recs if x["rule"] == rule and x["asset"] == asset and x.get("peer") == peer]
+    assert len(r) == 1, ("alert records", rule, asset, r)
+    for k in ("owner", "zone", "documented"):
+        assert r[0].get(k) == a.get(k), ("alert record", rule, k, r[0].get(k), a.get(k))
+    assert r[0]["severity_name"] == a["severity"], (rule, r[0])
+    return a
+
+
+# the second claimant is the subject; owner and zone from the address it claims
+c = one("net.arp_conflict", "mac:02:00:00:66:66:66", None, severity="medium", owner="vendor",
+        zone="cranes", documented=False)
+assert c["evidence"]["anomaly"] == "arp.ip_conflict", c
+assert "10.30.1.11" in c["evidence"]["detail"] and "02:00:00:30:01:11" in c["evidence"]["detail"], c
+m = one("net.arp_conflict", "mac:02:00:00:30:01:13", None, severity="medium", owner="vendor",
+        zone="cranes")
+assert m["evidence"]["anomaly"] == "arp.reply_mac_mismatch", m
+arp = [a["asset"] for a in al if a["rule"] == "net.arp_conflict"]
+assert sorted(arp) == ["mac:02:00:00:30:01:13", "mac:02:00:00:66:66:66"], arp
+
+p = one("proto.malformed", "10.30.1.11", "10.20.0.20", severity="low", owner="vendor",
+        zone="cranes", peer_zone="scada", documented=False)
+assert p["evidence"]["anomaly"] == "modbus.invalid_quantity", p
+mal = [(a["asset"], a.get("peer")) for a in al if a["rule"] == "proto.malformed"]
+assert mal == [("10.30.1.11", "10.20.0.20")], mal
+print(len(al), "findings")
+PY
+pass "net.arp_conflict (second claimant, spoofed reply), proto.malformed; none on gratuitous ARP, a swap, a valid read"
