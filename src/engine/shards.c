@@ -271,6 +271,10 @@ bool qw_shards_init(struct qw_shards *s, unsigned n, const struct qw_engine_conf
     s->nsources = nsources;
     s->threads = n > 1;
     s->next_scan = QW_SCAN_PASS_PACKETS;
+    /* engine 0's share of the address space: half a worker's, as the capture thread also reads
+     * and hands out every packet (about as much work as half an engine's share, measured in
+     * bench/: docs/performance.md) */
+    s->share0 = n > 1 ? (uint32_t)((1ull << 32) / (2ull * n - 1)) : 0;
     s->linktypes = malloc(nsources * sizeof *s->linktypes);
     s->w = calloc(n, sizeof *s->w);
     struct shards_sync *y = calloc(1, sizeof *y);
@@ -302,9 +306,9 @@ bool qw_shards_init(struct qw_shards *s, unsigned n, const struct qw_engine_conf
         for (size_t k = 0; k < nsources; k++) qw_decoder_init(&w->dec[k], linktypes[k]);
         if (!qw_engine_init(&w->engine, &c)) goto fail;
         w->engine_ok = true;
-        if (s->threads && !ring_init(&w->ring)) goto fail;
+        if (s->threads && i > 0 && !ring_init(&w->ring)) goto fail;
     }
-    for (unsigned i = 0; s->threads && i < n; i++) {
+    for (unsigned i = 1; s->threads && i < n; i++) { /* engine 0 runs on the capture thread */
         struct qw_worker *w = &s->w[i];
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) goto fail;
         w->started = true;
@@ -318,6 +322,21 @@ fail:
     return false;
 }
 
+/* Which engine: frames without IP go to engine 0; IP pairs are spread by their hash, engine 0
+ * (on the capture thread, which also reads and hands out every packet) taking the smaller slice
+ * `share0` of the hash space and the worker threads equal slices of the rest. */
+static unsigned pick_engine(const struct qw_shards *s, size_t src, const uint8_t *frame,
+                            uint32_t caplen)
+{
+    bool ip;
+    uint64_t h = qw_shard_hash(s->linktypes[src], frame, caplen, &ip);
+    if (!ip) return 0;
+    uint64_t u = h >> 32; /* uniform in [0, 2^32) */
+    if (u < s->share0) return 0;
+    uint64_t span = (1ull << 32) - s->share0;
+    return 1 + (unsigned)(((u - s->share0) * (uint64_t)(s->n - 1)) / span);
+}
+
 void qw_shards_packet(struct qw_shards *s, size_t src, const uint8_t *frame, uint32_t caplen,
                       uint32_t wirelen, uint64_t ts_ns)
 {
@@ -327,7 +346,12 @@ void qw_shards_packet(struct qw_shards *s, size_t src, const uint8_t *frame, uin
         qw_engine_packet(&s->w[0].engine, &s->w[0].dec[src], frame, caplen, wirelen, ts_ns);
         return;
     }
-    unsigned i = qw_shard_of(s->linktypes[src], frame, caplen, s->n);
+    unsigned i = pick_engine(s, src, frame, caplen);
+    if (i == 0) { /* the capture thread's own engine */
+        qw_engine_clock(&s->w[0].engine, s->now_ns);
+        qw_engine_packet(&s->w[0].engine, &s->w[0].dec[src], frame, caplen, wirelen, ts_ns);
+        return;
+    }
     struct ring *r = &s->w[i].ring;
     size_t total;
     uint8_t *at = ring_reserve(r, caplen, &total);
@@ -339,17 +363,17 @@ void qw_shards_packet(struct qw_shards *s, size_t src, const uint8_t *frame, uin
 
 void qw_shards_flush(struct qw_shards *s)
 {
-    for (unsigned i = 0; s->threads && i < s->n; i++)
+    for (unsigned i = 1; s->threads && i < s->n; i++)
         if (s->w[i].ring.unpublished) ring_publish(&s->w[i].ring);
 }
 
 void qw_shards_pause(struct qw_shards *s)
 {
     if (!s->threads || s->paused || s->finished) return;
-    for (unsigned i = 0; i < s->n; i++) ring_push_control(&s->w[i].ring, REC_PAUSE, s->now_ns);
+    for (unsigned i = 1; i < s->n; i++) ring_push_control(&s->w[i].ring, REC_PAUSE, s->now_ns);
     struct shards_sync *y = s->sync;
     pthread_mutex_lock(&y->mu);
-    while (y->arrived < s->n) pthread_cond_wait(&y->arrived_cv, &y->mu);
+    while (y->arrived < s->n - 1) pthread_cond_wait(&y->arrived_cv, &y->mu);
     pthread_mutex_unlock(&y->mu);
     s->paused = true;
 }
@@ -386,8 +410,10 @@ void qw_shards_finish(struct qw_shards *s)
         qw_engine_finish(&s->w[0].engine);
     } else {
         qw_shards_resume(s);
-        for (unsigned i = 0; i < s->n; i++) ring_push_control(&s->w[i].ring, REC_FINISH, s->now_ns);
-        for (unsigned i = 0; i < s->n; i++) {
+        for (unsigned i = 1; i < s->n; i++) ring_push_control(&s->w[i].ring, REC_FINISH, s->now_ns);
+        qw_engine_clock(&s->w[0].engine, s->now_ns);
+        qw_engine_finish(&s->w[0].engine); /* while the workers end theirs */
+        for (unsigned i = 1; i < s->n; i++) {
             if (!s->w[i].started) continue;
             pthread_join(s->w[i].thread, NULL);
             s->w[i].started = false;

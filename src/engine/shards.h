@@ -1,7 +1,8 @@
-/* `--workers N`: N engines, each on its own thread, fed by the capture thread.
+/* `--workers N`: N engines, engine 0 on the capture thread and one more thread per other engine.
  *
  * The capture thread reads packets and hands each to the engine its IP address pair hashes to
- * (decode/shard_key.h): both directions of a flow, the fragments of a datagram and every flow
+ * (decode/shard_key.h), running engine 0's share itself (a smaller one, since reading is its
+ * work too: N threads keep N cores busy, none left idle waiting on a reader): both directions of a flow, the fragments of a datagram and every flow
  * between two hosts meet in one engine, so each engine's flows, parsers and per-flow rules are
  * exactly those of one engine over the whole capture. Packets travel through one single-producer
  * single-consumer ring per worker (bytes copied once, no allocation, no lock on the packet path).
@@ -35,6 +36,7 @@ struct qw_shards {
     bool paused, finished;
     uint64_t dispatched;        /* packets handed out */
     uint64_t now_ns;            /* newest packet time handed out (each engine's clock) */
+    uint32_t share0;            /* engine 0's slice of the 32-bit hash space (see shards.c) */
     uint64_t next_scan;         /* `dispatched` at which the next scan pass is due */
     /* pause/finish handshake */
     void *sync;                 /* struct shards_sync (shards.c) */
