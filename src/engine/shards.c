@@ -392,6 +392,7 @@ void qw_shards_resume(struct qw_shards *s)
 
 void qw_shards_scan_pass(struct qw_shards *s)
 {
+    if (s->n == 0) return; /* never started */
     struct qw_detector *all[QW_WORKERS_MAX];
     for (unsigned i = 0; i < s->n; i++) all[i] = &s->w[i].engine.detect;
     qw_detect_scan_pass(all[0], all, s->n);
