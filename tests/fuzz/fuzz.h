@@ -3,7 +3,9 @@
  * Each tests/fuzz/fuzz_*.c defines LLVMFuzzerTestOneInput and the two constants below. Built with
  * -fsanitize=fuzzer (QW_FUZZ=ON) it is a libFuzzer target. In every build it is also linked with
  * replay_main.c, which replays real inputs from the corpus (and deterministic mutations of them)
- * through the harness as a regression test under the sanitizers. */
+ * through the harness as a regression test under the sanitizers. A parser's harness includes
+ * fuzz_parser.h, the driver they share (state, recording sink, stream/datagram/frame delivery,
+ * common invariants), and keeps only what is particular to its protocol. */
 #ifndef QW_TESTS_FUZZ_H
 #define QW_TESTS_FUZZ_H
 

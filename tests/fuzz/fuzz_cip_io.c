@@ -9,33 +9,20 @@
  * as one datagram by its first byte being taken as a length only when it fits. */
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "engine/pctx.h"
-#include "engine/record_sink.h"
-#include "fuzz.h"
 #include "proto/proto.h"
 
 extern const struct qw_proto qw_proto_cip_io;
+#define FZ_PROTO qw_proto_cip_io
+
+#include "fuzz_parser.h"
 
 const enum qw_fuzz_feed qw_fuzz_feed = QW_FUZZ_FEED_PAYLOAD;
 const char *const qw_fuzz_subdir = "enip";
 
-static struct qw_record_sink rec;
-static struct qw_pctx ctx;
-static uint8_t state_buf[1u << 14];
-static bool ready;
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!ready) {
-        if (qw_proto_cip_io.state_size > sizeof state_buf) abort();
-        qw_record_sink_init(&rec, &ctx, &qw_proto_cip_io);
-        ready = true;
-    }
-    rec.ntxns = rec.nanomalies = rec.nidentities = rec.dropped = 0;
-    memset(state_buf, 0, qw_proto_cip_io.state_size);
-    ctx.ts_ns = 1;
+    fz_begin(1);
 
     /* The input itself as one datagram (how the corpus replay feeds real I/O packets). */
     if (qw_proto_cip_io.probe(data, size, QW_DIR_TO_SERVER) == QW_PROBE_MATCH) {
@@ -43,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint16_t dlen = (uint16_t)(data[16] | data[17] << 8);
         if ((size_t)18 + dlen != size) abort();
     }
-    qw_proto_cip_io.datagram(&ctx, state_buf, QW_DIR_TO_SERVER, data, size);
+    fz_datagram(QW_DIR_TO_SERVER, data, size);
 
     size_t off = 0, packets = 1;
     while (off < size) {
@@ -53,11 +40,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         enum qw_dir dir = (hdr & 0x80u) ? QW_DIR_TO_CLIENT : QW_DIR_TO_SERVER;
         (void)qw_proto_cip_io.probe(data + off, n, dir);
         ctx.ts_ns += 1000;
-        qw_proto_cip_io.datagram(&ctx, state_buf, dir, data + off, n);
+        fz_datagram(dir, data + off, n);
         off += n;
         packets++;
     }
-    qw_proto_cip_io.flow_end(&ctx, state_buf);
+    fz_end();
     if (rec.ntxns > packets) abort(); /* aggregated: never more records than packets */
     for (size_t i = 0; i < rec.ntxns; i++) {
         const struct qw_txn *t = &rec.txns[i].txn;

@@ -10,29 +10,26 @@
  *   mode 2  repaired: each chunk to a direction chosen by a generator, with a gap (lost
  *           segment) halfway
  *   mode 3  repaired: each chunk is one UDP datagram, directions alternating
- * Everything goes through qw_stream_deliver (or the datagram callback) as in the engine, then
- * flow_end; the recording sink renders every transaction's JSON. The probe runs on the input. */
+ * Everything goes through qw_stream_deliver (or the datagram callback) as in the engine
+ * (tests/fuzz/fuzz_parser.h), then flow_end; the recording sink renders every transaction's
+ * JSON. The probe runs on the input. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/pctx.h"
-#include "engine/record_sink.h"
-#include "engine/stream.h"
-#include "fuzz.h"
 #include "proto/dnp3_tables.h"
 #include "proto/proto.h"
 
 extern const struct qw_proto qw_proto_dnp3;
+#define FZ_PROTO qw_proto_dnp3
+
+#include "fuzz_parser.h"
 
 const enum qw_fuzz_feed qw_fuzz_feed = QW_FUZZ_FEED_PAYLOAD;
 const char *const qw_fuzz_subdir = "dnp3";
 
-static struct qw_record_sink rec;
-static struct qw_pctx ctx;
-static uint8_t state_buf[1u << 15];
 static uint8_t repaired[70000];
-static bool ready;
 
 /* Recompute the CRCs of every plausible frame in `b` (in place). */
 static void repair(uint8_t *b, size_t n)
@@ -60,20 +57,12 @@ static void repair(uint8_t *b, size_t n)
     }
 }
 
-static void deliver(enum qw_dir dir, struct qw_pending *pend, const uint8_t *p, size_t n)
-{
-    qw_stream_deliver(&ctx, &qw_proto_dnp3, state_buf, dir, &pend[dir], p, n);
-}
-
 /* Invariants every emitted transaction keeps. */
 static void check(void)
 {
     for (size_t i = 0; i < rec.ntxns; i++) {
         const struct qw_txn *t = &rec.txns[i].txn;
-        if (!t->has_request && !t->has_response) abort();
-        if (t->function > 255 || !t->function_name) abort();
-        if (t->has_request != (t->request_ns != 0)) abort();
-        if (t->has_response != (t->response_ns != 0)) abort();
+        if (!fz_txn_ok(t) || t->function > 255) abort();
         bool response_code = t->function >= 129 && t->function <= 131;
         /* The txn's function is the request's when there is one, and a request is never a
          * response function; a lone response is always one. */
@@ -81,21 +70,12 @@ static void check(void)
         if (t->error && !t->has_response) abort();
         if (rec.txns[i].json[0] != '{') abort();
     }
-    for (size_t i = 0; i < rec.nanomalies; i++)
-        if (strncmp(rec.anomalies[i].name, "dnp3.", 5) != 0) abort();
+    if (!fz_anomalies_prefixed("dnp3.")) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!ready) {
-        if (qw_proto_dnp3.state_size > sizeof state_buf) abort();
-        qw_record_sink_init(&rec, &ctx, &qw_proto_dnp3);
-        ready = true;
-    }
-    rec.ntxns = rec.nanomalies = rec.nidentities = rec.dropped = 0;
-    memset(state_buf, 0, qw_proto_dnp3.state_size);
-    ctx.ts_ns = 1;
-
+    fz_begin(1);
     (void)qw_proto_dnp3.probe(data, size, QW_DIR_TO_SERVER);
     (void)qw_proto_dnp3.probe(data, size, QW_DIR_TO_CLIENT);
 
@@ -103,8 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < size && i < 16; i++) h = (h ^ data[i]) * 16777619u;
     h = (h ^ (uint32_t)size) * 16777619u;
     unsigned mode = h & 3u;
-    size_t base = ((h >> 2) & 0x3Fu) + 1;
-    uint32_t rng = h ^ 0x9E3779B9u;
+    struct fz_cut cut = {((h >> 2) & 0x3Fu) + 1, h ^ 0x9E3779B9u};
 
     const uint8_t *in = data;
     if (size > sizeof repaired) size = sizeof repaired;
@@ -114,35 +93,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         in = repaired;
     }
 
-    struct qw_pending pend[2] = {{0}, {0}};
-    for (unsigned pass = 0; pass < (mode <= 1 ? 2u : 1u); pass++) {
-        size_t off = 0;
-        unsigned k = 0;
-        while (off < size) {
-            rng = rng * 1664525u + 1013904223u;
-            size_t n = base + ((rng >> 24) % base);
-            if (n > size - off) n = size - off;
-            ctx.ts_ns++;
-            enum qw_dir dir = pass ? QW_DIR_TO_CLIENT : QW_DIR_TO_SERVER;
-            if (mode == 2) {
-                dir = (rng >> 16) & 1u ? QW_DIR_TO_CLIENT : QW_DIR_TO_SERVER;
-                if (off < size / 2 && off + n >= size / 2) {
-                    qw_pending_reset(&pend[dir]);
-                    qw_proto_dnp3.gap(&ctx, state_buf, dir);
+    if (mode == 3) {
+        fz_datagrams(in, size, &cut, true, false);
+    } else {
+        struct qw_pending pend[2] = {{0}, {0}};
+        for (unsigned pass = 0; pass < (mode <= 1 ? 2u : 1u); pass++) {
+            size_t off = 0;
+            while (off < size) {
+                size_t n = fz_next(&cut, size - off);
+                ctx.ts_ns++;
+                enum qw_dir dir = pass ? QW_DIR_TO_CLIENT : QW_DIR_TO_SERVER;
+                if (mode == 2) {
+                    dir = (cut.rng >> 16) & 1u ? QW_DIR_TO_CLIENT : QW_DIR_TO_SERVER;
+                    if (off < size / 2 && off + n >= size / 2) fz_gap(dir, pend);
                 }
+                fz_deliver(dir, pend, in + off, n);
+                off += n;
             }
-            if (mode == 3) {
-                dir = (k++ & 1u) ? QW_DIR_TO_CLIENT : QW_DIR_TO_SERVER;
-                qw_proto_dnp3.datagram(&ctx, state_buf, dir, in + off, n);
-            } else {
-                deliver(dir, pend, in + off, n);
-            }
-            off += n;
         }
+        qw_pending_free(&pend[0]);
+        qw_pending_free(&pend[1]);
     }
-    qw_proto_dnp3.flow_end(&ctx, state_buf);
+    fz_end();
     check();
-    qw_pending_free(&pend[0]);
-    qw_pending_free(&pend[1]);
     return 0;
 }

@@ -19,40 +19,24 @@
 
 extern const struct qw_proto qw_proto_arp;
 
+#define PROTO qw_proto_arp
+#define FX_TS_STEP 0 /* every frame names its time */
+
+#include "parser_fixture.h"
+
 #define SEC 1000000000ull
-
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    struct qw_packet pkt;
-    void *state;
-};
-
-static int fx_setup(void **ts)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_arp);
-    f->state = calloc(1, qw_proto_arp.state_size);
-    f->ctx.pkt = &f->pkt;
-    f->pkt.has_mac = true;
-    f->pkt.ethertype = 0x0806;
-    *ts = f;
-    return f->state ? 0 : -1;
-}
-
-static int fx_teardown(void **ts)
-{
-    struct fx *f = *ts;
-    free(f->state);
-    free(f);
-    return 0;
-}
 
 static const uint8_t MAC_A[6] = {0x00, 0x1b, 0x1b, 0x01, 0x02, 0x03};
 static const uint8_t MAC_B[6] = {0x00, 0x0e, 0x8c, 0x0a, 0x0b, 0x0c};
 static const uint8_t MAC_C[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x66};
 static const uint8_t ZERO6[6];
+
+/* A frame at time t from MAC src (the packet's other fields as the test left them). */
+static void frame_from(struct fx *f, uint64_t t, const uint8_t src[6], const uint8_t *b, size_t n)
+{
+    fx_macs(f, src, NULL);
+    fx_frame_at(f, t, b, n);
+}
 
 /* Ethernet/IPv4 ARP packet (RFC 826) into out (28 bytes). */
 static size_t arp_pkt(uint8_t *out, uint16_t op, const uint8_t sha[6], const char *spa,
@@ -73,27 +57,13 @@ static size_t arp_pkt(uint8_t *out, uint16_t op, const uint8_t sha[6], const cha
     return 28;
 }
 
-static void feed(struct fx *f, uint64_t t, const uint8_t src[6], const uint8_t *b, size_t n)
-{
-    f->ctx.ts_ns = t;
-    f->pkt.ts_ns = t;
-    memcpy(f->pkt.src_mac, src, 6);
-    qw_proto_arp.frame(&f->ctx, f->state, 0x0806, b, n);
-}
-
-static void json_has(const struct fx *f, size_t i, const char *needle)
-{
-    assert_true(i < f->rec.ntxns);
-    if (!strstr(f->rec.txns[i].json, needle)) fail_msg("%s\n lacks %s", f->rec.txns[i].json, needle);
-}
-
 static void test_request_reply_pair(void **ts)
 {
     struct fx *f = *ts;
     uint8_t b[28];
-    feed(f, 10 * SEC, MAC_A, b, arp_pkt(b, 1, MAC_A, "10.0.0.2", ZERO6, "10.0.0.1"));
+    frame_from(f, 10 * SEC, MAC_A, b, arp_pkt(b, 1, MAC_A, "10.0.0.2", ZERO6, "10.0.0.1"));
     assert_int_equal(f->rec.ntxns, 0);
-    feed(f, 10 * SEC + 250000, MAC_B, b, arp_pkt(b, 2, MAC_B, "10.0.0.1", MAC_A, "10.0.0.2"));
+    frame_from(f, 10 * SEC + 250000, MAC_B, b, arp_pkt(b, 2, MAC_B, "10.0.0.1", MAC_A, "10.0.0.2"));
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_true(t->has_request && t->has_response);
@@ -102,10 +72,10 @@ static void test_request_reply_pair(void **ts)
     assert_int_equal(t->request_ns, 10 * SEC);
     assert_int_equal(t->response_ns, 10 * SEC + 250000);
     assert_int_equal(t->ops, 0);
-    json_has(f, 0, "\"request\":{\"opcode\":1,\"opcode_name\":\"request\",\"sender_mac\":"
+    JSON_HAS(f, 0, "\"request\":{\"opcode\":1,\"opcode_name\":\"request\",\"sender_mac\":"
                    "\"00:1b:1b:01:02:03\",\"sender_ip\":\"10.0.0.2\",\"target_mac\":"
                    "\"00:00:00:00:00:00\",\"target_ip\":\"10.0.0.1\"}");
-    json_has(f, 0, "\"response\":{\"opcode\":2,\"opcode_name\":\"reply\",\"sender_mac\":"
+    JSON_HAS(f, 0, "\"response\":{\"opcode\":2,\"opcode_name\":\"reply\",\"sender_mac\":"
                    "\"00:0e:8c:0a:0b:0c\",\"sender_ip\":\"10.0.0.1\"");
     /* Both senders' addresses are identity facts about their frame sources. */
     assert_int_equal(f->rec.nidentities, 2);
@@ -115,7 +85,7 @@ static void test_request_reply_pair(void **ts)
     assert_string_equal(f->rec.identities[1].value, "10.0.0.1");
     assert_int_equal(f->rec.nanomalies, 0);
     /* The same binding again is no new fact. */
-    feed(f, 20 * SEC, MAC_A, b, arp_pkt(b, 1, MAC_A, "10.0.0.2", ZERO6, "10.0.0.1"));
+    frame_from(f, 20 * SEC, MAC_A, b, arp_pkt(b, 1, MAC_A, "10.0.0.2", ZERO6, "10.0.0.1"));
     assert_int_equal(f->rec.nidentities, 2);
 }
 
@@ -123,21 +93,21 @@ static void test_unanswered_timeout_retry_and_end(void **ts)
 {
     struct fx *f = *ts;
     uint8_t b[28];
-    feed(f, 1 * SEC, MAC_A, b, arp_pkt(b, 1, MAC_A, "10.0.0.2", ZERO6, "10.0.0.9"));
+    frame_from(f, 1 * SEC, MAC_A, b, arp_pkt(b, 1, MAC_A, "10.0.0.2", ZERO6, "10.0.0.9"));
     /* A retry of the same request: the first is reported unanswered. */
-    feed(f, 2 * SEC, MAC_A, b, arp_pkt(b, 1, MAC_A, "10.0.0.2", ZERO6, "10.0.0.9"));
+    frame_from(f, 2 * SEC, MAC_A, b, arp_pkt(b, 1, MAC_A, "10.0.0.2", ZERO6, "10.0.0.9"));
     assert_int_equal(f->rec.ntxns, 1);
     assert_true(f->rec.txns[0].txn.has_request);
     assert_false(f->rec.txns[0].txn.has_response);
     assert_int_equal(f->rec.txns[0].txn.request_ns, 1 * SEC);
     /* Another frame more than 3 s later expires the retry. */
-    feed(f, 6 * SEC, MAC_B, b, arp_pkt(b, 1, MAC_B, "10.0.0.1", ZERO6, "10.0.0.7"));
+    frame_from(f, 6 * SEC, MAC_B, b, arp_pkt(b, 1, MAC_B, "10.0.0.1", ZERO6, "10.0.0.7"));
     assert_int_equal(f->rec.ntxns, 2);
     assert_int_equal(f->rec.txns[1].txn.request_ns, 2 * SEC);
     /* The end of the capture reports what still waits. */
     qw_proto_arp.flow_end(&f->ctx, f->state);
     assert_int_equal(f->rec.ntxns, 3);
-    json_has(f, 2, "\"target_ip\":\"10.0.0.7\"");
+    JSON_HAS(f, 2, "\"target_ip\":\"10.0.0.7\"");
 }
 
 static void test_gratuitous_probe_announcement(void **ts)
@@ -145,17 +115,17 @@ static void test_gratuitous_probe_announcement(void **ts)
     struct fx *f = *ts;
     uint8_t b[28];
     static const uint8_t BCAST[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    feed(f, SEC, MAC_A, b, arp_pkt(b, 1, MAC_A, "10.0.0.5", ZERO6, "10.0.0.5"));
+    frame_from(f, SEC, MAC_A, b, arp_pkt(b, 1, MAC_A, "10.0.0.5", ZERO6, "10.0.0.5"));
     assert_int_equal(f->rec.ntxns, 1); /* written at once */
-    json_has(f, 0, "\"gratuitous\":true,\"announcement\":true");
-    feed(f, SEC, MAC_B, b, arp_pkt(b, 1, MAC_B, "10.0.0.6", BCAST, "10.0.0.6"));
+    JSON_HAS(f, 0, "\"gratuitous\":true,\"announcement\":true");
+    frame_from(f, SEC, MAC_B, b, arp_pkt(b, 1, MAC_B, "10.0.0.6", BCAST, "10.0.0.6"));
     assert_int_equal(f->rec.ntxns, 2);
-    json_has(f, 1, "\"gratuitous\":true}"); /* old-style: broadcast target MAC, no announcement */
-    feed(f, SEC, MAC_C, b, arp_pkt(b, 1, MAC_C, "0.0.0.0", ZERO6, "10.0.0.7"));
+    JSON_HAS(f, 1, "\"gratuitous\":true}"); /* old-style: broadcast target MAC, no announcement */
+    frame_from(f, SEC, MAC_C, b, arp_pkt(b, 1, MAC_C, "0.0.0.0", ZERO6, "10.0.0.7"));
     assert_int_equal(f->rec.ntxns, 2); /* a probe waits for a defender */
-    feed(f, SEC + 1000, MAC_B, b, arp_pkt(b, 2, MAC_B, "10.0.0.7", MAC_C, "0.0.0.0"));
+    frame_from(f, SEC + 1000, MAC_B, b, arp_pkt(b, 2, MAC_B, "10.0.0.7", MAC_C, "0.0.0.0"));
     assert_int_equal(f->rec.ntxns, 3);
-    json_has(f, 2, "\"probe\":true");
+    JSON_HAS(f, 2, "\"probe\":true");
     assert_true(f->rec.txns[2].txn.has_response);
     /* Probes name no address: only the two senders with addresses are facts. */
     assert_null(qw_record_identity(&f->rec, false, "nonexistent"));
@@ -167,13 +137,13 @@ static void test_conflict_window(void **ts)
 {
     struct fx *f = *ts;
     uint8_t b[28];
-    feed(f, 100 * SEC, MAC_A, b, arp_pkt(b, 2, MAC_A, "10.0.0.50", MAC_B, "10.0.0.1"));
-    feed(f, 130 * SEC, MAC_C, b, arp_pkt(b, 2, MAC_C, "10.0.0.50", MAC_B, "10.0.0.1"));
+    frame_from(f, 100 * SEC, MAC_A, b, arp_pkt(b, 2, MAC_A, "10.0.0.50", MAC_B, "10.0.0.1"));
+    frame_from(f, 130 * SEC, MAC_C, b, arp_pkt(b, 2, MAC_C, "10.0.0.50", MAC_B, "10.0.0.1"));
     assert_int_equal(qw_record_count_anomaly(&f->rec, "arp.ip_conflict"), 1);
     assert_string_equal(f->rec.anomalies[0].detail,
                         "10.0.0.50 claimed by 00:1b:1b:01:02:03 and 02:00:00:00:00:66");
     /* Ten minutes later another MAC takes the address over: an ownership change only. */
-    feed(f, 730 * SEC, MAC_B, b, arp_pkt(b, 2, MAC_B, "10.0.0.50", MAC_A, "10.0.0.1"));
+    frame_from(f, 730 * SEC, MAC_B, b, arp_pkt(b, 2, MAC_B, "10.0.0.50", MAC_A, "10.0.0.1"));
     assert_int_equal(qw_record_count_anomaly(&f->rec, "arp.ip_conflict"), 1);
     /* ... and each owner was reported as a fact when it claimed the address. */
     size_t n = 0;
@@ -186,12 +156,12 @@ static void test_reply_mac_mismatch(void **ts)
 {
     struct fx *f = *ts;
     uint8_t b[28];
-    feed(f, SEC, MAC_C, b, arp_pkt(b, 2, MAC_A, "10.0.0.1", MAC_B, "10.0.0.2"));
+    frame_from(f, SEC, MAC_C, b, arp_pkt(b, 2, MAC_A, "10.0.0.1", MAC_B, "10.0.0.2"));
     assert_int_equal(qw_record_count_anomaly(&f->rec, "arp.reply_mac_mismatch"), 1);
     assert_string_equal(f->rec.anomalies[0].detail,
                         "ether source 02:00:00:00:00:66, sender 00:1b:1b:01:02:03");
     assert_int_equal(f->rec.nidentities, 0); /* not attributed to the wrong interface */
-    json_has(f, 0, "\"ether_src\":\"02:00:00:00:00:66\"");
+    JSON_HAS(f, 0, "\"ether_src\":\"02:00:00:00:00:66\"");
 }
 
 static void test_unusual_lengths_and_vlan_keying(void **ts)
@@ -199,22 +169,22 @@ static void test_unusual_lengths_and_vlan_keying(void **ts)
     struct fx *f = *ts;
     uint8_t b[8 + 2 * (8 + 4)] = {0, 6, 8, 0, 8, 4, 0, 1};
     memset(b + 8, 0xAB, sizeof b - 8);
-    feed(f, SEC, MAC_A, b, sizeof b);
+    frame_from(f, SEC, MAC_A, b, sizeof b);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "arp.invalid_address_length"), 0);
     assert_int_equal(f->rec.ntxns, 1); /* hardware type 6 (IEEE 802) with 8-byte addresses */
-    json_has(f, 0, "\"hardware_type\":6,\"protocol_type\":2048,\"hardware_size\":8");
+    JSON_HAS(f, 0, "\"hardware_type\":6,\"protocol_type\":2048,\"hardware_size\":8");
     uint8_t e[8 + 2 * (7 + 4)] = {0, 1, 8, 0, 7, 4, 0, 1};
-    feed(f, SEC, MAC_A, e, sizeof e);
+    frame_from(f, SEC, MAC_A, e, sizeof e);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "arp.invalid_address_length"), 1);
     /* The same request on two VLANs is two requests. */
     uint8_t r[28];
     f->pkt.nvlan = 1;
     f->pkt.vlan[0] = 10;
-    feed(f, 2 * SEC, MAC_A, r, arp_pkt(r, 1, MAC_A, "10.0.0.2", ZERO6, "10.0.0.1"));
+    frame_from(f, 2 * SEC, MAC_A, r, arp_pkt(r, 1, MAC_A, "10.0.0.2", ZERO6, "10.0.0.1"));
     f->pkt.vlan[0] = 20;
-    feed(f, 2 * SEC, MAC_A, r, arp_pkt(r, 1, MAC_A, "10.0.0.2", ZERO6, "10.0.0.1"));
+    frame_from(f, 2 * SEC, MAC_A, r, arp_pkt(r, 1, MAC_A, "10.0.0.2", ZERO6, "10.0.0.1"));
     size_t before = f->rec.ntxns;
-    feed(f, 2 * SEC + 5, MAC_B, r, arp_pkt(r, 2, MAC_B, "10.0.0.1", MAC_A, "10.0.0.2"));
+    frame_from(f, 2 * SEC + 5, MAC_B, r, arp_pkt(r, 2, MAC_B, "10.0.0.1", MAC_A, "10.0.0.2"));
     assert_int_equal(f->rec.ntxns, before + 1);
     assert_true(f->rec.txns[before].txn.has_request); /* VLAN 20's request answered */
 }
@@ -225,29 +195,27 @@ static void test_truncated_every_length(void **ts)
     uint8_t b[28];
     arp_pkt(b, 2, MAC_A, "10.0.0.1", MAC_B, "10.0.0.2");
     for (size_t n = 0; n < sizeof b; n++) {
-        f->rec.ntxns = f->rec.nanomalies = f->rec.nidentities = 0;
+        fx_clear_records(f);
         uint8_t *cut = malloc(n ? n : 1);
         memcpy(cut, b, n);
-        feed(f, SEC, MAC_A, cut, n);
+        frame_from(f, SEC, MAC_A, cut, n);
         free(cut);
         assert_int_equal(f->rec.ntxns, 0);
         assert_int_equal(qw_record_count_anomaly(&f->rec, "arp.truncated"), 1);
     }
     f->rec.nanomalies = 0;
-    feed(f, SEC, MAC_A, b, sizeof b);
+    frame_from(f, SEC, MAC_A, b, sizeof b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(f->rec.nanomalies, 0);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_request_reply_pair),       T(test_unanswered_timeout_retry_and_end),
-        T(test_gratuitous_probe_announcement), T(test_conflict_window),
-        T(test_reply_mac_mismatch),       T(test_unusual_lengths_and_vlan_keying),
-        T(test_truncated_every_length),
+        FX_TEST(test_request_reply_pair),       FX_TEST(test_unanswered_timeout_retry_and_end),
+        FX_TEST(test_gratuitous_probe_announcement), FX_TEST(test_conflict_window),
+        FX_TEST(test_reply_mac_mismatch),       FX_TEST(test_unusual_lengths_and_vlan_keying),
+        FX_TEST(test_truncated_every_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

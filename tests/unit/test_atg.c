@@ -22,88 +22,11 @@
 #include "proto/proto.h"
 
 extern const struct qw_proto qw_proto_atg;
-#define P qw_proto_atg
 
-/* ---- Fixture ------------------------------------------------------------------------------ */
+#define PROTO qw_proto_atg
+#define FX_TS_STEP 0 /* the tests set packet times themselves */
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-    struct qw_pending pend[2];
-};
-
-static int fx_setup(void **tstate)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &P);
-    f->state = calloc(1, P.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *tstate = f;
-    return 0;
-}
-
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-static void feed(struct fx *f, enum qw_dir dir, const void *b, size_t n)
-{
-    size_t dropped = qw_stream_deliver(&f->ctx, &P, f->state, dir, &f->pend[dir], b, n);
-    assert_int_equal(dropped, 0);
-}
-
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
-/* A string literal without its NUL. */
-#define FEEDS(f, dir, lit) feed((f), (dir), (lit), sizeof(lit) - 1)
-
-static void flow_end(struct fx *f)
-{
-    P.flow_end(&f->ctx, f->state);
-}
-
-static const char *json_of(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    return f->rec.txns[i].json;
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    const char *j = json_of(f, i);
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static void json_lacks_(const struct fx *f, size_t i, const char *needle, const char *file,
-                        int line)
-{
-    const char *j = json_of(f, i);
-    if (strstr(j, needle)) {
-        print_error("txn %zu json %s\n  has %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_LACKS(f, i, s) json_lacks_((f), (i), (s), __FILE__, __LINE__)
-
-static const struct qw_txn *txn_at(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    return &f->rec.txns[i].txn;
-}
+#include "parser_fixture.h"
 
 /* A computer-format answer: SOH body && CCCC ETX, with the [VR] s.6.1 checksum (the two's
  * complement of the sum of SOH through "&&"). `corrupt` adds 1 to the checksum. */
@@ -134,7 +57,7 @@ static void test_computer_inventory(void **ts)
     char rsp[512];
     size_t n = computer(rsp, sizeof rsp, inv_body, 0);
     f->ctx.ts_ns = 1000;
-    FEEDS(f, C2S, "\x01i20100");
+    FEED_LIT(f, C2S, "\x01i20100");
     assert_int_equal(f->rec.ntxns, 0);
     f->ctx.ts_ns = 301000;
     feed(f, S2C, rsp, n);
@@ -162,9 +85,9 @@ static void test_computer_inventory(void **ts)
 static void test_display_inventory(void **ts)
 {
     struct fx *f = *ts;
-    FEEDS(f, C2S, "\x01I20100\r\n");
-    FEEDS(f, S2C, "\x01\r\nI20100\r\nMAR 15, 2024 10:41 AM\r\n\r\nIN-TANK INVENTORY\r\n"
-                  "  1  REGULAR   8123\r\n\r\n\x03");
+    FEED_LIT(f, C2S, "\x01I20100\r\n");
+    FEED_LIT(f, S2C, "\x01\r\nI20100\r\nMAR 15, 2024 10:41 AM\r\n\r\nIN-TANK INVENTORY\r\n"
+                     "  1  REGULAR   8123\r\n\r\n\x03");
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(f->rec.nanomalies, 0);
     JSON_HAS(f, 0, "\"request\":{\"format\":\"display\",\"command_type\":\"inquiry\"");
@@ -178,8 +101,8 @@ static void test_display_inventory(void **ts)
 static void test_set_product_label(void **ts)
 {
     struct fx *f = *ts;
-    FEEDS(f, C2S, "\x01S60201SUPER UNLEADED\r\n");
-    FEEDS(f, S2C, "\x01\r\nS60201\r\nTANK PRODUCT LABEL\r\n\x03");
+    FEED_LIT(f, C2S, "\x01S60201SUPER UNLEADED\r\n");
+    FEED_LIT(f, S2C, "\x01\r\nS60201\r\nTANK PRODUCT LABEL\r\n\x03");
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = txn_at(f, 0);
     assert_int_equal(t->function, 0x602);
@@ -193,11 +116,11 @@ static void test_set_product_label(void **ts)
 static void test_ops_by_function(void **ts)
 {
     struct fx *f = *ts;
-    FEEDS(f, C2S, "\x01s501002403151200\r\n"); /* set the clock */
-    FEEDS(f, C2S, "\x01s00100\r\n");           /* system reset */
-    FEEDS(f, C2S, "\x01i90200\r\n");           /* software revision */
-    FEEDS(f, C2S, "\x01i95500\r\n");           /* an unnamed 9xx report */
-    FEEDS(f, C2S, "\x01s7AB01X\r\n");          /* an unnamed set */
+    FEED_LIT(f, C2S, "\x01s501002403151200\r\n"); /* set the clock */
+    FEED_LIT(f, C2S, "\x01s00100\r\n");           /* system reset */
+    FEED_LIT(f, C2S, "\x01i90200\r\n");           /* software revision */
+    FEED_LIT(f, C2S, "\x01i95500\r\n");           /* an unnamed 9xx report */
+    FEED_LIT(f, C2S, "\x01s7AB01X\r\n");          /* an unnamed set */
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 5);
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_TIMESYNC);
@@ -214,7 +137,7 @@ static void test_bad_checksum(void **ts)
     struct fx *f = *ts;
     char rsp[256];
     size_t n = computer(rsp, sizeof rsp, "i202002403151041" "0100", 1);
-    FEEDS(f, C2S, "\x01i20200");
+    FEED_LIT(f, C2S, "\x01i20200");
     feed(f, S2C, rsp, n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "atg.bad_checksum"), 1);
     JSON_HAS(f, 0, "\"data\":\"0100\",\"checksum\":");
@@ -222,7 +145,7 @@ static void test_bad_checksum(void **ts)
     assert_false(txn_at(f, 0)->error);
     /* the same answer, summed right */
     n = computer(rsp, sizeof rsp, "i202002403151041" "0100", 0);
-    FEEDS(f, C2S, "\x01i20200");
+    FEED_LIT(f, C2S, "\x01i20200");
     feed(f, S2C, rsp, n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "atg.bad_checksum"), 1);
     JSON_HAS(f, 1, "\"checksum_valid\":true}");
@@ -231,8 +154,8 @@ static void test_bad_checksum(void **ts)
 static void test_unrecognized_command(void **ts)
 {
     struct fx *f = *ts;
-    FEEDS(f, C2S, "\x01i99900");
-    FEEDS(f, S2C, "\x01" "9999FF1B\x03"); /* [VR] s.5: FF1B is the checksum of <SOH>9999 */
+    FEED_LIT(f, C2S, "\x01i99900");
+    FEED_LIT(f, S2C, "\x01" "9999FF1B\x03"); /* [VR] s.5: FF1B is the checksum of <SOH>9999 */
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(f->rec.nanomalies, 0);
     const struct qw_txn *t = txn_at(f, 0);
@@ -249,7 +172,7 @@ static void test_pairing_in_order_and_by_function(void **ts)
     size_t n1 = computer(r1, sizeof r1, "i205002403151041" "0100", 0);
     size_t n2 = computer(r2, sizeof r2, inv_body, 0);
     /* two commands in one segment, no terminators: the SOH ends the first */
-    FEEDS(f, C2S, "\x01i20100\x01i20500");
+    FEED_LIT(f, C2S, "\x01i20100\x01i20500");
     assert_int_equal(f->rec.ntxns, 0);
     feed(f, S2C, r1, n1); /* 205 answered first */
     feed(f, S2C, r2, n2);
@@ -266,9 +189,9 @@ static void test_command_split_and_open_command(void **ts)
     struct fx *f = *ts;
     char rsp[512];
     size_t n = computer(rsp, sizeof rsp, inv_body, 0);
-    FEEDS(f, C2S, "\x01i2");
-    FEEDS(f, C2S, "01");
-    FEEDS(f, C2S, "00"); /* no terminator: the command stays open */
+    FEED_LIT(f, C2S, "\x01i2");
+    FEED_LIT(f, C2S, "01");
+    FEED_LIT(f, C2S, "00"); /* no terminator: the command stays open */
     assert_int_equal(f->pend[C2S].len, 0); /* kept in the parser state, not pending */
     feed(f, S2C, rsp, n); /* the answer closes it */
     assert_int_equal(f->rec.ntxns, 1);
@@ -280,7 +203,7 @@ static void test_command_split_and_open_command(void **ts)
 static void test_security_code(void **ts)
 {
     struct fx *f = *ts;
-    FEEDS(f, C2S, "\x01" "AB12CDi20500\r\n");
+    FEED_LIT(f, C2S, "\x01" "AB12CDi20500\r\n");
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"function_code\":\"205\",\"function_name\":\"in_tank_status_report\","
@@ -291,8 +214,8 @@ static void test_security_code(void **ts)
 static void test_secrets_redacted(void **ts)
 {
     struct fx *f = *ts;
-    FEEDS(f, C2S, "\x01s50400NEWPW1\r\n");
-    FEEDS(f, C2S, "\x01S09E00setuppassword\r\n");
+    FEED_LIT(f, C2S, "\x01s50400NEWPW1\r\n");
+    FEED_LIT(f, C2S, "\x01S09E00setuppassword\r\n");
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 2);
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_AUTH | QW_OP_CONFIG);
@@ -313,7 +236,7 @@ static void test_response_without_command_and_unanswered(void **ts)
     assert_int_equal(txn_at(f, 0)->function, 0x201);
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_READ);
     f->ctx.ts_ns = 77;
-    FEEDS(f, C2S, "\x01i11300\r\n");
+    FEED_LIT(f, C2S, "\x01i11300\r\n");
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 2);
     assert_false(txn_at(f, 1)->has_response);
@@ -323,7 +246,7 @@ static void test_response_without_command_and_unanswered(void **ts)
 static void test_queue_full(void **ts)
 {
     struct fx *f = *ts;
-    for (int i = 0; i < 5; i++) FEEDS(f, C2S, "\x01i10100\r\n");
+    for (int i = 0; i < 5; i++) FEED_LIT(f, C2S, "\x01i10100\r\n");
     assert_int_equal(f->rec.ntxns, 1); /* the oldest reported unanswered */
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 5);
@@ -335,20 +258,20 @@ static void test_identity(void **ts)
     char rsp[512];
     size_t n = computer(rsp, sizeof rsp,
                         "i902002403151041SOFTWARE# 346330-100-BCREATED - 20.01.15.10.30", 0);
-    FEEDS(f, C2S, "\x01i90200");
+    FEED_LIT(f, C2S, "\x01i90200");
     feed(f, S2C, rsp, n);
     assert_string_equal(qw_record_identity(&f->rec, true, "firmware"), "346330-100-B");
     n = computer(rsp, sizeof rsp,
                  "i113002403151041ACME FUEL DEPOT 7   1 HARBOUR ROAD      BERTH 4             "
                  "                    ",
                  0);
-    FEEDS(f, C2S, "\x01i11300");
+    FEED_LIT(f, C2S, "\x01i11300");
     feed(f, S2C, rsp, n);
     assert_string_equal(qw_record_identity(&f->rec, true, "name"), "ACME FUEL DEPOT 7");
     /* display format revision answer */
-    FEEDS(f, C2S, "\x01I90200");
-    FEEDS(f, S2C, "\x01\r\nI90200\r\n22-05-01 15:12\r\nSOFTWARE# 349783-001-AXM\r\n"
-                  "CREATED - 01.05.17.15.11\r\n\x03");
+    FEED_LIT(f, C2S, "\x01I90200");
+    FEED_LIT(f, S2C, "\x01\r\nI90200\r\n22-05-01 15:12\r\nSOFTWARE# 349783-001-AXM\r\n"
+                     "CREATED - 01.05.17.15.11\r\n\x03");
     assert_int_equal(f->rec.nidentities, 3);
     assert_null(qw_record_identity(&f->rec, false, "firmware"));
 }
@@ -359,7 +282,7 @@ static void test_identity_not_from_bad_checksum(void **ts)
     char rsp[512];
     size_t n = computer(rsp, sizeof rsp,
                         "i902002403151041SOFTWARE# 346330-100-BCREATED - 20.01.15.10.30", 3);
-    FEEDS(f, C2S, "\x01i90200");
+    FEED_LIT(f, C2S, "\x01i90200");
     feed(f, S2C, rsp, n);
     assert_int_equal(f->rec.nidentities, 0);
 }
@@ -369,10 +292,10 @@ static void test_identity_not_from_bad_checksum(void **ts)
 static void test_invalid_command(void **ts)
 {
     struct fx *f = *ts;
-    FEEDS(f, C2S, "\x01hello\r\n");
+    FEED_LIT(f, C2S, "\x01hello\r\n");
     assert_int_equal(qw_record_count_anomaly(&f->rec, "atg.invalid_command"), 1);
-    FEEDS(f, C2S, "stray text\r\n");
-    FEEDS(f, C2S, "more stray text\r\n"); /* one anomaly per run of stray octets */
+    FEED_LIT(f, C2S, "stray text\r\n");
+    FEED_LIT(f, C2S, "more stray text\r\n"); /* one anomaly per run of stray octets */
     assert_int_equal(qw_record_count_anomaly(&f->rec, "atg.unexpected_data"), 1);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 0);
@@ -385,7 +308,7 @@ static void test_oversized_command(void **ts)
     memset(b, 'X', sizeof b);
     memcpy(b, "\x01S60201", 7);
     feed(f, C2S, b, sizeof b);
-    FEEDS(f, C2S, "\r\n");
+    FEED_LIT(f, C2S, "\r\n");
     assert_int_equal(qw_record_count_anomaly(&f->rec, "atg.oversized_command"), 1);
     flow_end(f);
     JSON_HAS(f, 0, "\"truncated\":true}");
@@ -397,7 +320,7 @@ static void test_truncated_inventory(void **ts)
     char rsp[256];
     /* declares 7 floats, carries 2 */
     size_t n = computer(rsp, sizeof rsp, "i201002403151041" "011000007" "45FDDC00" "45FB9200", 0);
-    FEEDS(f, C2S, "\x01i20100");
+    FEED_LIT(f, C2S, "\x01i20100");
     feed(f, S2C, rsp, n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "atg.truncated_response"), 1);
     JSON_HAS(f, 0, "\"truncated\":true}");
@@ -406,9 +329,9 @@ static void test_truncated_inventory(void **ts)
 static void test_missing_checksum_and_invalid_response(void **ts)
 {
     struct fx *f = *ts;
-    FEEDS(f, S2C, "\x01i20100" "2403151041" "\x03");
+    FEED_LIT(f, S2C, "\x01i20100" "2403151041" "\x03");
     assert_int_equal(qw_record_count_anomaly(&f->rec, "atg.missing_checksum"), 1);
-    FEEDS(f, S2C, "\x01garbage text\x03");
+    FEED_LIT(f, S2C, "\x01garbage text\x03");
     assert_int_equal(qw_record_count_anomaly(&f->rec, "atg.invalid_response"), 1);
     assert_int_equal(f->rec.ntxns, 2);
 }
@@ -418,8 +341,8 @@ static void test_lost_etx(void **ts)
     struct fx *f = *ts;
     char rsp[512];
     size_t n = computer(rsp, sizeof rsp, inv_body, 0);
-    FEEDS(f, C2S, "\x01i20100");
-    FEEDS(f, S2C, "\x01i20100240315"); /* cut: a new SOH comes before any ETX */
+    FEED_LIT(f, C2S, "\x01i20100");
+    FEED_LIT(f, S2C, "\x01i20100240315"); /* cut: a new SOH comes before any ETX */
     feed(f, S2C, rsp, n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "atg.unterminated_response"), 1);
     assert_int_equal(f->rec.ntxns, 1);
@@ -443,26 +366,19 @@ static void test_unterminated_response(void **ts)
 
 static void test_response_split_at_every_offset(void **ts)
 {
-    (void)ts;
+    struct fx *f = *ts;
+    static const char req[] = "\x01i20100";
     char rsp[512];
     size_t n = computer(rsp, sizeof rsp, inv_body, 0);
-    static char whole[4096];
-    for (size_t cut = 0; cut < n; cut++) {
-        struct fx *f = NULL;
-        assert_int_equal(fx_setup((void **)&f), 0);
-        FEEDS(f, C2S, "\x01i20100");
-        if (cut) {
-            feed(f, S2C, rsp, cut);
-            assert_int_equal(f->rec.ntxns, 0);
-            feed(f, S2C, rsp + cut, n - cut);
-        } else {
-            feed(f, S2C, rsp, n);
-        }
-        assert_int_equal(f->rec.ntxns, 1);
-        assert_int_equal(f->rec.nanomalies, 0);
-        if (cut == 0) snprintf(whole, sizeof whole, "%s", json_of(f, 0));
-        else assert_string_equal(whole, json_of(f, 0));
-        fx_teardown((void **)&f);
+    const struct msg conv[] = {{C2S, (const uint8_t *)req, sizeof req - 1},
+                               {S2C, (const uint8_t *)rsp, n}};
+    check_every_split_with(f, conv, 2, check_one_clean_record);
+    /* Nothing is written before the response is whole. */
+    for (size_t cut = 1; cut < n; cut++) {
+        fx_reset(f);
+        FEED_LIT(f, C2S, req);
+        feed(f, S2C, rsp, cut);
+        assert_int_equal(f->rec.ntxns, 0);
     }
 }
 
@@ -475,7 +391,7 @@ static void test_several_responses_one_chunk(void **ts)
     memcpy(both, a, na);
     memcpy(both + na, "\r\n", 2);
     memcpy(both + na + 2, b, nb);
-    FEEDS(f, C2S, "\x01i20100\r\n\x01i20500\r\n");
+    FEED_LIT(f, C2S, "\x01i20100\r\n\x01i20500\r\n");
     feed(f, S2C, both, na + 2 + nb);
     assert_int_equal(f->rec.ntxns, 2);
     assert_int_equal(f->pend[S2C].len, 0);
@@ -487,8 +403,8 @@ static void test_gap(void **ts)
     struct fx *f = *ts;
     char rsp[512];
     size_t n = computer(rsp, sizeof rsp, inv_body, 0);
-    FEEDS(f, C2S, "\x01i20100");
-    P.gap(&f->ctx, f->state, S2C);
+    FEED_LIT(f, C2S, "\x01i20100");
+    PROTO.gap(&f->ctx, f->state, S2C);
     feed(f, S2C, rsp + 20, n - 20); /* the tail of a lost answer: skipped quietly */
     assert_int_equal(f->rec.nanomalies, 0);
     feed(f, S2C, rsp, n);
@@ -500,7 +416,7 @@ static void test_gap(void **ts)
 
 static enum qw_probe_result probe_s(const char *s, size_t n, enum qw_dir d)
 {
-    return P.probe((const uint8_t *)s, n, d);
+    return PROTO.probe((const uint8_t *)s, n, d);
 }
 #define PROBE(lit, d) probe_s((lit), sizeof(lit) - 1, (d))
 
@@ -527,58 +443,56 @@ static void test_probe(void **ts)
     assert_int_equal(PROBE("i20100", C2S), QW_PROBE_NO);
     assert_int_equal(PROBE("GET / HTTP/1.1\r\n\r\n", C2S), QW_PROBE_NO);
     static const uint8_t tls[] = {0x16, 0x03, 0x01, 0x00, 0x85, 0x01, 0x00, 0x00, 0x81, 0x03};
-    assert_int_equal(P.probe(tls, sizeof tls, C2S), QW_PROBE_NO);
+    assert_int_equal(PROTO.probe(tls, sizeof tls, C2S), QW_PROBE_NO);
     static const uint8_t hart[] = {0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x0D,
                                    0x01, 0x00, 0x09, 0x27, 0xC0};
-    assert_int_equal(P.probe(hart, sizeof hart, C2S), QW_PROBE_NO);
+    assert_int_equal(PROTO.probe(hart, sizeof hart, C2S), QW_PROBE_NO);
     static const uint8_t iec104[] = {0x68, 0x04, 0x07, 0x00, 0x00, 0x00};
-    assert_int_equal(P.probe(iec104, sizeof iec104, C2S), QW_PROBE_NO);
+    assert_int_equal(PROTO.probe(iec104, sizeof iec104, C2S), QW_PROBE_NO);
     static const uint8_t zeros[16] = {0};
-    assert_int_equal(P.probe(zeros, sizeof zeros, C2S), QW_PROBE_NO);
+    assert_int_equal(PROTO.probe(zeros, sizeof zeros, C2S), QW_PROBE_NO);
 }
 
 static void test_descriptor(void **ts)
 {
     (void)ts;
-    assert_string_equal(P.name, "atg");
-    assert_true(P.transports & QW_TRANSPORT_TCP);
-    assert_int_equal(P.ports[0], 10001);
-    assert_non_null(P.parse);
-    assert_non_null(P.gap);
-    assert_non_null(P.flow_end);
-    assert_true(P.state_size > 0 && P.state_size < 16384);
+    assert_string_equal(PROTO.name, "atg");
+    assert_true(PROTO.transports & QW_TRANSPORT_TCP);
+    assert_int_equal(PROTO.ports[0], 10001);
+    assert_non_null(PROTO.parse);
+    assert_non_null(PROTO.gap);
+    assert_non_null(PROTO.flow_end);
+    assert_true(PROTO.state_size > 0 && PROTO.state_size < 16384);
 }
-
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_computer_inventory),
-        T(test_display_inventory),
-        T(test_set_product_label),
-        T(test_ops_by_function),
-        T(test_bad_checksum),
-        T(test_unrecognized_command),
-        T(test_pairing_in_order_and_by_function),
-        T(test_command_split_and_open_command),
-        T(test_security_code),
-        T(test_secrets_redacted),
-        T(test_response_without_command_and_unanswered),
-        T(test_queue_full),
-        T(test_identity),
-        T(test_identity_not_from_bad_checksum),
-        T(test_invalid_command),
-        T(test_oversized_command),
-        T(test_truncated_inventory),
-        T(test_missing_checksum_and_invalid_response),
-        T(test_lost_etx),
-        T(test_unterminated_response),
-        T(test_response_split_at_every_offset),
-        T(test_several_responses_one_chunk),
-        T(test_gap),
-        T(test_probe),
-        T(test_descriptor),
+        FX_TEST(test_computer_inventory),
+        FX_TEST(test_display_inventory),
+        FX_TEST(test_set_product_label),
+        FX_TEST(test_ops_by_function),
+        FX_TEST(test_bad_checksum),
+        FX_TEST(test_unrecognized_command),
+        FX_TEST(test_pairing_in_order_and_by_function),
+        FX_TEST(test_command_split_and_open_command),
+        FX_TEST(test_security_code),
+        FX_TEST(test_secrets_redacted),
+        FX_TEST(test_response_without_command_and_unanswered),
+        FX_TEST(test_queue_full),
+        FX_TEST(test_identity),
+        FX_TEST(test_identity_not_from_bad_checksum),
+        FX_TEST(test_invalid_command),
+        FX_TEST(test_oversized_command),
+        FX_TEST(test_truncated_inventory),
+        FX_TEST(test_missing_checksum_and_invalid_response),
+        FX_TEST(test_lost_etx),
+        FX_TEST(test_unterminated_response),
+        FX_TEST(test_response_split_at_every_offset),
+        FX_TEST(test_several_responses_one_chunk),
+        FX_TEST(test_gap),
+        FX_TEST(test_probe),
+        FX_TEST(test_descriptor),
     };
     return cmocka_run_group_tests_name("atg", tests, NULL, NULL);
 }

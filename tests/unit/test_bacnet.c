@@ -24,34 +24,10 @@ extern const struct qw_proto qw_proto_bacnet;
 
 /* ---- Fixture ------------------------------------------------------------------------------ */
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-};
+#define PROTO qw_proto_bacnet
+#define FX_TS_STEP 0 /* the tests set packet times themselves */
 
-static int fx_setup(void **tstate)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_bacnet);
-    f->state = calloc(1, qw_proto_bacnet.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *tstate = f;
-    return 0;
-}
-
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
+#include "parser_fixture.h"
 
 /* A datagram under construction. */
 struct pk {
@@ -98,57 +74,6 @@ static void app_string(struct pk *p, uint8_t charset, const char *s)
     }
     put(p, &charset, 1);
     put(p, (const uint8_t *)s, n - 1);
-}
-
-static void feed(struct fx *f, enum qw_dir dir, const struct pk *p)
-{
-    qw_proto_bacnet.datagram(&f->ctx, f->state, dir, p->b, p->n);
-}
-
-static void flow_end(struct fx *f)
-{
-    qw_proto_bacnet.flow_end(&f->ctx, f->state);
-}
-
-static const char *json_of(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    return f->rec.txns[i].json;
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file, int line)
-{
-    const char *j = json_of(f, i);
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static void json_lacks_(const struct fx *f, size_t i, const char *needle, const char *file,
-                        int line)
-{
-    const char *j = json_of(f, i);
-    if (strstr(j, needle)) {
-        print_error("txn %zu json %s\n  has %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_LACKS(f, i, s) json_lacks_((f), (i), (s), __FILE__, __LINE__)
-
-static const struct qw_txn *txn_at(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    return &f->rec.txns[i].txn;
-}
-
-static size_t count_identity(const struct fx *f, bool server, const char *attr)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < f->rec.nidentities; i++)
-        if (f->rec.identities[i].server == server && !strcmp(f->rec.identities[i].attr, attr)) n++;
-    return n;
 }
 
 /* ---- Common PDUs ---------------------------------------------------------------------------- */
@@ -211,11 +136,11 @@ static void test_read_property_pair_identity_latency(void **ts)
     struct pk p;
     rp_request(&p, 7, 4194303, 121);
     f->ctx.ts_ns = 5000000;
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(f->rec.ntxns, 0);
     rp_ack_string(&p, 7, 4194303, 121, 0, "Acme Controls  ");
     f->ctx.ts_ns = 5250000;
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = txn_at(f, 0);
     assert_true(t->has_request && t->has_response);
@@ -242,7 +167,7 @@ static void test_read_property_pair_identity_latency(void **ts)
              "\"value_type\":\"character_string\",\"value\":\"Acme Controls\"}");
     JSON_LACKS(f, 0, "\"ops\"");
     assert_string_equal(qw_record_identity(&f->rec, true, "vendor"), "Acme Controls");
-    assert_int_equal(count_identity(f, false, "vendor"), 0);
+    assert_int_equal(count_identity_of(f, false, "vendor"), 0);
     assert_int_equal(f->rec.nanomalies, 0);
 }
 
@@ -268,7 +193,7 @@ static void test_identity_properties_and_charsets(void **ts)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         rp_request(&p, (uint8_t)i, 77, cases[i].prop);
-        feed(f, C2S, &p);
+        DATAGRAM_BUF(f, C2S, &p);
         if (cases[i].charset == 4) {
             /* UCS-2 has NULs: build the ACK by hand */
             bvll(&p, 0x0A);
@@ -280,7 +205,7 @@ static void test_identity_properties_and_charsets(void **ts)
         } else {
             rp_ack_string(&p, (uint8_t)i, 77, cases[i].prop, cases[i].charset, cases[i].sent);
         }
-        feed(f, S2C, &p);
+        DATAGRAM_BUF(f, S2C, &p);
         const char *got = qw_record_identity(&f->rec, true, cases[i].attr);
         assert_non_null(got);
         assert_string_equal(got, cases[i].want);
@@ -299,13 +224,13 @@ static void test_identity_only_for_device_objects(void **ts)
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x09, 0x0C, 0x0C, 0x00, 0x00, 0x00, 0x03, 0x19, 77);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x30, 0x09, 0x0C, 0x0C, 0x00, 0x00, 0x00, 0x03, 0x19, 77, 0x3E);
     app_string(&p, 0, "Zone temp");
     PUT(&p, 0x3F);
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0,
              "\"object_type_name\":\"analog_input\",\"object_instance\":3,\"property\":77,"
@@ -323,11 +248,11 @@ static void test_write_property_real_priority(void **ts)
     PUT(&p, 0x01, 0x04, 0x02, 0x65, 0x11, 0x0F, 0x0C, 0x00, 0x80, 0x00, 0x05, 0x19, 0x55, 0x3E,
         0x44, 0x41, 0xAC, 0x00, 0x00, 0x3F, 0x49, 0x08);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x20, 0x11, 0x0F); /* simple ACK */
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = txn_at(f, 0);
     assert_string_equal(t->function_name, "write_property");
@@ -376,7 +301,7 @@ static void test_value_renderings(void **ts)
         PUT(&p, 0x3F);
         finish(&p);
         p.b[8] = (uint8_t)i;
-        feed(f, C2S, &p);
+        DATAGRAM_BUF(f, C2S, &p);
     }
     flow_end(f);
     assert_int_equal(f->rec.ntxns, sizeof cases / sizeof cases[0]);
@@ -393,7 +318,7 @@ static void test_rpm_request_and_ack_identity(void **ts)
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x21, 0x0E, 0x0C, 0x02, 0x00, 0x00, 0x09, 0x1E, 0x09, 0x79,
         0x09, 0x46, 0x09, 0x78, 0x1F, 0x0C, 0x00, 0x00, 0x00, 0x01, 0x1E, 0x09, 0x55, 0x1F);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x30, 0x21, 0x0E, 0x0C, 0x02, 0x00, 0x00, 0x09, 0x1E);
     PUT(&p, 0x29, 0x79, 0x4E);
@@ -405,7 +330,7 @@ static void test_rpm_request_and_ack_identity(void **ts)
     PUT(&p, 0x5E, 0x91, 0x02, 0x91, 0x20, 0x5F); /* access error: property, unknown-property */
     PUT(&p, 0x1F);
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 1);
     assert_string_equal(txn_at(f, 0)->function_name, "read_property_multiple");
     JSON_HAS(f, 0,
@@ -417,7 +342,7 @@ static void test_rpm_request_and_ack_identity(void **ts)
     assert_string_equal(qw_record_identity(&f->rec, true, "model"), "eBCON");
     assert_string_equal(qw_record_identity(&f->rec, true, "vendor_id"), "8");
     /* the device's own vendor-name and the name our table gives vendor id 8 */
-    assert_int_equal(count_identity(f, true, "vendor"), 2);
+    assert_int_equal(count_identity_of(f, true, "vendor"), 2);
     assert_int_equal(f->rec.nanomalies, 0);
 }
 
@@ -430,7 +355,7 @@ static void test_wpm_request(void **ts)
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x22, 0x10, 0x0C, 0x01, 0x00, 0x00, 0x02, 0x1E, 0x09, 0x55,
         0x2E, 0x91, 0x01, 0x2F, 0x39, 0x08, 0x09, 0x51, 0x2E, 0x10, 0x2F, 0x1F);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_WRITE);
@@ -450,17 +375,17 @@ static void test_reinitialize_and_dcc(void **ts)
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x31, 0x14, 0x09, 0x01, 0x1D, 0x04, 0x00, 'p', 'w', 'd');
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     /* ReinitializeDevice startbackup, no password */
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x32, 0x14, 0x09, 0x02);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     /* DeviceCommunicationControl: 30 minutes, disable-initiation */
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x33, 0x11, 0x09, 0x1E, 0x19, 0x02);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 3);
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_RESTART);
@@ -486,22 +411,22 @@ static void test_atomic_file_and_private_transfer(void **ts)
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x40, 0x06, 0xC4, 0x02, 0x80, 0x00, 0x02, 0x0E, 0x31, 0x00,
         0x22, 0x02, 0x00, 0x0F);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x30, 0x40, 0x06, 0x11, 0x0E, 0x31, 0x00, 0x63, 'a', 'b', 'c', 0x0F);
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     /* AtomicWriteFile file,2 record access from record 4, 1 record */
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x41, 0x07, 0xC4, 0x02, 0x80, 0x00, 0x02, 0x1E, 0x31, 0x04,
         0x21, 0x01, 0x62, 0x01, 0x02, 0x1F);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     /* ConfirmedPrivateTransfer vendor 7 service 3 */
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x42, 0x12, 0x09, 0x07, 0x19, 0x03, 0x2E, 0x21, 0x01, 0x2F);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 3);
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_READ | QW_OP_FILE);
@@ -529,14 +454,14 @@ static void test_subscribe_cov_and_notifications(void **ts)
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x50, 0x05, 0x09, 0x12, 0x1C, 0x00, 0x00, 0x00, 0x0A, 0x29,
         0x01, 0x3A, 0x01, 0x2C);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     /* UnconfirmedCOVNotification from device 4: analog-input 10 present-value 7.0, flags */
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x10, 0x02, 0x09, 0x12, 0x1C, 0x02, 0x00, 0x00, 0x04, 0x2C, 0x00, 0x00,
         0x00, 0x0A, 0x39, 0x3C, 0x4E, 0x09, 0x55, 0x2E, 0x44, 0x40, 0xE0, 0x00, 0x00, 0x2F, 0x09,
         0x6F, 0x2E, 0x82, 0x04, 0x00, 0x2F, 0x4F);
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 2);
     /* the notification is emitted as it arrives, the subscription at flow end */
@@ -565,22 +490,22 @@ static void test_create_delete_object_and_ack_alarm(void **ts)
     app_string(&p, 0, "AV new");
     PUT(&p, 0x2F, 0x1F);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x30, 0x60, 0x0A, 0xC4, 0x00, 0x80, 0x00, 0x07);
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     /* DeleteObject analog-value 7 */
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x61, 0x0B, 0xC4, 0x00, 0x80, 0x00, 0x07);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     /* AcknowledgeAlarm process 1, binary-input 3, offnormal, then the rest */
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x62, 0x00, 0x09, 0x01, 0x1C, 0x00, 0xC0, 0x00, 0x03, 0x29,
         0x02, 0x3E, 0x19, 0x05, 0x3F, 0x4D, 0x02, 0x00, 'x', 0x5E, 0x19, 0x06, 0x5F);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 3);
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_CONFIG);
@@ -606,32 +531,32 @@ static void test_error_reject_abort(void **ts)
     struct fx *f = *ts;
     struct pk p;
     rp_request(&p, 1, 5, 85);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x50, 0x01, 0x0C, 0x91, 0x01, 0x91, 0x1F); /* object / unknown-object */
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     rp_request(&p, 2, 5, 85);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x60, 0x02, 0x09); /* reject: unrecognized-service */
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     rp_request(&p, 3, 5, 85);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x70, 0x03, 0x04); /* abort from the client: segmentation-not-supported */
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     /* a complex error: CreateObject-Error wraps the error in [0] */
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x04, 0x0A, 0x0E, 0x09, 0x02, 0x0F);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x50, 0x04, 0x0A, 0x0E, 0x91, 0x01, 0x91, 0x04, 0x0F, 0x19, 0x00);
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 4);
     for (size_t i = 0; i < 4; i++) assert_true(txn_at(f, i)->error);
     assert_int_equal(txn_at(f, 0)->function, 12);
@@ -661,15 +586,15 @@ static void test_unpaired_responses(void **ts)
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x60, 0x09, 0x41); /* reject, proprietary reason 65 */
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x71, 0x0A, 0x00); /* abort from a server */
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x20, 0x0B, 0x0F); /* simple ACK to a write we did not see */
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 3);
     assert_int_equal(txn_at(f, 0)->function, 0x406);
     assert_string_equal(txn_at(f, 0)->function_name, "reject");
@@ -687,11 +612,11 @@ static void test_service_mismatch(void **ts)
     struct fx *f = *ts;
     struct pk p;
     rp_request(&p, 4, 5, 85);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x20, 0x04, 0x0F); /* a simple ACK for writeProperty */
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.service_mismatch"), 1);
 }
@@ -711,7 +636,7 @@ static void test_routed_pairing_by_address(void **ts)
         p.b[9] = mac;
         finish(&p);
         f->ctx.ts_ns += 1000;
-        feed(f, C2S, &p);
+        DATAGRAM_BUF(f, C2S, &p);
     }
     /* the answer of 0x0B comes first: it pairs with the second request */
     bvll(&p, 0x0A);
@@ -721,7 +646,7 @@ static void test_routed_pairing_by_address(void **ts)
     PUT(&p, 0x3F);
     finish(&p);
     f->ctx.ts_ns += 1000;
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"dnet\":7,\"dadr\":\"0b\",\"hop_count\":255");
     JSON_HAS(f, 0, "\"snet\":7,\"sadr\":\"0b\"");
@@ -739,12 +664,12 @@ static void test_retry_same_invoke_id(void **ts)
     struct fx *f = *ts;
     struct pk p;
     rp_request(&p, 9, 5, 85);
-    feed(f, C2S, &p);
-    feed(f, C2S, &p); /* the client's retry after its APDU timeout */
+    DATAGRAM_BUF(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p); /* the client's retry after its APDU timeout */
     assert_int_equal(f->rec.ntxns, 1);
     assert_false(txn_at(f, 0)->has_response);
     rp_ack_string(&p, 9, 5, 85, 0, "x");
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 2);
     assert_true(txn_at(f, 1)->has_request && txn_at(f, 1)->has_response);
 }
@@ -755,13 +680,13 @@ static void test_requests_both_ways(void **ts)
     struct pk p;
     /* B/IP peers are clients and servers at once: the same invoke id each way */
     rp_request(&p, 1, 5, 85);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     rp_request(&p, 1, 6, 85);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     rp_ack_string(&p, 1, 6, 85, 0, "from the client end");
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     rp_ack_string(&p, 1, 5, 85, 0, "from the server end");
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 2);
     JSON_HAS(f, 0, "\"object_instance\":6");
     JSON_HAS(f, 0, "\"value\":\"from the client end\"");
@@ -775,14 +700,14 @@ static void test_queue_overflow(void **ts)
     struct pk p;
     for (unsigned i = 0; i < 20; i++) {
         rp_request(&p, (uint8_t)i, 5, 85);
-        feed(f, C2S, &p);
+        DATAGRAM_BUF(f, C2S, &p);
     }
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.request_queue_full"), 1);
     assert_int_equal(f->rec.ntxns, 4); /* 16 kept, the 4 oldest reported unanswered */
     JSON_HAS(f, 0, "\"invoke_id\":0,");
     JSON_HAS(f, 3, "\"invoke_id\":3,");
     rp_ack_string(&p, 19, 5, 85, 0, "x");
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 5);
     assert_true(txn_at(f, 4)->has_request);
     flow_end(f);
@@ -849,21 +774,21 @@ static void test_segmented_complex_ack_reassembled(void **ts)
     struct pk p;
     rpm_request_device(&p);
     f->ctx.ts_ns = 1000;
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     size_t cut1 = n / 3, cut2 = 2 * n / 3;
     f->ctx.ts_ns = 2000;
     complex_ack_segment(&p, 0, true, params, cut1);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     f->ctx.ts_ns = 3000;
     complex_ack_segment(&p, 1, true, params + cut1, cut2 - cut1);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     segment_ack(&p, false, 1);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     complex_ack_segment(&p, 2, false, params + cut2, n - cut2);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 0); /* waits for the final SegmentACK */
     segment_ack(&p, false, 2);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = txn_at(f, 0);
     assert_true(t->has_request && t->has_response);
@@ -888,13 +813,13 @@ static void test_segmented_missing_segment(void **ts)
     size_t n = rpm_ack_params(params, sizeof params);
     struct pk p;
     rpm_request_device(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     size_t cut1 = n / 3, cut2 = 2 * n / 3;
     complex_ack_segment(&p, 0, true, params, cut1);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     /* segment 1 lost */
     complex_ack_segment(&p, 2, false, params + cut2, n - cut2);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"segments\":2,\"reassembly\":\"partial\"");
@@ -918,24 +843,24 @@ static void test_segmented_request_acked_by_server(void **ts)
     PUT(&p, 0x01, 0x04, 0x0E, 0x65, 0x44, 0x00, 0x02, 0x10); /* SEG, MOR, SA; seq 0, window 2 */
     put(&p, params, 10);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x41, 0x44, 0x00, 0x02); /* SegmentACK from the server */
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x04, 0x0A, 0x65, 0x44, 0x01, 0x02, 0x10); /* SEG, last */
     put(&p, params + 10, sizeof params - 10);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x41, 0x44, 0x01, 0x02);
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x20, 0x44, 0x10);
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0,
              "\"segmented\":true,\"more_follows\":false,\"segmented_response_accepted\":true,"
@@ -958,16 +883,15 @@ static void test_segmented_split_at_every_offset(void **ts)
     char want[QW_REC_JSON_MAX];
     struct pk p;
     for (size_t cut = 0; cut <= n; cut++) {
-        memset(f->state, 0, qw_proto_bacnet.state_size);
-        f->rec.ntxns = f->rec.nanomalies = f->rec.nidentities = 0;
+        fx_clear(f);
         rpm_request_device(&p);
-        feed(f, C2S, &p);
+        DATAGRAM_BUF(f, C2S, &p);
         complex_ack_segment(&p, 0, true, params, cut);
-        feed(f, S2C, &p);
+        DATAGRAM_BUF(f, S2C, &p);
         complex_ack_segment(&p, 1, false, params + cut, n - cut);
-        feed(f, S2C, &p);
+        DATAGRAM_BUF(f, S2C, &p);
         segment_ack(&p, false, 1);
-        feed(f, C2S, &p);
+        DATAGRAM_BUF(f, C2S, &p);
         assert_int_equal(f->rec.ntxns, 1);
         assert_int_equal(f->rec.nanomalies, 0);
         assert_int_equal(f->rec.nidentities, 4);
@@ -992,27 +916,27 @@ static void test_segmented_duplicate_abort_concurrent(void **ts)
     struct pk p;
     /* the first segment sent twice (the server's retry): counted, reassembly unharmed */
     rpm_request_device(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     complex_ack_segment(&p, 0, true, params, half);
-    feed(f, S2C, &p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     complex_ack_segment(&p, 1, false, params + half, n - half);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     segment_ack(&p, false, 1);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"segments\":3,\"reassembly\":\"complete\"");
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.missing_segment"), 0);
 
     /* the client aborts after the first segment */
     rpm_request_device(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     complex_ack_segment(&p, 0, true, params, half);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x70, 0x33, 0x01); /* abort, buffer-overflow, from the client */
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(f->rec.ntxns, 2);
     JSON_HAS(f, 1, "\"apdu_type_name\":\"abort\"");
     JSON_HAS(f, 1, "\"partial_response_segments\":1");
@@ -1020,19 +944,19 @@ static void test_segmented_duplicate_abort_concurrent(void **ts)
 
     /* two segmented answers at once (invoke 0x33 and 0x34): the second is not reassembled */
     rpm_request_device(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     p.b[8] = 0x34;
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     complex_ack_segment(&p, 0, true, params, half);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     complex_ack_segment(&p, 0, true, params, half);
     p.b[7] = 0x34;
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     complex_ack_segment(&p, 1, false, params + half, n - half);
     p.b[7] = 0x34;
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     complex_ack_segment(&p, 1, false, params + half, n - half);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 4);
     JSON_HAS(f, 2,
@@ -1050,8 +974,8 @@ static void test_i_am_identity_once_per_flow(void **ts)
     struct fx *f = *ts;
     struct pk p;
     i_am(&p, 1201, 36, false);
-    feed(f, C2S, &p);
-    feed(f, C2S, &p); /* the periodic repeat */
+    DATAGRAM_BUF(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p); /* the periodic repeat */
     assert_int_equal(f->rec.ntxns, 2);
     assert_int_equal(txn_at(f, 0)->function, 0x100);
     assert_string_equal(txn_at(f, 0)->function_name, "i_am");
@@ -1067,7 +991,7 @@ static void test_i_am_identity_once_per_flow(void **ts)
     assert_string_equal(qw_record_identity(&f->rec, false, "vendor_id"), "36");
     assert_string_equal(qw_record_identity(&f->rec, false, "vendor"), "Tridium");
     /* the same facts from the other end are facts about another device */
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.nidentities, 6);
     assert_string_equal(qw_record_identity(&f->rec, true, "device_instance"), "1201");
 }
@@ -1077,7 +1001,7 @@ static void test_i_am_routed_or_forwarded_no_identity(void **ts)
     struct fx *f = *ts;
     struct pk p;
     i_am(&p, 55, 5, true);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     JSON_HAS(f, 0, "\"snet\":5,\"sadr\":\"0a\"");
     /* Forwarded-NPDU from a BBMD: the original source is in the BVLL header */
     struct pk q;
@@ -1086,7 +1010,7 @@ static void test_i_am_routed_or_forwarded_no_identity(void **ts)
     PUT(&p, 0xC0, 0xA8, 0x01, 0x02, 0xBA, 0xC0);
     put(&p, q.b + 4, q.n - 4);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(f->rec.ntxns, 2);
     JSON_HAS(f, 1,
              "\"bvlc_function\":4,\"bvlc_function_name\":\"forwarded_npdu\","
@@ -1096,7 +1020,7 @@ static void test_i_am_routed_or_forwarded_no_identity(void **ts)
     assert_int_equal(f->rec.nanomalies, 0);
     /* an unconfigured device (wildcard instance) gives its vendor, not an instance */
     i_am(&p, 4194303, 260, false);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(f->rec.nidentities, 2);
     assert_null(qw_record_identity(&f->rec, false, "device_instance"));
     assert_string_equal(qw_record_identity(&f->rec, false, "vendor"),
@@ -1110,16 +1034,16 @@ static void test_who_is_who_has_i_have(void **ts)
     bvll(&p, 0x0B);
     PUT(&p, 0x01, 0x20, 0xFF, 0xFF, 0x00, 0xFF, 0x10, 0x08, 0x09, 0x64, 0x1A, 0x03, 0xE8);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0B);
     PUT(&p, 0x01, 0x00, 0x10, 0x07, 0x3D, 0x06, 0x00, 'P', 'u', 'm', 'p', '1');
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0B);
     PUT(&p, 0x01, 0x00, 0x10, 0x01, 0xC4, 0x02, 0x00, 0x00, 0x07, 0xC4, 0x01, 0x40, 0x00, 0x01,
         0x75, 0x06, 0x00, 'P', 'u', 'm', 'p', '1');
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 3);
     assert_int_equal(txn_at(f, 0)->function, 0x108);
     JSON_HAS(f, 0, "\"dnet\":65535,\"dadr\":\"\",\"hop_count\":255");
@@ -1139,12 +1063,12 @@ static void test_time_synchronization_and_write_group(void **ts)
     bvll(&p, 0x0B);
     PUT(&p, 0x01, 0x00, 0x10, 0x09, 0xA4, 0x7C, 0x0B, 0x14, 0x03, 0xB4, 0x15, 0x1E, 0x06, 0x00);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0B);
     PUT(&p, 0x01, 0x00, 0x10, 0x0A, 0x09, 0x05, 0x19, 0x08, 0x2E, 0x09, 0x01, 0x44, 0x42, 0x48,
         0x00, 0x00, 0x09, 0x02, 0x10, 0x2F);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(f->rec.ntxns, 2);
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_TIMESYNC);
     JSON_HAS(f, 0, "\"function\":265,\"function_name\":\"utc_time_synchronization\"");
@@ -1164,31 +1088,31 @@ static void test_network_layer_messages(void **ts)
     bvll(&p, 0x0B);
     PUT(&p, 0x01, 0x80, 0x00, 0x00, 0x07); /* Who-Is-Router-To-Network 7 */
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0B);
     PUT(&p, 0x01, 0x80, 0x01, 0x00, 0x07, 0x00, 0x08); /* I-Am-Router-To-Network 7, 8 */
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x80, 0x06, 0x00); /* Initialize-Routing-Table, no ports: a query */
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x80, 0x06, 0x01, 0x00, 0x09, 0x02, 0x00); /* one port: rewrites the table */
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x80, 0x03, 0x01, 0x00, 0x09); /* Reject-Message-To-Network */
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x80, 0x13, 0x00, 0x2A, 0x01); /* Network-Number-Is 42, configured */
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x80, 0x90, 0x01, 0x04, 0xAB); /* proprietary, vendor 260 */
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 7);
     assert_int_equal(txn_at(f, 0)->function, 0x200);
     JSON_HAS(f, 0,
@@ -1219,26 +1143,26 @@ static void test_bvll_register_and_tables(void **ts)
     bvll(&p, 0x05);
     PUT(&p, 0x00, 0x3C); /* Register-Foreign-Device, TTL 60 s */
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x00);
     PUT(&p, 0x00, 0x00);
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     bvll(&p, 0x02); /* Read-BDT */
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x03);
     PUT(&p, 10, 0, 0, 1, 0xBA, 0xC0, 255, 255, 255, 255, 10, 0, 1, 1, 0xBA, 0xC0, 255, 255, 255, 0);
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     bvll(&p, 0x08);
     PUT(&p, 10, 0, 0, 9, 0xBA, 0xC0); /* Delete-FDT-Entry */
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x00);
     PUT(&p, 0x00, 0x50); /* its NAK */
     finish(&p);
-    feed(f, S2C, &p);
+    DATAGRAM_BUF(f, S2C, &p);
     assert_int_equal(f->rec.ntxns, 3);
     assert_int_equal(txn_at(f, 0)->function, 0x305);
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_SESSION);
@@ -1274,9 +1198,8 @@ static void test_truncated_at_every_offset(void **ts)
     put(&full, params, n);
     finish(&full);
     for (size_t cut = 0; cut < full.n; cut++) {
-        memset(f->state, 0, qw_proto_bacnet.state_size);
-        f->rec.ntxns = f->rec.nanomalies = f->rec.nidentities = 0;
-        qw_proto_bacnet.datagram(&f->ctx, f->state, S2C, full.b, cut);
+        fx_clear(f);
+        fx_datagram(f, S2C, full.b, cut);
         /* the BVLC length says more than the datagram holds: always reported */
         assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.truncated_bvll"), 1);
         if (cut >= 4) {
@@ -1288,9 +1211,8 @@ static void test_truncated_at_every_offset(void **ts)
         flow_end(f);
     }
     /* whole: no anomaly */
-    memset(f->state, 0, qw_proto_bacnet.state_size);
-    f->rec.ntxns = f->rec.nanomalies = f->rec.nidentities = 0;
-    qw_proto_bacnet.datagram(&f->ctx, f->state, S2C, full.b, full.n);
+    fx_clear(f);
+    fx_datagram(f, S2C, full.b, full.n);
     assert_int_equal(f->rec.nanomalies, 0);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_LACKS(f, 0, "truncated");
@@ -1304,30 +1226,30 @@ static void test_length_fields(void **ts)
     /* BVLC length below the header */
     p.b[2] = 0;
     p.b[3] = 3;
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.invalid_bvlc_length"), 1);
     /* BVLC length beyond the datagram (oversized) */
     rp_request(&p, 2, 5, 85);
     p.b[3] = 0xF0;
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.truncated_bvll"), 1);
     /* bytes after the BVLC length: the message is decoded, the rest reported */
     rp_request(&p, 3, 5, 85);
     PUT(&p, 0xDE, 0xAD);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.trailing_data"), 1);
     /* Register-Foreign-Device with a length its function does not have */
     bvll(&p, 0x05);
     PUT(&p, 0x00, 0x3C, 0x00, 0x00);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.invalid_bvlc_length"), 2);
     /* extended length form of a tag pointing past the end */
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x04, 0x0F, 0x0C, 0x00, 0x00, 0x00, 0x01, 0x19, 0x55, 0x3E,
         0x75, 0xFE, 0xFF, 0xFF, 0x00, 'a', 0x3F);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.truncated_apdu"), 1);
     flow_end(f);
     /* recorded: requests 2, 3 and 4 and the Register-Foreign-Device; the first datagram had no
@@ -1343,13 +1265,13 @@ static void test_invalid_encodings(void **ts)
     bvll(&p, 0x0A);
     PUT(&p, 0x02, 0x00, 0x10, 0x08);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.invalid_npdu_version"), 1);
     /* reserved control bits, DNET 0 */
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x60, 0x00, 0x00, 0x00, 0xFF, 0x10, 0x08);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.npdu_reserved_bits"), 1);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.invalid_npdu_address"), 1);
     /* an application tag with LVT 6 */
@@ -1357,24 +1279,24 @@ static void test_invalid_encodings(void **ts)
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x01, 0x0F, 0x0C, 0x00, 0x00, 0x00, 0x01, 0x19, 0x55, 0x3E,
         0x46, 0x00, 0x3F);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.invalid_tag"), 1);
     /* reserved APDU type 9 */
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x00, 0x90, 0x01);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.invalid_apdu_type"), 1);
     /* Who-Is with a low limit only, and trailing bytes after an I-Am */
     bvll(&p, 0x0B);
     PUT(&p, 0x01, 0x00, 0x10, 0x08, 0x09, 0x05);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.truncated_apdu"), 1);
     i_am(&p, 1, 1, false);
     PUT(&p, 0x00);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.trailing_data"), 1);
     /* deep nesting is refused, not recursed into */
     bvll(&p, 0x0A);
@@ -1382,7 +1304,7 @@ static void test_invalid_encodings(void **ts)
     for (int i = 0; i < 200; i++) PUT(&p, 0x0E);
     PUT(&p, 0x3F);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "bacnet.invalid_tag"), 2);
 }
 
@@ -1393,20 +1315,20 @@ static void test_unknown_codes_not_anomalies(void **ts)
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x01, 0x60, 0x01, 0x02); /* confirmed service 96 */
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0B);
     PUT(&p, 0x01, 0x00, 0x10, 0x30); /* unconfirmed service 48 */
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     bvll(&p, 0x0D); /* BVLC function 13 (not defined) */
     PUT(&p, 0x00);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     /* ReadProperty of a proprietary object type and property */
     bvll(&p, 0x0A);
     PUT(&p, 0x01, 0x04, 0x00, 0x05, 0x02, 0x0C, 0x0C, 0x20, 0x00, 0x00, 0x01, 0x1A, 0x02, 0x58);
     finish(&p);
-    feed(f, C2S, &p);
+    DATAGRAM_BUF(f, C2S, &p);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 4);
     /* emitted as they come; the confirmed requests, unanswered, at flow end */
@@ -1557,47 +1479,45 @@ static void test_descriptor(void **ts)
     assert_true(qw_proto_bacnet.state_size < 16 * 1024);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_read_property_pair_identity_latency),
-        T(test_identity_properties_and_charsets),
-        T(test_identity_only_for_device_objects),
-        T(test_write_property_real_priority),
-        T(test_value_renderings),
-        T(test_rpm_request_and_ack_identity),
-        T(test_wpm_request),
-        T(test_reinitialize_and_dcc),
-        T(test_atomic_file_and_private_transfer),
-        T(test_subscribe_cov_and_notifications),
-        T(test_create_delete_object_and_ack_alarm),
-        T(test_error_reject_abort),
-        T(test_unpaired_responses),
-        T(test_service_mismatch),
-        T(test_routed_pairing_by_address),
-        T(test_retry_same_invoke_id),
-        T(test_requests_both_ways),
-        T(test_queue_overflow),
-        T(test_segmented_complex_ack_reassembled),
-        T(test_segmented_missing_segment),
-        T(test_segmented_request_acked_by_server),
-        T(test_segmented_split_at_every_offset),
-        T(test_segmented_duplicate_abort_concurrent),
-        T(test_i_am_identity_once_per_flow),
-        T(test_i_am_routed_or_forwarded_no_identity),
-        T(test_who_is_who_has_i_have),
-        T(test_time_synchronization_and_write_group),
-        T(test_network_layer_messages),
-        T(test_bvll_register_and_tables),
-        T(test_truncated_at_every_offset),
-        T(test_length_fields),
-        T(test_invalid_encodings),
-        T(test_unknown_codes_not_anomalies),
-        T(test_probe),
-        T(test_tables),
-        T(test_descriptor),
+        FX_TEST(test_read_property_pair_identity_latency),
+        FX_TEST(test_identity_properties_and_charsets),
+        FX_TEST(test_identity_only_for_device_objects),
+        FX_TEST(test_write_property_real_priority),
+        FX_TEST(test_value_renderings),
+        FX_TEST(test_rpm_request_and_ack_identity),
+        FX_TEST(test_wpm_request),
+        FX_TEST(test_reinitialize_and_dcc),
+        FX_TEST(test_atomic_file_and_private_transfer),
+        FX_TEST(test_subscribe_cov_and_notifications),
+        FX_TEST(test_create_delete_object_and_ack_alarm),
+        FX_TEST(test_error_reject_abort),
+        FX_TEST(test_unpaired_responses),
+        FX_TEST(test_service_mismatch),
+        FX_TEST(test_routed_pairing_by_address),
+        FX_TEST(test_retry_same_invoke_id),
+        FX_TEST(test_requests_both_ways),
+        FX_TEST(test_queue_overflow),
+        FX_TEST(test_segmented_complex_ack_reassembled),
+        FX_TEST(test_segmented_missing_segment),
+        FX_TEST(test_segmented_request_acked_by_server),
+        FX_TEST(test_segmented_split_at_every_offset),
+        FX_TEST(test_segmented_duplicate_abort_concurrent),
+        FX_TEST(test_i_am_identity_once_per_flow),
+        FX_TEST(test_i_am_routed_or_forwarded_no_identity),
+        FX_TEST(test_who_is_who_has_i_have),
+        FX_TEST(test_time_synchronization_and_write_group),
+        FX_TEST(test_network_layer_messages),
+        FX_TEST(test_bvll_register_and_tables),
+        FX_TEST(test_truncated_at_every_offset),
+        FX_TEST(test_length_fields),
+        FX_TEST(test_invalid_encodings),
+        FX_TEST(test_unknown_codes_not_anomalies),
+        FX_TEST(test_probe),
+        FX_TEST(test_tables),
+        FX_TEST(test_descriptor),
     };
     return cmocka_run_group_tests_name("bacnet", tests, NULL, NULL);
 }

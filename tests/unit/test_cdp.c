@@ -18,34 +18,11 @@
 
 extern const struct qw_proto qw_proto_cdp;
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    struct qw_packet pkt;
-    void *state;
-};
+#define PROTO qw_proto_cdp
+#define FX_TS_STEP 0 /* every frame names its time */
+#define FX_SRC_MAC {0x00, 0x19, 0x06, 0xea, 0xb8, 0x85} /* one neighbour sends every frame */
 
-static int fx_setup(void **ts)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_cdp);
-    f->state = calloc(1, qw_proto_cdp.state_size);
-    f->ctx.pkt = &f->pkt;
-    f->pkt.has_mac = true;
-    static const uint8_t src[6] = {0x00, 0x19, 0x06, 0xea, 0xb8, 0x85};
-    memcpy(f->pkt.src_mac, src, 6);
-    *ts = f;
-    return f->state ? 0 : -1;
-}
-
-static int fx_teardown(void **ts)
-{
-    struct fx *f = *ts;
-    free(f->state);
-    free(f);
-    return 0;
-}
+#include "parser_fixture.h"
 
 static size_t tlv(uint8_t *o, uint16_t type, const void *v, size_t n)
 {
@@ -92,31 +69,19 @@ static size_t build(uint8_t *o, const char *device, bool odd_tail)
     return n;
 }
 
-static void feed(struct fx *f, uint64_t t, const uint8_t *b, size_t n)
-{
-    f->ctx.ts_ns = t;
-    qw_proto_cdp.frame(&f->ctx, f->state, 0x2000, b, n);
-}
-
-static void json_has(const struct fx *f, size_t i, const char *needle)
-{
-    assert_true(i < f->rec.ntxns);
-    if (!strstr(f->rec.txns[i].json, needle)) fail_msg("%s\n lacks %s", f->rec.txns[i].json, needle);
-}
-
 static void test_decode_and_identity(void **ts)
 {
     struct fx *f = *ts;
     uint8_t b[512];
     size_t n = build(b, "Switch", false);
     assert_int_equal(n % 2, 0);
-    feed(f, 1, b, n);
+    fx_frame_at(f, 1, b, n);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(f->rec.txns[0].txn.function, 2);
     assert_int_equal(f->rec.nanomalies, 0);
-    json_has(f, 0, "\"version\":2,\"ttl\":180,\"checksum_ok\":true,\"device_id\":\"Switch\","
+    JSON_HAS(f, 0, "\"version\":2,\"ttl\":180,\"checksum_ok\":true,\"device_id\":\"Switch\","
                    "\"port_id\":\"GigabitEthernet0/5\",\"platform\":\"cisco WS-C3560G-24PS\"");
-    json_has(f, 0, "\"firmware\":\"IOS (tm) C2950 Software (C2950-I6K2L2Q4-M), Version "
+    JSON_HAS(f, 0, "\"firmware\":\"IOS (tm) C2950 Software (C2950-I6K2L2Q4-M), Version "
                    "12.1(22)EA14, RELEASE SOFTWARE (fc1)\",\"capabilities\":[\"switch\",\"igmp\"],"
                    "\"addresses\":[\"192.168.0.1\"],\"vtp_management_domain\":\"Lab\","
                    "\"native_vlan\":1,\"duplex\":\"full\"");
@@ -138,19 +103,19 @@ static void test_checksum_forms(void **ts)
     uint8_t b[512];
     size_t n = build(b, "Sw", true);
     assert_int_equal(n % 2, 1);
-    feed(f, 1, b, n);
+    fx_frame_at(f, 1, b, n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "cdp.bad_checksum"), 0);
-    json_has(f, 0, "\"checksum_ok\":true");
-    json_has(f, 0, "\"management_addresses\":[\"192.168.0.253\"]");
+    JSON_HAS(f, 0, "\"checksum_ok\":true");
+    JSON_HAS(f, 0, "\"management_addresses\":[\"192.168.0.253\"]");
     /* The management address TLV wins over the addresses TLV. */
     assert_string_equal(qw_record_identity(&f->rec, false, "management_ip"), "192.168.0.253");
     b[10] ^= 0x20; /* damage a device id byte */
-    feed(f, 2, b, n);
+    fx_frame_at(f, 2, b, n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "cdp.bad_checksum"), 1);
     /* Ethernet padding after the last TLV is not part of the PDU. */
     n = build(b, "Switch", false);
     memset(b + n, 0, 3);
-    feed(f, 3, b, n + 3);
+    fx_frame_at(f, 3, b, n + 3);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "cdp.bad_checksum"), 1);
 }
 
@@ -159,21 +124,21 @@ static void test_repeats_and_version(void **ts)
     struct fx *f = *ts;
     uint8_t b[512];
     size_t n = build(b, "Switch", false);
-    feed(f, 1, b, n);
-    feed(f, 2, b, n);
-    feed(f, 3, b, n);
+    fx_frame_at(f, 1, b, n);
+    fx_frame_at(f, 2, b, n);
+    fx_frame_at(f, 3, b, n);
     assert_int_equal(f->rec.ntxns, 1);
     b[0] = 1; /* the same neighbour now speaks CDP v1 (checksum recomputed) */
     b[2] = b[3] = 0;
     uint16_t c = qw_csum_fold(qw_csum_add(0, b, n));
     b[2] = (uint8_t)(c >> 8);
     b[3] = (uint8_t)c;
-    feed(f, 4, b, n);
+    fx_frame_at(f, 4, b, n);
     assert_int_equal(f->rec.ntxns, 2);
     assert_string_equal(f->rec.txns[1].txn.function_name, "cdp_v1");
-    json_has(f, 1, "\"event\":\"changed\",\"frames\":4,\"repeats\":2,\"version\":1");
+    JSON_HAS(f, 1, "\"event\":\"changed\",\"frames\":4,\"repeats\":2,\"version\":1");
     b[0] = 3;
-    feed(f, 5, b, n);
+    fx_frame_at(f, 5, b, n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "cdp.unsupported_version"), 1);
 }
 
@@ -183,24 +148,21 @@ static void test_truncated_every_length(void **ts)
     uint8_t b[512];
     size_t full = build(b, "Switch", false);
     for (size_t n = 0; n < full; n++) {
-        memset(f->state, 0, qw_proto_cdp.state_size);
-        f->rec.ntxns = f->rec.nanomalies = f->rec.nidentities = 0;
+        fx_clear(f);
         uint8_t *cut = malloc(n ? n : 1);
         memcpy(cut, b, n);
-        feed(f, 1, cut, n);
+        fx_frame_at(f, 1, cut, n);
         free(cut);
         assert_int_equal(f->rec.ntxns, n >= 4 ? 1u : 0u);
         assert_true(f->rec.nanomalies >= 1); /* truncated header/TLV or bad checksum */
     }
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_decode_and_identity), T(test_checksum_forms), T(test_repeats_and_version),
-        T(test_truncated_every_length),
+        FX_TEST(test_decode_and_identity), FX_TEST(test_checksum_forms), FX_TEST(test_repeats_and_version),
+        FX_TEST(test_truncated_every_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,31 +21,10 @@
 extern const struct qw_proto qw_proto_cip_io;
 extern const struct qw_proto qw_proto_enip;
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-};
+#define PROTO qw_proto_cip_io
+#define FX_TS_STEP 10000000u /* a 10 ms RPI */
 
-static int fx_setup(void **tstate)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_cip_io);
-    f->state = calloc(1, qw_proto_cip_io.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *tstate = f;
-    return 0;
-}
-
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    free(f->state);
-    free(f);
-    return 0;
-}
+#include "parser_fixture.h"
 
 /* One class 1 datagram: `n` data bytes after the 16-bit CIP sequence count. */
 static size_t io_packet(uint8_t *b, uint32_t conn, uint32_t seq, size_t n)
@@ -69,21 +48,8 @@ static void io_send(struct fx *f, enum qw_dir dir, uint32_t conn, uint32_t seq, 
 {
     uint8_t b[600];
     size_t len = io_packet(b, conn, seq, n);
-    f->ctx.ts_ns += 10000000; /* a 10 ms RPI */
-    qw_proto_cip_io.datagram(&f->ctx, f->state, dir, b, len);
+    fx_datagram(f, dir, b, len);
 }
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    assert_true(i < f->rec.ntxns);
-    const char *j = f->rec.txns[i].json;
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
 
 static void test_aggregates_per_connection(void **ts)
 {
@@ -93,7 +59,7 @@ static void test_aggregates_per_connection(void **ts)
         io_send(f, QW_DIR_TO_CLIENT, 0x000E4003, 1000 + s, 8);
     }
     assert_int_equal(f->rec.ntxns, 0); /* nothing per packet */
-    qw_proto_cip_io.flow_end(&f->ctx, f->state);
+    flow_end(f);
     assert_int_equal(f->rec.ntxns, 2);
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_true(t->has_request);
@@ -117,7 +83,7 @@ static void test_gaps_duplicates_reordering(void **ts)
     static const uint32_t seqs[] = {10, 11, 12, 15, 15, 14, 16, 20, 0xFFFFFFF0u};
     for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++)
         io_send(f, QW_DIR_TO_SERVER, 7, seqs[i], 2 + i);
-    qw_proto_cip_io.flow_end(&f->ctx, f->state);
+    flow_end(f);
     assert_int_equal(f->rec.ntxns, 1);
     /* 12 -> 15 misses 2, 16 -> 20 misses 3; 15 again is a duplicate; 14 comes late; the jump to
      * 0xFFFFFFF0 is backwards by signed distance: a reorder, not 4 billion lost packets. */
@@ -134,7 +100,7 @@ static void test_wrap_and_restart(void **ts)
     io_send(f, QW_DIR_TO_SERVER, 1, 0xFFFFFFFFu, 2);
     io_send(f, QW_DIR_TO_SERVER, 1, 0, 2); /* wraps: no gap */
     io_send(f, QW_DIR_TO_SERVER, 1, 5000000, 2); /* a new connection with the same id */
-    qw_proto_cip_io.flow_end(&f->ctx, f->state);
+    flow_end(f);
     JSON_HAS(f, 0, "\"sequence_gaps\":0,\"missing_packets\":0,\"duplicates\":0,"
                    "\"reordered\":0,\"restarts\":1");
 }
@@ -143,7 +109,7 @@ static void test_too_many_connections_counted(void **ts)
 {
     struct fx *f = *ts;
     for (uint32_t c = 0; c < 40; c++) io_send(f, QW_DIR_TO_SERVER, c, 1, 2);
-    qw_proto_cip_io.flow_end(&f->ctx, f->state);
+    flow_end(f);
     assert_int_equal(f->rec.ntxns, 32);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "cip_io.too_many_connections"), 1);
 }
@@ -186,21 +152,19 @@ static void test_invalid_datagram_after_match(void **ts)
     static const uint8_t junk[] = {1, 2, 3};
     qw_proto_cip_io.datagram(&f->ctx, f->state, QW_DIR_TO_SERVER, junk, sizeof junk);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "cip_io.invalid_packet"), 1);
-    qw_proto_cip_io.flow_end(&f->ctx, f->state);
+    flow_end(f);
     assert_int_equal(f->rec.ntxns, 0);
 }
-
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_aggregates_per_connection),
-        T(test_gaps_duplicates_reordering),
-        T(test_wrap_and_restart),
-        T(test_too_many_connections_counted),
-        T(test_probe_strict),
-        T(test_invalid_datagram_after_match),
+        FX_TEST(test_aggregates_per_connection),
+        FX_TEST(test_gaps_duplicates_reordering),
+        FX_TEST(test_wrap_and_restart),
+        FX_TEST(test_too_many_connections_counted),
+        FX_TEST(test_probe_strict),
+        FX_TEST(test_invalid_datagram_after_match),
     };
     return cmocka_run_group_tests_name("cip_io", tests, NULL, NULL);
 }

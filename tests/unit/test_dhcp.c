@@ -24,7 +24,7 @@ extern const struct qw_proto qw_proto_dns;
 
 /* ---- Message builder ------------------------------------------------------------------------ */
 
-struct msg {
+struct wire {
     uint8_t b[1500];
     size_t n;
 };
@@ -41,7 +41,7 @@ static void ip4(uint8_t *p, const char *s)
 }
 
 /* The fixed part ([2131] s.2) and the cookie; options follow with opt(). */
-static void bootp(struct msg *m, uint8_t op, uint32_t xid, const char *ciaddr,
+static void bootp(struct wire *m, uint8_t op, uint32_t xid, const char *ciaddr,
                   const char *yiaddr, const char *giaddr)
 {
     memset(m->b, 0, sizeof m->b);
@@ -62,7 +62,7 @@ static void bootp(struct msg *m, uint8_t op, uint32_t xid, const char *ciaddr,
     m->n = 240;
 }
 
-static void opt(struct msg *m, uint8_t code, const void *data, size_t len)
+static void opt(struct wire *m, uint8_t code, const void *data, size_t len)
 {
     m->b[m->n++] = code;
     m->b[m->n++] = (uint8_t)len;
@@ -70,22 +70,22 @@ static void opt(struct msg *m, uint8_t code, const void *data, size_t len)
     m->n += len;
 }
 
-static void opt_str(struct msg *m, uint8_t code, const char *s) { opt(m, code, s, strlen(s)); }
-static void opt_u8(struct msg *m, uint8_t code, uint8_t v) { opt(m, code, &v, 1); }
-static void opt_ip(struct msg *m, uint8_t code, const char *s)
+static void opt_str(struct wire *m, uint8_t code, const char *s) { opt(m, code, s, strlen(s)); }
+static void opt_u8(struct wire *m, uint8_t code, uint8_t v) { opt(m, code, &v, 1); }
+static void opt_ip(struct wire *m, uint8_t code, const char *s)
 {
     uint8_t a[4];
     ip4(a, s);
     opt(m, code, a, 4);
 }
-static void opt_u32(struct msg *m, uint8_t code, uint32_t v)
+static void opt_u32(struct wire *m, uint8_t code, uint32_t v)
 {
     uint8_t a[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
     opt(m, code, a, 4);
 }
 
 /* END and pad to the 300-byte BOOTP minimum (RFC 1542 s.2.1). */
-static void finish(struct msg *m)
+static void finish(struct wire *m)
 {
     m->b[m->n++] = 255;
     if (m->n < 300) m->n = 300;
@@ -94,7 +94,7 @@ static void finish(struct msg *m)
 static const uint8_t prl[] = {1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252};
 
 /* A Windows-like client message. */
-static void client_msg(struct msg *m, uint8_t type, uint32_t xid, const char *ciaddr,
+static void client_msg(struct wire *m, uint8_t type, uint32_t xid, const char *ciaddr,
                        const char *giaddr)
 {
     bootp(m, 1, xid, ciaddr, NULL, giaddr);
@@ -108,7 +108,7 @@ static void client_msg(struct msg *m, uint8_t type, uint32_t xid, const char *ci
     finish(m);
 }
 
-static void server_msg(struct msg *m, uint8_t type, uint32_t xid, const char *yiaddr,
+static void server_msg(struct wire *m, uint8_t type, uint32_t xid, const char *yiaddr,
                        const char *giaddr)
 {
     bootp(m, 2, xid, NULL, yiaddr, giaddr);
@@ -127,80 +127,20 @@ static void server_msg(struct msg *m, uint8_t type, uint32_t xid, const char *yi
 
 /* ---- Fixture -------------------------------------------------------------------------------- */
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-    struct qw_packet pkt;
-};
+#define PROTO qw_proto_dhcp
+#define FX_TS_STEP 1000000u /* 1 ms per datagram */
 
-static int fx_setup(void **tstate)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_dhcp);
-    f->state = calloc(1, qw_proto_dhcp.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *tstate = f;
-    return 0;
-}
-
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
+#include "parser_fixture.h"
 
 /* The packet carrying the next message; `from_client_mac` sets the source MAC to chaddr. */
 static void set_pkt(struct fx *f, const char *src, const char *dst, bool from_client_mac)
 {
-    memset(&f->pkt, 0, sizeof f->pkt);
-    assert_true(qw_addr_parse(src, &f->pkt.src_ip));
-    assert_true(qw_addr_parse(dst, &f->pkt.dst_ip));
-    f->pkt.l3 = QW_L3_IPV4;
+    fx_packet(f, src, dst);
     f->pkt.has_mac = true;
     if (from_client_mac) memcpy(f->pkt.src_mac, client_mac, 6);
     else f->pkt.src_mac[5] = 0x99;
     if (strcmp(dst, "255.255.255.255") == 0) memset(f->pkt.dst_mac, 0xFF, 6);
     else f->pkt.dst_mac[5] = 0x42;
-    f->ctx.pkt = &f->pkt;
-}
-
-static void send(struct fx *f, enum qw_dir dir, const struct msg *m)
-{
-    f->ctx.ts_ns += 1000000;
-    qw_proto_dhcp.datagram(&f->ctx, f->state, dir, m->b, m->n);
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    if (i >= f->rec.ntxns) {
-        print_error("txn %zu missing (%zu recorded)\n", i, f->rec.ntxns);
-        _fail(file, line);
-    }
-    const char *j = f->rec.txns[i].json;
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static bool has_fact(const struct fx *f, bool server, const char *attr, const char *value)
-{
-    for (size_t i = 0; i < f->rec.nidentities; i++) {
-        const struct qw_rec_identity *id = &f->rec.identities[i];
-        if (id->server == server && strcmp(id->attr, attr) == 0 && strcmp(id->value, value) == 0)
-            return true;
-    }
-    return false;
 }
 
 /* ---- Transactions --------------------------------------------------------------------------- */
@@ -209,14 +149,14 @@ static bool has_fact(const struct fx *f, bool server, const char *attr, const ch
 static void test_relay_exchange(void **ts)
 {
     struct fx *f = *ts;
-    struct msg m;
+    struct wire m;
     set_pkt(f, "10.40.0.1", "10.10.0.10", false);
     client_msg(&m, DISCOVER, 0xe01cc718, NULL, "10.40.0.1");
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     assert_int_equal(f->rec.ntxns, 0);
     set_pkt(f, "10.10.0.10", "10.40.0.1", false);
     server_msg(&m, OFFER, 0xe01cc718, "10.40.1.14", "10.40.0.1");
-    send(f, S2C, &m);
+    DATAGRAM_BUF(f, S2C, &m);
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_true(t->has_request && t->has_response);
@@ -240,10 +180,10 @@ static void test_relay_exchange(void **ts)
                    "\"domain_name\":\"terminal.example\"}");
     set_pkt(f, "10.40.0.1", "10.10.0.10", false);
     client_msg(&m, REQUEST, 0xe01cc718, NULL, "10.40.0.1");
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     set_pkt(f, "10.10.0.10", "10.40.0.1", false);
     server_msg(&m, NAK, 0xe01cc718, NULL, "10.40.0.1");
-    send(f, S2C, &m);
+    DATAGRAM_BUF(f, S2C, &m);
     assert_int_equal(f->rec.ntxns, 2);
     assert_string_equal(f->rec.txns[1].txn.function_name, "request");
     assert_true(f->rec.txns[1].txn.error); /* NAK */
@@ -255,10 +195,10 @@ static void test_relay_exchange(void **ts)
 static void test_broadcast_written_at_once(void **ts)
 {
     struct fx *f = *ts;
-    struct msg m;
+    struct wire m;
     set_pkt(f, "0.0.0.0", "255.255.255.255", true);
     client_msg(&m, DISCOVER, 7, NULL, NULL);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     assert_int_equal(f->rec.ntxns, 1);
     assert_false(f->rec.txns[0].txn.has_response);
     /* the client has no address yet: nothing to attach facts to */
@@ -266,7 +206,7 @@ static void test_broadcast_written_at_once(void **ts)
     /* the OFFER, broadcast from the server, is its own record */
     set_pkt(f, "10.10.0.10", "255.255.255.255", false);
     server_msg(&m, OFFER, 7, "10.10.1.20", NULL);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     assert_int_equal(f->rec.ntxns, 2);
     assert_false(f->rec.txns[1].txn.has_request);
     assert_int_equal(f->rec.nidentities, 0);
@@ -275,28 +215,28 @@ static void test_broadcast_written_at_once(void **ts)
 static void test_unanswered_and_unanswerable(void **ts)
 {
     struct fx *f = *ts;
-    struct msg m;
+    struct wire m;
     client_msg(&m, RELEASE, 9, "10.10.1.20", NULL); /* never answered: written at once */
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     assert_int_equal(f->rec.ntxns, 1);
     client_msg(&m, DECLINE, 10, NULL, NULL);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     assert_int_equal(f->rec.ntxns, 2);
     client_msg(&m, INFORM, 11, "10.10.1.20", NULL);
-    send(f, C2S, &m);
-    send(f, C2S, &m); /* retransmitted: the first is written unanswered */
+    DATAGRAM_BUF(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m); /* retransmitted: the first is written unanswered */
     assert_int_equal(f->rec.ntxns, 3);
     server_msg(&m, OFFER, 11, NULL, NULL); /* an OFFER does not answer an INFORM */
-    send(f, S2C, &m);
+    DATAGRAM_BUF(f, S2C, &m);
     assert_int_equal(f->rec.ntxns, 4);
     assert_false(f->rec.txns[3].txn.has_request);
     server_msg(&m, ACK, 11, NULL, NULL);
-    send(f, S2C, &m);
+    DATAGRAM_BUF(f, S2C, &m);
     assert_int_equal(f->rec.ntxns, 5);
     assert_true(f->rec.txns[4].txn.has_request);
     assert_string_equal(f->rec.txns[4].txn.function_name, "inform");
     client_msg(&m, REQUEST, 12, "10.10.1.20", NULL);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     qw_proto_dhcp.flow_end(&f->ctx, f->state);
     assert_int_equal(f->rec.ntxns, 6);
     assert_false(f->rec.txns[5].txn.has_response);
@@ -305,10 +245,10 @@ static void test_unanswered_and_unanswerable(void **ts)
 static void test_queue_full(void **ts)
 {
     struct fx *f = *ts;
-    struct msg m;
+    struct wire m;
     for (uint32_t i = 0; i < 11; i++) {
         client_msg(&m, DISCOVER, 100 + i, NULL, "10.40.0.1");
-        send(f, C2S, &m);
+        DATAGRAM_BUF(f, C2S, &m);
     }
     assert_int_equal(qw_record_count_anomaly(&f->rec, "dhcp.request_queue_full"), 1);
     assert_int_equal(f->rec.ntxns, 3);
@@ -320,15 +260,15 @@ static void test_queue_full(void **ts)
 static void test_bootp_and_other_types(void **ts)
 {
     struct fx *f = *ts;
-    struct msg m;
+    struct wire m;
     bootp(&m, 1, 0x57dc3bb2, NULL, NULL, NULL);
     finish(&m);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     bootp(&m, 2, 0x57dc3bb2, NULL, "192.168.10.120", NULL);
     memcpy(m.b + 44, "bootsrv", 7);
     memcpy(m.b + 108, "ConLgxEIP", 9);
     finish(&m);
-    send(f, S2C, &m);
+    DATAGRAM_BUF(f, S2C, &m);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(f->rec.txns[0].txn.function, 0);
     assert_string_equal(f->rec.txns[0].txn.function_name, "bootp");
@@ -337,11 +277,11 @@ static void test_bootp_and_other_types(void **ts)
     bootp(&m, 1, 1, NULL, NULL, "10.30.1.1");
     opt_u8(&m, 53, 10);
     finish(&m);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     bootp(&m, 2, 1, "10.30.4.4", NULL, "10.30.1.1");
     opt_u8(&m, 53, 13);
     finish(&m);
-    send(f, S2C, &m);
+    DATAGRAM_BUF(f, S2C, &m);
     assert_int_equal(f->rec.ntxns, 2);
     assert_string_equal(f->rec.txns[1].txn.function_name, "leasequery");
     JSON_HAS(f, 1, "\"response\":{\"function\":13,\"function_name\":\"leaseactive\"");
@@ -349,20 +289,20 @@ static void test_bootp_and_other_types(void **ts)
     bootp(&m, 2, 2, NULL, NULL, NULL);
     opt_u8(&m, 53, 99);
     finish(&m);
-    send(f, S2C, &m);
+    DATAGRAM_BUF(f, S2C, &m);
     assert_string_equal(f->rec.txns[2].txn.function_name, "unknown");
     /* a server message type in a BOOTREQUEST */
     bootp(&m, 1, 3, NULL, NULL, NULL);
     opt_u8(&m, 53, ACK);
     finish(&m);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "dhcp.op_mismatch"), 1);
 }
 
 static void test_options_decoded(void **ts)
 {
     struct fx *f = *ts;
-    struct msg m;
+    struct wire m;
     bootp(&m, 1, 0x068c4847, "62.12.173.123", NULL, "62.12.173.121");
     opt_u8(&m, 53, REQUEST);
     static const uint8_t fqdn_wire[] = {0x05, 0, 0, 11, 'r', 'a', 's', 'p', 'b', 'e', 'r', 'r',
@@ -377,7 +317,7 @@ static void test_options_decoded(void **ts)
     opt(&m, 57, mms, 2);
     opt_str(&m, 56, "renewing");
     finish(&m);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     qw_proto_dhcp.flow_end(&f->ctx, f->state);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"client_fqdn\":{\"flags\":5,\"rcode1\":0,\"rcode2\":0,"
@@ -391,7 +331,7 @@ static void test_options_decoded(void **ts)
     static const uint8_t fqdn_ascii[] = {0x01, 0xff, 0xff, 'h', 'm', 'i', '.', 'x', 0};
     opt(&m, 81, fqdn_ascii, sizeof fqdn_ascii);
     finish(&m);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     qw_proto_dhcp.flow_end(&f->ctx, f->state);
     JSON_HAS(f, 1, "\"client_fqdn\":{\"flags\":1,\"rcode1\":255,\"rcode2\":255,\"name\":\"hmi.x\"}");
 }
@@ -400,7 +340,7 @@ static void test_options_decoded(void **ts)
 static void test_option_overload(void **ts)
 {
     struct fx *f = *ts;
-    struct msg m;
+    struct wire m;
     bootp(&m, 2, 0x24593b3e, NULL, "10.100.0.50", NULL);
     opt_u8(&m, 53, ACK);
     opt_u8(&m, 52, 3);
@@ -414,7 +354,7 @@ static void test_option_overload(void **ts)
     sname[1] = 9;
     memcpy(sname + 2, "evil.corp", 9);
     sname[11] = 255;
-    send(f, S2C, &m);
+    DATAGRAM_BUF(f, S2C, &m);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"options\":[53,52,6,15],\"option_overload\":3,");
     JSON_HAS(f, 0, "\"dns_servers\":[\"10.100.0.2\"],\"domain_name\":\"evil.corp\"");
@@ -427,11 +367,11 @@ static void test_option_overload(void **ts)
 static void test_identity_renewal_and_ack(void **ts)
 {
     struct fx *f = *ts;
-    struct msg m;
+    struct wire m;
     /* a unicast renewal from the client's own address (the flow's client end) */
     set_pkt(f, "10.10.1.14", "10.10.0.10", true);
     client_msg(&m, REQUEST, 0x1234, "10.10.1.14", NULL);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     assert_true(has_fact(f, false, "hostname", "CRANE-HMI-04"));
     assert_true(has_fact(f, false, "dhcp_vendor_class", "MSFT 5.0"));
     assert_true(has_fact(f, false, "dhcp_client_id", "01000e8cef75c5"));
@@ -440,21 +380,21 @@ static void test_identity_renewal_and_ack(void **ts)
     /* the ACK goes to the client's address: it carries the client's `ip` */
     set_pkt(f, "10.10.0.10", "10.10.1.14", false);
     server_msg(&m, ACK, 0x1234, "10.10.1.14", NULL);
-    send(f, S2C, &m);
+    DATAGRAM_BUF(f, S2C, &m);
     assert_true(has_fact(f, false, "ip", "10.10.1.14"));
     assert_int_equal(f->rec.ntxns, 1);
     assert_true(f->rec.txns[0].txn.has_request && f->rec.txns[0].txn.has_response);
     /* the same renewal again: the facts are not repeated in this flow */
     set_pkt(f, "10.10.1.14", "10.10.0.10", true);
     client_msg(&m, REQUEST, 0x1235, "10.10.1.14", NULL);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     assert_int_equal(f->rec.nidentities, 5);
 }
 
 static void test_identity_server_named_hostname(void **ts)
 {
     struct fx *f = *ts;
-    struct msg m;
+    struct wire m;
     /* the server (the flow's client end here) sends the ACK to yiaddr with a hostname */
     set_pkt(f, "192.168.10.105", "192.168.10.131", false);
     server_msg(&m, ACK, 0xabcd0014, "192.168.10.131", NULL);
@@ -462,24 +402,24 @@ static void test_identity_server_named_hostname(void **ts)
     opt_u8(&m, 53, ACK);
     opt_str(&m, 12, "KoyoDL405");
     finish(&m);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     assert_true(has_fact(f, true, "ip", "192.168.10.131"));
     assert_true(has_fact(f, true, "hostname", "KoyoDL405"));
     /* an OFFER is only an offer: no facts */
     f->rec.nidentities = 0;
     memset(f->state, 0, qw_proto_dhcp.state_size);
     server_msg(&m, OFFER, 0xabcd0013, "192.168.10.131", NULL);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     assert_int_equal(f->rec.nidentities, 0);
     /* a client with a source address but sent through something else (MAC not chaddr) and no
      * ciaddr: not provably the client */
     set_pkt(f, "10.10.1.14", "10.10.0.10", false);
     client_msg(&m, DISCOVER, 1, NULL, NULL);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     assert_int_equal(f->rec.nidentities, 0);
     /* ... and from chaddr itself it is */
     set_pkt(f, "10.10.1.14", "10.10.0.10", true);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     assert_true(has_fact(f, false, "hostname", "CRANE-HMI-04"));
 }
 
@@ -488,7 +428,7 @@ static void test_identity_server_named_hostname(void **ts)
 static void test_malformed(void **ts)
 {
     struct fx *f = *ts;
-    struct msg m;
+    struct wire m;
     client_msg(&m, DISCOVER, 1, NULL, NULL);
     /* every cut: below the BOOTP header -> truncated; inside the options -> overrun or fine */
     size_t end_of_options = 240 + 3 + 9 + 14 + 10 + 2 + sizeof prl;
@@ -515,7 +455,7 @@ static void test_malformed(void **ts)
     m.b[m.n++] = 12;
     m.b[m.n++] = 200;
     m.b[m.n++] = 'x';
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     qw_proto_dhcp.flow_end(&f->ctx, f->state);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "dhcp.malformed"), 1);
     assert_string_equal(f->rec.anomalies[0].detail, "option overruns its field");
@@ -526,7 +466,7 @@ static void test_malformed(void **ts)
     uint8_t two[2] = {1, 1};
     opt(&m, 53, two, 2);
     finish(&m);
-    send(f, C2S, &m);
+    DATAGRAM_BUF(f, C2S, &m);
     assert_string_equal(f->rec.anomalies[0].detail, "message type option is not one octet");
 }
 
@@ -534,7 +474,7 @@ static void test_probe(void **ts)
 {
     (void)ts;
     enum qw_probe_result (*probe)(const uint8_t *, size_t, enum qw_dir) = qw_proto_dhcp.probe;
-    struct msg m;
+    struct wire m;
     client_msg(&m, DISCOVER, 1, NULL, NULL);
     assert_int_equal(probe(m.b, m.n, C2S), QW_PROBE_MATCH);
     server_msg(&m, OFFER, 1, "10.0.0.9", NULL);
@@ -580,23 +520,21 @@ static void test_descriptor(void **ts)
     assert_true(qw_proto_dhcp.state_size < 6 * 1024);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_relay_exchange),
-        T(test_broadcast_written_at_once),
-        T(test_unanswered_and_unanswerable),
-        T(test_queue_full),
-        T(test_bootp_and_other_types),
-        T(test_options_decoded),
-        T(test_option_overload),
-        T(test_identity_renewal_and_ack),
-        T(test_identity_server_named_hostname),
-        T(test_malformed),
-        T(test_probe),
-        T(test_descriptor),
+        FX_TEST(test_relay_exchange),
+        FX_TEST(test_broadcast_written_at_once),
+        FX_TEST(test_unanswered_and_unanswerable),
+        FX_TEST(test_queue_full),
+        FX_TEST(test_bootp_and_other_types),
+        FX_TEST(test_options_decoded),
+        FX_TEST(test_option_overload),
+        FX_TEST(test_identity_renewal_and_ack),
+        FX_TEST(test_identity_server_named_hostname),
+        FX_TEST(test_malformed),
+        FX_TEST(test_probe),
+        FX_TEST(test_descriptor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,30 +22,13 @@
 
 extern const struct qw_proto qw_proto_dhcpv6;
 
+#define PROTO qw_proto_dhcpv6
+#define FX_TS_STEP 1000000u /* 1 ms per datagram */
+#define FX_BUF_MAX 2048
+
+#include "parser_fixture.h"
+
 /* ---- Message builder ------------------------------------------------------------------------ */
-
-struct buf {
-    uint8_t b[2048];
-    size_t n;
-};
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-    assert_true(b->n + n <= sizeof b->b);
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
-static void u8(struct buf *b, uint8_t v) { put(b, &v, 1); }
-static void u16(struct buf *b, uint16_t v)
-{
-    u8(b, (uint8_t)(v >> 8));
-    u8(b, (uint8_t)v);
-}
-static void u32(struct buf *b, uint32_t v)
-{
-    u16(b, (uint16_t)(v >> 16));
-    u16(b, (uint16_t)v);
-}
 
 static void header(struct buf *b, uint8_t type, uint32_t xid)
 {
@@ -140,87 +123,15 @@ static void relay(struct buf *out, uint8_t type, uint8_t hops, const struct buf 
     opt(out, 9, in.b, in.n);
 }
 
-/* ---- Fixture -------------------------------------------------------------------------------- */
-
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-    struct qw_packet pkt;
-};
-
-static int fx_setup(void **tstate)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_dhcpv6);
-    f->state = calloc(1, qw_proto_dhcpv6.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *tstate = f;
-    return 0;
-}
-
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
-
-static void set_pkt(struct fx *f, const char *src, const char *dst)
-{
-    memset(&f->pkt, 0, sizeof f->pkt);
-    assert_true(qw_addr_parse(src, &f->pkt.src_ip));
-    assert_true(qw_addr_parse(dst, &f->pkt.dst_ip));
-    f->pkt.l3 = QW_L3_IPV6;
-    f->ctx.pkt = &f->pkt;
-}
-
-static void send(struct fx *f, enum qw_dir dir, const struct buf *b)
-{
-    f->ctx.ts_ns += 1000000;
-    qw_proto_dhcpv6.datagram(&f->ctx, f->state, dir, b->b, b->n);
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    if (i >= f->rec.ntxns) {
-        print_error("txn %zu missing (%zu recorded)\n", i, f->rec.ntxns);
-        _fail(file, line);
-    }
-    const char *j = f->rec.txns[i].json;
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static bool has_fact(const struct fx *f, bool server, const char *attr, const char *value)
-{
-    for (size_t i = 0; i < f->rec.nidentities; i++) {
-        const struct qw_rec_identity *id = &f->rec.identities[i];
-        if (id->server == server && strcmp(id->attr, attr) == 0 && strcmp(id->value, value) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* ---- Tests ---------------------------------------------------------------------------------- */
 
 static void test_solicit_multicast_and_identity(void **ts)
 {
     struct fx *f = *ts;
     struct buf b;
-    set_pkt(f, "fe80::14ea:3851:8243:3893", "ff02::1:2");
+    fx_packet(f, "fe80::14ea:3851:8243:3893", "ff02::1:2");
     solicit(&b, 0x317d40);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 1); /* to the group: the answer is another flow */
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_true(t->has_request);
@@ -241,7 +152,7 @@ static void test_solicit_multicast_and_identity(void **ts)
     assert_true(has_fact(f, false, "dhcpv6_duid", "0001000118eced2c00a0456dd344"));
     assert_true(has_fact(f, false, "dhcpv6_fingerprint", "24,23,17,39"));
     assert_int_equal(f->rec.nidentities, 4);
-    send(f, C2S, &b); /* retransmitted: same facts, not repeated */
+    DATAGRAM_BUF(f, C2S, &b); /* retransmitted: same facts, not repeated */
     assert_int_equal(f->rec.nidentities, 4);
     assert_int_equal(f->rec.nanomalies, 0);
 }
@@ -250,15 +161,15 @@ static void test_unicast_request_reply(void **ts)
 {
     struct fx *f = *ts;
     struct buf b;
-    set_pkt(f, "fe80::2a0:45ff:fe6d:d344", "fd00::547");
+    fx_packet(f, "fe80::2a0:45ff:fe6d:d344", "fd00::547");
     header(&b, 3, 0xabcdef); /* REQUEST */
     opt(&b, 1, duid_llt, sizeof duid_llt);
     opt(&b, 2, server_duid, sizeof server_duid);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 0);
-    set_pkt(f, "fd00::547", "fe80::2a0:45ff:fe6d:d344");
+    fx_packet(f, "fd00::547", "fe80::2a0:45ff:fe6d:d344");
     reply(&b, 0xabcdef, "2001:db8:40::1234", 7200, -1);
-    send(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_true(t->has_request && t->has_response);
@@ -274,13 +185,13 @@ static void test_unicast_request_reply(void **ts)
     /* the reply goes to the client, the flow's client end */
     assert_true(has_fact(f, false, "ip", "2001:db8:40::1234"));
     /* a failed reply */
-    set_pkt(f, "fe80::2a0:45ff:fe6d:d344", "fd00::547");
+    fx_packet(f, "fe80::2a0:45ff:fe6d:d344", "fd00::547");
     header(&b, 5, 0x10); /* RENEW */
     opt(&b, 1, duid_llt, sizeof duid_llt);
-    send(f, C2S, &b);
-    set_pkt(f, "fd00::547", "fe80::2a0:45ff:fe6d:d344");
+    DATAGRAM_BUF(f, C2S, &b);
+    fx_packet(f, "fd00::547", "fe80::2a0:45ff:fe6d:d344");
     reply(&b, 0x10, "2001:db8:40::99", 0, 3);
-    send(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 2);
     assert_true(f->rec.txns[1].txn.error);
     JSON_HAS(f, 1, "\"status_code\":3,\"status_name\":\"no_binding\",\"status_message\":\"nope\"");
@@ -291,19 +202,19 @@ static void test_relay_unwrapped_and_paired(void **ts)
 {
     struct fx *f = *ts;
     struct buf in, b;
-    set_pkt(f, "2001:db8:40::1", "2001:db8:10::547");
+    fx_packet(f, "2001:db8:40::1", "2001:db8:10::547");
     solicit(&in, 0x42);
     relay(&b, 12, 0, &in);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 0);
-    set_pkt(f, "2001:db8:10::547", "2001:db8:40::1");
+    fx_packet(f, "2001:db8:10::547", "2001:db8:40::1");
     header(&in, 2, 0x42); /* ADVERTISE */
     opt(&in, 2, server_duid, sizeof server_duid);
     opt(&in, 1, duid_llt, sizeof duid_llt);
     uint8_t pref = 255;
     opt(&in, 7, &pref, 1);
     relay(&b, 13, 0, &in);
-    send(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_true(t->has_request && t->has_response);
@@ -321,7 +232,7 @@ static void test_relay_unwrapped_and_paired(void **ts)
     struct buf hop1;
     relay(&hop1, 12, 0, &in);
     relay(&b, 12, 1, &hop1);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     qw_proto_dhcpv6.flow_end(&f->ctx, f->state);
     JSON_HAS(f, 1, "\"relay\":[{\"msg_type\":12,\"msg_type_name\":\"relay_forw\",\"hop_count\":1");
     JSON_HAS(f, 1, "{\"msg_type\":12,\"msg_type_name\":\"relay_forw\",\"hop_count\":0");
@@ -355,7 +266,7 @@ static void test_malformed(void **ts)
         deep = b;
     }
     f->rec.nanomalies = f->rec.ntxns = 0;
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "dhcpv6.malformed"), 1);
     assert_string_equal(f->rec.anomalies[0].detail, "relay messages nested too deep");
     /* a relay message without its relay-message option */
@@ -364,7 +275,7 @@ static void test_malformed(void **ts)
     u8(&b, 0);
     for (int i = 0; i < 32; i++) u8(&b, 0);
     f->rec.nanomalies = 0;
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_string_equal(f->rec.anomalies[0].detail, "relay message without a relay-message option");
 }
 
@@ -414,17 +325,15 @@ static void test_descriptor(void **ts)
     assert_true(qw_proto_dhcpv6.state_size < 6 * 1024);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_solicit_multicast_and_identity),
-        T(test_unicast_request_reply),
-        T(test_relay_unwrapped_and_paired),
-        T(test_malformed),
-        T(test_probe),
-        T(test_descriptor),
+        FX_TEST(test_solicit_multicast_and_identity),
+        FX_TEST(test_unicast_request_reply),
+        FX_TEST(test_relay_unwrapped_and_paired),
+        FX_TEST(test_malformed),
+        FX_TEST(test_probe),
+        FX_TEST(test_descriptor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

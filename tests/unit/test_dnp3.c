@@ -26,8 +26,6 @@ extern const struct qw_proto qw_proto_dnp3;
 
 #define MASTER 1
 #define OUTSTATION 10
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
 
 /* ---- Frame builder ------------------------------------------------------------------------- */
 
@@ -118,80 +116,18 @@ static void fragment(struct buf *o, uint8_t ctrl, uint16_t dst, uint16_t src, co
 
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-    struct qw_pending pend[2];
-};
+#define PROTO qw_proto_dnp3
+#define FX_TS_STEP 0 /* the tests set packet times themselves */
 
-static int fx_setup(void **ts)
+#include "parser_fixture.h"
+
+static int dnp3_setup(void **ts)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_dnp3);
-    f->state = calloc(1, qw_proto_dnp3.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    tseq = 0;
-    *ts = f;
-    return 0;
+    tseq = 0; /* every test numbers its transport segments from 0 */
+    return fx_setup(ts);
 }
 
-static int fx_teardown(void **ts)
-{
-    struct fx *f = *ts;
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-static void feed(struct fx *f, enum qw_dir dir, const uint8_t *b, size_t n)
-{
-    size_t dropped =
-        qw_stream_deliver(&f->ctx, &qw_proto_dnp3, f->state, dir, &f->pend[dir], b, n);
-    assert_int_equal(dropped, 0);
-}
-
-static void feed_buf(struct fx *f, enum qw_dir dir, const struct buf *o)
-{
-    feed(f, dir, o->b, o->n);
-}
-
-static void flow_end(struct fx *f)
-{
-    qw_proto_dnp3.flow_end(&f->ctx, f->state);
-}
-
-static const struct qw_txn *txn_at(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    return &f->rec.txns[i].txn;
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    assert_true(i < f->rec.ntxns);
-    if (!strstr(f->rec.txns[i].json, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, f->rec.txns[i].json, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static void json_lacks_(const struct fx *f, size_t i, const char *needle, const char *file,
-                        int line)
-{
-    assert_true(i < f->rec.ntxns);
-    if (strstr(f->rec.txns[i].json, needle)) {
-        print_error("txn %zu json %s\n  has %s\n", i, f->rec.txns[i].json, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_LACKS(f, i, s) json_lacks_((f), (i), (s), __FILE__, __LINE__)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, dnp3_setup, fx_teardown)
 
 static size_t anomalies(const struct fx *f, const char *name)
 {
@@ -244,10 +180,10 @@ static void test_read_pair_and_latency(void **ts)
     struct buf req = {0}, rsp = {0};
     build_poll(&req, &rsp);
     f->ctx.ts_ns = 5000;
-    feed_buf(f, C2S, &req);
+    FEED_BUF(f, C2S, &req);
     assert_int_equal(f->rec.ntxns, 0);
     f->ctx.ts_ns = 9000;
-    feed_buf(f, S2C, &rsp);
+    FEED_BUF(f, S2C, &rsp);
     assert_int_equal(f->rec.ntxns, 1);
     check_poll(f, 0);
     assert_int_equal(txn_at(f, 0)->request_ns, 5000);
@@ -261,10 +197,17 @@ static void test_outstation_is_tcp_client(void **ts)
     struct fx *f = *ts;
     struct buf req = {0}, rsp = {0};
     build_poll(&req, &rsp);
-    feed_buf(f, S2C, &req);
-    feed_buf(f, C2S, &rsp);
+    FEED_BUF(f, S2C, &req);
+    FEED_BUF(f, C2S, &rsp);
     assert_int_equal(f->rec.ntxns, 1);
     check_poll(f, 0);
+}
+
+static void check_poll_alone(const struct fx *f)
+{
+    assert_int_equal(f->rec.ntxns, 1);
+    check_poll(f, 0);
+    assert_int_equal(f->rec.nanomalies, 0);
 }
 
 static void test_split_at_every_offset(void **ts)
@@ -272,19 +215,8 @@ static void test_split_at_every_offset(void **ts)
     struct fx *f = *ts;
     struct buf req = {0}, rsp = {0};
     build_poll(&req, &rsp);
-    for (size_t cut = 0; cut <= rsp.n; cut++) {
-        fx_teardown(ts);
-        fx_setup(ts);
-        f = *ts;
-        size_t rcut = cut < req.n ? cut : req.n;
-        feed(f, C2S, req.b, rcut);
-        feed(f, C2S, req.b + rcut, req.n - rcut);
-        feed(f, S2C, rsp.b, cut);
-        feed(f, S2C, rsp.b + cut, rsp.n - cut);
-        assert_int_equal(f->rec.ntxns, 1);
-        check_poll(f, 0);
-        assert_int_equal(f->rec.nanomalies, 0);
-    }
+    const struct msg conv[] = {{C2S, req.b, req.n}, {S2C, rsp.b, rsp.n}};
+    check_every_split_with(f, conv, 2, check_poll_alone);
 }
 
 static void test_byte_by_byte(void **ts)
@@ -292,8 +224,8 @@ static void test_byte_by_byte(void **ts)
     struct fx *f = *ts;
     struct buf req = {0}, rsp = {0};
     build_poll(&req, &rsp);
-    for (size_t i = 0; i < req.n; i++) feed(f, C2S, req.b + i, 1);
-    for (size_t i = 0; i < rsp.n; i++) feed(f, S2C, rsp.b + i, 1);
+    feed_bytewise(f, C2S, req.b, req.n);
+    feed_bytewise(f, S2C, rsp.b, rsp.n);
     assert_int_equal(f->rec.ntxns, 1);
     check_poll(f, 0);
 }
@@ -308,9 +240,9 @@ static void test_several_frames_one_chunk(void **ts)
     REQ(&req, 0xC1, 0x02, 80, 1, 0x00, 7, 7, 0x00);           /* write IIN1.7 := 0 */
     RSP(&rsp, 0xC1, 0x81, 0x00, 0x00);
     RSP(&rsp, 0xF1, 0x82, 0x00, 0x00);
-    feed_buf(f, C2S, &req);
+    FEED_BUF(f, C2S, &req);
     assert_int_equal(f->rec.ntxns, 1); /* the confirm expects nothing */
-    feed_buf(f, S2C, &rsp);
+    FEED_BUF(f, S2C, &rsp);
     assert_int_equal(f->rec.ntxns, 3);
     assert_string_equal(txn_at(f, 0)->function_name, "confirm");
     assert_false(txn_at(f, 0)->has_response);
@@ -338,10 +270,10 @@ static void test_select_operate_crob(void **ts)
     REQ(&c, 0xC5, 0x04, CROB_HDR, 0x00);
     RSP(&d, 0xC5, 0x81, 0x00, 0x00, CROB_HDR, 0x02); /* status 2: no_select */
 #undef CROB_HDR
-    feed_buf(f, C2S, &a);
-    feed_buf(f, S2C, &b);
-    feed_buf(f, C2S, &c);
-    feed_buf(f, S2C, &d);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, S2C, &b);
+    FEED_BUF(f, C2S, &c);
+    FEED_BUF(f, S2C, &d);
     assert_int_equal(f->rec.ntxns, 2);
     assert_string_equal(txn_at(f, 0)->function_name, "select");
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_CONTROL);
@@ -363,7 +295,7 @@ static void test_direct_operate_analog_outputs(void **ts)
     /* g41v1 index 3 = -5 (0x17, 1-octet count, 1-octet index), g41v3 index 4 = 1.5f */
     REQ(&a, 0xC0, 0x05, 41, 1, 0x17, 1, 3, 0xFB, 0xFF, 0xFF, 0xFF, 0x00,
         41, 3, 0x17, 1, 4, 0x00, 0x00, 0xC0, 0x3F, 0x00);
-    feed_buf(f, C2S, &a);
+    FEED_BUF(f, C2S, &a);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 1);
     assert_string_equal(txn_at(f, 0)->function_name, "direct_operate");
@@ -380,7 +312,7 @@ static void test_direct_operate_no_ack_emitted_at_once(void **ts)
     struct fx *f = *ts;
     struct buf a = {0};
     REQ(&a, 0xC0, 0x06, 12, 1, 0x17, 1, 0, 0x01, 1, 0xE8, 0x03, 0, 0, 0, 0, 0, 0, 0x00);
-    feed_buf(f, C2S, &a);
+    FEED_BUF(f, C2S, &a);
     assert_int_equal(f->rec.ntxns, 1);
     assert_string_equal(txn_at(f, 0)->function_name, "direct_operate_no_ack");
     JSON_HAS(f, 0, "\"op_type\":\"pulse_on\",\"tcc\":\"nul\"");
@@ -393,7 +325,7 @@ static void test_broadcast_not_queued(void **ts)
     struct buf a = {0};
     static const uint8_t app[] = {0xC0, 0x0D}; /* cold restart to all stations */
     fragment(&a, 0xC4, 0xFFFF, MASTER, app, sizeof app);
-    feed_buf(f, C2S, &a);
+    FEED_BUF(f, C2S, &a);
     assert_int_equal(f->rec.ntxns, 1);
     assert_string_equal(txn_at(f, 0)->function_name, "cold_restart");
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_RESTART);
@@ -406,8 +338,8 @@ static void test_unsolicited_and_confirm(void **ts)
     struct buf u = {0}, c = {0};
     RSP(&u, 0xF5, 0x82, 0x02, 0x00, 2, 1, 0x17, 1, 4, 0x81); /* g2v1 index 4 */
     REQ(&c, 0xD5, 0x00);
-    feed_buf(f, S2C, &u);
-    feed_buf(f, C2S, &c);
+    FEED_BUF(f, S2C, &u);
+    FEED_BUF(f, C2S, &c);
     assert_int_equal(f->rec.ntxns, 2);
     const struct qw_txn *t = txn_at(f, 0);
     assert_false(t->has_request);
@@ -429,8 +361,8 @@ static void test_iin_error_bits(void **ts)
     struct buf a = {0}, b = {0};
     REQ(&a, 0xC6, 0x01, 99, 1, 0x06);                /* read an unknown group */
     RSP(&b, 0xC6, 0x81, 0x00, 0x02);                 /* IIN2.1 object unknown */
-    feed_buf(f, C2S, &a);
-    feed_buf(f, S2C, &b);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_true(txn_at(f, 0)->error);
     JSON_HAS(f, 0, "\"iin\":2,\"iin_flags\":[\"object_unknown\"]");
@@ -444,8 +376,8 @@ static void test_event_buffer_overflow_is_not_error(void **ts)
     struct buf a = {0}, b = {0};
     REQ(&a, 0xC6, 0x01, 60, 2, 0x06);
     RSP(&b, 0xC6, 0x81, 0x42, 0x08); /* trouble + class 1; IIN2.3 overflow */
-    feed_buf(f, C2S, &a);
-    feed_buf(f, S2C, &b);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, S2C, &b);
     assert_false(txn_at(f, 0)->error);
     JSON_HAS(f, 0, "\"iin_flags\":[\"class_1_events\",\"device_trouble\","
                    "\"event_buffer_overflow\"]");
@@ -471,8 +403,8 @@ static void test_transport_reassembly(void **ts)
     struct buf a = {0}, b = {0};
     REQ(&a, 0xC7, 0x01, 30, 1, 0x06);
     fragment(&b, 0x44, MASTER, OUTSTATION, app, n);
-    feed_buf(f, C2S, &a);
-    feed_buf(f, S2C, &b);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"segments\":3,\"length\":594");
     JSON_HAS(f, 0, "\"start\":0,\"stop\":116}]");
@@ -489,9 +421,9 @@ static void test_multi_fragment_response(void **ts)
     RSP(&b, 0xA2, 0x81, 0x00, 0x00, 1, 2, 0x00, 0, 0, 0x01); /* FIR, CON, seq 2 */
     REQ(&a, 0xC2, 0x00);                                      /* confirm */
     RSP(&c, 0x43, 0x81, 0x00, 0x00, 1, 2, 0x00, 1, 1, 0x01); /* FIN, seq 3 */
-    feed_buf(f, C2S, &a);
-    feed_buf(f, S2C, &b);
-    feed_buf(f, S2C, &c);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, S2C, &b);
+    FEED_BUF(f, S2C, &c);
     assert_int_equal(f->rec.ntxns, 3);
     assert_true(txn_at(f, 0)->has_request); /* the confirm: request only */
     assert_int_equal(txn_at(f, 0)->function, 0);
@@ -520,7 +452,7 @@ static void test_lost_segment_discards_message(void **ts)
     uint16_t crc = crc_ref(c.b + 292 + 10, 16);
     c.b[292 + 26] = (uint8_t)(crc & 0xFF);
     c.b[292 + 27] = (uint8_t)(crc >> 8);
-    feed_buf(f, S2C, &c);
+    FEED_BUF(f, S2C, &c);
     assert_int_equal(f->rec.ntxns, 0);
     assert_int_equal(anomalies(f, "dnp3.transport_out_of_sequence"), 2);
 }
@@ -533,7 +465,7 @@ static void test_new_first_segment_discards_partial(void **ts)
     fragment(&b, 0x44, MASTER, OUTSTATION, app, sizeof app);
     feed(f, S2C, b.b, 292); /* first segment only */
     RSP(&c, 0xC1, 0x82, 0x00, 0x00);
-    feed_buf(f, S2C, &c);
+    FEED_BUF(f, S2C, &c);
     assert_int_equal(anomalies(f, "dnp3.transport_incomplete"), 1);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(txn_at(f, 0)->function, 130);
@@ -550,7 +482,7 @@ static void test_bad_header_crc_resync(void **ts)
     memcpy(all.b, a.b, a.n);
     memcpy(all.b + a.n, b.b, b.n);
     all.n = a.n + b.n;
-    feed_buf(f, C2S, &all);
+    FEED_BUF(f, C2S, &all);
     flow_end(f);
     assert_int_equal(anomalies(f, "dnp3.bad_header_crc"), 1);
     assert_int_equal(f->rec.ntxns, 1);
@@ -565,8 +497,8 @@ static void test_bad_data_crc_drops_frame(void **ts)
     REQ(&a, 0xC1, 0x0E);             /* warm restart */
     a.b[a.n - 1] ^= 0x01;            /* data block CRC */
     REQ(&b, 0xC2, 0x0D);             /* cold restart */
-    feed_buf(f, C2S, &a);
-    feed_buf(f, C2S, &b);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, C2S, &b);
     flow_end(f);
     assert_int_equal(anomalies(f, "dnp3.bad_data_crc"), 1);
     assert_int_equal(f->rec.ntxns, 1);
@@ -583,7 +515,7 @@ static void test_bad_length_and_garbage(void **ts)
     memcpy(all.b, junk, sizeof junk);
     memcpy(all.b + sizeof junk, b.b, b.n);
     all.n = sizeof junk + b.n;
-    feed_buf(f, C2S, &all);
+    FEED_BUF(f, C2S, &all);
     flow_end(f);
     assert_int_equal(anomalies(f, "dnp3.bad_length"), 1);
     assert_int_equal(f->rec.nanomalies, 1); /* one per resynchronisation */
@@ -598,10 +530,10 @@ static void test_link_retry_ignored(void **ts)
     struct buf a = {0}, b = {0};
     static const uint8_t app[] = {0xC5, 0x01, 60, 1, 0x06};
     fragment(&a, 0xF3, OUTSTATION, MASTER, app, sizeof app); /* DIR PRM FCB FCV, func 3 */
-    feed_buf(f, C2S, &a);
-    feed_buf(f, C2S, &a);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, C2S, &a);
     RSP(&b, 0xC5, 0x81, 0x00, 0x00);
-    feed_buf(f, S2C, &b);
+    FEED_BUF(f, S2C, &b);
     flow_end(f);
     assert_int_equal(f->rec.nanomalies, 0);
     assert_int_equal(f->rec.ntxns, 1);
@@ -616,7 +548,7 @@ static void test_link_only_frames(void **ts)
     link_frame(&a, 0xC9, OUTSTATION, MASTER, NULL, 0); /* request link status */
     link_frame(&a, 0x0B, MASTER, OUTSTATION, NULL, 0); /* link status */
     link_frame(&a, 0xC0, OUTSTATION, MASTER, NULL, 0); /* reset link states */
-    feed_buf(f, C2S, &a);
+    FEED_BUF(f, C2S, &a);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 0);
     assert_int_equal(f->rec.nanomalies, 0);
@@ -624,7 +556,7 @@ static void test_link_only_frames(void **ts)
     static const uint8_t data[] = {0xC0, 0xC0, 0x01};
     struct buf b = {0};
     link_frame(&b, 0x00, MASTER, OUTSTATION, data, sizeof data);
-    feed_buf(f, S2C, &b);
+    FEED_BUF(f, S2C, &b);
     assert_int_equal(anomalies(f, "dnp3.unexpected_link_data"), 1);
 }
 
@@ -645,7 +577,7 @@ static void test_fragment_too_long_still_reported(void **ts)
     n += 9 * 250;
     struct buf a = {0};
     fragment(&a, 0xC4, OUTSTATION, MASTER, app, n);
-    feed_buf(f, C2S, &a);
+    FEED_BUF(f, C2S, &a);
     flow_end(f);
     assert_int_equal(anomalies(f, "dnp3.fragment_too_long"), 1);
     assert_int_equal(anomalies(f, "dnp3.truncated_object"), 0);
@@ -662,7 +594,7 @@ static void test_truncated_object(void **ts)
     struct buf a = {0};
     /* g12v1 count 2 but one CROB's data only */
     REQ(&a, 0xC0, 0x05, 12, 1, 0x17, 2, 0, 0x03, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-    feed_buf(f, C2S, &a);
+    FEED_BUF(f, C2S, &a);
     flow_end(f);
     assert_int_equal(anomalies(f, "dnp3.truncated_object"), 1);
     assert_int_equal(f->rec.ntxns, 1);
@@ -680,9 +612,9 @@ static void test_oversized_count_and_range(void **ts)
     REQ(&b, 0xC1, 0x02, 80, 1, 0x00, 7, 3, 0x00);
     /* packed bits: 65536 points need 8192 octets */
     REQ(&c, 0xC2, 0x02, 80, 1, 0x01, 0, 0, 0xFF, 0xFF, 0x00);
-    feed_buf(f, C2S, &a);
-    feed_buf(f, C2S, &b);
-    feed_buf(f, C2S, &c);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, C2S, &b);
+    FEED_BUF(f, C2S, &c);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 3);
     assert_int_equal(anomalies(f, "dnp3.truncated_object"), 2);
@@ -696,8 +628,8 @@ static void test_unknown_object_stops_without_anomaly(void **ts)
     struct buf a = {0}, b = {0};
     REQ(&a, 0xC0, 0x01, 60, 1, 0x06);
     RSP(&b, 0xC0, 0x81, 0x00, 0x00, 200, 1, 0x00, 0, 0, 0xAA, 0xBB, 30, 2, 0x00, 0, 0, 0, 0, 0);
-    feed_buf(f, C2S, &a);
-    feed_buf(f, S2C, &b);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, S2C, &b);
     assert_int_equal(f->rec.nanomalies, 0);
     JSON_HAS(f, 0, "\"object_count\":1,\"objects\":[{\"group\":200,\"variation\":1,"
                    "\"name\":\"unknown\"");
@@ -709,7 +641,7 @@ static void test_invalid_qualifier(void **ts)
     struct fx *f = *ts;
     struct buf a = {0};
     REQ(&a, 0xC0, 0x01, 1, 2, 0x0A, 60, 1, 0x06); /* range code 0xA is reserved */
-    feed_buf(f, C2S, &a);
+    FEED_BUF(f, C2S, &a);
     flow_end(f);
     assert_int_equal(anomalies(f, "dnp3.invalid_qualifier"), 1);
     JSON_HAS(f, 0, "\"object_count\":1");
@@ -727,8 +659,8 @@ static void test_device_attributes_identity(void **ts)
         0, 248, 0x00, 0, 0, 1, 2, 'S', '7',                        /* serial */
         0, 240, 0x00, 0, 0, 2, 2, 0x00, 0x08,                      /* max tx fragment */
         0, 255, 0x00, 0, 0, 254, 2, 252, 0, 250, 0);               /* attribute list */
-    feed_buf(f, C2S, &a);
-    feed_buf(f, S2C, &b);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, S2C, &b);
     assert_int_equal(f->rec.nanomalies, 0);
     assert_int_equal(f->rec.nidentities, 4);
     assert_string_equal(qw_record_identity(&f->rec, true, "vendor"), "Acme");
@@ -746,8 +678,8 @@ static void test_write_time_sets_timesync(void **ts)
     /* g50v1, count 1: 0x018BCF000000 ms */
     REQ(&a, 0xC0, 0x02, 50, 1, 0x07, 1, 0x00, 0x00, 0x00, 0xCF, 0x8B, 0x01);
     RSP(&b, 0xC0, 0x81, 0x00, 0x00);
-    feed_buf(f, C2S, &a);
-    feed_buf(f, S2C, &b);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, S2C, &b);
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_WRITE | QW_OP_TIMESYNC);
     JSON_HAS(f, 0, "\"time_ms\":1699984965632");
 }
@@ -760,7 +692,7 @@ static void test_freeze_at_time_variation_zero(void **ts)
     /* g50v2 time and interval (10 octets), then counters 0-15 (g20v0, no data), then g60v1. */
     REQ(&a, 0xC0, 0x0B, 50, 2, 0x07, 1, 0, 0, 0, 0, 0, 0, 0x10, 0x27, 0, 0,
         20, 0, 0x00, 0, 15, 60, 1, 0x06);
-    feed_buf(f, C2S, &a);
+    FEED_BUF(f, C2S, &a);
     flow_end(f);
     assert_int_equal(f->rec.nanomalies, 0);
     assert_string_equal(txn_at(f, 0)->function_name, "freeze_at_time");
@@ -777,8 +709,8 @@ static void test_delay_measure_response(void **ts)
     struct buf a = {0}, b = {0};
     REQ(&a, 0xC0, 0x17);
     RSP(&b, 0xC0, 0x81, 0x00, 0x00, 52, 2, 0x07, 1, 0x2A, 0x00); /* g52v2 fine: 42 ms */
-    feed_buf(f, C2S, &a);
-    feed_buf(f, S2C, &b);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, S2C, &b);
     assert_string_equal(txn_at(f, 0)->function_name, "delay_measure");
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_TIMESYNC);
     JSON_HAS(f, 0, "\"time_delay_ms\":42");
@@ -803,8 +735,8 @@ static void test_file_open_and_status(void **ts)
     /* g70v4 status: handle 0x11223344, size 10, block 256, request id 7, status 3 */
     RSP(&b, 0xC9, 0x81, 0x00, 0x04, 70, 4, 0x5B, 1, 13, 0,
         0x44, 0x33, 0x22, 0x11, 10, 0, 0, 0, 0, 1, 7, 0, 3);
-    feed_buf(f, C2S, &a);
-    feed_buf(f, S2C, &b);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, S2C, &b);
     assert_int_equal(f->rec.nanomalies, 0);
     const struct qw_txn *t = txn_at(f, 0);
     assert_string_equal(t->function_name, "open_file");
@@ -817,7 +749,7 @@ static void test_file_open_and_status(void **ts)
     /* Reading a file block (g70v5 file transport: handle, block number) is a file transfer. */
     struct buf c = {0};
     REQ(&c, 0xCA, 0x01, 70, 5, 0x5B, 1, 8, 0, 0x44, 0x33, 0x22, 0x11, 2, 0, 0, 0x80);
-    feed_buf(f, C2S, &c);
+    FEED_BUF(f, C2S, &c);
     flow_end(f);
     assert_int_equal(txn_at(f, 1)->ops, QW_OP_READ | QW_OP_FILE);
     JSON_HAS(f, 1, "\"files\":[{\"variation\":5,\"handle\":287454020,\"block\":2,"
@@ -832,8 +764,8 @@ static void test_auth_error(void **ts)
     /* 131 with g120v7: CSQ 5, user 1, association 2, error 1, time */
     RSP(&b, 0xC2, 0x83, 0x00, 0x00, 120, 7, 0x5B, 1, 15, 0,
         5, 0, 0, 0, 1, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0);
-    feed_buf(f, C2S, &a);
-    feed_buf(f, S2C, &b);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, S2C, &b);
     assert_int_equal(f->rec.nanomalies, 0);
     const struct qw_txn *t = txn_at(f, 0);
     assert_string_equal(t->function_name, "authenticate_request");
@@ -866,7 +798,7 @@ static void test_function_table_ops(void **ts)
         struct buf a = {0};
         uint8_t app[2] = {(uint8_t)(0xC0 | (i & 0x0F)), cases[i].fc};
         fragment(&a, 0xC4, (uint16_t)(OUTSTATION + i), MASTER, app, sizeof app);
-        feed_buf(f, C2S, &a);
+        FEED_BUF(f, C2S, &a);
     }
     flow_end(f);
     assert_int_equal(f->rec.ntxns, sizeof cases / sizeof cases[0]);
@@ -892,13 +824,13 @@ static void test_request_queue(void **ts)
     REQ(&c, 0xC2, 0x01, 60, 1, 0x06);
     static const uint8_t other_rsp[] = {0xC1, 0x81, 0x00, 0x00};
     fragment(&d, 0x44, MASTER, 20, other_rsp, sizeof other_rsp);
-    feed_buf(f, C2S, &a);
-    feed_buf(f, C2S, &b);
-    feed_buf(f, C2S, &c);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, C2S, &b);
+    FEED_BUF(f, C2S, &c);
     assert_int_equal(f->rec.ntxns, 1); /* the first read to 10, unanswered */
     assert_false(txn_at(f, 0)->has_response);
     JSON_HAS(f, 0, "\"seq\":1");
-    feed_buf(f, S2C, &d); /* answers outstation 20's request, seq 1 */
+    FEED_BUF(f, S2C, &d); /* answers outstation 20's request, seq 1 */
     assert_int_equal(f->rec.ntxns, 2);
     assert_true(txn_at(f, 1)->has_response);
     JSON_HAS(f, 1, "\"dst\":20");
@@ -915,7 +847,7 @@ static void test_queue_full(void **ts)
         struct buf a = {0};
         static const uint8_t app[] = {0xC0, 0x01, 60, 1, 0x06};
         fragment(&a, 0xC4, (uint16_t)(100 + i), MASTER, app, sizeof app);
-        feed_buf(f, C2S, &a);
+        FEED_BUF(f, C2S, &a);
     }
     assert_int_equal(anomalies(f, "dnp3.request_queue_full"), 1);
     assert_int_equal(f->rec.ntxns, 2);
@@ -935,7 +867,7 @@ static void test_gap_discards_partial(void **ts)
     qw_proto_dnp3.gap(&f->ctx, f->state, S2C);
     assert_int_equal(anomalies(f, "dnp3.transport_incomplete"), 1);
     RSP(&c, 0xC1, 0x82, 0x00, 0x00);
-    feed_buf(f, S2C, &c);
+    FEED_BUF(f, S2C, &c);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(txn_at(f, 0)->function, 130);
     /* The gap's direction only: the other side still pairs. */
@@ -1006,8 +938,6 @@ static void test_probe(void **ts)
     static const uint8_t chance[] = {0x05, 0x64, 0x05, 0xC9, 1, 0, 2, 0, 0x00, 0x00};
     assert_int_equal(qw_proto_dnp3.probe(chance, sizeof chance, C2S), QW_PROBE_NO);
 }
-
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
 {

@@ -24,30 +24,13 @@
 
 extern const struct qw_proto qw_proto_dns;
 
+#define PROTO qw_proto_dns
+#define FX_TS_STEP 1000000u /* 1 ms per datagram or segment */
+#define FX_BUF_MAX 4096
+
+#include "parser_fixture.h"
+
 /* ---- Message builder ------------------------------------------------------------------------ */
-
-struct buf {
-    uint8_t b[4096];
-    size_t n;
-};
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-    assert_true(b->n + n <= sizeof b->b);
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
-static void u8(struct buf *b, uint8_t v) { put(b, &v, 1); }
-static void u16(struct buf *b, uint16_t v)
-{
-    u8(b, (uint8_t)(v >> 8));
-    u8(b, (uint8_t)v);
-}
-static void u32(struct buf *b, uint32_t v)
-{
-    u16(b, (uint16_t)(v >> 16));
-    u16(b, (uint16_t)v);
-}
 
 static void hdr(struct buf *b, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns,
                 uint16_t ar)
@@ -137,64 +120,14 @@ static void rcode_response(struct buf *b, uint16_t id, const char *n, unsigned r
 
 /* ---- Fixture -------------------------------------------------------------------------------- */
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-    struct qw_pending pend[2];
-    struct qw_packet pkt;
-};
-
-static int fx_setup(void **tstate)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_dns);
-    f->state = calloc(1, qw_proto_dns.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *tstate = f;
-    return 0;
-}
-
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
-
 /* A packet from `src` to `dst` (the engine's current packet), optionally to a group MAC. */
 static void set_pkt(struct fx *f, const char *src, const char *dst, bool group_mac)
 {
-    memset(&f->pkt, 0, sizeof f->pkt);
-    assert_true(qw_addr_parse(src, &f->pkt.src_ip));
-    assert_true(qw_addr_parse(dst, &f->pkt.dst_ip));
-    f->pkt.l3 = qw_addr_is_v4(&f->pkt.src_ip) ? QW_L3_IPV4 : QW_L3_IPV6;
+    fx_packet(f, src, dst);
     f->pkt.has_mac = true;
     f->pkt.src_mac[5] = 1;
     if (group_mac) memset(f->pkt.dst_mac, 0xFF, 6);
     else f->pkt.dst_mac[5] = 2;
-    f->ctx.pkt = &f->pkt;
-}
-
-static void udp(struct fx *f, enum qw_dir dir, const struct buf *b)
-{
-    f->ctx.ts_ns += 1000000; /* 1 ms per datagram */
-    qw_proto_dns.datagram(&f->ctx, f->state, dir, b->b, b->n);
-}
-
-static void tcp(struct fx *f, enum qw_dir dir, const uint8_t *p, size_t n)
-{
-    f->ctx.ts_ns += 1000000;
-    assert_int_equal(qw_stream_deliver(&f->ctx, &qw_proto_dns, f->state, dir, &f->pend[dir], p, n),
-                     0);
 }
 
 /* The message with its TCP length prefix. */
@@ -205,34 +138,6 @@ static void framed(struct buf *out, const struct buf *msg)
     put(out, msg->b, msg->n);
 }
 
-static void flow_end(struct fx *f)
-{
-    qw_proto_dns.flow_end(&f->ctx, f->state);
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    if (i >= f->rec.ntxns) {
-        print_error("txn %zu missing (%zu recorded)\n", i, f->rec.ntxns);
-        _fail(file, line);
-    }
-    const char *j = f->rec.txns[i].json;
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static size_t count_identity(const struct fx *f, const char *attr)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < f->rec.nidentities; i++)
-        if (strcmp(f->rec.identities[i].attr, attr) == 0) n++;
-    return n;
-}
-
 /* ---- Transactions --------------------------------------------------------------------------- */
 
 static void test_query_response_pair(void **ts)
@@ -240,10 +145,10 @@ static void test_query_response_pair(void **ts)
     struct fx *f = *ts;
     struct buf b;
     query(&b, 0x1234, "plc1.terminal.example", DNSW_T_A);
-    udp(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 0); /* waits for its answer */
     answer_a(&b, 0x1234, "plc1.terminal.example", 2);
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_true(t->has_request && t->has_response);
@@ -277,9 +182,9 @@ static void test_error_rcodes(void **ts)
     } cases[] = {{3, "nxdomain"}, {2, "servfail"}, {5, "refused"}, {1, "formerr"}};
     for (size_t i = 0; i < 4; i++) {
         query(&b, (uint16_t)(100 + i), "nosuch.example", DNSW_T_A);
-        udp(f, C2S, &b);
+        DATAGRAM_BUF(f, C2S, &b);
         rcode_response(&b, (uint16_t)(100 + i), "nosuch.example", cases[i].rc);
-        udp(f, S2C, &b);
+        DATAGRAM_BUF(f, S2C, &b);
         assert_int_equal(f->rec.ntxns, i + 1);
         assert_true(f->rec.txns[i].txn.error);
         char want[64];
@@ -294,7 +199,7 @@ static void test_record_types(void **ts)
     struct fx *f = *ts;
     struct buf b;
     query(&b, 7, "example.org", 255);
-    udp(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     hdr(&b, 7, DNSW_F_QR | DNSW_F_AA, 1, 9, 1, 0);
     question(&b, "example.org", 255, DNSW_C_IN);
     size_t at;
@@ -370,7 +275,7 @@ static void test_record_types(void **ts)
     u32(&b, 1209600);
     u32(&b, 300);
     rr_end(&b, at);
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(f->rec.nanomalies, 0);
     JSON_HAS(f, 0, "\"type_name\":\"AAAA\",\"class\":1,\"ttl\":60,\"data\":\"2001:db8::1\"");
@@ -406,14 +311,14 @@ static void test_edns(void **ts)
     u16(&b, 8);
     put(&b, "\1\2\3\4\5\6\7\10", 8);
     rr_end(&b, at);
-    udp(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     /* BADVERS: extended rcode 1 in the OPT TTL, header rcode 0 -> 16 */
     hdr(&b, 9, DNSW_F_QR, 1, 0, 0, 1);
     question(&b, "example.com", DNSW_T_A, DNSW_C_IN);
     u8(&b, 0);
     at = rr_begin(&b, DNSW_T_OPT, 4096, 0x01000000u);
     rr_end(&b, at);
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_true(f->rec.txns[0].txn.error);
     JSON_HAS(f, 0, "\"edns\":{\"udp_size\":1232,\"version\":0,\"do\":true,\"options\":1}");
@@ -430,10 +335,10 @@ static void test_update_is_config(void **ts)
     question(&b, "terminal.example", DNSW_T_SOA, DNSW_C_IN);
     name(&b, "hmi3.terminal.example");
     rr_a(&b, 3600, 10, 20, 0, 33);
-    udp(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     hdr(&b, 77, (uint16_t)(DNSW_F_QR | DNSW_OP_UPDATE << 11), 1, 0, 0, 0);
     question(&b, "terminal.example", DNSW_T_SOA, DNSW_C_IN);
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(f->rec.txns[0].txn.function, 5);
     assert_string_equal(f->rec.txns[0].txn.function_name, "update");
@@ -447,27 +352,27 @@ static void test_pairing_rules(void **ts)
     struct fx *f = *ts;
     struct buf b;
     query(&b, 1, "a.example", DNSW_T_A);
-    udp(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     query(&b, 2, "b.example", DNSW_T_A);
-    udp(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     /* same id, other question: not an answer to query 1 */
     answer_a(&b, 1, "c.example", 1);
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_false(f->rec.txns[0].txn.has_request);
     /* case differs: still the same question ([1035] s.2.3.3) */
     answer_a(&b, 2, "B.EXAMPLE", 1);
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 2);
     assert_true(f->rec.txns[1].txn.has_request && f->rec.txns[1].txn.has_response);
     JSON_HAS(f, 1, "\"name\":\"b.example\"");
     /* a response travelling the same way as the query does not answer it */
     answer_a(&b, 1, "a.example", 1);
-    udp(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 3);
     assert_false(f->rec.txns[2].txn.has_request);
     answer_a(&b, 1, "a.example", 1);
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 4);
     assert_true(f->rec.txns[3].txn.has_request);
     JSON_HAS(f, 3, "\"request\":{\"function\":0,\"function_name\":\"query\",\"id\":1,");
@@ -478,17 +383,17 @@ static void test_retransmission_and_flow_end(void **ts)
     struct fx *f = *ts;
     struct buf b;
     query(&b, 5, "slow.example", DNSW_T_A);
-    udp(f, C2S, &b);
-    udp(f, C2S, &b); /* retransmitted: the first copy is reported unanswered */
+    DATAGRAM_BUF(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b); /* retransmitted: the first copy is reported unanswered */
     assert_int_equal(f->rec.ntxns, 1);
     assert_true(f->rec.txns[0].txn.has_request);
     assert_false(f->rec.txns[0].txn.has_response);
     answer_a(&b, 5, "slow.example", 1);
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 2);
     assert_true(f->rec.txns[1].txn.has_response && f->rec.txns[1].txn.has_request);
     query(&b, 6, "never.example", DNSW_T_AAAA);
-    udp(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 3);
     assert_false(f->rec.txns[2].txn.has_response);
@@ -503,7 +408,7 @@ static void test_queue_overflow(void **ts)
         char n[32];
         snprintf(n, sizeof n, "h%u.example", i);
         query(&b, (uint16_t)i, n, DNSW_T_A);
-        udp(f, C2S, &b);
+        DATAGRAM_BUF(f, C2S, &b);
     }
     assert_int_equal(qw_record_count_anomaly(&f->rec, "dns.request_queue_full"), 1);
     assert_int_equal(f->rec.ntxns, 3);
@@ -518,11 +423,11 @@ static void test_multicast_query_written_at_once(void **ts)
     struct buf b;
     set_pkt(f, "10.0.0.5", "224.0.0.251", false);
     query(&b, 0, "printer.local", DNSW_T_A);
-    udp(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_false(f->rec.txns[0].txn.has_response);
     set_pkt(f, "10.0.0.5", "10.0.0.255", true); /* subnet broadcast: the MAC says so */
-    udp(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 2);
 }
 
@@ -539,9 +444,9 @@ static void test_long_query_short_form(void **ts)
     u16(&b, 400);
     for (int i = 0; i < 400; i++) u8(&b, 0);
     rr_end(&b, at);
-    udp(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     answer_a(&b, 40, "padded.example", 1);
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_true(f->rec.txns[0].txn.has_request);
     JSON_HAS(f, 0, "\"questions_count\":1,\"answers_count\":0,\"authorities_count\":0,"
@@ -561,7 +466,7 @@ static void test_compression_loop(void **ts)
     size_t self = b.n;
     ptr(&b, (uint16_t)self); /* a name that points at itself */
     rr_a(&b, 1, 1, 2, 3, 4);
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "dns.compression_loop"), 1);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"malformed\":true,\"malformed_reason\":\"compression loop\"");
@@ -573,7 +478,7 @@ static void test_compression_loop(void **ts)
     u8(&b, 1);
     u8(&b, 'b');
     ptr(&b, 12);
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "dns.compression_loop"), 2);
 }
 
@@ -584,7 +489,7 @@ static void test_truncated_and_bad_lengths(void **ts)
     /* answer count promises a record that is not there */
     answer_a(&b, 11, "cut.example", 1);
     b.n -= 6;
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "dns.malformed"), 1);
     assert_string_equal(f->rec.anomalies[0].detail, "truncated");
     assert_int_equal(f->rec.ntxns, 1);
@@ -593,17 +498,18 @@ static void test_truncated_and_bad_lengths(void **ts)
     /* RDLENGTH larger than the message */
     answer_a(&b, 12, "big.example", 1);
     b.b[b.n - 6] = 0xFF;
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "dns.malformed"), 2);
     /* an A record whose RDATA is not 4 bytes */
     answer_a(&b, 13, "odd.example", 1);
     b.b[b.n - 5] = 3;
     b.n -= 1;
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "dns.malformed"), 3);
     JSON_HAS(f, 2, "\"rdata_malformed\":true");
     /* shorter than a header */
-    udp(f, S2C, &(struct buf){.b = {1, 2, 3}, .n = 3});
+    static const uint8_t three[] = {1, 2, 3};
+    fx_datagram(f, S2C, three, sizeof three);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "dns.malformed"), 4);
     assert_int_equal(f->rec.ntxns, 3);
     /* an extended label type (0x40) */
@@ -613,12 +519,12 @@ static void test_truncated_and_bad_lengths(void **ts)
     u8(&b, 0);
     u16(&b, 1);
     u16(&b, 1);
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_string_equal(f->rec.anomalies[f->rec.nanomalies - 1].detail, "extended label type");
     /* bytes after the last record */
     answer_a(&b, 15, "tail.example", 0);
     u8(&b, 0);
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_string_equal(f->rec.anomalies[f->rec.nanomalies - 1].detail,
                         "bytes after the last record");
 }
@@ -656,12 +562,12 @@ static void test_tcp_pair_and_two_in_one(void **ts)
     both = s;
     framed(&s, &q2);
     put(&both, s.b, s.n);
-    tcp(f, C2S, both.b, both.n); /* two pipelined queries in one segment */
+    feed(f, C2S, both.b, both.n); /* two pipelined queries in one segment */
     framed(&s, &r2);              /* answered out of order ([7766] s.6.2.1) */
     both = s;
     framed(&s, &r1);
     put(&both, s.b, s.n);
-    tcp(f, S2C, both.b, both.n);
+    feed(f, S2C, both.b, both.n);
     assert_int_equal(f->rec.ntxns, 2);
     JSON_HAS(f, 0, "\"name\":\"two.example\"");
     JSON_HAS(f, 1, "\"name\":\"one.example\"");
@@ -677,23 +583,8 @@ static void test_tcp_every_split(void **ts)
     answer_a(&r, 0x200, "split.example", 3);
     framed(&fq, &q);
     framed(&fr, &r);
-    char first[QW_REC_JSON_MAX];
-    for (size_t cut = 0; cut <= fr.n; cut++) {
-        memset(f->state, 0, qw_proto_dns.state_size);
-        qw_pending_reset(&f->pend[0]);
-        qw_pending_reset(&f->pend[1]);
-        f->rec.ntxns = f->rec.nanomalies = 0;
-        f->ctx.ts_ns = 1000000000ull;
-        tcp(f, C2S, fq.b, fq.n);
-        f->ctx.ts_ns = 1000000000ull;
-        if (cut) tcp(f, S2C, fr.b, cut);
-        f->ctx.ts_ns = 1001000000ull;
-        if (cut < fr.n) tcp(f, S2C, fr.b + cut, fr.n - cut);
-        assert_int_equal(f->rec.ntxns, 1);
-        assert_int_equal(f->rec.nanomalies, 0);
-        if (cut == 0) memcpy(first, f->rec.txns[0].json, sizeof first);
-        else assert_string_equal(f->rec.txns[0].json, first);
-    }
+    const struct msg conv[] = {{C2S, fq.b, fq.n}, {S2C, fr.b, fr.n}};
+    check_every_split_with(f, conv, 2, check_one_clean_record);
 }
 
 static void test_tcp_bad_length_and_gap(void **ts)
@@ -706,7 +597,7 @@ static void test_tcp_bad_length_and_gap(void **ts)
     u16(&all, 5); /* shorter than a header */
     put(&all, "xxxxx", 5);
     put(&all, s.b, s.n);
-    tcp(f, C2S, all.b, all.n);
+    feed(f, C2S, all.b, all.n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "dns.malformed"), 1);
     assert_string_equal(f->rec.anomalies[0].detail, "TCP length below the header size");
     flow_end(f);
@@ -718,7 +609,7 @@ static void test_tcp_bad_length_and_gap(void **ts)
     all.n = 0;
     put(&all, s.b + 7, s.n - 7);
     put(&all, s.b, s.n);
-    tcp(f, C2S, all.b, all.n);
+    feed(f, C2S, all.b, all.n);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(f->rec.nanomalies, 0);
@@ -733,7 +624,7 @@ static void test_identity_flow_ends_only(void **ts)
     /* the client (10.0.0.7) looks up its own name: the answer names the client end */
     set_pkt(f, "10.0.0.7", "10.0.0.53", false);
     query(&b, 50, "hmi7.terminal.example", DNSW_T_A);
-    udp(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     set_pkt(f, "10.0.0.53", "10.0.0.7", false);
     hdr(&rsp, 50, DNSW_F_QR | DNSW_F_RA, 1, 2, 0, 0);
     question(&rsp, "hmi7.terminal.example", DNSW_T_A, DNSW_C_IN);
@@ -741,7 +632,7 @@ static void test_identity_flow_ends_only(void **ts)
     rr_a(&rsp, 60, 10, 0, 0, 7);
     ptr(&rsp, 12);
     rr_a(&rsp, 60, 10, 9, 9, 9); /* a third party: no fact */
-    udp(f, S2C, &rsp);
+    DATAGRAM_BUF(f, S2C, &rsp);
     assert_int_equal(f->rec.nidentities, 1);
     assert_false(f->rec.identities[0].server);
     assert_string_equal(f->rec.identities[0].attr, "dns_name");
@@ -749,7 +640,7 @@ static void test_identity_flow_ends_only(void **ts)
     /* a PTR answer for the server's own address names the server end */
     set_pkt(f, "10.0.0.7", "10.0.0.53", false);
     query(&b, 51, "53.0.0.10.in-addr.arpa", DNSW_T_PTR);
-    udp(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     set_pkt(f, "10.0.0.53", "10.0.0.7", false);
     hdr(&b, 51, DNSW_F_QR | DNSW_F_RA, 1, 1, 0, 0);
     question(&b, "53.0.0.10.in-addr.arpa", DNSW_T_PTR, DNSW_C_IN);
@@ -757,17 +648,17 @@ static void test_identity_flow_ends_only(void **ts)
     size_t at = rr_begin(&b, DNSW_T_PTR, DNSW_C_IN, 60);
     name(&b, "dns1.terminal.example");
     rr_end(&b, at);
-    udp(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.nidentities, 2);
     assert_true(f->rec.identities[1].server);
     assert_string_equal(f->rec.identities[1].value, "dns1.terminal.example");
     /* the same answer again: no second fact in this flow */
-    udp(f, S2C, &rsp);
+    DATAGRAM_BUF(f, S2C, &rsp);
     assert_int_equal(count_identity(f, "dns_name"), 2);
     /* without a packet (no addresses) nothing is attached */
     f->ctx.pkt = NULL;
     f->state = memset(f->state, 0, qw_proto_dns.state_size);
-    udp(f, S2C, &rsp);
+    DATAGRAM_BUF(f, S2C, &rsp);
     assert_int_equal(count_identity(f, "dns_name"), 2);
 }
 
@@ -918,32 +809,30 @@ static void test_descriptor(void **ts)
     assert_true(qw_proto_dns.state_size < 4096); /* a few KiB per flow */
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_query_response_pair),
-        T(test_error_rcodes),
-        T(test_record_types),
-        T(test_edns),
-        T(test_update_is_config),
-        T(test_pairing_rules),
-        T(test_retransmission_and_flow_end),
-        T(test_queue_overflow),
-        T(test_multicast_query_written_at_once),
-        T(test_long_query_short_form),
-        T(test_compression_loop),
-        T(test_truncated_and_bad_lengths),
-        T(test_every_truncation),
-        T(test_tcp_pair_and_two_in_one),
-        T(test_tcp_every_split),
-        T(test_tcp_bad_length_and_gap),
-        T(test_identity_flow_ends_only),
-        T(test_wire_names),
-        T(test_wire_reverse),
-        T(test_probe),
-        T(test_descriptor),
+        FX_TEST(test_query_response_pair),
+        FX_TEST(test_error_rcodes),
+        FX_TEST(test_record_types),
+        FX_TEST(test_edns),
+        FX_TEST(test_update_is_config),
+        FX_TEST(test_pairing_rules),
+        FX_TEST(test_retransmission_and_flow_end),
+        FX_TEST(test_queue_overflow),
+        FX_TEST(test_multicast_query_written_at_once),
+        FX_TEST(test_long_query_short_form),
+        FX_TEST(test_compression_loop),
+        FX_TEST(test_truncated_and_bad_lengths),
+        FX_TEST(test_every_truncation),
+        FX_TEST(test_tcp_pair_and_two_in_one),
+        FX_TEST(test_tcp_every_split),
+        FX_TEST(test_tcp_bad_length_and_gap),
+        FX_TEST(test_identity_flow_ends_only),
+        FX_TEST(test_wire_names),
+        FX_TEST(test_wire_reverse),
+        FX_TEST(test_probe),
+        FX_TEST(test_descriptor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,127 +25,13 @@
 
 extern const struct qw_proto qw_proto_enip;
 
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
+#define PROTO qw_proto_enip
+#define FX_TS_STEP 0 /* the tests set packet times themselves */
+#define FX_BUF_MAX 4096
 
-/* ---- Fixture ------------------------------------------------------------------------------ */
-
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-    struct qw_pending pend[2];
-};
-
-static int fx_setup(void **tstate)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_enip);
-    f->state = calloc(1, qw_proto_enip.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *tstate = f;
-    return 0;
-}
-
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-/* Reset the parser and recorder within one test (for split loops). */
-static void fx_reset(struct fx *f)
-{
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    memset(f->pend, 0, sizeof f->pend);
-    memset(f->state, 0, qw_proto_enip.state_size);
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_enip);
-}
-
-static void feed(struct fx *f, enum qw_dir dir, const uint8_t *b, size_t n)
-{
-    size_t dropped =
-        qw_stream_deliver(&f->ctx, &qw_proto_enip, f->state, dir, &f->pend[dir], b, n);
-    assert_int_equal(dropped, 0);
-}
-
-static void flow_end(struct fx *f)
-{
-    qw_proto_enip.flow_end(&f->ctx, f->state);
-}
-
-static const char *json_of(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    return f->rec.txns[i].json;
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    const char *j = json_of(f, i);
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static void json_lacks_(const struct fx *f, size_t i, const char *needle, const char *file,
-                        int line)
-{
-    const char *j = json_of(f, i);
-    if (strstr(j, needle)) {
-        print_error("txn %zu json %s\n  has %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_LACKS(f, i, s) json_lacks_((f), (i), (s), __FILE__, __LINE__)
-
-static const struct qw_txn *txn_at(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    return &f->rec.txns[i].txn;
-}
+#include "parser_fixture.h"
 
 /* ---- Message builders --------------------------------------------------------------------- */
-
-struct buf {
-    uint8_t b[4096];
-    size_t n;
-};
-
-static void put8(struct buf *b, uint8_t v)
-{
-    assert_true(b->n < sizeof b->b);
-    b->b[b->n++] = v;
-}
-
-static void put16(struct buf *b, uint16_t v)
-{
-    put8(b, (uint8_t)v);
-    put8(b, (uint8_t)(v >> 8));
-}
-
-static void put32(struct buf *b, uint32_t v)
-{
-    put16(b, (uint16_t)v);
-    put16(b, (uint16_t)(v >> 16));
-}
-
-static void putn(struct buf *b, const void *p, size_t n)
-{
-    assert_true(b->n + n <= sizeof b->b);
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
 
 static const uint8_t CTX_A[8] = {0xC0, 0xA8, 0x64, 0x1C, 0, 0, 0x48, 0x57};
 static const uint8_t CTX_B[8] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -155,27 +41,27 @@ static const uint8_t CTX_B[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 static void encap(struct buf *out, uint16_t cmd, uint32_t session, uint32_t status,
                   const uint8_t ctx[8], const struct buf *body)
 {
-    put16(out, cmd);
-    put16(out, (uint16_t)(body ? body->n : 0));
-    put32(out, session);
-    put32(out, status);
-    putn(out, ctx, 8);
-    put32(out, 0);
-    if (body) putn(out, body->b, body->n);
+    le16(out, cmd);
+    le16(out, (uint16_t)(body ? body->n : 0));
+    le32(out, session);
+    le32(out, status);
+    put(out, ctx, 8);
+    le32(out, 0);
+    if (body) put(out, body->b, body->n);
 }
 
 /* SendRRData: null address item + unconnected data item with `cip`. */
 static void rr_data(struct buf *out, const uint8_t ctx[8], const struct buf *cip)
 {
     struct buf body = {0};
-    put32(&body, 0); /* interface handle: CIP */
-    put16(&body, 5); /* timeout */
-    put16(&body, 2);
-    put16(&body, 0x0000);
-    put16(&body, 0);
-    put16(&body, 0x00B2);
-    put16(&body, (uint16_t)cip->n);
-    putn(&body, cip->b, cip->n);
+    le32(&body, 0); /* interface handle: CIP */
+    le16(&body, 5); /* timeout */
+    le16(&body, 2);
+    le16(&body, 0x0000);
+    le16(&body, 0);
+    le16(&body, 0x00B2);
+    le16(&body, (uint16_t)cip->n);
+    put(&body, cip->b, cip->n);
     encap(out, 0x006F, SESSION, 0, ctx, &body);
 }
 
@@ -184,16 +70,16 @@ static void unit_data(struct buf *out, uint32_t conn, uint16_t seq, const struct
 {
     static const uint8_t zero[8] = {0};
     struct buf body = {0};
-    put32(&body, 0);
-    put16(&body, 0);
-    put16(&body, 2);
-    put16(&body, 0x00A1);
-    put16(&body, 4);
-    put32(&body, conn);
-    put16(&body, 0x00B1);
-    put16(&body, (uint16_t)(cip->n + 2));
-    put16(&body, seq);
-    putn(&body, cip->b, cip->n);
+    le32(&body, 0);
+    le16(&body, 0);
+    le16(&body, 2);
+    le16(&body, 0x00A1);
+    le16(&body, 4);
+    le32(&body, conn);
+    le16(&body, 0x00B1);
+    le16(&body, (uint16_t)(cip->n + 2));
+    le16(&body, seq);
+    put(&body, cip->b, cip->n);
     encap(out, 0x0070, SESSION, 0, zero, &body);
 }
 
@@ -202,37 +88,37 @@ static void cip_req(struct buf *out, uint8_t svc, const uint8_t *path, size_t pl
                     const uint8_t *data, size_t dlen)
 {
     assert_true(plen % 2 == 0);
-    put8(out, svc);
-    put8(out, (uint8_t)(plen / 2));
-    putn(out, path, plen);
-    if (dlen) putn(out, data, dlen);
+    u8(out, svc);
+    u8(out, (uint8_t)(plen / 2));
+    put(out, path, plen);
+    if (dlen) put(out, data, dlen);
 }
 
 /* A CIP reply: service | 0x80, reserved, status, additional status words, data. */
 static void cip_rsp(struct buf *out, uint8_t svc, uint8_t status, const uint16_t *ext,
                     size_t next, const uint8_t *data, size_t dlen)
 {
-    put8(out, (uint8_t)(svc | 0x80));
-    put8(out, 0);
-    put8(out, status);
-    put8(out, (uint8_t)next);
-    for (size_t i = 0; i < next; i++) put16(out, ext[i]);
-    if (dlen) putn(out, data, dlen);
+    u8(out, (uint8_t)(svc | 0x80));
+    u8(out, 0);
+    u8(out, status);
+    u8(out, (uint8_t)next);
+    for (size_t i = 0; i < next; i++) le16(out, ext[i]);
+    if (dlen) put(out, data, dlen);
 }
 
 /* Identity attributes 1-7 + state: Rockwell 1756-ENBT/A, rev 4.3, serial 0x00524d8e. */
 static void identity_body(struct buf *b)
 {
-    put16(b, 1);      /* vendor */
-    put16(b, 0x0C);   /* communications adapter */
-    put16(b, 58);     /* product code */
-    put8(b, 4);       /* major */
-    put8(b, 3);       /* minor */
-    put16(b, 0x0030); /* status */
-    put32(b, 0x00524D8E);
-    put8(b, 11);
-    putn(b, "1756-ENBT/A", 11);
-    put8(b, 3); /* state */
+    le16(b, 1);      /* vendor */
+    le16(b, 0x0C);   /* communications adapter */
+    le16(b, 58);     /* product code */
+    u8(b, 4);       /* major */
+    u8(b, 3);       /* minor */
+    le16(b, 0x0030); /* status */
+    le32(b, 0x00524D8E);
+    u8(b, 11);
+    put(b, "1756-ENBT/A", 11);
+    u8(b, 3); /* state */
 }
 
 static const uint8_t PATH_IDENTITY[] = {0x20, 0x01, 0x24, 0x01};
@@ -244,22 +130,22 @@ static const uint8_t PATH_MR[] = {0x20, 0x02, 0x24, 0x01};
 static void list_identity_reply(struct buf *out, const uint8_t ctx[8])
 {
     struct buf item = {0};
-    put16(&item, 1);      /* encapsulation version */
-    put8(&item, 0);       /* sin_family, big-endian 2 */
-    put8(&item, 2);
-    put8(&item, 0xAF);    /* sin_port 44818, big-endian */
-    put8(&item, 0x12);
-    put8(&item, 10);      /* sin_addr 10.1.1.164 */
-    put8(&item, 1);
-    put8(&item, 1);
-    put8(&item, 164);
-    for (int i = 0; i < 8; i++) put8(&item, 0);
+    le16(&item, 1);      /* encapsulation version */
+    u8(&item, 0);       /* sin_family, big-endian 2 */
+    u8(&item, 2);
+    u8(&item, 0xAF);    /* sin_port 44818, big-endian */
+    u8(&item, 0x12);
+    u8(&item, 10);      /* sin_addr 10.1.1.164 */
+    u8(&item, 1);
+    u8(&item, 1);
+    u8(&item, 164);
+    for (int i = 0; i < 8; i++) u8(&item, 0);
     identity_body(&item);
     struct buf body = {0};
-    put16(&body, 1);
-    put16(&body, 0x000C);
-    put16(&body, (uint16_t)item.n);
-    putn(&body, item.b, item.n);
+    le16(&body, 1);
+    le16(&body, 0x000C);
+    le16(&body, (uint16_t)item.n);
+    put(&body, item.b, item.n);
     encap(out, 0x0063, 0, 0, ctx, &body);
 }
 
@@ -310,8 +196,8 @@ static void test_register_session_and_list_services(void **ts)
 {
     struct fx *f = *ts;
     struct buf body = {0}, req = {0}, rsp = {0};
-    put16(&body, 1);
-    put16(&body, 0);
+    le16(&body, 1);
+    le16(&body, 0);
     encap(&req, 0x0065, 0, 0, CTX_A, &body);
     encap(&rsp, 0x0065, 0x00000001, 0, CTX_A, &body);
     feed(f, C2S, req.b, req.n);
@@ -325,12 +211,12 @@ static void test_register_session_and_list_services(void **ts)
 
     struct buf lreq = {0}, lrsp = {0}, lb = {0};
     encap(&lreq, 0x0004, 1, 0, CTX_B, NULL);
-    put16(&lb, 1);
-    put16(&lb, 0x0100);
-    put16(&lb, 20);
-    put16(&lb, 1);
-    put16(&lb, 0x0120);
-    putn(&lb, "Communications\0\0", 16);
+    le16(&lb, 1);
+    le16(&lb, 0x0100);
+    le16(&lb, 20);
+    le16(&lb, 1);
+    le16(&lb, 0x0120);
+    put(&lb, "Communications\0\0", 16);
     encap(&lrsp, 0x0004, 1, 0, CTX_B, &lb);
     feed(f, C2S, lreq.b, lreq.n);
     feed(f, S2C, lrsp.b, lrsp.n);
@@ -344,7 +230,7 @@ static void test_no_reply_commands_emitted_at_once(void **ts)
     struct fx *f = *ts;
     struct buf unreg = {0}, nop = {0}, nb = {0};
     encap(&unreg, 0x0066, SESSION, 0, CTX_A, NULL);
-    put32(&nb, 0xDEADBEEF);
+    le32(&nb, 0xDEADBEEF);
     encap(&nop, 0x0000, SESSION, 0, CTX_A, &nb);
     feed(f, C2S, unreg.b, unreg.n);
     feed(f, C2S, nop.b, nop.n);
@@ -391,14 +277,14 @@ static void ucsend_identity(struct buf *cip)
 {
     struct buf emb = {0}, data = {0};
     cip_req(&emb, 0x01, PATH_IDENTITY, sizeof PATH_IDENTITY, NULL, 0);
-    put8(&data, 0x07); /* priority/time tick */
-    put8(&data, 0xE9); /* timeout ticks */
-    put16(&data, (uint16_t)emb.n);
-    putn(&data, emb.b, emb.n);
-    put8(&data, 1); /* route path: 1 word */
-    put8(&data, 0);
-    put8(&data, 0x01); /* port 1 (backplane) */
-    put8(&data, 0x02); /* slot 2 */
+    u8(&data, 0x07); /* priority/time tick */
+    u8(&data, 0xE9); /* timeout ticks */
+    le16(&data, (uint16_t)emb.n);
+    put(&data, emb.b, emb.n);
+    u8(&data, 1); /* route path: 1 word */
+    u8(&data, 0);
+    u8(&data, 0x01); /* port 1 (backplane) */
+    u8(&data, 0x02); /* slot 2 */
     cip_req(cip, 0x52, PATH_CM, sizeof PATH_CM, data.b, data.n);
 }
 
@@ -455,31 +341,31 @@ static void test_unconnected_send_router_error(void **ts)
 
 static void fwd_open_data(struct buf *d, bool large)
 {
-    put8(d, 0x0A);
-    put8(d, 0x0E);
-    put32(d, 0);          /* O->T id: the target chooses */
-    put32(d, 0x20000002); /* T->O id */
-    put16(d, 0x1234);     /* connection serial */
-    put16(d, 1);          /* vendor */
-    put32(d, 0x00C0FFEE); /* originator serial */
-    put8(d, 3);           /* timeout multiplier */
-    put8(d, 0);
-    put8(d, 0);
-    put8(d, 0);
-    put32(d, 2000000);    /* O->T RPI 2 s */
-    if (large) put32(d, 0x42000FA0); /* point to point, fixed, low... size 4000 */
-    else put16(d, 0x43F4);           /* point to point, low priority, variable, 500 */
-    put32(d, 2000000);
-    if (large) put32(d, 0x42000FA0);
-    else put16(d, 0x43F4);
-    put8(d, 0xA3);        /* server, application trigger, class 3 */
-    put8(d, 3);           /* connection path 3 words */
-    put8(d, 0x01);        /* port 1 slot 0 */
-    put8(d, 0x00);
-    put8(d, 0x20);        /* message router */
-    put8(d, 0x02);
-    put8(d, 0x24);
-    put8(d, 0x01);
+    u8(d, 0x0A);
+    u8(d, 0x0E);
+    le32(d, 0);          /* O->T id: the target chooses */
+    le32(d, 0x20000002); /* T->O id */
+    le16(d, 0x1234);     /* connection serial */
+    le16(d, 1);          /* vendor */
+    le32(d, 0x00C0FFEE); /* originator serial */
+    u8(d, 3);           /* timeout multiplier */
+    u8(d, 0);
+    u8(d, 0);
+    u8(d, 0);
+    le32(d, 2000000);    /* O->T RPI 2 s */
+    if (large) le32(d, 0x42000FA0); /* point to point, fixed, low... size 4000 */
+    else le16(d, 0x43F4);           /* point to point, low priority, variable, 500 */
+    le32(d, 2000000);
+    if (large) le32(d, 0x42000FA0);
+    else le16(d, 0x43F4);
+    u8(d, 0xA3);        /* server, application trigger, class 3 */
+    u8(d, 3);           /* connection path 3 words */
+    u8(d, 0x01);        /* port 1 slot 0 */
+    u8(d, 0x00);
+    u8(d, 0x20);        /* message router */
+    u8(d, 0x02);
+    u8(d, 0x24);
+    u8(d, 0x01);
 }
 
 static void test_forward_open_and_close(void **ts)
@@ -488,15 +374,15 @@ static void test_forward_open_and_close(void **ts)
     struct buf c1 = {0}, d1 = {0}, c2 = {0}, d2 = {0}, req = {0}, rsp = {0};
     fwd_open_data(&d1, false);
     cip_req(&c1, 0x54, PATH_CM, sizeof PATH_CM, d1.b, d1.n);
-    put32(&d2, 0x80FE0017); /* O->T id chosen by the target */
-    put32(&d2, 0x20000002);
-    put16(&d2, 0x1234);
-    put16(&d2, 1);
-    put32(&d2, 0x00C0FFEE);
-    put32(&d2, 2000000);
-    put32(&d2, 2000000);
-    put8(&d2, 0);
-    put8(&d2, 0);
+    le32(&d2, 0x80FE0017); /* O->T id chosen by the target */
+    le32(&d2, 0x20000002);
+    le16(&d2, 0x1234);
+    le16(&d2, 1);
+    le32(&d2, 0x00C0FFEE);
+    le32(&d2, 2000000);
+    le32(&d2, 2000000);
+    u8(&d2, 0);
+    u8(&d2, 0);
     cip_rsp(&c2, 0x54, 0, NULL, 0, d2.b, d2.n);
     rr_data(&req, CTX_A, &c1);
     rr_data(&rsp, CTX_A, &c2);
@@ -534,15 +420,15 @@ static void test_forward_open_and_close(void **ts)
     /* Forward Close */
     fx_reset(f);
     struct buf c4 = {0}, d4 = {0}, req4 = {0};
-    put8(&d4, 0x0A);
-    put8(&d4, 0x0E);
-    put16(&d4, 0x1234);
-    put16(&d4, 1);
-    put32(&d4, 0x00C0FFEE);
-    put8(&d4, 1);
-    put8(&d4, 0);
-    put8(&d4, 0x01);
-    put8(&d4, 0x00);
+    u8(&d4, 0x0A);
+    u8(&d4, 0x0E);
+    le16(&d4, 0x1234);
+    le16(&d4, 1);
+    le32(&d4, 0x00C0FFEE);
+    u8(&d4, 1);
+    u8(&d4, 0);
+    u8(&d4, 0x01);
+    u8(&d4, 0x00);
     cip_req(&c4, 0x4E, PATH_CM, sizeof PATH_CM, d4.b, d4.n);
     rr_data(&req4, CTX_A, &c4);
     feed(f, C2S, req4.b, req4.n);
@@ -560,10 +446,10 @@ static void test_forward_open_and_close(void **ts)
 static void sym(struct buf *p, const char *name)
 {
     size_t n = strlen(name);
-    put8(p, 0x91);
-    put8(p, (uint8_t)n);
-    putn(p, name, n);
-    if (n & 1u) put8(p, 0);
+    u8(p, 0x91);
+    u8(p, (uint8_t)n);
+    put(p, name, n);
+    if (n & 1u) u8(p, 0);
 }
 
 /* Read Tag Fragmented (0x52) sent through an Unconnected Send (also 0x52): a successful 0xD2
@@ -575,15 +461,15 @@ static void test_unconnected_send_of_read_fragmented(void **ts)
     sym(&p, "Recipe");
     static const uint8_t frag[] = {0x0A, 0x00, 0x00, 0x00, 0x00, 0x00};
     cip_req(&emb, 0x52, p.b, p.n, frag, sizeof frag);
-    put8(&data, 0x0A);
-    put8(&data, 0x05);
-    put16(&data, (uint16_t)emb.n);
-    putn(&data, emb.b, emb.n);
-    if (emb.n & 1u) put8(&data, 0);
-    put8(&data, 1);
-    put8(&data, 0);
-    put8(&data, 0x01);
-    put8(&data, 0x00);
+    u8(&data, 0x0A);
+    u8(&data, 0x05);
+    le16(&data, (uint16_t)emb.n);
+    put(&data, emb.b, emb.n);
+    if (emb.n & 1u) u8(&data, 0);
+    u8(&data, 1);
+    u8(&data, 0);
+    u8(&data, 0x01);
+    u8(&data, 0x00);
     cip_req(&c1, 0x52, PATH_CM, sizeof PATH_CM, data.b, data.n);
     static const uint8_t part[] = {0xC3, 0x00, 1, 0, 2, 0};
     cip_rsp(&c2, 0x52, 0x06, NULL, 0, part, sizeof part);
@@ -608,17 +494,17 @@ static void test_get_attribute_list_identity(void **ts)
 {
     struct fx *f = *ts;
     struct buf c1 = {0}, c2 = {0}, req = {0}, rsp = {0}, rd = {0}, qd = {0};
-    put16(&qd, 7);
-    for (uint16_t a = 1; a <= 7; a++) put16(&qd, a);
+    le16(&qd, 7);
+    for (uint16_t a = 1; a <= 7; a++) le16(&qd, a);
     cip_req(&c1, 0x03, PATH_IDENTITY, sizeof PATH_IDENTITY, qd.b, qd.n);
-    put16(&rd, 7);
-    put16(&rd, 1); put16(&rd, 0); put16(&rd, 1);
-    put16(&rd, 2); put16(&rd, 0); put16(&rd, 0x0E);
-    put16(&rd, 3); put16(&rd, 0); put16(&rd, 54);
-    put16(&rd, 4); put16(&rd, 0); put8(&rd, 16); put8(&rd, 20);
-    put16(&rd, 5); put16(&rd, 0); put16(&rd, 0x3060);
-    put16(&rd, 6); put16(&rd, 0); put32(&rd, 0x0051823F);
-    put16(&rd, 7); put16(&rd, 0); put8(&rd, 20); putn(&rd, "1756-L61/B LOGIX5561", 20);
+    le16(&rd, 7);
+    le16(&rd, 1); le16(&rd, 0); le16(&rd, 1);
+    le16(&rd, 2); le16(&rd, 0); le16(&rd, 0x0E);
+    le16(&rd, 3); le16(&rd, 0); le16(&rd, 54);
+    le16(&rd, 4); le16(&rd, 0); u8(&rd, 16); u8(&rd, 20);
+    le16(&rd, 5); le16(&rd, 0); le16(&rd, 0x3060);
+    le16(&rd, 6); le16(&rd, 0); le32(&rd, 0x0051823F);
+    le16(&rd, 7); le16(&rd, 0); u8(&rd, 20); put(&rd, "1756-L61/B LOGIX5561", 20);
     cip_rsp(&c2, 0x03, 0, NULL, 0, rd.b, rd.n);
     rr_data(&req, CTX_A, &c1);
     rr_data(&rsp, CTX_A, &c2);
@@ -641,17 +527,17 @@ static void test_msp_read_tags_over_connection(void **ts)
     struct buf m1 = {0}, m2 = {0}, p1 = {0}, p2 = {0}, data = {0}, c1 = {0}, req = {0};
     sym(&p1, "Program:MainProgram");
     sym(&p1, "Level");
-    put8(&p1, 0x28); /* element 3 */
-    put8(&p1, 0x03);
+    u8(&p1, 0x28); /* element 3 */
+    u8(&p1, 0x03);
     static const uint8_t one[] = {0x01, 0x00};
     cip_req(&m1, 0x4C, p1.b, p1.n, one, sizeof one);
     sym(&p2, "Pump_Speed");
     cip_req(&m2, 0x4C, p2.b, p2.n, one, sizeof one);
-    put16(&data, 2);
-    put16(&data, 6);
-    put16(&data, (uint16_t)(6 + m1.n));
-    putn(&data, m1.b, m1.n);
-    putn(&data, m2.b, m2.n);
+    le16(&data, 2);
+    le16(&data, 6);
+    le16(&data, (uint16_t)(6 + m1.n));
+    put(&data, m1.b, m1.n);
+    put(&data, m2.b, m2.n);
     cip_req(&c1, 0x0A, PATH_MR, sizeof PATH_MR, data.b, data.n);
     unit_data(&req, 0x00076B01, 7244, &c1);
 
@@ -660,11 +546,11 @@ static void test_msp_read_tags_over_connection(void **ts)
     static const uint8_t dint[] = {0xC4, 0x00, 0x2A, 0x00, 0x00, 0x00};
     cip_rsp(&r1, 0x4C, 0, NULL, 0, dint, sizeof dint);
     cip_rsp(&r2, 0x4C, 0x05, NULL, 0, NULL, 0);
-    put16(&rdata, 2);
-    put16(&rdata, 6);
-    put16(&rdata, (uint16_t)(6 + r1.n));
-    putn(&rdata, r1.b, r1.n);
-    putn(&rdata, r2.b, r2.n);
+    le16(&rdata, 2);
+    le16(&rdata, 6);
+    le16(&rdata, (uint16_t)(6 + r1.n));
+    put(&rdata, r1.b, r1.n);
+    put(&rdata, r2.b, r2.n);
     cip_rsp(&c2, 0x0A, 0x1E, NULL, 0, rdata.b, rdata.n);
     unit_data(&rsp, 0x80FE0001, 7244, &c2);
 
@@ -769,14 +655,14 @@ static void pccc_req(struct buf *c, uint8_t fnc, uint8_t mode)
 {
     static const uint8_t p_pccc[] = {0x20, 0x67, 0x24, 0x01};
     struct buf d = {0};
-    put8(&d, 7);
-    put16(&d, 0x004D);
-    put32(&d, 0x3D2B31E0);
-    put8(&d, 0x0F);
-    put8(&d, 0);
-    put16(&d, 0xC64E);
-    put8(&d, fnc);
-    put8(&d, mode);
+    u8(&d, 7);
+    le16(&d, 0x004D);
+    le32(&d, 0x3D2B31E0);
+    u8(&d, 0x0F);
+    u8(&d, 0);
+    le16(&d, 0xC64E);
+    u8(&d, fnc);
+    u8(&d, mode);
     cip_req(c, 0x4B, p_pccc, sizeof p_pccc, d.b, d.n);
 }
 
@@ -786,12 +672,12 @@ static void test_pccc_mode_change_and_reads(void **ts)
     struct buf c = {0}, m = {0}, r = {0}, rm = {0}, rd = {0};
     pccc_req(&c, 0x80, 0x01);
     unit_data(&m, 9, 100, &c);
-    put8(&rd, 7);
-    put16(&rd, 0x004D);
-    put32(&rd, 0x3D2B31E0);
-    put8(&rd, 0x4F);
-    put8(&rd, 0x00);
-    put16(&rd, 0xC64E);
+    u8(&rd, 7);
+    le16(&rd, 0x004D);
+    le32(&rd, 0x3D2B31E0);
+    u8(&rd, 0x4F);
+    u8(&rd, 0x00);
+    le16(&rd, 0xC64E);
     cip_rsp(&r, 0x4B, 0, NULL, 0, rd.b, rd.n);
     unit_data(&rm, 10, 100, &r);
     feed(f, C2S, m.b, m.n);
@@ -878,20 +764,8 @@ static void test_split_at_every_offset(void **ts)
     uint8_t all[1024];
     size_t rl;
     size_t n = conversation(all, sizeof all, &rl);
-    feed(f, C2S, all, rl);
-    feed(f, S2C, all + rl, n - rl);
-    assert_int_equal(f->rec.ntxns, 1);
-    char want[QW_REC_JSON_MAX];
-    snprintf(want, sizeof want, "%s", json_of(f, 0));
-    for (size_t cut = 1; cut < rl; cut++) {
-        fx_reset(f);
-        feed(f, C2S, all, cut);
-        feed(f, C2S, all + cut, rl - cut);
-        for (size_t k = 0; k < n - rl; k++) feed(f, S2C, all + rl + k, 1); /* byte by byte */
-        assert_int_equal(f->rec.ntxns, 1);
-        assert_string_equal(json_of(f, 0), want);
-        assert_int_equal(f->rec.nanomalies, 0);
-    }
+    const struct msg conv[] = {{C2S, all, rl}, {S2C, all + rl, n - rl}};
+    check_every_split_with(f, conv, 2, check_one_clean_record);
 }
 
 static void test_several_pdus_in_one_chunk(void **ts)
@@ -903,7 +777,7 @@ static void test_several_pdus_in_one_chunk(void **ts)
         cip_req(&c, 0x0E, PATH_IDENTITY, sizeof PATH_IDENTITY, NULL, 0);
         uint8_t ctx[8] = {(uint8_t)i};
         rr_data(&m, ctx, &c);
-        putn(&all, m.b, m.n);
+        put(&all, m.b, m.n);
     }
     feed(f, C2S, all.b, all.n);
     assert_int_equal(f->rec.ntxns, 0);
@@ -914,7 +788,7 @@ static void test_several_pdus_in_one_chunk(void **ts)
         cip_rsp(&c, 0x0E, 0, NULL, 0, v, sizeof v);
         uint8_t ctx[8] = {(uint8_t)i};
         rr_data(&m, ctx, &c);
-        putn(&rsp, m.b, m.n);
+        put(&rsp, m.b, m.n);
     }
     feed(f, S2C, rsp.b, rsp.n);
     assert_int_equal(f->rec.ntxns, 3);
@@ -933,10 +807,10 @@ static void test_invalid_length_resyncs(void **ts)
     struct buf all = {0}, c = {0}, m = {0};
     /* A header whose length exceeds 65511, then a real message. */
     static const uint8_t bad[24] = {0x6F, 0x00, 0xF0, 0xFF};
-    putn(&all, bad, sizeof bad);
+    put(&all, bad, sizeof bad);
     cip_req(&c, 0x0E, PATH_IDENTITY, sizeof PATH_IDENTITY, NULL, 0);
     rr_data(&m, CTX_A, &c);
-    putn(&all, m.b, m.n);
+    put(&all, m.b, m.n);
     feed(f, C2S, all.b, all.n);
     flow_end(f);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "enip.invalid_length"), 1);
@@ -949,23 +823,23 @@ static void test_truncated_and_inconsistent(void **ts)
     struct fx *f = *ts;
     /* CPF item longer than the message. */
     struct buf body = {0}, m = {0};
-    put32(&body, 0);
-    put16(&body, 0);
-    put16(&body, 2);
-    put16(&body, 0);
-    put16(&body, 0);
-    put16(&body, 0x00B2);
-    put16(&body, 200);
-    put8(&body, 0x0E);
+    le32(&body, 0);
+    le16(&body, 0);
+    le16(&body, 2);
+    le16(&body, 0);
+    le16(&body, 0);
+    le16(&body, 0x00B2);
+    le16(&body, 200);
+    u8(&body, 0x0E);
     encap(&m, 0x006F, SESSION, 0, CTX_A, &body);
     feed(f, C2S, m.b, m.n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "enip.invalid_cpf"), 1);
     /* A CIP request whose path is cut short. */
     struct buf c = {0}, m2 = {0};
-    put8(&c, 0x0E);
-    put8(&c, 4); /* 8 bytes of path announced, 2 present */
-    put8(&c, 0x20);
-    put8(&c, 0x01);
+    u8(&c, 0x0E);
+    u8(&c, 4); /* 8 bytes of path announced, 2 present */
+    u8(&c, 0x20);
+    u8(&c, 0x01);
     rr_data(&m2, CTX_B, &c);
     feed(f, C2S, m2.b, m2.n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "enip.cip_truncated"), 1);
@@ -978,8 +852,8 @@ static void test_truncated_and_inconsistent(void **ts)
     assert_int_equal(qw_record_count_anomaly(&f->rec, "enip.invalid_path"), 1);
     /* An MSP whose offset points outside the packet. */
     struct buf d = {0}, c4 = {0}, m4 = {0};
-    put16(&d, 1);
-    put16(&d, 400);
+    le16(&d, 1);
+    le16(&d, 400);
     cip_req(&c4, 0x0A, PATH_MR, sizeof PATH_MR, d.b, d.n);
     rr_data(&m4, CTX_B, &c4);
     feed(f, C2S, m4.b, m4.n);
@@ -1071,8 +945,8 @@ static void test_probe(void **ts)
     encap(&li, 0x0063, 0, 0, CTX_B, NULL);
     assert_int_equal(probe(li.b, li.n, C2S), QW_PROBE_MATCH);
     assert_int_equal(probe(li.b, 10, C2S), QW_PROBE_NEED_MORE);
-    put16(&rb, 1);
-    put16(&rb, 0);
+    le16(&rb, 1);
+    le16(&rb, 0);
     encap(&reg, 0x0065, 0, 0, CTX_A, &rb);
     assert_int_equal(probe(reg.b, reg.n, C2S), QW_PROBE_MATCH);
     cip_req(&c, 0x0E, PATH_IDENTITY, sizeof PATH_IDENTITY, NULL, 0);
@@ -1166,36 +1040,34 @@ static void test_descriptor(void **ts)
     assert_true(qw_proto_enip.state_size < 16 * 1024);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_list_identity_pair_and_facts),
-        T(test_register_session_and_list_services),
-        T(test_no_reply_commands_emitted_at_once),
-        T(test_get_attributes_all_identity_direct),
-        T(test_unconnected_send_unwrapped),
-        T(test_unconnected_send_router_error),
-        T(test_forward_open_and_close),
-        T(test_unconnected_send_of_read_fragmented),
-        T(test_get_attribute_list_identity),
-        T(test_msp_read_tags_over_connection),
-        T(test_tag_services_by_class),
-        T(test_ops_by_class),
-        T(test_pccc_mode_change_and_reads),
-        T(test_path_formats),
-        T(test_split_at_every_offset),
-        T(test_several_pdus_in_one_chunk),
-        T(test_invalid_length_resyncs),
-        T(test_truncated_and_inconsistent),
-        T(test_gap_resyncs),
-        T(test_response_without_request_and_flush),
-        T(test_queue_overflow),
-        T(test_udp_list_identity),
-        T(test_probe),
-        T(test_tables),
-        T(test_descriptor),
+        FX_TEST(test_list_identity_pair_and_facts),
+        FX_TEST(test_register_session_and_list_services),
+        FX_TEST(test_no_reply_commands_emitted_at_once),
+        FX_TEST(test_get_attributes_all_identity_direct),
+        FX_TEST(test_unconnected_send_unwrapped),
+        FX_TEST(test_unconnected_send_router_error),
+        FX_TEST(test_forward_open_and_close),
+        FX_TEST(test_unconnected_send_of_read_fragmented),
+        FX_TEST(test_get_attribute_list_identity),
+        FX_TEST(test_msp_read_tags_over_connection),
+        FX_TEST(test_tag_services_by_class),
+        FX_TEST(test_ops_by_class),
+        FX_TEST(test_pccc_mode_change_and_reads),
+        FX_TEST(test_path_formats),
+        FX_TEST(test_split_at_every_offset),
+        FX_TEST(test_several_pdus_in_one_chunk),
+        FX_TEST(test_invalid_length_resyncs),
+        FX_TEST(test_truncated_and_inconsistent),
+        FX_TEST(test_gap_resyncs),
+        FX_TEST(test_response_without_request_and_flush),
+        FX_TEST(test_queue_overflow),
+        FX_TEST(test_udp_list_identity),
+        FX_TEST(test_probe),
+        FX_TEST(test_tables),
+        FX_TEST(test_descriptor),
     };
     return cmocka_run_group_tests_name("enip", tests, NULL, NULL);
 }

@@ -26,106 +26,29 @@ extern const struct qw_proto qw_proto_goose;
 
 /* ---- Fixture ------------------------------------------------------------------------------ */
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    struct qw_packet pkt;
-    void *state;
-};
+#define PROTO qw_proto_goose
+#define FX_TS_STEP 0 /* the tests move the clock themselves */
+#define FX_SRC_MAC {0x00, 0xa0, 0xf4, 0x08, 0x2f, 0x77}
+#define FX_DST_MAC {0x01, 0x0c, 0xcd, 0x01, 0x00, 0x01}
+#define FX_BUF_MAX 1024
 
-static int fx_setup(void **ts)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_goose);
-    f->state = calloc(1, qw_proto_goose.state_size);
-    if (!f->state) return -1;
-    static const uint8_t src[6] = {0x00, 0xa0, 0xf4, 0x08, 0x2f, 0x77};
-    static const uint8_t dst[6] = {0x01, 0x0c, 0xcd, 0x01, 0x00, 0x01};
-    f->pkt.has_mac = true;
-    memcpy(f->pkt.src_mac, src, 6);
-    memcpy(f->pkt.dst_mac, dst, 6);
-    f->pkt.ethertype = ETH_GOOSE;
-    f->ctx.pkt = &f->pkt;
-    f->ctx.ts_ns = 1000000000ull;
-    *ts = f;
-    return 0;
-}
-
-static int fx_teardown(void **ts)
-{
-    struct fx *f = *ts;
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-static void feed(struct fx *f, const uint8_t *b, size_t n)
-{
-    qw_proto_goose.frame(&f->ctx, f->state, ETH_GOOSE, b, n);
-}
-
-static const char *json_of(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    assert_false(f->rec.txns[i].json_overflow);
-    return f->rec.txns[i].json;
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    const char *j = json_of(f, i);
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static void json_lacks_(const struct fx *f, size_t i, const char *needle, const char *file,
-                        int line)
-{
-    const char *j = json_of(f, i);
-    if (strstr(j, needle)) {
-        print_error("txn %zu json %s\n  has %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_LACKS(f, i, s) json_lacks_((f), (i), (s), __FILE__, __LINE__)
+#include "parser_fixture.h"
 
 /* ---- Frame builder ------------------------------------------------------------------------ */
-
-struct buf {
-    uint8_t b[1024];
-    size_t n;
-};
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-    assert_true(b->n + n <= sizeof b->b);
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
-
-static void put1(struct buf *b, uint8_t v)
-{
-    put(b, &v, 1);
-}
 
 /* TLV with a definite length (short or 1/2-octet long form). */
 static void tlv(struct buf *b, uint8_t tag, const void *v, size_t n)
 {
-    put1(b, tag);
+    u8(b, tag);
     if (n < 0x80) {
-        put1(b, (uint8_t)n);
+        u8(b, (uint8_t)n);
     } else if (n < 0x100) {
-        put1(b, 0x81);
-        put1(b, (uint8_t)n);
+        u8(b, 0x81);
+        u8(b, (uint8_t)n);
     } else {
-        put1(b, 0x82);
-        put1(b, (uint8_t)(n >> 8));
-        put1(b, (uint8_t)n);
+        u8(b, 0x82);
+        u8(b, (uint8_t)(n >> 8));
+        u8(b, (uint8_t)n);
     }
     put(b, v, n);
 }
@@ -196,7 +119,7 @@ static void send(struct fx *f, const struct gs_in *in)
 {
     uint8_t fr[512];
     size_t n = build(fr, sizeof fr, in);
-    feed(f, fr, n);
+    fx_frame(f, fr, n);
 }
 
 /* ---- Corpus frame -------------------------------------------------------------------------- */
@@ -219,7 +142,7 @@ static const uint8_t all_types[] = {
 static void test_corpus_all_data_types(void **ts)
 {
     struct fx *f = *ts;
-    feed(f, all_types, sizeof all_types);
+    fx_frame(f, all_types, sizeof all_types);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(f->rec.nanomalies, 0);
     const struct qw_txn *t = &f->rec.txns[0].txn;
@@ -428,9 +351,8 @@ static void test_truncated_at_every_length(void **ts)
     /* offset where the gocbRef value ends: header(8) + 61 LL + 80 LL + ref */
     size_t ref_end = 8 + 2 + 2 + strlen(DEF.ref);
     for (size_t cut = 0; cut <= n; cut++) {
-        memset(f->state, 0, qw_proto_goose.state_size);
-        f->rec.ntxns = f->rec.nanomalies = 0;
-        feed(f, fr, cut);
+        fx_clear(f);
+        fx_frame(f, fr, cut);
         if (cut == n) {
             assert_int_equal(f->rec.ntxns, 1);
             assert_int_equal(f->rec.nanomalies, 0);
@@ -463,20 +385,20 @@ static void test_length_field(void **ts)
     size_t n = build(fr, sizeof fr, &DEF);
     fr[2] = 0;
     fr[3] = 7; /* below the header */
-    feed(f, fr, n);
+    fx_frame(f, fr, n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "goose.invalid_length"), 1);
     assert_int_equal(f->rec.ntxns, 0);
     /* Ethernet padding after the declared length is ignored */
     n = build(fr, sizeof fr, &DEF);
     memset(fr + n, 0, 20);
-    feed(f, fr, n + 20);
+    fx_frame(f, fr, n + 20);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_LACKS(f, 0, "truncated");
     /* a length past the frame: truncated */
     fr[2] = 0x01;
     fr[3] = 0xff;
     memset(f->state, 0, qw_proto_goose.state_size);
-    feed(f, fr, n);
+    fx_frame(f, fr, n);
     assert_int_equal(f->rec.ntxns, 2);
     JSON_HAS(f, 1, "\"truncated\":true");
 }
@@ -485,21 +407,21 @@ static void test_not_goose(void **ts)
 {
     struct fx *f = *ts;
     static const uint8_t seq[] = {0, 1, 0, 12, 0, 0, 0, 0, 0x30, 0x02, 0x05, 0x00};
-    feed(f, seq, sizeof seq);
+    fx_frame(f, seq, sizeof seq);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "goose.invalid_pdu"), 1);
     /* corpus goose_malformed_asn1.pcap: [UNIVERSAL 26] where gocbRef belongs */
     static const uint8_t bad[] = {0, 1, 0, 14, 0, 0, 0, 0, 0x61, 0x04, 0x1f, 0x1a, 0x01, 0x41};
-    feed(f, bad, sizeof bad);
+    fx_frame(f, bad, sizeof bad);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "goose.unexpected_member"), 1);
     /* another Ethertype is not looked at */
     uint8_t fr[512];
     size_t n = build(fr, sizeof fr, &DEF);
-    qw_proto_goose.frame(&f->ctx, f->state, 0x88BA, fr, n);
+    fx_frame_as(f, 0x88BA, fr, n);
     assert_int_equal(f->rec.ntxns, 0);
     /* garbage */
     uint8_t junk[64];
     for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)(i * 37 + 11);
-    feed(f, junk, sizeof junk);
+    fx_frame(f, junk, sizeof junk);
     assert_int_equal(f->rec.ntxns, 0);
 }
 
@@ -514,7 +436,7 @@ static void test_missing_mandatory_member(void **ts)
     tlv(&apdu, 0x61, pdu.b, pdu.n);
     uint8_t fr[128] = {0, 1, 0, (uint8_t)(8 + apdu.n), 0, 0, 0, 0};
     memcpy(fr + 8, apdu.b, apdu.n);
-    feed(f, fr, 8 + apdu.n);
+    fx_frame(f, fr, 8 + apdu.n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "goose.missing_field"), 1);
     assert_int_equal(f->rec.ntxns, 1);
 }
@@ -523,7 +445,7 @@ static void test_gse_management(void **ts)
 {
     struct fx *f = *ts;
     static const uint8_t mngt[] = {0, 1, 0, 12, 0, 0, 0, 0, 0x60, 0x02, 0xa0, 0x00};
-    feed(f, mngt, sizeof mngt);
+    fx_frame(f, mngt, sizeof mngt);
     assert_int_equal(f->rec.ntxns, 1);
     assert_string_equal(f->rec.txns[0].txn.function_name, "gse_management");
     JSON_HAS(f, 0, "\"pdu\":\"gse_management\"");
@@ -537,16 +459,10 @@ static void test_decoded_vlan_frame(void **ts)
     uint8_t fr[600] = {0x01, 0x0c, 0xcd, 0x01, 0x00, 0x01, 0x00, 0xa0, 0xf4, 0x08,
                        0x2f, 0x77, 0x81, 0x00, 0x80, 0x05, 0x88, 0xb8};
     size_t n = 18 + build(fr + 18, sizeof fr - 18, &DEF);
-    struct qw_decoder d;
-    qw_decoder_init(&d, 1);
-    struct qw_packet p;
-    qw_decode(&d, fr, (uint32_t)n, (uint32_t)n, 5, &p);
-    assert_int_equal(p.ethertype, ETH_GOOSE);
-    assert_int_equal(p.nvlan, 1);
-    assert_int_equal(p.vlan[0], 5);
-    f->ctx.pkt = &p;
-    qw_proto_goose.frame(&f->ctx, f->state, p.ethertype, p.payload, p.payload_len);
-    qw_decoder_free(&d);
+    const struct qw_packet *p = fx_frame_decoded(f, fr, n);
+    assert_int_equal(p->ethertype, ETH_GOOSE);
+    assert_int_equal(p->nvlan, 1);
+    assert_int_equal(p->vlan[0], 5);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"gocb_ref\":\"IED1LD0/LLN0$GO$gcb01\"");
 }
@@ -554,22 +470,21 @@ static void test_decoded_vlan_frame(void **ts)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-        T(test_corpus_all_data_types),
-        T(test_retransmissions_and_state_change),
-        T(test_st_num_backwards_is_flagged),
-        T(test_sq_num_reset_without_state_change),
-        T(test_simulation_flag),
-        T(test_conf_rev_change_makes_a_record),
-        T(test_source_change_and_time_to_live),
-        T(test_blocks_are_tracked_apart),
-        T(test_table_eviction),
-        T(test_truncated_at_every_length),
-        T(test_length_field),
-        T(test_not_goose),
-        T(test_missing_mandatory_member),
-        T(test_gse_management),
-        T(test_decoded_vlan_frame),
+        FX_TEST(test_corpus_all_data_types),
+        FX_TEST(test_retransmissions_and_state_change),
+        FX_TEST(test_st_num_backwards_is_flagged),
+        FX_TEST(test_sq_num_reset_without_state_change),
+        FX_TEST(test_simulation_flag),
+        FX_TEST(test_conf_rev_change_makes_a_record),
+        FX_TEST(test_source_change_and_time_to_live),
+        FX_TEST(test_blocks_are_tracked_apart),
+        FX_TEST(test_table_eviction),
+        FX_TEST(test_truncated_at_every_length),
+        FX_TEST(test_length_field),
+        FX_TEST(test_not_goose),
+        FX_TEST(test_missing_mandatory_member),
+        FX_TEST(test_gse_management),
+        FX_TEST(test_decoded_vlan_frame),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,97 +20,10 @@
 
 extern const struct qw_proto qw_proto_http;
 
-/* ---- Fixture ------------------------------------------------------------------------------- */
+#define PROTO qw_proto_http
+#define FX_TS_STEP 1000000u /* 1 ms per delivery */
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-    struct qw_pending pend[2];
-};
-
-static int fx_setup(void **tstate)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_http);
-    f->state = calloc(1, qw_proto_http.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *tstate = f;
-    return 0;
-}
-
-static void fx_reset(struct fx *f)
-{
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    memset(f->state, 0, qw_proto_http.state_size);
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_http);
-    f->ctx.ts_ns = 1000000000ull;
-}
-
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
-
-static void feed(struct fx *f, enum qw_dir dir, const void *b, size_t n)
-{
-    f->ctx.ts_ns += 1000000; /* 1 ms per delivery */
-    size_t dropped = qw_stream_deliver(&f->ctx, &qw_proto_http, f->state, dir, &f->pend[dir], b, n);
-    assert_int_equal(dropped, 0);
-}
-
-static void feeds(struct fx *f, enum qw_dir dir, const char *s)
-{
-    feed(f, dir, s, strlen(s));
-}
-
-static void flow_end(struct fx *f)
-{
-    qw_proto_http.flow_end(&f->ctx, f->state);
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file, int line)
-{
-    if (i >= f->rec.ntxns) {
-        print_error("txn %zu missing (%zu recorded)\n", i, f->rec.ntxns);
-        _fail(file, line);
-    }
-    if (!strstr(f->rec.txns[i].json, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, f->rec.txns[i].json, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static void json_lacks_(const struct fx *f, size_t i, const char *needle, const char *file,
-                        int line)
-{
-    assert_true(i < f->rec.ntxns);
-    if (strstr(f->rec.txns[i].json, needle)) {
-        print_error("txn %zu json %s\n  has %s\n", i, f->rec.txns[i].json, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_LACKS(f, i, s) json_lacks_((f), (i), (s), __FILE__, __LINE__)
-
-static size_t count_identity(const struct fx *f, const char *attr)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < f->rec.nidentities; i++)
-        n += strcmp(f->rec.identities[i].attr, attr) == 0;
-    return n;
-}
+#include "parser_fixture.h"
 
 /* ---- A device web UI ----------------------------------------------------------------------- */
 
@@ -156,9 +69,9 @@ static void test_page_with_title(void **ts)
 {
     struct fx *f = *ts;
     assert_int_equal(strlen(PAGE_BODY), 150);
-    feeds(f, C2S, get_req);
+    feed_str(f, C2S, get_req);
     assert_int_equal(f->rec.ntxns, 0);
-    feeds(f, S2C, page_rsp);
+    feed_str(f, S2C, page_rsp);
     check_page(f);
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_int_equal(t->response_ns - t->request_ns, 1000000);
@@ -176,46 +89,29 @@ static void test_page_with_title(void **ts)
 static void test_every_split(void **ts)
 {
     struct fx *f = *ts;
-    for (size_t k = 1; k < sizeof get_req - 1; k++) {
-        fx_reset(f);
-        feed(f, C2S, get_req, k);
-        feed(f, C2S, get_req + k, sizeof get_req - 1 - k);
-        feeds(f, S2C, page_rsp);
-        check_page(f);
-    }
-    for (size_t k = 1; k < sizeof page_rsp - 1; k++) {
-        fx_reset(f);
-        feeds(f, C2S, get_req);
-        feed(f, S2C, page_rsp, k);
-        feed(f, S2C, page_rsp + k, sizeof page_rsp - 1 - k);
-        flow_end(f);
-        check_page(f);
-    }
-    /* Byte by byte both ways. */
-    fx_reset(f);
-    for (size_t k = 0; k < sizeof get_req - 1; k++) feed(f, C2S, get_req + k, 1);
-    for (size_t k = 0; k < sizeof page_rsp - 1; k++) feed(f, S2C, page_rsp + k, 1);
-    check_page(f);
+    const struct msg conv[] = {{C2S, (const uint8_t *)get_req, sizeof get_req - 1},
+                               {S2C, (const uint8_t *)page_rsp, sizeof page_rsp - 1}};
+    check_every_split_with(f, conv, 2, check_page);
 }
 
 /* Three pipelined requests in one segment; answers by length, chunks and HEAD (no body). */
 static void test_pipelining(void **ts)
 {
     struct fx *f = *ts;
-    feeds(f, C2S, "GET /a HTTP/1.1\r\nHost: hmi-3\r\n\r\n"
-                  "HEAD /b HTTP/1.1\r\nHost: hmi-3\r\n\r\n"
-                  "POST /c HTTP/1.1\r\nHost: hmi-3\r\nContent-Type: application/json\r\n"
-                  "Content-Length: 14\r\n\r\n{\"setpoint\":4}"
-                  "\r\n" /* a stray CRLF between requests is ignored ([MSG] s.2.2) */
-                  "GET /d HTTP/1.1\r\nHost: hmi-3\r\n\r\n");
+    feed_str(f, C2S, "GET /a HTTP/1.1\r\nHost: hmi-3\r\n\r\n"
+                     "HEAD /b HTTP/1.1\r\nHost: hmi-3\r\n\r\n"
+                     "POST /c HTTP/1.1\r\nHost: hmi-3\r\nContent-Type: application/json\r\n"
+                     "Content-Length: 14\r\n\r\n{\"setpoint\":4}"
+                     "\r\n" /* a stray CRLF between requests is ignored ([MSG] s.2.2) */
+                     "GET /d HTTP/1.1\r\nHost: hmi-3\r\n\r\n");
     assert_int_equal(f->rec.ntxns, 0);
-    feeds(f, S2C,
-          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
-          "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5000\r\n\r\n"
-          "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n"
-          "Content-Type: text/plain\r\n\r\n"
-          "4\r\nok\r\n\r\n1a;ext=1\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Trailer: 1\r\n\r\n"
-          "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    feed_str(f, S2C,
+             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+             "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5000\r\n\r\n"
+             "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n"
+             "Content-Type: text/plain\r\n\r\n"
+             "4\r\nok\r\n\r\n1a;ext=1\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Trailer: 1\r\n\r\n"
+             "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
     assert_int_equal(f->rec.ntxns, 4);
     static const char *const methods[] = {"GET", "HEAD", "POST", "GET"};
     static const unsigned status[] = {200, 200, 201, 404};
@@ -241,20 +137,21 @@ static void test_pipelining(void **ts)
 static void test_chunked_title(void **ts)
 {
     struct fx *f = *ts;
-    feeds(f, C2S, "GET / HTTP/1.1\r\nHost: 10.30.0.21\r\n\r\n");
-    feeds(f, S2C, "HTTP/1.1 200 OK\r\nServer: Hikvision-Webs\r\nTransfer-Encoding: chunked\r\n\r\n"
-                  "8\r\n<html><t\r\n"
-                  "5\r\nitle>\r\n"
-                  "3\r\nHik\r\n");
+    feed_str(f, C2S, "GET / HTTP/1.1\r\nHost: 10.30.0.21\r\n\r\n");
+    feed_str(f, S2C,
+             "HTTP/1.1 200 OK\r\nServer: Hikvision-Webs\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "8\r\n<html><t\r\n"
+             "5\r\nitle>\r\n"
+             "3\r\nHik\r\n");
     assert_int_equal(f->rec.ntxns, 0); /* the title is not finished */
-    feeds(f, S2C, "7\r\nvision<\r\n");
+    feed_str(f, S2C, "7\r\nvision<\r\n");
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"title\":\"Hikvision\"");
     JSON_HAS(f, 0, "\"chunked\":true");
     JSON_LACKS(f, 0, "content_type");
-    feeds(f, S2C,
-          "9\r\n/title>..\r\n0\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n");
-    feeds(f, C2S, "GET /x HTTP/1.1\r\nHost: 10.30.0.21\r\n\r\n");
+    feed_str(f, S2C,
+             "9\r\n/title>..\r\n0\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n");
+    feed_str(f, C2S, "GET /x HTTP/1.1\r\nHost: 10.30.0.21\r\n\r\n");
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 3);
     assert_false(f->rec.txns[1].txn.has_request); /* the 304 arrived before its request */
@@ -266,23 +163,24 @@ static void test_chunked_title(void **ts)
 static void test_expect_continue(void **ts)
 {
     struct fx *f = *ts;
-    feeds(f, C2S, "PUT /config/recipe.xml HTTP/1.1\r\nHost: plc\r\nExpect: 100-continue\r\n"
-                  "Content-Length: 10\r\n\r\n");
-    feeds(f, S2C, "HTTP/1.1 100 Continue\r\n\r\n");
+    feed_str(f, C2S, "PUT /config/recipe.xml HTTP/1.1\r\nHost: plc\r\nExpect: 100-continue\r\n"
+                     "Content-Length: 10\r\n\r\n");
+    feed_str(f, S2C, "HTTP/1.1 100 Continue\r\n\r\n");
     assert_int_equal(f->rec.ntxns, 0);
-    feeds(f, C2S, "0123456789");
-    feeds(f, S2C, "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n");
-    feeds(f, C2S, "GET / HTTP/1.0\r\n\r\n");
-    feeds(f, S2C, "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html><title>Moxa EDS-408A");
+    feed_str(f, C2S, "0123456789");
+    feed_str(f, S2C, "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n");
+    feed_str(f, C2S, "GET / HTTP/1.0\r\n\r\n");
+    feed_str(f, S2C,
+             "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html><title>Moxa EDS-408A");
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"expect_continue\":true");
     JSON_HAS(f, 0, "\"status\":204");
     JSON_HAS(f, 0, "\"interim\":[100]");
-    feeds(f, S2C, "</title>");
+    feed_str(f, S2C, "</title>");
     assert_int_equal(f->rec.ntxns, 2);
     JSON_HAS(f, 1, "\"version\":\"HTTP/1.0\"");
     JSON_HAS(f, 1, "\"title\":\"Moxa EDS-408A\"");
-    feeds(f, S2C, "rest of a body that runs until the connection closes");
+    feed_str(f, S2C, "rest of a body that runs until the connection closes");
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 2);
     assert_int_equal(f->rec.nanomalies, 0);
@@ -292,15 +190,15 @@ static void test_expect_continue(void **ts)
 static void test_title_at_close_and_cut(void **ts)
 {
     struct fx *f = *ts;
-    feeds(f, C2S, "GET / HTTP/1.1\r\nHost: gw\r\n\r\n");
-    feeds(f, S2C, "HTTP/1.0 200 OK\r\n\r\n<title>  RTU  560 ");
+    feed_str(f, C2S, "GET / HTTP/1.1\r\nHost: gw\r\n\r\n");
+    feed_str(f, S2C, "HTTP/1.0 200 OK\r\n\r\n<title>  RTU  560 ");
     assert_int_equal(f->rec.ntxns, 0);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"title\":\"RTU 560\"}");
 
     fx_reset(f);
-    feeds(f, C2S, "GET / HTTP/1.1\r\nHost: gw\r\n\r\n");
+    feed_str(f, C2S, "GET / HTTP/1.1\r\nHost: gw\r\n\r\n");
     char rsp[600];
     int n = snprintf(rsp, sizeof rsp, "HTTP/1.1 200 OK\r\nContent-Length: 400\r\n\r\n<title>");
     for (int i = 0; i < 300; i++) rsp[n++] = (char)('a' + i % 26);
@@ -310,21 +208,22 @@ static void test_title_at_close_and_cut(void **ts)
 
     /* An error page's title is recorded but names no device. */
     fx_reset(f);
-    feeds(f, C2S, "GET /x HTTP/1.1\r\nHost: gw\r\n\r\n");
-    feeds(f, S2C, "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 33\r\n\r\n"
-                  "<title>404 Not Found</title>....");
+    feed_str(f, C2S, "GET /x HTTP/1.1\r\nHost: gw\r\n\r\n");
+    feed_str(f, S2C,
+             "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 33\r\n\r\n"
+             "<title>404 Not Found</title>....");
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"title\":\"404 Not Found\"");
     assert_null(qw_record_identity(&f->rec, true, "http_title"));
 
     /* Compressed and non-HTML bodies are not searched. */
     fx_reset(f);
-    feeds(f, C2S, "GET / HTTP/1.1\r\nHost: gw\r\n\r\n");
-    feeds(f, S2C, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Type: text/html\r\n"
-                  "Content-Length: 20\r\n\r\n");
+    feed_str(f, C2S, "GET / HTTP/1.1\r\nHost: gw\r\n\r\n");
+    feed_str(f, S2C, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Type: text/html\r\n"
+                     "Content-Length: 20\r\n\r\n");
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"content_encoding\":\"gzip\"");
-    feeds(f, S2C, "<title>zipped</title");
+    feed_str(f, S2C, "<title>zipped</title");
     JSON_LACKS(f, 0, "zipped");
 }
 
@@ -332,11 +231,11 @@ static void test_basic_auth(void **ts)
 {
     struct fx *f = *ts;
     /* "operator:s3cr:et" in base64: the password holds a colon. */
-    feeds(f, C2S, "GET /cgi-bin/setup HTTP/1.1\r\nHost: cam-12.terminal.example\r\n"
-                  "Authorization: Basic b3BlcmF0b3I6czNjcjpldA==\r\n\r\n");
-    feeds(f, S2C,
-          "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"Hikvision \\\"DS\\\"\", "
-          "charset=\"UTF-8\"\r\nContent-Length: 0\r\n\r\n");
+    feed_str(f, C2S, "GET /cgi-bin/setup HTTP/1.1\r\nHost: cam-12.terminal.example\r\n"
+                     "Authorization: Basic b3BlcmF0b3I6czNjcjpldA==\r\n\r\n");
+    feed_str(f, S2C,
+             "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"Hikvision \\\"DS\\\"\", "
+             "charset=\"UTF-8\"\r\nContent-Length: 0\r\n\r\n");
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_int_equal(t->ops, QW_OP_AUTH);
@@ -352,8 +251,8 @@ static void test_basic_auth(void **ts)
 
     /* Digest sends no password in clear: auth, but no anomaly. */
     fx_reset(f);
-    feeds(f, C2S, "GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Digest username=\"op\", "
-                  "realm=\"r\", nonce=\"n\", uri=\"/\", response=\"0\"\r\n\r\n");
+    feed_str(f, C2S, "GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Digest username=\"op\", "
+                     "realm=\"r\", nonce=\"n\", uri=\"/\", response=\"0\"\r\n\r\n");
     flow_end(f);
     assert_int_equal(f->rec.txns[0].txn.ops, QW_OP_AUTH);
     JSON_HAS(f, 0, "\"authorization\":\"Digest\",\"auth_basic\":false}");
@@ -363,17 +262,17 @@ static void test_basic_auth(void **ts)
 static void test_hostname_rules(void **ts)
 {
     struct fx *f = *ts;
-    feeds(f, C2S, "GET / HTTP/1.1\r\nHost: hmi.local.:8080\r\n\r\n");
+    feed_str(f, C2S, "GET / HTTP/1.1\r\nHost: hmi.local.:8080\r\n\r\n");
     assert_string_equal(qw_record_identity(&f->rec, true, "hostname"), "hmi.local");
     fx_reset(f);
-    feeds(f, C2S, "GET / HTTP/1.1\r\nHost: [fe80::1]:80\r\n\r\n");
-    feeds(f, C2S, "GET http://historian.example/ HTTP/1.1\r\nHost: historian.example\r\n\r\n");
-    feeds(f, C2S, "CONNECT tos.example:443 HTTP/1.1\r\nHost: tos.example:443\r\n\r\n");
+    feed_str(f, C2S, "GET / HTTP/1.1\r\nHost: [fe80::1]:80\r\n\r\n");
+    feed_str(f, C2S, "GET http://historian.example/ HTTP/1.1\r\nHost: historian.example\r\n\r\n");
+    feed_str(f, C2S, "CONNECT tos.example:443 HTTP/1.1\r\nHost: tos.example:443\r\n\r\n");
     assert_null(qw_record_identity(&f->rec, true, "hostname"));
     /* CONNECT's 200 turns the connection into a tunnel: TLS bytes are not parsed. */
-    feeds(f, S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
-                  "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-    feeds(f, S2C, "HTTP/1.1 200 Connection established\r\n\r\n");
+    feed_str(f, S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+                     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    feed_str(f, S2C, "HTTP/1.1 200 Connection established\r\n\r\n");
     static const uint8_t tls[] = {0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00};
     feed(f, C2S, tls, sizeof tls);
     feed(f, S2C, tls, sizeof tls);
@@ -387,19 +286,20 @@ static void test_hostname_rules(void **ts)
 static void test_malformed(void **ts)
 {
     struct fx *f = *ts;
-    feeds(f, C2S, "\x01\x02garbage\r\nGET /ok HTTP/1.1\r\nHost: a\r\nBad Header: x\r\nNoColon\r\n"
-                  "Content-Length: 12a\r\n\r\n");
+    feed_str(f, C2S,
+             "\x01\x02garbage\r\nGET /ok HTTP/1.1\r\nHost: a\r\nBad Header: x\r\nNoColon\r\n"
+             "Content-Length: 12a\r\n\r\n");
     assert_int_equal(qw_record_count_anomaly(&f->rec, "http.malformed_request_line"), 1);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "http.malformed_header"), 1);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "http.invalid_content_length"), 1);
-    feeds(f, C2S, "POST /s HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-                  "3\r\nabc\r\n0\r\n\r\n");
+    feed_str(f, C2S, "POST /s HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "3\r\nabc\r\n0\r\n\r\n");
     assert_int_equal(qw_record_count_anomaly(&f->rec, "http.content_length_with_transfer_encoding"),
                      1);
-    feeds(f, S2C, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n");
+    feed_str(f, S2C, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n");
     assert_int_equal(qw_record_count_anomaly(&f->rec, "http.invalid_chunk"), 1);
-    feeds(f, S2C, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
-    feeds(f, S2C, "HTTP/9.9 600 Odd\r\n\r\n");
+    feed_str(f, S2C, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    feed_str(f, S2C, "HTTP/9.9 600 Odd\r\n\r\n");
     assert_int_equal(qw_record_count_anomaly(&f->rec, "http.malformed_status_line"), 1);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 2);
@@ -439,7 +339,7 @@ static void test_oversized_header(void **ts)
 static void test_queue_full_and_gap(void **ts)
 {
     struct fx *f = *ts;
-    for (int i = 0; i < 10; i++) feeds(f, C2S, "GET /poll HTTP/1.1\r\nHost: a\r\n\r\n");
+    for (int i = 0; i < 10; i++) feed_str(f, C2S, "GET /poll HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_int_equal(qw_record_count_anomaly(&f->rec, "http.request_queue_full"), 1);
     assert_int_equal(f->rec.ntxns, 2);
     flow_end(f);
@@ -447,12 +347,13 @@ static void test_queue_full_and_gap(void **ts)
 
     /* A segment lost inside a response body: the response is written, the next one found. */
     fx_reset(f);
-    feeds(f, C2S, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
-    feeds(f, S2C, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nabc");
+    feed_str(f, C2S, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+    feed_str(f, S2C,
+             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nabc");
     qw_pending_reset(&f->pend[1]);
     qw_proto_http.gap(&f->ctx, f->state, S2C);
-    feeds(f, S2C,
-          "tail of the body\nHTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+    feed_str(f, S2C,
+             "tail of the body\nHTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 2);
     JSON_HAS(f, 0, "\"uri\":\"/1\"");
@@ -467,11 +368,11 @@ static void test_identity_once(void **ts)
 {
     struct fx *f = *ts;
     for (int i = 0; i < 3; i++) {
-        feeds(f, C2S, "GET / HTTP/1.1\r\nHost: tos\r\nUser-Agent: TOSClient/4.2\r\n\r\n");
-        feeds(f, S2C, "HTTP/1.1 200 OK\r\nServer: tos-api\r\nContent-Type: application/json\r\n"
-                      "Content-Length: 2\r\n\r\n{}");
+        feed_str(f, C2S, "GET / HTTP/1.1\r\nHost: tos\r\nUser-Agent: TOSClient/4.2\r\n\r\n");
+        feed_str(f, S2C, "HTTP/1.1 200 OK\r\nServer: tos-api\r\nContent-Type: application/json\r\n"
+                         "Content-Length: 2\r\n\r\n{}");
     }
-    feeds(f, C2S, "GET / HTTP/1.1\r\nHost: tos\r\nUser-Agent: TOSClient/4.3\r\n\r\n");
+    feed_str(f, C2S, "GET / HTTP/1.1\r\nHost: tos\r\nUser-Agent: TOSClient/4.3\r\n\r\n");
     assert_int_equal(f->rec.ntxns, 3);
     assert_int_equal(count_identity(f, "user_agent"), 2);
     assert_int_equal(count_identity(f, "http_server"), 1);

@@ -17,34 +17,11 @@
 
 extern const struct qw_proto qw_proto_lldp;
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    struct qw_packet pkt;
-    void *state;
-};
+#define PROTO qw_proto_lldp
+#define FX_TS_STEP 0 /* every frame names its time */
+#define FX_SRC_MAC {0x00, 0x1b, 0x1b, 0x02, 0xe6, 0x1f} /* one neighbour sends every frame */
 
-static int fx_setup(void **ts)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_lldp);
-    f->state = calloc(1, qw_proto_lldp.state_size);
-    f->ctx.pkt = &f->pkt;
-    f->pkt.has_mac = true;
-    static const uint8_t src[6] = {0x00, 0x1b, 0x1b, 0x02, 0xe6, 0x1f};
-    memcpy(f->pkt.src_mac, src, 6);
-    *ts = f;
-    return f->state ? 0 : -1;
-}
-
-static int fx_teardown(void **ts)
-{
-    struct fx *f = *ts;
-    free(f->state);
-    free(f);
-    return 0;
-}
+#include "parser_fixture.h"
 
 /* TLV writer: 7-bit type, 9-bit length. */
 static size_t tlv(uint8_t *o, unsigned type, const void *v, size_t n)
@@ -76,35 +53,23 @@ static size_t build(uint8_t *o, const char *name, uint8_t delay, uint16_t ttl)
     return n;
 }
 
-static void feed(struct fx *f, uint64_t t, const uint8_t *b, size_t n)
-{
-    f->ctx.ts_ns = t;
-    qw_proto_lldp.frame(&f->ctx, f->state, 0x88CC, b, n);
-}
-
-static void json_has(const struct fx *f, size_t i, const char *needle)
-{
-    assert_true(i < f->rec.ntxns);
-    if (!strstr(f->rec.txns[i].json, needle)) fail_msg("%s\n lacks %s", f->rec.txns[i].json, needle);
-}
-
 static void test_decode_and_identity(void **ts)
 {
     struct fx *f = *ts;
     uint8_t b[512];
-    feed(f, 1, b, build(b, "Switch1", 1, 120));
+    fx_frame_at(f, 1, b, build(b, "Switch1", 1, 120));
     assert_int_equal(f->rec.ntxns, 1);
     assert_string_equal(f->rec.txns[0].txn.function_name, "lldpdu");
-    json_has(f, 0, "\"event\":\"new\",\"frames\":1,\"repeats\":0,\"chassis_id\":{\"subtype\":4,"
+    JSON_HAS(f, 0, "\"event\":\"new\",\"frames\":1,\"repeats\":0,\"chassis_id\":{\"subtype\":4,"
                    "\"subtype_name\":\"mac_address\",\"id\":\"00:1b:1b:02:e6:1e\"},\"port_id\":"
                    "{\"subtype\":5,\"subtype_name\":\"interface_name\",\"id\":\"port-001\"},"
                    "\"ttl\":120,\"port_description\":\"Port 1\",\"system_name\":\"Switch1\"");
-    json_has(f, 0, "\"capabilities\":{\"supported\":[\"bridge\",\"router\"],\"enabled\":"
+    JSON_HAS(f, 0, "\"capabilities\":{\"supported\":[\"bridge\",\"router\"],\"enabled\":"
                    "[\"bridge\"]}");
-    json_has(f, 0, "\"address\":\"141.81.0.190\",\"interface_subtype\":2,\"interface_number\":1");
-    json_has(f, 0, "\"organization\":\"ieee_802_1\",\"subtype\":1,\"name\":\"port_vlan_id\","
+    JSON_HAS(f, 0, "\"address\":\"141.81.0.190\",\"interface_subtype\":2,\"interface_number\":1");
+    JSON_HAS(f, 0, "\"organization\":\"ieee_802_1\",\"subtype\":1,\"name\":\"port_vlan_id\","
                    "\"port_vlan_id\":488");
-    json_has(f, 0, "\"name\":\"chassis_mac\",\"chassis_mac\":\"00:1b:1b:02:e6:1e\"");
+    JSON_HAS(f, 0, "\"name\":\"chassis_mac\",\"chassis_mac\":\"00:1b:1b:02:e6:1e\"");
     assert_string_equal(qw_record_identity(&f->rec, false, "chassis_id"), "00:1b:1b:02:e6:1e");
     assert_string_equal(qw_record_identity(&f->rec, false, "hostname"), "Switch1");
     assert_string_equal(qw_record_identity(&f->rec, false, "description"),
@@ -121,27 +86,27 @@ static void test_repeats_and_changes(void **ts)
     struct fx *f = *ts;
     uint8_t b[512];
     size_t n = build(b, "Switch1", 1, 120);
-    feed(f, 1, b, n);
-    feed(f, 2, b, n);
-    feed(f, 3, b, n);
+    fx_frame_at(f, 1, b, n);
+    fx_frame_at(f, 2, b, n);
+    fx_frame_at(f, 3, b, n);
     /* The PROFINET measured delay varies between frames and is no change. */
-    feed(f, 4, b, build(b, "Switch1", 9, 120));
+    fx_frame_at(f, 4, b, build(b, "Switch1", 9, 120));
     assert_int_equal(f->rec.ntxns, 1);
     size_t nid = f->rec.nidentities;
-    feed(f, 5, b, build(b, "Switch1-renamed", 9, 120));
+    fx_frame_at(f, 5, b, build(b, "Switch1-renamed", 9, 120));
     assert_int_equal(f->rec.ntxns, 2);
-    json_has(f, 1, "\"event\":\"changed\",\"frames\":5,\"repeats\":3");
+    JSON_HAS(f, 1, "\"event\":\"changed\",\"frames\":5,\"repeats\":3");
     assert_true(f->rec.nidentities > nid); /* facts written again with the change */
     /* A shutdown (TTL 0) is a change too. */
-    feed(f, 6, b, build(b, "Switch1-renamed", 9, 0));
+    fx_frame_at(f, 6, b, build(b, "Switch1-renamed", 9, 0));
     assert_int_equal(f->rec.ntxns, 3);
     assert_string_equal(f->rec.txns[2].txn.function_name, "shutdown");
-    json_has(f, 2, "\"shutdown\":true");
+    JSON_HAS(f, 2, "\"shutdown\":true");
     /* The same chassis and port from another source MAC is another neighbour. */
     f->pkt.src_mac[5] ^= 1;
-    feed(f, 7, b, n);
+    fx_frame_at(f, 7, b, n);
     assert_int_equal(f->rec.ntxns, 4);
-    json_has(f, 3, "\"event\":\"new\",\"frames\":1");
+    JSON_HAS(f, 3, "\"event\":\"new\",\"frames\":1");
 }
 
 static void test_refused_and_malformed(void **ts)
@@ -150,12 +115,12 @@ static void test_refused_and_malformed(void **ts)
     uint8_t b[64];
     size_t n = tlv(b, 127, "\x00\x12\x0f\x03\x01\x00\x00\x00\x00", 9);
     n += tlv(b + n, 0, "", 0);
-    feed(f, 1, b, n);
+    fx_frame_at(f, 1, b, n);
     assert_int_equal(f->rec.ntxns, 0);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "lldp.missing_mandatory_tlv"), 1);
     /* A chassis id of one byte (subtype only) breaks s.8.5.2. */
     n = tlv(b, 1, "\x04", 1);
-    feed(f, 2, b, n);
+    fx_frame_at(f, 2, b, n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "lldp.invalid_tlv"), 1);
     assert_int_equal(f->rec.ntxns, 0);
 }
@@ -166,11 +131,10 @@ static void test_truncated_every_length(void **ts)
     uint8_t b[512];
     size_t full = build(b, "Switch1", 1, 120);
     for (size_t n = 0; n < full; n++) {
-        memset(f->state, 0, qw_proto_lldp.state_size);
-        f->rec.ntxns = f->rec.nanomalies = f->rec.nidentities = 0;
+        fx_clear(f);
         uint8_t *cut = malloc(n ? n : 1);
         memcpy(cut, b, n);
-        feed(f, 1, cut, n);
+        fx_frame_at(f, 1, cut, n);
         free(cut);
         /* A record needs chassis, port and TTL whole (2 + 7 + 2 + 9 + 2 + 2 = 24 bytes). */
         assert_int_equal(f->rec.ntxns, n >= 24 ? 1u : 0u);
@@ -178,13 +142,11 @@ static void test_truncated_every_length(void **ts)
     }
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_decode_and_identity), T(test_repeats_and_changes), T(test_refused_and_malformed),
-        T(test_truncated_every_length),
+        FX_TEST(test_decode_and_identity), FX_TEST(test_repeats_and_changes), FX_TEST(test_refused_and_malformed),
+        FX_TEST(test_truncated_every_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,30 +24,13 @@
 extern const struct qw_proto qw_proto_mdns;
 extern const struct qw_proto qw_proto_llmnr;
 
+#define PROTO qw_proto_mdns
+#define FX_TS_STEP 1000000u /* 1 ms per datagram */
+#define FX_BUF_MAX 2048
+
+#include "parser_fixture.h"
+
 /* ---- Message builder ------------------------------------------------------------------------ */
-
-struct buf {
-    uint8_t b[2048];
-    size_t n;
-};
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-    assert_true(b->n + n <= sizeof b->b);
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
-static void u8(struct buf *b, uint8_t v) { put(b, &v, 1); }
-static void u16(struct buf *b, uint16_t v)
-{
-    u8(b, (uint8_t)(v >> 8));
-    u8(b, (uint8_t)v);
-}
-static void u32(struct buf *b, uint32_t v)
-{
-    u16(b, (uint16_t)(v >> 16));
-    u16(b, (uint16_t)v);
-}
 
 static void hdr(struct buf *b, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns,
                 uint16_t ar)
@@ -139,79 +122,9 @@ static void camera_announcement(struct buf *b, const uint8_t addr[4])
 
 /* ---- Fixture -------------------------------------------------------------------------------- */
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    const struct qw_proto *proto;
-    void *state;
-    struct qw_packet pkt;
-};
-
-static int setup_for(void **tstate, const struct qw_proto *p)
+static int llmnr_setup(void **tstate)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    f->proto = p;
-    qw_record_sink_init(&f->rec, &f->ctx, p);
-    f->state = calloc(1, p->state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *tstate = f;
-    return 0;
-}
-
-static int mdns_setup(void **tstate) { return setup_for(tstate, &qw_proto_mdns); }
-static int llmnr_setup(void **tstate) { return setup_for(tstate, &qw_proto_llmnr); }
-
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
-
-static void set_pkt(struct fx *f, const char *src, const char *dst)
-{
-    memset(&f->pkt, 0, sizeof f->pkt);
-    assert_true(qw_addr_parse(src, &f->pkt.src_ip));
-    assert_true(qw_addr_parse(dst, &f->pkt.dst_ip));
-    f->pkt.l3 = qw_addr_is_v4(&f->pkt.src_ip) ? QW_L3_IPV4 : QW_L3_IPV6;
-    f->ctx.pkt = &f->pkt;
-}
-
-static void send(struct fx *f, enum qw_dir dir, const struct buf *b)
-{
-    f->ctx.ts_ns += 1000000;
-    f->proto->datagram(&f->ctx, f->state, dir, b->b, b->n);
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    if (i >= f->rec.ntxns) {
-        print_error("txn %zu missing (%zu recorded)\n", i, f->rec.ntxns);
-        _fail(file, line);
-    }
-    const char *j = f->rec.txns[i].json;
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static bool has_fact(const struct fx *f, bool server, const char *attr, const char *value)
-{
-    for (size_t i = 0; i < f->rec.nidentities; i++) {
-        const struct qw_rec_identity *id = &f->rec.identities[i];
-        if (id->server == server && strcmp(id->attr, attr) == 0 && strcmp(id->value, value) == 0)
-            return true;
-    }
-    return false;
+    return fx_setup_proto(tstate, &qw_proto_llmnr);
 }
 
 /* ---- mDNS ----------------------------------------------------------------------------------- */
@@ -220,7 +133,7 @@ static void test_mdns_query_written_at_once(void **ts)
 {
     struct fx *f = *ts;
     struct buf b;
-    set_pkt(f, "10.30.5.40", "224.0.0.251");
+    fx_packet(f, "10.30.5.40", "224.0.0.251");
     hdr(&b, 0, 0, 2, 0, 0, 0);
     name(&b, "_ipp._tcp.local");
     u16(&b, DNSW_T_PTR);
@@ -228,7 +141,7 @@ static void test_mdns_query_written_at_once(void **ts)
     name(&b, "_rtsp._tcp.local");
     u16(&b, DNSW_T_PTR);
     u16(&b, DNSW_C_MDNS_BIT | DNSW_C_IN); /* QU question */
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_true(t->has_request);
@@ -246,9 +159,9 @@ static void test_mdns_announcement_identity(void **ts)
     struct fx *f = *ts;
     struct buf b;
     /* the camera opened the multicast flow: it is the flow's client end */
-    set_pkt(f, "10.30.5.21", "224.0.0.251");
+    fx_packet(f, "10.30.5.21", "224.0.0.251");
     camera_announcement(&b, cam_ip);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_true(f->rec.txns[0].txn.has_response);
     assert_false(f->rec.txns[0].txn.has_request);
@@ -260,10 +173,10 @@ static void test_mdns_announcement_identity(void **ts)
     assert_true(has_fact(f, false, "mdns_service", "Gate 3 Camera._rtsp._tcp.local"));
     assert_int_equal(f->rec.nidentities, 2); /* PTR, SRV and the reverse name repeat the facts */
     /* repeated announcements: no new facts in this flow */
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.nidentities, 2);
     /* the same host seen as the flow's server end (it answered a unicast query) */
-    send(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_true(has_fact(f, true, "hostname", "axis-gate3.local"));
 }
 
@@ -272,21 +185,21 @@ static void test_mdns_foreign_records_no_identity(void **ts)
     struct fx *f = *ts;
     struct buf b;
     /* a proxy (another address) announcing the camera's records: facts about a third party */
-    set_pkt(f, "10.30.5.99", "224.0.0.251");
+    fx_packet(f, "10.30.5.99", "224.0.0.251");
     camera_announcement(&b, cam_ip);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(f->rec.nidentities, 0);
     /* the sender's name bound to another of its interfaces: not the sender's address */
-    set_pkt(f, "10.30.5.21", "224.0.0.251");
+    fx_packet(f, "10.30.5.21", "224.0.0.251");
     hdr(&b, 0, DNSW_F_QR | DNSW_F_AA, 0, 1, 0, 0);
     rr_a(&b, "axis-gate3.local", other_ip);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.nidentities, 0);
     /* without packet addresses nothing can be attached */
     f->ctx.pkt = NULL;
     camera_announcement(&b, cam_ip);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.nidentities, 0);
 }
 
@@ -296,12 +209,12 @@ static void test_mdns_service_named_a_record(void **ts)
     struct fx *f = *ts;
     struct buf b;
     static const uint8_t ip[4] = {192, 168, 224, 105};
-    set_pkt(f, "192.168.224.105", "224.0.0.251");
+    fx_packet(f, "192.168.224.105", "224.0.0.251");
     hdr(&b, 0, DNSW_F_QR | DNSW_F_AA, 0, 3, 0, 0);
     rr_a(&b, "Maui-16714", ip);
     rr_a(&b, "LDS-Maui-16714._opcua-tcp._tcp.local", ip);
     rr_name(&b, "_services._dns-sd._udp.local", DNSW_T_PTR, "_opcua-tcp._tcp.local");
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_true(has_fact(f, false, "hostname", "Maui-16714"));
     assert_true(has_fact(f, false, "mdns_service", "LDS-Maui-16714._opcua-tcp._tcp.local"));
     assert_false(has_fact(f, false, "mdns_service", "_opcua-tcp._tcp.local"));
@@ -312,11 +225,11 @@ static void test_mdns_ipv6_reverse(void **ts)
 {
     struct fx *f = *ts;
     struct buf b;
-    set_pkt(f, "fd52::1", "ff02::fb");
+    fx_packet(f, "fd52::1", "ff02::fb");
     hdr(&b, 0, DNSW_F_QR | DNSW_F_AA, 0, 1, 0, 0);
     rr_name(&b, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.5.d.f.ip6.arpa",
             DNSW_T_PTR, "station9.local");
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_true(has_fact(f, false, "hostname", "station9.local"));
 }
 
@@ -340,7 +253,7 @@ static void test_mdns_malformed(void **ts)
     u16(&b, 4);
     u32(&b, 0);
     f->rec.nanomalies = 0;
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "mdns.compression_loop"), 1);
 }
 
@@ -393,9 +306,9 @@ static void test_llmnr_multicast_query(void **ts)
 {
     struct fx *f = *ts;
     struct buf b;
-    set_pkt(f, "192.168.1.1", "224.0.0.252");
+    fx_packet(f, "192.168.1.1", "224.0.0.252");
     llmnr_query(&b, 0x7788, "wpad", DNSW_T_A);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_true(f->rec.txns[0].txn.has_request);
     JSON_HAS(f, 0, "\"request\":{\"function\":0,\"function_name\":\"query\",\"id\":30600,"
@@ -409,13 +322,13 @@ static void test_llmnr_unicast_pair_and_identity(void **ts)
     struct fx *f = *ts;
     struct buf b;
     static const uint8_t hmi[4] = {192, 168, 1, 20};
-    set_pkt(f, "192.168.1.5", "192.168.1.20");
+    fx_packet(f, "192.168.1.5", "192.168.1.20");
     llmnr_query(&b, 0x1111, "HMI-20", DNSW_T_A);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 0);
-    set_pkt(f, "192.168.1.20", "192.168.1.5");
+    fx_packet(f, "192.168.1.20", "192.168.1.5");
     llmnr_response(&b, 0x1111, "HMI-20", hmi);
-    send(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_true(f->rec.txns[0].txn.has_request && f->rec.txns[0].txn.has_response);
     JSON_HAS(f, 0, "\"answers\":[{\"name\":\"HMI-20\",\"type\":1,\"type_name\":\"A\",\"class\":1,"
@@ -424,12 +337,12 @@ static void test_llmnr_unicast_pair_and_identity(void **ts)
     assert_int_equal(f->rec.nidentities, 1);
     /* a responder giving another address: no fact */
     llmnr_response(&b, 0x2222, "PLC-9", other_ip);
-    send(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.nidentities, 1);
     /* an unanswered unicast query is written at flow end */
-    set_pkt(f, "192.168.1.5", "192.168.1.20");
+    fx_packet(f, "192.168.1.5", "192.168.1.20");
     llmnr_query(&b, 0x3333, "nobody", DNSW_T_AAAA);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     qw_proto_llmnr.flow_end(&f->ctx, f->state);
     assert_int_equal(f->rec.ntxns, 3);
     assert_false(f->rec.txns[2].txn.has_response);
@@ -475,14 +388,12 @@ static void test_descriptors(void **ts)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_mdns_query_written_at_once, mdns_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_mdns_announcement_identity, mdns_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_mdns_foreign_records_no_identity, mdns_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_mdns_service_named_a_record, mdns_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_mdns_ipv6_reverse, mdns_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_mdns_malformed, mdns_setup, fx_teardown),
+        FX_TEST(test_mdns_query_written_at_once),
+        FX_TEST(test_mdns_announcement_identity),
+        FX_TEST(test_mdns_foreign_records_no_identity),
+        FX_TEST(test_mdns_service_named_a_record),
+        FX_TEST(test_mdns_ipv6_reverse),
+        FX_TEST(test_mdns_malformed),
         cmocka_unit_test(test_mdns_probe),
         cmocka_unit_test_setup_teardown(test_llmnr_multicast_query, llmnr_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_llmnr_unicast_pair_and_identity, llmnr_setup,

@@ -23,135 +23,33 @@
 
 extern const struct qw_proto qw_proto_mms;
 
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
+#define PROTO qw_proto_mms
+#define FX_TS_STEP 0 /* the tests set packet times themselves */
+#define FX_BUF_MAX 12000
 
-/* ---- Fixture ------------------------------------------------------------------------------ */
-
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-    struct qw_pending pend[2];
-};
-
-static int fx_setup(void **ts)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_mms);
-    f->state = calloc(1, qw_proto_mms.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *ts = f;
-    return 0;
-}
-
-static int fx_teardown(void **ts)
-{
-    struct fx *f = *ts;
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-static void reset(struct fx *f)
-{
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    memset(f->pend, 0, sizeof f->pend);
-    memset(f->state, 0, qw_proto_mms.state_size);
-    f->rec.ntxns = f->rec.nanomalies = f->rec.nidentities = f->rec.dropped = 0;
-}
-
-static void feed(struct fx *f, enum qw_dir dir, const uint8_t *b, size_t n)
-{
-    size_t dropped = qw_stream_deliver(&f->ctx, &qw_proto_mms, f->state, dir, &f->pend[dir], b, n);
-    assert_int_equal(dropped, 0);
-}
-
-#define FEED(f, dir, arr) feed((f), (dir), (arr), sizeof(arr))
-
-static void flow_end(struct fx *f)
-{
-    qw_proto_mms.flow_end(&f->ctx, f->state);
-}
-
-static const char *json_of(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    assert_false(f->rec.txns[i].json_overflow);
-    return f->rec.txns[i].json;
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    const char *j = json_of(f, i);
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static void json_lacks_(const struct fx *f, size_t i, const char *needle, const char *file,
-                        int line)
-{
-    const char *j = json_of(f, i);
-    if (strstr(j, needle)) {
-        print_error("txn %zu json %s\n  has %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_LACKS(f, i, s) json_lacks_((f), (i), (s), __FILE__, __LINE__)
-
-static const struct qw_txn *txn_at(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    return &f->rec.txns[i].txn;
-}
+#include "parser_fixture.h"
 
 /* ---- Builders ------------------------------------------------------------------------------ */
-
-struct buf {
-    uint8_t b[12000];
-    size_t n;
-};
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-    assert_true(b->n + n <= sizeof b->b);
-    if (n) memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
-
-static void put1(struct buf *b, uint8_t v)
-{
-    put(b, &v, 1);
-}
 
 /* TLV; tags above 30 in the high-tag form. `id` is the class/constructed octet's high bits. */
 static void tlv_id(struct buf *b, uint8_t cls_pc, uint32_t tag, const void *v, size_t n)
 {
     if (tag < 31) {
-        put1(b, (uint8_t)(cls_pc | tag));
+        u8(b, (uint8_t)(cls_pc | tag));
     } else {
-        put1(b, (uint8_t)(cls_pc | 0x1f));
-        if (tag >= 128) put1(b, (uint8_t)(0x80 | (tag >> 7)));
-        put1(b, (uint8_t)(tag & 0x7f));
+        u8(b, (uint8_t)(cls_pc | 0x1f));
+        if (tag >= 128) u8(b, (uint8_t)(0x80 | (tag >> 7)));
+        u8(b, (uint8_t)(tag & 0x7f));
     }
     if (n < 0x80) {
-        put1(b, (uint8_t)n);
+        u8(b, (uint8_t)n);
     } else if (n < 0x100) {
-        put1(b, 0x81);
-        put1(b, (uint8_t)n);
+        u8(b, 0x81);
+        u8(b, (uint8_t)n);
     } else {
-        put1(b, 0x82);
-        put1(b, (uint8_t)(n >> 8));
-        put1(b, (uint8_t)n);
+        u8(b, 0x82);
+        u8(b, (uint8_t)(n >> 8));
+        u8(b, (uint8_t)n);
     }
     put(b, v, n);
 }
@@ -355,21 +253,14 @@ static void test_split_at_every_offset(void **ts)
     put(&c, pic_connect, sizeof pic_connect);
     put(&s, cotp_cc, sizeof cotp_cc);
     put(&s, pic_accept, sizeof pic_accept);
-    for (size_t cut = 0; cut <= c.n; cut++) {
-        reset(f);
-        feed(f, C2S, c.b, cut);
-        feed(f, C2S, c.b + cut, c.n - cut);
-        size_t scut = cut % (s.n + 1);
-        feed(f, S2C, s.b, scut);
-        feed(f, S2C, s.b + scut, s.n - scut);
-        FEED(f, C2S, pic_identify_req);
-        size_t icut = cut % (sizeof pic_identify_rsp + 1);
-        feed(f, S2C, pic_identify_rsp, icut);
-        feed(f, S2C, pic_identify_rsp + icut, sizeof pic_identify_rsp - icut);
-        FEED(f, C2S, pic_status_req);
-        flow_end(f);
-        check_association(f);
-    }
+    const struct msg conv[] = {
+        {C2S, c.b, c.n},
+        {S2C, s.b, s.n},
+        {C2S, pic_identify_req, sizeof pic_identify_req},
+        {S2C, pic_identify_rsp, sizeof pic_identify_rsp},
+        {C2S, pic_status_req, sizeof pic_status_req},
+    };
+    check_every_split_with(f, conv, sizeof conv / sizeof conv[0], check_association);
 }
 
 static void test_several_pdus_in_one_chunk(void **ts)
@@ -860,7 +751,7 @@ static void test_gap_and_bad_tpkt_resync(void **ts)
     assert_int_equal(f->rec.ntxns, 1);
     assert_string_equal(txn_at(f, 0)->function_name, "status");
     /* a broken TPKT header: anomaly, then the next header is found */
-    reset(f);
+    fx_reset(f);
     static const uint8_t bad[] = {0x03, 0x00, 0x00, 0x02, 0xde, 0xad};
     FEED(f, C2S, bad);
     FEED(f, C2S, pic_status_req);
@@ -980,26 +871,25 @@ static void test_queue_bounds_and_duplicates(void **ts)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-        T(test_association_and_identify),
-        T(test_split_at_every_offset),
-        T(test_several_pdus_in_one_chunk),
-        T(test_probe),
-        T(test_read_write_and_iec61850_control),
-        T(test_get_name_list),
-        T(test_program_and_domain_services),
-        T(test_file_services),
-        T(test_confirmed_error_and_reject),
-        T(test_information_report),
-        T(test_conclude_and_cancel),
-        T(test_requests_from_the_server_side),
-        T(test_tsdu_over_several_dt),
-        T(test_oversized_tsdu_keeps_its_start),
-        T(test_gap_and_bad_tpkt_resync),
-        T(test_malformed_layers),
-        T(test_large_service_tag),
-        T(test_cut_primitive_in_accept),
-        T(test_queue_bounds_and_duplicates),
+        FX_TEST(test_association_and_identify),
+        FX_TEST(test_split_at_every_offset),
+        FX_TEST(test_several_pdus_in_one_chunk),
+        FX_TEST(test_probe),
+        FX_TEST(test_read_write_and_iec61850_control),
+        FX_TEST(test_get_name_list),
+        FX_TEST(test_program_and_domain_services),
+        FX_TEST(test_file_services),
+        FX_TEST(test_confirmed_error_and_reject),
+        FX_TEST(test_information_report),
+        FX_TEST(test_conclude_and_cancel),
+        FX_TEST(test_requests_from_the_server_side),
+        FX_TEST(test_tsdu_over_several_dt),
+        FX_TEST(test_oversized_tsdu_keeps_its_start),
+        FX_TEST(test_gap_and_bad_tpkt_resync),
+        FX_TEST(test_malformed_layers),
+        FX_TEST(test_large_service_tag),
+        FX_TEST(test_cut_primitive_in_accept),
+        FX_TEST(test_queue_bounds_and_duplicates),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,86 +22,10 @@
 
 extern const struct qw_proto qw_proto_modbus;
 
-/* ---- Fixture ------------------------------------------------------------------------------ */
+#define PROTO qw_proto_modbus
+#define FX_TS_STEP 0 /* the tests set packet times themselves */
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-    struct qw_pending pend[2];
-};
-
-static int fx_setup(void **tstate)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_modbus);
-    f->state = calloc(1, qw_proto_modbus.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *tstate = f;
-    return 0;
-}
-
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-static void feed(struct fx *f, enum qw_dir dir, const uint8_t *b, size_t n)
-{
-    size_t dropped = qw_stream_deliver(&f->ctx, &qw_proto_modbus, f->state, dir, &f->pend[dir],
-                                       b, n);
-    assert_int_equal(dropped, 0);
-}
-
-#define FEED(f, dir, arr) feed((f), (dir), (arr), sizeof(arr))
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
-
-static void flow_end(struct fx *f)
-{
-    qw_proto_modbus.flow_end(&f->ctx, f->state);
-}
-
-static const char *json_of(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    return f->rec.txns[i].json;
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    const char *j = json_of(f, i);
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static void json_lacks_(const struct fx *f, size_t i, const char *needle, const char *file,
-                        int line)
-{
-    const char *j = json_of(f, i);
-    if (strstr(j, needle)) {
-        print_error("txn %zu json %s\n  has %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_LACKS(f, i, s) json_lacks_((f), (i), (s), __FILE__, __LINE__)
-
-static const struct qw_txn *txn_at(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    return &f->rec.txns[i].txn;
-}
+#include "parser_fixture.h"
 
 /* ---- Spec example frames ------------------------------------------------------------------- */
 
@@ -1013,57 +937,55 @@ static void test_descriptor(void **ts)
     assert_true(qw_proto_modbus.state_size > 0);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_read_holding_pair_and_latency),
-        T(test_read_coils_bits),
-        T(test_read_discrete_and_input_registers),
-        T(test_write_single_coil_and_register),
-        T(test_write_single_coil_invalid_value),
-        T(test_write_multiple_coils),
-        T(test_write_multiple_registers),
-        T(test_write_multiple_registers_bad_byte_count),
-        T(test_exception_response),
-        T(test_exception_names),
-        T(test_diagnostics_subfunctions),
-        T(test_mask_write_register),
-        T(test_read_write_multiple_registers),
-        T(test_read_fifo_queue),
-        T(test_file_records),
-        T(test_event_counter_log_and_server_id),
-        T(test_read_device_identification),
-        T(test_device_id_model_falls_back_to_product_name),
-        T(test_canopen_mei),
-        T(test_umas),
-        T(test_umas_oversized_adu),
-        T(test_unknown_function_not_anomaly),
-        T(test_truncated_pdu),
-        T(test_invalid_quantity),
-        T(test_two_adus_one_buffer),
-        T(test_pipelined_out_of_order),
-        T(test_same_tid_other_unit_not_paired),
-        T(test_split_in_two),
-        T(test_split_in_three),
-        T(test_byte_by_byte),
-        T(test_adu_straddling_two_adus),
-        T(test_invalid_length_resync),
-        T(test_invalid_length_resync_next_delivery),
-        T(test_invalid_protocol_id),
-        T(test_garbage_does_not_stall),
-        T(test_gap_resyncs_without_anomaly),
-        T(test_gap_other_direction_untouched),
-        T(test_queue_overflow),
-        T(test_unanswered_flush_at_flow_end),
-        T(test_response_without_request),
-        T(test_exception_from_client_side_is_response),
-        T(test_udp_datagrams),
-        T(test_values_capped),
-        T(test_function_mismatch),
-        T(test_probe),
-        T(test_descriptor),
+        FX_TEST(test_read_holding_pair_and_latency),
+        FX_TEST(test_read_coils_bits),
+        FX_TEST(test_read_discrete_and_input_registers),
+        FX_TEST(test_write_single_coil_and_register),
+        FX_TEST(test_write_single_coil_invalid_value),
+        FX_TEST(test_write_multiple_coils),
+        FX_TEST(test_write_multiple_registers),
+        FX_TEST(test_write_multiple_registers_bad_byte_count),
+        FX_TEST(test_exception_response),
+        FX_TEST(test_exception_names),
+        FX_TEST(test_diagnostics_subfunctions),
+        FX_TEST(test_mask_write_register),
+        FX_TEST(test_read_write_multiple_registers),
+        FX_TEST(test_read_fifo_queue),
+        FX_TEST(test_file_records),
+        FX_TEST(test_event_counter_log_and_server_id),
+        FX_TEST(test_read_device_identification),
+        FX_TEST(test_device_id_model_falls_back_to_product_name),
+        FX_TEST(test_canopen_mei),
+        FX_TEST(test_umas),
+        FX_TEST(test_umas_oversized_adu),
+        FX_TEST(test_unknown_function_not_anomaly),
+        FX_TEST(test_truncated_pdu),
+        FX_TEST(test_invalid_quantity),
+        FX_TEST(test_two_adus_one_buffer),
+        FX_TEST(test_pipelined_out_of_order),
+        FX_TEST(test_same_tid_other_unit_not_paired),
+        FX_TEST(test_split_in_two),
+        FX_TEST(test_split_in_three),
+        FX_TEST(test_byte_by_byte),
+        FX_TEST(test_adu_straddling_two_adus),
+        FX_TEST(test_invalid_length_resync),
+        FX_TEST(test_invalid_length_resync_next_delivery),
+        FX_TEST(test_invalid_protocol_id),
+        FX_TEST(test_garbage_does_not_stall),
+        FX_TEST(test_gap_resyncs_without_anomaly),
+        FX_TEST(test_gap_other_direction_untouched),
+        FX_TEST(test_queue_overflow),
+        FX_TEST(test_unanswered_flush_at_flow_end),
+        FX_TEST(test_response_without_request),
+        FX_TEST(test_exception_from_client_side_is_response),
+        FX_TEST(test_udp_datagrams),
+        FX_TEST(test_values_capped),
+        FX_TEST(test_function_mismatch),
+        FX_TEST(test_probe),
+        FX_TEST(test_descriptor),
     };
     return cmocka_run_group_tests_name("modbus", tests, NULL, NULL);
 }

@@ -21,25 +21,14 @@
 
 extern const struct qw_proto qw_proto_mqtt;
 
+#define PROTO qw_proto_mqtt
+#define FX_TS_STEP 0 /* the tests set packet times themselves */
+#define FX_BUF_MAX 70000
+
+#include "parser_fixture.h"
+
 /* ---- Encoder ------------------------------------------------------------------------------- */
 
-struct buf {
-    uint8_t b[70000];
-    size_t n;
-};
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-    assert_true(b->n + n <= sizeof b->b);
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
-static void u8(struct buf *b, uint8_t v) { put(b, &v, 1); }
-static void u16(struct buf *b, uint16_t v)
-{
-    u8(b, (uint8_t)(v >> 8));
-    u8(b, (uint8_t)v);
-}
 static void str(struct buf *b, const char *s)
 {
     u16(b, (uint16_t)strlen(s));
@@ -63,16 +52,9 @@ static void pkt(struct buf *out, uint8_t first, const struct buf *body)
     put(out, body->b, body->n);
 }
 
-static struct buf *nb(void)
-{
-    struct buf *b = calloc(1, sizeof *b);
-    assert_non_null(b);
-    return b;
-}
-
 static void connect311(struct buf *out, const char *client, bool user)
 {
-    struct buf *b = nb();
+    struct buf *b = buf_new();
     str(b, "MQTT");
     u8(b, 4);
     u8(b, (uint8_t)(0x02 | (user ? 0xC0 : 0)));
@@ -90,46 +72,16 @@ static const uint8_t connack_ok[] = {0x20, 0x02, 0x00, 0x00};
 
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-    struct qw_pending pend[2];
-    struct buf c2s, s2c;
-};
+/* What a test builds for each direction, until feed_buf sends it. */
+static struct buf c2s_out, s2c_out;
 
-static int fx_setup(void **tstate)
+static int mqtt_setup(void **tstate)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_mqtt);
-    f->state = calloc(1, qw_proto_mqtt.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *tstate = f;
-    return 0;
+    c2s_out.n = s2c_out.n = 0;
+    return fx_setup(tstate);
 }
 
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
-
-static void feed(struct fx *f, enum qw_dir dir, const uint8_t *b, size_t n)
-{
-    size_t dropped = qw_stream_deliver(&f->ctx, &qw_proto_mqtt, f->state, dir, &f->pend[dir], b,
-                                       n);
-    assert_int_equal(dropped, 0);
-}
-#define FEED(f, dir, arr) feed((f), (dir), (arr), sizeof(arr))
+#define T(fn) cmocka_unit_test_setup_teardown(fn, mqtt_setup, fx_teardown)
 
 static void feed_buf(struct fx *f, enum qw_dir dir, struct buf *b)
 {
@@ -137,47 +89,14 @@ static void feed_buf(struct fx *f, enum qw_dir dir, struct buf *b)
     b->n = 0;
 }
 
-static void flow_end(struct fx *f)
-{
-    qw_proto_mqtt.flow_end(&f->ctx, f->state);
-}
-
-static const struct qw_txn *txn_at(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    return &f->rec.txns[i].txn;
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    assert_true(i < f->rec.ntxns);
-    if (!strstr(f->rec.txns[i].json, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, f->rec.txns[i].json, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static void json_lacks_(const struct fx *f, size_t i, const char *needle, const char *file,
-                        int line)
-{
-    assert_true(i < f->rec.ntxns);
-    if (strstr(f->rec.txns[i].json, needle)) {
-        print_error("txn %zu json %s\n  has %s\n", i, f->rec.txns[i].json, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_LACKS(f, i, s) json_lacks_((f), (i), (s), __FILE__, __LINE__)
-
 /* ---- Tests --------------------------------------------------------------------------------- */
 
 static void test_connect_connack_311(void **ts)
 {
     struct fx *f = *ts;
     f->ctx.ts_ns = 1000;
-    connect311(&f->c2s, "sts-crane-07", true);
-    feed_buf(f, C2S, &f->c2s);
+    connect311(&c2s_out, "sts-crane-07", true);
+    feed_buf(f, C2S, &c2s_out);
     f->ctx.ts_ns = 4000;
     FEED(f, S2C, connack_ok);
     assert_int_equal(f->rec.ntxns, 1);
@@ -205,7 +124,7 @@ static void test_connect_connack_311(void **ts)
 static void test_connect_31_refused(void **ts)
 {
     struct fx *f = *ts;
-    struct buf *b = nb();
+    struct buf *b = buf_new();
     str(b, "MQIsdp");
     u8(b, 3);
     u8(b, 0x2E); /* will retain, will QoS 1, will flag, clean session */
@@ -213,9 +132,9 @@ static void test_connect_31_refused(void **ts)
     str(b, "rtg-12");
     str(b, "status/rtg-12");
     str(b, "offline");
-    pkt(&f->c2s, 0x10, b);
+    pkt(&c2s_out, 0x10, b);
     free(b);
-    feed_buf(f, C2S, &f->c2s);
+    feed_buf(f, C2S, &c2s_out);
     static const uint8_t refused[] = {0x20, 0x02, 0x00, 0x05};
     FEED(f, S2C, refused);
     assert_int_equal(f->rec.ntxns, 1);
@@ -232,7 +151,7 @@ static void test_connect_31_refused(void **ts)
 /* Version 5: properties everywhere, will properties, reason codes. */
 static void connect5(struct buf *out)
 {
-    struct buf *b = nb(), *props = nb(), *wprops = nb();
+    struct buf *b = buf_new(), *props = buf_new(), *wprops = buf_new();
     str(b, "MQTT");
     u8(b, 5);
     u8(b, 0xC6); /* user, password, will, clean start */
@@ -270,17 +189,17 @@ static void connect5(struct buf *out)
 static void test_v5_connect_and_refusal(void **ts)
 {
     struct fx *f = *ts;
-    connect5(&f->c2s);
-    feed_buf(f, C2S, &f->c2s);
-    struct buf *b = nb();
+    connect5(&c2s_out);
+    feed_buf(f, C2S, &c2s_out);
+    struct buf *b = buf_new();
     u8(b, 0x00);
     u8(b, 0x86); /* bad user name or password */
     u8(b, 1 + 2 + 11); /* properties: one reason string */
     u8(b, 0x1F);
     str(b, "wrong creds");
-    pkt(&f->s2c, 0x20, b);
+    pkt(&s2c_out, 0x20, b);
     free(b);
-    feed_buf(f, S2C, &f->s2c);
+    feed_buf(f, S2C, &s2c_out);
     assert_int_equal(f->rec.ntxns, 1);
     assert_true(txn_at(f, 0)->error);
     JSON_HAS(f, 0, "\"protocol_level\":5,\"protocol_version\":\"5.0\",\"clean_session\":true,"
@@ -297,7 +216,7 @@ static void test_v5_connect_and_refusal(void **ts)
 static void publish(struct buf *out, uint8_t qos, bool retain, uint16_t pid, const char *topic,
                     size_t payload, bool v5)
 {
-    struct buf *b = nb();
+    struct buf *b = buf_new();
     str(b, topic);
     if (qos) u16(b, pid);
     if (v5) {
@@ -320,24 +239,24 @@ static void ack(struct buf *out, uint8_t first, uint16_t pid)
 static void test_publish_qos0_1_2(void **ts)
 {
     struct fx *f = *ts;
-    connect311(&f->c2s, "tos-gw", false);
-    feed_buf(f, C2S, &f->c2s);
+    connect311(&c2s_out, "tos-gw", false);
+    feed_buf(f, C2S, &c2s_out);
     FEED(f, S2C, connack_ok);
     f->ctx.ts_ns = 2000;
-    publish(&f->c2s, 0, true, 0, "yard/block-A/stack", 12, false);
-    publish(&f->c2s, 1, false, 7, "crane/7/setpoint", 4, false);
-    publish(&f->c2s, 2, false, 8, "crane/7/mode", 2, false);
-    feed_buf(f, C2S, &f->c2s);
+    publish(&c2s_out, 0, true, 0, "yard/block-A/stack", 12, false);
+    publish(&c2s_out, 1, false, 7, "crane/7/setpoint", 4, false);
+    publish(&c2s_out, 2, false, 8, "crane/7/mode", 2, false);
+    feed_buf(f, C2S, &c2s_out);
     assert_int_equal(f->rec.ntxns, 2); /* connect, QoS 0 publish */
     f->ctx.ts_ns = 3000;
-    ack(&f->s2c, 0x50, 8); /* PUBREC */
-    ack(&f->s2c, 0x40, 7); /* PUBACK */
-    feed_buf(f, S2C, &f->s2c);
-    ack(&f->c2s, 0x62, 8); /* PUBREL */
-    feed_buf(f, C2S, &f->c2s);
+    ack(&s2c_out, 0x50, 8); /* PUBREC */
+    ack(&s2c_out, 0x40, 7); /* PUBACK */
+    feed_buf(f, S2C, &s2c_out);
+    ack(&c2s_out, 0x62, 8); /* PUBREL */
+    feed_buf(f, C2S, &c2s_out);
     f->ctx.ts_ns = 9000;
-    ack(&f->s2c, 0x70, 8); /* PUBCOMP */
-    feed_buf(f, S2C, &f->s2c);
+    ack(&s2c_out, 0x70, 8); /* PUBCOMP */
+    feed_buf(f, S2C, &s2c_out);
     assert_int_equal(f->rec.ntxns, 4);
     const struct qw_txn *t = txn_at(f, 1);
     assert_string_equal(t->function_name, "publish");
@@ -362,13 +281,13 @@ static void test_publish_qos0_1_2(void **ts)
 static void test_broker_publish_is_not_a_write(void **ts)
 {
     struct fx *f = *ts;
-    connect311(&f->c2s, "hmi", false);
-    feed_buf(f, C2S, &f->c2s);
+    connect311(&c2s_out, "hmi", false);
+    feed_buf(f, C2S, &c2s_out);
     FEED(f, S2C, connack_ok);
-    publish(&f->s2c, 1, false, 1, "alarms/berth-2", 3, false);
-    feed_buf(f, S2C, &f->s2c);
-    ack(&f->c2s, 0x40, 1);
-    feed_buf(f, C2S, &f->c2s);
+    publish(&s2c_out, 1, false, 1, "alarms/berth-2", 3, false);
+    feed_buf(f, S2C, &s2c_out);
+    ack(&c2s_out, 0x40, 1);
+    feed_buf(f, C2S, &c2s_out);
     assert_int_equal(f->rec.ntxns, 2);
     assert_int_equal(txn_at(f, 1)->ops, 0);
     assert_true(txn_at(f, 1)->has_response);
@@ -376,7 +295,7 @@ static void test_broker_publish_is_not_a_write(void **ts)
 
 static void subscribe(struct buf *out, uint16_t pid, bool v5)
 {
-    struct buf *b = nb();
+    struct buf *b = buf_new();
     u16(b, pid);
     if (v5) u8(b, 0);
     str(b, "crane/+/status");
@@ -390,11 +309,11 @@ static void subscribe(struct buf *out, uint16_t pid, bool v5)
 static void test_subscribe_suback(void **ts)
 {
     struct fx *f = *ts;
-    connect311(&f->c2s, "hmi", false);
-    feed_buf(f, C2S, &f->c2s);
+    connect311(&c2s_out, "hmi", false);
+    feed_buf(f, C2S, &c2s_out);
     FEED(f, S2C, connack_ok);
-    subscribe(&f->c2s, 11, false);
-    feed_buf(f, C2S, &f->c2s);
+    subscribe(&c2s_out, 11, false);
+    feed_buf(f, C2S, &c2s_out);
     static const uint8_t suback[] = {0x90, 0x04, 0x00, 0x0B, 0x01, 0x80};
     FEED(f, S2C, suback);
     assert_int_equal(f->rec.ntxns, 2);
@@ -412,17 +331,17 @@ static void test_subscribe_suback(void **ts)
 static void test_v5_subscribe_unsubscribe_disconnect_auth(void **ts)
 {
     struct fx *f = *ts;
-    connect5(&f->c2s);
-    feed_buf(f, C2S, &f->c2s);
+    connect5(&c2s_out);
+    feed_buf(f, C2S, &c2s_out);
     static const uint8_t connack5[] = {0x20, 0x03, 0x00, 0x00, 0x00};
     FEED(f, S2C, connack5);
-    subscribe(&f->c2s, 2, true);
-    struct buf *b = nb();
+    subscribe(&c2s_out, 2, true);
+    struct buf *b = buf_new();
     u16(b, 3);
     u8(b, 0);
     str(b, "crane/+/status");
-    pkt(&f->c2s, 0xA2, b);
-    feed_buf(f, C2S, &f->c2s);
+    pkt(&c2s_out, 0xA2, b);
+    feed_buf(f, C2S, &c2s_out);
     static const uint8_t suback[] = {0x90, 0x05, 0x00, 0x02, 0x00, 0x01, 0x9E};
     static const uint8_t unsuback[] = {0xB0, 0x04, 0x00, 0x03, 0x00, 0x11};
     FEED(f, S2C, suback);
@@ -452,8 +371,8 @@ static void test_ping_pairs(void **ts)
 {
     struct fx *f = *ts;
     static const uint8_t ping[] = {0xC0, 0x00}, pong[] = {0xD0, 0x00};
-    connect311(&f->c2s, "x", false);
-    feed_buf(f, C2S, &f->c2s);
+    connect311(&c2s_out, "x", false);
+    feed_buf(f, C2S, &c2s_out);
     FEED(f, S2C, connack_ok);
     f->ctx.ts_ns = 100;
     FEED(f, C2S, ping);
@@ -482,57 +401,19 @@ static void conversation(struct buf *c2s, struct buf *s2c)
     put(c2s, disc, sizeof disc);
 }
 
-static void render_all(const struct fx *f, char *out, size_t cap)
+static void check_five_clean_records(const struct fx *f)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < f->rec.ntxns; i++) {
-        int w = snprintf(out + o, cap - o, "%s\n", f->rec.txns[i].json);
-        assert_true(w > 0 && (size_t)w < cap - o);
-        o += (size_t)w;
-    }
+    assert_int_equal(f->rec.ntxns, 5);
+    assert_int_equal(f->rec.nanomalies, 0);
 }
 
 static void test_split_at_every_offset(void **ts)
 {
-    (void)ts;
-    struct buf *c2s = nb(), *s2c = nb();
+    struct fx *f = *ts;
+    struct buf *c2s = buf_new(), *s2c = buf_new();
     conversation(c2s, s2c);
-    static char want[16384], got[16384];
-    struct fx *ref;
-    assert_int_equal(fx_setup((void **)&ref), 0);
-    feed(ref, C2S, c2s->b, c2s->n);
-    feed(ref, S2C, s2c->b, s2c->n);
-    flow_end(ref);
-    assert_int_equal(ref->rec.ntxns, 5);
-    assert_int_equal(ref->rec.nanomalies, 0);
-    render_all(ref, want, sizeof want);
-    fx_teardown((void **)&ref);
-    size_t longest = c2s->n > s2c->n ? c2s->n : s2c->n;
-    for (size_t cut = 1; cut < longest; cut++) {
-        struct fx *f;
-        assert_int_equal(fx_setup((void **)&f), 0);
-        size_t a = cut < c2s->n ? cut : c2s->n, b = cut < s2c->n ? cut : s2c->n;
-        feed(f, C2S, c2s->b, a);
-        feed(f, C2S, c2s->b + a, c2s->n - a);
-        feed(f, S2C, s2c->b, b);
-        feed(f, S2C, s2c->b + b, s2c->n - b);
-        flow_end(f);
-        render_all(f, got, sizeof got);
-        if (strcmp(want, got) != 0) {
-            print_error("cut %zu:\nwant %s\ngot  %s\n", cut, want, got);
-            fail();
-        }
-        assert_int_equal(f->rec.nanomalies, 0);
-        fx_teardown((void **)&f);
-    }
-    struct fx *f;
-    assert_int_equal(fx_setup((void **)&f), 0);
-    for (size_t i = 0; i < c2s->n; i++) feed(f, C2S, c2s->b + i, 1);
-    for (size_t i = 0; i < s2c->n; i++) feed(f, S2C, s2c->b + i, 1);
-    flow_end(f);
-    render_all(f, got, sizeof got);
-    assert_string_equal(want, got);
-    fx_teardown((void **)&f);
+    const struct msg conv[] = {{C2S, c2s->b, c2s->n}, {S2C, s2c->b, s2c->n}};
+    check_every_split_with(f, conv, 2, check_five_clean_records);
     free(c2s);
     free(s2c);
 }
@@ -540,8 +421,8 @@ static void test_split_at_every_offset(void **ts)
 static void test_malformed_and_truncated(void **ts)
 {
     struct fx *f = *ts;
-    connect311(&f->c2s, "x", false);
-    feed_buf(f, C2S, &f->c2s);
+    connect311(&c2s_out, "x", false);
+    feed_buf(f, C2S, &c2s_out);
     FEED(f, S2C, connack_ok);
     /* Remaining length with a fifth byte: broken header, then a valid PINGREQ is found. */
     static const uint8_t five[] = {0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0xC0, 0x00};
@@ -556,15 +437,15 @@ static void test_malformed_and_truncated(void **ts)
     FEED(f, C2S, qos3);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "mqtt.invalid_header"), 2);
     /* CONNECT with the reserved flag set is malformed but decoded. */
-    struct buf *b = nb();
+    struct buf *b = buf_new();
     str(b, "MQTT");
     u8(b, 4);
     u8(b, 0x03);
     u16(b, 10);
     str(b, "y");
-    pkt(&f->c2s, 0x10, b);
+    pkt(&c2s_out, 0x10, b);
     free(b);
-    feed_buf(f, C2S, &f->c2s);
+    feed_buf(f, C2S, &c2s_out);
     flow_end(f);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "mqtt.malformed_packet"), 1);
     bool connect_invalid = false;
@@ -584,17 +465,17 @@ static void test_malformed_and_truncated(void **ts)
 static void test_large_publish_streams(void **ts)
 {
     struct fx *f = *ts;
-    connect311(&f->c2s, "cam-1", false);
-    feed_buf(f, C2S, &f->c2s);
+    connect311(&c2s_out, "cam-1", false);
+    feed_buf(f, C2S, &c2s_out);
     FEED(f, S2C, connack_ok);
-    publish(&f->c2s, 0, false, 0, "cctv/gate-4/jpeg", 50000, false);
+    publish(&c2s_out, 0, false, 0, "cctv/gate-4/jpeg", 50000, false);
     static const uint8_t disc[] = {0xE0, 0x00};
-    put(&f->c2s, disc, sizeof disc);
-    for (size_t off = 0; off < f->c2s.n; off += 1448) {
-        size_t n = f->c2s.n - off < 1448 ? f->c2s.n - off : 1448;
-        feed(f, C2S, f->c2s.b + off, n);
+    put(&c2s_out, disc, sizeof disc);
+    for (size_t off = 0; off < c2s_out.n; off += 1448) {
+        size_t n = c2s_out.n - off < 1448 ? c2s_out.n - off : 1448;
+        feed(f, C2S, c2s_out.b + off, n);
     }
-    f->c2s.n = 0;
+    c2s_out.n = 0;
     assert_int_equal(f->rec.ntxns, 3);
     JSON_HAS(f, 1, "\"remaining_length\":50018,\"topic\":\"cctv/gate-4/jpeg\",\"qos\":0,"
                    "\"retain\":false,\"dup\":false,\"payload_length\":50000}");
@@ -605,7 +486,7 @@ static void test_large_publish_streams(void **ts)
 static void test_midstream_v5_learnt_from_connack(void **ts)
 {
     struct fx *f = *ts;
-    struct buf *b = nb();
+    struct buf *b = buf_new();
     u8(b, 0);
     u8(b, 0);
     u8(b, (1 + 2 + 9) + (1 + 2)); /* assigned client id, receive maximum */
@@ -613,11 +494,11 @@ static void test_midstream_v5_learnt_from_connack(void **ts)
     str(b, "auto-1234");
     u8(b, 0x21);
     u16(b, 10);
-    pkt(&f->s2c, 0x20, b);
+    pkt(&s2c_out, 0x20, b);
     free(b);
-    feed_buf(f, S2C, &f->s2c);
-    publish(&f->c2s, 0, false, 0, "t", 5, true);
-    feed_buf(f, C2S, &f->c2s);
+    feed_buf(f, S2C, &s2c_out);
+    publish(&c2s_out, 0, false, 0, "t", 5, true);
+    feed_buf(f, C2S, &c2s_out);
     assert_int_equal(f->rec.ntxns, 2);
     JSON_HAS(f, 0, "\"assigned_client_id\":\"auto-1234\"");
     assert_string_equal(qw_record_identity(&f->rec, false, "mqtt_client_id"), "auto-1234");
@@ -627,9 +508,9 @@ static void test_midstream_v5_learnt_from_connack(void **ts)
 static void test_queue_full(void **ts)
 {
     struct fx *f = *ts;
-    connect311(&f->c2s, "x", false);
-    for (uint16_t i = 1; i <= 40; i++) publish(&f->c2s, 1, false, i, "a/b", 1, false);
-    feed_buf(f, C2S, &f->c2s);
+    connect311(&c2s_out, "x", false);
+    for (uint16_t i = 1; i <= 40; i++) publish(&c2s_out, 1, false, i, "a/b", 1, false);
+    feed_buf(f, C2S, &c2s_out);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "mqtt.request_queue_full"), 1);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 41);
@@ -639,7 +520,7 @@ static void test_probe(void **ts)
 {
     (void)ts;
     enum qw_probe_result (*probe)(const uint8_t *, size_t, enum qw_dir) = qw_proto_mqtt.probe;
-    struct buf *b = nb();
+    struct buf *b = buf_new();
     connect311(b, "c", true);
     assert_int_equal(probe(b->b, b->n, C2S), QW_PROBE_MATCH);
     assert_int_equal(probe(b->b, 1, C2S), QW_PROBE_NEED_MORE);
@@ -687,21 +568,21 @@ static void test_probe(void **ts)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_connect_connack_311, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_connect_31_refused, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_v5_connect_and_refusal, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_publish_qos0_1_2, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_broker_publish_is_not_a_write, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_subscribe_suback, fx_setup, fx_teardown),
+        T(test_connect_connack_311),
+        T(test_connect_31_refused),
+        T(test_v5_connect_and_refusal),
+        T(test_publish_qos0_1_2),
+        T(test_broker_publish_is_not_a_write),
+        T(test_subscribe_suback),
         cmocka_unit_test_setup_teardown(test_v5_subscribe_unsubscribe_disconnect_auth, fx_setup,
                                         fx_teardown),
-        cmocka_unit_test_setup_teardown(test_ping_pairs, fx_setup, fx_teardown),
-        cmocka_unit_test(test_split_at_every_offset),
-        cmocka_unit_test_setup_teardown(test_malformed_and_truncated, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_large_publish_streams, fx_setup, fx_teardown),
+        T(test_ping_pairs),
+        T(test_split_at_every_offset),
+        T(test_malformed_and_truncated),
+        T(test_large_publish_streams),
         cmocka_unit_test_setup_teardown(test_midstream_v5_learnt_from_connack, fx_setup,
                                         fx_teardown),
-        cmocka_unit_test_setup_teardown(test_queue_full, fx_setup, fx_teardown),
+        T(test_queue_full),
         cmocka_unit_test(test_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

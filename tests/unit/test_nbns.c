@@ -24,30 +24,13 @@
 extern const struct qw_proto qw_proto_nbns;
 extern const struct qw_proto qw_proto_dns;
 
+#define PROTO qw_proto_nbns
+#define FX_TS_STEP 1000000u /* 1 ms per datagram */
+#define FX_BUF_MAX 1024
+
+#include "parser_fixture.h"
+
 /* ---- Message builder ------------------------------------------------------------------------ */
-
-struct buf {
-    uint8_t b[1024];
-    size_t n;
-};
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-    assert_true(b->n + n <= sizeof b->b);
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
-static void u8(struct buf *b, uint8_t v) { put(b, &v, 1); }
-static void u16(struct buf *b, uint16_t v)
-{
-    u8(b, (uint8_t)(v >> 8));
-    u8(b, (uint8_t)v);
-}
-static void u32(struct buf *b, uint32_t v)
-{
-    u16(b, (uint16_t)(v >> 16));
-    u16(b, (uint16_t)v);
-}
 
 #define F_R 0x8000u
 #define F_AA 0x0400u
@@ -172,87 +155,15 @@ static void node_status_response(struct buf *b, uint16_t id)
     b->b[at + 1] = (uint8_t)l;
 }
 
-/* ---- Fixture -------------------------------------------------------------------------------- */
-
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-    struct qw_packet pkt;
-};
-
-static int fx_setup(void **tstate)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_nbns);
-    f->state = calloc(1, qw_proto_nbns.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *tstate = f;
-    return 0;
-}
-
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
-
-static void set_pkt(struct fx *f, const char *src, const char *dst)
-{
-    memset(&f->pkt, 0, sizeof f->pkt);
-    assert_true(qw_addr_parse(src, &f->pkt.src_ip));
-    assert_true(qw_addr_parse(dst, &f->pkt.dst_ip));
-    f->pkt.l3 = QW_L3_IPV4;
-    f->ctx.pkt = &f->pkt;
-}
-
-static void send(struct fx *f, enum qw_dir dir, const struct buf *b)
-{
-    f->ctx.ts_ns += 1000000;
-    qw_proto_nbns.datagram(&f->ctx, f->state, dir, b->b, b->n);
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    if (i >= f->rec.ntxns) {
-        print_error("txn %zu missing (%zu recorded)\n", i, f->rec.ntxns);
-        _fail(file, line);
-    }
-    const char *j = f->rec.txns[i].json;
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static bool has_fact(const struct fx *f, bool server, const char *attr, const char *value)
-{
-    for (size_t i = 0; i < f->rec.nidentities; i++) {
-        const struct qw_rec_identity *id = &f->rec.identities[i];
-        if (id->server == server && strcmp(id->attr, attr) == 0 && strcmp(id->value, value) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* ---- Tests ---------------------------------------------------------------------------------- */
 
 static void test_broadcast_query(void **ts)
 {
     struct fx *f = *ts;
     struct buf b;
-    set_pkt(f, "192.168.1.10", "192.168.1.255");
+    fx_packet(f, "192.168.1.10", "192.168.1.255");
     name_query(&b, 0x8273, "PLC-GATEWAY", 0x20, true);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 1); /* broadcast: its answer is another flow */
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_true(t->has_request);
@@ -272,14 +183,14 @@ static void test_unicast_query_positive_response(void **ts)
 {
     struct fx *f = *ts;
     struct buf b;
-    set_pkt(f, "192.168.1.10", "192.168.1.2");
+    fx_packet(f, "192.168.1.10", "192.168.1.2");
     name_query(&b, 0x10, "HISTORIAN", 0x20, false);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 0);
     /* the WINS server answers for another host: no identity for the server */
-    set_pkt(f, "192.168.1.2", "192.168.1.10");
+    fx_packet(f, "192.168.1.2", "192.168.1.10");
     positive_response(&b, 0x10, "HISTORIAN", 0x20, ws_ip);
-    send(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_true(f->rec.txns[0].txn.has_request && f->rec.txns[0].txn.has_response);
     assert_false(f->rec.txns[0].txn.error);
@@ -289,9 +200,9 @@ static void test_unicast_query_positive_response(void **ts)
                    "\"node_type\":\"h\"}]}]");
     assert_int_equal(f->rec.nidentities, 0);
     /* the owner answering for itself names itself */
-    set_pkt(f, "192.168.1.10", "192.168.1.99");
+    fx_packet(f, "192.168.1.10", "192.168.1.99");
     positive_response(&b, 0x11, "HISTORIAN", 0x20, ws_ip);
-    send(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_true(has_fact(f, true, "netbios_name", "HISTORIAN"));
     assert_true(has_fact(f, true, "hostname", "HISTORIAN"));
 }
@@ -301,14 +212,14 @@ static void test_negative_response_is_error(void **ts)
     struct fx *f = *ts;
     struct buf b;
     name_query(&b, 0x20, "NOSUCH", 0x00, false);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     hdr(&b, 0x20, F_R | F_AA | F_RD | 3, 0, 1, 0, 0); /* NAM_ERR */
     nbname(&b, "NOSUCH", 0);
     u16(&b, T_NB);
     u16(&b, 1);
     u32(&b, 0);
     u16(&b, 0);
-    send(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_true(f->rec.txns[0].txn.error);
     JSON_HAS(f, 0, "\"rcode\":3,\"rcode_name\":\"nam_err\"");
@@ -318,13 +229,13 @@ static void test_registration_identity(void **ts)
 {
     struct fx *f = *ts;
     struct buf b;
-    set_pkt(f, "192.168.1.10", "192.168.1.255");
+    fx_packet(f, "192.168.1.10", "192.168.1.255");
     registration(&b, 0x9301, "CRANE-HMI-04", 0x00, false, ws_ip);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     registration(&b, 0x9302, "TERMINAL", 0x00, true, ws_ip);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     registration(&b, 0x9303, "CRANE-HMI-04", 0x20, false, ws_ip);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.ntxns, 3);
     assert_int_equal(f->rec.txns[0].txn.function, 5);
     assert_string_equal(f->rec.txns[0].txn.function_name, "registration");
@@ -338,7 +249,7 @@ static void test_registration_identity(void **ts)
     assert_int_equal(f->rec.nidentities, 3); /* <20> repeats the name */
     /* a registration for another address (a proxy) says nothing about the sender */
     registration(&b, 0x9304, "OTHER-PC", 0x00, false, wins_ip);
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(f->rec.nidentities, 3);
 }
 
@@ -346,7 +257,7 @@ static void test_node_status(void **ts)
 {
     struct fx *f = *ts;
     struct buf b;
-    set_pkt(f, "192.168.1.50", "192.168.1.10");
+    fx_packet(f, "192.168.1.50", "192.168.1.10");
     hdr(&b, 0x4242, 0, 1, 0, 0, 0);
     u8(&b, 32);
     u8(&b, 'C');
@@ -355,10 +266,10 @@ static void test_node_status(void **ts)
     u8(&b, 0);
     u16(&b, T_NBSTAT);
     u16(&b, 1);
-    send(f, C2S, &b);
-    set_pkt(f, "192.168.1.10", "192.168.1.50");
+    DATAGRAM_BUF(f, C2S, &b);
+    fx_packet(f, "192.168.1.10", "192.168.1.50");
     node_status_response(&b, 0x4242);
-    send(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_true(t->has_request && t->has_response);
@@ -380,12 +291,12 @@ static void test_wack_and_queue(void **ts)
 {
     struct fx *f = *ts;
     struct buf b;
-    set_pkt(f, "192.168.1.10", "192.168.1.2");
+    fx_packet(f, "192.168.1.10", "192.168.1.2");
     hdr(&b, 0x77, OP(5) | F_RD, 1, 0, 0, 1); /* unicast registration with the WINS server */
     nb_question(&b, "CRANE-HMI-04", 0, T_NB);
     nb_record_ptr(&b, 0x2000, ws_ip);
-    send(f, C2S, &b);
-    set_pkt(f, "192.168.1.2", "192.168.1.10");
+    DATAGRAM_BUF(f, C2S, &b);
+    fx_packet(f, "192.168.1.2", "192.168.1.10");
     hdr(&b, 0x77, F_R | OP(7) | F_AA, 0, 1, 0, 0); /* WACK: wait */
     nbname(&b, "CRANE-HMI-04", 0);
     u16(&b, T_NB);
@@ -393,7 +304,7 @@ static void test_wack_and_queue(void **ts)
     u32(&b, 2);
     u16(&b, 2);
     u16(&b, 0x2810);
-    send(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_string_equal(f->rec.txns[0].txn.function_name, "wack");
     assert_false(f->rec.txns[0].txn.has_request);
@@ -405,14 +316,14 @@ static void test_wack_and_queue(void **ts)
     u16(&b, 6);
     u16(&b, 0x2000);
     put(&b, ws_ip, 4);
-    send(f, S2C, &b);
+    DATAGRAM_BUF(f, S2C, &b);
     assert_int_equal(f->rec.ntxns, 2);
     assert_true(f->rec.txns[1].txn.has_request);
     /* overflow */
-    set_pkt(f, "192.168.1.10", "192.168.1.2");
+    fx_packet(f, "192.168.1.10", "192.168.1.2");
     for (unsigned i = 0; i < 12; i++) {
         name_query(&b, (uint16_t)(0x100 + i), "X", 0, false);
-        send(f, C2S, &b);
+        DATAGRAM_BUF(f, C2S, &b);
     }
     assert_int_equal(qw_record_count_anomaly(&f->rec, "nbns.request_queue_full"), 1);
     qw_proto_nbns.flow_end(&f->ctx, f->state);
@@ -436,7 +347,7 @@ static void test_malformed(void **ts)
     u16(&b, T_NB);
     u16(&b, 1);
     f->rec.nanomalies = 0;
-    send(f, C2S, &b);
+    DATAGRAM_BUF(f, C2S, &b);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "nbns.compression_loop"), 1);
 }
 
@@ -486,20 +397,18 @@ static void test_descriptor(void **ts)
     assert_ptr_equal(qw_proto_by_name("nbns"), &qw_proto_nbns);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_broadcast_query),
-        T(test_unicast_query_positive_response),
-        T(test_negative_response_is_error),
-        T(test_registration_identity),
-        T(test_node_status),
-        T(test_wack_and_queue),
-        T(test_malformed),
-        T(test_probe),
-        T(test_descriptor),
+        FX_TEST(test_broadcast_query),
+        FX_TEST(test_unicast_query_positive_response),
+        FX_TEST(test_negative_response_is_error),
+        FX_TEST(test_registration_identity),
+        FX_TEST(test_node_status),
+        FX_TEST(test_wack_and_queue),
+        FX_TEST(test_malformed),
+        FX_TEST(test_probe),
+        FX_TEST(test_descriptor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

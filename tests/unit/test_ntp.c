@@ -17,29 +17,10 @@
 
 extern const struct qw_proto qw_proto_ntp;
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-};
+#define PROTO qw_proto_ntp
+#define FX_TS_STEP 0 /* every datagram names its time */
 
-static int fx_setup(void **ts)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_ntp);
-    f->state = calloc(1, qw_proto_ntp.state_size);
-    *ts = f;
-    return f->state ? 0 : -1;
-}
-
-static int fx_teardown(void **ts)
-{
-    struct fx *f = *ts;
-    free(f->state);
-    free(f);
-    return 0;
-}
+#include "parser_fixture.h"
 
 static void be64(uint8_t *p, uint64_t v)
 {
@@ -60,18 +41,6 @@ static void header(uint8_t *b, uint8_t vn, uint8_t mode, uint8_t stratum, const 
     be64(b + 40, xmt);
 }
 
-static void feed(struct fx *f, uint64_t t, enum qw_dir d, const uint8_t *b, size_t n)
-{
-    f->ctx.ts_ns = t;
-    qw_proto_ntp.datagram(&f->ctx, f->state, d, b, n);
-}
-
-static void json_has(const struct fx *f, size_t i, const char *needle)
-{
-    assert_true(i < f->rec.ntxns);
-    if (!strstr(f->rec.txns[i].json, needle)) fail_msg("%s\n lacks %s", f->rec.txns[i].json, needle);
-}
-
 /* 2024-01-01T00:00:00Z in NTP era 0 seconds: 1704067200 + 2208988800. */
 #define T2024 ((uint64_t)(1704067200ull + 2208988800ull) << 32)
 
@@ -83,9 +52,9 @@ static void test_client_server_gps(void **ts)
     header(r, 4, 4, 1, "GPS\0", T2024 + 0x80000000ull, T2024 + 0x90000000ull);
     assert_int_equal(qw_proto_ntp.probe(q, 48, QW_DIR_TO_SERVER), QW_PROBE_MATCH);
     assert_int_equal(qw_proto_ntp.probe(r, 48, QW_DIR_TO_CLIENT), QW_PROBE_MATCH);
-    feed(f, 1000, QW_DIR_TO_SERVER, q, 48);
+    fx_datagram_at(f, 1000, QW_DIR_TO_SERVER, q, 48);
     assert_int_equal(f->rec.ntxns, 0);
-    feed(f, 1800, QW_DIR_TO_CLIENT, r, 48);
+    fx_datagram_at(f, 1800, QW_DIR_TO_CLIENT, r, 48);
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_true(t->has_request && t->has_response);
@@ -93,18 +62,18 @@ static void test_client_server_gps(void **ts)
     assert_string_equal(t->function_name, "client");
     assert_int_equal(t->ops, QW_OP_TIMESYNC);
     assert_int_equal(t->response_ns - t->request_ns, 800);
-    json_has(f, 0, "\"response\":{\"version\":4,\"mode\":4,\"mode_name\":\"server\","
+    JSON_HAS(f, 0, "\"response\":{\"version\":4,\"mode\":4,\"mode_name\":\"server\","
                    "\"leap_indicator\":0,\"stratum\":1,\"poll\":6,\"precision\":-20,"
                    "\"root_delay\":0,\"root_dispersion\":0,\"reference_id\":\"GPS\","
                    "\"origin_time\":\"2024-01-01T00:00:00.500000Z\"");
     assert_string_equal(qw_record_identity(&f->rec, true, "ntp_stratum"), "1");
     assert_string_equal(qw_record_identity(&f->rec, true, "ntp_refid"), "GPS");
     /* The same answer again is no new fact; an unanswered request is flushed at flow end. */
-    feed(f, 3000, QW_DIR_TO_SERVER, q, 48);
-    feed(f, 3100, QW_DIR_TO_CLIENT, r, 48);
+    fx_datagram_at(f, 3000, QW_DIR_TO_SERVER, q, 48);
+    fx_datagram_at(f, 3100, QW_DIR_TO_CLIENT, r, 48);
     assert_int_equal(f->rec.nidentities, 2);
     header(q, 4, 3, 0, "\0\0\0\0", 0, T2024 + 5);
-    feed(f, 4000, QW_DIR_TO_SERVER, q, 48);
+    fx_datagram_at(f, 4000, QW_DIR_TO_SERVER, q, 48);
     qw_proto_ntp.flow_end(&f->ctx, f->state);
     assert_int_equal(f->rec.ntxns, 3);
     assert_false(f->rec.txns[2].txn.has_response);
@@ -115,7 +84,7 @@ static void test_secondary_refid_is_ipv4(void **ts)
     struct fx *f = *ts;
     uint8_t r[48];
     header(r, 3, 4, 3, "\xc0\xa8\x01\x0a", 1, 2);
-    feed(f, 1, QW_DIR_TO_CLIENT, r, 48); /* unsolicited: a record of its own */
+    fx_datagram_at(f, 1, QW_DIR_TO_CLIENT, r, 48); /* unsolicited: a record of its own */
     assert_int_equal(f->rec.ntxns, 1);
     assert_false(f->rec.txns[0].txn.has_request);
     assert_string_equal(qw_record_identity(&f->rec, true, "ntp_refid"), "192.168.1.10");
@@ -127,25 +96,25 @@ static void test_mode7_monlist_and_mode6(void **ts)
     /* ntpdc monlist: R=0 M=0 VN=2 mode 7, seq 0, implementation 3, request 42. */
     uint8_t m7[8] = {0x17, 0x00, 0x03, 0x2a, 0x00, 0x00, 0x00, 0x00};
     assert_int_equal(qw_proto_ntp.probe(m7, sizeof m7, QW_DIR_TO_SERVER), QW_PROBE_MATCH);
-    feed(f, 1, QW_DIR_TO_SERVER, m7, sizeof m7);
-    feed(f, 2, QW_DIR_TO_SERVER, m7, sizeof m7);
+    fx_datagram_at(f, 1, QW_DIR_TO_SERVER, m7, sizeof m7);
+    fx_datagram_at(f, 2, QW_DIR_TO_SERVER, m7, sizeof m7);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "ntp.mode7_request"), 1); /* once per flow */
     assert_string_equal(f->rec.anomalies[0].detail, "mon_getlist_1");
     uint8_t m7r[8] = {0x97, 0x00, 0x03, 0x2a, 0x00, 0x00, 0x00, 0x00};
-    feed(f, 3, QW_DIR_TO_CLIENT, m7r, sizeof m7r);
+    fx_datagram_at(f, 3, QW_DIR_TO_CLIENT, m7r, sizeof m7r);
     assert_int_equal(f->rec.ntxns, 2); /* the repeat flushed the first request */
-    json_has(f, 1, "\"request_code\":42,\"request_name\":\"mon_getlist_1\",\"implementation\":3,"
+    JSON_HAS(f, 1, "\"request_code\":42,\"request_name\":\"mon_getlist_1\",\"implementation\":3,"
                    "\"response\":true");
     assert_int_equal(f->rec.txns[1].txn.ops, QW_OP_DIAGNOSTIC);
     /* ntpq readvar: mode 6 opcode 2, sequence 68. */
     uint8_t m6[12] = {0x16, 0x02, 0x00, 0x44, 0, 0, 0, 0, 0, 0, 0, 0};
     uint8_t m6r[16] = {0x16, 0x82, 0x00, 0x44, 0x06, 0x18, 0, 0, 0, 0, 0, 4, 'a', '=', '1', 0};
     assert_int_equal(qw_proto_ntp.probe(m6, sizeof m6, QW_DIR_TO_SERVER), QW_PROBE_MATCH);
-    feed(f, 4, QW_DIR_TO_SERVER, m6, sizeof m6);
-    feed(f, 5, QW_DIR_TO_CLIENT, m6r, sizeof m6r);
+    fx_datagram_at(f, 4, QW_DIR_TO_SERVER, m6, sizeof m6);
+    fx_datagram_at(f, 5, QW_DIR_TO_CLIENT, m6r, sizeof m6r);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "ntp.mode6_request"), 1);
     assert_int_equal(f->rec.ntxns, 3);
-    json_has(f, 2, "\"opcode\":2,\"opcode_name\":\"read_variables\",\"response\":true,"
+    JSON_HAS(f, 2, "\"opcode\":2,\"opcode_name\":\"read_variables\",\"response\":true,"
                    "\"sequence\":68,\"status\":1560,\"association_id\":0,\"offset\":0,\"count\":4");
 }
 
@@ -180,25 +149,25 @@ static void test_truncated_every_length(void **ts)
     uint8_t b[48];
     header(b, 4, 4, 1, "PPS\0", 1, 2);
     for (size_t n = 0; n < 48; n++) {
-        memset(f->state, 0, qw_proto_ntp.state_size);
-        f->rec.ntxns = f->rec.nanomalies = f->rec.nidentities = 0;
+        fx_clear(f);
         uint8_t *cut = malloc(n ? n : 1);
         memcpy(cut, b, n);
         assert_int_equal(qw_proto_ntp.probe(cut, n, QW_DIR_TO_CLIENT), QW_PROBE_NO);
-        feed(f, 1, QW_DIR_TO_CLIENT, cut, n);
+        fx_datagram_at(f, 1, QW_DIR_TO_CLIENT, cut, n);
         free(cut);
         assert_int_equal(f->rec.ntxns, 0);
         assert_int_equal(qw_record_count_anomaly(&f->rec, "ntp.truncated"), 1);
     }
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_client_server_gps), T(test_secondary_refid_is_ipv4), T(test_mode7_monlist_and_mode6),
-        T(test_probe_refuses_others), T(test_truncated_every_length),
+        FX_TEST(test_client_server_gps),
+        FX_TEST(test_secondary_refid_is_ipv4),
+        FX_TEST(test_mode7_monlist_and_mode6),
+        FX_TEST(test_probe_refuses_others),
+        FX_TEST(test_truncated_every_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,80 +31,19 @@ static const uint8_t DEV2[6] = {0x00, 0x1b, 0x1b, 0x02, 0x9a, 0xc3};
 
 /* ---- Fixture ------------------------------------------------------------------------------ */
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    struct qw_packet pkt;
-    void *state;
-};
+#define PROTO qw_proto_profinet_dcp
+#define FX_TS_STEP 0 /* the tests move the clock themselves */
 
-static int fx_setup(void **ts)
+#include "parser_fixture.h"
+
+static void frame_from(struct fx *f, const uint8_t src[6], const uint8_t dst[6], const uint8_t *b,
+                       size_t n)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_profinet_dcp);
-    f->state = calloc(1, qw_proto_profinet_dcp.state_size);
-    if (!f->state) return -1;
-    f->pkt.has_mac = true;
-    f->pkt.ethertype = ETH_PN;
-    f->ctx.pkt = &f->pkt;
-    f->ctx.ts_ns = 1000000000ull;
-    *ts = f;
-    return 0;
+    fx_macs(f, src, dst);
+    fx_frame(f, b, n);
 }
 
-static int fx_teardown(void **ts)
-{
-    struct fx *f = *ts;
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-static void feed_from(struct fx *f, const uint8_t src[6], const uint8_t dst[6], const uint8_t *b,
-                      size_t n)
-{
-    memcpy(f->pkt.src_mac, src, 6);
-    memcpy(f->pkt.dst_mac, dst, 6);
-    qw_proto_profinet_dcp.frame(&f->ctx, f->state, ETH_PN, b, n);
-}
-
-#define FEED(f, src, dst, arr) feed_from((f), (src), (dst), (arr), sizeof(arr))
-
-static const char *json_of(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    assert_false(f->rec.txns[i].json_overflow);
-    return f->rec.txns[i].json;
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    const char *j = json_of(f, i);
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static void json_lacks_(const struct fx *f, size_t i, const char *needle, const char *file,
-                        int line)
-{
-    const char *j = json_of(f, i);
-    if (strstr(j, needle)) {
-        print_error("txn %zu json %s\n  has %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_LACKS(f, i, s) json_lacks_((f), (i), (s), __FILE__, __LINE__)
-
-static const struct qw_txn *txn_at(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    return &f->rec.txns[i].txn;
-}
+#define FRAME(f, src, dst, arr) frame_from((f), (src), (dst), (arr), sizeof(arr))
 
 static const char *identity(const struct fx *f, const char *attr)
 {
@@ -157,7 +96,7 @@ static const uint8_t set_rsp[] = {
 static void test_identify_request(void **ts)
 {
     struct fx *f = *ts;
-    FEED(f, CTRL, MC, ident_req);
+    FRAME(f, CTRL, MC, ident_req);
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = txn_at(f, 0);
     assert_true(t->has_request);
@@ -177,9 +116,9 @@ static void test_identify_request(void **ts)
 static void test_identify_response_paired_and_identity(void **ts)
 {
     struct fx *f = *ts;
-    FEED(f, CTRL, MC, ident_req);
+    FRAME(f, CTRL, MC, ident_req);
     f->ctx.ts_ns += 1500000; /* 1.5 ms */
-    FEED(f, DEV1, CTRL, ident_rsp);
+    FRAME(f, DEV1, CTRL, ident_rsp);
     assert_int_equal(f->rec.ntxns, 2);
     const struct qw_txn *t = txn_at(f, 1);
     assert_false(t->has_request);
@@ -215,20 +154,20 @@ static void test_identify_response_paired_and_identity(void **ts)
 static void test_identify_many_responders(void **ts)
 {
     struct fx *f = *ts;
-    FEED(f, CTRL, MC, ident_req);
+    FRAME(f, CTRL, MC, ident_req);
     f->ctx.ts_ns += 1000000;
-    FEED(f, DEV1, CTRL, ident_rsp);
+    FRAME(f, DEV1, CTRL, ident_rsp);
     f->ctx.ts_ns += 2000000;
-    FEED(f, DEV2, CTRL, ident_rsp);
+    FRAME(f, DEV2, CTRL, ident_rsp);
     assert_int_equal(f->rec.ntxns, 3);
     JSON_HAS(f, 1, "\"latency_us\":1000,\"responder_number\":1");
     JSON_HAS(f, 2, "\"latency_us\":3000,\"responder_number\":2");
     /* an answer addressed to someone else is not paired with this request */
-    FEED(f, DEV2, DEV1, ident_rsp);
+    FRAME(f, DEV2, DEV1, ident_rsp);
     JSON_LACKS(f, 3, "responder_number");
     /* nor one that comes after the response window (ResponseDelay 1 x 10 ms + 1 s) */
     f->ctx.ts_ns += 2000000000ull;
-    FEED(f, DEV1, CTRL, ident_rsp);
+    FRAME(f, DEV1, CTRL, ident_rsp);
     JSON_LACKS(f, 4, "responder_number");
 }
 
@@ -237,9 +176,9 @@ static void test_identify_many_responders(void **ts)
 static void test_set_name_and_ip_is_config(void **ts)
 {
     struct fx *f = *ts;
-    FEED(f, CTRL, DEV1, set_req);
+    FRAME(f, CTRL, DEV1, set_req);
     f->ctx.ts_ns += 4000000;
-    FEED(f, DEV1, CTRL, set_rsp);
+    FRAME(f, DEV1, CTRL, set_rsp);
     assert_int_equal(f->rec.ntxns, 2);
     const struct qw_txn *rq = txn_at(f, 0), *rs = txn_at(f, 1);
     assert_string_equal(rq->function_name, "set");
@@ -269,7 +208,7 @@ static void test_set_name_and_ip_is_config(void **ts)
 static void test_set_response_alone_takes_ops_from_blocks(void **ts)
 {
     struct fx *f = *ts;
-    FEED(f, DEV1, CTRL, set_rsp); /* the request was not captured */
+    FRAME(f, DEV1, CTRL, set_rsp); /* the request was not captured */
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_CONFIG);
     JSON_LACKS(f, 0, "responder_number");
 }
@@ -279,7 +218,7 @@ static void test_set_block_error(void **ts)
     struct fx *f = *ts;
     static const uint8_t rsp[] = {0xfe, 0xfd, 0x04, 0x01, 0x00, 0x00, 0x00, 0x09, 0x00, 0x00,
                                   0x00, 0x08, 0x05, 0x04, 0x00, 0x03, 0x01, 0x02, 0x06, 0x00};
-    FEED(f, DEV1, CTRL, rsp);
+    FRAME(f, DEV1, CTRL, rsp);
     assert_true(txn_at(f, 0)->error);
     JSON_HAS(f, 0, "\"response_name\":\"ip_parameter\",\"block_error\":6,"
                    "\"block_error_name\":\"set_not_possible_in_operation\"");
@@ -297,9 +236,9 @@ static void test_control_blocks_ops(void **ts)
     /* Reset to factory, mode 2 (communication parameters): qualifier 0x0004 */
     static const uint8_t rtf[] = {0xfe, 0xfd, 0x04, 0x00, 0, 0, 0, 3, 0, 0, 0x00, 0x06,
                                   0x05, 0x06, 0x00, 0x02, 0x00, 0x04};
-    FEED(f, CTRL, DEV1, signal);
-    FEED(f, CTRL, DEV1, freset);
-    FEED(f, CTRL, DEV1, rtf);
+    FRAME(f, CTRL, DEV1, signal);
+    FRAME(f, CTRL, DEV1, freset);
+    FRAME(f, CTRL, DEV1, rtf);
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_DIAGNOSTIC);
     JSON_HAS(f, 0, "\"name\":\"signal\",\"length\":4,\"qualifier\":0,\"signal_value\":256}");
     assert_int_equal(txn_at(f, 1)->ops, QW_OP_CONFIG | QW_OP_RESTART);
@@ -320,8 +259,8 @@ static void test_get_request_and_response(void **ts)
     static const uint8_t rsp[] = {0xfe, 0xfd, 0x03, 0x01, 0, 0, 0, 7, 0, 0, 0x00, 0x0c,
                                   0x02, 0x02, 0x00, 0x07, 0x00, 0x00, 'i', 'o', '-', '1', 'x',
                                   0x00};
-    FEED(f, CTRL, DEV1, get);
-    FEED(f, DEV1, CTRL, rsp);
+    FRAME(f, CTRL, DEV1, get);
+    FRAME(f, DEV1, CTRL, rsp);
     assert_int_equal(f->rec.ntxns, 2);
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_READ);
     JSON_HAS(f, 0, "\"blocks\":[{\"option\":2,\"suboption\":2,\"option_name\":"
@@ -337,7 +276,7 @@ static void test_hello_announces_identity(void **ts)
     static const uint8_t hello[] = {0xfe, 0xfc, 0x06, 0x00, 0, 0, 0, 0x42, 0, 0, 0x00, 0x14,
                                     0x02, 0x02, 0x00, 0x05, 0x00, 0x00, 'a', 'b', 'c', 0x00,
                                     0x02, 0x03, 0x00, 0x06, 0x00, 0x00, 0x00, 0x2a, 0x03, 0x13};
-    FEED(f, DEV2, MC, hello);
+    FRAME(f, DEV2, MC, hello);
     assert_int_equal(f->rec.ntxns, 1);
     assert_string_equal(txn_at(f, 0)->function_name, "hello");
     assert_int_equal(txn_at(f, 0)->ops, 0);
@@ -350,7 +289,7 @@ static void test_unsupported_response(void **ts)
 {
     struct fx *f = *ts;
     static const uint8_t rsp[] = {0xfe, 0xfd, 0x03, 0x05, 0, 0, 0, 8, 0, 0, 0x00, 0x00};
-    FEED(f, DEV1, CTRL, rsp);
+    FRAME(f, DEV1, CTRL, rsp);
     assert_true(txn_at(f, 0)->error);
     JSON_HAS(f, 0, "\"service_type\":5,\"service_type_name\":\"response_unsupported\"");
 }
@@ -361,9 +300,8 @@ static void test_cut_at_every_length(void **ts)
 {
     struct fx *f = *ts;
     for (size_t cut = 0; cut <= sizeof ident_rsp; cut++) {
-        memset(f->state, 0, qw_proto_profinet_dcp.state_size);
-        f->rec.ntxns = f->rec.nanomalies = f->rec.nidentities = 0;
-        feed_from(f, DEV1, CTRL, ident_rsp, cut);
+        fx_clear(f);
+        frame_from(f, DEV1, CTRL, ident_rsp, cut);
         if (cut < 2) { /* not even a FrameID */
             assert_int_equal(f->rec.ntxns + f->rec.nanomalies, 0);
         } else if (cut < 12) {
@@ -388,7 +326,7 @@ static void test_block_length_past_data(void **ts)
     uint8_t b[sizeof ident_req];
     memcpy(b, ident_req, sizeof b);
     b[15] = 0x40; /* block length 64 within DCPDataLength 18 */
-    FEED(f, CTRL, MC, b);
+    FRAME(f, CTRL, MC, b);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "profinet_dcp.invalid_block_length"), 1);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"truncated\":true");
@@ -401,12 +339,12 @@ static void test_not_dcp_frames(void **ts)
     static const uint8_t rt[] = {0x80, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     static const uint8_t alarm[] = {0xfc, 0x01, 0x05, 0x00, 0, 0, 0, 1, 0, 0, 0, 0};
     static const uint8_t ptcp[] = {0xff, 0x40, 0, 0, 0, 0};
-    FEED(f, DEV1, CTRL, rt);
-    FEED(f, DEV1, CTRL, alarm);
-    FEED(f, DEV1, CTRL, ptcp);
+    FRAME(f, DEV1, CTRL, rt);
+    FRAME(f, DEV1, CTRL, alarm);
+    FRAME(f, DEV1, CTRL, ptcp);
     assert_int_equal(f->rec.ntxns + f->rec.nanomalies, 0);
     /* another Ethertype is ignored */
-    qw_proto_profinet_dcp.frame(&f->ctx, f->state, 0x88CC, ident_req, sizeof ident_req);
+    fx_frame_as(f, 0x88CC, ident_req, sizeof ident_req);
     assert_int_equal(f->rec.ntxns, 0);
 }
 
@@ -414,7 +352,7 @@ static void test_unknown_service(void **ts)
 {
     struct fx *f = *ts;
     static const uint8_t odd[] = {0xfe, 0xfd, 0x09, 0x00, 0, 0, 0, 1, 0, 0, 0x00, 0x00};
-    FEED(f, CTRL, DEV1, odd);
+    FRAME(f, CTRL, DEV1, odd);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "profinet_dcp.unknown_service"), 1);
     assert_string_equal(txn_at(f, 0)->function_name, "unknown");
 }
@@ -428,7 +366,7 @@ static void test_many_blocks_are_bounded(void **ts)
         b[12 + 4 * i] = 0xff;
         b[13 + 4 * i] = 0xff;
     }
-    FEED(f, CTRL, MC, b);
+    FRAME(f, CTRL, MC, b);
     JSON_HAS(f, 0, "\"block_count\":40");
     JSON_HAS(f, 0, "\"blocks_truncated\":true");
     JSON_HAS(f, 0, "\"name\":\"all_selector\"");
@@ -444,14 +382,7 @@ static void test_decoded_frame(void **ts)
         0x00, 0x0c, 0x02, 0x02, 0x00, 0x07, 0x73, 0x77, 0x69, 0x74, 0x63, 0x68, 0x33, 0x00,
         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
         0x00, 0x00, 0x00, 0x00};
-    struct qw_decoder d;
-    qw_decoder_init(&d, 1);
-    struct qw_packet p;
-    qw_decode(&d, fr, sizeof fr, sizeof fr, 7, &p);
-    qw_decoder_free(&d);
-    assert_int_equal(p.ethertype, ETH_PN);
-    f->ctx.pkt = &p;
-    qw_proto_profinet_dcp.frame(&f->ctx, f->state, p.ethertype, p.payload, p.payload_len);
+    assert_int_equal(fx_frame_decoded(f, fr, sizeof fr)->ethertype, ETH_PN);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"xid\":50380698,\"response_delay\":1,\"data_length\":12");
     JSON_HAS(f, 0, "\"value\":\"switch3\"");
@@ -461,23 +392,22 @@ static void test_decoded_frame(void **ts)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-        T(test_identify_request),
-        T(test_identify_response_paired_and_identity),
-        T(test_identify_many_responders),
-        T(test_set_name_and_ip_is_config),
-        T(test_set_response_alone_takes_ops_from_blocks),
-        T(test_set_block_error),
-        T(test_control_blocks_ops),
-        T(test_get_request_and_response),
-        T(test_hello_announces_identity),
-        T(test_unsupported_response),
-        T(test_cut_at_every_length),
-        T(test_block_length_past_data),
-        T(test_not_dcp_frames),
-        T(test_unknown_service),
-        T(test_many_blocks_are_bounded),
-        T(test_decoded_frame),
+        FX_TEST(test_identify_request),
+        FX_TEST(test_identify_response_paired_and_identity),
+        FX_TEST(test_identify_many_responders),
+        FX_TEST(test_set_name_and_ip_is_config),
+        FX_TEST(test_set_response_alone_takes_ops_from_blocks),
+        FX_TEST(test_set_block_error),
+        FX_TEST(test_control_blocks_ops),
+        FX_TEST(test_get_request_and_response),
+        FX_TEST(test_hello_announces_identity),
+        FX_TEST(test_unsupported_response),
+        FX_TEST(test_cut_at_every_length),
+        FX_TEST(test_block_length_past_data),
+        FX_TEST(test_not_dcp_frames),
+        FX_TEST(test_unknown_service),
+        FX_TEST(test_many_blocks_are_bounded),
+        FX_TEST(test_decoded_frame),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

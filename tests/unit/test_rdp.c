@@ -20,74 +20,47 @@
 
 extern const struct qw_proto qw_proto_rdp;
 #define PROTO qw_proto_rdp
+#define FX_BUF_MAX 2048
 
 #include "parser_fixture.h"
 
 /* ---- PDU builders -------------------------------------------------------------------------- */
 
-struct buf {
-    uint8_t b[2048];
-    size_t n;
-};
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
-
-static void put8(struct buf *b, uint8_t v)
-{
-    b->b[b->n++] = v;
-}
-
-static void put16le(struct buf *b, uint16_t v)
-{
-    put8(b, (uint8_t)v);
-    put8(b, (uint8_t)(v >> 8));
-}
-
-static void put32le(struct buf *b, uint32_t v)
-{
-    put16le(b, (uint16_t)v);
-    put16le(b, (uint16_t)(v >> 16));
-}
-
 /* TPKT + X.224 CR or CC ([RDP] s.2.2.1.1, s.2.2.1.2) around `rdp` bytes. */
 static void x224(struct buf *out, uint8_t code, const struct buf *rdp)
 {
     size_t total = 4 + 7 + rdp->n;
-    put8(out, 3);
-    put8(out, 0);
-    put8(out, (uint8_t)(total >> 8));
-    put8(out, (uint8_t)total);
-    put8(out, (uint8_t)(6 + rdp->n)); /* LI */
-    put8(out, code);
-    put16le(out, 0);
-    put16le(out, 0x3412);
-    put8(out, 0);
+    u8(out, 3);
+    u8(out, 0);
+    u8(out, (uint8_t)(total >> 8));
+    u8(out, (uint8_t)total);
+    u8(out, (uint8_t)(6 + rdp->n)); /* LI */
+    u8(out, code);
+    le16(out, 0);
+    le16(out, 0x3412);
+    u8(out, 0);
     put(out, rdp->b, rdp->n);
 }
 
 static void neg(struct buf *b, uint8_t type, uint8_t flags, uint32_t v)
 {
-    put8(b, type);
-    put8(b, flags);
-    put16le(b, 8);
-    put32le(b, v);
+    u8(b, type);
+    u8(b, flags);
+    le16(b, 8);
+    le32(b, v);
 }
 
 /* TPKT + X.224 DT carrying `data`. */
 static void dt(struct buf *out, const struct buf *data)
 {
     size_t total = 4 + 3 + data->n;
-    put8(out, 3);
-    put8(out, 0);
-    put8(out, (uint8_t)(total >> 8));
-    put8(out, (uint8_t)total);
-    put8(out, 2);
-    put8(out, 0xF0);
-    put8(out, 0x80);
+    u8(out, 3);
+    u8(out, 0);
+    u8(out, (uint8_t)(total >> 8));
+    u8(out, (uint8_t)total);
+    u8(out, 2);
+    u8(out, 0xF0);
+    u8(out, 0x80);
     put(out, data->b, data->n);
 }
 
@@ -96,19 +69,19 @@ static void dt(struct buf *out, const struct buf *data)
 static void mcs_connect_initial(struct buf *out, const char *client_name)
 {
     struct buf core = {{0}, 0};
-    put16le(&core, 0xC001);
-    put16le(&core, 0); /* length, patched below */
-    put32le(&core, 0x00080004);
-    put16le(&core, 1280);
-    put16le(&core, 1024);
-    put16le(&core, 0xCA01);
-    put16le(&core, 0xAA03);
-    put32le(&core, 0x00000407); /* German keyboard */
-    put32le(&core, 7601);
+    le16(&core, 0xC001);
+    le16(&core, 0); /* length, patched below */
+    le32(&core, 0x00080004);
+    le16(&core, 1280);
+    le16(&core, 1024);
+    le16(&core, 0xCA01);
+    le16(&core, 0xAA03);
+    le32(&core, 0x00000407); /* German keyboard */
+    le32(&core, 7601);
     uint8_t name[32] = {0};
     for (size_t i = 0; client_name[i] && i < 15; i++) name[2 * i] = (uint8_t)client_name[i];
     put(&core, name, sizeof name);
-    put32le(&core, 4); /* keyboard type */
+    le32(&core, 4); /* keyboard type */
     core.b[2] = (uint8_t)core.n;
     core.b[3] = (uint8_t)(core.n >> 8);
     struct buf d = {{0}, 0};
@@ -117,8 +90,8 @@ static void mcs_connect_initial(struct buf *out, const char *client_name)
                                          0x7c, 0x00, 0x01, 0x80, 0x00, 0x00, 0x00, 0xc0, 0x00};
     put(&d, ber_prefix, sizeof ber_prefix);
     put(&d, "Duca", 4);
-    put8(&d, (uint8_t)(0x80 | (core.n >> 8)));
-    put8(&d, (uint8_t)core.n);
+    u8(&d, (uint8_t)(0x80 | (core.n >> 8)));
+    u8(&d, (uint8_t)core.n);
     put(&d, core.b, core.n);
     dt(out, &d);
 }
@@ -126,13 +99,13 @@ static void mcs_connect_initial(struct buf *out, const char *client_name)
 static void mcs_connect_response(struct buf *out, uint32_t method, uint32_t level)
 {
     struct buf blocks = {{0}, 0};
-    put16le(&blocks, 0x0C01);
-    put16le(&blocks, 8);
-    put32le(&blocks, 0x00080004);
-    put16le(&blocks, 0x0C02);
-    put16le(&blocks, 12);
-    put32le(&blocks, method);
-    put32le(&blocks, level);
+    le16(&blocks, 0x0C01);
+    le16(&blocks, 8);
+    le32(&blocks, 0x00080004);
+    le16(&blocks, 0x0C02);
+    le16(&blocks, 12);
+    le32(&blocks, method);
+    le32(&blocks, level);
     struct buf d = {{0}, 0};
     static const uint8_t prefix[] = {0x7f, 0x66, 0x81, 0x50, 0x0a, 0x01, 0x00, 0x02, 0x01, 0x00,
                                      0x30, 0x1a, 0x04, 0x81, 0x30, 0x00, 0x05, 0x00, 0x14, 0x7c,
@@ -140,7 +113,7 @@ static void mcs_connect_response(struct buf *out, uint32_t method, uint32_t leve
                                      0xc0, 0x00};
     put(&d, prefix, sizeof prefix);
     put(&d, "McDn", 4);
-    put8(&d, (uint8_t)blocks.n);
+    u8(&d, (uint8_t)blocks.n);
     put(&d, blocks.b, blocks.n);
     dt(out, &d);
 }
@@ -275,10 +248,10 @@ static void test_malformed(void **ts)
     feed(f, C2S, cr.b, cr.n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "rdp.invalid_cookie"), 1);
     struct buf s = {{0}, 0}, cc = {{0}, 0};
-    put8(&s, 2);
-    put8(&s, 0);
-    put16le(&s, 12); /* wrong length */
-    put32le(&s, 1);
+    u8(&s, 2);
+    u8(&s, 0);
+    le16(&s, 12); /* wrong length */
+    le32(&s, 1);
     x224(&cc, 0xD0, &s);
     feed(f, S2C, cc.b, cc.n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "rdp.invalid_negotiation"), 1);
@@ -301,10 +274,10 @@ static void test_oversized_user_data_block(void **ts)
     feed(f, C2S, cr.b, cr.n);
     struct buf d = {{0}, 0}, t = {{0}, 0};
     put(&d, "Duca", 4);
-    put8(&d, 0x20);
-    put16le(&d, 0xC001);
-    put16le(&d, 0x4000); /* block longer than the data */
-    put32le(&d, 0x00080004);
+    u8(&d, 0x20);
+    le16(&d, 0xC001);
+    le16(&d, 0x4000); /* block longer than the data */
+    le32(&d, 0x00080004);
     dt(&t, &d);
     feed(f, C2S, t.b, t.n);
     flow_end(f);

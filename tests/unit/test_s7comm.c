@@ -24,108 +24,19 @@
 
 extern const struct qw_proto qw_proto_s7comm;
 
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
+#define PROTO qw_proto_s7comm
+#define FX_TS_STEP 0 /* the tests set packet times themselves */
 
-/* ---- Fixture ------------------------------------------------------------------------------ */
-
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-    struct qw_pending pend[2];
-};
-
-static int fx_setup(void **tstate)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_s7comm);
-    f->state = calloc(1, qw_proto_s7comm.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *tstate = f;
-    return 0;
-}
-
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-static void fx_reset(struct fx *f)
-{
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    memset(f->pend, 0, sizeof f->pend);
-    memset(f->state, 0, qw_proto_s7comm.state_size);
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_s7comm);
-}
-
-static void feed(struct fx *f, enum qw_dir dir, const uint8_t *b, size_t n)
-{
-    size_t dropped = qw_stream_deliver(&f->ctx, &qw_proto_s7comm, f->state, dir, &f->pend[dir],
-                                       b, n);
-    assert_int_equal(dropped, 0);
-}
-
-static void flow_end(struct fx *f)
-{
-    qw_proto_s7comm.flow_end(&f->ctx, f->state);
-}
-
-static const struct qw_txn *txn_at(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    return &f->rec.txns[i].txn;
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    assert_true(i < f->rec.ntxns);
-    const char *j = f->rec.txns[i].json;
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static void json_lacks_(const struct fx *f, size_t i, const char *needle, const char *file,
-                        int line)
-{
-    assert_true(i < f->rec.ntxns);
-    const char *j = f->rec.txns[i].json;
-    if (strstr(j, needle)) {
-        print_error("txn %zu json %s\n  has %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_LACKS(f, i, s) json_lacks_((f), (i), (s), __FILE__, __LINE__)
-
-static void identity_is(const struct fx *f, bool server, const char *attr, const char *want)
-{
-    const char *v = qw_record_identity(&f->rec, server, attr);
-    if (!v || strcmp(v, want) != 0) {
-        print_error("identity %s: %s, want %s\n", attr, v ? v : "(none)", want);
-        fail();
-    }
-}
+#include "parser_fixture.h"
 
 /* ---- PDU builders ------------------------------------------------------------------------- */
 
-struct msg {
+struct wire {
     uint8_t b[8192];
     size_t n;
 };
 
-static void put(struct msg *m, const void *p, size_t n)
+static void put(struct wire *m, const void *p, size_t n)
 {
     assert_true(m->n + n <= sizeof m->b);
     if (n) memcpy(m->b + m->n, p, n);
@@ -139,7 +50,7 @@ static const uint8_t cotp_cc[] = {0x03, 0x00, 0x00, 0x16, 0x11, 0xd0, 0x00, 0x01
                                   0xc0, 0x01, 0x0a, 0xc1, 0x02, 0x01, 0x00, 0xc2, 0x02, 0x01, 0x02};
 
 /* Append one DT TPDU carrying `n` bytes of user data. */
-static void dt(struct msg *m, const uint8_t *p, size_t n, bool eot)
+static void dt(struct wire *m, const uint8_t *p, size_t n, bool eot)
 {
     size_t len = n + 7;
     uint8_t h[7] = {3, 0, (uint8_t)(len >> 8), (uint8_t)len, 2, 0xf0, eot ? 0x80 : 0x00};
@@ -173,7 +84,7 @@ static size_t s7(uint8_t *out, uint8_t rosctr, uint16_t ref, const uint8_t *par,
 }
 
 /* Append an S7 PDU as one DT TPDU. */
-static void pdu(struct msg *m, uint8_t rosctr, uint16_t ref, const uint8_t *par, size_t pl,
+static void pdu(struct wire *m, uint8_t rosctr, uint16_t ref, const uint8_t *par, size_t pl,
                 const uint8_t *dat, size_t dl)
 {
     uint8_t b[4096];
@@ -183,11 +94,6 @@ static void pdu(struct msg *m, uint8_t rosctr, uint16_t ref, const uint8_t *par,
 
 #define PDU(m, ros, ref, par, dat) pdu((m), (ros), (ref), (par), sizeof(par), (dat), sizeof(dat))
 #define PDU_P(m, ros, ref, par) pdu((m), (ros), (ref), (par), sizeof(par), NULL, 0)
-
-static void send(struct fx *f, enum qw_dir dir, const struct msg *m)
-{
-    feed(f, dir, m->b, m->n);
-}
 
 /* Setup communication [SNAP7]: max AmQ 1/1, PDU 480 asked, 240 granted. */
 static const uint8_t setup_req[] = {0xf0, 0x00, 0x00, 0x01, 0x00, 0x01, 0x01, 0xe0};
@@ -212,7 +118,7 @@ static void ud_par_rsp(uint8_t *p, uint8_t group, uint8_t sub, uint8_t seq, uint
 
 static void handshake(struct fx *f)
 {
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     put(&c, cotp_cr, sizeof cotp_cr);
     PDU_P(&c, 1, 0x0100, setup_req);
     put(&s, cotp_cc, sizeof cotp_cc);
@@ -220,9 +126,9 @@ static void handshake(struct fx *f)
     size_t n = s7(b, 3, 0x0100, setup_rsp, sizeof setup_rsp, NULL, 0, 0, 0);
     dt(&s, b, n, true);
     f->ctx.ts_ns = 5000000;
-    send(f, C2S, &c);
+    FEED_BUF(f, C2S, &c);
     f->ctx.ts_ns = 5003000;
-    send(f, S2C, &s);
+    FEED_BUF(f, S2C, &s);
 }
 
 static void test_setup_communication(void **ts)
@@ -262,14 +168,14 @@ static const uint8_t read_rsp_data[] = {0xff, 0x04, 0x00, 0x20, 0xde, 0xad, 0xbe
 static void test_read_var(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     PDU_P(&c, 1, 0x0200, read_req);
     uint8_t b[128];
     size_t n = s7(b, 3, 0x0200, read_rsp_par, sizeof read_rsp_par, read_rsp_data,
                   sizeof read_rsp_data, 0, 0);
     dt(&s, b, n, true);
-    send(f, C2S, &c);
-    send(f, S2C, &s);
+    FEED_BUF(f, C2S, &c);
+    FEED_BUF(f, S2C, &s);
     assert_int_equal(f->rec.ntxns, 1);
     assert_string_equal(txn_at(f, 0)->function_name, "read_var");
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_READ);
@@ -302,11 +208,11 @@ static void test_read_var_item_error_and_fill_byte(void **ts)
     static const uint8_t rsp_data[] = {0xff, 0x03, 0x00, 0x01, 0x01, 0x00,
                                        0x0a, 0x00, 0x00, 0x00,
                                        0xff, 0x04, 0x00, 0x10, 0x12, 0x34};
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     PDU_P(&c, 1, 7, req);
     PDU(&s, 3, 7, rsp_par, rsp_data);
-    send(f, C2S, &c);
-    send(f, S2C, &s);
+    FEED_BUF(f, C2S, &c);
+    FEED_BUF(f, S2C, &s);
     assert_int_equal(f->rec.ntxns, 1);
     assert_true(txn_at(f, 0)->error);
     JSON_HAS(f, 0, "\"area_name\":\"inputs\",\"byte_address\":0,\"bit_address\":3}");
@@ -327,11 +233,11 @@ static void test_write_var(void **ts)
     static const uint8_t data[] = {0x00, 0x07, 0x00, 0x04, 0x42, 0xf6, 0xe9, 0x79};
     static const uint8_t rsp_par[] = {0x05, 0x01};
     static const uint8_t rsp_data[] = {0xff};
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     PDU(&c, 1, 0x1800, par, data);
     PDU(&s, 3, 0x1800, rsp_par, rsp_data);
-    send(f, C2S, &c);
-    send(f, S2C, &s);
+    FEED_BUF(f, C2S, &c);
+    FEED_BUF(f, S2C, &s);
     assert_int_equal(f->rec.ntxns, 1);
     assert_string_equal(txn_at(f, 0)->function_name, "write_var");
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_WRITE);
@@ -352,11 +258,11 @@ static void test_write_var_value_bounded_and_failed(void **ts)
     for (int i = 0; i < 20; i++) data[4 + i] = (uint8_t)i;
     static const uint8_t rsp_par[] = {0x05, 0x01};
     static const uint8_t rsp_data[] = {0x05};
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     PDU(&c, 1, 9, par, data);
     PDU(&s, 3, 9, rsp_par, rsp_data);
-    send(f, C2S, &c);
-    send(f, S2C, &s);
+    FEED_BUF(f, C2S, &c);
+    FEED_BUF(f, S2C, &s);
     assert_true(txn_at(f, 0)->error);
     JSON_HAS(f, 0, "\"length\":160,\"value\":\"000102030405060708090a0b0c0d0e0f\","
                    "\"value_truncated\":true}");
@@ -371,9 +277,9 @@ static void test_other_item_syntaxes(void **ts)
                                   0x12, 0x0c, 0xb0, 0x02, 0x04, 0x00, 0x01, 0x00, 0x10, 0x02,
                                   0x00, 0x02, 0x00, 0x20,
                                   0x12, 0x08, 0x82, 0x41, 0x00, 0x03, 0x00, 0x01, 0x7f, 0x01};
-    struct msg c = {0};
+    struct wire c = {0};
     PDU_P(&c, 1, 3, par);
-    send(f, C2S, &c);
+    FEED_BUF(f, C2S, &c);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 1);
     assert_false(txn_at(f, 0)->has_response);
@@ -401,7 +307,7 @@ static void test_download_sequence(void **ts)
     static const uint8_t end[] = {0x1c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09,
                                   '_', '0', 'A', '0', '0', '0', '0', '1', 'P'};
     static const uint8_t end_ack[] = {0x1c};
-    struct msg a = {0}, b = {0}, c = {0}, d = {0}, e = {0}, g = {0};
+    struct wire a = {0}, b = {0}, c = {0}, d = {0}, e = {0}, g = {0};
     PDU_P(&a, 1, 0x0e00, rq);
     uint8_t raw[64];
     size_t n = s7(raw, 3, 0x0e00, rq_ack, sizeof rq_ack, NULL, 0, 0, 0);
@@ -412,12 +318,12 @@ static void test_download_sequence(void **ts)
     PDU_P(&e, 1, 0x0700, end);
     n = s7(raw, 3, 0x0700, end_ack, sizeof end_ack, NULL, 0, 0, 0);
     dt(&g, raw, n, true);
-    send(f, C2S, &a);
-    send(f, S2C, &b);
-    send(f, S2C, &c); /* job from the PLC */
-    send(f, C2S, &d); /* its answer from the programming device */
-    send(f, S2C, &e);
-    send(f, C2S, &g);
+    FEED_BUF(f, C2S, &a);
+    FEED_BUF(f, S2C, &b);
+    FEED_BUF(f, S2C, &c); /* job from the PLC */
+    FEED_BUF(f, C2S, &d); /* its answer from the programming device */
+    FEED_BUF(f, S2C, &e);
+    FEED_BUF(f, C2S, &g);
     assert_int_equal(f->rec.ntxns, 3);
     for (size_t i = 0; i < 3; i++) {
         assert_true(txn_at(f, i)->has_request && txn_at(f, i)->has_response);
@@ -446,7 +352,7 @@ static void test_upload_sequence(void **ts)
     static const uint8_t up_data[] = {0x00, 0x02, 0x00, 0xfb, 0x70, 0x70};
     static const uint8_t end[] = {0x1f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07};
     static const uint8_t end_ack[] = {0x1f};
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     PDU_P(&c, 1, 1, start);
     PDU_P(&c, 1, 2, up);
     PDU_P(&c, 1, 3, end);
@@ -457,8 +363,8 @@ static void test_upload_sequence(void **ts)
     dt(&s, raw, n, true);
     n = s7(raw, 3, 3, end_ack, sizeof end_ack, NULL, 0, 0, 0);
     dt(&s, raw, n, true);
-    send(f, C2S, &c);
-    send(f, S2C, &s);
+    FEED_BUF(f, C2S, &c);
+    FEED_BUF(f, S2C, &s);
     assert_int_equal(f->rec.ntxns, 3);
     JSON_HAS(f, 0, "\"function_name\":\"start_upload\",\"function_status\":0,\"upload_id\":0,"
                    "\"filename\":\"_0800001A\",\"block_type\":\"OB\",\"block_type_code\":\"08\","
@@ -494,13 +400,13 @@ static void pi_exchange(struct fx *f, uint16_t ref, const char *arg, size_t alen
 {
     uint8_t par[128], raw[160];
     size_t pl = pi_par(par, arg, alen, name);
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     pdu(&c, 1, ref, par, pl, NULL, 0);
     static const uint8_t ack[] = {0x28};
     size_t n = s7(raw, 3, ref, ack, 1, NULL, 0, 0, 0);
     dt(&s, raw, n, true);
-    send(f, C2S, &c);
-    send(f, S2C, &s);
+    FEED_BUF(f, C2S, &c);
+    FEED_BUF(f, S2C, &s);
 }
 
 static void test_pi_services(void **ts)
@@ -543,13 +449,13 @@ static void test_plc_stop(void **ts)
     static const uint8_t par[] = {0x29, 0, 0, 0, 0, 0, 0x09,
                                   'P', '_', 'P', 'R', 'O', 'G', 'R', 'A', 'M'};
     static const uint8_t ack[] = {0x29};
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     PDU_P(&c, 1, 0x3500, par);
     uint8_t raw[32];
     size_t n = s7(raw, 3, 0x3500, ack, 1, NULL, 0, 0, 0);
     dt(&s, raw, n, true);
-    send(f, C2S, &c);
-    send(f, S2C, &s);
+    FEED_BUF(f, C2S, &c);
+    FEED_BUF(f, S2C, &s);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(txn_at(f, 0)->function, 0x29);
     assert_string_equal(txn_at(f, 0)->function_name, "plc_stop");
@@ -561,7 +467,7 @@ static void test_error_class_and_plain_ack(void **ts)
 {
     struct fx *f = *ts;
     static const uint8_t ack[] = {0x29};
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     static const uint8_t par[] = {0x29, 0, 0, 0, 0, 0, 0x09,
                                   'P', '_', 'P', 'R', 'O', 'G', 'R', 'A', 'M'};
     PDU_P(&c, 1, 1, par);
@@ -573,8 +479,8 @@ static void test_error_class_and_plain_ack(void **ts)
     /* the read is answered by a plain ack (no parameter) with an access error */
     n = s7(raw, 2, 2, NULL, 0, NULL, 0, 0x87, 0x04);
     dt(&s, raw, n, true);
-    send(f, C2S, &c);
-    send(f, S2C, &s);
+    FEED_BUF(f, C2S, &c);
+    FEED_BUF(f, S2C, &s);
     assert_int_equal(f->rec.ntxns, 2);
     assert_true(txn_at(f, 0)->error);
     JSON_HAS(f, 0, "\"error_class\":133,\"error_class_name\":\"error_on_supplies\","
@@ -588,7 +494,7 @@ static void test_error_class_and_plain_ack(void **ts)
 
 /* ---- Userdata ------------------------------------------------------------------------------ */
 
-static void szl_request(struct msg *m, uint16_t ref, uint16_t id, uint16_t index)
+static void szl_request(struct wire *m, uint16_t ref, uint16_t id, uint16_t index)
 {
     uint8_t par[8];
     ud_par_req(par, 4, 1, 0);
@@ -598,7 +504,7 @@ static void szl_request(struct msg *m, uint16_t ref, uint16_t id, uint16_t index
 }
 
 /* An SZL answer carrying `pay` (SZL header and records, or a continuation). */
-static void szl_answer(struct msg *m, uint16_t ref, uint8_t seq, uint8_t more,
+static void szl_answer(struct wire *m, uint16_t ref, uint8_t seq, uint8_t more,
                        const uint8_t *pay, size_t n)
 {
     uint8_t par[12], data[1024];
@@ -673,13 +579,13 @@ static size_t szl1c(uint8_t *p)
 static void test_szl_module_identification(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     szl_request(&c, 0x0300, 0x0011, 0x0000);
     uint8_t pay[256];
     size_t n = szl11(pay);
     szl_answer(&s, 0x0300, 1, 0, pay, n);
-    send(f, C2S, &c);
-    send(f, S2C, &s);
+    FEED_BUF(f, C2S, &c);
+    FEED_BUF(f, S2C, &s);
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = txn_at(f, 0);
     assert_int_equal(t->function, 0x1401);
@@ -706,7 +612,7 @@ static void test_szl_component_identification_fragmented(void **ts)
     uint8_t pay[512];
     size_t n = szl1c(pay);
     size_t first = 200; /* the answer does not fit one PDU: two data units */
-    struct msg c1 = {0}, s1 = {0}, c2 = {0}, s2 = {0};
+    struct wire c1 = {0}, s1 = {0}, c2 = {0}, s2 = {0};
     szl_request(&c1, 0x1400, 0x001c, 0x0000);
     szl_answer(&s1, 0x1400, 2, 1, pay, first);
     /* continuation request: response-style parameter with the answer's sequence number, no data */
@@ -716,11 +622,11 @@ static void test_szl_component_identification_fragmented(void **ts)
     static const uint8_t nodata[] = {0x0a, 0x00, 0x00, 0x00};
     PDU(&c2, 7, 0x1500, par, nodata);
     szl_answer(&s2, 0x1500, 2, 0, pay + first, n - first);
-    send(f, C2S, &c1);
-    send(f, S2C, &s1);
+    FEED_BUF(f, C2S, &c1);
+    FEED_BUF(f, S2C, &s1);
     assert_int_equal(f->rec.nidentities, 0); /* not before the last data unit */
-    send(f, C2S, &c2);
-    send(f, S2C, &s2);
+    FEED_BUF(f, C2S, &c2);
+    FEED_BUF(f, S2C, &s2);
     assert_int_equal(f->rec.ntxns, 2);
     JSON_HAS(f, 0, "\"last_data_unit\":false");
     JSON_HAS(f, 0, "\"szl_id\":28,\"szl_index\":0,\"szl_list_name\":\"component_identification\","
@@ -745,11 +651,11 @@ static void test_szl_identity_once_per_flow(void **ts)
     uint8_t pay[256];
     size_t n = szl11(pay);
     for (uint16_t i = 0; i < 3; i++) {
-        struct msg c = {0}, s = {0};
+        struct wire c = {0}, s = {0};
         szl_request(&c, (uint16_t)(0x0300 + i), 0x0011, 0);
         szl_answer(&s, (uint16_t)(0x0300 + i), 1, 0, pay, n);
-        send(f, C2S, &c);
-        send(f, S2C, &s);
+        FEED_BUF(f, C2S, &c);
+        FEED_BUF(f, S2C, &s);
     }
     assert_int_equal(f->rec.ntxns, 3);
     assert_int_equal(f->rec.nidentities, 3); /* model, firmware, hardware: once */
@@ -758,15 +664,15 @@ static void test_szl_identity_once_per_flow(void **ts)
 static void test_szl_error_and_other_lists(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     szl_request(&c, 0x0c00, 0x0c91, 0x7fff);
     szl_request(&c, 0x0d00, 0x00a0, 0x0000);
     uint8_t par[12];
     ud_par_rsp(par, 4, 1, 1, 0, 0, 0xd402);
     static const uint8_t nodata[] = {0x0a, 0x00, 0x00, 0x00};
     PDU(&s, 7, 0x0c00, par, nodata);
-    send(f, C2S, &c);
-    send(f, S2C, &s);
+    FEED_BUF(f, C2S, &c);
+    FEED_BUF(f, S2C, &s);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 2);
     assert_true(txn_at(f, 0)->error);
@@ -781,7 +687,7 @@ static void test_szl_error_and_other_lists(void **ts)
 static void test_clock_read_and_set(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     uint8_t par[12];
     static const uint8_t nodata[] = {0x0a, 0x00, 0x00, 0x00};
     ud_par_req(par, 7, 1, 0);
@@ -796,8 +702,8 @@ static void test_clock_read_and_set(void **ts)
     pdu(&c, 7, 2, par, 8, set, sizeof set);
     ud_par_rsp(par, 7, 2, 1, 0, 0, 0);
     pdu(&s, 7, 2, par, 12, nodata, sizeof nodata);
-    send(f, C2S, &c);
-    send(f, S2C, &s);
+    FEED_BUF(f, C2S, &c);
+    FEED_BUF(f, S2C, &s);
     assert_int_equal(f->rec.ntxns, 2);
     assert_string_equal(txn_at(f, 0)->function_name, "read_clock");
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_TIMESYNC);
@@ -812,13 +718,13 @@ static void test_clock_read_and_set(void **ts)
 static void test_password_is_not_logged(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0};
+    struct wire c = {0};
     uint8_t par[8];
     ud_par_req(par, 5, 1, 0);
     static const uint8_t pw[] = {0xff, 0x09, 0x00, 0x08, 0x21, 0x3a, 0x1b, 0x1d,
                                  0x6e, 0x68, 0x1b, 0x1d};
     pdu(&c, 7, 6, par, sizeof par, pw, sizeof pw);
-    send(f, C2S, &c);
+    FEED_BUF(f, C2S, &c);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(txn_at(f, 0)->ops, QW_OP_AUTH);
@@ -831,7 +737,7 @@ static void test_password_is_not_logged(void **ts)
 static void test_pushes_are_unsolicited(void **ts)
 {
     struct fx *f = *ts;
-    struct msg s = {0};
+    struct wire s = {0};
     /* the CPU reports its new mode (STOP): parameter 01 00 10 10, type/group 00, mode 00 */
     static const uint8_t mode[] = {0x01, 0x00, 0x10, 0x10, 0x00, 0x00, 0x00, 0x00};
     PDU_P(&s, 7, 0, mode);
@@ -839,7 +745,7 @@ static void test_pushes_are_unsolicited(void **ts)
     static const uint8_t cyc_par[] = {0x00, 0x01, 0x12, 0x04, 0x11, 0x02, 0x01, 0x05};
     static const uint8_t cyc_data[] = {0xff, 0x09, 0x00, 0x02, 0x12, 0x34};
     PDU(&s, 7, 0, cyc_par, cyc_data);
-    send(f, S2C, &s);
+    FEED_BUF(f, S2C, &s);
     assert_int_equal(f->rec.ntxns, 2);
     const struct qw_txn *t = txn_at(f, 0);
     assert_false(t->has_request);
@@ -857,7 +763,7 @@ static void test_pushes_are_unsolicited(void **ts)
 static void test_block_functions(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0};
+    struct wire c = {0};
     uint8_t par[8];
     ud_par_req(par, 3, 2, 0);
     static const uint8_t of_type[] = {0xff, 0x09, 0x00, 0x02, '0', 'E'};
@@ -865,7 +771,7 @@ static void test_block_functions(void **ts)
     ud_par_req(par, 3, 3, 0);
     static const uint8_t info[] = {0xff, 0x09, 0x00, 0x08, '0', 'A', '0', '0', '0', '4', '2', 'A'};
     pdu(&c, 7, 2, par, sizeof par, info, sizeof info);
-    send(f, C2S, &c);
+    FEED_BUF(f, C2S, &c);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 2);
     JSON_HAS(f, 0, "\"subfunction_name\":\"list_blocks_of_type\"");
@@ -878,7 +784,7 @@ static void test_block_functions(void **ts)
 static void test_programmer_commands(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0};
+    struct wire c = {0};
     uint8_t par[8];
     static const uint8_t nodata[] = {0x0a, 0x00, 0x00, 0x00};
     ud_par_req(par, 1, 0x16, 0); /* flash LED */
@@ -889,7 +795,7 @@ static void test_programmer_commands(void **ts)
     pdu(&c, 7, 3, par, sizeof par, nodata, sizeof nodata);
     ud_par_req(par, 1, 0x30, 0); /* unknown subfunction */
     pdu(&c, 7, 4, par, sizeof par, nodata, sizeof nodata);
-    send(f, C2S, &c);
+    FEED_BUF(f, C2S, &c);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 4);
     assert_string_equal(txn_at(f, 0)->function_name, "flash_led");
@@ -906,7 +812,7 @@ static void test_programmer_commands(void **ts)
 /* ---- Framing ------------------------------------------------------------------------------- */
 
 /* One connection: CR + setup + read + write from the client, CC + answers from the server. */
-static void conversation(struct msg *c, struct msg *s)
+static void conversation(struct wire *c, struct wire *s)
 {
     put(c, cotp_cr, sizeof cotp_cr);
     PDU_P(c, 1, 0x0100, setup_req);
@@ -932,36 +838,29 @@ static void check_conversation(const struct fx *f)
 static void test_split_at_every_offset(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     conversation(&c, &s);
-    for (size_t cut = 1; cut < c.n; cut++) {
-        fx_reset(f);
-        feed(f, C2S, c.b, cut);
-        feed(f, C2S, c.b + cut, c.n - cut);
-        size_t cut2 = cut < s.n ? cut : s.n / 2;
-        feed(f, S2C, s.b, cut2);
-        feed(f, S2C, s.b + cut2, s.n - cut2);
-        check_conversation(f);
-    }
+    const struct msg conv[] = {{C2S, c.b, c.n}, {S2C, s.b, s.n}};
+    check_every_split_with(f, conv, 2, check_conversation);
 }
 
 static void test_byte_by_byte(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     conversation(&c, &s);
-    for (size_t i = 0; i < c.n; i++) feed(f, C2S, c.b + i, 1);
-    for (size_t i = 0; i < s.n; i++) feed(f, S2C, s.b + i, 1);
+    feed_bytewise(f, C2S, c.b, c.n);
+    feed_bytewise(f, S2C, s.b, s.n);
     check_conversation(f);
 }
 
 static void test_several_pdus_in_one_chunk(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     conversation(&c, &s);
-    send(f, C2S, &c);
-    send(f, S2C, &s);
+    FEED_BUF(f, C2S, &c);
+    FEED_BUF(f, S2C, &s);
     check_conversation(f);
 }
 
@@ -970,7 +869,7 @@ static void test_tsdu_over_several_dt(void **ts)
     struct fx *f = *ts;
     uint8_t raw[128];
     size_t n = s7(raw, 1, 0x0200, read_req, sizeof read_req, NULL, 0, 0, 0);
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     dt(&c, raw, 0, false); /* an empty first TPDU, as the S7comm-plus captures show */
     dt(&c, raw, 10, false);
     dt(&c, raw + 10, 7, false);
@@ -978,8 +877,8 @@ static void test_tsdu_over_several_dt(void **ts)
     n = s7(raw, 3, 0x0200, read_rsp_par, sizeof read_rsp_par, read_rsp_data,
            sizeof read_rsp_data, 0, 0);
     dt(&s, raw, n, true);
-    send(f, C2S, &c);
-    send(f, S2C, &s);
+    FEED_BUF(f, C2S, &c);
+    FEED_BUF(f, S2C, &s);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"item_count\":2,\"items\":[");
     assert_int_equal(f->rec.nanomalies, 0);
@@ -989,11 +888,11 @@ static void test_oversized_tsdu(void **ts)
 {
     struct fx *f = *ts;
     static uint8_t filler[1000];
-    struct msg c = {0};
+    struct wire c = {0};
     for (int i = 0; i < 3; i++) dt(&c, filler, sizeof filler, false);
     dt(&c, filler, 10, true); /* 3010 bytes: past the 2048-byte TSDU buffer */
     PDU_P(&c, 1, 0x0100, setup_req);
-    send(f, C2S, &c);
+    FEED_BUF(f, C2S, &c);
     flow_end(f);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "s7comm.oversized_tsdu"), 1);
     assert_int_equal(f->rec.ntxns, 1);
@@ -1004,7 +903,7 @@ static void test_truncated_and_trailing(void **ts)
 {
     struct fx *f = *ts;
     uint8_t raw[128];
-    struct msg c = {0};
+    struct wire c = {0};
     /* header claims 8 bytes of data that are not there */
     size_t n = s7(raw, 1, 1, read_req, sizeof read_req, NULL, 0, 0, 0);
     raw[9] = 8;
@@ -1017,7 +916,7 @@ static void test_truncated_and_trailing(void **ts)
     /* item count passing the parameter */
     static const uint8_t bad_items[] = {0x04, 0x05, 0x12, 0x0a, 0x10, 0x02};
     PDU_P(&c, 1, 3, bad_items);
-    send(f, C2S, &c);
+    FEED_BUF(f, C2S, &c);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 3);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "s7comm.truncated_pdu"), 2);
@@ -1029,7 +928,7 @@ static void test_truncated_and_trailing(void **ts)
 static void test_invalid_header_and_item(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0};
+    struct wire c = {0};
     static const uint8_t not_s7[] = {0x33, 0x01, 0x00, 0x00};
     dt(&c, not_s7, sizeof not_s7, true);
     static const uint8_t bad_rosctr[] = {0x32, 0x05, 0, 0, 0, 1, 0, 0, 0, 0};
@@ -1039,7 +938,7 @@ static void test_invalid_header_and_item(void **ts)
     static const uint8_t bad_spec[] = {0x04, 0x01, 0x11, 0x08, 0x10, 0x02, 0x00, 0x01,
                                        0x00, 0x01, 0x84, 0x00};
     PDU_P(&c, 1, 4, bad_spec);
-    send(f, C2S, &c);
+    FEED_BUF(f, C2S, &c);
     flow_end(f);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "s7comm.invalid_protocol_id"), 1);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "s7comm.invalid_rosctr"), 1);
@@ -1051,11 +950,11 @@ static void test_invalid_header_and_item(void **ts)
 static void test_garbage_resync(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0};
+    struct wire c = {0};
     static const uint8_t junk[] = {0x47, 0x45, 0x54, 0x20, 0x2f, 0x03, 0x00, 0x00, 0x03};
     put(&c, junk, sizeof junk);
     PDU_P(&c, 1, 0x0100, setup_req);
-    send(f, C2S, &c);
+    FEED_BUF(f, C2S, &c);
     flow_end(f);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "s7comm.invalid_tpkt"), 1);
     assert_int_equal(f->rec.ntxns, 1);
@@ -1065,11 +964,11 @@ static void test_garbage_resync(void **ts)
 static void test_invalid_cotp_skipped(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0};
+    struct wire c = {0};
     static const uint8_t bad[] = {0x03, 0x00, 0x00, 0x08, 0x02, 0x30, 0x80, 0x00}; /* type 3 */
     put(&c, bad, sizeof bad);
     PDU_P(&c, 1, 0x0100, setup_req);
-    send(f, C2S, &c);
+    FEED_BUF(f, C2S, &c);
     flow_end(f);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "s7comm.invalid_cotp"), 1);
     assert_int_equal(f->rec.ntxns, 1);
@@ -1078,16 +977,16 @@ static void test_invalid_cotp_skipped(void **ts)
 static void test_gap_resyncs(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0};
+    struct wire c = {0};
     PDU_P(&c, 1, 0x0100, setup_req);
     feed(f, C2S, c.b, 9); /* a cut TPKT, then the rest of it is lost */
     qw_pending_reset(&f->pend[C2S]);
     qw_proto_s7comm.gap(&f->ctx, f->state, C2S);
-    struct msg d = {0};
+    struct wire d = {0};
     static const uint8_t tail[] = {0x80, 0x32, 0x01}; /* bytes of the lost PDU after the hole */
     put(&d, tail, sizeof tail);
     PDU_P(&d, 1, 0x0200, read_req);
-    send(f, C2S, &d);
+    FEED_BUF(f, C2S, &d);
     flow_end(f);
     assert_int_equal(f->rec.nanomalies, 0);
     assert_int_equal(f->rec.ntxns, 1);
@@ -1097,16 +996,16 @@ static void test_gap_resyncs(void **ts)
 static void test_queue_overflow_and_flow_end(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0};
+    struct wire c = {0};
     for (uint16_t i = 0; i < 10; i++) PDU_P(&c, 1, (uint16_t)(0x100 + i), read_req);
-    send(f, C2S, &c);
+    FEED_BUF(f, C2S, &c);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "s7comm.request_queue_full"), 1);
     assert_int_equal(f->rec.ntxns, 2); /* the two oldest, unanswered */
     JSON_HAS(f, 0, "\"pdu_reference\":256");
     /* the answer to the newest still pairs */
-    struct msg s = {0};
+    struct wire s = {0};
     PDU(&s, 3, 0x109, read_rsp_par, read_rsp_data);
-    send(f, S2C, &s);
+    FEED_BUF(f, S2C, &s);
     assert_int_equal(f->rec.ntxns, 3);
     assert_true(txn_at(f, 2)->has_request && txn_at(f, 2)->has_response);
     flow_end(f);
@@ -1117,17 +1016,17 @@ static void test_queue_overflow_and_flow_end(void **ts)
 static void test_response_without_request_and_mismatch(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     PDU(&s, 3, 0x0900, read_rsp_par, read_rsp_data);
-    send(f, S2C, &s);
+    FEED_BUF(f, S2C, &s);
     assert_int_equal(f->rec.ntxns, 1);
     assert_false(txn_at(f, 0)->has_request);
     assert_string_equal(txn_at(f, 0)->function_name, "read_var");
     PDU_P(&c, 1, 0x0a00, setup_req);
-    send(f, C2S, &c);
-    struct msg s2 = {0};
+    FEED_BUF(f, C2S, &c);
+    struct wire s2 = {0};
     PDU(&s2, 3, 0x0a00, read_rsp_par, read_rsp_data);
-    send(f, S2C, &s2);
+    FEED_BUF(f, S2C, &s2);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "s7comm.function_mismatch"), 1);
     assert_string_equal(txn_at(f, 1)->function_name, "setup_communication");
 }
@@ -1142,7 +1041,7 @@ static enum qw_probe_result probe(const uint8_t *b, size_t n)
 static void test_probe(void **ts)
 {
     (void)ts;
-    struct msg m = {0};
+    struct wire m = {0};
     put(&m, cotp_cr, sizeof cotp_cr);
     assert_int_equal(probe(m.b, m.n), QW_PROBE_NEED_MORE); /* CR alone decides nothing */
     for (size_t i = 1; i < m.n; i++) assert_int_equal(probe(m.b, i), QW_PROBE_NEED_MORE);
@@ -1152,37 +1051,37 @@ static void test_probe(void **ts)
     assert_int_equal(probe(m.b, sizeof cotp_cr + 7 + 10), QW_PROBE_MATCH);
     assert_int_equal(probe(m.b, sizeof cotp_cr + 7 + 3), QW_PROBE_NEED_MORE);
 
-    struct msg cc = {0};
+    struct wire cc = {0};
     put(&cc, cotp_cc, sizeof cotp_cc);
     uint8_t raw[64];
     size_t n = s7(raw, 3, 1, setup_rsp, sizeof setup_rsp, NULL, 0, 0, 0);
     dt(&cc, raw, n, true);
     assert_int_equal(probe(cc.b, cc.n), QW_PROBE_MATCH);
 
-    struct msg ud = {0};
+    struct wire ud = {0};
     szl_request(&ud, 1, 0x11, 0);
     assert_int_equal(probe(ud.b, ud.n), QW_PROBE_MATCH); /* mid-stream pickup */
 
     /* near misses */
-    struct msg mms = {0};
+    struct wire mms = {0};
     put(&mms, cotp_cr, sizeof cotp_cr);
     static const uint8_t session_cn[] = {0x0d, 0xb2, 0x05, 0x06, 0x13, 0x01, 0x00, 0x16};
     dt(&mms, session_cn, sizeof session_cn, true);
     assert_int_equal(probe(mms.b, mms.n), QW_PROBE_NO);
-    struct msg plus = {0};
+    struct wire plus = {0};
     static const uint8_t s7p[] = {0x72, 0x01, 0x00, 0x00, 0x72, 0x01, 0x00, 0x00};
     dt(&plus, s7p, sizeof s7p, true);
     assert_int_equal(probe(plus.b, plus.n), QW_PROBE_NO);
-    struct msg bad = {0};
+    struct wire bad = {0};
     static const uint8_t bad_ros[] = {0x32, 0x04, 0, 0, 0, 1, 0, 0, 0, 0};
     dt(&bad, bad_ros, sizeof bad_ros, true);
     assert_int_equal(probe(bad.b, bad.n), QW_PROBE_NO);
-    struct msg badlen = {0};
+    struct wire badlen = {0};
     n = s7(raw, 1, 1, setup_req, sizeof setup_req, NULL, 0, 0, 0);
     raw[7] = 20; /* lengths do not add up to the TSDU */
     dt(&badlen, raw, n, true);
     assert_int_equal(probe(badlen.b, badlen.n), QW_PROBE_NO);
-    struct msg redid = {0};
+    struct wire redid = {0};
     n = s7(raw, 1, 1, setup_req, sizeof setup_req, NULL, 0, 0, 0);
     raw[3] = 1;
     dt(&redid, raw, n, true);
@@ -1213,45 +1112,43 @@ static void test_descriptor(void **ts)
     assert_ptr_equal(qw_proto_by_name("s7comm"), &qw_proto_s7comm);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_setup_communication),
-        T(test_read_var),
-        T(test_read_var_item_error_and_fill_byte),
-        T(test_write_var),
-        T(test_write_var_value_bounded_and_failed),
-        T(test_other_item_syntaxes),
-        T(test_download_sequence),
-        T(test_upload_sequence),
-        T(test_pi_services),
-        T(test_plc_stop),
-        T(test_error_class_and_plain_ack),
-        T(test_szl_module_identification),
-        T(test_szl_component_identification_fragmented),
-        T(test_szl_identity_once_per_flow),
-        T(test_szl_error_and_other_lists),
-        T(test_clock_read_and_set),
-        T(test_password_is_not_logged),
-        T(test_pushes_are_unsolicited),
-        T(test_block_functions),
-        T(test_programmer_commands),
-        T(test_split_at_every_offset),
-        T(test_byte_by_byte),
-        T(test_several_pdus_in_one_chunk),
-        T(test_tsdu_over_several_dt),
-        T(test_oversized_tsdu),
-        T(test_truncated_and_trailing),
-        T(test_invalid_header_and_item),
-        T(test_garbage_resync),
-        T(test_invalid_cotp_skipped),
-        T(test_gap_resyncs),
-        T(test_queue_overflow_and_flow_end),
-        T(test_response_without_request_and_mismatch),
-        T(test_probe),
-        T(test_descriptor),
+        FX_TEST(test_setup_communication),
+        FX_TEST(test_read_var),
+        FX_TEST(test_read_var_item_error_and_fill_byte),
+        FX_TEST(test_write_var),
+        FX_TEST(test_write_var_value_bounded_and_failed),
+        FX_TEST(test_other_item_syntaxes),
+        FX_TEST(test_download_sequence),
+        FX_TEST(test_upload_sequence),
+        FX_TEST(test_pi_services),
+        FX_TEST(test_plc_stop),
+        FX_TEST(test_error_class_and_plain_ack),
+        FX_TEST(test_szl_module_identification),
+        FX_TEST(test_szl_component_identification_fragmented),
+        FX_TEST(test_szl_identity_once_per_flow),
+        FX_TEST(test_szl_error_and_other_lists),
+        FX_TEST(test_clock_read_and_set),
+        FX_TEST(test_password_is_not_logged),
+        FX_TEST(test_pushes_are_unsolicited),
+        FX_TEST(test_block_functions),
+        FX_TEST(test_programmer_commands),
+        FX_TEST(test_split_at_every_offset),
+        FX_TEST(test_byte_by_byte),
+        FX_TEST(test_several_pdus_in_one_chunk),
+        FX_TEST(test_tsdu_over_several_dt),
+        FX_TEST(test_oversized_tsdu),
+        FX_TEST(test_truncated_and_trailing),
+        FX_TEST(test_invalid_header_and_item),
+        FX_TEST(test_garbage_resync),
+        FX_TEST(test_invalid_cotp_skipped),
+        FX_TEST(test_gap_resyncs),
+        FX_TEST(test_queue_overflow_and_flow_end),
+        FX_TEST(test_response_without_request_and_mismatch),
+        FX_TEST(test_probe),
+        FX_TEST(test_descriptor),
     };
     return cmocka_run_group_tests_name("s7comm", tests, NULL, NULL);
 }

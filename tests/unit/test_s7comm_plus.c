@@ -22,117 +22,45 @@
 #include "proto/proto.h"
 
 extern const struct qw_proto qw_proto_s7comm_plus;
-#define P qw_proto_s7comm_plus
 
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
+#define PROTO qw_proto_s7comm_plus
+#define FX_TS_STEP 0 /* the tests set packet times themselves */
 
-/* ---- Fixture ------------------------------------------------------------------------------ */
-
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-    struct qw_pending pend[2];
-};
-
-static int fx_setup(void **tstate)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &P);
-    f->state = calloc(1, P.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = 1000000000ull;
-    *tstate = f;
-    return 0;
-}
-
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-static void fx_reset(struct fx *f)
-{
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    memset(f->pend, 0, sizeof f->pend);
-    memset(f->state, 0, P.state_size);
-    qw_record_sink_init(&f->rec, &f->ctx, &P);
-}
-
-static void feed(struct fx *f, enum qw_dir dir, const uint8_t *b, size_t n)
-{
-    size_t dropped = qw_stream_deliver(&f->ctx, &P, f->state, dir, &f->pend[dir], b, n);
-    assert_int_equal(dropped, 0);
-}
-
-static const struct qw_txn *txn_at(const struct fx *f, size_t i)
-{
-    assert_true(i < f->rec.ntxns);
-    return &f->rec.txns[i].txn;
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file,
-                      int line)
-{
-    assert_true(i < f->rec.ntxns);
-    const char *j = f->rec.txns[i].json;
-    if (!strstr(j, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, j, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static void identity_is(const struct fx *f, bool server, const char *attr, const char *want)
-{
-    const char *v = qw_record_identity(&f->rec, server, attr);
-    if (!v || strcmp(v, want) != 0) {
-        print_error("identity %s: %s, want %s\n", attr, v ? v : "(none)", want);
-        fail();
-    }
-}
+#include "parser_fixture.h"
 
 /* ---- Builders ------------------------------------------------------------------------------ */
 
-struct msg {
+struct wire {
     uint8_t b[8192];
     size_t n;
 };
 
-static void put(struct msg *m, const void *p, size_t n)
+static void put(struct wire *m, const void *p, size_t n)
 {
     assert_true(m->n + n <= sizeof m->b);
     if (n) memcpy(m->b + m->n, p, n);
     m->n += n;
 }
 
-static void put8(struct msg *m, uint8_t v)
+static void put8(struct wire *m, uint8_t v)
 {
     put(m, &v, 1);
 }
 
-static void put16(struct msg *m, uint16_t v)
+static void put16(struct wire *m, uint16_t v)
 {
     put8(m, (uint8_t)(v >> 8));
     put8(m, (uint8_t)v);
 }
 
-static void put32(struct msg *m, uint32_t v)
+static void put32(struct wire *m, uint32_t v)
 {
     put16(m, (uint16_t)(v >> 16));
     put16(m, (uint16_t)v);
 }
 
 /* Unsigned VLQ as S7comm-plus writes it: 7 bits per byte, most significant first. */
-static void vlq(struct msg *m, uint32_t v)
+static void vlq(struct wire *m, uint32_t v)
 {
     uint8_t tmp[5];
     int n = 0;
@@ -144,7 +72,7 @@ static void vlq(struct msg *m, uint32_t v)
 }
 
 /* WString value (flags 0, datatype 0x15, VLQ length, bytes) */
-static void wstring(struct msg *m, const char *s)
+static void wstring(struct wire *m, const char *s)
 {
     put8(m, 0x00);
     put8(m, 0x15);
@@ -152,14 +80,14 @@ static void wstring(struct msg *m, const char *s)
     put(m, s, strlen(s));
 }
 
-static void attr_wstring(struct msg *m, uint32_t id, const char *s)
+static void attr_wstring(struct wire *m, uint32_t id, const char *s)
 {
     put8(m, 0xa3);
     vlq(m, id);
     wstring(m, s);
 }
 
-static void obj_start(struct msg *m, uint32_t rid, uint32_t cls)
+static void obj_start(struct wire *m, uint32_t rid, uint32_t cls)
 {
     put8(m, 0xa1);
     put32(m, rid);
@@ -174,7 +102,7 @@ static const uint8_t cotp_cc[] = {0x03, 0x00, 0x00, 0x16, 0x11, 0xd0, 0x00, 0x01
                                   0xc0, 0x01, 0x0a, 0xc1, 0x02, 0x06, 0x00, 0xc2, 0x02, 0x06, 0x00};
 
 /* Wrap one S7comm-plus frame (header, data, optional trailer) in a DT TPDU. */
-static void frame(struct msg *out, uint8_t version, const struct msg *data, bool trailer)
+static void frame(struct wire *out, uint8_t version, const struct wire *data, bool trailer)
 {
     size_t n = 4 + data->n + (trailer ? 4 : 0);
     size_t tl = n + 7;
@@ -188,7 +116,7 @@ static void frame(struct msg *out, uint8_t version, const struct msg *data, bool
     }
 }
 
-static void req_head(struct msg *d, uint16_t fn, uint16_t seq, uint32_t session, uint8_t flags)
+static void req_head(struct wire *d, uint16_t fn, uint16_t seq, uint32_t session, uint8_t flags)
 {
     put8(d, 0x31);
     put16(d, 0);
@@ -199,7 +127,7 @@ static void req_head(struct msg *d, uint16_t fn, uint16_t seq, uint32_t session,
     put8(d, flags);
 }
 
-static void rsp_head(struct msg *d, uint8_t opcode, uint16_t fn, uint16_t seq, uint32_t ret)
+static void rsp_head(struct wire *d, uint8_t opcode, uint16_t fn, uint16_t seq, uint32_t ret)
 {
     put8(d, opcode);
     put16(d, 0);
@@ -211,29 +139,29 @@ static void rsp_head(struct msg *d, uint8_t opcode, uint16_t fn, uint16_t seq, u
 }
 
 /* A request or response whose body is `body_n` bytes of `body`. */
-static void simple_req(struct msg *out, uint8_t ver, uint16_t fn, uint16_t seq,
+static void simple_req(struct wire *out, uint8_t ver, uint16_t fn, uint16_t seq,
                        const uint8_t *body, size_t body_n)
 {
-    struct msg d = {0};
+    struct wire d = {0};
     req_head(&d, fn, seq, 0x3c0, 0x34);
     put(&d, body, body_n);
     put32(&d, 0);
     frame(out, ver, &d, true);
 }
 
-static void simple_rsp(struct msg *out, uint8_t ver, uint16_t fn, uint16_t seq, uint32_t ret)
+static void simple_rsp(struct wire *out, uint8_t ver, uint16_t fn, uint16_t seq, uint32_t ret)
 {
-    struct msg d = {0};
+    struct wire d = {0};
     rsp_head(&d, 0x32, fn, seq, ret);
     put32(&d, 0);
     frame(out, ver, &d, true);
 }
 
 /* The session setup of the corpus (S7-1200-Uploading-OB1-TIAV12.pcap), rebuilt. */
-static void session_setup(struct msg *c, struct msg *s)
+static void session_setup(struct wire *c, struct wire *s)
 {
     put(c, cotp_cr, sizeof cotp_cr);
-    struct msg d = {0};
+    struct wire d = {0};
     req_head(&d, 0x04ca, 1, 288, 0x36);
     put32(&d, 285);       /* ObjectServerSessionContainer */
     put8(&d, 0x00);       /* UDInt 0 */
@@ -259,7 +187,7 @@ static void session_setup(struct msg *c, struct msg *s)
     frame(c, 0x01, &d, true);
 
     put(s, cotp_cc, sizeof cotp_cc);
-    struct msg r = {0};
+    struct wire r = {0};
     rsp_head(&r, 0x32, 0x04ca, 1, 17);
     put8(&r, 2);
     vlq(&r, 960);
@@ -294,7 +222,7 @@ static void session_setup(struct msg *c, struct msg *s)
 static void test_session_setup(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     session_setup(&c, &s);
     f->ctx.ts_ns = 2000000;
     feed(f, C2S, c.b, c.n);
@@ -332,11 +260,11 @@ static void test_session_setup(void **ts)
 static void test_session_objects_and_variables(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     session_setup(&c, &s);
     feed(f, C2S, c.b, c.n);
     feed(f, S2C, s.b, s.n);
-    struct msg c2 = {0}, s2 = {0};
+    struct wire c2 = {0}, s2 = {0};
     /* SetMultiVariables on the session object (the version echo): session management */
     static const uint8_t smv_session[] = {0x00, 0x00, 0x03, 0xc0, 0x01, 0x01, 0x82, 0x32};
     simple_req(&c2, 2, 0x0542, 2, smv_session, sizeof smv_session);
@@ -367,10 +295,10 @@ static void test_session_objects_and_variables(void **ts)
 }
 
 /* SetVariable: object id, address count 1, address, value. */
-static void set_variable(struct msg *c, uint16_t seq, uint32_t obj, uint32_t addr, uint8_t dtype,
+static void set_variable(struct wire *c, uint16_t seq, uint32_t obj, uint32_t addr, uint8_t dtype,
                          const uint8_t *val, size_t n)
 {
-    struct msg b = {0};
+    struct wire b = {0};
     put32(&b, obj);
     vlq(&b, 1);
     vlq(&b, addr);
@@ -383,7 +311,7 @@ static void set_variable(struct msg *c, uint16_t seq, uint32_t obj, uint32_t add
 static void test_set_variable_operating_state(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     static const uint8_t stop[] = {0x01}, run[] = {0x03}, neg[] = {0x7f}, credit[] = {0x00, 0x06};
     static const uint8_t dword[] = {0, 0, 0, 1};
     set_variable(&c, 1, 52, 2167, 0x08, stop, 1);
@@ -392,7 +320,7 @@ static void test_set_variable_operating_state(void **ts)
     set_variable(&c, 4, 0x1000006a, 1053, 0x07, credit, 2);
     set_variable(&c, 5, 0x7000000a, 2711, 0x0c, dword, 4);
     for (uint16_t i = 1; i <= 5; i++) {
-        struct msg d = {0};
+        struct wire d = {0};
         rsp_head(&d, i == 4 ? 0x02 : 0x32, 0x04f2, i, 0);
         put32(&d, 0);
         frame(&s, 2, &d, true);
@@ -417,9 +345,9 @@ static void test_set_variable_operating_state(void **ts)
 static void test_download_sequence(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     /* BeginSequence with a "DLTransaction" object opens a download */
-    struct msg b = {0};
+    struct wire b = {0};
     const uint8_t pre[] = {0x02, 0x00, 0x01, 0x00};
     put(&b, pre, sizeof pre);
     obj_start(&b, 0x7fffc001, 1700);
@@ -428,7 +356,7 @@ static void test_download_sequence(void **ts)
     simple_req(&c, 2, 0x0556, 37, b.b, b.n);
     static const uint8_t nested[] = {0x04, 0x00, 0x12, 0x00, 0x00, 0x00, 0x03};
     simple_req(&c, 2, 0x0556, 38, nested, sizeof nested);
-    struct msg ob = {0};
+    struct wire ob = {0};
     put32(&ob, 0);
     put8(&ob, 0x00);
     put8(&ob, 0x00);
@@ -456,10 +384,10 @@ static void test_download_sequence(void **ts)
 static void test_fragmented_pdu(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     /* a CreateObject request in three TSDUs: the first has the header, only the last the
      * trailer */
-    struct msg d1 = {0}, d2 = {0}, d3 = {0};
+    struct wire d1 = {0}, d2 = {0}, d3 = {0};
     req_head(&d1, 0x04ca, 39, 960, 0x34);
     for (int i = 0; i < 40; i++) put8(&d1, (uint8_t)i);
     for (int i = 0; i < 30; i++) put8(&d2, 0x31); /* would look like a request opcode */
@@ -483,8 +411,8 @@ static void test_fragmented_pdu(void **ts)
 static void test_v3_integrity_and_notification(void **ts)
 {
     struct fx *f = *ts;
-    struct msg s = {0}, c = {0};
-    struct msg d = {0};
+    struct wire s = {0}, c = {0};
+    struct wire d = {0};
     put8(&d, 0x20);
     for (int i = 0; i < 32; i++) put8(&d, (uint8_t)(0xa0 + i));
     put8(&d, 0x33);         /* notification */
@@ -492,13 +420,13 @@ static void test_v3_integrity_and_notification(void **ts)
     const uint8_t rest[] = {0x04, 0x00, 0x00, 0x00, 0x00, 0x01, 0x92};
     put(&d, rest, sizeof rest);
     frame(&s, 3, &d, true);
-    struct msg q = {0};
+    struct wire q = {0};
     put8(&q, 0x20);
     for (int i = 0; i < 32; i++) put8(&q, 0x55);
     req_head(&q, 0x054c, 0x831d, 0x70000e4d, 0x34);
     put32(&q, 0);
     frame(&c, 3, &q, true);
-    struct msg r = {0};
+    struct wire r = {0};
     put8(&r, 0x20);
     for (int i = 0; i < 32; i++) put8(&r, 0x66);
     rsp_head(&r, 0x32, 0x054c, 0x831d, 0);
@@ -522,10 +450,10 @@ static void test_v3_integrity_and_notification(void **ts)
 static void test_error_return_value(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     static const uint8_t body[] = {0x00, 0x00, 0x00, 0x00, 0x01, 0x01};
     simple_req(&c, 2, 0x054c, 9, body, sizeof body);
-    struct msg d = {0};
+    struct wire d = {0};
     rsp_head(&d, 0x32, 0x054c, 9, 0);
     d.n--; /* replace the one-byte return value with 0x8020ab001bc8fff4 (9-byte VLQ) */
     const uint8_t ret[] = {0xc0, 0x88, 0x95, 0xb0, 0x80, 0xef, 0x91, 0xff, 0xf4};
@@ -540,7 +468,7 @@ static void test_error_return_value(void **ts)
                    "\"return_name\":\"object_not_found\"");
 }
 
-static void conversation(struct msg *c, struct msg *s)
+static void conversation(struct wire *c, struct wire *s)
 {
     session_setup(c, s);
     static const uint8_t gmv[] = {0x00, 0x00, 0x00, 0x20, 0x03, 0x03};
@@ -561,43 +489,36 @@ static void check_conversation(const struct fx *f)
 static void test_split_at_every_offset(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     conversation(&c, &s);
-    for (size_t cut = 1; cut < c.n; cut++) {
-        fx_reset(f);
-        feed(f, C2S, c.b, cut);
-        feed(f, C2S, c.b + cut, c.n - cut);
-        size_t cut2 = cut < s.n ? cut : s.n / 2;
-        feed(f, S2C, s.b, cut2);
-        feed(f, S2C, s.b + cut2, s.n - cut2);
-        check_conversation(f);
-    }
+    const struct msg conv[] = {{C2S, c.b, c.n}, {S2C, s.b, s.n}};
+    check_every_split_with(f, conv, 2, check_conversation);
 }
 
 static void test_byte_by_byte(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     conversation(&c, &s);
-    for (size_t i = 0; i < c.n; i++) feed(f, C2S, c.b + i, 1);
-    for (size_t i = 0; i < s.n; i++) feed(f, S2C, s.b + i, 1);
+    feed_bytewise(f, C2S, c.b, c.n);
+    feed_bytewise(f, S2C, s.b, s.n);
     check_conversation(f);
 }
 
 static void test_malformed_frames(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0};
+    struct wire c = {0};
     /* data length passing the TSDU */
     const uint8_t long_len[] = {0x03, 0x00, 0x00, 0x0f, 0x02, 0xf0, 0x80,
                                 0x72, 0x02, 0x00, 0x40, 0x31, 0x00, 0x00, 0x05};
     put(&c, long_len, sizeof long_len);
     /* unknown version */
-    struct msg d = {0};
+    struct wire d = {0};
     req_head(&d, 0x054c, 1, 1, 0x34);
     frame(&c, 0x09, &d, true);
     /* request header cut short (the frame is complete) */
-    struct msg e = {0};
+    struct wire e = {0};
     const uint8_t cut[] = {0x31, 0x00, 0x00, 0x05};
     put(&e, cut, sizeof cut);
     frame(&c, 2, &e, true);
@@ -605,11 +526,11 @@ static void test_malformed_frames(void **ts)
     const uint8_t s7[] = {0x03, 0x00, 0x00, 0x11, 0x02, 0xf0, 0x80, 0x32, 0x01, 0, 0, 0, 1, 0, 0,
                           0, 0};
     put(&c, s7, sizeof s7);
-    struct msg g = {0};
+    struct wire g = {0};
     put8(&g, 0x44);
     frame(&c, 2, &g, true);
     feed(f, C2S, c.b, c.n);
-    P.flow_end(&f->ctx, f->state);
+    PROTO.flow_end(&f->ctx, f->state);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "s7comm_plus.invalid_length"), 1);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "s7comm_plus.unknown_version"), 1);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "s7comm_plus.truncated_pdu"), 2);
@@ -620,9 +541,9 @@ static void test_malformed_frames(void **ts)
 static void test_hostile_objects(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0};
+    struct wire c = {0};
     /* deeply nested objects and structs, a huge array count, a sparse array without end */
-    struct msg d = {0};
+    struct wire d = {0};
     req_head(&d, 0x04ca, 1, 288, 0x36);
     put32(&d, 285);
     put8(&d, 0x00);
@@ -636,7 +557,7 @@ static void test_hostile_objects(void **ts)
     put8(&d, 0x02);
     vlq(&d, 0x0fffffff);
     frame(&c, 1, &d, true);
-    struct msg e = {0};
+    struct wire e = {0};
     req_head(&e, 0x04ca, 2, 288, 0x36);
     put32(&e, 285);
     put8(&e, 0x40);
@@ -647,25 +568,25 @@ static void test_hostile_objects(void **ts)
     }
     frame(&c, 1, &e, true);
     feed(f, C2S, c.b, c.n);
-    P.flow_end(&f->ctx, f->state);
+    PROTO.flow_end(&f->ctx, f->state);
     assert_int_equal(f->rec.ntxns, 2);
 }
 
 static void test_gap_resyncs(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0};
-    struct msg d1 = {0};
+    struct wire c = {0};
+    struct wire d1 = {0};
     req_head(&d1, 0x04ca, 1, 960, 0x34);
     frame(&c, 2, &d1, false); /* a first fragment, then its continuation is lost */
     feed(f, C2S, c.b, c.n);
     qw_pending_reset(&f->pend[C2S]);
-    P.gap(&f->ctx, f->state, C2S);
-    struct msg c2 = {0};
+    PROTO.gap(&f->ctx, f->state, C2S);
+    struct wire c2 = {0};
     static const uint8_t gmv[] = {0x00, 0x00, 0x00, 0x20, 0x03, 0x03};
     simple_req(&c2, 2, 0x054c, 2, gmv, sizeof gmv);
     feed(f, C2S, c2.b, c2.n);
-    P.flow_end(&f->ctx, f->state);
+    PROTO.flow_end(&f->ctx, f->state);
     assert_int_equal(f->rec.ntxns, 2);
     assert_string_equal(txn_at(f, 1)->function_name, "get_multi_variables");
     assert_int_equal(f->rec.nanomalies, 0);
@@ -674,28 +595,28 @@ static void test_gap_resyncs(void **ts)
 static void test_queue_overflow(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0};
+    struct wire c = {0};
     static const uint8_t body[] = {0x00, 0x00, 0x00, 0x20, 0x01, 0x01};
     for (uint16_t i = 0; i < 34; i++) simple_req(&c, 2, 0x054c, (uint16_t)(100 + i), body, 6);
     feed(f, C2S, c.b, c.n);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "s7comm_plus.request_queue_full"), 1);
     assert_int_equal(f->rec.ntxns, 2);
     JSON_HAS(f, 0, "\"sequence_number\":100");
-    struct msg s = {0};
+    struct wire s = {0};
     simple_rsp(&s, 2, 0x054c, 133, 0);
     feed(f, S2C, s.b, s.n);
     assert_true(txn_at(f, 2)->has_request && txn_at(f, 2)->has_response);
-    P.flow_end(&f->ctx, f->state);
+    PROTO.flow_end(&f->ctx, f->state);
     assert_int_equal(f->rec.ntxns, 34);
 }
 
 static void test_unpaired_and_mismatch(void **ts)
 {
     struct fx *f = *ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     simple_rsp(&s, 2, 0x054c, 7, 0); /* no request */
     simple_req(&c, 2, 0x054c, 8, (const uint8_t *)"\0\0\0\0\1\1", 6);
-    struct msg s2 = {0};
+    struct wire s2 = {0};
     simple_rsp(&s2, 2, 0x0542, 8, 0); /* answers 8 with another function */
     feed(f, S2C, s.b, s.n);
     feed(f, C2S, c.b, c.n);
@@ -707,25 +628,25 @@ static void test_unpaired_and_mismatch(void **ts)
 
 static enum qw_probe_result probe(const uint8_t *b, size_t n)
 {
-    return P.probe(b, n, QW_DIR_TO_SERVER);
+    return PROTO.probe(b, n, QW_DIR_TO_SERVER);
 }
 
 static void test_probe(void **ts)
 {
     (void)ts;
-    struct msg c = {0}, s = {0};
+    struct wire c = {0}, s = {0};
     session_setup(&c, &s);
     assert_int_equal(probe(c.b, sizeof cotp_cr), QW_PROBE_NEED_MORE);
     assert_int_equal(probe(c.b, sizeof cotp_cr + 9), QW_PROBE_NEED_MORE);
     assert_int_equal(probe(c.b, sizeof cotp_cr + 11), QW_PROBE_MATCH); /* header visible */
     assert_int_equal(probe(c.b, c.n), QW_PROBE_MATCH);
     assert_int_equal(probe(s.b, s.n), QW_PROBE_MATCH);
-    struct msg frag = {0}, d = {0};
+    struct wire frag = {0}, d = {0};
     req_head(&d, 0x04ca, 39, 960, 0x34);
     frame(&frag, 2, &d, false); /* a first fragment: no trailer */
     assert_int_equal(probe(frag.b, frag.n), QW_PROBE_MATCH);
     /* near misses */
-    struct msg s7 = {0};
+    struct wire s7 = {0};
     put(&s7, cotp_cr, sizeof cotp_cr);
     const uint8_t job[] = {0x03, 0x00, 0x00, 0x19, 0x02, 0xf0, 0x80, 0x32, 0x01, 0, 0, 1, 0,
                            0, 8, 0, 0, 0xf0, 0, 0, 1, 0, 1, 1, 0xe0};
@@ -734,7 +655,7 @@ static void test_probe(void **ts)
     const uint8_t mms[] = {0x03, 0x00, 0x00, 0x0f, 0x02, 0xf0, 0x80, 0x0d, 0xb2, 0x05, 0x06,
                            0x13, 0x01, 0x00, 0x16};
     assert_int_equal(probe(mms, sizeof mms), QW_PROBE_NO);
-    struct msg badver = {0}, e = {0};
+    struct wire badver = {0}, e = {0};
     req_head(&e, 0x054c, 1, 1, 0x34);
     frame(&badver, 0x07, &e, true);
     assert_int_equal(probe(badver.b, badver.n), QW_PROBE_NO);
@@ -752,37 +673,35 @@ static void test_probe(void **ts)
 static void test_descriptor(void **ts)
 {
     (void)ts;
-    assert_string_equal(P.name, "s7comm_plus");
-    assert_int_equal(P.transports, QW_TRANSPORT_TCP);
-    assert_int_equal(P.ports[0], 102);
-    assert_non_null(P.parse);
-    assert_non_null(P.gap);
-    assert_non_null(P.flow_end);
-    assert_true(P.state_size > 0 && P.state_size < 16 * 1024);
-    assert_ptr_equal(qw_proto_by_name("s7comm_plus"), &P);
+    assert_string_equal(PROTO.name, "s7comm_plus");
+    assert_int_equal(PROTO.transports, QW_TRANSPORT_TCP);
+    assert_int_equal(PROTO.ports[0], 102);
+    assert_non_null(PROTO.parse);
+    assert_non_null(PROTO.gap);
+    assert_non_null(PROTO.flow_end);
+    assert_true(PROTO.state_size > 0 && PROTO.state_size < 16 * 1024);
+    assert_ptr_equal(qw_proto_by_name("s7comm_plus"), &PROTO);
 }
-
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_session_setup),
-        T(test_session_objects_and_variables),
-        T(test_set_variable_operating_state),
-        T(test_download_sequence),
-        T(test_fragmented_pdu),
-        T(test_v3_integrity_and_notification),
-        T(test_error_return_value),
-        T(test_split_at_every_offset),
-        T(test_byte_by_byte),
-        T(test_malformed_frames),
-        T(test_hostile_objects),
-        T(test_gap_resyncs),
-        T(test_queue_overflow),
-        T(test_unpaired_and_mismatch),
-        T(test_probe),
-        T(test_descriptor),
+        FX_TEST(test_session_setup),
+        FX_TEST(test_session_objects_and_variables),
+        FX_TEST(test_set_variable_operating_state),
+        FX_TEST(test_download_sequence),
+        FX_TEST(test_fragmented_pdu),
+        FX_TEST(test_v3_integrity_and_notification),
+        FX_TEST(test_error_return_value),
+        FX_TEST(test_split_at_every_offset),
+        FX_TEST(test_byte_by_byte),
+        FX_TEST(test_malformed_frames),
+        FX_TEST(test_hostile_objects),
+        FX_TEST(test_gap_resyncs),
+        FX_TEST(test_queue_overflow),
+        FX_TEST(test_unpaired_and_mismatch),
+        FX_TEST(test_probe),
+        FX_TEST(test_descriptor),
     };
     return cmocka_run_group_tests_name("s7comm_plus", tests, NULL, NULL);
 }

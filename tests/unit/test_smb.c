@@ -22,55 +22,15 @@
 
 extern const struct qw_proto qw_proto_smb;
 #define PROTO qw_proto_smb
+#define FX_BUF_MAX 65536
 
 #include "parser_fixture.h"
 
 /* ---- PDU builders -------------------------------------------------------------------------- */
 
-struct buf {
-    uint8_t b[65536];
-    size_t n;
-};
-
-static struct buf *buf_new(void)
-{
-    struct buf *b = calloc(1, sizeof *b);
-    assert_non_null(b);
-    return b;
-}
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
-
-static void put8(struct buf *b, uint8_t v)
-{
-    b->b[b->n++] = v;
-}
-
-static void put16(struct buf *b, uint16_t v)
-{
-    put8(b, (uint8_t)v);
-    put8(b, (uint8_t)(v >> 8));
-}
-
-static void put32(struct buf *b, uint32_t v)
-{
-    put16(b, (uint16_t)v);
-    put16(b, (uint16_t)(v >> 16));
-}
-
-static void put64(struct buf *b, uint64_t v)
-{
-    put32(b, (uint32_t)v);
-    put32(b, (uint32_t)(v >> 32));
-}
-
 static void put_utf16(struct buf *b, const char *s)
 {
-    for (; *s; s++) put16(b, (uint8_t)*s);
+    for (; *s; s++) le16(b, (uint8_t)*s);
 }
 
 static void zeros(struct buf *b, size_t n)
@@ -82,16 +42,16 @@ static void zeros(struct buf *b, size_t n)
 /* DER TLV with a short or one/two-byte long length. */
 static void der(struct buf *out, uint8_t tag, const struct buf *body)
 {
-    put8(out, tag);
+    u8(out, tag);
     if (body->n < 0x80) {
-        put8(out, (uint8_t)body->n);
+        u8(out, (uint8_t)body->n);
     } else if (body->n < 0x100) {
-        put8(out, 0x81);
-        put8(out, (uint8_t)body->n);
+        u8(out, 0x81);
+        u8(out, (uint8_t)body->n);
     } else {
-        put8(out, 0x82);
-        put8(out, (uint8_t)(body->n >> 8));
-        put8(out, (uint8_t)body->n);
+        u8(out, 0x82);
+        u8(out, (uint8_t)(body->n >> 8));
+        u8(out, (uint8_t)body->n);
     }
     put(out, body->b, body->n);
 }
@@ -148,27 +108,27 @@ static void spnego_resp(struct buf *out, const struct buf *tok)
 
 static void ntlm_version(struct buf *b, uint8_t major, uint8_t minor, uint16_t build)
 {
-    put8(b, major);
-    put8(b, minor);
-    put16(b, build);
+    u8(b, major);
+    u8(b, minor);
+    le16(b, build);
     zeros(b, 3);
-    put8(b, 15);
+    u8(b, 15);
 }
 
 static void ntlm_negotiate(struct buf *b)
 {
     put(b, "NTLMSSP\0", 8);
-    put32(b, 1);
-    put32(b, NTLM_FLAGS);
-    put16(b, 0), put16(b, 0), put32(b, 40);
-    put16(b, 0), put16(b, 0), put32(b, 40);
+    le32(b, 1);
+    le32(b, NTLM_FLAGS);
+    le16(b, 0), le16(b, 0), le32(b, 40);
+    le16(b, 0), le16(b, 0), le32(b, 40);
     ntlm_version(b, 10, 0, 19041);
 }
 
 static void av(struct buf *b, uint16_t id, const char *s)
 {
-    put16(b, id);
-    put16(b, (uint16_t)(2 * strlen(s)));
+    le16(b, id);
+    le16(b, (uint16_t)(2 * strlen(s)));
     put_utf16(b, s);
 }
 
@@ -182,15 +142,15 @@ static void ntlm_challenge(struct buf *b, const char *nbname, const char *nbdom,
     av(info, 4, dnsdom);
     av(info, 3, dnsname);
     av(info, 5, dnsdom);
-    put16(info, 0), put16(info, 0);
+    le16(info, 0), le16(info, 0);
     size_t tl = 2 * strlen(nbdom);
     put(b, "NTLMSSP\0", 8);
-    put32(b, 2);
-    put16(b, (uint16_t)tl), put16(b, (uint16_t)tl), put32(b, 56);
-    put32(b, NTLM_FLAGS);
+    le32(b, 2);
+    le16(b, (uint16_t)tl), le16(b, (uint16_t)tl), le32(b, 56);
+    le32(b, NTLM_FLAGS);
     put(b, "\x01\x23\x45\x67\x89\xab\xcd\xef", 8);
     zeros(b, 8);
-    put16(b, (uint16_t)info->n), put16(b, (uint16_t)info->n), put32(b, (uint32_t)(56 + tl));
+    le16(b, (uint16_t)info->n), le16(b, (uint16_t)info->n), le32(b, (uint32_t)(56 + tl));
     ntlm_version(b, 10, 0, 17763);
     put_utf16(b, nbdom);
     put(b, info->b, info->n);
@@ -205,19 +165,19 @@ static void ntlm_authenticate(struct buf *b, const char *dom, const char *user, 
     size_t off = 88;
     size_t lens[6] = {24, nt_len, 2 * strlen(dom), 2 * strlen(user), 2 * strlen(ws), 16};
     zeros(payload, 24);
-    for (size_t i = 0; i < nt_len; i++) put8(payload, (uint8_t)i);
+    for (size_t i = 0; i < nt_len; i++) u8(payload, (uint8_t)i);
     put_utf16(payload, dom);
     put_utf16(payload, user);
     put_utf16(payload, ws);
     zeros(payload, 16);
     put(b, "NTLMSSP\0", 8);
-    put32(b, 3);
+    le32(b, 3);
     size_t at = off;
     for (int i = 0; i < 6; i++) {
-        put16(b, (uint16_t)lens[i]), put16(b, (uint16_t)lens[i]), put32(b, (uint32_t)at);
+        le16(b, (uint16_t)lens[i]), le16(b, (uint16_t)lens[i]), le32(b, (uint32_t)at);
         at += lens[i];
     }
-    put32(b, NTLM_FLAGS);
+    le32(b, NTLM_FLAGS);
     ntlm_version(b, 10, 0, 19041);
     zeros(b, 16);
     put(b, payload->b, payload->n);
@@ -231,27 +191,27 @@ static void smb2_hdr(struct buf *b, uint16_t cmd, uint64_t msg_id, uint32_t stat
                      uint32_t tree)
 {
     put(b, "\xfeSMB", 4);
-    put16(b, 64);
-    put16(b, 1);
-    put32(b, status);
-    put16(b, cmd);
-    put16(b, 1);
-    put32(b, rsp ? 1 : 0);
-    put32(b, 0);
-    put64(b, msg_id);
-    put32(b, 0xFEFF);
-    put32(b, tree);
-    put64(b, cmd == 0 ? 0 : SESSION);
+    le16(b, 64);
+    le16(b, 1);
+    le32(b, status);
+    le16(b, cmd);
+    le16(b, 1);
+    le32(b, rsp ? 1 : 0);
+    le32(b, 0);
+    le64(b, msg_id);
+    le32(b, 0xFEFF);
+    le32(b, tree);
+    le64(b, cmd == 0 ? 0 : SESSION);
     zeros(b, 16);
 }
 
 /* NBSS session message around `m`. */
 static void nbss(struct buf *out, const struct buf *m)
 {
-    put8(out, 0);
-    put8(out, (uint8_t)(m->n >> 16));
-    put8(out, (uint8_t)(m->n >> 8));
-    put8(out, (uint8_t)m->n);
+    u8(out, 0);
+    u8(out, (uint8_t)(m->n >> 16));
+    u8(out, (uint8_t)(m->n >> 8));
+    u8(out, (uint8_t)m->n);
     put(out, m->b, m->n);
 }
 
@@ -259,9 +219,9 @@ static void negotiate_req(struct buf *o)
 {
     struct buf *m = buf_new();
     smb2_hdr(m, 0, 0, 0, false, 0);
-    put16(m, 36), put16(m, 3), put16(m, 1), put16(m, 0), put32(m, 0x7f);
+    le16(m, 36), le16(m, 3), le16(m, 1), le16(m, 0), le32(m, 0x7f);
     zeros(m, 16 + 8);
-    put16(m, 0x0202), put16(m, 0x0300), put16(m, 0x0302);
+    le16(m, 0x0202), le16(m, 0x0300), le16(m, 0x0302);
     nbss(o, m);
     free(m);
 }
@@ -270,12 +230,12 @@ static void negotiate_rsp(struct buf *o, uint16_t secmode)
 {
     struct buf *m = buf_new();
     smb2_hdr(m, 0, 0, 0, true, 0);
-    put16(m, 65), put16(m, secmode), put16(m, 0x0302), put16(m, 0);
-    for (int i = 0; i < 16; i++) put8(m, (uint8_t)(0xA0 + i));
-    put32(m, 0x2f), put32(m, 65536), put32(m, 65536), put32(m, 65536);
-    put64(m, 0), put64(m, 0);
-    put16(m, 128), put16(m, 0), put32(m, 0);
-    put8(m, 0);
+    le16(m, 65), le16(m, secmode), le16(m, 0x0302), le16(m, 0);
+    for (int i = 0; i < 16; i++) u8(m, (uint8_t)(0xA0 + i));
+    le32(m, 0x2f), le32(m, 65536), le32(m, 65536), le32(m, 65536);
+    le64(m, 0), le64(m, 0);
+    le16(m, 128), le16(m, 0), le32(m, 0);
+    u8(m, 0);
     nbss(o, m);
     free(m);
 }
@@ -284,8 +244,8 @@ static void session_req(struct buf *o, uint64_t id, const struct buf *blob)
 {
     struct buf *m = buf_new();
     smb2_hdr(m, 1, id, 0, false, 0);
-    put16(m, 25), put8(m, 0), put8(m, 1), put32(m, 1), put32(m, 0);
-    put16(m, 88), put16(m, (uint16_t)blob->n), put64(m, 0);
+    le16(m, 25), u8(m, 0), u8(m, 1), le32(m, 1), le32(m, 0);
+    le16(m, 88), le16(m, (uint16_t)blob->n), le64(m, 0);
     put(m, blob->b, blob->n);
     nbss(o, m);
     free(m);
@@ -295,7 +255,7 @@ static void session_rsp(struct buf *o, uint64_t id, uint32_t status, const struc
 {
     struct buf *m = buf_new();
     smb2_hdr(m, 1, id, status, true, 0);
-    put16(m, 9), put16(m, 0), put16(m, 72), put16(m, (uint16_t)blob->n);
+    le16(m, 9), le16(m, 0), le16(m, 72), le16(m, (uint16_t)blob->n);
     put(m, blob->b, blob->n);
     nbss(o, m);
     free(m);
@@ -305,7 +265,7 @@ static void tree_req(struct buf *o, uint64_t id, const char *path)
 {
     struct buf *m = buf_new();
     smb2_hdr(m, 3, id, 0, false, 0);
-    put16(m, 9), put16(m, 0), put16(m, 72), put16(m, (uint16_t)(2 * strlen(path)));
+    le16(m, 9), le16(m, 0), le16(m, 72), le16(m, (uint16_t)(2 * strlen(path)));
     put_utf16(m, path);
     nbss(o, m);
     free(m);
@@ -315,7 +275,7 @@ static void tree_rsp(struct buf *o, uint64_t id)
 {
     struct buf *m = buf_new();
     smb2_hdr(m, 3, id, 0, true, 5);
-    put16(m, 16), put8(m, 1), put8(m, 0), put32(m, 0), put32(m, 0), put32(m, 0x1f01ff);
+    le16(m, 16), u8(m, 1), u8(m, 0), le32(m, 0), le32(m, 0), le32(m, 0x1f01ff);
     nbss(o, m);
     free(m);
 }
@@ -325,9 +285,9 @@ static const uint8_t file_id[16] = {0x11, 0x22, 0x33, 0x44, 1, 2, 3, 4, 5, 6, 7,
 static void create_req(struct buf *m, uint64_t id, const char *name, uint32_t disp, uint32_t access)
 {
     smb2_hdr(m, 5, id, 0, false, 5);
-    put16(m, 57), put8(m, 0), put8(m, 0), put32(m, 2), put64(m, 0), put64(m, 0);
-    put32(m, access), put32(m, 0x80), put32(m, 7), put32(m, disp), put32(m, 0x40);
-    put16(m, 120), put16(m, (uint16_t)(2 * strlen(name))), put32(m, 0), put32(m, 0);
+    le16(m, 57), u8(m, 0), u8(m, 0), le32(m, 2), le64(m, 0), le64(m, 0);
+    le32(m, access), le32(m, 0x80), le32(m, 7), le32(m, disp), le32(m, 0x40);
+    le16(m, 120), le16(m, (uint16_t)(2 * strlen(name))), le32(m, 0), le32(m, 0);
     put_utf16(m, name);
 }
 
@@ -335,28 +295,28 @@ static void create_rsp(struct buf *m, uint64_t id, uint32_t status)
 {
     smb2_hdr(m, 5, id, status, true, 5);
     if (status) {
-        put16(m, 9), put8(m, 0), put8(m, 0), put32(m, 0), put8(m, 0);
+        le16(m, 9), u8(m, 0), u8(m, 0), le32(m, 0), u8(m, 0);
         return;
     }
-    put16(m, 89), put8(m, 0), put8(m, 0), put32(m, 2);
+    le16(m, 89), u8(m, 0), u8(m, 0), le32(m, 2);
     zeros(m, 32);
-    put64(m, 4096), put64(m, 1234), put32(m, 0x80), put32(m, 0);
+    le64(m, 4096), le64(m, 1234), le32(m, 0x80), le32(m, 0);
     put(m, file_id, 16);
-    put32(m, 0), put32(m, 0);
+    le32(m, 0), le32(m, 0);
 }
 
 static void rw_req(struct buf *o, uint16_t cmd, uint64_t id, uint32_t len, const uint8_t *data)
 {
     struct buf *m = buf_new();
     smb2_hdr(m, cmd, id, 0, false, 5);
-    put16(m, 49);
-    if (cmd == 9) put16(m, 112);
-    else put8(m, 0x50), put8(m, 0);
-    put32(m, len), put64(m, 4096);
+    le16(m, 49);
+    if (cmd == 9) le16(m, 112);
+    else u8(m, 0x50), u8(m, 0);
+    le32(m, len), le64(m, 4096);
     put(m, file_id, 16);
     zeros(m, 16);
     if (cmd == 9) put(m, data, len);
-    else put8(m, 0);
+    else u8(m, 0);
     nbss(o, m);
     free(m);
 }
@@ -365,12 +325,12 @@ static void rw_rsp(struct buf *o, uint16_t cmd, uint64_t id, uint32_t len)
 {
     struct buf *m = buf_new();
     smb2_hdr(m, cmd, id, 0, true, 5);
-    put16(m, 17);
+    le16(m, 17);
     if (cmd == 8) {
-        put8(m, 80), put8(m, 0), put32(m, len), put32(m, 0), put32(m, 0);
-        for (uint32_t i = 0; i < len; i++) put8(m, (uint8_t)i);
+        u8(m, 80), u8(m, 0), le32(m, len), le32(m, 0), le32(m, 0);
+        for (uint32_t i = 0; i < len; i++) u8(m, (uint8_t)i);
     } else {
-        put16(m, 0), put32(m, len), put32(m, 0), put16(m, 0), put16(m, 0);
+        le16(m, 0), le32(m, len), le32(m, 0), le16(m, 0), le16(m, 0);
     }
     nbss(o, m);
     free(m);
@@ -380,7 +340,7 @@ static void simple(struct buf *o, uint16_t cmd, uint64_t id, bool rsp, uint32_t 
 {
     struct buf *m = buf_new();
     smb2_hdr(m, cmd, id, status, rsp, 5);
-    put16(m, 4), put16(m, 0);
+    le16(m, 4), le16(m, 0);
     nbss(o, m);
     free(m);
 }
@@ -510,16 +470,16 @@ static void test_interim_and_compound(void **ts)
     struct buf *o = buf_new(), *m = buf_new();
     /* CHANGE_NOTIFY, then an async STATUS_PENDING interim answer, then the final one. */
     smb2_hdr(m, 15, 9, 0, false, 5);
-    put16(m, 32), put16(m, 0), put32(m, 4096);
+    le16(m, 32), le16(m, 0), le32(m, 4096);
     put(m, file_id, 16);
-    put32(m, 0x17), put32(m, 0);
+    le32(m, 0x17), le32(m, 0);
     nbss(o, m);
     feed(f, C2S, o->b, o->n);
     o->n = m->n = 0;
-    put(m, "\xfeSMB", 4), put16(m, 64), put16(m, 1), put32(m, 0x103), put16(m, 15), put16(m, 1);
-    put32(m, 3), put32(m, 0), put64(m, 9), put64(m, 0x77), put64(m, SESSION);
+    put(m, "\xfeSMB", 4), le16(m, 64), le16(m, 1), le32(m, 0x103), le16(m, 15), le16(m, 1);
+    le32(m, 3), le32(m, 0), le64(m, 9), le64(m, 0x77), le64(m, SESSION);
     zeros(m, 16);
-    put16(m, 9), put16(m, 0), put32(m, 0), put8(m, 0);
+    le16(m, 9), le16(m, 0), le32(m, 0), u8(m, 0);
     nbss(o, m);
     feed(f, S2C, o->b, o->n);
     assert_int_equal(f->rec.ntxns, 0);
@@ -533,11 +493,11 @@ static void test_interim_and_compound(void **ts)
     /* A compound: CREATE (NextCommand 8-aligned) + CLOSE in one transport message. */
     o->n = m->n = 0;
     create_req(m, 20, "a.txt", 1, 0x80);
-    while (m->n % 8) put8(m, 0);
+    while (m->n % 8) u8(m, 0);
     uint32_t next = (uint32_t)m->n;
     memcpy(m->b + 20, &next, 4); /* little-endian host assumed by the test */
     smb2_hdr(m, 6, 21, 0, false, 5);
-    put16(m, 24), put16(m, 0), put32(m, 0);
+    le16(m, 24), le16(m, 0), le32(m, 0);
     put(m, file_id, 16);
     nbss(o, m);
     feed(f, C2S, o->b, o->n);
@@ -576,17 +536,17 @@ static void test_long_read_streams_past(void **ts)
 static void smb1_hdr(struct buf *b, uint8_t cmd, uint32_t status, bool reply, uint16_t mid)
 {
     put(b, "\xffSMB", 4);
-    put8(b, cmd);
-    put32(b, status);
-    put8(b, reply ? 0x98 : 0x18);
-    put16(b, 0xC803); /* unicode, NT status, extended security, long names */
-    put16(b, 0);
+    u8(b, cmd);
+    le32(b, status);
+    u8(b, reply ? 0x98 : 0x18);
+    le16(b, 0xC803); /* unicode, NT status, extended security, long names */
+    le16(b, 0);
     zeros(b, 8);
-    put16(b, 0);
-    put16(b, 0);      /* tid */
-    put16(b, 0xFEFF); /* pid */
-    put16(b, 0);      /* uid */
-    put16(b, mid);
+    le16(b, 0);
+    le16(b, 0);      /* tid */
+    le16(b, 0xFEFF); /* pid */
+    le16(b, 0);      /* uid */
+    le16(b, mid);
 }
 
 static void nb_name(struct buf *b, const char *name, uint8_t suffix)
@@ -595,12 +555,12 @@ static void nb_name(struct buf *b, const char *name, uint8_t suffix)
     memset(pad, ' ', 15);
     memcpy(pad, name, strlen(name));
     pad[15] = (char)suffix;
-    put8(b, 32);
+    u8(b, 32);
     for (int i = 0; i < 16; i++) {
-        put8(b, (uint8_t)('A' + (((uint8_t)pad[i]) >> 4)));
-        put8(b, (uint8_t)('A' + (pad[i] & 15)));
+        u8(b, (uint8_t)('A' + (((uint8_t)pad[i]) >> 4)));
+        u8(b, (uint8_t)('A' + (pad[i] & 15)));
     }
-    put8(b, 0);
+    u8(b, 0);
 }
 
 static void test_smb1_over_netbios(void **ts)
@@ -608,7 +568,7 @@ static void test_smb1_over_netbios(void **ts)
     struct fx *f = *ts;
     struct buf *o = buf_new(), *m = buf_new();
     /* Session request to IAS01<20> from PANELPC02<00> ([NBSS] s.4.3.2). */
-    put8(o, 0x81), put8(o, 0), put8(o, 0), put8(o, 68);
+    u8(o, 0x81), u8(o, 0), u8(o, 0), u8(o, 68);
     nb_name(o, "IAS01", 0x20);
     nb_name(o, "PANELPC02", 0);
     feed(f, C2S, o->b, o->n);
@@ -617,22 +577,22 @@ static void test_smb1_over_netbios(void **ts)
     /* NEGOTIATE: one dialect */
     o->n = 0;
     smb1_hdr(m, 0x72, 0, false, 1);
-    put8(m, 0);
-    put16(m, 12);
+    u8(m, 0);
+    le16(m, 12);
     put(m, "\x02NT LM 0.12", 12);
     nbss(o, m);
     feed(f, C2S, o->b, o->n);
     /* NT LM 0.12 response with extended security ([CIFS] s.2.2.4.52.2) */
     o->n = m->n = 0;
     smb1_hdr(m, 0x72, 0, true, 1);
-    put8(m, 17);
-    put16(m, 0);       /* dialect index */
-    put8(m, 0x03);     /* user level, encrypt passwords */
-    put16(m, 50), put16(m, 1), put32(m, 16644), put32(m, 65536), put32(m, 0);
-    put32(m, 0x8001e3fc);
-    put64(m, 0), put16(m, 0), put8(m, 0);
-    put16(m, 16);
-    for (int i = 0; i < 16; i++) put8(m, (uint8_t)i);
+    u8(m, 17);
+    le16(m, 0);       /* dialect index */
+    u8(m, 0x03);     /* user level, encrypt passwords */
+    le16(m, 50), le16(m, 1), le32(m, 16644), le32(m, 65536), le32(m, 0);
+    le32(m, 0x8001e3fc);
+    le64(m, 0), le16(m, 0), u8(m, 0);
+    le16(m, 16);
+    for (int i = 0; i < 16; i++) u8(m, (uint8_t)i);
     nbss(o, m);
     feed(f, S2C, o->b, o->n);
     /* SESSION_SETUP_ANDX with an NTLMv1 AUTHENTICATE ([MS-SMB] s.2.2.4.6.1) */
@@ -641,27 +601,27 @@ static void test_smb1_over_netbios(void **ts)
     ntlm_authenticate(tok, "PANELPC02", "Administrator", "PANELPC02", 24);
     spnego_resp(blob, tok);
     smb1_hdr(m, 0x73, 0, false, 2);
-    put8(m, 12);
-    put8(m, 0xff), put8(m, 0), put16(m, 0);
-    put16(m, 4356), put16(m, 10), put16(m, 0), put32(m, 0);
-    put16(m, (uint16_t)blob->n), put32(m, 0), put32(m, 0x800000d4);
-    put16(m, (uint16_t)(blob->n + 1));
+    u8(m, 12);
+    u8(m, 0xff), u8(m, 0), le16(m, 0);
+    le16(m, 4356), le16(m, 10), le16(m, 0), le32(m, 0);
+    le16(m, (uint16_t)blob->n), le32(m, 0), le32(m, 0x800000d4);
+    le16(m, (uint16_t)(blob->n + 1));
     put(m, blob->b, blob->n);
-    put8(m, 0);
+    u8(m, 0);
     nbss(o, m);
     feed(f, C2S, o->b, o->n);
     /* Response: no words beyond AndX, NativeOS and NativeLanMan */
     o->n = m->n = 0;
     smb1_hdr(m, 0x73, 0, true, 2);
-    put8(m, 4);
-    put8(m, 0xff), put8(m, 0), put16(m, 0), put16(m, 0), put16(m, 0);
+    u8(m, 4);
+    u8(m, 0xff), u8(m, 0), le16(m, 0), le16(m, 0), le16(m, 0);
     struct buf *bytes = buf_new();
-    put8(bytes, 0); /* pad to an even offset from the header */
+    u8(bytes, 0); /* pad to an even offset from the header */
     put_utf16(bytes, "Windows Server 2003 3790 Service Pack 2");
-    put16(bytes, 0);
+    le16(bytes, 0);
     put_utf16(bytes, "Windows Server 2003 5.2");
-    put16(bytes, 0);
-    put16(m, (uint16_t)bytes->n);
+    le16(bytes, 0);
+    le16(m, (uint16_t)bytes->n);
     put(m, bytes->b, bytes->n);
     nbss(o, m);
     feed(f, S2C, o->b, o->n);
@@ -691,44 +651,44 @@ static void test_smb1_file_ops(void **ts)
     struct buf *o = buf_new(), *m = buf_new();
     /* NT_CREATE_ANDX ([CIFS] s.2.2.4.64.1): 24 words, then the (unicode, aligned) name. */
     smb1_hdr(m, 0xA2, 0, false, 5);
-    put8(m, 24);
-    put8(m, 0xff), put8(m, 0), put16(m, 0);
-    put8(m, 0);
-    put16(m, 2 * 9);
-    put32(m, 0), put32(m, 0);
-    put32(m, 0x40000000); /* GENERIC_WRITE */
-    put64(m, 0), put32(m, 0x80), put32(m, 7);
-    put32(m, 5), put32(m, 0x40), put32(m, 2), put8(m, 0);
-    put16(m, 1 + 2 * 9);
-    put8(m, 0);
+    u8(m, 24);
+    u8(m, 0xff), u8(m, 0), le16(m, 0);
+    u8(m, 0);
+    le16(m, 2 * 9);
+    le32(m, 0), le32(m, 0);
+    le32(m, 0x40000000); /* GENERIC_WRITE */
+    le64(m, 0), le32(m, 0x80), le32(m, 7);
+    le32(m, 5), le32(m, 0x40), le32(m, 2), u8(m, 0);
+    le16(m, 1 + 2 * 9);
+    u8(m, 0);
     put_utf16(m, "recipe.db");
     nbss(o, m);
     feed(f, C2S, o->b, o->n);
     o->n = m->n = 0;
     smb1_hdr(m, 0xA2, 0, true, 5);
-    put8(m, 34);
-    put8(m, 0xff), put8(m, 0), put16(m, 0);
-    put8(m, 0), put16(m, 0x4001), put32(m, 2);
+    u8(m, 34);
+    u8(m, 0xff), u8(m, 0), le16(m, 0);
+    u8(m, 0), le16(m, 0x4001), le32(m, 2);
     zeros(m, 68 - 11);
-    put16(m, 0);
+    le16(m, 0);
     nbss(o, m);
     feed(f, S2C, o->b, o->n);
     /* WRITE_ANDX of 70000 bytes announced (DataLengthHigh 1), its data not included here. */
     o->n = m->n = 0;
     smb1_hdr(m, 0x2F, 0, false, 6);
-    put8(m, 14);
-    put8(m, 0xff), put8(m, 0), put16(m, 0);
-    put16(m, 0x4001), put32(m, 512), put32(m, 0), put16(m, 0), put16(m, 0);
-    put16(m, 1), put16(m, 70000 - 65536), put16(m, 64), put32(m, 0);
-    put16(m, 0);
+    u8(m, 14);
+    u8(m, 0xff), u8(m, 0), le16(m, 0);
+    le16(m, 0x4001), le32(m, 512), le32(m, 0), le16(m, 0), le16(m, 0);
+    le16(m, 1), le16(m, 70000 - 65536), le16(m, 64), le32(m, 0);
+    le16(m, 0);
     nbss(o, m);
     feed(f, C2S, o->b, o->n);
     o->n = m->n = 0;
     smb1_hdr(m, 0x2F, 0, true, 6);
-    put8(m, 6);
-    put8(m, 0xff), put8(m, 0), put16(m, 0);
-    put16(m, 70000 - 65536), put16(m, 0), put16(m, 1), put16(m, 0);
-    put16(m, 0);
+    u8(m, 6);
+    u8(m, 0xff), u8(m, 0), le16(m, 0);
+    le16(m, 70000 - 65536), le16(m, 0), le16(m, 1), le16(m, 0);
+    le16(m, 0);
     nbss(o, m);
     feed(f, S2C, o->b, o->n);
     flow_end(f);
@@ -749,24 +709,24 @@ static void test_smb1_plaintext_password(void **ts)
     struct fx *f = *ts;
     struct buf *o = buf_new(), *m = buf_new();
     smb1_hdr(m, 0x72, 0, true, 1);
-    put8(m, 17);
-    put16(m, 0);
-    put8(m, 0x01); /* user level, passwords NOT encrypted */
-    put16(m, 50), put16(m, 1), put32(m, 4356), put32(m, 65536), put32(m, 0);
-    put32(m, 0x0000e3fc); /* no extended security */
-    put64(m, 0), put16(m, 0), put8(m, 0);
-    put16(m, 0);
+    u8(m, 17);
+    le16(m, 0);
+    u8(m, 0x01); /* user level, passwords NOT encrypted */
+    le16(m, 50), le16(m, 1), le32(m, 4356), le32(m, 65536), le32(m, 0);
+    le32(m, 0x0000e3fc); /* no extended security */
+    le64(m, 0), le16(m, 0), u8(m, 0);
+    le16(m, 0);
     nbss(o, m);
     feed(f, S2C, o->b, o->n);
     o->n = m->n = 0;
     smb1_hdr(m, 0x73, 0, false, 2);
     m->b[10] = 0x01; /* flags2 without unicode: OEM strings */
     m->b[11] = 0x00;
-    put8(m, 13);
-    put8(m, 0xff), put8(m, 0), put16(m, 0);
-    put16(m, 4356), put16(m, 10), put16(m, 0), put32(m, 0);
-    put16(m, 7), put16(m, 0), put32(m, 0), put32(m, 0);
-    put16(m, 7 + 4 + 5);
+    u8(m, 13);
+    u8(m, 0xff), u8(m, 0), le16(m, 0);
+    le16(m, 4356), le16(m, 10), le16(m, 0), le32(m, 0);
+    le16(m, 7), le16(m, 0), le32(m, 0), le32(m, 0);
+    le16(m, 7 + 4 + 5);
     put(m, "secret\0", 7);
     put(m, "bob\0", 4);
     put(m, "PORT\0", 5);
@@ -789,7 +749,7 @@ static void test_encrypted_counted(void **ts)
     struct buf *o = buf_new(), *m = buf_new();
     put(m, "\xfdSMB", 4);
     zeros(m, 32);
-    put32(m, 40), put16(m, 0), put16(m, 1), put64(m, SESSION);
+    le32(m, 40), le16(m, 0), le16(m, 1), le64(m, SESSION);
     zeros(m, 40);
     nbss(o, m);
     feed(f, C2S, o->b, o->n);
@@ -825,7 +785,7 @@ static void test_malformed(void **ts)
     o->n = m->n = 0;
     smb2_hdr(m, 13, 2, 0, false, 0);
     m->b[20] = 65;
-    put16(m, 4), put16(m, 0);
+    le16(m, 4), le16(m, 0);
     nbss(o, m);
     feed(f, C2S, o->b, o->n);
     /* NBSS type that does not exist: the side stops being parsed */
@@ -877,7 +837,7 @@ static void test_probe(void **ts)
     assert_int_equal(PROTO.probe(o->b, 6, C2S), QW_PROBE_NEED_MORE);
     assert_int_equal(PROTO.probe(o->b, 3, C2S), QW_PROBE_NEED_MORE);
     o->n = 0;
-    put8(o, 0x81), put8(o, 0), put8(o, 0), put8(o, 68);
+    u8(o, 0x81), u8(o, 0), u8(o, 0), u8(o, 68);
     nb_name(o, "PLC", 0x20);
     nb_name(o, "HMI", 0);
     assert_int_equal(PROTO.probe(o->b, o->n, C2S), QW_PROBE_MATCH);

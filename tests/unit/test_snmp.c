@@ -18,29 +18,10 @@
 
 extern const struct qw_proto qw_proto_snmp;
 
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-};
+#define PROTO qw_proto_snmp
+#define FX_TS_STEP 0 /* every datagram names its time */
 
-static int fx_setup(void **ts)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_snmp);
-    f->state = calloc(1, qw_proto_snmp.state_size);
-    *ts = f;
-    return f->state ? 0 : -1;
-}
-
-static int fx_teardown(void **ts)
-{
-    struct fx *f = *ts;
-    free(f->state);
-    free(f);
-    return 0;
-}
+#include "parser_fixture.h"
 
 /* ---- BER writer ---------------------------------------------------------------------------- */
 
@@ -124,18 +105,6 @@ static void vb_str(struct buf *vbs, uint8_t sys, const char *s)
     wrap(vbs, 0x30, &vb);
 }
 
-static void feed(struct fx *f, uint64_t t, enum qw_dir d, const uint8_t *b, size_t n)
-{
-    f->ctx.ts_ns = t;
-    qw_proto_snmp.datagram(&f->ctx, f->state, d, b, n);
-}
-
-static void json_has(const struct fx *f, size_t i, const char *needle)
-{
-    assert_true(i < f->rec.ntxns);
-    if (!strstr(f->rec.txns[i].json, needle)) fail_msg("%s\n lacks %s", f->rec.txns[i].json, needle);
-}
-
 /* ---- Tests --------------------------------------------------------------------------------- */
 
 static void test_get_response_identity(void **ts)
@@ -150,9 +119,9 @@ static void test_get_response_identity(void **ts)
     size_t nq = message(req, 0, "public", 0xA0, 1234, 0, &q);
     size_t nr = message(rsp, 0, "public", 0xA2, 1234, 0, &r);
     assert_int_equal(qw_proto_snmp.probe(req, nq, QW_DIR_TO_SERVER), QW_PROBE_MATCH);
-    feed(f, 1000, QW_DIR_TO_SERVER, req, nq);
+    fx_datagram_at(f, 1000, QW_DIR_TO_SERVER, req, nq);
     assert_int_equal(f->rec.ntxns, 0);
-    feed(f, 4000, QW_DIR_TO_CLIENT, rsp, nr);
+    fx_datagram_at(f, 4000, QW_DIR_TO_CLIENT, rsp, nr);
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_true(t->has_request && t->has_response);
@@ -160,10 +129,10 @@ static void test_get_response_identity(void **ts)
     assert_string_equal(t->function_name, "get");
     assert_int_equal(t->ops, QW_OP_READ);
     assert_int_equal(t->response_ns - t->request_ns, 3000);
-    json_has(f, 0, "\"request\":{\"version\":1,\"function\":0,\"function_name\":\"get\","
+    JSON_HAS(f, 0, "\"request\":{\"version\":1,\"function\":0,\"function_name\":\"get\","
                    "\"request_id\":1234,\"varbind_count\":2,\"varbinds\":[{\"oid\":"
                    "\"1.3.6.1.2.1.1.5.0\"},{\"oid\":\"1.3.6.1.2.1.1.1.0\"}]}");
-    json_has(f, 0, "\"error_status\":0,\"error_status_name\":\"noError\",\"error_index\":0,"
+    JSON_HAS(f, 0, "\"error_status\":0,\"error_status_name\":\"noError\",\"error_index\":0,"
                    "\"varbind_count\":2,\"varbinds\":[{\"oid\":\"1.3.6.1.2.1.1.5.0\",\"type\":"
                    "\"octet_string\",\"value\":\"crane-plc-07\"}");
     assert_string_equal(qw_record_identity(&f->rec, true, "hostname"), "crane-plc-07");
@@ -181,9 +150,9 @@ static void test_secret_community_never_written(void **ts)
     struct buf q = {0}, r = {0};
     vb_null(&q, 6);
     vb_str(&r, 6, "Berth 4, tower 2");
-    feed(f, 1, QW_DIR_TO_SERVER, m, message(m, 1, secret, 0xA1, 7, 0, &q));
-    feed(f, 2, QW_DIR_TO_CLIENT, m, message(m, 1, secret, 0xA2, 7, 0, &r));
-    feed(f, 3, QW_DIR_TO_SERVER, m, message(m, 1, secret, 0xA1, 8, 0, &q));
+    fx_datagram_at(f, 1, QW_DIR_TO_SERVER, m, message(m, 1, secret, 0xA1, 7, 0, &q));
+    fx_datagram_at(f, 2, QW_DIR_TO_CLIENT, m, message(m, 1, secret, 0xA2, 7, 0, &r));
+    fx_datagram_at(f, 3, QW_DIR_TO_SERVER, m, message(m, 1, secret, 0xA1, 8, 0, &q));
     assert_int_equal(qw_record_count_anomaly(&f->rec, "snmp.cleartext_credentials"), 1);
     assert_string_equal(f->rec.anomalies[0].detail, "community of 14 characters");
     qw_proto_snmp.flow_end(&f->ctx, f->state);
@@ -192,7 +161,7 @@ static void test_secret_community_never_written(void **ts)
     for (size_t i = 0; i < f->rec.nanomalies; i++) assert_null(strstr(f->rec.anomalies[i].detail, secret));
     for (size_t i = 0; i < f->rec.nidentities; i++) assert_null(strstr(f->rec.identities[i].value, secret));
     assert_string_equal(qw_record_identity(&f->rec, true, "location"), "Berth 4, tower 2");
-    json_has(f, 0, "\"version\":2,\"function\":1,\"function_name\":\"getnext\"");
+    JSON_HAS(f, 0, "\"version\":2,\"function\":1,\"function_name\":\"getnext\"");
 }
 
 static void test_set_is_write_config_strings_by_length(void **ts)
@@ -201,16 +170,16 @@ static void test_set_is_write_config_strings_by_length(void **ts)
     uint8_t m[512];
     struct buf q = {0};
     vb_str(&q, 5, "new-name");
-    feed(f, 1, QW_DIR_TO_SERVER, m, message(m, 1, "private", 0xA3, 9, 0, &q));
-    feed(f, 2, QW_DIR_TO_CLIENT, m, message(m, 1, "private", 0xA2, 9, 17, &q));
+    fx_datagram_at(f, 1, QW_DIR_TO_SERVER, m, message(m, 1, "private", 0xA3, 9, 0, &q));
+    fx_datagram_at(f, 2, QW_DIR_TO_CLIENT, m, message(m, 1, "private", 0xA2, 9, 17, &q));
     assert_int_equal(f->rec.ntxns, 1);
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_int_equal(t->ops, QW_OP_WRITE | QW_OP_CONFIG);
     assert_true(t->error);
-    json_has(f, 0, "\"request\":{\"version\":2,\"function\":3,\"function_name\":\"set\","
+    JSON_HAS(f, 0, "\"request\":{\"version\":2,\"function\":3,\"function_name\":\"set\","
                    "\"request_id\":9,\"varbind_count\":1,\"varbinds\":[{\"oid\":"
                    "\"1.3.6.1.2.1.1.5.0\",\"type\":\"octet_string\",\"value_length\":8}]}");
-    json_has(f, 0, "\"error_status\":17,\"error_status_name\":\"notWritable\"");
+    JSON_HAS(f, 0, "\"error_status\":17,\"error_status_name\":\"notWritable\"");
     assert_null(qw_record_identity(&f->rec, true, "hostname")); /* error responses say nothing */
 }
 
@@ -224,8 +193,8 @@ static void test_sys_object_id_vendor(void **ts)
     const uint8_t oid4329[] = {0x2b, 6, 1, 4, 1, 0xa1, 0x69, 6, 1}; /* 4329 = 33 * 128 + 105 */
     put(&vb, 0x06, oid4329, sizeof oid4329);
     wrap(&r, 0x30, &vb);
-    feed(f, 1, QW_DIR_TO_SERVER, m, message(m, 0, "public", 0xA0, 1, 0, &q));
-    feed(f, 2, QW_DIR_TO_CLIENT, m, message(m, 0, "public", 0xA2, 1, 0, &r));
+    fx_datagram_at(f, 1, QW_DIR_TO_SERVER, m, message(m, 0, "public", 0xA0, 1, 0, &q));
+    fx_datagram_at(f, 2, QW_DIR_TO_CLIENT, m, message(m, 0, "public", 0xA2, 1, 0, &r));
     assert_string_equal(qw_record_identity(&f->rec, true, "sys_object_id"), "1.3.6.1.4.1.4329.6.1");
     assert_string_equal(qw_record_identity(&f->rec, true, "vendor"), "Siemens");
 }
@@ -241,10 +210,10 @@ static void test_trap_and_getbulk(void **ts)
         0x30, 0x0d, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x02, 0x01, 0x02, 0x01, 0x00, 0x02, 0x01,
         0x21};
     assert_int_equal(qw_proto_snmp.probe(trap, sizeof trap, QW_DIR_TO_SERVER), QW_PROBE_MATCH);
-    feed(f, 1, QW_DIR_TO_SERVER, trap, sizeof trap);
+    fx_datagram_at(f, 1, QW_DIR_TO_SERVER, trap, sizeof trap);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(f->rec.txns[0].txn.function, 4);
-    json_has(f, 0, "\"enterprise\":\"1.3.6.1.4.1.4.1.2.21\",\"agent_address\":\"127.0.0.1\","
+    JSON_HAS(f, 0, "\"enterprise\":\"1.3.6.1.4.1.4.1.2.21\",\"agent_address\":\"127.0.0.1\","
                    "\"generic_trap\":2,\"generic_trap_name\":\"linkDown\",\"specific_trap\":0,"
                    "\"time_stamp\":2,\"varbind_count\":1,\"varbinds\":[{\"oid\":"
                    "\"1.3.6.1.2.1.2.1.0\",\"type\":\"integer\",\"value\":33}]");
@@ -252,10 +221,10 @@ static void test_trap_and_getbulk(void **ts)
     struct buf q = {0};
     vb_null(&q, 5);
     size_t n = message(m, 1, "public", 0xA5, 77, 0, &q);
-    feed(f, 2, QW_DIR_TO_SERVER, m, n);
+    fx_datagram_at(f, 2, QW_DIR_TO_SERVER, m, n);
     qw_proto_snmp.flow_end(&f->ctx, f->state);
     assert_int_equal(f->rec.ntxns, 2);
-    json_has(f, 1, "\"function_name\":\"getbulk\",\"request_id\":77,\"non_repeaters\":0,"
+    JSON_HAS(f, 1, "\"function_name\":\"getbulk\",\"request_id\":77,\"non_repeaters\":0,"
                    "\"max_repetitions\":0");
 }
 
@@ -273,11 +242,11 @@ static void test_v3_encrypted_pairs_by_msgid(void **ts)
     put(&body, 0x04, "\xde\xad\xbe\xef", 4);
     wrap(&msg, 0x30, &body);
     assert_int_equal(qw_proto_snmp.probe(msg.b, msg.n, QW_DIR_TO_SERVER), QW_PROBE_MATCH);
-    feed(f, 1, QW_DIR_TO_SERVER, msg.b, msg.n);
-    feed(f, 2, QW_DIR_TO_CLIENT, msg.b, msg.n);
+    fx_datagram_at(f, 1, QW_DIR_TO_SERVER, msg.b, msg.n);
+    fx_datagram_at(f, 2, QW_DIR_TO_CLIENT, msg.b, msg.n);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(f->rec.txns[0].txn.function, 256);
-    json_has(f, 0, "\"version\":3,\"function\":256,\"function_name\":\"encrypted\",\"msg_id\":4242,"
+    JSON_HAS(f, 0, "\"version\":3,\"function\":256,\"function_name\":\"encrypted\",\"msg_id\":4242,"
                    "\"msg_max_size\":65507,\"auth\":true,\"priv\":true,\"reportable\":true,"
                    "\"security_model\":3,\"encrypted\":true");
     assert_int_equal(qw_record_count_anomaly(&f->rec, "snmp.cleartext_credentials"), 0);
@@ -311,27 +280,24 @@ static void test_truncated_every_length(void **ts)
     vb_str(&r, 5, "crane-plc-07");
     size_t full = message(m, 0, "public", 0xA2, 5, 0, &r);
     for (size_t n = 0; n < full; n++) {
-        memset(f->state, 0, qw_proto_snmp.state_size);
-        f->rec.ntxns = f->rec.nanomalies = f->rec.nidentities = 0;
+        fx_clear(f);
         uint8_t *cut = malloc(n ? n : 1);
         memcpy(cut, m, n);
         assert_int_equal(qw_proto_snmp.probe(cut, n, QW_DIR_TO_CLIENT), QW_PROBE_NO);
-        feed(f, 1, QW_DIR_TO_CLIENT, cut, n);
+        fx_datagram_at(f, 1, QW_DIR_TO_CLIENT, cut, n);
         free(cut);
         assert_true(f->rec.nanomalies >= 1);
         assert_int_equal(f->rec.nidentities, 0); /* a cut value is not a fact */
     }
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_get_response_identity),  T(test_secret_community_never_written),
-        T(test_set_is_write_config_strings_by_length), T(test_sys_object_id_vendor),
-        T(test_trap_and_getbulk),       T(test_v3_encrypted_pairs_by_msgid),
-        T(test_probe_refuses_others),   T(test_truncated_every_length),
+        FX_TEST(test_get_response_identity),  FX_TEST(test_secret_community_never_written),
+        FX_TEST(test_set_is_write_config_strings_by_length), FX_TEST(test_sys_object_id_vendor),
+        FX_TEST(test_trap_and_getbulk),       FX_TEST(test_v3_encrypted_pairs_by_msgid),
+        FX_TEST(test_probe_refuses_others),   FX_TEST(test_truncated_every_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,29 +22,16 @@
 
 extern const struct qw_proto qw_proto_ssh;
 #define PROTO qw_proto_ssh
+#define FX_BUF_MAX 4096
 
 #include "parser_fixture.h"
 
 /* ---- Packet builders ----------------------------------------------------------------------- */
 
-struct buf {
-    uint8_t b[4096];
-    size_t n;
-};
-
-static void put_u32(struct buf *b, uint32_t v)
-{
-    b->b[b->n++] = (uint8_t)(v >> 24);
-    b->b[b->n++] = (uint8_t)(v >> 16);
-    b->b[b->n++] = (uint8_t)(v >> 8);
-    b->b[b->n++] = (uint8_t)v;
-}
-
 static void put_str(struct buf *b, const char *s)
 {
-    put_u32(b, (uint32_t)strlen(s));
-    memcpy(b->b + b->n, s, strlen(s));
-    b->n += strlen(s);
+    u32(b, (uint32_t)strlen(s));
+    put(b, s, strlen(s));
 }
 
 /* Wrap `payload` into a binary packet appended to `out` (RFC 4253 s.6, block size 8). */
@@ -52,10 +39,9 @@ static void packet(struct buf *out, const uint8_t *payload, size_t n)
 {
     size_t pad = 8 - (5 + n) % 8;
     if (pad < 4) pad += 8;
-    put_u32(out, (uint32_t)(1 + n + pad));
-    out->b[out->n++] = (uint8_t)pad;
-    memcpy(out->b + out->n, payload, n);
-    out->n += n;
+    u32(out, (uint32_t)(1 + n + pad));
+    u8(out, (uint8_t)pad);
+    put(out, payload, n);
     memset(out->b + out->n, 0xAB, pad);
     out->n += pad;
 }
@@ -67,8 +53,8 @@ static void kexinit(struct buf *out, const char *const lists[10])
     memset(p.b + p.n, 0x11, 16); /* cookie */
     p.n += 16;
     for (int i = 0; i < 10; i++) put_str(&p, lists[i]);
-    p.b[p.n++] = 0;  /* first_kex_packet_follows */
-    put_u32(&p, 0); /* reserved */
+    u8(&p, 0);  /* first_kex_packet_follows */
+    u32(&p, 0); /* reserved */
     packet(out, p.b, p.n);
 }
 
@@ -85,7 +71,7 @@ static void ecdh_reply(struct buf *out, const char *keytype)
     put_str(&ks, "0123456789abcdef0123456789abcdef");
     struct buf p = {{0}, 0};
     p.b[p.n++] = 31;
-    put_u32(&p, (uint32_t)ks.n);
+    u32(&p, (uint32_t)ks.n);
     memcpy(p.b + p.n, ks.b, ks.n);
     p.n += ks.n;
     put_str(&p, "QSQSQSQSQSQSQSQSQSQSQSQSQSQSQSQS");

@@ -34,12 +34,6 @@ extern const struct qw_proto qw_proto_telnet;
 #define SB "\xfa"
 #define SE "\xf0"
 
-static void feed_lit(struct fx *f, enum qw_dir dir, const char *s, size_t n)
-{
-    feed(f, dir, s, n);
-}
-#define FEED_LIT(f, dir, lit) feed_lit((f), (dir), (lit), sizeof(lit) - 1)
-
 /* Type a line one character at a time, the server echoing each (character mode). */
 static void type_echoed(struct fx *f, const char *line)
 {

@@ -30,37 +30,15 @@ extern const struct qw_proto qw_proto_tls;
 /* 2023-11-14T22:13:20Z: inside the validity of the test certificates below. */
 #define T_NOW 1700000000000000000ull
 
+#define PROTO qw_proto_tls
+#define FX_TS_STEP 1000000u /* 1 ms per delivery */
+#define FX_T0 T_NOW
+#define FX_BUF_MAX 70000
+
+#include "parser_fixture.h"
+
 /* ---- Encoder ------------------------------------------------------------------------------- */
 
-struct buf {
-    uint8_t b[70000];
-    size_t n;
-};
-
-static struct buf *nb(void)
-{
-    struct buf *b = calloc(1, sizeof *b);
-    assert_non_null(b);
-    return b;
-}
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-    assert_true(b->n + n <= sizeof b->b);
-    if (n) memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
-static void u8(struct buf *b, uint8_t v) { put(b, &v, 1); }
-static void u16(struct buf *b, uint16_t v)
-{
-    u8(b, (uint8_t)(v >> 8));
-    u8(b, (uint8_t)v);
-}
-static void u24(struct buf *b, uint32_t v)
-{
-    u8(b, (uint8_t)(v >> 16));
-    u16(b, (uint16_t)v);
-}
 static void putb(struct buf *b, const struct buf *x) { put(b, x->b, x->n); }
 
 /* Length-prefixed blocks: begin reserves the length, end fills it in. */
@@ -130,7 +108,7 @@ struct ch_params {
 
 static void client_hello(struct buf *out, const struct ch_params *p)
 {
-    struct buf *b = nb();
+    struct buf *b = buf_new();
     u16(b, p->version);
     for (int i = 0; i < 32; i++) u8(b, (uint8_t)i);
     u8(b, p->sid_len);
@@ -203,7 +181,7 @@ static const uint8_t hrr_random[32] = {
 static void server_hello(struct buf *out, uint16_t version, uint16_t cipher, uint16_t selected,
                          const char *alpn, bool hrr, uint8_t sid_len)
 {
-    struct buf *b = nb();
+    struct buf *b = buf_new();
     u16(b, version);
     if (hrr) put(b, hrr_random, 32);
     else
@@ -259,7 +237,7 @@ static void der(struct buf *out, uint8_t tag, const struct buf *content)
 
 static void der_raw(struct buf *out, uint8_t tag, const void *p, size_t n)
 {
-    struct buf *c = nb();
+    struct buf *c = buf_new();
     put(c, p, n);
     der(out, tag, c);
     free(c);
@@ -278,7 +256,7 @@ static const uint8_t oid_sha256rsa[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01
 static void rdn(struct buf *name, const uint8_t *oid, size_t oid_len, uint8_t tag,
                 const void *v, size_t vlen)
 {
-    struct buf *atv = nb(), *seq = nb(), *set = nb();
+    struct buf *atv = buf_new(), *seq = buf_new(), *set = buf_new();
     der_raw(atv, 0x06, oid, oid_len);
     der_raw(atv, tag, v, vlen);
     der(seq, 0x30, atv);
@@ -292,7 +270,7 @@ static void rdn(struct buf *name, const uint8_t *oid, size_t oid_len, uint8_t ta
 /* Name: C=DE, O=o (UTF8String), CN=cn (UTF8String); NULL parts left out. */
 static void name(struct buf *out, const char *cn, const char *o)
 {
-    struct buf *n = nb();
+    struct buf *n = buf_new();
     rdn(n, oid_c, sizeof oid_c, 0x13, "DE", 2);
     if (o) rdn(n, oid_o, sizeof oid_o, 0x0C, o, strlen(o));
     if (cn) rdn(n, oid_cn, sizeof oid_cn, 0x0C, cn, strlen(cn));
@@ -313,7 +291,7 @@ static void time_der(struct buf *out, const char *t)
 
 static void certificate(struct buf *out, const struct cert_params *p)
 {
-    struct buf *tbs = nb(), *t = nb(), *alg = nb(), *algseq = nb(), *tmp = nb();
+    struct buf *tbs = buf_new(), *t = buf_new(), *alg = buf_new(), *algseq = buf_new(), *tmp = buf_new();
     static const uint8_t v3[] = {0x02, 0x01, 0x02};
     der_raw(t, 0xA0, v3, sizeof v3);
     static const uint8_t serial[] = {0x00, 0x9A, 0xBC, 0x01, 0x23};
@@ -328,14 +306,14 @@ static void certificate(struct buf *out, const struct cert_params *p)
     der(t, 0x30, tmp);
     name(t, p->subject_cn, p->subject_o);
     tmp->n = 0;
-    struct buf *spki = nb(), *key = nb();
+    struct buf *spki = buf_new(), *key = buf_new();
     putb(spki, algseq);
     u8(key, 0);
     for (size_t i = 0; i < p->key_bytes; i++) u8(key, (uint8_t)i);
     der(spki, 0x03, key);
     der(t, 0x30, spki);
     der(tbs, 0x30, t);
-    struct buf *c = nb();
+    struct buf *c = buf_new();
     putb(c, tbs);
     putb(c, algseq);
     static const uint8_t sig[33] = {0};
@@ -354,7 +332,7 @@ static void certificate(struct buf *out, const struct cert_params *p)
 /* Certificate message ([TLS12] s.7.4.2) with the given DER certificates. */
 static void certificate_msg(struct buf *out, const struct buf *const *certs, size_t n)
 {
-    struct buf *b = nb();
+    struct buf *b = buf_new();
     size_t l = begin(b, 3);
     for (size_t i = 0; i < n; i++) {
         u24(b, (uint32_t)certs[i]->n);
@@ -410,102 +388,18 @@ static struct ch_params spec_hello(void)
     "771,4865-4866-4867-49195-49199-49196-49200-52393-52392-49171-49172-156-157-47-53,27-0-51-16-" \
     "17513-23-45-13-5-35-18-43-65281-11-10-21,29-23-24,0"
 
-/* ---- Fixture ------------------------------------------------------------------------------- */
-
-struct fx {
-    struct qw_record_sink rec;
-    struct qw_pctx ctx;
-    void *state;
-    struct qw_pending pend[2];
-};
-
-static int fx_setup(void **tstate)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_tls);
-    f->state = calloc(1, qw_proto_tls.state_size);
-    if (!f->state) return -1;
-    f->ctx.ts_ns = T_NOW;
-    *tstate = f;
-    return 0;
-}
-
-static void fx_reset(struct fx *f)
-{
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    memset(f->state, 0, qw_proto_tls.state_size);
-    qw_record_sink_init(&f->rec, &f->ctx, &qw_proto_tls);
-    f->ctx.ts_ns = T_NOW;
-}
-
-static int fx_teardown(void **tstate)
-{
-    struct fx *f = *tstate;
-    qw_pending_free(&f->pend[0]);
-    qw_pending_free(&f->pend[1]);
-    free(f->state);
-    free(f);
-    return 0;
-}
-
-#define C2S QW_DIR_TO_SERVER
-#define S2C QW_DIR_TO_CLIENT
-
-static void feed(struct fx *f, enum qw_dir dir, const uint8_t *b, size_t n)
-{
-    f->ctx.ts_ns += 1000000; /* 1 ms per delivery */
-    size_t dropped = qw_stream_deliver(&f->ctx, &qw_proto_tls, f->state, dir, &f->pend[dir], b, n);
-    assert_int_equal(dropped, 0);
-}
-
-static void feed_buf(struct fx *f, enum qw_dir dir, const struct buf *b)
-{
-    feed(f, dir, b->b, b->n);
-}
-
-static void flow_end(struct fx *f)
-{
-    qw_proto_tls.flow_end(&f->ctx, f->state);
-}
-
-static void json_has_(const struct fx *f, size_t i, const char *needle, const char *file, int line)
-{
-    if (i >= f->rec.ntxns) {
-        print_error("txn %zu missing (%zu recorded)\n", i, f->rec.ntxns);
-        _fail(file, line);
-    }
-    if (!strstr(f->rec.txns[i].json, needle)) {
-        print_error("txn %zu json %s\n  lacks %s\n", i, f->rec.txns[i].json, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_HAS(f, i, s) json_has_((f), (i), (s), __FILE__, __LINE__)
-
-static void json_lacks_(const struct fx *f, size_t i, const char *needle, const char *file,
-                        int line)
-{
-    assert_true(i < f->rec.ntxns);
-    if (strstr(f->rec.txns[i].json, needle)) {
-        print_error("txn %zu json %s\n  has %s\n", i, f->rec.txns[i].json, needle);
-        _fail(file, line);
-    }
-}
-#define JSON_LACKS(f, i, s) json_lacks_((f), (i), (s), __FILE__, __LINE__)
-
 /* ---- A complete TLS 1.2 conversation as a list of deliveries ------------------------------ */
 
 struct conv {
     size_t n;
-    enum qw_dir dir[16];
-    struct buf *seg[16];
+    struct msg m[16];
+    struct buf *seg[16]; /* owned, the bytes of m[] */
 };
 
 static void conv_add(struct conv *c, enum qw_dir dir, struct buf *b)
 {
     assert_true(c->n < 16);
-    c->dir[c->n] = dir;
+    c->m[c->n] = (struct msg){dir, b->b, b->n};
     c->seg[c->n++] = b;
 }
 
@@ -521,16 +415,16 @@ static void conv_free(struct conv *c)
 static void tls12_conv(struct conv *c, size_t frag)
 {
     struct ch_params p = spec_hello();
-    struct buf *m = nb(), *r;
+    struct buf *m = buf_new(), *r;
 
     client_hello(m, &p);
-    r = nb();
+    r = buf_new();
     records(r, 22, m, 16384);
     conv_add(c, C2S, r);
 
     m->n = 0;
     server_hello(m, 0x0303, 0xc02f, 0, "h2", false, 0);
-    struct buf *cert = nb(), *ca = nb();
+    struct buf *cert = buf_new(), *ca = buf_new();
     certificate(cert, &plc_cert);
     struct cert_params cap = {"Terminal OT CA",
                               "Port Authority",
@@ -542,25 +436,25 @@ static void tls12_conv(struct conv *c, size_t frag)
     certificate(ca, &cap);
     const struct buf *chain[2] = {cert, ca};
     certificate_msg(m, chain, 2);
-    struct buf *ske = nb();
+    struct buf *ske = buf_new();
     for (int i = 0; i < 100; i++) u8(ske, (uint8_t)i);
     hs_msg(m, 12, ske);
     ske->n = 0;
     hs_msg(m, 14, ske);
-    r = nb();
+    r = buf_new();
     records(r, 22, m, frag);
     conv_add(c, S2C, r);
 
     m->n = 0;
     for (int i = 0; i < 66; i++) u8(ske, (uint8_t)i);
     hs_msg(m, 16, ske);
-    r = nb();
+    r = buf_new();
     records(r, 22, m, 16384);
     record_raw(r, 20, ccs_body, 1);
     record_raw(r, 22, ske->b, 40); /* Finished, encrypted */
     conv_add(c, C2S, r);
 
-    r = nb();
+    r = buf_new();
     m->n = 0;
     ske->n = 0;
     for (int i = 0; i < 20; i++) u8(ske, (uint8_t)i);
@@ -570,30 +464,16 @@ static void tls12_conv(struct conv *c, size_t frag)
     record_raw(r, 22, ske->b, 40);
     conv_add(c, S2C, r);
 
-    r = nb();
+    r = buf_new();
     record_raw(r, 23, ske->b, 60);
     conv_add(c, C2S, r);
-    r = nb();
+    r = buf_new();
     record_raw(r, 23, ske->b, 60);
     conv_add(c, S2C, r);
     free(m);
     free(cert);
     free(ca);
     free(ske);
-}
-
-static void conv_play(struct fx *f, const struct conv *c, size_t split_seg, size_t split_at)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        const struct buf *b = c->seg[i];
-        if (i == split_seg && split_at > 0 && split_at < b->n) {
-            feed(f, c->dir[i], b->b, split_at);
-            feed(f, c->dir[i], b->b + split_at, b->n - split_at);
-        } else {
-            feed_buf(f, c->dir[i], b);
-        }
-    }
-    flow_end(f);
 }
 
 /* ---- Tests: fingerprints ------------------------------------------------------------------- */
@@ -701,7 +581,7 @@ static void test_ja3_text_and_hash(void **ts)
 static void test_x509_fields(void **ts)
 {
     (void)ts;
-    struct buf *c = nb();
+    struct buf *c = buf_new();
     certificate(c, &plc_cert);
     struct tls_x509 x;
     assert_int_equal(tls_x509_parse(c->b, c->n, &x), TLS_X509_OK);
@@ -742,7 +622,7 @@ static void test_x509_times_and_strings(void **ts)
     struct cert_params p = plc_cert;
     p.not_before = "500101000000Z";
     p.not_after = "491231235959Z";
-    struct buf *c = nb();
+    struct buf *c = buf_new();
     certificate(c, &p);
     struct tls_x509 x;
     assert_int_equal(tls_x509_parse(c->b, c->n, &x), TLS_X509_OK);
@@ -760,7 +640,7 @@ static void test_x509_times_and_strings(void **ts)
     assert_int_equal(tls_x509_epoch(1600, 2, 29, 12, 0, 0), -11670955200LL);
 
     /* BMPString and TeletexString names become UTF-8; identical names are self-signed. */
-    struct buf *n = nb(), *nm = nb(), *t = nb(), *tbs = nb(), *out = nb();
+    struct buf *n = buf_new(), *nm = buf_new(), *t = buf_new(), *tbs = buf_new(), *out = buf_new();
     static const uint8_t bmp[] = {0x00, 'H', 0x00, 'M', 0x00, 'I', 0x00, 0xE9}; /* "HMIé" */
     static const uint8_t t61[] = {'M', 0xFC, 'n', 'c', 'h', 'e', 'n'};           /* Latin-1 */
     rdn(n, oid_o, sizeof oid_o, 0x14, t61, sizeof t61);
@@ -771,7 +651,7 @@ static void test_x509_times_and_strings(void **ts)
     static const uint8_t alg[] = {0x30, 0x03, 0x06, 0x01, 0x00};
     put(t, alg, sizeof alg);
     putb(t, nm);
-    struct buf *v = nb();
+    struct buf *v = buf_new();
     der_str(v, 0x18, "20231114221320Z");
     der_str(v, 0x18, "99991231235959Z");
     der(t, 0x30, v);
@@ -835,7 +715,7 @@ static void test_tls12_handshake(void **ts)
     struct fx *f = *ts;
     struct conv c = {0};
     tls12_conv(&c, 16384);
-    conv_play(f, &c, SIZE_MAX, 0);
+    run_conv(f, c.m, c.n, SIZE_MAX, 0);
     check_tls12(f);
     const struct qw_txn *t = &f->rec.txns[0].txn;
     assert_true(t->response_ns > t->request_ns);
@@ -856,19 +736,18 @@ static void test_tls12_handshake(void **ts)
 }
 
 /* Every delivery cut at every byte gives the same record. */
+static void check_tls12_clean(const struct fx *f)
+{
+    check_tls12(f);
+    assert_int_equal(f->rec.nanomalies, 0);
+}
+
 static void test_tls12_every_split(void **ts)
 {
     struct fx *f = *ts;
     struct conv c = {0};
     tls12_conv(&c, 16384);
-    for (size_t s = 0; s < c.n; s++) {
-        for (size_t k = 1; k < c.seg[s]->n; k++) {
-            fx_reset(f);
-            conv_play(f, &c, s, k);
-            check_tls12(f);
-            assert_int_equal(f->rec.nanomalies, 0);
-        }
-    }
+    check_every_split_with(f, c.m, c.n, check_tls12_clean);
     conv_free(&c);
 }
 
@@ -881,7 +760,7 @@ static void test_messages_split_over_records(void **ts)
         fx_reset(f);
         struct conv c = {0};
         tls12_conv(&c, frags[i]);
-        conv_play(f, &c, 1, c.seg[1]->n / 2);
+        run_conv(f, c.m, c.n, 1, c.m[1].n / 2);
         check_tls12(f);
         assert_int_equal(f->rec.nanomalies, 0);
         conv_free(&c);
@@ -895,10 +774,8 @@ static void test_byte_by_byte(void **ts)
     struct conv c = {0};
     tls12_conv(&c, 300);
     for (size_t i = 0; i < c.n; i++) {
-        if (c.dir[i] == S2C)
-            for (size_t k = 0; k < c.seg[i]->n; k++) feed(f, S2C, c.seg[i]->b + k, 1);
-        else
-            feed_buf(f, C2S, c.seg[i]);
+        if (c.m[i].dir == S2C) feed_bytewise(f, S2C, c.m[i].b, c.m[i].n);
+        else feed(f, C2S, c.m[i].b, c.m[i].n);
     }
     flow_end(f);
     check_tls12(f);
@@ -922,7 +799,7 @@ static void tls13_client_hello(struct buf *out)
     p.sigalgs = spec_sigalgs;
     p.nsigalgs = 8;
     p.sid_len = 32;
-    struct buf *m = nb();
+    struct buf *m = buf_new();
     client_hello(m, &p);
     records(out, 22, m, 16384);
     free(m);
@@ -931,20 +808,20 @@ static void tls13_client_hello(struct buf *out)
 static void test_tls13_handshake(void **ts)
 {
     struct fx *f = *ts;
-    struct buf *b = nb(), *m = nb();
+    struct buf *b = buf_new(), *m = buf_new();
     tls13_client_hello(b);
-    feed_buf(f, C2S, b);
+    FEED_BUF(f, C2S, b);
     b->n = 0;
     server_hello(m, 0x0303, 0x1301, 0x0304, NULL, false, 32);
     records(b, 22, m, 16384);
     record_raw(b, 20, ccs_body, 1);  /* middlebox compatibility: a dummy */
     record_raw(b, 23, m->b, 200);    /* EncryptedExtensions.. Finished */
-    feed_buf(f, S2C, b);
+    FEED_BUF(f, S2C, b);
     b->n = 0;
     record_raw(b, 20, ccs_body, 1);
     record_raw(b, 23, m->b, 50);
     record_raw(b, 21, m->b, 19);     /* an encrypted-looking alert after encryption: counted */
-    feed_buf(f, C2S, b);
+    FEED_BUF(f, C2S, b);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"messages\":[\"client_hello\"]");
@@ -964,25 +841,25 @@ static void test_tls13_handshake(void **ts)
 static void test_hello_retry_request(void **ts)
 {
     struct fx *f = *ts;
-    struct buf *b = nb(), *m = nb();
+    struct buf *b = buf_new(), *m = buf_new();
     tls13_client_hello(b);
-    feed_buf(f, C2S, b);
+    FEED_BUF(f, C2S, b);
     b->n = 0;
     server_hello(m, 0x0303, 0x1301, 0x0304, NULL, true, 32);
     records(b, 22, m, 16384);
     record_raw(b, 20, ccs_body, 1);
-    feed_buf(f, S2C, b);
+    FEED_BUF(f, S2C, b);
     b->n = 0;
     record_raw(b, 20, ccs_body, 1); /* the client's compatibility CCS before its 2nd hello */
     tls13_client_hello(b);
-    feed_buf(f, C2S, b);
+    FEED_BUF(f, C2S, b);
     assert_int_equal(f->rec.ntxns, 0); /* still one handshake */
     b->n = 0;
     m->n = 0;
     server_hello(m, 0x0303, 0x1301, 0x0304, NULL, false, 32);
     records(b, 22, m, 16384);
     record_raw(b, 23, m->b, 100);
-    feed_buf(f, S2C, b);
+    FEED_BUF(f, S2C, b);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"messages\":[\"client_hello\",\"client_hello\"]");
     JSON_HAS(f, 0, "\"messages\":[\"server_hello\",\"server_hello\"]");
@@ -999,15 +876,15 @@ static void test_resumption(void **ts)
 {
     struct fx *f = *ts;
     struct ch_params p = spec_hello();
-    struct buf *b = nb(), *m = nb();
+    struct buf *b = buf_new(), *m = buf_new();
     client_hello(m, &p);
     records(b, 22, m, 16384);
-    feed_buf(f, C2S, b);
+    FEED_BUF(f, C2S, b);
     b->n = m->n = 0;
     server_hello(m, 0x0303, 0xc02f, 0, NULL, false, 32);
     records(b, 22, m, 16384);
     record_raw(b, 20, ccs_body, 1);
-    feed_buf(f, S2C, b);
+    FEED_BUF(f, S2C, b);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"resumed\":true");
     JSON_HAS(f, 0, "\"encrypted\":true");
@@ -1019,14 +896,14 @@ static void test_alert_fails_handshake(void **ts)
 {
     struct fx *f = *ts;
     struct ch_params p = spec_hello();
-    struct buf *b = nb(), *m = nb();
+    struct buf *b = buf_new(), *m = buf_new();
     client_hello(m, &p);
     records(b, 22, m, 16384);
-    feed_buf(f, C2S, b);
+    FEED_BUF(f, C2S, b);
     static const uint8_t alert[] = {2, 40};
     b->n = 0;
     record_raw(b, 21, alert, 2);
-    feed_buf(f, S2C, b);
+    FEED_BUF(f, S2C, b);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 2);
     const struct qw_txn *h = &f->rec.txns[0].txn, *a = &f->rec.txns[1].txn;
@@ -1054,17 +931,17 @@ static void test_certificate_anomalies(void **ts)
                              "191231235959Z", 64};
     struct ch_params p = spec_hello();
     p.nversions = 0;
-    struct buf *b = nb(), *m = nb(), *cert = nb();
+    struct buf *b = buf_new(), *m = buf_new(), *cert = buf_new();
     client_hello(m, &p);
     records(b, 22, m, 16384);
-    feed_buf(f, C2S, b);
+    FEED_BUF(f, C2S, b);
     b->n = m->n = 0;
     server_hello(m, 0x0301, 0x002f, 0, NULL, false, 0);
     certificate(cert, &cp);
     const struct buf *chain[1] = {cert};
     certificate_msg(m, chain, 1);
     records(b, 22, m, 16384);
-    feed_buf(f, S2C, b);
+    FEED_BUF(f, S2C, b);
     flow_end(f);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "tls.weak_version"), 1);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "tls.expired_certificate"), 1);
@@ -1088,17 +965,17 @@ static void test_client_certificate(void **ts)
 {
     struct fx *f = *ts;
     struct ch_params p = spec_hello();
-    struct buf *b = nb(), *m = nb(), *cert = nb();
+    struct buf *b = buf_new(), *m = buf_new(), *cert = buf_new();
     client_hello(m, &p);
     records(b, 22, m, 16384);
-    feed_buf(f, C2S, b);
+    FEED_BUF(f, C2S, b);
     b->n = m->n = 0;
     server_hello(m, 0x0303, 0xc02f, 0, NULL, false, 0);
-    struct buf *e = nb();
+    struct buf *e = buf_new();
     hs_msg(m, 13, e); /* CertificateRequest (body irrelevant) */
     hs_msg(m, 14, e);
     records(b, 22, m, 16384);
-    feed_buf(f, S2C, b);
+    FEED_BUF(f, S2C, b);
     b->n = m->n = 0;
     struct cert_params cp = {"operator-7", NULL, "Terminal OT CA", "Port Authority",
                              "200101000000Z", "301231235959Z", 64};
@@ -1107,10 +984,10 @@ static void test_client_certificate(void **ts)
     certificate_msg(m, chain, 1);
     records(b, 22, m, 16384);
     record_raw(b, 20, ccs_body, 1);
-    feed_buf(f, C2S, b);
+    FEED_BUF(f, C2S, b);
     b->n = 0;
     record_raw(b, 20, ccs_body, 1);
-    feed_buf(f, S2C, b);
+    FEED_BUF(f, S2C, b);
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(f->rec.txns[0].txn.ops, QW_OP_AUTH);
     assert_string_equal(qw_record_identity(&f->rec, false, "tls_cert_subject"), "CN=operator-7");
@@ -1130,14 +1007,14 @@ static void test_large_chain(void **ts)
     struct fx *f = *ts;
     struct cert_params big = plc_cert;
     big.key_bytes = 5000;
-    struct buf *b = nb(), *m = nb(), *c1 = nb(), *c2 = nb();
+    struct buf *b = buf_new(), *m = buf_new(), *c1 = buf_new(), *c2 = buf_new();
     certificate(c1, &big);
     certificate(c2, &big);
     server_hello(m, 0x0303, 0xc02f, 0, NULL, false, 0);
     const struct buf *chain[2] = {c1, c2};
     certificate_msg(m, chain, 2);
     records(b, 22, m, 4000);
-    feed_buf(f, S2C, b);
+    FEED_BUF(f, S2C, b);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0,
@@ -1154,12 +1031,12 @@ static void test_malformed_inputs(void **ts)
 {
     struct fx *f = *ts;
     struct ch_params p = spec_hello();
-    struct buf *b = nb(), *m = nb();
+    struct buf *b = buf_new(), *m = buf_new();
     /* A cipher-suite length running past the message. */
     client_hello(m, &p);
     m->b[4 + 2 + 32 + 1 + 32] = 0xFF;
     records(b, 22, m, 16384);
-    feed_buf(f, C2S, b);
+    FEED_BUF(f, C2S, b);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "tls.malformed_handshake"), 1);
     /* A record with an unknown content type, then a valid one: resynchronised. */
     b->n = 0;
@@ -1167,7 +1044,7 @@ static void test_malformed_inputs(void **ts)
     put(b, junk, sizeof junk);
     static const uint8_t alert[] = {1, 0};
     record_raw(b, 21, alert, 2);
-    feed_buf(f, S2C, b);
+    FEED_BUF(f, S2C, b);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "tls.malformed_record"), 1);
     flow_end(f);
     size_t alerts = 0;
@@ -1197,20 +1074,20 @@ static void test_malformed_inputs(void **ts)
 static void test_gap_resync(void **ts)
 {
     struct fx *f = *ts;
-    struct buf *b = nb(), *m = nb();
+    struct buf *b = buf_new(), *m = buf_new();
     tls13_client_hello(b);
-    feed_buf(f, C2S, b);
+    FEED_BUF(f, C2S, b);
     b->n = 0;
     server_hello(m, 0x0303, 0x1301, 0x0304, NULL, false, 32);
     records(b, 22, m, 16384);
-    feed_buf(f, S2C, b);
+    FEED_BUF(f, S2C, b);
     qw_pending_reset(&f->pend[1]);
     qw_proto_tls.gap(&f->ctx, f->state, S2C);
     b->n = 0;
     for (int i = 0; i < 30; i++) u8(b, (uint8_t)(0x80 + i)); /* the tail of a lost record */
     record_raw(b, 23, m->b, 40);
     record_raw(b, 23, m->b, 40);
-    feed_buf(f, S2C, b);
+    FEED_BUF(f, S2C, b);
     assert_int_equal(f->rec.ntxns, 1); /* resynchronised on application data: written */
     assert_int_equal(f->rec.nanomalies, 0);
     free(b);
@@ -1228,11 +1105,11 @@ static void test_sslv2_compatible_hello(void **ts)
     for (size_t k = 0; k < 11; k++)
         assert_int_equal(qw_proto_tls.probe(v2, k, C2S), QW_PROBE_NEED_MORE);
     feed(f, C2S, v2, sizeof v2);
-    struct buf *b = nb(), *m = nb();
+    struct buf *b = buf_new(), *m = buf_new();
     server_hello(m, 0x0301, 0x002f, 0, NULL, false, 0);
     records(b, 22, m, 16384);
     record_raw(b, 20, ccs_body, 1);
-    feed_buf(f, S2C, b);
+    FEED_BUF(f, S2C, b);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0, "\"request\":{\"function\":22,\"function_name\":\"handshake\","
                    "\"messages\":[\"sslv2_client_hello\"],\"version\":769,"
@@ -1247,7 +1124,7 @@ static void test_sslv2_compatible_hello(void **ts)
 static void test_probe(void **ts)
 {
     (void)ts;
-    struct buf *b = nb(), *m = nb();
+    struct buf *b = buf_new(), *m = buf_new();
     struct ch_params p = spec_hello();
     client_hello(m, &p);
     records(b, 22, m, 16384);

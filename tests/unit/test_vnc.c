@@ -20,47 +20,20 @@
 
 extern const struct qw_proto qw_proto_vnc;
 #define PROTO qw_proto_vnc
+#define FX_BUF_MAX 16384
 
 #include "parser_fixture.h"
 
 /* ---- PDU builders -------------------------------------------------------------------------- */
 
-struct buf {
-    uint8_t b[16384];
-    size_t n;
-};
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
-
-static void put8(struct buf *b, uint8_t v)
-{
-    b->b[b->n++] = v;
-}
-
-static void put16(struct buf *b, uint16_t v)
-{
-    put8(b, (uint8_t)(v >> 8));
-    put8(b, (uint8_t)v);
-}
-
-static void put32(struct buf *b, uint32_t v)
-{
-    put16(b, (uint16_t)(v >> 16));
-    put16(b, (uint16_t)v);
-}
-
 /* ServerInit ([RFB] s.7.3.2): width, height, PIXEL_FORMAT (32 bpp, depth 24), name. */
 static void server_init(struct buf *b, const char *name, size_t nl)
 {
-    put16(b, 1024);
-    put16(b, 768);
+    u16(b, 1024);
+    u16(b, 768);
     static const uint8_t pf[16] = {32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0};
     put(b, pf, sizeof pf);
-    put32(b, (uint32_t)nl);
+    u32(b, (uint32_t)nl);
     put(b, name, nl);
 }
 
@@ -69,12 +42,12 @@ static void client_messages(struct buf *b)
 {
     static const uint8_t spf[20] = {0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0};
     put(b, spf, sizeof spf);
-    put8(b, 2);
-    put8(b, 0);
-    put16(b, 3);
-    put32(b, 0);
-    put32(b, 5);
-    put32(b, 0xFFFFFF21);
+    u8(b, 2);
+    u8(b, 0);
+    u16(b, 3);
+    u32(b, 0);
+    u32(b, 5);
+    u32(b, 0xFFFFFF21);
     static const uint8_t fbur[10] = {3, 1, 0, 0, 0, 0, 4, 0, 3, 0};
     put(b, fbur, sizeof fbur);
     static const uint8_t key[8] = {4, 1, 0, 0, 0, 0, 0, 0x61};
