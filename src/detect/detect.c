@@ -892,7 +892,7 @@ void qw_detect_scan_pass(struct qw_detector *into, struct qw_detector *const *al
     struct qw_probe *merged = malloc(total * sizeof *merged);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (merged)
+        if (merged && all[i]->nprobe_log) /* an engine with no probes has no log at all */
             memcpy(merged + k, all[i]->probe_log, all[i]->nprobe_log * sizeof *merged);
         k += all[i]->nprobe_log;
         all[i]->nprobe_log = 0;
