@@ -207,14 +207,15 @@ void qw_obs_packet_l2(struct qw_observer *o, const struct qw_packet *p)
     }
 }
 
-void qw_obs_identity(struct qw_observer *o, const struct qw_flow *f, bool server,
-                     const char *attr, const char *value, size_t len, uint64_t ts_ns)
+/* One fact about the host (vlan, ip). */
+static void ident_ip(struct qw_observer *o, uint16_t vlan, const struct qw_addr *ip, bool server,
+                     const char *attr, const char *value, size_t len, int16_t app,
+                     uint64_t ts_ns)
 {
     struct qw_ident_key k;
     memset(&k, 0, sizeof k);
-    k.host.vlan = server && f->pkts[QW_DIR_TO_CLIENT] ? f->dir_vlan[QW_DIR_TO_CLIENT]
-                                                       : flow_vlan(f);
-    k.host.ip = server ? *qw_flow_srv_ip(f) : *qw_flow_cli_ip(f);
+    k.host.vlan = vlan;
+    k.host.ip = *ip;
     /* the fact needs its host in the same batch, even while the flow is still open */
     host_update(o, k.host.vlan, &k.host.ip, NULL, NULL, server);
     strncpy(k.attr, attr, sizeof k.attr - 1);
@@ -224,17 +225,17 @@ void qw_obs_identity(struct qw_observer *o, const struct qw_flow *f, bool server
     if (!v) return;
     span(&v->first_ns, &v->last_ns, ts_ns, ts_ns);
     v->count++;
-    v->app = qw_obs_app_index(f->app);
+    v->app = app;
 }
 
-void qw_obs_identity_mac(struct qw_observer *o, const struct qw_packet *p, bool dest,
-                         const char *attr, const char *value, size_t len,
-                         const struct qw_proto *proto, uint64_t ts_ns)
+/* One fact about the interface (vlan, mac). */
+static void ident_mac(struct qw_observer *o, uint16_t vlan, const uint8_t *mac, const char *attr,
+                      const char *value, size_t len, int16_t app, uint64_t ts_ns)
 {
     struct qw_mac_ident_key k;
     memset(&k, 0, sizeof k);
-    k.vlan = p->nvlan ? p->vlan[p->nvlan - 1] : 0;
-    memcpy(k.mac, dest ? p->dst_mac : p->src_mac, 6);
+    k.vlan = vlan;
+    memcpy(k.mac, mac, 6);
     strncpy(k.attr, attr, sizeof k.attr - 1);
     if (len > sizeof k.value - 1) len = sizeof k.value - 1;
     memcpy(k.value, value, len);
@@ -242,7 +243,37 @@ void qw_obs_identity_mac(struct qw_observer *o, const struct qw_packet *p, bool 
     if (!v) return;
     span(&v->first_ns, &v->last_ns, ts_ns, ts_ns);
     v->count++;
-    v->app = qw_obs_app_index(proto);
+    v->app = app;
+}
+
+void qw_obs_identity(struct qw_observer *o, const struct qw_flow *f, bool server,
+                     const char *attr, const char *value, size_t len, uint64_t ts_ns)
+{
+    uint16_t vlan = server && f->pkts[QW_DIR_TO_CLIENT] ? f->dir_vlan[QW_DIR_TO_CLIENT]
+                                                         : flow_vlan(f);
+    ident_ip(o, vlan, server ? qw_flow_srv_ip(f) : qw_flow_cli_ip(f), server, attr, value, len,
+             qw_obs_app_index(f->app), ts_ns);
+}
+
+void qw_obs_identity_mac(struct qw_observer *o, const struct qw_packet *p, bool dest,
+                         const char *attr, const char *value, size_t len,
+                         const struct qw_proto *proto, uint64_t ts_ns)
+{
+    ident_mac(o, p->nvlan ? p->vlan[p->nvlan - 1] : 0, dest ? p->dst_mac : p->src_mac, attr,
+              value, len, qw_obs_app_index(proto), ts_ns);
+}
+
+void qw_obs_identity_addr(struct qw_observer *o, const struct qw_flow *f,
+                          const struct qw_packet *p, const struct qw_addr *ip, const uint8_t *mac,
+                          const char *attr, const char *value, size_t len,
+                          const struct qw_proto *proto, uint64_t ts_ns)
+{
+    /* the innermost tag names the segment, as for the flow's own ends */
+    uint16_t vlan = f ? flow_vlan(f) : p && p->nvlan ? p->vlan[p->nvlan - 1] : 0;
+    if (ip)
+        ident_ip(o, vlan, ip, false, attr, value, len, qw_obs_app_index(proto), ts_ns);
+    else if (mac)
+        ident_mac(o, vlan, mac, attr, value, len, qw_obs_app_index(proto), ts_ns);
 }
 
 void qw_obs_anomaly(struct qw_observer *o, const char *name, uint64_t ts_ns)

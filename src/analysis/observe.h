@@ -140,6 +140,12 @@ void qw_obs_identity(struct qw_observer *o, const struct qw_flow *f, bool server
 void qw_obs_identity_mac(struct qw_observer *o, const struct qw_packet *p, bool dest,
                          const char *attr, const char *value, size_t len,
                          const struct qw_proto *proto, uint64_t ts_ns);
+/* About an address the message names (qw_emit_identity_addr/_mac): the IP `ip` on the flow's
+ * VLAN, or the MAC `mac` on the packet's (one of the two is NULL). `f` or `p` may be NULL. */
+void qw_obs_identity_addr(struct qw_observer *o, const struct qw_flow *f,
+                          const struct qw_packet *p, const struct qw_addr *ip, const uint8_t *mac,
+                          const char *attr, const char *value, size_t len,
+                          const struct qw_proto *proto, uint64_t ts_ns);
 /* Operations (qw_op bits) of one transaction on flow f, at ts. */
 void qw_obs_ops(struct qw_observer *o, const struct qw_flow *f, uint32_t ops, uint64_t ts_ns);
 void qw_obs_anomaly(struct qw_observer *o, const char *name, uint64_t ts_ns);

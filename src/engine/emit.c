@@ -25,6 +25,20 @@ void qw_emit_identity(struct qw_pctx *ctx, bool server, const char *attr, const 
         ctx->sink->identity(ctx->user, ctx, server, attr, value, value_len);
 }
 
+void qw_emit_identity_addr(struct qw_pctx *ctx, const struct qw_addr *ip, const char *attr,
+                           const char *value, size_t value_len)
+{
+    if (ctx->sink && ctx->sink->identity_addr)
+        ctx->sink->identity_addr(ctx->user, ctx, ip, NULL, attr, value, value_len);
+}
+
+void qw_emit_identity_mac(struct qw_pctx *ctx, const uint8_t mac[6], const char *attr,
+                          const char *value, size_t value_len)
+{
+    if (ctx->sink && ctx->sink->identity_addr)
+        ctx->sink->identity_addr(ctx->user, ctx, NULL, mac, attr, value, value_len);
+}
+
 uint64_t qw_pctx_time(const struct qw_pctx *ctx)
 {
     return ctx->ts_ns;

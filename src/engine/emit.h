@@ -13,6 +13,8 @@
 #include "proto/proto.h"
 #include "util/json.h"
 
+struct qw_addr;
+
 /* What an operation does to a device. Parsers set these from their function tables; analysis
  * (site policy, ICS rules) reads them. A function may set several bits. */
 enum qw_op {
@@ -60,6 +62,16 @@ void qw_emit_anomaly(struct qw_pctx *ctx, const char *name, const char *detail);
  * `attr` is one of "vendor", "model", "firmware", "serial", "hostname", "product_code", ... */
 void qw_emit_identity(struct qw_pctx *ctx, bool server, const char *attr, const char *value,
                       size_t value_len);
+
+/* An identity fact about a third address that the message names, neither end of the flow nor
+ * of the frame: a DHCP client known by its chaddr MAC (its request comes from 0.0.0.0) or by
+ * ciaddr (renewing through a relay agent), the originator of a BACnet message a BBMD forwarded.
+ * `ip` or `mac` (6 bytes) names it, the other is NULL; the fact lands on that address on the
+ * packet's VLAN. */
+void qw_emit_identity_addr(struct qw_pctx *ctx, const struct qw_addr *ip, const char *attr,
+                           const char *value, size_t value_len);
+void qw_emit_identity_mac(struct qw_pctx *ctx, const uint8_t mac[6], const char *attr,
+                          const char *value, size_t value_len);
 
 /* Packet time (ns since the epoch) of the data being parsed. */
 uint64_t qw_pctx_time(const struct qw_pctx *ctx);

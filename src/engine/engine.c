@@ -110,7 +110,29 @@ static void sink_identity(void *user, struct qw_pctx *ctx, bool server, const ch
     qw_eventlog_end(el);
 }
 
-static const struct qw_emit_sink engine_sink = {sink_txn, sink_anomaly, sink_identity};
+/* A fact about an address the message names (emit.h): analysis, and an asset record. */
+static void sink_identity_addr(void *user, struct qw_pctx *ctx, const struct qw_addr *ip,
+                               const uint8_t *mac, const char *attr, const char *value,
+                               size_t len)
+{
+    struct qw_engine *e = user;
+    qw_obs_identity_addr(&e->obs, ctx->flow, ctx->pkt, ip, mac, attr, value, len, ctx->proto,
+                         ctx->ts_ns);
+    struct qw_eventlog *el = e->cfg.events;
+    if (!el || (!ctx->flow && !ctx->pkt)) return;
+    char a[46];
+    begin_record(el, ctx->ts_ns, "asset", ctx);
+    qw_json_obj_begin(&el->j, "asset");
+    qw_json_str(&el->j, ip ? "ip" : "mac", ip ? qw_addr_str(ip, a) : qw_mac_str(mac, a));
+    qw_json_str(&el->j, "attribute", attr);
+    qw_json_strn(&el->j, "value", value, len);
+    qw_json_str(&el->j, "source", ctx->proto ? ctx->proto->name : "unknown");
+    qw_json_obj_end(&el->j);
+    qw_eventlog_end(el);
+}
+
+static const struct qw_emit_sink engine_sink = {sink_txn, sink_anomaly, sink_identity,
+                                                sink_identity_addr};
 
 static void pctx_for(struct qw_engine *e, struct qw_pctx *ctx, struct qw_flow *f, uint64_t ts)
 {

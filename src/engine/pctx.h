@@ -16,6 +16,10 @@ struct qw_emit_sink {
     void (*anomaly)(void *user, struct qw_pctx *ctx, const char *name, const char *detail);
     void (*identity)(void *user, struct qw_pctx *ctx, bool server, const char *attr,
                      const char *value, size_t value_len);
+    /* a fact about the address `ip` or `mac` (one is NULL) named in the message */
+    void (*identity_addr)(void *user, struct qw_pctx *ctx, const struct qw_addr *ip,
+                          const uint8_t *mac, const char *attr, const char *value,
+                          size_t value_len);
 };
 
 struct qw_pctx {

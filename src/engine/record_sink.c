@@ -56,7 +56,25 @@ static void rec_identity(void *user, struct qw_pctx *ctx, bool server, const cha
     copy_str(id->value, sizeof id->value, value, value_len);
 }
 
-static const struct qw_emit_sink record_sink = {rec_txn, rec_anomaly, rec_identity};
+static void rec_identity_addr(void *user, struct qw_pctx *ctx, const struct qw_addr *ip,
+                              const uint8_t *mac, const char *attr, const char *value,
+                              size_t value_len)
+{
+    struct qw_record_sink *rec = user;
+    if (rec->naddr_identities >= QW_REC_MAX) {
+        rec->dropped++;
+        return;
+    }
+    struct qw_rec_identity_addr *id = &rec->addr_identities[rec->naddr_identities++];
+    char a[46];
+    const char *text = ip ? qw_addr_str(ip, a) : qw_mac_str(mac, a);
+    copy_str(id->addr, sizeof id->addr, text, strlen(text));
+    copy_str(id->attr, sizeof id->attr, attr, strlen(attr));
+    copy_str(id->value, sizeof id->value, value, value_len);
+}
+
+static const struct qw_emit_sink record_sink = {rec_txn, rec_anomaly, rec_identity,
+                                                rec_identity_addr};
 
 void qw_record_sink_init(struct qw_record_sink *rec, struct qw_pctx *ctx,
                          const struct qw_proto *proto)
@@ -81,5 +99,15 @@ const char *qw_record_identity(const struct qw_record_sink *rec, bool server, co
     for (size_t i = 0; i < rec->nidentities; i++)
         if (rec->identities[i].server == server && strcmp(rec->identities[i].attr, attr) == 0)
             return rec->identities[i].value;
+    return NULL;
+}
+
+const char *qw_record_identity_at(const struct qw_record_sink *rec, const char *addr,
+                                  const char *attr)
+{
+    for (size_t i = 0; i < rec->naddr_identities; i++)
+        if (strcmp(rec->addr_identities[i].addr, addr) == 0 &&
+            strcmp(rec->addr_identities[i].attr, attr) == 0)
+            return rec->addr_identities[i].value;
     return NULL;
 }

@@ -30,6 +30,14 @@ struct qw_rec_identity {
     char value[256];
 };
 
+/* A fact about an address the message names (qw_emit_identity_addr/_mac), kept apart from
+ * the facts about the flow's ends. */
+struct qw_rec_identity_addr {
+    char addr[46]; /* IP address or MAC, as text */
+    char attr[32];
+    char value[256];
+};
+
 struct qw_record_sink {
     struct qw_rec_txn txns[QW_REC_MAX];
     size_t ntxns;
@@ -37,6 +45,8 @@ struct qw_record_sink {
     size_t nanomalies;
     struct qw_rec_identity identities[QW_REC_MAX];
     size_t nidentities;
+    struct qw_rec_identity_addr addr_identities[QW_REC_MAX];
+    size_t naddr_identities;
     size_t dropped;
 };
 
@@ -47,5 +57,8 @@ void qw_record_sink_init(struct qw_record_sink *rec, struct qw_pctx *ctx,
 size_t qw_record_count_anomaly(const struct qw_record_sink *rec, const char *name);
 /* First recorded identity value for attr (server side when server is true), or NULL. */
 const char *qw_record_identity(const struct qw_record_sink *rec, bool server, const char *attr);
+/* First recorded value of attr about the named address `addr` (text form), or NULL. */
+const char *qw_record_identity_at(const struct qw_record_sink *rec, const char *addr,
+                                  const char *attr);
 
 #endif

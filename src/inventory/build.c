@@ -671,19 +671,28 @@ static bool is_attr(const struct qw_inv_fact *f, const char *const *names)
     return false;
 }
 
-/* The newest fact among attributes `names`; protocol facts beat the OUI registry. */
+/* The current value of a kind: the newest fact of the first attribute in `names` (in order of
+ * preference) that any protocol stated; the OUI registry only when no protocol did. The
+ * preference keeps a device's model its model: an S7 CPU states both its order number
+ * ("model", SZL 0x0011) and its type name ("product_name", SZL 0x001C), and which of the two
+ * lists was read last says nothing about the device. */
 static const char *newest(const struct qw_asset *a, const char *const *names)
 {
-    const struct qw_inv_fact *best = NULL;
-    for (size_t i = 0; i < a->nfacts; i++) {
-        const struct qw_inv_fact *f = &a->facts[i];
-        if (!is_attr(f, names) || !f->value[0]) continue;
-        bool oui = strcmp(f->source, "oui") == 0;
-        bool best_oui = best && strcmp(best->source, "oui") == 0;
-        if (!best || (best_oui && !oui) || (best_oui == oui && f->last_ns > best->last_ns))
-            best = f;
+    const struct qw_inv_fact *oui_best = NULL;
+    for (; *names; names++) {
+        const struct qw_inv_fact *best = NULL;
+        for (size_t i = 0; i < a->nfacts; i++) {
+            const struct qw_inv_fact *f = &a->facts[i];
+            if (strcmp(f->attr, *names) != 0 || !f->value[0]) continue;
+            if (strcmp(f->source, "oui") == 0) {
+                if (!oui_best || f->last_ns > oui_best->last_ns) oui_best = f;
+            } else if (!best || f->last_ns > best->last_ns) {
+                best = f;
+            }
+        }
+        if (best) return best->value;
     }
-    return best ? best->value : NULL;
+    return oui_best ? oui_best->value : NULL;
 }
 
 static void current_values(struct qw_asset *a)

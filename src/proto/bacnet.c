@@ -57,10 +57,12 @@
  * Identity facts come from I-Am (device instance, vendor id) and from ReadProperty and
  * ReadPropertyMultiple ACKs about a Device object (vendor-name, model-name, firmware-revision,
  * application-software-version, object-name, location, description, serial-number,
- * vendor-identifier), for the end that sent them, and only when that end is the device: an NPDU
- * with SNET came through a router from another network, and a Forwarded-NPDU from a BBMD, so their
- * facts would be pinned on the wrong IP address and are left out. Each fact is emitted once per
- * flow (devices repeat I-Am every few minutes).
+ * vendor-identifier), for the device that sent them: the end that sent them, or for a
+ * Forwarded-NPDU the original source whose B/IP address the BBMD put in the BVLL header
+ * (qw_emit_identity_addr, [135] J.2.5). An NPDU with SNET came through a router from another
+ * BACnet network (MS/TP, another B/IP subnet): its source has no IP address the facts could be
+ * pinned on, so they are left out. Each fact is emitted once per flow and address (devices
+ * repeat I-Am every few minutes).
  *
  * Outcomes are kept apart (DESIGN.md, practice 3): a header that breaks the spec is an anomaly
  * (malformed), parameters cut short within a valid header are truncated (anomaly, the record is
@@ -73,6 +75,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "decode/packet.h"
 #include "engine/emit.h"
 #include "proto/bacnet_tables.h"
 #include "proto/proto.h"
@@ -550,11 +553,21 @@ static void emit_identity(struct bn_dec *d, const char *attr, const char *v, siz
 {
     if (!d->identity || !d->ctx || !d->st || n == 0) return;
     struct bn_state *st = d->st;
+    /* a BBMD's Forwarded-NPDU: the original source's IPv4 address (the port is left out) */
+    bool forwarded = d->p && d->p->bvlc_function == 0x04 && (d->p->f & BN_F_BIP);
     uint32_t h = ident_hash(d->identity_server, attr, v, n);
+    if (forwarded)
+        for (unsigned i = 0; i < 4; i++) h = (h ^ d->p->bip[i]) * 16777619u;
     for (unsigned i = 0; i < st->nident; i++)
         if (st->ident_seen[i] == h) return;
     if (st->nident < BN_IDENT_SEEN_MAX) st->ident_seen[st->nident++] = h;
-    qw_emit_identity(d->ctx, d->identity_server, attr, v, n);
+    if (forwarded) {
+        struct qw_addr a;
+        qw_addr_from_v4(&a, d->p->bip);
+        qw_emit_identity_addr(d->ctx, &a, attr, v, n);
+    } else {
+        qw_emit_identity(d->ctx, d->identity_server, attr, v, n);
+    }
 }
 
 static void emit_identity_u32(struct bn_dec *d, const char *attr, uint32_t v)
@@ -2613,7 +2626,8 @@ struct bn_in {
     struct bn_pdu *p; /* BVLL, NPDU and APDU header decoded */
     const uint8_t *params; /* the service parameters of this PDU */
     size_t nparams;
-    bool identity; /* the sender is the device (no SNET, not forwarded) */
+    bool identity; /* the sender, or the original source forwarded by a BBMD, is the device
+                    * (no SNET) */
 };
 
 static void decode_params(const struct bn_in *in, struct bn_pdu *p, struct qw_pctx *ctx,
@@ -3021,7 +3035,7 @@ static void bn_datagram(struct qw_pctx *ctx, void *state, enum qw_dir dir, const
                        p,
                        qw_cur_ptr(&a.c),
                        qw_cur_left(&a.c),
-                       !forwarded && !(p->f & BN_F_SNET)};
+                       !(p->f & BN_F_SNET)};
     on_apdu(&in);
 }
 

@@ -59,8 +59,11 @@
  *     `dhcp_client_id` (61, hex), `dhcp_fingerprint` (55 as comma-separated decimals);
  *   - an ACK sent to yiaddr (the client's new address): `ip` = yiaddr, and `hostname` when
  *     the server names the client (12).
- * A broadcast from 0.0.0.0 or a relayed message names its client only by MAC: those facts
- * need an engine call keyed by MAC (see the report) and are not emitted.
+ * When the client is no end of the flow, the facts go to the address the message names
+ * (qw_emit_identity_addr/_mac): a request from 0.0.0.0 sent from chaddr itself to chaddr's
+ * MAC, a request whose ciaddr is not its source (forwarded by a relay agent) to ciaddr, an ACK
+ * broadcast to a client (not to a relay) to chaddr's MAC. A relayed request without ciaddr names a client on another segment by MAC
+ * only: no facts. A BOOTP reply (no option 53) counts as an ACK.
  *
  * Anomalies: `dhcp.malformed` (detail: what broke), `dhcp.op_mismatch` (a server message type
  * in a BOOTREQUEST or the reverse), `dhcp.request_queue_full` (once per flow). */
@@ -551,26 +554,88 @@ static bool dhcp_client_is_sender(const struct qw_pctx *ctx, const struct dhcp_m
            memcmp(p->src_mac, b + DHCP_OFF_CHADDR, 6) == 0;
 }
 
+/* Where the client's facts land (see the banner): an end of the flow, else the address the
+ * message names: ciaddr, or chaddr when the client has no address yet. */
+struct dhcp_target {
+    bool server;              /* the flow end, when ip and mac are both NULL */
+    const struct qw_addr *ip; /* ciaddr of a relayed renewal */
+    const uint8_t *mac;       /* chaddr of a client on this segment */
+};
+
+/* FNV-1a step, for the per-flow memo of facts about named addresses. */
+static uint32_t dhcp_fnv(uint32_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+/* Once per flow per (target, attribute, value). The flow from 0.0.0.0:68 to the broadcast
+ * address carries every client booting on the segment, so a named address is remembered with
+ * the fact. */
+static void dhcp_fact(struct qw_pctx *ctx, struct dhcp_state *st, const struct dhcp_target *t,
+                      const char *attr, const char *v, size_t n)
+{
+    if (!t->ip && !t->mac) {
+        dnsw_emit_identity_once(ctx, &st->memo, t->server, attr, v, n);
+        return;
+    }
+    if (n == 0) return;
+    uint32_t h = dhcp_fnv(2166136261u, t->ip ? (const void *)t->ip->b : (const void *)t->mac,
+                          t->ip ? sizeof t->ip->b : 6);
+    h = dhcp_fnv(dhcp_fnv(h, attr, strlen(attr) + 1), v, n);
+    struct dnsw_memo *memo = &st->memo;
+    for (unsigned i = 0; i < memo->n; i++)
+        if (memo->h[i] == h) return;
+    memo->h[memo->next] = h;
+    memo->next = (uint8_t)((memo->next + 1u) % DNSW_MEMO_MAX);
+    if (memo->n < DNSW_MEMO_MAX) memo->n++;
+    if (t->ip)
+        qw_emit_identity_addr(ctx, t->ip, attr, v, n);
+    else
+        qw_emit_identity_mac(ctx, t->mac, attr, v, n);
+}
+
+/* An Ethernet chaddr, or NULL. */
+static const uint8_t *dhcp_chaddr(const struct dhcp_msg *m)
+{
+    return m->htype == DHCP_HTYPE_ETHER && m->hlen == 6 ? m->b + DHCP_OFF_CHADDR : NULL;
+}
+
 static void dhcp_identity_request(struct qw_pctx *ctx, struct dhcp_state *st, enum qw_dir dir,
                                   const struct dhcp_msg *m)
 {
-    if (!m->cookie_ok || !dhcp_client_is_sender(ctx, m)) return;
-    bool server = dir == QW_DIR_TO_CLIENT; /* the sender's end */
+    if (!m->cookie_ok) return;
     const uint8_t *b = m->b;
+    struct dhcp_target t = {dir == QW_DIR_TO_CLIENT, NULL, NULL}; /* the sender's end */
+    struct qw_addr ciaddr;
+    const struct qw_packet *p = qw_pctx_packet(ctx);
+    const struct qw_addr *src = dnsw_pkt_src(ctx);
+    const uint8_t *chaddr = dhcp_chaddr(m);
+    if (dhcp_client_is_sender(ctx, m)) {
+        /* the facts go to the flow end */
+    } else if (!ip4_zero(b + DHCP_OFF_CIADDR)) {
+        /* a client with an address, its request forwarded by a relay agent */
+        qw_addr_from_v4(&ciaddr, b + DHCP_OFF_CIADDR);
+        t.ip = &ciaddr;
+    } else if (src && dnsw_addr_is_unspecified(src) && chaddr && p && p->has_mac &&
+               memcmp(p->src_mac, chaddr, 6) == 0) {
+        /* a client without an address yet, in its own frame */
+        t.mac = chaddr;
+    } else {
+        return; /* relayed with no ciaddr: the client is only a MAC on another segment */
+    }
     if (dhcp_has(m, 12)) {
         const char *v = (const char *)b + m->opt[12].off;
-        dnsw_emit_identity_once(ctx, &st->memo, server, "hostname", v,
-                                dnsw_trim(v, m->opt[12].len));
+        dhcp_fact(ctx, st, &t, "hostname", v, dnsw_trim(v, m->opt[12].len));
     } else {
         char name[DNSW_NAME_TEXT_MAX];
         size_t n = 0;
-        if (dhcp_fqdn_name(m, name, &n))
-            dnsw_emit_identity_once(ctx, &st->memo, server, "hostname", name, n);
+        if (dhcp_fqdn_name(m, name, &n)) dhcp_fact(ctx, st, &t, "hostname", name, n);
     }
     if (dhcp_has(m, 60)) {
         const char *v = (const char *)b + m->opt[60].off;
-        dnsw_emit_identity_once(ctx, &st->memo, server, "dhcp_vendor_class", v,
-                                dnsw_trim(v, m->opt[60].len));
+        dhcp_fact(ctx, st, &t, "dhcp_vendor_class", v, dnsw_trim(v, m->opt[60].len));
     }
     if (dhcp_has(m, 61) && m->opt[61].len) {
         static const char hex[] = "0123456789abcdef";
@@ -580,7 +645,7 @@ static void dhcp_identity_request(struct qw_pctx *ctx, struct dhcp_state *st, en
             id[2 * i] = hex[b[m->opt[61].off + i] >> 4];
             id[2 * i + 1] = hex[b[m->opt[61].off + i] & 15];
         }
-        dnsw_emit_identity_once(ctx, &st->memo, server, "dhcp_client_id", id, 2 * n);
+        dhcp_fact(ctx, st, &t, "dhcp_client_id", id, 2 * n);
     }
     if (dhcp_has(m, 55) && m->opt[55].len) {
         char prl[DHCP_PRL_TEXT_MAX];
@@ -588,27 +653,34 @@ static void dhcp_identity_request(struct qw_pctx *ctx, struct dhcp_state *st, en
         for (size_t i = 0; i < m->opt[55].len; i++)
             n += (size_t)snprintf(prl + n, sizeof prl - n, i ? ",%u" : "%u",
                                   (unsigned)b[m->opt[55].off + i]);
-        dnsw_emit_identity_once(ctx, &st->memo, server, "dhcp_fingerprint", prl, n);
+        dhcp_fact(ctx, st, &t, "dhcp_fingerprint", prl, n);
     }
 }
 
-/* An ACK delivered to yiaddr: the receiver is the client, and yiaddr its address. */
+/* An ACK (or a BOOTP reply, which assigns yiaddr the same way) on its way to the client: the
+ * receiver, when it is sent to yiaddr, else chaddr when it is not sent to a relay agent (a
+ * broadcast to a client that cannot receive unicast yet). */
 static void dhcp_identity_reply(struct qw_pctx *ctx, struct dhcp_state *st, enum qw_dir dir,
                                 const struct dhcp_msg *m)
 {
-    if (!m->cookie_ok || m->type != 5 || ip4_zero(m->b + DHCP_OFF_YIADDR)) return;
+    if (!m->cookie_ok || (m->type != 5 && m->type != -1) || ip4_zero(m->b + DHCP_OFF_YIADDR))
+        return;
     const struct qw_addr *dst = dnsw_pkt_dst(ctx);
-    if (!dst || !addr_is_ip4(dst, m->b + DHCP_OFF_YIADDR)) return;
-    bool server = dir == QW_DIR_TO_SERVER; /* the receiver's end */
+    struct dhcp_target t = {dir == QW_DIR_TO_SERVER, NULL, NULL}; /* the receiver's end */
+    if (!dst || !addr_is_ip4(dst, m->b + DHCP_OFF_YIADDR)) {
+        t.mac = dhcp_chaddr(m);
+        if (!dst || !t.mac || (!ip4_zero(m->b + DHCP_OFF_GIADDR) &&
+                               addr_is_ip4(dst, m->b + DHCP_OFF_GIADDR)))
+            return;
+    }
     char ip[46];
     struct qw_addr a;
     qw_addr_from_v4(&a, m->b + DHCP_OFF_YIADDR);
     qw_addr_str(&a, ip);
-    dnsw_emit_identity_once(ctx, &st->memo, server, "ip", ip, strlen(ip));
+    dhcp_fact(ctx, st, &t, "ip", ip, strlen(ip));
     if (dhcp_has(m, 12)) {
         const char *v = (const char *)m->b + m->opt[12].off;
-        dnsw_emit_identity_once(ctx, &st->memo, server, "hostname", v,
-                                dnsw_trim(v, m->opt[12].len));
+        dhcp_fact(ctx, st, &t, "hostname", v, dnsw_trim(v, m->opt[12].len));
     }
 }
 

@@ -135,6 +135,7 @@ static const struct {
     {343, "Intel"},
     {368, "Axis Communications"},
     {409, "Mitsubishi Electric"},
+    {2001, "Oki Data"},
     {2620, "Check Point"},
     {2636, "Juniper Networks"},
     {2910, "General Electric"},

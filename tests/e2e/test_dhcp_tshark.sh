@@ -63,16 +63,21 @@ KNOWN = {
                                   {"only_tshark": 2, "only_ours": 0}),
 }
 
-# Exact identity facts (ip, attribute, value) expected from these captures, checked by hand
-# against tshark's decode of the same frames.
+# Exact identity facts (address, attribute, value) expected from these captures, checked by
+# hand against tshark's decode of the same frames. The address is the flow end the fact is
+# about, or the address the message names when the client is no flow end (chaddr's MAC of a
+# client without an address, ciaddr of a relayed renewal: src/proto/dhcp.c banner).
 FACTS = {
     "zeek_dhcp_time_and_nameserver.pcap": {
+        # frame 1: REQUEST from 0.0.0.0 sent by chaddr 00:90:f5:91:cd:1f itself
+        ("00:90:f5:91:cd:1f", "hostname", "pop-os"),
+        ("00:90:f5:91:cd:1f", "dhcp_fingerprint",
+         "1,28,2,3,15,6,119,12,44,47,26,121,42,4,5,249,33,252"),
         # frame 2: ACK from 192.168.15.101 to yiaddr 192.168.15.250
         ("192.168.15.250", "ip", "192.168.15.250"),
     },
     "icsnpp_profinet_io_cm_mixed_2_dcp_dhcp.pcapng": {
-        # frames 134-137...: SOLICITs from the clients' own link-local addresses (DHCPv4
-        # DISCOVERs there come from 0.0.0.0 and name their client only by MAC)
+        # frames 134-137...: SOLICITs from the clients' own link-local addresses
         ("fe80::14ea:3851:8243:3893", "hostname", "kw-VLIPC"),
         ("fe80::14ea:3851:8243:3893", "dhcp_vendor_class", "MSFT 5.0"),
         ("fe80::14ea:3851:8243:3893", "dhcpv6_duid", "0001000118eced2c00a0456dd344"),
@@ -81,9 +86,30 @@ FACTS = {
         ("fe80::8132:2f4e:e1e2:d82b", "dhcp_vendor_class", "MSFT 5.0"),
         ("fe80::8132:2f4e:e1e2:d82b", "dhcpv6_duid", "0001000117e2a5f3e4115b5ad973"),
         ("fe80::8132:2f4e:e1e2:d82b", "dhcpv6_fingerprint", "24,23,17,39"),
+        # frames 92, 93...: DISCOVERs from 0.0.0.0 sent by chaddr 00:0e:8c:ef:75:c5 itself
+        ("00:0e:8c:ef:75:c5", "hostname", "siemens-x208-switch"),
+        ("00:0e:8c:ef:75:c5", "dhcp_client_id", "00000e8cef75c5"),
+        ("00:0e:8c:ef:75:c5", "dhcp_fingerprint", "1,28,3"),
+        # frames 1211, 1212...: DISCOVERs from 0.0.0.0 sent by chaddr e4:11:5b:5a:d9:73 itself
+        ("e4:11:5b:5a:d9:73", "hostname", "LT-US-DSWANSON"),
+        ("e4:11:5b:5a:d9:73", "dhcp_vendor_class", "MSFT 5.0"),
+        ("e4:11:5b:5a:d9:73", "dhcp_client_id", "01e4115b5ad973"),
+        ("e4:11:5b:5a:d9:73", "dhcp_fingerprint", "1,15,3,6,44,46,47,31,33,121,249,43"),
     },
-    "tcpdump_dhcp-mud.pcap": set(),  # relayed (giaddr set): the client is not a flow end
-    "suricata_dhcp-eve-extended-option-60.pcap": set(),  # broadcast from 0.0.0.0
+    "tcpdump_dhcp-mud.pcap": {
+        # frame 1: a renewal relayed by 62.12.173.121 (giaddr) for ciaddr 62.12.173.123
+        ("62.12.173.123", "hostname", "raspberrypi"),
+        ("62.12.173.123", "dhcp_vendor_class", "dhcpcd-6.11.5:Linux-4.1.18-v7+:armv7l:BCM2709"),
+        ("62.12.173.123", "dhcp_client_id", "01b827ebb853c8"),
+        ("62.12.173.123", "dhcp_fingerprint", "1,121,33,3,6,12,15,28,42,51,54,58,59,100,101,119"),
+    },
+    "suricata_dhcp-eve-extended-option-60.pcap": {
+        # frame 1: REQUEST from 0.0.0.0 sent by chaddr 28:cf:da:dc:8d:76 itself
+        ("28:cf:da:dc:8d:76", "hostname", "NicksMacBook"),
+        ("28:cf:da:dc:8d:76", "dhcp_vendor_class", "MSFT 5.0"),
+        ("28:cf:da:dc:8d:76", "dhcp_client_id", "0128cfdadc8d76"),
+        ("28:cf:da:dc:8d:76", "dhcp_fingerprint", "1,15,3,6,44,46,47,31,33,121,249,43"),
+    },
 }
 
 
@@ -180,7 +206,7 @@ for path in files:
                     ours6[v6_ours(side)] += 1
         elif t == "asset" and r["asset"]["source"] in ("dhcp", "dhcpv6"):
             a = r["asset"]
-            facts.add((a["ip"], a["attribute"], a["value"]))
+            facts.add((a.get("ip") or a["mac"], a["attribute"], a["value"]))
 
     theirs4 = collections.Counter()
     seen = collections.defaultdict(set)
@@ -196,8 +222,8 @@ for path in files:
         seen["dhcp_vendor_class"].update(row[4])
         seen["dhcp_fingerprint"].add(prl)
         seen["dhcp_client_id"].update(x.replace(":", "").lower() for x in row[8])  # any option
-        if typ == 5:
-            seen["ip"].update(row[6])
+        if typ in (0, 5):  # an ACK, or a BOOTP reply (no option 53), assigns yiaddr
+            seen["ip"].update(x for x in row[6] if x != "0.0.0.0")
     theirs6 = collections.Counter()
     for row in tshark(path, "dhcpv6", ["dhcpv6.msgtype", "dhcpv6.xid", "dhcpv6.duid.bytes",
                                         "dhcpv6.vendorclass.data", "dhcpv6.requested_option_code",

@@ -996,7 +996,8 @@ static void test_i_am_identity_once_per_flow(void **ts)
     assert_string_equal(qw_record_identity(&f->rec, true, "device_instance"), "1201");
 }
 
-static void test_i_am_routed_or_forwarded_no_identity(void **ts)
+/* Routed (SNET): no facts. Forwarded by a BBMD: facts about the original source. */
+static void test_i_am_routed_or_forwarded_identity(void **ts)
 {
     struct fx *f = *ts;
     struct pk p;
@@ -1017,6 +1018,13 @@ static void test_i_am_routed_or_forwarded_no_identity(void **ts)
              "\"forwarded_from\":\"192.168.1.2:47808\"");
     JSON_HAS(f, 1, "\"device_instance\":56");
     assert_int_equal(f->rec.nidentities, 0);
+    assert_int_equal(f->rec.naddr_identities, 3);
+    assert_string_equal(qw_record_identity_at(&f->rec, "192.168.1.2", "device_instance"), "56");
+    assert_string_equal(qw_record_identity_at(&f->rec, "192.168.1.2", "vendor"),
+                        "Johnson Controls");
+    /* the BBMD forwards the periodic repeat: said once per flow and original source */
+    DATAGRAM_BUF(f, C2S, &p);
+    assert_int_equal(f->rec.naddr_identities, 3);
     assert_int_equal(f->rec.nanomalies, 0);
     /* an unconfigured device (wildcard instance) gives its vendor, not an instance */
     i_am(&p, 4194303, 260, false);
@@ -1506,7 +1514,7 @@ int main(void)
         FX_TEST(test_segmented_split_at_every_offset),
         FX_TEST(test_segmented_duplicate_abort_concurrent),
         FX_TEST(test_i_am_identity_once_per_flow),
-        FX_TEST(test_i_am_routed_or_forwarded_no_identity),
+        FX_TEST(test_i_am_routed_or_forwarded_identity),
         FX_TEST(test_who_is_who_has_i_have),
         FX_TEST(test_time_synchronization_and_write_group),
         FX_TEST(test_network_layer_messages),

@@ -187,8 +187,10 @@ static void test_relay_exchange(void **ts)
     assert_int_equal(f->rec.ntxns, 2);
     assert_string_equal(f->rec.txns[1].txn.function_name, "request");
     assert_true(f->rec.txns[1].txn.error); /* NAK */
-    /* relayed messages name the client only by MAC: no facts */
+    /* relayed messages without ciaddr name a client on another segment by MAC only, and
+     * the replies go to the relay: no facts, about any address */
     assert_int_equal(f->rec.nidentities, 0);
+    assert_int_equal(f->rec.naddr_identities, 0);
     assert_int_equal(f->rec.nanomalies, 0);
 }
 
@@ -201,14 +203,68 @@ static void test_broadcast_written_at_once(void **ts)
     DATAGRAM_BUF(f, C2S, &m);
     assert_int_equal(f->rec.ntxns, 1);
     assert_false(f->rec.txns[0].txn.has_response);
-    /* the client has no address yet: nothing to attach facts to */
+    /* the client has no address yet: its facts are about chaddr's MAC, not a flow end */
     assert_int_equal(f->rec.nidentities, 0);
-    /* the OFFER, broadcast from the server, is its own record */
+    assert_string_equal(qw_record_identity_at(&f->rec, "00:0e:8c:ef:75:c5", "hostname"),
+                        "CRANE-HMI-04");
+    assert_string_equal(qw_record_identity_at(&f->rec, "00:0e:8c:ef:75:c5", "dhcp_vendor_class"),
+                        "MSFT 5.0");
+    assert_int_equal(f->rec.naddr_identities, 4);
+    /* the OFFER, broadcast from the server, is its own record; an offer names nobody */
     set_pkt(f, "10.10.0.10", "255.255.255.255", false);
     server_msg(&m, OFFER, 7, "10.10.1.20", NULL);
     DATAGRAM_BUF(f, C2S, &m);
     assert_int_equal(f->rec.ntxns, 2);
     assert_false(f->rec.txns[1].txn.has_request);
+    assert_int_equal(f->rec.nidentities, 0);
+    assert_int_equal(f->rec.naddr_identities, 4);
+    /* the ACK broadcast to the client (not to a relay): about chaddr's MAC */
+    server_msg(&m, ACK, 7, "10.10.1.20", NULL);
+    m.n = 240;
+    opt_u8(&m, 53, ACK);
+    opt_str(&m, 12, "CRANE-HMI-04");
+    finish(&m);
+    DATAGRAM_BUF(f, C2S, &m);
+    assert_int_equal(f->rec.nidentities, 0);
+    assert_string_equal(qw_record_identity_at(&f->rec, "00:0e:8c:ef:75:c5", "ip"), "10.10.1.20");
+    assert_int_equal(f->rec.naddr_identities, 5); /* the hostname was already said */
+    /* the same DISCOVER again: not repeated on this flow */
+    set_pkt(f, "0.0.0.0", "255.255.255.255", true);
+    client_msg(&m, DISCOVER, 8, NULL, NULL);
+    DATAGRAM_BUF(f, C2S, &m);
+    assert_int_equal(f->rec.naddr_identities, 5);
+    /* another client on the same flow (0.0.0.0:68 -> broadcast) is another address */
+    m.b[33] = 0xc6;
+    f->pkt.src_mac[5] = 0xc6;
+    DATAGRAM_BUF(f, C2S, &m);
+    assert_string_equal(qw_record_identity_at(&f->rec, "00:0e:8c:ef:75:c6", "hostname"),
+                        "CRANE-HMI-04");
+    assert_int_equal(f->rec.naddr_identities, 9);
+    /* sent from 0.0.0.0 by another MAC than chaddr: not provably the client */
+    m.b[33] = 0xc7;
+    DATAGRAM_BUF(f, C2S, &m);
+    assert_null(qw_record_identity_at(&f->rec, "00:0e:8c:ef:75:c7", "hostname"));
+    assert_int_equal(f->rec.naddr_identities, 9);
+}
+
+/* A renewal forwarded by a relay agent (ciaddr set, the source is giaddr): about ciaddr. */
+static void test_identity_relayed_renewal(void **ts)
+{
+    struct fx *f = *ts;
+    struct wire m;
+    set_pkt(f, "10.40.0.1", "10.10.0.10", false);
+    client_msg(&m, REQUEST, 0x77, "10.40.1.14", "10.40.0.1");
+    DATAGRAM_BUF(f, C2S, &m);
+    assert_int_equal(f->rec.nidentities, 0);
+    assert_string_equal(qw_record_identity_at(&f->rec, "10.40.1.14", "hostname"), "CRANE-HMI-04");
+    assert_string_equal(qw_record_identity_at(&f->rec, "10.40.1.14", "dhcp_client_id"),
+                        "01000e8cef75c5");
+    /* the server's ACK back to the relay agent: on its way to another segment, no facts */
+    size_t before = f->rec.naddr_identities;
+    set_pkt(f, "10.10.0.10", "10.40.0.1", false);
+    server_msg(&m, ACK, 0x77, "10.40.1.14", "10.40.0.1");
+    DATAGRAM_BUF(f, S2C, &m);
+    assert_int_equal(f->rec.naddr_identities, before);
     assert_int_equal(f->rec.nidentities, 0);
 }
 
@@ -532,6 +588,7 @@ int main(void)
         FX_TEST(test_option_overload),
         FX_TEST(test_identity_renewal_and_ack),
         FX_TEST(test_identity_server_named_hostname),
+        FX_TEST(test_identity_relayed_renewal),
         FX_TEST(test_malformed),
         FX_TEST(test_probe),
         FX_TEST(test_descriptor),

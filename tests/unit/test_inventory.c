@@ -1,6 +1,6 @@
 /* Unit tests for the inventory's building blocks: the IEEE registry lookup (src/analysis/oui.c,
  * against Debian's ieee-data files), vendor-name normalisation (src/analysis/vendor.c) and the
- * address filter of the asset builder. The grouping itself is tested end to end against the
+ * address filter of the asset builder, and which fact becomes an asset's current value. The grouping itself is tested end to end against the
  * synthetic terminal's ground truth (tests/e2e/test_inventory_synth.sh). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 #include "analysis/oui.h"
 #include "analysis/vendor.h"
 #include "inventory/inventory.h"
+#include "store/store.h"
 
 static void oui_longest_prefix_wins(void **state)
 {
@@ -75,6 +76,13 @@ static void vendor_names_normalised(void **state)
     norm("Abbott Laboratories", "Abbott Laboratories"); /* not ABB: word boundary */
     norm("GE Intelligent Platforms", "GE");
     norm("Gemalto", "Gemalto");
+    /* brands and registry spellings of one maker (BACnet vendor ids, device strings, OUIs) */
+    norm("Alerton / Honeywell", "Honeywell");
+    norm("ALERTON TECHNOLOGIES, INC.", "Honeywell");
+    norm("JCI", "Johnson Controls");
+    norm("Johnson Controls, Inc.", "Johnson Controls");
+    norm("Lithonia Lighting", "Acuity Brands");
+    norm("Acuity Brands Lighting, Inc.", "Acuity Brands");
     norm("", "");
     /* NUL padding from a fixed-width field */
     char out[32];
@@ -95,6 +103,48 @@ static void host_addresses_only(void **state)
     assert_false(qw_inventory_is_host_ip("not an address"));
 }
 
+static void exec_sql(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        print_error("%s: %s\n", sql, msg ? msg : "?");
+        sqlite3_free(msg);
+        fail();
+    }
+}
+
+/* The current model is the newest `model` fact; a product name stands in only when no protocol
+ * states a model (an S7 CPU states its order number and its type name, and which SZL list was
+ * read last says nothing). Within one attribute the newest value wins (a firmware update). */
+static void current_values_prefer_model(void **state)
+{
+    (void)state;
+    struct qw_store s;
+    char err[256];
+    assert_true(qw_store_open(&s, ":memory:", err, sizeof err));
+    exec_sql(s.db, "INSERT INTO hosts (id, vlan, ip, first_seen, last_seen) VALUES"
+                   " (1, 0, '10.0.0.1', 1, 9), (2, 0, '10.0.0.2', 1, 9)");
+    exec_sql(s.db, "INSERT INTO identities (host_id, attr, value, source, first_seen, last_seen,"
+                   " count) VALUES"
+                   " (1, 'model', '6ES7 315-2EH14-0AB0', 's7comm', 1, 1, 1),"
+                   " (1, 'product_name', 'CPU 315-2 PN/DP', 's7comm', 5, 5, 1),"
+                   " (1, 'firmware', 'V3.2.7', 's7comm', 1, 1, 1),"
+                   " (1, 'firmware', 'V3.2.8', 's7comm', 7, 7, 1),"
+                   " (2, 'product_name', 'CPU 1214C DC/DC/DC', 's7comm_plus', 2, 2, 1)");
+    struct qw_inventory inv;
+    assert_true(qw_inventory_load(&inv, s.db, err, sizeof err));
+    const struct qw_asset *a = qw_inventory_find_id(&inv, "ip:10.0.0.1");
+    assert_non_null(a);
+    assert_string_equal(a->model, "6ES7 315-2EH14-0AB0");
+    assert_string_equal(a->firmware, "V3.2.8");
+    a = qw_inventory_find_id(&inv, "ip:10.0.0.2");
+    assert_non_null(a);
+    assert_string_equal(a->model, "CPU 1214C DC/DC/DC");
+    assert_null(a->firmware);
+    qw_inventory_free(&inv);
+    qw_store_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -102,6 +152,7 @@ int main(void)
         cmocka_unit_test(oui_missing_registry_is_an_error),
         cmocka_unit_test(vendor_names_normalised),
         cmocka_unit_test(host_addresses_only),
+        cmocka_unit_test(current_values_prefer_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
