@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages quaywatch needs to build, test and demo.
 # Idempotent: does nothing when every package is already present.
-# Usage: scripts/setup-deps.sh [build|test]   (test adds the test-only tools)
+# Usage: scripts/setup-deps.sh [build|test|bench]   (test adds the test-only tools; bench adds
+#        them and the peers bench/run compares against)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libpcap-dev libsqlite3-dev libyaml-dev libjansson-dev nettle-dev ieee-data tzdata)
 test_pkgs=(libcmocka-dev tshark tcpreplay iproute2 clang libclang-rt-14-dev python3 graphviz)
+bench_pkgs=(libndpi-bin)
 
 want=("${build_pkgs[@]}")
-if [ "${1:-build}" = "test" ]; then want+=("${test_pkgs[@]}"); fi
+case "${1:-build}" in
+  test) want+=("${test_pkgs[@]}") ;;
+  bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
