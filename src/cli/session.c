@@ -7,6 +7,7 @@
 #include "baseline/baseline.h"
 #include "cli/cli.h"
 #include "inventory/inventory.h"
+#include "util/timefmt.h"
 
 const char qw_session_options_help[] =
     "  --db FILE        SQLite store to add to (default quaywatch.db)\n"
@@ -190,6 +191,7 @@ static int start(struct qw_session *s, const char *command, const int *linktypes
         return QW_EXIT_FAILURE;
     }
     s->have_shards = true;
+    s->t_start = qw_monotonic_seconds();
     /* what the baseline holds as normal quiets ics.write and discovery for known pairs */
     bool baseline_ok = true;
     for (unsigned i = 0; i < s->shards.n; i++)
@@ -267,6 +269,7 @@ bool qw_session_commit(struct qw_session *s, const char *status)
 bool qw_session_finish(struct qw_session *s, const char *status, struct qw_source *srcs,
                        size_t nsrcs)
 {
+    s->t_packets_done = qw_monotonic_seconds();
     qw_shards_finish(&s->shards);
     bool ok = qw_session_commit(s, status);
     if (ok) {
@@ -295,6 +298,7 @@ bool qw_session_finish(struct qw_session *s, const char *status, struct qw_sourc
         else s->learnt_assets = inv.nassets;
         qw_inventory_free(&inv); /* safe after a failed load too: it leaves inv empty */
     }
+    s->t_stored = qw_monotonic_seconds();
     /* the summary goes to stdout unless the event log is using it */
     bool events_on_stdout = s->opt.events && strcmp(s->opt.events, "-") == 0;
     if (ok && !s->opt.quiet) qw_print_summary(events_on_stdout ? stderr : stdout, s, srcs, nsrcs);

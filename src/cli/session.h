@@ -36,6 +36,8 @@ struct qw_session {
     char sources[1024];
     struct qw_site *site; /* the site file's model (NULL without --site); freed with the session */
     size_t learnt_assets; /* --learn: assets folded into the baseline */
+    /* monotonic seconds: engines started, last packet handed out, everything stored */
+    double t_start, t_packets_done, t_stored;
     struct qw_syslog syslog;
     bool have_syslog;
 };

@@ -227,4 +227,11 @@ void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, s
         fprintf(out, "Event log: %" PRIu64 " records written to %s\n", records, s->opt.events);
     }
     fprintf(out, "Store: %s\n", s->opt.db);
+    /* where the time went: reading and analysing, then ending flows and storing (and learning) */
+    double reading = s->t_packets_done - s->t_start, storing = s->t_stored - s->t_packets_done;
+    if (s->t_start > 0 && reading >= 0 && storing >= 0)
+        fprintf(out, "Time: %.2f s reading and analysing (%.2f Mpkt/s), %.2f s ending flows and "
+                     "storing%s\n",
+                reading, reading > 0 ? (double)st.packets / reading / 1e6 : 0.0, storing,
+                s->shards.n > 1 ? " (all workers)" : "");
 }
