@@ -3,27 +3,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool qw_obs_init(struct qw_observer *o)
+static uint32_t quarter(uint32_t cap)
+{
+    return cap / 4 ? cap / 4 : 1;
+}
+
+bool qw_obs_init(struct qw_observer *o, const struct qw_obs_caps *caps)
 {
     memset(o, 0, sizeof *o);
+    uint32_t hosts = caps && caps->hosts ? caps->hosts : QW_OBS_MAX_HOSTS;
+    uint32_t edges = caps && caps->edges ? caps->edges : QW_OBS_MAX_EDGES;
     o->napp = qw_protocol_count + 1;
     o->app_traffic = calloc(o->napp, sizeof *o->app_traffic);
     return o->app_traffic &&
            qw_hmap_init(&o->hosts, sizeof(struct qw_host_key), sizeof(struct qw_host_val),
-                        QW_OBS_MAX_HOSTS) &&
+                        hosts) &&
            qw_hmap_init(&o->edges, sizeof(struct qw_edge_key), sizeof(struct qw_edge_val),
-                        QW_OBS_MAX_EDGES) &&
+                        edges) &&
            qw_hmap_init(&o->identities, sizeof(struct qw_ident_key),
-                        sizeof(struct qw_ident_val), QW_OBS_MAX_IDENTITIES) &&
+                        sizeof(struct qw_ident_val), quarter(hosts)) &&
            qw_hmap_init(&o->mac_identities, sizeof(struct qw_mac_ident_key),
-                        sizeof(struct qw_ident_val), QW_OBS_MAX_IDENTITIES) &&
+                        sizeof(struct qw_ident_val), quarter(hosts)) &&
            qw_hmap_init(&o->edge_ops, sizeof(struct qw_edge_op_key),
-                        sizeof(struct qw_edge_op_val), QW_OBS_MAX_EDGE_OPS) &&
+                        sizeof(struct qw_edge_op_val), quarter(edges)) &&
            qw_hmap_init(&o->bindings, sizeof(struct qw_binding_key),
-                        sizeof(struct qw_binding_val), QW_OBS_MAX_BINDINGS) &&
+                        sizeof(struct qw_binding_val), hosts) &&
            qw_hmap_init(&o->anomalies, sizeof(struct qw_anom_key), sizeof(struct qw_anom_val),
                         QW_OBS_MAX_ANOMALY_KINDS) &&
-           qw_hmap_init(&o->l2, sizeof(struct qw_l2_key), sizeof(struct qw_traffic), 1024);
+           qw_hmap_init(&o->l2, sizeof(struct qw_l2_key), sizeof(struct qw_traffic), 1024) &&
+           qw_hmap_init(&o->flow_ends, sizeof(struct qw_fe_key), sizeof(struct qw_fe_val),
+                        QW_OBS_FE_MAX);
+}
+
+uint64_t qw_obs_hosts_refused(const struct qw_observer *o)
+{
+    return o->hosts.refused + o->identities.refused + o->mac_identities.refused +
+           o->bindings.refused;
+}
+
+uint64_t qw_obs_edges_refused(const struct qw_observer *o)
+{
+    return o->edges.refused + o->edge_ops.refused;
 }
 
 void qw_obs_free(struct qw_observer *o)
@@ -36,6 +56,7 @@ void qw_obs_free(struct qw_observer *o)
     qw_hmap_free(&o->edge_ops);
     qw_hmap_free(&o->anomalies);
     qw_hmap_free(&o->l2);
+    qw_hmap_free(&o->flow_ends);
     free(o->app_traffic);
     o->app_traffic = NULL;
 }
@@ -61,6 +82,12 @@ int16_t qw_obs_app_index(const struct qw_proto *p)
     return -1;
 }
 
+/* Registry index of the flow's parser: set by the engine when the parser starts. */
+static int16_t app_of(const struct qw_flow *f)
+{
+    return f->app_slot ? (int16_t)(f->app_slot - 1) : qw_obs_app_index(f->app);
+}
+
 static void span(uint64_t *first, uint64_t *last, uint64_t a, uint64_t b)
 {
     if (*first == 0 || a < *first) *first = a;
@@ -69,7 +96,7 @@ static void span(uint64_t *first, uint64_t *last, uint64_t a, uint64_t b)
 
 static void binding_update(struct qw_observer *o, uint16_t vlan, const struct qw_addr *ip,
                            const uint8_t *mac, enum qw_binding_source src, uint64_t first,
-                           uint64_t last)
+                           uint64_t last, uint64_t count)
 {
     struct qw_binding_key k;
     memset(&k, 0, sizeof k);
@@ -80,11 +107,20 @@ static void binding_update(struct qw_observer *o, uint16_t vlan, const struct qw
     struct qw_binding_val *v = qw_hmap_upsert(&o->bindings, &k, NULL);
     if (!v) return;
     span(&v->first_ns, &v->last_ns, first, last);
-    v->count++;
+    v->count += count;
 }
 
+/* A host's counters from `flows` flows it took part in (client or server side), and its MAC as
+ * of packet time `at_ns` (kept only if no later observation set it). */
+struct host_delta {
+    uint64_t first_ns, last_ns;
+    uint64_t pkts_sent, bytes_sent, pkts_recv, bytes_recv;
+    uint64_t flows;
+    bool client;
+};
+
 static void host_update(struct qw_observer *o, uint16_t vlan, const struct qw_addr *ip,
-                        const uint8_t *mac, const struct qw_flow *f, bool client)
+                        const uint8_t *mac, uint64_t at_ns, const struct host_delta *dl)
 {
     struct qw_host_key k;
     memset(&k, 0, sizeof k);
@@ -92,27 +128,23 @@ static void host_update(struct qw_observer *o, uint16_t vlan, const struct qw_ad
     k.ip = *ip;
     struct qw_host_val *h = qw_hmap_upsert(&o->hosts, &k, NULL);
     if (!h) return;
-    uint64_t at = f ? f->last_ns : 0;
-    if (mac && (!h->has_mac || at > h->mac_ns ||
-                (at == h->mac_ns && memcmp(mac, h->mac, 6) > 0))) {
+    /* the newest observation's MAC wins, by packet time: engines of several workers see a
+     * host's flows in different orders, the times are the same */
+    if (mac && (!h->has_mac || at_ns >= h->mac_ns)) {
         memcpy(h->mac, mac, 6);
         h->has_mac = true;
-        h->mac_ns = at;
+        h->mac_ns = at_ns;
     }
-    if (mac) {
-        if (f) binding_update(o, vlan, ip, mac, QW_BIND_FLOW, f->first_ns, f->last_ns);
-    }
-    if (!f) return;
-    span(&h->first_ns, &h->last_ns, f->first_ns, f->last_ns);
-    enum qw_dir out = client ? QW_DIR_TO_SERVER : QW_DIR_TO_CLIENT;
-    h->pkts_sent += f->pkts[out];
-    h->bytes_sent += f->bytes[out];
-    h->pkts_recv += f->pkts[out ^ 1];
-    h->bytes_recv += f->bytes[out ^ 1];
-    if (client)
-        h->flows_client++;
+    if (!dl) return;
+    span(&h->first_ns, &h->last_ns, dl->first_ns, dl->last_ns);
+    h->pkts_sent += dl->pkts_sent;
+    h->bytes_sent += dl->bytes_sent;
+    h->pkts_recv += dl->pkts_recv;
+    h->bytes_recv += dl->bytes_recv;
+    if (dl->client)
+        h->flows_client += dl->flows;
     else
-        h->flows_server++;
+        h->flows_server += dl->flows;
 }
 
 static uint16_t flow_vlan(const struct qw_flow *f)
@@ -127,7 +159,7 @@ static void edge_key_of(const struct qw_flow *f, struct qw_edge_key *k)
     k->vlan = flow_vlan(f);
     k->l4proto = f->key.proto;
     k->server_port = qw_flow_srv_port(f);
-    k->app = qw_obs_app_index(f->app);
+    k->app = app_of(f);
     k->client = *qw_flow_cli_ip(f);
     k->server = *qw_flow_srv_ip(f);
 }
@@ -147,45 +179,114 @@ void qw_obs_ops(struct qw_observer *o, const struct qw_flow *f, uint32_t ops, ui
     }
 }
 
+enum {
+    FE_CLI_MAC = 1,  /* the client's MAC was seen */
+    FE_SRV_MAC = 2,  /* the server's */
+    FE_DST0 = 4,     /* packets to the server went to a MAC that is not the server's */
+    FE_DST1 = 8,     /* packets to the client, likewise */
+    FE_EDGE = 16,    /* the flow makes a communication edge */
+};
+
 void qw_obs_flow_end(struct qw_observer *o, const struct qw_flow *f)
 {
-    int16_t app = qw_obs_app_index(f->app);
+    int16_t app = app_of(f);
     struct qw_traffic *t = &o->app_traffic[app + 1];
     t->flows++;
     t->pkts += f->pkts[0] + f->pkts[1];
     t->bytes += f->bytes[0] + f->bytes[1];
 
+    struct qw_fe_key k;
+    memset(&k, 0, sizeof k);
+    k.cli = *qw_flow_cli_ip(f);
+    k.srv = *qw_flow_srv_ip(f);
     /* each end on the VLAN its own packets carried (routed replies may use another one) */
-    uint16_t vlan = flow_vlan(f);
-    uint16_t srv_vlan = f->pkts[QW_DIR_TO_CLIENT] ? f->dir_vlan[QW_DIR_TO_CLIENT] : vlan;
-    host_update(o, vlan, qw_flow_cli_ip(f), f->has_mac[0] ? f->mac[0] : NULL, f, true);
-    host_update(o, srv_vlan, qw_flow_srv_ip(f), f->has_mac[1] ? f->mac[1] : NULL, f, false);
-    /* Where packets to each end were delivered: a MAC that receives packets for addresses it
-     * never sends from is a gateway (routed traffic is often mirrored on the sender's VLAN
-     * only, so a router may never appear as a source). Group addresses name no gateway. */
+    k.vlan = flow_vlan(f);
+    k.srv_vlan = f->pkts[QW_DIR_TO_CLIENT] ? f->dir_vlan[QW_DIR_TO_CLIENT] : k.vlan;
+    k.srv_port = qw_flow_srv_port(f);
+    k.app = app;
+    k.l4proto = f->key.proto;
     for (int d = 0; d < 2; d++) {
-        if (!f->has_mac[d] || (f->dst_mac[d][0] & 1)) continue;
+        if (!f->has_mac[d]) continue;
+        k.flags |= d == 0 ? FE_CLI_MAC : FE_SRV_MAC;
+        memcpy(k.mac[d], f->mac[d], 6);
+        /* Where packets to each end were delivered: a MAC that receives packets for addresses
+         * it never sends from is a gateway (routed traffic is often mirrored on the sender's
+         * VLAN only, so a router may never appear as a source). Group addresses name no
+         * gateway. */
+        if (f->dst_mac[d][0] & 1) continue;
         if (f->has_mac[d ^ 1] && memcmp(f->dst_mac[d], f->mac[d ^ 1], 6) == 0) continue;
-        const struct qw_addr *to = d == QW_DIR_TO_SERVER ? qw_flow_srv_ip(f) : qw_flow_cli_ip(f);
-        uint16_t v = f->dir_vlan[d];
-        binding_update(o, v, to, f->dst_mac[d], QW_BIND_DST, f->first_ns, f->last_ns);
+        k.flags |= d == 0 ? FE_DST0 : FE_DST1;
+        memcpy(k.dst_mac[d], f->dst_mac[d], 6);
+        k.dir_vlan[d] = f->dir_vlan[d];
     }
-
     /* A TCP connection the server never accepted (no SYN-ACK: refused with a RST, or a scan
      * probe left unanswered) is no communication: it makes no edge, so no service, role or
      * new-edge change comes from a port scan. Flows picked up mid-stream keep theirs. */
-    if (f->key.proto == 6 && f->tcp_state != QW_TCP_MIDSTREAM &&
-        !(f->flags_seen[QW_DIR_TO_CLIENT] & QW_TCP_SYN))
-        return;
-    struct qw_edge_key k;
-    edge_key_of(f, &k);
-    struct qw_edge_val *e = qw_hmap_upsert(&o->edges, &k, NULL);
+    if (!(f->key.proto == 6 && f->tcp_state != QW_TCP_MIDSTREAM &&
+          !(f->flags_seen[QW_DIR_TO_CLIENT] & QW_TCP_SYN)))
+        k.flags |= FE_EDGE;
+
+    if (o->flow_ends.count >= o->flow_ends.max) qw_obs_settle(o);
+    struct qw_fe_val *v = qw_hmap_upsert(&o->flow_ends, &k, NULL);
+    if (!v) return;
+    v->flows++;
+    for (int d = 0; d < 2; d++) {
+        v->pkts[d] += f->pkts[d];
+        v->bytes[d] += f->bytes[d];
+    }
+    span(&v->first_ns, &v->last_ns, f->first_ns, f->last_ns);
+    v->ops |= f->ops;
+    v->seq = ++o->seq;
+}
+
+/* One folded record: what each of its flows did at its end, at once. */
+static void settle_one(struct qw_observer *o, const struct qw_fe_key *k, const struct qw_fe_val *v)
+{
+    struct host_delta cli = {v->first_ns, v->last_ns, v->pkts[QW_DIR_TO_SERVER],
+                             v->bytes[QW_DIR_TO_SERVER], v->pkts[QW_DIR_TO_CLIENT],
+                             v->bytes[QW_DIR_TO_CLIENT], v->flows, true};
+    struct host_delta srv = {v->first_ns, v->last_ns, v->pkts[QW_DIR_TO_CLIENT],
+                             v->bytes[QW_DIR_TO_CLIENT], v->pkts[QW_DIR_TO_SERVER],
+                             v->bytes[QW_DIR_TO_SERVER], v->flows, false};
+    const uint8_t *cmac = k->flags & FE_CLI_MAC ? k->mac[0] : NULL;
+    const uint8_t *smac = k->flags & FE_SRV_MAC ? k->mac[1] : NULL;
+    host_update(o, k->vlan, &k->cli, cmac, v->last_ns, &cli);
+    if (cmac) binding_update(o, k->vlan, &k->cli, cmac, QW_BIND_FLOW, v->first_ns, v->last_ns,
+                             v->flows);
+    host_update(o, k->srv_vlan, &k->srv, smac, v->last_ns, &srv);
+    if (smac) binding_update(o, k->srv_vlan, &k->srv, smac, QW_BIND_FLOW, v->first_ns,
+                             v->last_ns, v->flows);
+    if (k->flags & FE_DST0)
+        binding_update(o, k->dir_vlan[0], &k->srv, k->dst_mac[0], QW_BIND_DST, v->first_ns,
+                       v->last_ns, v->flows);
+    if (k->flags & FE_DST1)
+        binding_update(o, k->dir_vlan[1], &k->cli, k->dst_mac[1], QW_BIND_DST, v->first_ns,
+                       v->last_ns, v->flows);
+    if (!(k->flags & FE_EDGE)) return;
+    struct qw_edge_key ek;
+    memset(&ek, 0, sizeof ek);
+    ek.vlan = k->vlan;
+    ek.l4proto = k->l4proto;
+    ek.server_port = k->srv_port;
+    ek.app = k->app;
+    ek.client = k->cli;
+    ek.server = k->srv;
+    struct qw_edge_val *e = qw_hmap_upsert(&o->edges, &ek, NULL);
     if (!e) return;
-    e->flows++;
-    e->pkts += f->pkts[0] + f->pkts[1];
-    e->bytes += f->bytes[0] + f->bytes[1];
-    e->ops |= f->ops;
-    span(&e->first_ns, &e->last_ns, f->first_ns, f->last_ns);
+    e->flows += v->flows;
+    e->pkts += v->pkts[0] + v->pkts[1];
+    e->bytes += v->bytes[0] + v->bytes[1];
+    e->ops |= v->ops;
+    span(&e->first_ns, &e->last_ns, v->first_ns, v->last_ns);
+}
+
+void qw_obs_settle(struct qw_observer *o)
+{
+    uint32_t pos = 0;
+    const void *kp;
+    void *vp;
+    while (qw_hmap_next(&o->flow_ends, &pos, &kp, &vp)) settle_one(o, kp, vp);
+    qw_hmap_clear(&o->flow_ends);
 }
 
 void qw_obs_packet_l2(struct qw_observer *o, const struct qw_packet *p)
@@ -202,8 +303,8 @@ void qw_obs_packet_l2(struct qw_observer *o, const struct qw_packet *p)
         static const uint8_t zero4[4];
         if (memcmp(p->arp.spa.b + 12, zero4, 4) == 0) return;
         uint16_t vlan = p->nvlan ? p->vlan[p->nvlan - 1] : 0;
-        host_update(o, vlan, &p->arp.spa, p->arp.sha, NULL, true);
-        binding_update(o, vlan, &p->arp.spa, p->arp.sha, QW_BIND_ARP, p->ts_ns, p->ts_ns);
+        host_update(o, vlan, &p->arp.spa, p->arp.sha, p->ts_ns, NULL);
+        binding_update(o, vlan, &p->arp.spa, p->arp.sha, QW_BIND_ARP, p->ts_ns, p->ts_ns, 1);
     }
 }
 
@@ -217,7 +318,7 @@ static void ident_ip(struct qw_observer *o, uint16_t vlan, const struct qw_addr 
     k.host.vlan = vlan;
     k.host.ip = *ip;
     /* the fact needs its host in the same batch, even while the flow is still open */
-    host_update(o, k.host.vlan, &k.host.ip, NULL, NULL, server);
+    host_update(o, k.host.vlan, &k.host.ip, NULL, 0, NULL);
     strncpy(k.attr, attr, sizeof k.attr - 1);
     if (len > sizeof k.value - 1) len = sizeof k.value - 1;
     memcpy(k.value, value, len);

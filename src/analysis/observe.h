@@ -1,7 +1,10 @@
 /* What analysis keeps from the traffic between two store batches: hosts, communication edges,
  * traffic per application protocol and per link-layer protocol, identity facts and anomaly
- * counts. Every table is bounded (QW_OBS_MAX_*); past a cap, updates are refused and counted.
- * The store folds these deltas in (store.c) and the tables are cleared for the next batch. */
+ * counts. Every table is bounded; past a cap, updates are refused and counted (each map's
+ * `refused`). Two caps are set (struct qw_obs_caps), the others follow them: identities and
+ * MAC identities a quarter of the host cap, bindings the host cap, edge operations a quarter
+ * of the edge cap. The store folds these deltas in (store.c) and the tables are cleared for
+ * the next batch. */
 #ifndef QW_ANALYSIS_OBSERVE_H
 #define QW_ANALYSIS_OBSERVE_H
 
@@ -12,11 +15,8 @@
 #include "flow/flow.h"
 #include "util/hmap.h"
 
-#define QW_OBS_MAX_HOSTS 262144u
-#define QW_OBS_MAX_EDGES 1048576u
-#define QW_OBS_MAX_IDENTITIES 65536u
-#define QW_OBS_MAX_BINDINGS 262144u
-#define QW_OBS_MAX_EDGE_OPS 262144u
+#define QW_OBS_MAX_HOSTS 262144u   /* default host (asset) cap per batch */
+#define QW_OBS_MAX_EDGES 1048576u  /* default edge cap per batch */
 #define QW_OBS_MAX_ANOMALY_KINDS 4096u
 #define QW_OBS_ATTR_MAX 24
 #define QW_OBS_VALUE_MAX 120
@@ -30,7 +30,7 @@ struct qw_host_key {
 struct qw_host_val {
     uint8_t mac[6];
     bool has_mac;
-    uint64_t mac_ns; /* end of the flow that gave `mac`: the newest flow's MAC wins, whatever
+    uint64_t mac_ns; /* packet time of the observation that gave `mac`: the newest wins, whatever
                         order flows end in (engines of several workers end them differently) */
     uint64_t first_ns, last_ns;
     uint64_t pkts_sent, bytes_sent, pkts_recv, bytes_recv;
@@ -121,18 +121,63 @@ struct qw_l2_key {
     uint16_t ethertype;
 };
 
+/* Flow ends are folded first into one record per (client, server, VLANs, MACs, port, parser,
+ * edge or not): flows that differ only by client port and time -- most of them -- cost one
+ * table update instead of five or six. qw_obs_settle spreads these records into hosts,
+ * bindings and edges; the result is the one per-flow updates give (sums, minimum and maximum
+ * times, and for a host's MAC the latest observation, by sequence number). */
+struct qw_fe_key {
+    struct qw_addr cli, srv;
+    uint16_t vlan, srv_vlan;  /* the client's and the server's host VLAN */
+    uint16_t dir_vlan[2];     /* VLAN each direction was first seen on (gateway bindings) */
+    uint16_t srv_port;
+    int16_t app;
+    uint8_t l4proto;
+    uint8_t flags;            /* FE_* (observe.c) */
+    uint8_t mac[2][6];        /* client, server: when seen */
+    uint8_t dst_mac[2][6];    /* per direction: when it names a gateway binding */
+};
+
+struct qw_fe_val {
+    uint64_t flows;
+    uint64_t pkts[2], bytes[2]; /* [QW_DIR_TO_SERVER], [QW_DIR_TO_CLIENT] */
+    uint64_t first_ns, last_ns;
+    uint64_t seq;               /* observation number of the latest flow end */
+    uint32_t ops;
+};
+
+#define QW_OBS_FE_MAX 16384u        /* folded flow-end records before they are settled */
+#define QW_OBS_SETTLE_NS (60ull * 1000000000ull) /* packet time between settles (engine.c) */
+
+struct qw_obs_caps {
+    uint32_t hosts; /* 0: QW_OBS_MAX_HOSTS */
+    uint32_t edges; /* 0: QW_OBS_MAX_EDGES */
+};
+
 struct qw_observer {
     struct qw_hmap hosts, edges, edge_ops, identities, mac_identities, bindings, anomalies, l2;
+    struct qw_hmap flow_ends; /* folded flow ends, not yet settled (kept across batches) */
+    uint64_t seq;             /* observations numbered, for the latest-MAC rule */
     /* traffic per application protocol: index = registry index + 1; [0] = none detected */
     struct qw_traffic *app_traffic;
     size_t napp;
 };
 
-bool qw_obs_init(struct qw_observer *o);
+/* `caps` NULL: the defaults. */
+bool qw_obs_init(struct qw_observer *o, const struct qw_obs_caps *caps);
+/* Updates refused at the host-side caps (hosts, identities, bindings) and the edge-side ones
+ * (edges, edge operations). */
+uint64_t qw_obs_hosts_refused(const struct qw_observer *o);
+uint64_t qw_obs_edges_refused(const struct qw_observer *o);
 void qw_obs_free(struct qw_observer *o);
+/* Forget what was stored (folded flow ends not yet settled are kept). */
 void qw_obs_clear(struct qw_observer *o);
 
 void qw_obs_flow_end(struct qw_observer *o, const struct qw_flow *f);
+/* Spread the folded flow ends into hosts, bindings and edges. The engine settles at the end of
+ * a capture, every QW_OBS_SETTLE_NS of packet time, and when the fold table is full; a store
+ * batch should settle first (flow ends not yet settled go into the next batch). */
+void qw_obs_settle(struct qw_observer *o);
 void qw_obs_packet_l2(struct qw_observer *o, const struct qw_packet *p);
 void qw_obs_identity(struct qw_observer *o, const struct qw_flow *f, bool server,
                      const char *attr, const char *value, size_t len, uint64_t ts_ns);

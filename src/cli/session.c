@@ -1,6 +1,7 @@
 #include "cli/session.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,13 @@ const char qw_session_options_help[] =
     "                   send every new finding to a syslog receiver (RFC 5424) as it happens\n"
     "  --syslog-proto udp|tcp   transport (default udp; tcp uses octet-counting framing)\n"
     "  --syslog-format json|cef the alert as the event log's JSON record (default) or CEF\n"
+    "  --reasm-cap MB   TCP data held across flows: out-of-order segments and unparsed tails\n"
+    "                   (default 128)\n"
+    "  --reasm-flow-cap KB  out-of-order bytes queued per flow (default 512)\n"
+    "  --frag-cap N     IP datagrams in reassembly at once (default 64)\n"
+    "  --app-cap MB     parser state across flows; past it new flows get no parser (default 1024)\n"
+    "  --asset-cap N    hosts per store batch and engine (default 262144)\n"
+    "  --edge-cap N     communication edges per store batch and engine (default 1048576)\n"
     "  --workers N      analyse on N threads, flows shared out by address pair (default 1;\n"
     "                   results are the same as with one, docs/performance.md)\n"
     "  --quiet          no summary at the end\n";
@@ -87,6 +95,30 @@ int qw_session_option(struct qw_session_opts *o, int argc, char **argv, int *i, 
         fprintf(stderr, "quaywatch %s: --flow-timeout: '%s' is not CLASS=SECONDS with CLASS one "
                         "of tcp-new, tcp-established, tcp-closed, udp, other\n", cmd, v);
         return -1;
+    }
+    static const struct {
+        const char *name;
+        size_t off;
+        uint32_t min, max;
+    } caps[] = {
+        {"--reasm-cap", offsetof(struct qw_session_opts, reasm_cap_mb), 1, 65536},
+        {"--reasm-flow-cap", offsetof(struct qw_session_opts, reasm_flow_cap_kb), 4, 1048576},
+        {"--frag-cap", offsetof(struct qw_session_opts, frag_cap), 1, 1000000},
+        {"--app-cap", offsetof(struct qw_session_opts, app_cap_mb), 1, 1048576},
+        {"--asset-cap", offsetof(struct qw_session_opts, asset_cap), 16, 100000000},
+        {"--edge-cap", offsetof(struct qw_session_opts, edge_cap), 16, 100000000},
+    };
+    for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
+        if (strcmp(a, caps[c].name) != 0) continue;
+        const char *v = need_value(argc, argv, i, cmd);
+        if (!v) return -1;
+        uint32_t *slot = (uint32_t *)((char *)o + caps[c].off);
+        if (!qw_parse_u32(v, caps[c].min, caps[c].max, slot)) {
+            fprintf(stderr, "quaywatch %s: %s: '%s' is not a number in %u..%u\n", cmd, a, v,
+                    caps[c].min, caps[c].max);
+            return -1;
+        }
+        return 1;
     }
     if (strcmp(a, "--workers") == 0) {
         const char *v = need_value(argc, argv, i, cmd);
@@ -181,6 +213,12 @@ static int start(struct qw_session *s, const char *command, const int *linktypes
         s->have_syslog = true;
     }
     struct qw_engine_config cfg = {.flow_cap = s->opt.flow_cap,
+                                   .reasm_memcap = (size_t)s->opt.reasm_cap_mb << 20,
+                                   .reasm_flow_cap = (size_t)s->opt.reasm_flow_cap_kb << 10,
+                                   .frag_cap = s->opt.frag_cap,
+                                   .app_memcap = (size_t)s->opt.app_cap_mb << 20,
+                                   .asset_cap = s->opt.asset_cap,
+                                   .edge_cap = s->opt.edge_cap,
                                    .timeouts = s->opt.timeouts,
                                    .events = s->have_events ? &s->events : NULL,
                                    .site = s->site,
@@ -249,6 +287,9 @@ bool qw_session_commit(struct qw_session *s, const char *status)
     const struct qw_observer *obs[QW_WORKERS_MAX];
     const struct qw_detector *det[QW_WORKERS_MAX];
     for (unsigned i = 0; i < sh->n; i++) {
+        /* flow ends are folded per conversation and spread into hosts and edges later:
+         * settle them so this batch holds every flow that ended */
+        qw_obs_settle(&qw_shards_engine(sh, i)->obs);
         obs[i] = &qw_shards_engine(sh, i)->obs;
         det[i] = &qw_shards_engine(sh, i)->detect;
     }

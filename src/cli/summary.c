@@ -199,6 +199,26 @@ void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, s
                  " (%" PRIu64 " bytes), out-of-order segments %" PRIu64 "\n",
             fs->created, fs->timed_out, fs->evicted, fs->reused, fs->peak_active, rs->gaps,
             rs->gap_bytes, rs->queued);
+    struct qw_engine_limits lim = {0};
+    for (unsigned w = 0; w < s->shards.n; w++) {
+        struct qw_engine_limits x;
+        qw_engine_limits(qw_shards_engine(&s->shards, w), &x);
+        lim.flows_evicted += x.flows_evicted;
+        lim.reasm_refused += x.reasm_refused;
+        lim.reasm_flow_refused += x.reasm_flow_refused;
+        lim.stream_refused += x.stream_refused;
+        lim.frag_evicted += x.frag_evicted;
+        lim.app_refused += x.app_refused;
+        lim.assets_refused += x.assets_refused;
+        lim.edges_refused += x.edges_refused;
+    }
+    /* what each memory cap refused or pushed out (docs/performance.md) */
+    fprintf(out, "Caps: flows evicted %" PRIu64 "; TCP segments refused %" PRIu64 " (total), %" PRIu64
+                 " (per flow), tails %" PRIu64 "; IP datagrams dropped %" PRIu64
+                 "; flows without parser %" PRIu64 "; host updates refused %" PRIu64
+                 ", edge updates refused %" PRIu64 "\n",
+            lim.flows_evicted, lim.reasm_refused, lim.reasm_flow_refused, lim.stream_refused,
+            lim.frag_evicted, lim.app_refused, lim.assets_refused, lim.edges_refused);
     struct qw_decode_stats d = {0};
     uint64_t frag = 0, reass = 0, overl = 0;
     for (unsigned w = 0; w < s->shards.n; w++)

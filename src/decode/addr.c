@@ -1,5 +1,4 @@
 #include <arpa/inet.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "decode/packet.h"
@@ -12,12 +11,38 @@ void qw_addr_from_v4(struct qw_addr *a, const uint8_t v4[4])
     memcpy(a->b + 12, v4, 4);
 }
 
+/* Decimal text of one IPv4 octet; returns the length. */
+static size_t octet(char *p, unsigned v)
+{
+    if (v >= 100) {
+        p[0] = (char)('0' + v / 100);
+        p[1] = (char)('0' + v / 10 % 10);
+        p[2] = (char)('0' + v % 10);
+        return 3;
+    }
+    if (v >= 10) {
+        p[0] = (char)('0' + v / 10);
+        p[1] = (char)('0' + v % 10);
+        return 2;
+    }
+    p[0] = (char)('0' + v);
+    return 1;
+}
+
+/* Every event record writes two of these: IPv4 (dotted decimal, as inet_ntop writes it) is
+ * written here; IPv6, with its zero-run compression rules, is left to inet_ntop. */
 char *qw_addr_str(const struct qw_addr *a, char *buf)
 {
-    if (qw_addr_is_v4(a))
-        inet_ntop(AF_INET, a->b + 12, buf, 46);
-    else
+    if (qw_addr_is_v4(a)) {
+        size_t n = 0;
+        for (int i = 12; i < 16; i++) {
+            n += octet(buf + n, a->b[i]);
+            buf[n++] = '.';
+        }
+        buf[n - 1] = '\0';
+    } else {
         inet_ntop(AF_INET6, a->b, buf, 46);
+    }
     return buf;
 }
 
@@ -33,6 +58,12 @@ bool qw_addr_parse(const char *s, struct qw_addr *out)
 
 char *qw_mac_str(const uint8_t m[6], char out[18])
 {
-    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 6; i++) {
+        out[3 * i] = hex[m[i] >> 4];
+        out[3 * i + 1] = hex[m[i] & 15];
+        out[3 * i + 2] = ':';
+    }
+    out[17] = '\0';
     return out;
 }

@@ -7,18 +7,31 @@
 
 void qw_frag_init(struct qw_frag_table *t)
 {
-    memset(t->slots, 0, sizeof t->slots);
+    t->slots = NULL;
+    t->cap = QW_FRAG_SLOTS;
     memset(&t->stats, 0, sizeof t->stats);
 }
 
 void qw_frag_free(struct qw_frag_table *t)
 {
-    for (int i = 0; i < QW_FRAG_SLOTS; i++) {
+    if (!t->slots) return;
+    for (uint32_t i = 0; i < t->cap; i++) {
         free(t->slots[i].data);
         free(t->slots[i].covered);
-        t->slots[i].data = t->slots[i].covered = NULL;
-        t->slots[i].used = false;
     }
+    free(t->slots);
+    t->slots = NULL;
+}
+
+void qw_frag_set_cap(struct qw_frag_table *t, uint32_t cap)
+{
+    if (cap == 0) cap = QW_FRAG_SLOTS;
+    if (cap > QW_FRAG_MAX_SLOTS) cap = QW_FRAG_MAX_SLOTS;
+    if (cap == t->cap) return;
+    if (t->slots)
+        for (uint32_t i = 0; i < t->cap; i++) t->stats.evicted += t->slots[i].used;
+    qw_frag_free(t);
+    t->cap = cap;
 }
 
 static bool bit(const uint8_t *m, uint32_t i) { return m[i >> 3] & (1u << (i & 7)); }
@@ -31,8 +44,15 @@ static void release(struct qw_frag_slot *s)
 
 static struct qw_frag_slot *find_or_claim(struct qw_frag_table *t, const struct qw_frag_in *in)
 {
+    if (!t->slots) {
+        t->slots = calloc(t->cap, sizeof *t->slots);
+        if (!t->slots) {
+            t->stats.refused++;
+            return NULL;
+        }
+    }
     struct qw_frag_slot *free_slot = NULL, *oldest = NULL;
-    for (int i = 0; i < QW_FRAG_SLOTS; i++) {
+    for (uint32_t i = 0; i < t->cap; i++) {
         struct qw_frag_slot *s = &t->slots[i];
         if (s->used && in->ts_ns > s->first_ns + QW_FRAG_TIMEOUT_NS) {
             t->stats.expired++;
@@ -50,6 +70,7 @@ static struct qw_frag_slot *find_or_claim(struct qw_frag_table *t, const struct 
     }
     struct qw_frag_slot *s = free_slot;
     if (!s) {
+        if (!oldest) return NULL; /* no slot at all (cap 0 is never set) */
         t->stats.evicted++;
         s = oldest;
     }
@@ -60,6 +81,8 @@ static struct qw_frag_slot *find_or_claim(struct qw_frag_table *t, const struct 
             free(s->data);
             free(s->covered);
             s->data = s->covered = NULL;
+            s->used = false;
+            t->stats.refused++;
             return NULL;
         }
     }

@@ -154,15 +154,75 @@ static bool port_hinted(const struct qw_proto *p, uint16_t port)
     return false;
 }
 
-/* Probe candidates: parsers hinted by the server port first, then every other parser for the
- * transport. Returns the matching parser, or NULL with *need_more telling whether any parser
- * wants more bytes. */
-static const struct qw_proto *probe(const struct qw_flow *f, enum qw_dir dir, const uint8_t *data,
-                                    size_t len, bool *need_more)
+/* Whether any parser names `port` as a hint. */
+static bool port_is_service(const struct qw_engine *e, uint16_t port)
 {
-    unsigned tr = f->key.proto == 6 ? QW_TRANSPORT_TCP : QW_TRANSPORT_UDP;
+    return e->probe_ix && e->probe_ix->port_slot[port] != 0;
+}
+
+/* Registry indexes of the parsers that name `port` as a hint (a bit each). */
+static uint64_t hinted_mask(const struct qw_engine *e, uint16_t port)
+{
+    return e->probe_ix->slot_mask[e->probe_ix->port_slot[port]];
+}
+
+/* Build the probe index: per transport, the parsers in registry order; per hinted port, the
+ * parsers hinting it. Without it (more than 64 parsers, or out of memory) probe() walks the
+ * registry as it is. */
+static void probe_index_init(struct qw_engine *e)
+{
+    if (qw_protocol_count > 64) return;
+    struct qw_probe_index *x = calloc(1, sizeof *x);
+    if (!x) return;
+    for (size_t i = 0; i < qw_protocol_count; i++) {
+        const struct qw_proto *p = qw_protocols[i];
+        if (p->transports & QW_TRANSPORT_TCP) x->tcp[x->ntcp++] = (uint8_t)i;
+        if (p->transports & QW_TRANSPORT_UDP) x->udp[x->nudp++] = (uint8_t)i;
+        for (int k = 0; k < QW_PROTO_MAX_PORTS && p->ports[k]; k++) {
+            uint16_t port = p->ports[k];
+            if (!x->port_slot[port]) {
+                if ((size_t)x->nslots + 1 >= sizeof x->slot_mask / sizeof x->slot_mask[0]) {
+                    free(x); /* more hinted ports than slots: go without the index */
+                    return;
+                }
+                x->port_slot[port] = ++x->nslots;
+            }
+            x->slot_mask[x->port_slot[port]] |= 1ull << i;
+        }
+    }
+    e->probe_ix = x;
+}
+
+/* Probe candidates: parsers hinted by either port first, then every other parser for the
+ * transport, each group in registry order. Returns the matching parser (its registry index in
+ * *ix), or NULL with *need_more telling whether any parser wants more bytes. */
+static const struct qw_proto *probe(const struct qw_engine *e, const struct qw_flow *f,
+                                    enum qw_dir dir, const uint8_t *data, size_t len,
+                                    bool *need_more, size_t *ix)
+{
+    bool tcp = f->key.proto == 6;
+    unsigned tr = tcp ? QW_TRANSPORT_TCP : QW_TRANSPORT_UDP;
     uint16_t sport = qw_flow_srv_port(f), cport = qw_flow_cli_port(f);
     *need_more = false;
+    const struct qw_probe_index *x = e->probe_ix;
+    if (x) {
+        uint64_t hint = hinted_mask(e, sport) | hinted_mask(e, cport);
+        const uint8_t *list = tcp ? x->tcp : x->udp;
+        size_t n = tcp ? x->ntcp : x->nudp;
+        for (int pass = hint ? 0 : 1; pass < 2; pass++) {
+            for (size_t k = 0; k < n; k++) {
+                if ((bool)(hint >> list[k] & 1) != (pass == 0)) continue;
+                const struct qw_proto *p = qw_protocols[list[k]];
+                enum qw_probe_result r = p->probe(data, len, dir);
+                if (r == QW_PROBE_MATCH) {
+                    *ix = list[k];
+                    return p;
+                }
+                if (r == QW_PROBE_NEED_MORE) *need_more = true;
+            }
+        }
+        return NULL;
+    }
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < qw_protocol_count; i++) {
             const struct qw_proto *p = qw_protocols[i];
@@ -170,26 +230,120 @@ static const struct qw_proto *probe(const struct qw_flow *f, enum qw_dir dir, co
             bool hinted = port_hinted(p, sport) || port_hinted(p, cport);
             if (hinted != (pass == 0)) continue;
             enum qw_probe_result r = p->probe(data, len, dir);
-            if (r == QW_PROBE_MATCH) return p;
+            if (r == QW_PROBE_MATCH) {
+                *ix = i;
+                return p;
+            }
             if (r == QW_PROBE_NEED_MORE) *need_more = true;
         }
     }
     return NULL;
 }
 
-static bool app_start(struct qw_flow *f, const struct qw_proto *p)
+/* Parser states of ended flows are kept per parser for the next flow (most flows are short:
+ * a state is freed and another of the same size allocated many times a second), up to
+ * QW_APP_STATE_KEEP bytes in all; a reused state is zeroed like a new one. */
+struct app_free {
+    struct app_free *next;
+};
+
+static void *state_get(struct qw_engine *e, size_t ix, size_t size)
 {
-    f->app_state = p->state_size ? calloc(1, p->state_size) : NULL;
-    if (p->state_size && !f->app_state) return false;
+    struct app_free *s = e->app_free ? e->app_free[ix] : NULL;
+    if (!s) return calloc(1, size);
+    e->app_free[ix] = s->next;
+    e->app_free_bytes -= size;
+    memset(s, 0, size);
+    return s;
+}
+
+static void state_put(struct qw_engine *e, size_t ix, void *state, size_t size)
+{
+    if (!e->app_free && !(e->app_free = calloc(qw_protocol_count, sizeof *e->app_free))) {
+        free(state);
+        return;
+    }
+    if (size < sizeof(struct app_free) || e->app_free_bytes + size > QW_APP_STATE_KEEP) {
+        free(state);
+        return;
+    }
+    struct app_free *s = state;
+    s->next = e->app_free[ix];
+    e->app_free[ix] = s;
+    e->app_free_bytes += size;
+}
+
+static void states_release(struct qw_engine *e)
+{
+    for (size_t i = 0; e->app_free && i < qw_protocol_count; i++) {
+        while (e->app_free[i]) {
+            struct app_free *s = e->app_free[i];
+            e->app_free[i] = s->next;
+            free(s);
+        }
+    }
+    free(e->app_free);
+    e->app_free = NULL;
+    e->app_free_bytes = 0;
+}
+
+/* Start parser `p` on the flow: its state counts against app_memcap; past it, or out of
+ * memory, the flow goes without a parser (counted). */
+static bool app_start(struct qw_engine *e, struct qw_flow *f, const struct qw_proto *p,
+                      size_t ix)
+{
+    if (p->state_size) {
+        if (e->stats.app_mem + p->state_size > e->cfg.app_memcap) {
+            e->stats.app_refused++;
+            return false;
+        }
+        f->app_state = state_get(e, ix, p->state_size);
+        if (!f->app_state) {
+            e->stats.app_refused++;
+            return false;
+        }
+        e->stats.app_mem += p->state_size;
+        if (e->stats.app_mem > e->stats.app_mem_peak) e->stats.app_mem_peak = e->stats.app_mem;
+    }
     f->app = p;
+    f->app_slot = (uint8_t)(ix + 1);
     f->app_status = APP_ON;
     return true;
 }
 
-static void app_stop(struct qw_flow *f)
+static void app_stop(struct qw_engine *e, struct qw_flow *f)
 {
-    free(f->app_state);
+    if (f->app_state) {
+        e->stats.app_mem -= f->app->state_size;
+        state_put(e, (size_t)(f->app_slot - 1), f->app_state, f->app->state_size);
+    }
     f->app_state = NULL;
+}
+
+/* The pending tail of a direction: the flow's own when it has out-of-line TCP state, else the
+ * engine's spare (empty) one, which pending_keep moves into the flow if bytes stay in it. */
+static struct qw_pending *pending_of(struct qw_engine *e, struct qw_flow *f, enum qw_dir dir)
+{
+    return f->tcp ? &f->tcp[dir].pending : &e->spare_pending;
+}
+
+/* After a delivery: an emptied buffer is freed (an idle flow holds no memory for it); bytes left
+ * in the spare move into the flow. */
+static void pending_keep(struct qw_engine *e, struct qw_flow *f, enum qw_dir dir,
+                         struct qw_pending *pend)
+{
+    if (pend->len == 0) {
+        if (pend->cap) qw_pending_free(pend);
+        return;
+    }
+    if (pend != &e->spare_pending) return;
+    struct qw_tcp_dir *t = qw_reasm_dirs(f);
+    if (!t) {
+        qw_pending_free(pend); /* out of memory: the tail is lost */
+        return;
+    }
+    t[dir].pending = *pend;
+    *pend = (struct qw_pending){0};
 }
 
 /* In-order TCP bytes of one direction. */
@@ -198,7 +352,7 @@ static void on_stream_data(void *user, struct qw_flow *f, enum qw_dir dir, const
 {
     struct qw_engine *e = user;
     if (f->app_status == APP_UNKNOWN || len == 0) return;
-    struct qw_pending *pend = &f->tcp[dir].pending;
+    struct qw_pending *pend = pending_of(e, f, dir);
     if (f->app_status == APP_UNDECIDED) {
         const uint8_t *pdata = data;
         size_t plen = len;
@@ -208,21 +362,25 @@ static void on_stream_data(void *user, struct qw_flow *f, enum qw_dir dir, const
             plen = pend->len;
         }
         bool more;
-        const struct qw_proto *p = probe(f, dir, pdata, plen, &more);
+        size_t ix = 0;
+        const struct qw_proto *p = probe(e, f, dir, pdata, plen, &more, &ix);
         if (!p) {
             if (more && plen < QW_PROBE_MAX_BYTES) {
                 if (!pend->len) qw_pending_append(pend, data, len, QW_PROBE_MAX_BYTES);
+                pending_keep(e, f, dir, pend);
                 return;
             }
             qw_pending_reset(pend);
+            pending_keep(e, f, dir, pend);
             if (++f->probe_tries >= QW_PROBE_MAX_TRIES) {
                 f->app_status = APP_UNKNOWN;
-                qw_pending_reset(&f->tcp[dir ^ 1].pending);
+                if (f->tcp) qw_pending_free(&f->tcp[dir ^ 1].pending);
             }
             return;
         }
-        if (!app_start(f, p)) {
+        if (!app_start(e, f, p, ix)) {
             f->app_status = APP_UNKNOWN;
+            qw_pending_free(pend);
             return;
         }
         if (pdata == pend->buf) { /* the bytes are already pending: parse them as they are */
@@ -233,14 +391,14 @@ static void on_stream_data(void *user, struct qw_flow *f, enum qw_dir dir, const
     struct qw_pctx ctx;
     pctx_for(e, &ctx, f, ts);
     qw_stream_deliver(&ctx, f->app, f->app_state, dir, pend, data, len);
+    pending_keep(e, f, dir, pend);
 }
 
 static void on_stream_gap(void *user, struct qw_flow *f, enum qw_dir dir, uint64_t bytes,
                           uint64_t ts)
 {
     struct qw_engine *e = user;
-    struct qw_pending *pend = &f->tcp[dir].pending;
-    qw_pending_reset(pend);
+    if (f->tcp) qw_pending_free(&f->tcp[dir].pending);
     if (f->app_status != APP_ON) return;
     struct qw_pctx ctx;
     pctx_for(e, &ctx, f, ts);
@@ -253,12 +411,13 @@ static void on_datagram(struct qw_engine *e, struct qw_flow *f, enum qw_dir dir,
     if (f->app_status == APP_UNKNOWN || len == 0) return;
     if (f->app_status == APP_UNDECIDED) {
         bool more;
-        const struct qw_proto *p = probe(f, dir, data, len, &more);
+        size_t ix = 0;
+        const struct qw_proto *p = probe(e, f, dir, data, len, &more, &ix);
         if (!p) {
             if (++f->probe_tries >= QW_PROBE_MAX_TRIES) f->app_status = APP_UNKNOWN;
             return;
         }
-        if (!app_start(f, p)) {
+        if (!app_start(e, f, p, ix)) {
             f->app_status = APP_UNKNOWN;
             return;
         }
@@ -296,35 +455,55 @@ static void on_frame(struct qw_engine *e, const struct qw_packet *p)
 
 /* ---- flows -------------------------------------------------------------------------------- */
 
+/* The flow record: one per flow, the record written most, so composed directly (the same text
+ * the member writers would give; docs/events.md lists the fields). */
 static void write_flow_record(struct qw_engine *e, const struct qw_flow *f)
 {
     struct qw_eventlog *el = e->cfg.events;
     if (!el) return;
     struct qw_json *j = &el->j;
-    char t[QW_TIME_STR_MAX];
     qw_eventlog_begin(el, f->last_ns, "flow", f);
-    qw_json_obj_begin(j, "flow");
-    qw_json_u64(j, "pkts_toserver", f->pkts[0]);
-    qw_json_u64(j, "pkts_toclient", f->pkts[1]);
-    qw_json_u64(j, "bytes_toserver", f->bytes[0]);
-    qw_json_u64(j, "bytes_toclient", f->bytes[1]);
-    size_t n = qw_time_rfc3339(f->first_ns, t);
-    qw_json_strn(j, "start", t, n);
-    n = qw_time_rfc3339(f->last_ns, t);
-    qw_json_strn(j, "end", t, n);
-    qw_json_double(j, "duration", (double)(f->last_ns - f->first_ns) / 1e9);
-    qw_json_str(j, "reason", qw_flow_end_name(f->end_reason));
+    char *p = qw_json_room(j, 512);
+    if (!p) return;
+    p = QW_JSON_PUT_LIT(p, ",\"flow\":{\"pkts_toserver\":");
+    p = qw_json_put_u64(p, f->pkts[0]);
+    p = QW_JSON_PUT_LIT(p, ",\"pkts_toclient\":");
+    p = qw_json_put_u64(p, f->pkts[1]);
+    p = QW_JSON_PUT_LIT(p, ",\"bytes_toserver\":");
+    p = qw_json_put_u64(p, f->bytes[0]);
+    p = QW_JSON_PUT_LIT(p, ",\"bytes_toclient\":");
+    p = qw_json_put_u64(p, f->bytes[1]);
+    p = QW_JSON_PUT_LIT(p, ",\"start\":\"");
+    p += qw_time_rfc3339(f->first_ns, p);
+    p = QW_JSON_PUT_LIT(p, "\",\"end\":\"");
+    p += qw_time_rfc3339(f->last_ns, p);
+    p = QW_JSON_PUT_LIT(p, "\",\"duration\":");
+    p += qw_fmt_seconds(p, f->last_ns - f->first_ns);
+    const char *reason = qw_flow_end_name(f->end_reason);
+    p = QW_JSON_PUT_LIT(p, ",\"reason\":");
+    p = qw_json_put_str(p, reason, strlen(reason));
     if (f->key.proto == 6) {
-        qw_json_str(j, "tcp_state", qw_tcp_state_name(f->tcp_state));
-        qw_json_u64(j, "tcp_flags_ts", f->flags_seen[0]);
-        qw_json_u64(j, "tcp_flags_tc", f->flags_seen[1]);
-        if (f->tcp) {
-            qw_json_u64(j, "gaps", (uint64_t)f->tcp[0].gaps + f->tcp[1].gaps);
-            qw_json_u64(j, "gap_bytes", f->tcp[0].gap_bytes + f->tcp[1].gap_bytes);
+        const char *state = qw_tcp_state_name(f->tcp_state);
+        p = QW_JSON_PUT_LIT(p, ",\"tcp_state\":");
+        p = qw_json_put_str(p, state, strlen(state));
+        p = QW_JSON_PUT_LIT(p, ",\"tcp_flags_ts\":");
+        p = qw_json_put_u64(p, f->flags_seen[0]);
+        p = QW_JSON_PUT_LIT(p, ",\"tcp_flags_tc\":");
+        p = qw_json_put_u64(p, f->flags_seen[1]);
+        uint64_t gaps, gap_bytes;
+        if (qw_reasm_gaps(f, &gaps, &gap_bytes)) {
+            p = QW_JSON_PUT_LIT(p, ",\"gaps\":");
+            p = qw_json_put_u64(p, gaps);
+            p = QW_JSON_PUT_LIT(p, ",\"gap_bytes\":");
+            p = qw_json_put_u64(p, gap_bytes);
         }
     }
-    if (f->anomalies) qw_json_u64(j, "anomalies", f->anomalies);
-    qw_json_obj_end(j);
+    if (f->anomalies) {
+        p = QW_JSON_PUT_LIT(p, ",\"anomalies\":");
+        p = qw_json_put_u64(p, f->anomalies);
+    }
+    *p++ = '}';
+    qw_json_done(j, p);
     qw_eventlog_end(el);
 }
 
@@ -340,7 +519,7 @@ static void flow_end(struct qw_engine *e, struct qw_flow *f, uint8_t reason)
     write_flow_record(e, f);
     qw_obs_flow_end(&e->obs, f);
     qw_detect_flow_end(&e->detect, f);
-    app_stop(f);
+    app_stop(e, f);
     qw_reasm_free(&e->reasm, f);
     switch (reason) {
     case QW_END_TIMEOUT: e->flows.stats.timed_out++; break;
@@ -353,20 +532,23 @@ static void flow_end(struct qw_engine *e, struct qw_flow *f, uint8_t reason)
 
 /* Which end is the client when the handshake was not seen: a port some parser serves, else a
  * well-known port (< 1024) facing an ephemeral one, else the sender of the first packet. */
-static bool port_is_service(uint16_t port)
-{
-    for (size_t i = 0; i < qw_protocol_count; i++)
-        if (port_hinted(qw_protocols[i], port)) return true;
-    return false;
-}
-
-static bool guess_src_is_client(const struct qw_packet *p)
+static bool guess_src_is_client(const struct qw_engine *e, const struct qw_packet *p)
 {
     if (p->l4_proto == 6 && (p->tcp_flags & (QW_TCP_SYN | QW_TCP_ACK)) == QW_TCP_SYN) return true;
     if (p->l4_proto == 6 && (p->tcp_flags & (QW_TCP_SYN | QW_TCP_ACK)) ==
                                 (QW_TCP_SYN | QW_TCP_ACK))
         return false;
-    bool ss = port_is_service(p->sport), ds = port_is_service(p->dport);
+    bool ss, ds;
+    if (e->probe_ix) {
+        ss = port_is_service(e, p->sport);
+        ds = port_is_service(e, p->dport);
+    } else {
+        ss = ds = false;
+        for (size_t i = 0; i < qw_protocol_count; i++) {
+            ss = ss || port_hinted(qw_protocols[i], p->sport);
+            ds = ds || port_hinted(qw_protocols[i], p->dport);
+        }
+    }
     if (ss != ds) return ds;
     if ((p->sport < 1024) != (p->dport < 1024)) return p->dport < 1024;
     return true;
@@ -424,23 +606,23 @@ static void tcp_track(struct qw_flow *f, enum qw_dir dir, uint8_t fl)
  * one seen in that direction; a SYN retransmitted after a RST (same ISN) stays in the old one. */
 static bool is_port_reuse(const struct qw_flow *f, const struct qw_packet *p, bool from_a)
 {
-    if ((p->tcp_flags & (QW_TCP_SYN | QW_TCP_ACK)) != QW_TCP_SYN || !f->tcp) return false;
-    const struct qw_tcp_dir *d = &f->tcp[qw_flow_dir(f, from_a)];
+    if ((p->tcp_flags & (QW_TCP_SYN | QW_TCP_ACK)) != QW_TCP_SYN) return false;
+    const struct qw_tcp_seq *d = &f->seq[qw_flow_dir(f, from_a)];
     return d->seq_known && d->isn != p->seq;
 }
 
 static struct qw_flow *flow_create(struct qw_engine *e, const struct qw_flow_key *k,
-                                   const struct qw_packet *p, bool from_a)
+                                   struct qw_flow_hash hv, const struct qw_packet *p, bool from_a)
 {
-    struct qw_flow *f = qw_flow_insert(&e->flows, k);
+    struct qw_flow *f = qw_flow_insert_hashed(&e->flows, k, hv);
     if (!f) {
         struct qw_flow *victim = qw_flow_oldest(&e->flows);
         if (!victim) return NULL;
         flow_end(e, victim, QW_END_EVICTED);
-        f = qw_flow_insert(&e->flows, k);
+        f = qw_flow_insert_hashed(&e->flows, k, hv);
         if (!f) return NULL;
     }
-    bool src_client = guess_src_is_client(p);
+    bool src_client = guess_src_is_client(e, p);
     f->client_is_a = src_client == from_a;
     f->first_ns = f->last_ns = p->ts_ns;
     struct {
@@ -460,14 +642,15 @@ static void flow_packet(struct qw_engine *e, const struct qw_packet *p)
     struct qw_flow_key k;
     bool from_a;
     qw_flow_key_from_packet(p, &k, &from_a);
-    struct qw_flow *f = qw_flow_lookup(&e->flows, &k);
+    struct qw_flow_hash hv = qw_flow_hash_key(&e->flows, &k);
+    struct qw_flow *f = qw_flow_lookup_hashed(&e->flows, &k, hv);
     uint16_t vlan = p->nvlan ? p->vlan[p->nvlan - 1] : 0;
     if (!f && p->nvlan && !(p->l4_proto == 6 && (p->tcp_flags & (QW_TCP_SYN | QW_TCP_ACK)) ==
                                                    QW_TCP_SYN)) {
         /* Routed traffic on a mirrored trunk: the reply may carry the other zone's VLAN. Join
          * the conversation if this direction is new to it or was seen on this VLAN; a bare SYN
          * always opens its own flow, so equal addresses in separate VLANs stay apart. */
-        struct qw_flow *g = qw_flow_lookup_any_vlan(&e->flows, &k);
+        struct qw_flow *g = qw_flow_lookup_any_vlan_hashed(&e->flows, &k, hv);
         if (g) {
             enum qw_dir gd = qw_flow_dir(g, from_a);
             if (g->pkts[gd] == 0 || g->dir_vlan[gd] == vlan) f = g;
@@ -478,7 +661,7 @@ static void flow_packet(struct qw_engine *e, const struct qw_packet *p)
         f = NULL;
     }
     if (!f) {
-        f = flow_create(e, &k, p, from_a);
+        f = flow_create(e, &k, hv, p, from_a);
         if (!f) {
             e->stats.no_flow++;
             return;
@@ -514,12 +697,17 @@ bool qw_engine_init(struct qw_engine *e, const struct qw_engine_config *cfg)
     /* A fixed key: flow ids must not change between runs over the same capture. */
     e->flow_id_key.k0 = 0x7177617977617463ull; /* "qwaywatc" */
     e->flow_id_key.k1 = 0x68666c6f7769642aull; /* "hflowid*" */
+    if (!e->cfg.app_memcap) e->cfg.app_memcap = QW_APP_MEMCAP_DEFAULT;
+    if (!e->cfg.frag_cap) e->cfg.frag_cap = QW_FRAG_SLOTS;
     static const struct qw_reasm_ops ops = {on_stream_data, on_stream_gap};
     qw_reasm_init(&e->reasm, &ops, e, e->cfg.reasm_memcap);
+    if (e->cfg.reasm_flow_cap) e->reasm.flow_cap = e->cfg.reasm_flow_cap;
+    probe_index_init(e);
     if (!qw_flow_table_init(&e->flows, e->cfg.flow_cap, &e->cfg.timeouts)) return false;
     struct qw_detect_config dc = {.site = e->cfg.site, .events = e->cfg.events,
                                   .syslog = e->cfg.syslog};
-    return qw_obs_init(&e->obs) && qw_detect_init(&e->detect, &dc);
+    struct qw_obs_caps oc = {.hosts = e->cfg.asset_cap, .edges = e->cfg.edge_cap};
+    return qw_obs_init(&e->obs, &oc) && qw_detect_init(&e->detect, &dc);
 }
 
 void qw_engine_free(struct qw_engine *e)
@@ -530,6 +718,11 @@ void qw_engine_free(struct qw_engine *e)
         e->frame_state = NULL;
     }
     qw_flow_table_free(&e->flows);
+    qw_reasm_release(&e->reasm);
+    qw_pending_free(&e->spare_pending);
+    free(e->probe_ix);
+    e->probe_ix = NULL;
+    states_release(e);
     qw_obs_free(&e->obs);
     qw_detect_free(&e->detect);
 }
@@ -542,6 +735,10 @@ void qw_engine_packet(struct qw_engine *e, struct qw_decoder *d, const uint8_t *
     if (!e->stats.first_ns || ts_ns < e->stats.first_ns) e->stats.first_ns = ts_ns;
     if (ts_ns > e->stats.last_ns) e->stats.last_ns = ts_ns;
     if (ts_ns > e->now_ns) e->now_ns = ts_ns;
+    if (e->now_ns >= e->next_settle_ns) { /* folded flow ends into hosts and edges */
+        if (e->next_settle_ns) qw_obs_settle(&e->obs);
+        e->next_settle_ns = e->now_ns + QW_OBS_SETTLE_NS;
+    }
 
     for (unsigned i = 0; i < QW_EXPIRE_STEP; i++) {
         struct qw_flow *f = qw_flow_next_expired(&e->flows, e->now_ns);
@@ -549,8 +746,13 @@ void qw_engine_packet(struct qw_engine *e, struct qw_decoder *d, const uint8_t *
         flow_end(e, f, QW_END_TIMEOUT);
     }
 
+    /* the fragment cap is the engine's: applied to each capture source's decoder */
+    if (d->frag.cap != e->cfg.frag_cap) qw_frag_set_cap(&d->frag, e->cfg.frag_cap);
+    uint64_t evicted = d->frag.stats.evicted, refused = d->frag.stats.refused;
     struct qw_packet p;
     qw_decode(d, frame, caplen, wirelen, ts_ns, &p);
+    e->stats.frag_evicted += d->frag.stats.evicted - evicted;
+    e->stats.frag_refused += d->frag.stats.refused - refused;
     if (p.l3 == QW_L3_ARP || p.l3 == QW_L3_OTHER) {
         qw_obs_packet_l2(&e->obs, &p);
         on_frame(e, &p);
@@ -594,18 +796,20 @@ void qw_engine_clock(struct qw_engine *e, uint64_t now_ns)
     if (now_ns > e->now_ns) e->now_ns = now_ns;
 }
 
-void qw_engine_finish(struct qw_engine *e)
+void qw_engine_attach_thread(struct qw_engine *e)
 {
-    /* flows already past their timeout end as timed out, whatever the per-packet expiry step
-     * had time for */
-    struct qw_flow *x;
-    while ((x = qw_flow_next_expired(&e->flows, e->now_ns))) flow_end(e, x, QW_END_TIMEOUT);
-    frames_finish(e);
+    qw_stream_mem.cap = e->reasm.memcap;
+    qw_stream_mem.refused = 0;
+    qw_stream_mem.peak = 0;
+}
+
+static void end_all_flows(struct qw_engine *e)
+{
     /* Deterministic order: by start time then id, never by hash-table layout. */
     size_t n = (size_t)e->flows.stats.active, i = 0;
     if (n == 0) return; /* e.g. a capture of ARP, CDP or GOOSE only */
-    struct qw_flow **all = n ? malloc(n * sizeof *all) : NULL;
-    if (n && !all) { /* out of memory: still end them all, in list order */
+    struct qw_flow **all = malloc(n * sizeof *all);
+    if (!all) { /* out of memory: still end them all, in list order */
         struct qw_flow *f;
         while ((f = qw_flow_oldest(&e->flows))) flow_end(e, f, QW_END_CAPTURE);
         return;
@@ -615,4 +819,29 @@ void qw_engine_finish(struct qw_engine *e)
     qsort(all, i, sizeof *all, cmp_flow_age);
     for (size_t k = 0; k < i; k++) flow_end(e, all[k], QW_END_CAPTURE);
     free(all);
+}
+
+void qw_engine_finish(struct qw_engine *e)
+{
+    /* flows already past their timeout end as timed out, whatever the per-packet expiry step
+     * had time for */
+    struct qw_flow *x;
+    while ((x = qw_flow_next_expired(&e->flows, e->now_ns))) flow_end(e, x, QW_END_TIMEOUT);
+    frames_finish(e);
+    end_all_flows(e);
+    qw_obs_settle(&e->obs);
+    e->stats.stream_refused = qw_stream_mem.refused; /* on the engine's own thread */
+}
+
+void qw_engine_limits(const struct qw_engine *e, struct qw_engine_limits *out)
+{
+    memset(out, 0, sizeof *out);
+    out->flows_evicted = e->flows.stats.evicted;
+    out->reasm_refused = e->reasm.stats.memcap_hits;
+    out->reasm_flow_refused = e->reasm.stats.flow_cap_hits;
+    out->stream_refused = e->stats.stream_refused;
+    out->frag_evicted = e->stats.frag_evicted;
+    out->app_refused = e->stats.app_refused;
+    out->assets_refused = qw_obs_hosts_refused(&e->obs);
+    out->edges_refused = qw_obs_edges_refused(&e->obs);
 }

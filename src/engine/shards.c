@@ -209,6 +209,7 @@ static void *worker_main(void *arg)
     struct qw_worker *w = arg;
     struct ring *r = &w->ring;
     size_t pos = 0;
+    qw_engine_attach_thread(&w->engine);
     for (;;) {
         size_t end = worker_wait_data(r, pos);
         while (pos != end) {
@@ -301,6 +302,7 @@ bool qw_shards_init(struct qw_shards *s, unsigned n, const struct qw_engine_conf
         if (c.flow_cap < 1024) c.flow_cap = 1024;
         c.reasm_memcap = (size_t)share(cfg->reasm_memcap ? cfg->reasm_memcap
                                                          : QW_REASM_MEMCAP_DEFAULT, n);
+        c.app_memcap = (size_t)share(cfg->app_memcap ? cfg->app_memcap : QW_APP_MEMCAP_DEFAULT, n);
         w->dec = calloc(nsources, sizeof *w->dec);
         if (!w->dec) goto fail;
         for (size_t k = 0; k < nsources; k++) qw_decoder_init(&w->dec[k], linktypes[k]);
@@ -308,7 +310,8 @@ bool qw_shards_init(struct qw_shards *s, unsigned n, const struct qw_engine_conf
         w->engine_ok = true;
         if (s->threads && i > 0 && !ring_init(&w->ring)) goto fail;
     }
-    for (unsigned i = 1; s->threads && i < n; i++) { /* engine 0 runs on the capture thread */
+    qw_engine_attach_thread(&s->w[0].engine); /* engine 0 runs on the capture thread */
+    for (unsigned i = 1; s->threads && i < n; i++) {
         struct qw_worker *w = &s->w[i];
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) goto fail;
         w->started = true;

@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Thread_local size_t qw_pending_bytes_total; /* per thread: each worker its own engine */
+_Thread_local struct qw_stream_mem qw_stream_mem = {.cap = SIZE_MAX};
+
+/* Smallest buffer: most tails are a PDU header or a few hundred bytes. */
+#define PENDING_MIN 256u
 
 void qw_pending_reset(struct qw_pending *pend)
 {
@@ -12,24 +15,31 @@ void qw_pending_reset(struct qw_pending *pend)
 
 void qw_pending_free(struct qw_pending *pend)
 {
-    qw_pending_bytes_total -= pend->cap;
+    qw_stream_mem.pending -= pend->cap;
     free(pend->buf);
     pend->buf = NULL;
     pend->len = pend->cap = 0;
 }
 
-/* Make room for `need` bytes in total. Growth is geometric from 2 KiB so a flow costs memory
- * only while it actually holds a split PDU; the buffer is kept until the flow ends. */
+/* Make room for `need` bytes in total. Growth is geometric from PENDING_MIN so a flow costs
+ * memory only while it actually holds a split PDU (the engine frees an emptied buffer). */
 static bool reserve(struct qw_pending *pend, size_t need)
 {
     if (need <= pend->cap) return true;
     if (need > QW_STREAM_PENDING_MAX) return false;
-    size_t cap = pend->cap ? pend->cap : 2048;
+    size_t cap = pend->cap ? pend->cap : PENDING_MIN;
     while (cap < need) cap *= 2;
     if (cap > QW_STREAM_PENDING_MAX) cap = QW_STREAM_PENDING_MAX;
+    struct qw_stream_mem *m = &qw_stream_mem;
+    size_t held = m->pending + m->ooo;
+    if (held + (cap - pend->cap) > m->cap) {
+        m->refused++;
+        return false;
+    }
     uint8_t *nb = realloc(pend->buf, cap);
     if (!nb) return false;
-    qw_pending_bytes_total += cap - pend->cap;
+    m->pending += cap - pend->cap;
+    if (held + (cap - pend->cap) > m->peak) m->peak = held + (cap - pend->cap);
     pend->buf = nb;
     pend->cap = (uint32_t)cap;
     return true;

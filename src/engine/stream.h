@@ -23,8 +23,18 @@ struct qw_pending {
     uint32_t len, cap;
 };
 
-/* Pending-buffer memory (bytes currently allocated) of this thread's engine, for reports and caps. */
-extern _Thread_local size_t qw_pending_bytes_total;
+/* Memory of the TCP data held on this thread (one engine per thread): pending tails here and
+ * out-of-order segments queued by the reassembler (reasm.c), against one cap that the
+ * reassembler sets (qw_reasm_init; SIZE_MAX until then, as in parser tests). A tail that would
+ * pass the cap is dropped like one past QW_STREAM_PENDING_MAX, and counted. */
+struct qw_stream_mem {
+    size_t pending;   /* bytes allocated to pending buffers */
+    size_t ooo;       /* bytes of queued out-of-order segments */
+    size_t cap;
+    size_t peak;      /* highest pending + ooo */
+    uint64_t refused; /* tails (or probe bytes) dropped at the cap */
+};
+extern _Thread_local struct qw_stream_mem qw_stream_mem;
 
 /* Hand `data` to the parser after any pending tail. Returns the number of bytes dropped because
  * the tail would pass QW_STREAM_PENDING_MAX (the parser's `gap` was called), 0 normally. */

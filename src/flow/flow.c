@@ -1,5 +1,6 @@
 #include "flow/flow.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +49,7 @@ bool qw_flow_table_init(struct qw_flow_table *t, uint32_t cap,
     t->nbuckets = nb;
     t->cap = cap;
     t->timeouts = timeouts ? *timeouts : qw_flow_timeouts_default;
-    qw_sipkey_random(&t->key);
+    qw_hkey_random(&t->key);
     t->slab_cap = cap / FLOWS_PER_SLAB + 1;
     t->slabs = calloc(t->slab_cap, sizeof *t->slabs);
     return t->slabs != NULL;
@@ -63,6 +64,22 @@ void qw_flow_table_free(struct qw_flow_table *t)
     memset(t, 0, sizeof *t);
 }
 
+/* memcmp order of two addresses, from two big-endian word comparisons. */
+static int addr_cmp(const struct qw_addr *x, const struct qw_addr *y)
+{
+    for (int off = 0; off < 16; off += 8) {
+        uint64_t a, b;
+        memcpy(&a, x->b + off, 8);
+        memcpy(&b, y->b + off, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        a = __builtin_bswap64(a);
+        b = __builtin_bswap64(b);
+#endif
+        if (a != b) return a < b ? -1 : 1;
+    }
+    return 0;
+}
+
 void qw_flow_key_from_packet(const struct qw_packet *p, struct qw_flow_key *k, bool *from_a)
 {
     memset(k, 0, sizeof *k);
@@ -73,7 +90,7 @@ void qw_flow_key_from_packet(const struct qw_packet *p, struct qw_flow_key *k, b
         sp = p->sport;
         dp = p->dport;
     }
-    int c = memcmp(&p->src_ip, &p->dst_ip, sizeof p->src_ip);
+    int c = addr_cmp(&p->src_ip, &p->dst_ip);
     bool src_first = c < 0 || (c == 0 && sp <= dp);
     if (src_first) {
         k->a = p->src_ip;
@@ -89,36 +106,75 @@ void qw_flow_key_from_packet(const struct qw_packet *p, struct qw_flow_key *k, b
     *from_a = src_first;
 }
 
-static uint32_t bucket_of(const struct qw_flow_table *t, const struct qw_flow_key *k)
+/* The key's words: both addresses, then ports + protocol (VLAN tags apart). */
+static inline uint64_t key_word(const struct qw_flow_key *k, size_t off)
 {
-    return (uint32_t)qw_siphash13(&t->key, k, sizeof *k) & (t->nbuckets - 1);
+    return qw_hash_load64((const uint8_t *)k + off);
 }
 
-static uint32_t bucket_any_of(const struct qw_flow_table *t, const struct qw_flow_key *k)
+/* Two independent products over the addresses, combined with ports and protocol: the hash of
+ * the 5-tuple; the VLAN tags are folded in last, so the two hashes cost one product more than
+ * one. */
+struct qw_flow_hash qw_flow_hash_key(const struct qw_flow_table *t, const struct qw_flow_key *k)
 {
-    struct qw_flow_key nv = *k;
-    memset(nv.vlan, 0, sizeof nv.vlan);
-    return (uint32_t)qw_siphash13(&t->key, &nv, sizeof nv) & (t->nbuckets - 1);
+    const uint64_t *key = t->key.k;
+    uint64_t pp = (uint64_t)k->port_a | (uint64_t)k->port_b << 16 | (uint64_t)k->proto << 32;
+    uint64_t h1 = qw_hash_mix(key_word(k, offsetof(struct qw_flow_key, a)) ^ key[0],
+                              key_word(k, offsetof(struct qw_flow_key, a) + 8) ^ key[1]);
+    uint64_t h2 = qw_hash_mix(key_word(k, offsetof(struct qw_flow_key, b)) ^ key[2],
+                              key_word(k, offsetof(struct qw_flow_key, b) + 8) ^ key[3]);
+    uint64_t ha = qw_hash_mix(h1 ^ pp ^ key[1], h2 ^ key[0]);
+    uint64_t vl = (uint64_t)k->vlan[0] | (uint64_t)k->vlan[1] << 16;
+    uint64_t h = qw_hash_mix(ha ^ vl ^ key[2], key[3] | 1);
+    return (struct qw_flow_hash){(uint32_t)h, (uint32_t)ha};
+}
+
+/* Keys are compared word by word: both addresses, then ports + VLAN tags, then protocol (the
+ * padding is always zero: qw_flow_key_from_packet clears the key). */
+static inline bool same_addrs(const struct qw_flow_key *x, const struct qw_flow_key *y)
+{
+    uint64_t d = 0;
+    for (size_t off = 0; off < 32; off += 8) d |= key_word(x, off) ^ key_word(y, off);
+    return d == 0;
+}
+
+static inline bool same_key(const struct qw_flow_key *x, const struct qw_flow_key *y)
+{
+    return same_addrs(x, y) && key_word(x, 32) == key_word(y, 32) &&
+           x->proto == y->proto;
 }
 
 static bool same_but_vlan(const struct qw_flow_key *x, const struct qw_flow_key *y)
 {
     return x->proto == y->proto && x->port_a == y->port_a && x->port_b == y->port_b &&
-           memcmp(&x->a, &y->a, sizeof x->a) == 0 && memcmp(&x->b, &y->b, sizeof x->b) == 0;
+           same_addrs(x, y);
+}
+
+struct qw_flow *qw_flow_lookup_any_vlan_hashed(struct qw_flow_table *t,
+                                               const struct qw_flow_key *k,
+                                               struct qw_flow_hash hv)
+{
+    for (struct qw_flow *f = t->buckets_any[hv.h_any & (t->nbuckets - 1)]; f; f = f->hnext_any)
+        if (f->hash_any == hv.h_any && same_but_vlan(&f->key, k)) return f;
+    return NULL;
+}
+
+struct qw_flow *qw_flow_lookup_hashed(struct qw_flow_table *t, const struct qw_flow_key *k,
+                                      struct qw_flow_hash hv)
+{
+    for (struct qw_flow *f = t->buckets[hv.h & (t->nbuckets - 1)]; f; f = f->hnext)
+        if (f->hash == hv.h && same_key(&f->key, k)) return f;
+    return NULL;
 }
 
 struct qw_flow *qw_flow_lookup_any_vlan(struct qw_flow_table *t, const struct qw_flow_key *k)
 {
-    for (struct qw_flow *f = t->buckets_any[bucket_any_of(t, k)]; f; f = f->hnext_any)
-        if (same_but_vlan(&f->key, k)) return f;
-    return NULL;
+    return qw_flow_lookup_any_vlan_hashed(t, k, qw_flow_hash_key(t, k));
 }
 
 struct qw_flow *qw_flow_lookup(struct qw_flow_table *t, const struct qw_flow_key *k)
 {
-    for (struct qw_flow *f = t->buckets[bucket_of(t, k)]; f; f = f->hnext)
-        if (memcmp(&f->key, k, sizeof *k) == 0) return f;
-    return NULL;
+    return qw_flow_lookup_hashed(t, k, qw_flow_hash_key(t, k));
 }
 
 static void list_unlink(struct qw_flow_table *t, struct qw_flow *f)
@@ -170,17 +226,20 @@ static struct qw_flow *pool_get(struct qw_flow_table *t)
     return &slab[0];
 }
 
-struct qw_flow *qw_flow_insert(struct qw_flow_table *t, const struct qw_flow_key *k)
+struct qw_flow *qw_flow_insert_hashed(struct qw_flow_table *t, const struct qw_flow_key *k,
+                                      struct qw_flow_hash hv)
 {
     if (t->stats.active >= t->cap) return NULL;
     struct qw_flow *f = pool_get(t);
     if (!f) return NULL;
     memset(f, 0, sizeof *f);
     f->key = *k;
-    uint32_t b = bucket_of(t, k);
+    f->hash = hv.h;
+    f->hash_any = hv.h_any;
+    uint32_t b = hv.h & (t->nbuckets - 1);
     f->hnext = t->buckets[b];
     t->buckets[b] = f;
-    uint32_t ba = bucket_any_of(t, k);
+    uint32_t ba = hv.h_any & (t->nbuckets - 1);
     f->hnext_any = t->buckets_any[ba];
     t->buckets_any[ba] = f;
     f->tclass = k->proto == 6 ? QW_TCLASS_TCP_NEW
@@ -193,12 +252,17 @@ struct qw_flow *qw_flow_insert(struct qw_flow_table *t, const struct qw_flow_key
     return f;
 }
 
+struct qw_flow *qw_flow_insert(struct qw_flow_table *t, const struct qw_flow_key *k)
+{
+    return qw_flow_insert_hashed(t, k, qw_flow_hash_key(t, k));
+}
+
 void qw_flow_remove(struct qw_flow_table *t, struct qw_flow *f)
 {
-    struct qw_flow **pp = &t->buckets[bucket_of(t, &f->key)];
+    struct qw_flow **pp = &t->buckets[f->hash & (t->nbuckets - 1)];
     while (*pp && *pp != f) pp = &(*pp)->hnext;
     if (*pp) *pp = f->hnext;
-    struct qw_flow **pa = &t->buckets_any[bucket_any_of(t, &f->key)];
+    struct qw_flow **pa = &t->buckets_any[f->hash_any & (t->nbuckets - 1)];
     while (*pa && *pa != f) pa = &(*pa)->hnext_any;
     if (*pa) *pa = f->hnext_any;
     list_unlink(t, f);

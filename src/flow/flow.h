@@ -63,44 +63,56 @@ struct qw_flow_key {
 
 struct qw_seg; /* out-of-order TCP segment (reasm.c) */
 
-struct qw_tcp_dir {
+/* Sequence state of one TCP direction: inline in the flow, every TCP flow with data needs it. */
+struct qw_tcp_seq {
     uint32_t isn;       /* first sequence number seen (SYN or pickup point) */
     uint32_t next_seq;  /* next in-order byte expected */
-    bool seq_known;
+    bool seq_known;     /* set by the first segment with data or SYN (reasm.c) */
     bool syn, fin, rst;
-    uint16_t ooo_count;
-    uint32_t ooo_bytes;
+};
+
+/* What a TCP direction holds only while it buffers bytes, or once it lost some: allocated on
+ * demand (reasm.c) so that an idle flow costs its struct qw_flow alone. */
+struct qw_tcp_dir {
     struct qw_seg *ooo; /* sorted by sequence number */
+    uint32_t ooo_count;
+    uint32_t ooo_bytes;
     struct qw_pending pending; /* unconsumed application bytes */
     uint32_t gaps;
     uint64_t gap_bytes;
 };
 
+/* One flow. Its size is a design bound (tests/unit/test_flow.c): at most 256 bytes, so that a
+ * million idle flows fit in 256 MB besides their parsers' state. Everything a flow needs only
+ * while it buffers data lives out of line (`tcp`). */
 struct qw_flow {
     struct qw_flow *hnext;          /* hash chain (VLAN + 5-tuple) */
     struct qw_flow *hnext_any;      /* hash chain of the 5-tuple alone (any VLAN) */
     struct qw_flow *lprev, *lnext;  /* idle list of its timeout class */
-    struct qw_flow_key key;
     uint64_t id;
     uint64_t first_ns, last_ns;
     uint64_t pkts[2], bytes[2];     /* [QW_DIR_TO_SERVER], [QW_DIR_TO_CLIENT] */
+    const struct qw_proto *app;
+    void *app_state;
+    struct qw_tcp_dir *tcp;         /* [2], allocated while a direction buffers or after a gap */
+    struct qw_flow_key key;
+    uint32_t hash, hash_any;        /* of the key, with and without VLAN tags (flow.c) */
+    struct qw_tcp_seq seq[2];       /* TCP sequence state per direction */
+    uint32_t anomalies;
+    uint32_t ops;                   /* qw_op bits of every transaction seen */
+    uint16_t dir_vlan[2];           /* innermost VLAN each direction was first seen on */
     bool client_is_a;               /* orientation: which key end opened the flow */
     uint8_t tcp_state;
     uint8_t tclass;
     uint8_t end_reason;
     uint8_t flags_seen[2];          /* TCP flags OR-ed per direction */
     bool has_mac[2];
-    uint16_t dir_vlan[2];           /* innermost VLAN each direction was first seen on */
     uint8_t mac[2][6];              /* [0] client side, [1] server side */
     uint8_t dst_mac[2][6];          /* destination MAC of each direction's first frame: the
                                      * peer itself on a segment, its gateway when routed */
     uint8_t app_status;             /* engine: detection state (engine.c) */
     uint8_t probe_tries;
-    uint32_t anomalies;
-    uint32_t ops;                   /* qw_op bits of every transaction seen */
-    const struct qw_proto *app;
-    void *app_state;
-    struct qw_tcp_dir *tcp;         /* [2], allocated when a TCP flow carries payload */
+    uint8_t app_slot;               /* registry index of `app` + 1; 0: not set (engine.c) */
 };
 
 struct qw_flow_stats {
@@ -116,7 +128,7 @@ struct qw_flow_table {
     struct qw_flow *free_list;
     struct qw_flow *lists_head[QW_TCLASS_COUNT], *lists_tail[QW_TCLASS_COUNT];
     struct qw_flow_timeouts timeouts;
-    struct qw_sipkey key;
+    struct qw_hkey key;
     struct qw_flow_stats stats;
     void **slabs;
     uint32_t nslabs, slab_cap;
@@ -129,11 +141,26 @@ void qw_flow_table_free(struct qw_flow_table *t);
 /* Build the table key for a packet; `*from_a` tells whether the packet's source is end a. */
 void qw_flow_key_from_packet(const struct qw_packet *p, struct qw_flow_key *k, bool *from_a);
 
-struct qw_flow *qw_flow_lookup(struct qw_flow_table *t, const struct qw_flow_key *k);
+/* A key's hashes, computed once per packet and handed to the calls below. */
+struct qw_flow_hash {
+    uint32_t h;     /* VLAN tags + 5-tuple */
+    uint32_t h_any; /* 5-tuple alone */
+};
+struct qw_flow_hash qw_flow_hash_key(const struct qw_flow_table *t, const struct qw_flow_key *k);
+
+struct qw_flow *qw_flow_lookup_hashed(struct qw_flow_table *t, const struct qw_flow_key *k,
+                                      struct qw_flow_hash hv);
 /* A flow with the same 5-tuple on any VLAN (a routed conversation whose directions a mirror
  * shows on different VLANs), or NULL. */
-struct qw_flow *qw_flow_lookup_any_vlan(struct qw_flow_table *t, const struct qw_flow_key *k);
+struct qw_flow *qw_flow_lookup_any_vlan_hashed(struct qw_flow_table *t,
+                                               const struct qw_flow_key *k,
+                                               struct qw_flow_hash hv);
 /* Take a flow from the pool (NULL if the pool is full; the caller evicts and retries). */
+struct qw_flow *qw_flow_insert_hashed(struct qw_flow_table *t, const struct qw_flow_key *k,
+                                      struct qw_flow_hash hv);
+/* The same, hashing the key themselves. */
+struct qw_flow *qw_flow_lookup(struct qw_flow_table *t, const struct qw_flow_key *k);
+struct qw_flow *qw_flow_lookup_any_vlan(struct qw_flow_table *t, const struct qw_flow_key *k);
 struct qw_flow *qw_flow_insert(struct qw_flow_table *t, const struct qw_flow_key *k);
 /* Unlink from the hash and the idle list, and return to the pool. State must be freed first. */
 void qw_flow_remove(struct qw_flow_table *t, struct qw_flow *f);

@@ -63,18 +63,9 @@ const char *qw_ip_proto_name(uint8_t proto, char buf[8])
     }
 }
 
-void qw_eventlog_begin(struct qw_eventlog *el, uint64_t ts_ns, const char *event_type,
-                       const struct qw_flow *f)
+/* The flow envelope (flow_id .. ether) as JSON members, without the leading comma. */
+static void write_envelope(struct qw_json *j, const struct qw_flow *f)
 {
-    struct qw_json *j = &el->j;
-    j->in_record = true;
-    char tbuf[QW_TIME_STR_MAX];
-    size_t n = qw_time_rfc3339(ts_ns, tbuf);
-    qw_json_obj_begin(j, NULL);
-    qw_json_strn(j, "timestamp", tbuf, n);
-    qw_json_str(j, "event_type", event_type);
-    qw_json_u64(j, "schema_version", QW_SCHEMA_VERSION);
-    if (!f) return;
     char a[46], pb[8];
     qw_json_u64(j, "flow_id", f->id);
     qw_json_str(j, "src_ip", qw_addr_str(qw_flow_cli_ip(f), a));
@@ -102,6 +93,150 @@ void qw_eventlog_begin(struct qw_eventlog *el, uint64_t ts_ns, const char *event
         }
         qw_json_obj_end(j);
     }
+}
+
+/* A flow's records repeat its envelope: the rendered text of recently used flows is kept,
+ * keyed by everything the text is made of (so a hit is always the text the flow would get).
+ * Per thread, so concurrent writers never share it. */
+#define ENV_SLOTS 128
+#define ENV_TEXT 384
+#define ENV_NAME_MAX 48 /* longest parser name composed directly (names are identifiers) */
+
+struct env_slot {
+    uint64_t id;
+    const struct qw_proto *app;
+    struct qw_flow_key key;
+    uint8_t mac[2][6];
+    uint16_t len;
+    bool client_is_a, used;
+    bool has_mac[2];
+    char text[ENV_TEXT];
+};
+
+static _Thread_local struct env_slot env_cache[ENV_SLOTS];
+
+static bool env_matches(const struct env_slot *c, const struct qw_flow *f)
+{
+    return c->used && c->id == f->id && c->app == f->app && c->client_is_a == f->client_is_a &&
+           c->has_mac[0] == f->has_mac[0] && c->has_mac[1] == f->has_mac[1] &&
+           memcmp(&c->key, &f->key, sizeof c->key) == 0 &&
+           memcmp(c->mac, f->mac, sizeof c->mac) == 0;
+}
+
+/* An identifier-like name: copied as it is. */
+static bool plain_name(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '"' ||
+            s[i] == '\\')
+            return false;
+    return true;
+}
+
+/* The envelope composed into `p` (at most ENV_TEXT bytes: IP and MAC text, numbers and names
+ * need no escaping); returns the end, or NULL when the parser's name is not a plain one. The
+ * same text as write_envelope. */
+static char *compose_envelope(char *p, const struct qw_flow *f)
+{
+    const char *app = f->app ? f->app->name : NULL;
+    size_t alen = app ? strlen(app) : 0;
+    if (app && (alen > ENV_NAME_MAX || !plain_name(app, alen))) return NULL;
+    char a[46], pb[8];
+    p = QW_JSON_PUT_LIT(p, "\"flow_id\":");
+    p = qw_json_put_u64(p, f->id);
+    p = QW_JSON_PUT_LIT(p, ",\"src_ip\":\"");
+    qw_addr_str(qw_flow_cli_ip(f), a);
+    p = qw_json_put(p, a, strlen(a));
+    p = QW_JSON_PUT_LIT(p, "\",\"src_port\":");
+    p = qw_json_put_u64(p, qw_flow_cli_port(f));
+    p = QW_JSON_PUT_LIT(p, ",\"dest_ip\":\"");
+    qw_addr_str(qw_flow_srv_ip(f), a);
+    p = qw_json_put(p, a, strlen(a));
+    p = QW_JSON_PUT_LIT(p, "\",\"dest_port\":");
+    p = qw_json_put_u64(p, qw_flow_srv_port(f));
+    const char *proto = qw_ip_proto_name(f->key.proto, pb);
+    p = QW_JSON_PUT_LIT(p, ",\"proto\":\"");
+    p = qw_json_put(p, proto, strlen(proto));
+    *p++ = '"';
+    if (app) {
+        p = QW_JSON_PUT_LIT(p, ",\"app_proto\":\"");
+        p = qw_json_put(p, app, alen);
+        *p++ = '"';
+    }
+    if (f->key.vlan[0]) {
+        p = QW_JSON_PUT_LIT(p, ",\"vlan\":[");
+        p = qw_json_put_u64(p, f->key.vlan[0]);
+        if (f->key.vlan[1]) {
+            *p++ = ',';
+            p = qw_json_put_u64(p, f->key.vlan[1]);
+        }
+        *p++ = ']';
+    }
+    if (f->has_mac[0] || f->has_mac[1]) {
+        p = QW_JSON_PUT_LIT(p, ",\"ether\":{");
+        if (f->has_mac[0]) {
+            p = QW_JSON_PUT_LIT(p, "\"src_mac\":\"");
+            qw_mac_str(f->mac[0], p);
+            p += 17;
+            *p++ = '"';
+        }
+        if (f->has_mac[1]) {
+            p = f->has_mac[0] ? QW_JSON_PUT_LIT(p, ",\"dest_mac\":\"")
+                              : QW_JSON_PUT_LIT(p, "\"dest_mac\":\"");
+            qw_mac_str(f->mac[1], p);
+            p += 17;
+            *p++ = '"';
+        }
+        *p++ = '}';
+    }
+    return p;
+}
+
+/* The envelope text of `f`, from the cache (composed on a miss); NULL when it cannot be
+ * composed directly (then the member writers write it). */
+static const struct env_slot *envelope(const struct qw_flow *f)
+{
+    struct env_slot *c = &env_cache[(f->id ^ f->id >> 17) % ENV_SLOTS];
+    if (env_matches(c, f)) return c;
+    char *end = compose_envelope(c->text, f);
+    if (!end) {
+        c->used = false;
+        return NULL;
+    }
+    c->used = true;
+    c->id = f->id;
+    c->key = f->key;
+    c->app = f->app;
+    c->client_is_a = f->client_is_a;
+    memcpy(c->has_mac, f->has_mac, sizeof c->has_mac);
+    memcpy(c->mac, f->mac, sizeof c->mac);
+    c->len = (uint16_t)(end - c->text);
+    return c;
+}
+
+void qw_eventlog_begin(struct qw_eventlog *el, uint64_t ts_ns, const char *event_type,
+                       const struct qw_flow *f)
+{
+    struct qw_json *j = &el->j;
+    j->in_record = true; /* see flush_midway (json.c) */
+    size_t tlen = strlen(event_type);
+    const struct env_slot *env = f ? envelope(f) : NULL;
+    qw_json_obj_begin(j, NULL);
+    /* {"timestamp":"...","event_type":"...","schema_version":1[,envelope] */
+    char *p = qw_json_room(j, 128 + 6 * tlen + ENV_TEXT);
+    if (!p) return;
+    p = QW_JSON_PUT_LIT(p, "\"timestamp\":\"");
+    p += qw_time_rfc3339(ts_ns, p);
+    p = QW_JSON_PUT_LIT(p, "\",\"event_type\":");
+    p = qw_json_put_str(p, event_type, tlen);
+    p = QW_JSON_PUT_LIT(p, ",\"schema_version\":");
+    p = qw_json_put_u64(p, QW_SCHEMA_VERSION);
+    if (env) {
+        *p++ = ',';
+        p = qw_json_put(p, env->text, env->len);
+    }
+    qw_json_done(j, p);
+    if (f && !env) write_envelope(j, f);
 }
 
 void qw_eventlog_begin_frame(struct qw_eventlog *el, uint64_t ts_ns, const char *event_type,

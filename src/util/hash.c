@@ -9,10 +9,14 @@ static inline uint64_t rotl(uint64_t x, int b)
     return (x << b) | (x >> (64 - b));
 }
 
+/* SipHash reads its message as little-endian 64-bit words (paper, s.2). */
 static inline uint64_t load_le64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
     return v;
 }
 
@@ -62,16 +66,34 @@ uint64_t qw_siphash13(const struct qw_sipkey *key, const void *data, size_t len)
     return siphash_cd(key, data, len, 1, 3);
 }
 
-void qw_sipkey_random(struct qw_sipkey *key)
+/* `n` random words from the kernel; without getrandom, words from the clock and an address,
+ * spread by the hash's own mixer (bucket choice then stays hard to aim at, if not secret). */
+static void random_words(uint64_t *w, size_t n)
 {
-    uint8_t buf[16];
-    if (getrandom(buf, sizeof buf, GRND_NONBLOCK) == (ssize_t)sizeof buf) {
-        key->k0 = load_le64(buf);
-        key->k1 = load_le64(buf + 8);
+    uint8_t buf[64];
+    size_t bytes = n * 8 <= sizeof buf ? n * 8 : sizeof buf;
+    if (getrandom(buf, bytes, GRND_NONBLOCK) == (ssize_t)bytes) {
+        for (size_t i = 0; i < n; i++) w[i] = load_le64(buf + 8 * (i % 8));
         return;
     }
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    key->k0 = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull;
-    key->k1 = (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)key;
+    uint64_t s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)(uintptr_t)w;
+    for (size_t i = 0; i < n; i++) {
+        s += 0x9e3779b97f4a7c15ull;
+        w[i] = qw_hash_mix(s, s ^ 0xbf58476d1ce4e5b9ull) | 1;
+    }
+}
+
+void qw_sipkey_random(struct qw_sipkey *key)
+{
+    uint64_t w[2];
+    random_words(w, 2);
+    key->k0 = w[0];
+    key->k1 = w[1];
+}
+
+void qw_hkey_random(struct qw_hkey *key)
+{
+    random_words(key->k, sizeof key->k / sizeof key->k[0]);
 }

@@ -3,7 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Slot layout: used flag padded to 8 bytes, key, value (each padded to 8). */
+#define INDEX_MIN 64u
+
 static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 
 bool qw_hmap_init(struct qw_hmap *m, size_t key_size, size_t val_size, uint32_t max)
@@ -11,107 +12,143 @@ bool qw_hmap_init(struct qw_hmap *m, size_t key_size, size_t val_size, uint32_t 
     memset(m, 0, sizeof *m);
     m->key_size = key_size;
     m->val_size = val_size;
-    m->stride = 8 + pad8(key_size) + pad8(val_size);
+    m->stride = pad8(key_size) + pad8(val_size);
     m->max = max;
-    m->cap = 64;
-    m->slots = calloc(m->cap, m->stride);
-    qw_sipkey_random(&m->key);
-    return m->slots != NULL;
+    m->cap = INDEX_MIN;
+    m->index = calloc(m->cap, sizeof *m->index);
+    qw_hkey_random(&m->key);
+    return m->index != NULL;
 }
 
 void qw_hmap_free(struct qw_hmap *m)
 {
-    free(m->slots);
-    m->slots = NULL;
-    m->cap = m->count = 0;
+    free(m->index);
+    free(m->entries);
+    m->index = NULL;
+    m->entries = NULL;
+    m->cap = m->count = m->ecap = 0;
 }
 
 void qw_hmap_clear(struct qw_hmap *m)
 {
-    memset(m->slots, 0, (size_t)m->cap * m->stride);
+    if (m->count) memset(m->index, 0, (size_t)m->cap * sizeof *m->index);
     m->count = 0;
 }
 
-static uint8_t *slot(const struct qw_hmap *m, uint32_t i) { return m->slots + (size_t)i * m->stride; }
-
-static uint32_t find(const struct qw_hmap *m, const void *key, bool *found)
+size_t qw_hmap_bytes(const struct qw_hmap *m)
 {
-    uint32_t mask = m->cap - 1;
-    uint32_t i = (uint32_t)qw_siphash13(&m->key, key, m->key_size) & mask;
+    return (size_t)m->cap * sizeof *m->index + (size_t)m->ecap * m->stride;
+}
+
+static uint8_t *entry(const struct qw_hmap *m, uint32_t e)
+{
+    return m->entries + (size_t)e * m->stride;
+}
+
+static uint64_t hash_of(const struct qw_hmap *m, const void *key)
+{
+    return qw_hash(&m->key, key, m->key_size);
+}
+
+/* The index slot of `key` (*found: its entry number in *e) or the empty slot where it goes. */
+static uint32_t find(const struct qw_hmap *m, const void *key, uint64_t h, bool *found,
+                     uint32_t *e)
+{
+    uint32_t mask = m->cap - 1, tag = (uint32_t)(h >> 32);
+    uint32_t i = (uint32_t)h & mask;
     for (;;) {
-        uint8_t *s = slot(m, i);
-        if (!s[0]) {
+        uint64_t s = m->index[i];
+        if (!s) {
             *found = false;
             return i;
         }
-        if (memcmp(s + 8, key, m->key_size) == 0) {
-            *found = true;
-            return i;
+        if ((uint32_t)(s >> 32) == tag) {
+            uint32_t n = (uint32_t)s - 1;
+            if (memcmp(entry(m, n), key, m->key_size) == 0) {
+                *found = true;
+                *e = n;
+                return i;
+            }
         }
         i = (i + 1) & mask;
     }
 }
 
-static bool grow(struct qw_hmap *m)
+/* Double the index and place every entry again (hashes are recomputed: growth is rare). */
+static bool grow_index(struct qw_hmap *m)
 {
-    uint32_t old_cap = m->cap;
-    uint8_t *old = m->slots;
-    uint8_t *n = calloc((size_t)old_cap * 2, m->stride);
-    if (!n) return false;
-    m->slots = n;
-    m->cap = old_cap * 2;
-    for (uint32_t i = 0; i < old_cap; i++) {
-        uint8_t *s = old + (size_t)i * m->stride;
-        if (!s[0]) continue;
-        bool found;
-        uint32_t j = find(m, s + 8, &found);
-        memcpy(slot(m, j), s, m->stride);
+    uint32_t cap = m->cap * 2;
+    uint64_t *idx = calloc(cap, sizeof *idx);
+    if (!idx) return false;
+    uint32_t mask = cap - 1;
+    for (uint32_t n = 0; n < m->count; n++) {
+        uint64_t h = hash_of(m, entry(m, n));
+        uint32_t i = (uint32_t)h & mask;
+        while (idx[i]) i = (i + 1) & mask;
+        idx[i] = (h >> 32) << 32 | (uint64_t)(n + 1);
     }
-    free(old);
+    free(m->index);
+    m->index = idx;
+    m->cap = cap;
+    return true;
+}
+
+static bool grow_entries(struct qw_hmap *m)
+{
+    uint32_t ecap = m->ecap ? m->ecap * 2 : 32;
+    if (ecap > m->max) ecap = m->max;
+    uint8_t *en = realloc(m->entries, (size_t)ecap * m->stride);
+    if (!en) return false;
+    m->entries = en;
+    m->ecap = ecap;
     return true;
 }
 
 void *qw_hmap_get(const struct qw_hmap *m, const void *key)
 {
+    if (!m->count) return NULL;
     bool found;
-    uint32_t i = find(m, key, &found);
-    return found ? slot(m, i) + 8 + pad8(m->key_size) : NULL;
+    uint32_t e = 0;
+    find(m, key, hash_of(m, key), &found, &e);
+    return found ? entry(m, e) + pad8(m->key_size) : NULL;
 }
 
 void *qw_hmap_upsert(struct qw_hmap *m, const void *key, bool *added)
 {
     bool found;
-    uint32_t i = find(m, key, &found);
+    uint32_t e = 0;
+    uint64_t h = hash_of(m, key);
+    uint32_t i = find(m, key, h, &found, &e);
     if (added) *added = !found;
-    if (found) return slot(m, i) + 8 + pad8(m->key_size);
+    if (found) return entry(m, e) + pad8(m->key_size);
     if (m->count >= m->max) {
         m->refused++;
         return NULL;
     }
-    if ((m->count + 1) * 4 > m->cap * 3) { /* keep the load under 3/4 */
-        if (!grow(m)) {
+    if (m->count == m->ecap && !grow_entries(m)) {
+        m->refused++;
+        return NULL;
+    }
+    if ((uint64_t)(m->count + 1) * 4 > (uint64_t)m->cap * 3) { /* keep the load under 3/4 */
+        if (!grow_index(m)) {
             m->refused++;
             return NULL;
         }
-        i = find(m, key, &found);
+        i = find(m, key, h, &found, &e);
     }
-    uint8_t *s = slot(m, i);
-    s[0] = 1;
-    memcpy(s + 8, key, m->key_size);
-    memset(s + 8 + pad8(m->key_size), 0, m->val_size);
-    m->count++;
-    return s + 8 + pad8(m->key_size);
+    e = m->count++;
+    uint8_t *s = entry(m, e);
+    memcpy(s, key, m->key_size);
+    memset(s + pad8(m->key_size), 0, m->val_size);
+    m->index[i] = (h >> 32) << 32 | (uint64_t)(e + 1);
+    return s + pad8(m->key_size);
 }
 
 bool qw_hmap_next(const struct qw_hmap *m, uint32_t *pos, const void **key, void **val)
 {
-    while (*pos < m->cap) {
-        uint8_t *s = slot(m, (*pos)++);
-        if (s[0]) {
-            *key = s + 8;
-            *val = s + 8 + pad8(m->key_size);
-            return true;
-        }
-    }
-    return false;
+    if (*pos >= m->count) return false;
+    uint8_t *s = entry(m, (*pos)++);
+    *key = s;
+    *val = s + pad8(m->key_size);
+    return true;
 }

@@ -55,3 +55,13 @@ PY
 }
 flood_run 1
 flood_run 2
+
+# The asset cap: a batch holds at most --asset-cap hosts per engine; the rest is refused and
+# counted in the summary, and the run is still stored.
+"$QW_BIN" analyze --db "$work/cap.db" --asset-cap 1024 "$work/flood.pcap" >"$work/cap.txt" 2>&1 ||
+    fail "analyze --asset-cap exited $?: $(tail -3 "$work/cap.txt")"
+hosts=$(sql "$work/cap.db" "SELECT count(*) FROM hosts")
+[ "$hosts" -le 1024 ] && [ "$hosts" -ge 1000 ] || fail "asset cap 1024: $hosts hosts stored"
+refused=$(sed -n 's/.*host updates refused \([0-9]*\),.*/\1/p' "$work/cap.txt")
+[ "${refused:-0}" -gt 0 ] || fail "asset cap: no refusals reported: $(grep '^Caps' "$work/cap.txt")"
+pass "--asset-cap 1024: $hosts hosts stored, $refused host updates refused and reported"

@@ -24,7 +24,8 @@ struct rig {
     char path[64];
 };
 
-static void rig_start(struct rig *r, uint32_t flow_cap)
+/* `cfg` may be NULL; its event log is the rig's. */
+static void rig_start_cfg(struct rig *r, const struct qw_engine_config *cfg)
 {
     memset(r, 0, sizeof *r);
     strcpy(r->path, "/tmp/qw_test_engine_XXXXXX");
@@ -32,9 +33,17 @@ static void rig_start(struct rig *r, uint32_t flow_cap)
     assert_true(fd >= 0);
     close(fd);
     assert_true(qw_eventlog_open(&r->log, r->path));
-    struct qw_engine_config cfg = {.flow_cap = flow_cap, .events = &r->log};
-    assert_true(qw_engine_init(&r->e, &cfg));
+    struct qw_engine_config c = {0};
+    if (cfg) c = *cfg;
+    c.events = &r->log;
+    assert_true(qw_engine_init(&r->e, &c));
     qw_decoder_init(&r->d, 1 /* Ethernet */);
+}
+
+static void rig_start(struct rig *r, uint32_t flow_cap)
+{
+    struct qw_engine_config cfg = {.flow_cap = flow_cap};
+    rig_start_cfg(r, &cfg);
 }
 
 /* Ends the run and returns the event log's text (caller frees). */
@@ -63,12 +72,14 @@ static size_t count(const char *text, const char *needle)
     return n;
 }
 
-/* Ethernet [+ 802.1Q] + IPv4 + TCP or UDP, no payload. Checksums are left 0: the decoder
- * counts them as bad and goes on, which is all these cases need. */
-static void send(struct rig *r, uint64_t t, uint16_t vlan, uint8_t proto, uint32_t src,
-                 uint16_t sport, uint32_t dst, uint16_t dport, uint8_t flags, uint32_t seq)
+/* Ethernet [+ 802.1Q] + IPv4 + TCP or UDP with `n` bytes of payload. Checksums are left 0:
+ * the decoder counts them as bad and goes on, which is all these cases need. */
+static void send_data(struct rig *r, uint64_t t, uint16_t vlan, uint8_t proto, uint32_t src,
+                      uint16_t sport, uint32_t dst, uint16_t dport, uint8_t flags, uint32_t seq,
+                      const uint8_t *data, size_t n)
 {
-    uint8_t f[80];
+    uint8_t f[256];
+    assert_true(n <= 160);
     size_t o = 0;
     memset(f, 0, sizeof f);
     f[5] = 1;  /* dst MAC 00..01 */
@@ -80,7 +91,7 @@ static void send(struct rig *r, uint64_t t, uint16_t vlan, uint8_t proto, uint32
     f[o++] = 0x08; f[o++] = 0x00;
     size_t ip = o, l4len = proto == 6 ? 20 : 8;
     f[ip] = 0x45;
-    f[ip + 3] = (uint8_t)(20 + l4len);
+    f[ip + 3] = (uint8_t)(20 + l4len + n);
     f[ip + 8] = 64;
     f[ip + 9] = proto;
     for (int i = 0; i < 4; i++) {
@@ -95,14 +106,50 @@ static void send(struct rig *r, uint64_t t, uint16_t vlan, uint8_t proto, uint32
         f[l4 + 12] = 0x50;
         f[l4 + 13] = flags;
     } else {
-        f[l4 + 5] = 8;
+        f[l4 + 5] = (uint8_t)(8 + n);
     }
-    size_t len = l4 + l4len;
+    if (n) memcpy(f + l4 + l4len, data, n);
+    size_t len = l4 + l4len + n;
     qw_engine_packet(&r->e, &r->d, f, (uint32_t)len, (uint32_t)len, t);
+}
+
+static void send(struct rig *r, uint64_t t, uint16_t vlan, uint8_t proto, uint32_t src,
+                 uint16_t sport, uint32_t dst, uint16_t dport, uint8_t flags, uint32_t seq)
+{
+    send_data(r, t, vlan, proto, src, sport, dst, dport, flags, seq, NULL, 0);
+}
+
+/* The one flow the engine holds. */
+static struct qw_flow *only_flow(struct rig *r)
+{
+    assert_int_equal(r->e.flows.stats.active, 1);
+    for (int c = 0; c < QW_TCLASS_COUNT; c++)
+        if (r->e.flows.lists_head[c]) return r->e.flows.lists_head[c];
+    fail_msg("no flow");
+    return NULL;
 }
 
 #define A 0x0a140014u /* 10.20.0.20 */
 #define B 0x0a1e010bu /* 10.30.1.11 */
+
+/* Modbus/TCP read holding registers 0..0 of unit 1, transaction 1, and its answer (42). */
+static const uint8_t MB_REQ[] = {0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x00, 0x00,
+                                 0x00, 0x01};
+static const uint8_t MB_RSP[] = {0x00, 0x01, 0x00, 0x00, 0x00, 0x05, 0x01, 0x03, 0x02, 0x00,
+                                 0x2a};
+
+/* A handshake, one Modbus transaction, and the client's ACK: the flow then idles. */
+static void modbus_session(struct rig *r, uint64_t t)
+{
+    send(r, t, 0, 6, A, 40000, B, 502, QW_TCP_SYN, 1000);
+    send(r, t + 100, 0, 6, B, 502, A, 40000, QW_TCP_SYN | QW_TCP_ACK, 9000);
+    send(r, t + 200, 0, 6, A, 40000, B, 502, QW_TCP_ACK, 1001);
+    send_data(r, t + 300, 0, 6, A, 40000, B, 502, QW_TCP_ACK | QW_TCP_PSH, 1001, MB_REQ,
+              sizeof MB_REQ);
+    send_data(r, t + 400, 0, 6, B, 502, A, 40000, QW_TCP_ACK | QW_TCP_PSH, 9001, MB_RSP,
+              sizeof MB_RSP);
+    send(r, t + 500, 0, 6, A, 40000, B, 502, QW_TCP_ACK, 1013);
+}
 
 /* Past the cap the least recently active flow is ended as "evicted", and no more than the cap
  * is ever tracked. */
@@ -273,9 +320,122 @@ static void test_udp_datagram_dispatch(void **state)
     free(log);
 }
 
+/* The idle flow state is a design bound: a TCP flow with its parser decided and nothing
+ * buffered costs its struct qw_flow (at most 256 bytes) and its parser's state, nothing else.
+ * A PDU cut in two is held out of line only until its second part arrives. */
+static void test_idle_flow_state(void **state)
+{
+    (void)state;
+    assert_true(sizeof(struct qw_flow) <= 256);
+    struct rig r;
+    rig_start(&r, 0);
+    modbus_session(&r, SEC);
+    struct qw_flow *f = only_flow(&r);
+    assert_non_null(f->app);
+    assert_string_equal(f->app->name, "modbus");
+    assert_null(f->tcp); /* no out-of-line TCP state */
+    assert_int_equal(r.e.stats.app_mem, f->app->state_size);
+    assert_int_equal(qw_stream_mem.pending + qw_stream_mem.ooo, 0);
+
+    /* the next request in two segments: its head waits out of line, then is released */
+    send_data(&r, 2 * SEC, 0, 6, A, 40000, B, 502, QW_TCP_ACK, 1013, MB_REQ, 5);
+    assert_non_null(f->tcp);
+    assert_int_equal(f->tcp[QW_DIR_TO_SERVER].pending.len, 5);
+    assert_true(qw_stream_mem.pending > 0);
+    send_data(&r, 2 * SEC + 10, 0, 6, A, 40000, B, 502, QW_TCP_ACK, 1018, MB_REQ + 5,
+              sizeof MB_REQ - 5);
+    assert_null(f->tcp);
+    assert_int_equal(qw_stream_mem.pending, 0);
+    char *log = rig_finish(&r);
+    assert_int_equal(count(log, "\"event_type\":\"modbus\""), 2);
+    assert_int_equal(r.e.stats.app_mem, 0);
+    free(log);
+}
+
+/* app_memcap: a flow whose parser state would pass the cap goes without a parser (counted); the
+ * flow itself is still tracked and recorded. */
+static void test_app_memcap_refuses_parser(void **state)
+{
+    (void)state;
+    struct rig r;
+    struct qw_engine_config cfg = {.app_memcap = 16};
+    rig_start_cfg(&r, &cfg);
+    modbus_session(&r, SEC);
+    struct qw_flow *f = only_flow(&r);
+    assert_null(f->app);
+    assert_int_equal(r.e.stats.app_refused, 1);
+    struct qw_engine_limits lim;
+    qw_engine_limits(&r.e, &lim);
+    assert_int_equal(lim.app_refused, 1);
+    char *log = rig_finish(&r);
+    assert_int_equal(count(log, "\"event_type\":\"modbus\""), 0);
+    assert_int_equal(count(log, "\"event_type\":\"flow\""), 1);
+    free(log);
+}
+
+/* asset_cap and edge_cap bound the analysis tables: with room for 4 hosts and 4 edges, 10
+ * UDP conversations of distinct clients to one server keep 4 hosts and 4 edges, and the rest
+ * is refused and counted. */
+static void test_asset_and_edge_caps(void **state)
+{
+    (void)state;
+    struct rig r;
+    struct qw_engine_config cfg = {.asset_cap = 4, .edge_cap = 4};
+    rig_start_cfg(&r, &cfg);
+    for (uint32_t i = 0; i < 10; i++) {
+        send(&r, (i + 1) * SEC, 0, 17, A + i, 5000, B, 47808, 0, 0);
+        send(&r, (i + 1) * SEC + 10, 0, 17, B, 47808, A + i, 5000, 0, 0);
+    }
+    qw_engine_finish(&r.e);
+    assert_int_equal(r.e.obs.hosts.count, 4);
+    assert_int_equal(r.e.obs.edges.count, 4);
+    struct qw_engine_limits lim;
+    qw_engine_limits(&r.e, &lim);
+    assert_true(lim.assets_refused >= 7); /* 11 hosts seen, 4 kept */
+    assert_int_equal(lim.edges_refused, 6);
+    free(rig_finish(&r));
+}
+
+/* frag_cap reaches each capture source's decoder: with room for 2 datagrams, the first
+ * fragments of 3 evict the oldest, counted in the engine's stats. */
+static void test_frag_cap_applied(void **state)
+{
+    (void)state;
+    struct rig r;
+    struct qw_engine_config cfg = {.frag_cap = 2};
+    rig_start_cfg(&r, &cfg);
+    for (uint16_t id = 1; id <= 3; id++) {
+        uint8_t f[80];
+        memset(f, 0, sizeof f);
+        f[5] = 1;
+        f[11] = 2;
+        f[12] = 0x08;
+        size_t ip = 14;
+        f[ip] = 0x45;
+        f[ip + 3] = 20 + 16;
+        f[ip + 5] = (uint8_t)id;
+        f[ip + 6] = 0x20; /* more fragments, offset 0 */
+        f[ip + 8] = 64;
+        f[ip + 9] = 17;
+        f[ip + 12] = 10; f[ip + 15] = 1;
+        f[ip + 16] = 10; f[ip + 19] = 2;
+        qw_engine_packet(&r.e, &r.d, f, ip + 36, ip + 36, id * SEC);
+    }
+    assert_int_equal(r.d.frag.cap, 2);
+    assert_int_equal(r.e.stats.frag_evicted, 1);
+    struct qw_engine_limits lim;
+    qw_engine_limits(&r.e, &lim);
+    assert_int_equal(lim.frag_evicted, 1);
+    free(rig_finish(&r));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idle_flow_state),
+        cmocka_unit_test(test_app_memcap_refuses_parser),
+        cmocka_unit_test(test_asset_and_edge_caps),
+        cmocka_unit_test(test_frag_cap_applied),
         cmocka_unit_test(test_eviction_at_cap),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_port_reuse_and_syn_retransmit),

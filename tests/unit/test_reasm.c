@@ -81,7 +81,8 @@ static int teardown(void **state)
 {
     struct fx *x = *state;
     qw_reasm_free(&x->r, &x->f);
-    int ok = x->r.stats.mem_in_use == 0 && x->f.tcp == NULL;
+    int ok = x->r.stats.mem_in_use == 0 && x->r.stats.queued_bytes == 0 && x->f.tcp == NULL;
+    qw_reasm_release(&x->r);
     free(x);
     return ok ? 0 : -1;
 }
@@ -137,12 +138,12 @@ static void in_order_after_syn(void **state)
     assert_int_equal(x->ngaps, 0);
     assert_int_equal(x->r.stats.in_order, 3);
     assert_int_equal(x->r.stats.queued, 0);
-    assert_true(x->f.tcp[C2S].syn);
-    assert_int_equal(x->f.tcp[C2S].isn, 1000);
-    assert_int_equal(x->f.tcp[C2S].next_seq, 1012);
-    assert_int_equal(x->f.tcp[S2C].next_seq, 5006);
+    assert_true(x->f.seq[C2S].syn);
+    assert_int_equal(x->f.seq[C2S].isn, 1000);
+    assert_int_equal(x->f.seq[C2S].next_seq, 1012);
+    assert_int_equal(x->f.seq[S2C].next_seq, 5006);
     seg(x, C2S, FIN | ACK, 1012, 5006, NULL);
-    assert_true(x->f.tcp[C2S].fin);
+    assert_true(x->f.seq[C2S].fin);
 }
 
 /* Retransmissions of delivered bytes (whole or part) are dropped and counted. */
@@ -177,8 +178,8 @@ static void out_of_order_delivered_in_order(void **state)
     assert_stream(x, C2S, "AAAABBBBCCCC");
     assert_int_equal(x->ngaps, 0);
     assert_int_equal(x->r.stats.mem_in_use, 0);
-    assert_null(x->f.tcp[C2S].ooo);
-    assert_int_equal(x->f.tcp[C2S].next_seq, 1013);
+    assert_true(x->f.tcp == NULL || x->f.tcp[C2S].ooo == NULL);
+    assert_int_equal(x->f.seq[C2S].next_seq, 1013);
 }
 
 /* An overlapping segment with different bytes: what was delivered first stays, only the new
@@ -267,7 +268,7 @@ static void flush_reports_gap_and_delivers(void **state)
     assert_int_equal(x->gaps[0].at, 4);
     assert_int_equal(x->gaps[1].bytes, 6);
     assert_int_equal(x->gaps[1].at, 8);
-    assert_null(x->f.tcp[C2S].ooo);
+    assert_true(x->f.tcp == NULL || x->f.tcp[C2S].ooo == NULL);
     assert_int_equal(x->r.stats.mem_in_use, 0);
 }
 
@@ -279,13 +280,14 @@ static void midstream_pickup(void **state)
 {
     struct fx *x = *state;
     seg(x, S2C, ACK, 0x7000, 0x12345678, NULL); /* a pure ACK before any data: ignored */
+    assert_false(x->f.seq[S2C].seq_known);
     assert_null(x->f.tcp);
     seg(x, C2S, ACK, 0x12345678, 0x7000, "first");
     seg(x, C2S, ACK, 0x1234567d, 0x7000, "-second");
     assert_stream(x, C2S, "first-second");
-    assert_false(x->f.tcp[C2S].syn);
-    assert_true(x->f.tcp[C2S].seq_known);
-    assert_int_equal(x->f.tcp[C2S].isn, 0x12345678);
+    assert_false(x->f.seq[C2S].syn);
+    assert_true(x->f.seq[C2S].seq_known);
+    assert_int_equal(x->f.seq[C2S].isn, 0x12345678);
     seg(x, C2S, ACK, 0x12345670, 0x7000, "earlier!"); /* ends where the pickup began */
     assert_stream(x, C2S, "first-second");
     assert_int_equal(x->ngaps, 0);
@@ -301,7 +303,7 @@ static void sequence_wraparound(void **state)
     seg(x, C2S, ACK, 0x00000011u, 1, "STUV");             /* ahead: queued */
     seg(x, C2S, ACK, 0x00000009u, 1, "opqrstuv");         /* fills 0x09..0x10 */
     assert_stream(x, C2S, "0123456789abcdefghijklmnopqrstuvSTUV");
-    assert_int_equal(x->f.tcp[C2S].next_seq, 0x15);
+    assert_int_equal(x->f.seq[C2S].next_seq, 0x15);
     seg(x, C2S, ACK, 0xfffffff9u, 1, "89ab"); /* before the wrap: a retransmission */
     assert_int_equal(x->len[C2S], 36);
     assert_int_equal(x->ngaps, 0);
@@ -314,7 +316,7 @@ static void syn_with_data(void **state)
     seg(x, C2S, SYN, 500, 0, "tfo");
     seg(x, C2S, ACK, 504, 1, "!");
     assert_stream(x, C2S, "tfo!");
-    assert_int_equal(x->f.tcp[C2S].next_seq, 505);
+    assert_int_equal(x->f.seq[C2S].next_seq, 505);
 }
 
 /* A duplicate of the SYN arriving after data (a late retransmission, or a SPAN port copying it
@@ -327,7 +329,7 @@ static void duplicate_syn_after_data_does_not_rewind(void **state)
     seg(x, C2S, SYN, 1000, 0, NULL); /* same ISN */
     seg(x, C2S, ACK, 1006, 5001, "world");
     assert_stream(x, C2S, "helloworld");
-    assert_int_equal(x->f.tcp[C2S].next_seq, 1011);
+    assert_int_equal(x->f.seq[C2S].next_seq, 1011);
     qw_reasm_flush(&x->r, &x->f, x->now);
     assert_int_equal(x->ngaps, 0);
     assert_stream(x, C2S, "helloworld");
@@ -352,7 +354,8 @@ static void queue_segment_limit_declares_gap(void **state)
     assert_int_equal(x->f.tcp[C2S].ooo_count, QW_REASM_DIR_MAX_SEGS);
     assert_int_equal(x->ngaps, N - QW_REASM_DIR_MAX_SEGS);
     assert_int_equal(x->len[C2S], N - QW_REASM_DIR_MAX_SEGS);
-    assert_int_equal(x->r.stats.mem_in_use, QW_REASM_DIR_MAX_SEGS);
+    assert_int_equal(x->r.stats.queued_bytes, QW_REASM_DIR_MAX_SEGS);
+    assert_true(x->r.stats.mem_in_use >= QW_REASM_DIR_MAX_SEGS);
     for (size_t i = 0; i < x->ngaps; i++) {
         assert_int_equal(x->gaps[i].bytes, 1);
         assert_int_equal(x->gaps[i].at, i);
@@ -369,19 +372,46 @@ static void queue_segment_limit_declares_gap(void **state)
 static void memcap_declares_gap(void **state)
 {
     struct fx *x = *state;
-    qw_reasm_init(&x->r, &OPS, x, 8); /* 8 bytes of queue for all flows */
+    qw_reasm_init(&x->r, &OPS, x, QW_REASM_BLOCK_MIN); /* one block for all flows */
     seg(x, C2S, SYN, 100, 0, NULL);
     seg(x, C2S, ACK, 101, 1, "AAAA");
-    seg(x, C2S, ACK, 109, 1, "CCCC");     /* queued: 4 bytes */
-    seg(x, C2S, ACK, 117, 1, "EEEEEEEE"); /* 4 + 8 > 8 */
+    seg(x, C2S, ACK, 109, 1, "CCCC");     /* queued: one block */
+    seg(x, C2S, ACK, 117, 1, "EEEEEEEE"); /* a second block would pass the cap */
     assert_int_equal(x->r.stats.memcap_hits, 1);
+    assert_int_equal(x->r.stats.flow_cap_hits, 0);
     assert_int_equal(x->ngaps, 1);
     assert_int_equal(x->gaps[0].bytes, 4);
     assert_stream(x, C2S, "AAAACCCC");
-    assert_true(x->r.stats.mem_peak <= 8);
+    assert_true(x->r.stats.mem_peak <= QW_REASM_BLOCK_MIN);
     qw_reasm_flush(&x->r, &x->f, x->now);
     assert_stream(x, C2S, "AAAACCCCEEEEEEEE");
     assert_int_equal(x->ngaps, 2);
+}
+
+/* The per-flow cap: each direction queues at most flow_cap / 2 bytes out of order; a segment
+ * past it is refused (counted apart from the global cap) and the hole before it becomes a
+ * gap, while the other direction keeps its own share. */
+static void flow_cap_declares_gap(void **state)
+{
+    struct fx *x = *state;
+    x->r.flow_cap = 16; /* 8 bytes per direction */
+    seg(x, C2S, SYN, 100, 0, NULL);
+    seg(x, S2C, SYN | ACK, 500, 101, NULL);
+    seg(x, C2S, ACK, 101, 501, "AAAA");
+    seg(x, C2S, ACK, 109, 501, "CCCC");     /* queued: 4 of 8 */
+    seg(x, S2C, ACK, 509, 105, "zzzzzzzz"); /* the other direction: 8 of its own 8 */
+    assert_int_equal(x->r.stats.flow_cap_hits, 0);
+    seg(x, C2S, ACK, 117, 501, "EEEEEEEE"); /* 4 + 8 > 8 */
+    assert_int_equal(x->r.stats.flow_cap_hits, 1);
+    assert_int_equal(x->r.stats.memcap_hits, 0);
+    assert_int_equal(x->ngaps, 1);
+    assert_int_equal(x->gaps[0].dir, C2S);
+    assert_int_equal(x->gaps[0].bytes, 4);
+    assert_stream(x, C2S, "AAAACCCC");
+    assert_int_equal(x->f.tcp[S2C].ooo_bytes, 8);
+    qw_reasm_flush(&x->r, &x->f, x->now);
+    assert_stream(x, C2S, "AAAACCCCEEEEEEEE");
+    assert_stream(x, S2C, "zzzzzzzz");
 }
 
 /* qw_reasm_free releases queued segments: the memory in use goes back to 0. */
@@ -392,8 +422,9 @@ static void free_releases_memory(void **state)
     seg(x, C2S, ACK, 1101, 5001, "queued one");
     seg(x, C2S, ACK, 1201, 5001, "queued two");
     seg(x, S2C, ACK, 5101, 1001, "queued three");
-    assert_int_equal(x->r.stats.mem_in_use, 10 + 10 + 12);
-    assert_int_equal(x->r.stats.mem_peak, 32);
+    assert_int_equal(x->r.stats.queued_bytes, 10 + 10 + 12);
+    assert_true(x->r.stats.mem_in_use > 10 + 10 + 12); /* blocks include their headers */
+    assert_int_equal(x->r.stats.mem_peak, x->r.stats.mem_in_use);
     qw_reasm_free(&x->r, &x->f);
     assert_int_equal(x->r.stats.mem_in_use, 0);
     assert_null(x->f.tcp);
@@ -418,6 +449,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(queue_segment_limit_declares_gap, setup, teardown),
         cmocka_unit_test_setup_teardown(memcap_declares_gap, setup, teardown),
+        cmocka_unit_test_setup_teardown(flow_cap_declares_gap, setup, teardown),
         cmocka_unit_test_setup_teardown(free_releases_memory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 #include "util/hash.h"
 #include "util/hmap.h"
 #include "util/json.h"
+#include "util/timefmt.h"
 
 /* ---- cursor ------------------------------------------------------------------------------- */
 
@@ -293,6 +294,60 @@ static void json_numbers(void **state)
     free(b);
 }
 
+/* Flow durations: qw_json_seconds(ns) writes what printf's "%.6g" writes for (double)ns / 1e9
+ * (the event log's historical form), from the integer -- including values that round up to a
+ * new power of ten, exact rounding ties (left to printf) and both exponent styles. */
+static void json_seconds_match_printf(void **state)
+{
+    static const uint64_t fixed[] = {
+        0, 1, 9, 10, 999, 1000, 59403, 100000, 999999, 1000000, 1234565, 1234575, 9999995,
+        59403000, 999999500, 999999499, 1000000000, 1500000000, 2500000000ull,
+        120000000000ull, 999999500000ull, 999999499999ull, 1000000000000000ull,
+        9007199254740991ull, 9007199254740992ull, 18446744073709551615ull};
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] + 200000; i++) {
+        uint64_t ns;
+        if (i < sizeof fixed / sizeof fixed[0]) {
+            ns = fixed[i];
+        } else {
+            x ^= x << 13; /* xorshift: deterministic spread over every magnitude */
+            x ^= x >> 7;
+            x ^= x << 17;
+            ns = x >> (x % 61);
+            if (i % 3 == 0) ns = ns / 1000 * 1000 + 500; /* ties at the 6th digit */
+        }
+        char got[64], want[64];
+        struct qw_json j;
+        qw_json_mem(&j, got, sizeof got - 1);
+        qw_json_seconds(&j, NULL, ns);
+        got[j.len] = '\0';
+        snprintf(want, sizeof want, "%.6g", (double)ns / 1e9);
+        if (strcmp(got, want) != 0)
+            fail_msg("ns=%llu: got %s want %s", (unsigned long long)ns, got, want);
+    }
+}
+
+/* Timestamps: RFC 3339 with microseconds, as gmtime would give, over the whole range of
+ * uint64_t nanoseconds (1970 .. 2554), leap days and year ends included. */
+static void rfc3339_matches_gmtime(void **state)
+{
+    static const struct {
+        uint64_t ns;
+        const char *want;
+    } cases[] = {
+        {0, "1970-01-01T00:00:00.000000Z"},
+        {951782400123456789ull, "2000-02-29T00:00:00.123456Z"},
+        {1798761599999999999ull, "2026-12-31T23:59:59.999999Z"},
+        {4107542400000000000ull, "2100-03-01T00:00:00.000000Z"},
+        {18446744073709551615ull, "2554-07-21T23:34:33.709551Z"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char t[QW_TIME_STR_MAX];
+        assert_int_equal(qw_time_rfc3339(cases[i].ns, t), 27);
+        assert_string_equal(t, cases[i].want);
+    }
+}
+
 /* A memory writer that runs out of room flags overflow, never writes past cap, and qw_json_ok
  * reports it; one that fits exactly is fine. */
 static void json_memory_overflow_flagged(void **state)
@@ -378,6 +433,28 @@ static void siphash_random_keys_differ(void **state)
     qw_sipkey_random(&a);
     qw_sipkey_random(&b);
     assert_false(a.k0 == b.k0 && a.k1 == b.k1);
+}
+
+/* The table hash: the same bytes under the same key give the same value; another key, one
+ * changed byte or another length give another (64-bit values: a collision here is a bug). */
+static void table_hash_keyed(void **state)
+{
+    struct qw_hkey a, b;
+    qw_hkey_random(&a);
+    qw_hkey_random(&b);
+    uint8_t msg[64];
+    for (int i = 0; i < 64; i++) msg[i] = (uint8_t)(i * 37);
+    for (size_t n = 0; n <= 64; n++) {
+        uint64_t h = qw_hash(&a, msg, n);
+        assert_true(h == qw_hash(&a, msg, n));
+        assert_true(h != qw_hash(&b, msg, n));
+        if (n) {
+            msg[n - 1] ^= 1;
+            assert_true(h != qw_hash(&a, msg, n));
+            msg[n - 1] ^= 1;
+            assert_true(h != qw_hash(&a, msg, n - 1));
+        }
+    }
 }
 
 /* ---- hash map ----------------------------------------------------------------------------- */
@@ -471,6 +548,30 @@ static void hmap_cap_refuses_and_counts(void **state)
     qw_hmap_free(&m);
 }
 
+/* Iteration runs in insertion order, whatever the map's random key: the same traffic gives the
+ * same order (and so the same store row order) on every run. */
+static void hmap_iteration_in_insertion_order(void **state)
+{
+    struct qw_hmap m;
+    assert_true(qw_hmap_init(&m, sizeof(uint32_t), sizeof(uint32_t), 1000));
+    for (uint32_t i = 0; i < 300; i++) {
+        uint32_t k = (i * 2654435761u) ^ 0x5bd1e995u;
+        uint32_t *v = qw_hmap_upsert(&m, &k, NULL);
+        assert_non_null(v);
+        *v = i;
+    }
+    uint32_t pos = 0, want = 0;
+    const void *kp;
+    void *vp;
+    while (qw_hmap_next(&m, &pos, &kp, &vp)) {
+        assert_int_equal(*(const uint32_t *)vp, want);
+        assert_int_equal(*(const uint32_t *)kp, (want * 2654435761u) ^ 0x5bd1e995u);
+        want++;
+    }
+    assert_int_equal(want, 300);
+    qw_hmap_free(&m);
+}
+
 /* Iteration visits every entry exactly once, with its own value. */
 static void hmap_iteration_visits_each_once(void **state)
 {
@@ -517,6 +618,10 @@ int main(void)
         cmocka_unit_test(json_numbers),
         cmocka_unit_test(json_memory_overflow_flagged),
         cmocka_unit_test(json_file_writer_flushes),
+        cmocka_unit_test(json_seconds_match_printf),
+        cmocka_unit_test(rfc3339_matches_gmtime),
+        cmocka_unit_test(table_hash_keyed),
+        cmocka_unit_test(hmap_iteration_in_insertion_order),
         cmocka_unit_test(siphash_reference_vectors),
         cmocka_unit_test(siphash_random_keys_differ),
         cmocka_unit_test(hmap_insert_get_upsert),
