@@ -272,10 +272,12 @@ bool qw_shards_init(struct qw_shards *s, unsigned n, const struct qw_engine_conf
     s->nsources = nsources;
     s->threads = n > 1;
     s->next_scan = QW_SCAN_PASS_PACKETS;
-    /* engine 0's share of the address space: half a worker's, as the capture thread also reads
-     * and hands out every packet (about as much work as half an engine's share, measured in
-     * bench/: docs/performance.md) */
-    s->share0 = n > 1 ? (uint32_t)((1ull << 32) / (2ull * n - 1)) : 0;
+    /* Engine 0's share of the address space. The capture thread also reads and hands out every
+     * packet, which costs about half of what analysing all of them costs (bench/README.md):
+     * with R = 1/2 of the whole analysis A on it, the threads finish together when
+     * R + s0 A = (1 - s0) A / (n - 1), so s0 = (1 - (n - 1) R/A) / n: a quarter with two
+     * workers; from three on engine 0 keeps only the frames without IP. */
+    s->share0 = n == 2 ? (uint32_t)((1ull << 32) / 4) : 0;
     s->linktypes = malloc(nsources * sizeof *s->linktypes);
     s->w = calloc(n, sizeof *s->w);
     struct shards_sync *y = calloc(1, sizeof *y);
