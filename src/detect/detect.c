@@ -635,8 +635,15 @@ static void policy_rules(struct qw_detector *d, const struct qw_flow *f)
     const char *why = dec.verdict == QW_CONDUIT_NO_CONDUIT ? "no conduit between the zones"
                       : dec.verdict == QW_CONDUIT_PROTOCOL ? "protocol not allowed by the conduit"
                                                            : "operation not allowed by the conduit";
-    snprintf(x.message, sizeof x.message, "%s (%s) -> %s (%s) %s/%u: %s", qw_addr_str(cli, a),
-             sf.from->id, qw_addr_str(srv, b), sf.to->id, sf.app ? sf.app : "port", sf.port, why);
+    /* what was spoken: the application and its port, or for a portless protocol (ICMP, ESP,
+     * GRE...) the IP protocol alone */
+    char what[48], pb[8];
+    if (f->key.proto == 6 || f->key.proto == 17)
+        snprintf(what, sizeof what, "%s/%u", sf.app ? sf.app : "port", sf.port);
+    else
+        snprintf(what, sizeof what, "%s", qw_ip_proto_name(f->key.proto, pb));
+    snprintf(x.message, sizeof x.message, "%s (%s) -> %s (%s) %s: %s", qw_addr_str(cli, a),
+             sf.from->id, qw_addr_str(srv, b), sf.to->id, what, why);
     flow_evidence(x.evidence, sizeof x.evidence, f, qw_site_verdict_name(dec.verdict));
     qw_detect_raise(d, QW_R_POLICY_CONDUIT, srv, cli, qw_site_verdict_name(dec.verdict), f,
                     f->first_ns, &x);
