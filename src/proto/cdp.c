@@ -47,6 +47,7 @@
 #include "decode/decode.h"
 #include "decode/packet.h"
 #include "engine/emit.h"
+#include "proto/neighbours.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
 #include "util/hash.h"
@@ -60,7 +61,6 @@
 #define CDP_TEXT_MAX 512     /* any string in a record is cut here */
 #define CDP_HEX_MAX 64
 /* Neighbours remembered for change detection; see lldp.c for the sizing. */
-#define CDP_NEIGH_MAX 256
 
 enum {
     CDP_T_DEVICE_ID = 0x01, CDP_T_ADDRESSES = 0x02, CDP_T_PORT_ID = 0x03, CDP_T_CAPS = 0x04,
@@ -120,12 +120,6 @@ struct cdp_pdu {
     size_t pdu_len;
 };
 
-struct cdp_neigh {
-    bool used;
-    uint64_t key, content, last_ns;
-    uint32_t frames, repeats;
-};
-
 struct cdp_view {
     const struct cdp_pdu *pdu;
     const char *event;
@@ -133,8 +127,7 @@ struct cdp_view {
 };
 
 struct cdp_state {
-    bool table_full_reported;
-    struct cdp_neigh neigh[CDP_NEIGH_MAX];
+    struct qw_neigh_table neigh;
     struct cdp_pdu pdu;
     struct cdp_view view;
 };
@@ -457,36 +450,10 @@ static void cdp_frame(struct qw_pctx *ctx, void *state, uint16_t ethertype, cons
     uint64_t content = qw_siphash(&cdp_content_k, data, st->pdu.pdu_len);
     uint64_t key = cdp_neigh_key(qw_pctx_packet(ctx), &st->pdu);
     uint64_t now = qw_pctx_time(ctx);
-    struct cdp_neigh *n = NULL, *victim = NULL;
-    for (size_t i = 0; i < CDP_NEIGH_MAX && !n; i++) {
-        struct cdp_neigh *e = &st->neigh[i];
-        if (e->used && e->key == key) n = e;
-        else if (!victim || (victim->used && (!e->used || e->last_ns < victim->last_ns)))
-            victim = e;
-    }
     const char *event;
-    if (n) {
-        n->frames++;
-        n->last_ns = now;
-        if (n->content == content) {
-            n->repeats++;
-            return;
-        }
-        event = "changed";
-    } else {
-        if (victim->used && !st->table_full_reported) {
-            qw_emit_anomaly(ctx, "cdp.neighbour_table_full", NULL);
-            st->table_full_reported = true;
-        }
-        n = victim;
-        memset(n, 0, sizeof *n);
-        n->used = true;
-        n->key = key;
-        n->frames = 1;
-        n->last_ns = now;
-        event = "new";
-    }
-    n->content = content;
+    struct qw_neigh *n = qw_neigh_see(&st->neigh, ctx, "cdp.neighbour_table_full", key, content,
+                                      now, &event);
+    if (!n) return; /* the same announcement again: counted */
     st->view = (struct cdp_view){&st->pdu, event, n->frames, n->repeats};
     n->repeats = 0;
     struct qw_txn t = {0};

@@ -47,6 +47,7 @@
 
 #include "decode/packet.h"
 #include "engine/emit.h"
+#include "proto/neighbours.h"
 #include "proto/proto.h"
 #include "util/ber.h"
 #include "util/cursor.h"
@@ -64,7 +65,6 @@
 /* Neighbours remembered for change detection: a monitor port sees the LLDP of the switch
  * ports and hosts of its segment (tens); 256 entries of 40 bytes is 10 KiB once per engine.
  * Past that the least recently heard neighbour is forgotten (its next frame is "new" again). */
-#define LLDP_NEIGH_MAX 256
 /* The digest is taken over a copy of the LLDPDU less the excluded TLVs: an LLDPDU fits one
  * untagged frame (1500 bytes); a longer one (jumbo) is digested whole, without exclusions. */
 #define LLDP_SCRATCH 1536
@@ -190,14 +190,6 @@ struct lldp_pdu {
     uint16_t ntlvs, unknown_tlvs;
 };
 
-struct lldp_neigh {
-    bool used;
-    uint64_t key;     /* digest of (VLAN, source MAC, chassis id, port id) */
-    uint64_t content; /* digest of the LLDPDU less excluded TLVs */
-    uint64_t last_ns;
-    uint32_t frames, repeats;
-};
-
 struct lldp_view {
     const struct lldp_pdu *pdu;
     const char *event;
@@ -205,8 +197,7 @@ struct lldp_view {
 };
 
 struct lldp_state {
-    bool table_full_reported;
-    struct lldp_neigh neigh[LLDP_NEIGH_MAX];
+    struct qw_neigh_table neigh;
     struct lldp_pdu pdu;
     struct lldp_view view;
     uint8_t scratch[LLDP_SCRATCH];
@@ -650,36 +641,10 @@ static void lldp_frame(struct qw_pctx *ctx, void *state, uint16_t ethertype, con
     uint64_t key = lldp_neigh_key(qw_pctx_packet(ctx), &st->pdu);
     uint64_t now = qw_pctx_time(ctx);
 
-    struct lldp_neigh *n = NULL, *victim = NULL;
-    for (size_t i = 0; i < LLDP_NEIGH_MAX && !n; i++) {
-        struct lldp_neigh *e = &st->neigh[i];
-        if (e->used && e->key == key) n = e;
-        else if (!victim || (victim->used && (!e->used || e->last_ns < victim->last_ns)))
-            victim = e; /* the first free entry, else the least recently heard */
-    }
     const char *event;
-    if (n) {
-        n->frames++;
-        n->last_ns = now;
-        if (n->content == content) {
-            n->repeats++;
-            return;
-        }
-        event = "changed";
-    } else {
-        if (victim->used && !st->table_full_reported) {
-            qw_emit_anomaly(ctx, "lldp.neighbour_table_full", NULL);
-            st->table_full_reported = true;
-        }
-        n = victim;
-        memset(n, 0, sizeof *n);
-        n->used = true;
-        n->key = key;
-        n->frames = 1;
-        n->last_ns = now;
-        event = "new";
-    }
-    n->content = content;
+    struct qw_neigh *n = qw_neigh_see(&st->neigh, ctx, "lldp.neighbour_table_full", key, content,
+                                      now, &event);
+    if (!n) return; /* the same announcement again: counted */
     st->view = (struct lldp_view){&st->pdu, event, n->frames, n->repeats};
     n->repeats = 0;
     struct qw_txn t = {0};
