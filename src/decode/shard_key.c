@@ -127,12 +127,15 @@ uint64_t qw_shard_hash(int linktype, const uint8_t *frame, uint32_t caplen, bool
     }
 }
 
-unsigned qw_shard_of(int linktype, const uint8_t *frame, uint32_t caplen, unsigned nworkers)
+unsigned qw_shard_of(int linktype, const uint8_t *frame, uint32_t caplen, unsigned nworkers,
+                     uint32_t share0)
 {
     if (nworkers <= 1) return 0;
     bool ip;
     uint64_t h = qw_shard_hash(linktype, frame, caplen, &ip);
     if (!ip) return 0;
-    /* the high bits, scaled: no modulo bias worth naming and no division */
-    return (unsigned)(((h >> 32) * (uint64_t)nworkers) >> 32);
+    uint64_t u = h >> 32; /* uniform in [0, 2^32) */
+    if (u < share0) return 0;
+    uint64_t span = (1ull << 32) - share0;
+    return 1 + (unsigned)(((u - share0) * (uint64_t)(nworkers - 1)) / span);
 }

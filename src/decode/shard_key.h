@@ -17,7 +17,10 @@
  * returned) when the frame carries no IPv4 or IPv6 header the decoder would reach. */
 uint64_t qw_shard_hash(int linktype, const uint8_t *frame, uint32_t caplen, bool *has_ip);
 
-/* The worker in [0, nworkers) for a frame. */
-unsigned qw_shard_of(int linktype, const uint8_t *frame, uint32_t caplen, unsigned nworkers);
+/* The worker in [0, nworkers) for a frame: worker 0 takes frames without IP and the slice
+ * [0, share0) of the 32-bit hash space, the others equal slices of the rest (shards.c gives
+ * worker 0, which runs on the capture thread, a smaller one). */
+unsigned qw_shard_of(int linktype, const uint8_t *frame, uint32_t caplen, unsigned nworkers,
+                     uint32_t share0);
 
 #endif

@@ -327,21 +327,6 @@ fail:
     return false;
 }
 
-/* Which engine: frames without IP go to engine 0; IP pairs are spread by their hash, engine 0
- * (on the capture thread, which also reads and hands out every packet) taking the smaller slice
- * `share0` of the hash space and the worker threads equal slices of the rest. */
-static unsigned pick_engine(const struct qw_shards *s, size_t src, const uint8_t *frame,
-                            uint32_t caplen)
-{
-    bool ip;
-    uint64_t h = qw_shard_hash(s->linktypes[src], frame, caplen, &ip);
-    if (!ip) return 0;
-    uint64_t u = h >> 32; /* uniform in [0, 2^32) */
-    if (u < s->share0) return 0;
-    uint64_t span = (1ull << 32) - s->share0;
-    return 1 + (unsigned)(((u - s->share0) * (uint64_t)(s->n - 1)) / span);
-}
-
 void qw_shards_packet(struct qw_shards *s, size_t src, const uint8_t *frame, uint32_t caplen,
                       uint32_t wirelen, uint64_t ts_ns)
 {
@@ -351,7 +336,7 @@ void qw_shards_packet(struct qw_shards *s, size_t src, const uint8_t *frame, uin
         qw_engine_packet(&s->w[0].engine, &s->w[0].dec[src], frame, caplen, wirelen, ts_ns);
         return;
     }
-    unsigned i = pick_engine(s, src, frame, caplen);
+    unsigned i = qw_shard_of(s->linktypes[src], frame, caplen, s->n, s->share0);
     if (i == 0) { /* the capture thread's own engine */
         qw_engine_clock(&s->w[0].engine, s->now_ns);
         qw_engine_packet(&s->w[0].engine, &s->w[0].dec[src], frame, caplen, wirelen, ts_ns);

@@ -10,10 +10,8 @@
 # not a remote-access target, UDP on a port next to WireGuard's.
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
-[ -x "${QW_BIN:-}" ] || fail "QW_BIN (${QW_BIN:-unset}) is not an executable"
-need_tool python3
+need_qw_python
 qw=$QW_BIN
-export PYTHONPATH="$QW_SRC/tests/e2e${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the tree
 
 cat >"$work/site.yaml" <<'YAML'
 site: quaywatch rules test (policy and remote access)

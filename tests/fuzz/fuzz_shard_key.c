@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (qw_shard_hash(linktypes[i], data, len, &again) != h || again != ip) abort();
         if (!ip && h != 0) abort();
         for (unsigned n = 1; n <= 8; n++) {
-            unsigned w = qw_shard_of(linktypes[i], data, len, n);
+            unsigned w = qw_shard_of(linktypes[i], data, len, n, (uint32_t)(h >> 40) * n);
             if (w >= n) abort();
             if (!ip && w != 0) abort();
         }

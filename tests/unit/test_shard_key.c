@@ -120,7 +120,7 @@ static void test_non_ip_and_cut_frames(void **state)
     f[16] = 0x08, f[17] = 0x06;
     assert_int_equal(qw_shard_hash(LT_ETH, f, (uint32_t)n, &ip), 0);
     assert_false(ip);
-    for (unsigned w = 1; w <= 8; w++) assert_int_equal(qw_shard_of(LT_ETH, f, (uint32_t)n, w), 0);
+    for (unsigned w = 1; w <= 8; w++) assert_int_equal(qw_shard_of(LT_ETH, f, (uint32_t)n, w, 0), 0);
     /* an IPv4 frame cut anywhere before the addresses end is not IP to the key */
     n = eth_ipv4(f, 1, 5, A, B, 0);
     for (size_t cut = 0; cut < 18 + 20; cut++) {
@@ -143,16 +143,23 @@ static void test_spread(void **state)
     (void)state;
     /* 1000 host pairs of one subnet spread over 2 and 3 workers without starving any */
     uint8_t f[128];
-    unsigned count2[2] = {0}, count3[3] = {0};
+    unsigned count2[2] = {0}, count3[3] = {0}, count2q[2] = {0};
     for (int i = 0; i < 1000; i++) {
         uint8_t s[4] = {10, 30, (uint8_t)(i / 250), (uint8_t)(i % 250 + 1)};
         uint8_t d[4] = {10, 30, 9, (uint8_t)(i % 7 + 1)};
         size_t n = eth_ipv4(f, 0, 0, s, d, 0);
-        count2[qw_shard_of(LT_ETH, f, (uint32_t)n, 2)]++;
-        count3[qw_shard_of(LT_ETH, f, (uint32_t)n, 3)]++;
+        count2[qw_shard_of(LT_ETH, f, (uint32_t)n, 2, 1u << 31)]++; /* even */
+        count3[qw_shard_of(LT_ETH, f, (uint32_t)n, 3, (uint32_t)((1ull << 32) / 3))]++;
+        count2q[qw_shard_of(LT_ETH, f, (uint32_t)n, 2, 1u << 30)]++; /* a quarter for 0 */
     }
     for (int w = 0; w < 2; w++) assert_in_range(count2[w], 400, 600);
     for (int w = 0; w < 3; w++) assert_in_range(count3[w], 250, 420);
+    assert_in_range(count2q[0], 180, 320);
+    assert_in_range(count2q[1], 680, 820);
+    /* share0 0 (three or more workers): worker 0 gets no IP pair at all */
+    uint8_t g[128];
+    size_t gn = eth_ipv4(g, 0, 0, A, B, 0);
+    for (unsigned w = 2; w <= 8; w++) assert_int_not_equal(qw_shard_of(LT_ETH, g, (uint32_t)gn, w, 0), 0);
 }
 
 int main(void)
