@@ -317,6 +317,7 @@ static void ident_ip(struct qw_observer *o, uint16_t vlan, const struct qw_addr 
     memset(&k, 0, sizeof k);
     k.host.vlan = vlan;
     k.host.ip = *ip;
+    k.app = app;
     /* the fact needs its host in the same batch, even while the flow is still open */
     host_update(o, k.host.vlan, &k.host.ip, NULL, 0, NULL);
     strncpy(k.attr, attr, sizeof k.attr - 1);
@@ -337,6 +338,7 @@ static void ident_mac(struct qw_observer *o, uint16_t vlan, const uint8_t *mac, 
     memset(&k, 0, sizeof k);
     k.vlan = vlan;
     memcpy(k.mac, mac, 6);
+    k.app = app;
     strncpy(k.attr, attr, sizeof k.attr - 1);
     if (len > sizeof k.value - 1) len = sizeof k.value - 1;
     memcpy(k.value, value, len);

@@ -63,15 +63,18 @@ struct qw_edge_op_val {
     uint64_t first_ns, last_ns, count;
 };
 
+/* The source parser is part of the key, as it is of the store's row: the same value learnt
+ * from DHCP and from ARP is two facts, however the packets are spread over engines. */
 struct qw_ident_key {
     struct qw_host_key host;
+    int16_t app;
     char attr[QW_OBS_ATTR_MAX];
     char value[QW_OBS_VALUE_MAX];
 };
 
 struct qw_ident_val {
     uint64_t first_ns, last_ns, count;
-    int16_t app;
+    int16_t app; /* the key's, for the readers of values */
 };
 
 /* An identity fact learnt from a link-layer frame (PROFINET DCP, LLDP...): about a MAC on a
@@ -79,6 +82,7 @@ struct qw_ident_val {
 struct qw_mac_ident_key {
     uint16_t vlan;
     uint8_t mac[6];
+    int16_t app;
     char attr[QW_OBS_ATTR_MAX];
     char value[QW_OBS_VALUE_MAX];
 };

@@ -39,8 +39,49 @@ static uint64_t pair_hash(uint64_t a, uint64_t b)
     return mix64(lo ^ mix64(hi + 0x9e3779b97f4a7c15ull));
 }
 
-/* At an IP header (version from its first nibble when `type` is 0). */
-static uint64_t ip_hash(struct qw_cursor *c, uint16_t type, bool *has_ip)
+/* Tunnels inside tunnels: the decoder stops descending at this depth (decode.c). */
+enum { MAX_ENCAP_DEPTH = 4, ET_TEB = 0x6558 };
+
+static uint64_t ethertype_hash(struct qw_cursor *c, uint16_t type, bool *has_ip, int depth);
+static uint64_t ip_hash(struct qw_cursor *c, uint16_t type, bool *has_ip, int depth);
+
+/* The IP payload of a tunnel the decoder descends into (IP-in-IP 4, IPv6-in-IPv4 41, GRE 47 with
+ * version 0 and an IPv4, IPv6 or Ethernet payload): the inner packet's hash, or 0 with *has_ip
+ * untouched when `proto` is no such tunnel or the inner packet has no usable IP header, in which
+ * case the decoder, too, keeps the outer addresses. */
+static uint64_t tunnel_hash(const uint8_t *payload, size_t len, uint8_t proto, bool *has_ip,
+                            int depth)
+{
+    if (depth >= MAX_ENCAP_DEPTH) return 0;
+    struct qw_cursor c = qw_cursor_make(payload, len);
+    bool inner = false;
+    uint64_t h = 0;
+    if (proto == 4 || proto == 41) {
+        h = ip_hash(&c, proto == 4 ? ET_IPV4 : ET_IPV6, &inner, depth + 1);
+    } else if (proto == 47) {
+        uint16_t fv = qw_cur_be16(&c), type = qw_cur_be16(&c);
+        if (c.err || (fv & 0x7) != 0) return 0;
+        if (fv & 0x8000) qw_cur_skip(&c, 4); /* checksum and reserved */
+        if (fv & 0x2000) qw_cur_skip(&c, 4); /* key */
+        if (fv & 0x1000) qw_cur_skip(&c, 4); /* sequence number */
+        if (type == ET_TEB) {
+            qw_cur_skip(&c, 12); /* the inner Ethernet addresses */
+            h = ethertype_hash(&c, qw_cur_be16(&c), &inner, depth + 1);
+        } else if (type == ET_IPV4 || type == ET_IPV6) {
+            h = ip_hash(&c, type, &inner, depth + 1);
+        }
+    }
+    if (!inner) return 0;
+    *has_ip = true;
+    return h;
+}
+
+/* At an IP header (version from its first nibble when `type` is 0): the pair of the innermost
+ * header the decoder would take the flow's addresses from. A tunnel is followed only when the
+ * outer datagram is not a fragment, as every fragment of one datagram must land together and
+ * only the first carries the inner header; a tunnelled flow whose datagrams are fragmented only
+ * sometimes is the one case this splits (docs/performance.md). */
+static uint64_t ip_hash(struct qw_cursor *c, uint16_t type, bool *has_ip, int depth)
 {
     const uint8_t *h = c->base + c->off;
     size_t left = c->len > c->off ? c->len - c->off : 0;
@@ -48,23 +89,61 @@ static uint64_t ip_hash(struct qw_cursor *c, uint16_t type, bool *has_ip)
     unsigned version = h[0] >> 4;
     if (type == 0) type = version == 4 ? ET_IPV4 : version == 6 ? ET_IPV6 : 0;
     if (type == ET_IPV4 && version == 4 && left >= 20) {
+        size_t ihl = (size_t)(h[0] & 0x0f) * 4, total = (size_t)h[2] << 8 | h[3];
+        /* the decoder takes no addresses from a header it finds malformed or cut */
+        if (depth > 0 && (ihl < 20 || total < ihl || ihl > left)) return 0;
         *has_ip = true;
         uint32_t s, d;
         memcpy(&s, h + 12, 4);
         memcpy(&d, h + 16, 4);
+        bool fragment = (h[6] & 0x3f) != 0 || h[7] != 0; /* more fragments, or an offset */
+        if (!fragment && ihl >= 20 && ihl <= left) {
+            size_t end = total < left ? total : left;
+            if (end < ihl) end = ihl;
+            bool inner = false;
+            uint64_t t = tunnel_hash(h + ihl, end - ihl, h[9], &inner, depth);
+            if (inner) return t;
+        }
         return pair_hash(s, d);
     }
     if (type == ET_IPV6 && version == 6 && left >= 40) {
         *has_ip = true;
         uint64_t s = load64(h + 8) ^ mix64(load64(h + 16));
         uint64_t d = load64(h + 24) ^ mix64(load64(h + 32));
-        return pair_hash(s, d);
+        uint64_t outer = pair_hash(s, d);
+        /* the extension headers decode.c walks, to the payload's protocol */
+        size_t plen = (size_t)h[4] << 8 | h[5];
+        struct qw_cursor body = qw_cursor_make(h + 40, plen && plen < left - 40 ? plen : left - 40);
+        uint8_t next = h[6];
+        for (int n = 0; n < 16; n++) {
+            if (next == 0 || next == 43 || next == 60 || next == 135 || next == 139 ||
+                next == 140 || next == 51) {
+                uint8_t nh = qw_cur_u8(&body), hl = qw_cur_u8(&body);
+                qw_cur_skip(&body, next == 51 ? (size_t)hl * 4 + 6 : (size_t)hl * 8 + 6);
+                next = nh;
+            } else if (next == 44) {
+                uint8_t nh = qw_cur_u8(&body);
+                qw_cur_skip(&body, 1);
+                uint16_t om = qw_cur_be16(&body);
+                qw_cur_skip(&body, 4);
+                if (om & 0xfff9) return outer; /* an offset, or more fragments to come */
+                next = nh;
+                break;
+            } else {
+                break;
+            }
+            if (body.err) return outer;
+        }
+        if (body.err) return outer;
+        bool inner = false;
+        uint64_t t = tunnel_hash(body.base + body.off, body.len - body.off, next, &inner, depth);
+        return inner ? t : outer;
     }
     return 0;
 }
 
 /* After an ethertype: VLAN tags, LLC/SNAP, PPPoE and MPLS, as the decoder walks them. */
-static uint64_t ethertype_hash(struct qw_cursor *c, uint16_t type, bool *has_ip)
+static uint64_t ethertype_hash(struct qw_cursor *c, uint16_t type, bool *has_ip, int depth)
 {
     for (int n = 0; n < 8 && (type == ET_VLAN || type == ET_QINQ || type == ET_QINQ_OLD); n++) {
         qw_cur_skip(c, 2);
@@ -86,12 +165,12 @@ static uint64_t ethertype_hash(struct qw_cursor *c, uint16_t type, bool *has_ip)
         for (int n = 0; n < 8; n++) {
             uint32_t lse = qw_cur_be32(c);
             if (c->err) return 0;
-            if (lse & 0x100) return ip_hash(c, 0, has_ip);
+            if (lse & 0x100) return ip_hash(c, 0, has_ip, depth);
         }
         return 0;
     }
     if (type != ET_IPV4 && type != ET_IPV6) return 0;
-    return ip_hash(c, type, has_ip);
+    return ip_hash(c, type, has_ip, depth);
 }
 
 uint64_t qw_shard_hash(int linktype, const uint8_t *frame, uint32_t caplen, bool *has_ip)
@@ -101,26 +180,26 @@ uint64_t qw_shard_hash(int linktype, const uint8_t *frame, uint32_t caplen, bool
     switch (linktype) {
     case LT_EN10MB:
         qw_cur_skip(&c, 12);
-        return ethertype_hash(&c, qw_cur_be16(&c), has_ip);
+        return ethertype_hash(&c, qw_cur_be16(&c), has_ip, 0);
     case LT_NULL:
     case LT_LOOP:
         qw_cur_skip(&c, 4); /* address family: the version nibble tells the same */
-        return ip_hash(&c, 0, has_ip);
+        return ip_hash(&c, 0, has_ip, 0);
     case LT_RAW:
     case LT_RAW_OPENBSD:
     case LT_RAW_PCAP:
-        return ip_hash(&c, 0, has_ip);
+        return ip_hash(&c, 0, has_ip, 0);
     case LT_IPV4:
-        return ip_hash(&c, ET_IPV4, has_ip);
+        return ip_hash(&c, ET_IPV4, has_ip, 0);
     case LT_IPV6:
-        return ip_hash(&c, ET_IPV6, has_ip);
+        return ip_hash(&c, ET_IPV6, has_ip, 0);
     case LT_LINUX_SLL:
         qw_cur_skip(&c, 14);
-        return ethertype_hash(&c, qw_cur_be16(&c), has_ip);
+        return ethertype_hash(&c, qw_cur_be16(&c), has_ip, 0);
     case LT_LINUX_SLL2: {
         uint16_t proto = qw_cur_be16(&c);
         qw_cur_skip(&c, 18);
-        return ethertype_hash(&c, proto, has_ip);
+        return ethertype_hash(&c, proto, has_ip, 0);
     }
     default:
         return 0;

@@ -656,6 +656,13 @@ static void flow_packet(struct qw_engine *e, const struct qw_packet *p)
             if (g->pkts[gd] == 0 || g->dir_vlan[gd] == vlan) f = g;
         }
     }
+    /* Expiry ends at most QW_EXPIRE_STEP flows a packet, so an idle flow may still be in the
+     * table when its next packet comes: it is over all the same. Ending it here makes where a
+     * flow ends depend on its own packets only, not on how many others share the engine. */
+    if (f && qw_flow_is_expired(&e->flows, f, e->now_ns)) {
+        flow_end(e, f, QW_END_TIMEOUT);
+        f = NULL;
+    }
     if (f && p->l4_proto == 6 && is_port_reuse(f, p, from_a)) {
         flow_end(e, f, QW_END_REUSED);
         f = NULL;

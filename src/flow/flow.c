@@ -285,9 +285,14 @@ struct qw_flow *qw_flow_next_expired(struct qw_flow_table *t, uint64_t now_ns)
 {
     for (int c = 0; c < QW_TCLASS_COUNT; c++) {
         struct qw_flow *f = t->lists_head[c];
-        if (f && now_ns > f->last_ns + (uint64_t)t->timeouts.sec[c] * 1000000000ull) return f;
+        if (f && qw_flow_is_expired(t, f, now_ns)) return f;
     }
     return NULL;
+}
+
+bool qw_flow_is_expired(const struct qw_flow_table *t, const struct qw_flow *f, uint64_t now_ns)
+{
+    return now_ns > f->last_ns + (uint64_t)t->timeouts.sec[f->tclass] * 1000000000ull;
 }
 
 struct qw_flow *qw_flow_oldest(struct qw_flow_table *t)

@@ -168,6 +168,9 @@ void qw_flow_remove(struct qw_flow_table *t, struct qw_flow *f);
 void qw_flow_touch(struct qw_flow_table *t, struct qw_flow *f, uint64_t now_ns, uint8_t tclass);
 /* The idle flow of any class whose timeout has passed at `now_ns`, or NULL. */
 struct qw_flow *qw_flow_next_expired(struct qw_flow_table *t, uint64_t now_ns);
+/* Whether `f` has been idle past its class's timeout at `now_ns`: such a flow is over even if
+ * the expiry step has not reached it yet, so a late packet starts a new one. */
+bool qw_flow_is_expired(const struct qw_flow_table *t, const struct qw_flow *f, uint64_t now_ns);
 /* The least recently active flow (eviction victim), or NULL if empty. */
 struct qw_flow *qw_flow_oldest(struct qw_flow_table *t);
 

@@ -892,6 +892,36 @@ static void gre_tunnel_inner_decoded(void **state)
     free_decoder(d);
 }
 
+/* IPv6 in IPv4 (protocol 41): the inner addresses are the packet's; an inner header that is not
+ * IPv6 after all leaves the outer ones, as a damaged inner IPv4 header does. */
+static void six_in_four_inner_or_outer(void **state)
+{
+    struct qw_decoder *d = new_decoder(1);
+    for (int damaged = 0; damaged < 2; damaged++) {
+        struct frame f = {.n = 0};
+        eth(&f, 0x0800);
+        size_t outer = ip4_begin(&f, 41, "203.0.113.1", "203.0.113.2", 9, 0);
+        size_t inner = ip6_begin(&f, 17, "2001:db8::a", "2001:db8::b");
+        put16(&f, 514), put16(&f, 514), put16(&f, 8), put16(&f, 0);
+        ip6_end(&f, inner);
+        ip4_end(&f, outer);
+        if (damaged) f.b[inner] = 0x50; /* version 5 */
+        struct qw_packet p;
+        dec(d, &f, &p);
+        if (damaged) {
+            assert_addr(&p.src_ip, "203.0.113.1");
+            assert_addr(&p.dst_ip, "203.0.113.2");
+            assert_int_equal(d->stats.malformed, 1);
+        } else {
+            assert_int_equal(p.l3, QW_L3_IPV6);
+            assert_addr(&p.src_ip, "2001:db8::a");
+            assert_addr(&p.dst_ip, "2001:db8::b");
+            assert_int_equal(p.dport, 514);
+        }
+    }
+    free_decoder(d);
+}
+
 /* ---- robustness --------------------------------------------------------------------------- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -1019,6 +1049,7 @@ int main(void)
         cmocka_unit_test(raw_ip),
         cmocka_unit_test(ipip_tunnel_inner_decoded),
         cmocka_unit_test(gre_tunnel_inner_decoded),
+        cmocka_unit_test(six_in_four_inner_or_outer),
         cmocka_unit_test(random_frames_never_crash),
         cmocka_unit_test(unsupported_linktype),
         cmocka_unit_test(checksum_matches_reference),

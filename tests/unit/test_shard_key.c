@@ -162,6 +162,144 @@ static void test_spread(void **state)
     for (unsigned w = 2; w <= 8; w++) assert_int_not_equal(qw_shard_of(LT_ETH, g, (uint32_t)gn, w, 0), 0);
 }
 
+/* Raw IPv4 header at `f`: src -> dst, protocol, flags/offset; total covers `payload` bytes. */
+static size_t ip4(uint8_t *f, const uint8_t src[4], const uint8_t dst[4], uint8_t proto,
+                  uint16_t frag, size_t payload)
+{
+    memset(f, 0, 20);
+    f[0] = 0x45;
+    f[2] = (uint8_t)((20 + payload) >> 8), f[3] = (uint8_t)(20 + payload);
+    f[6] = (uint8_t)(frag >> 8), f[7] = (uint8_t)frag;
+    f[8] = 64, f[9] = proto;
+    memcpy(f + 12, src, 4);
+    memcpy(f + 16, dst, 4);
+    return 20;
+}
+
+/* Raw IPv6 header at `f`: addresses ::s and ::d under 2001:db8::/32, next header, payload. */
+static size_t ip6(uint8_t *f, uint8_t s, uint8_t d, uint8_t next, size_t payload)
+{
+    memset(f, 0, 40);
+    f[0] = 0x60;
+    f[4] = (uint8_t)(payload >> 8), f[5] = (uint8_t)payload;
+    f[6] = next, f[7] = 64;
+    f[8] = 0x20, f[9] = 0x01, f[10] = 0x0d, f[11] = 0xb8, f[23] = s;
+    f[24] = 0x20, f[25] = 0x01, f[26] = 0x0d, f[27] = 0xb8, f[39] = d;
+    return 40;
+}
+
+static uint64_t raw_hash(const uint8_t *f, size_t n)
+{
+    bool ip = false;
+    uint64_t h = qw_shard_hash(LT_RAW, f, (uint32_t)n, &ip);
+    assert_true(ip);
+    return h;
+}
+
+static void test_tunnels_by_inner_pair(void **state)
+{
+    (void)state;
+    uint8_t f[256];
+    /* the inner IPv6 pair alone, as the decoder would see it without the tunnel */
+    size_t n = ip6(f, 2, 0x22, 17, 8);
+    uint64_t inner = raw_hash(f, n + 8);
+    n = ip6(f, 0x22, 2, 17, 8);
+    assert_int_equal(raw_hash(f, n + 8), inner);
+
+    /* 6in4 (protocol 41) mirrored on two legs with different outer pairs, both directions */
+    n = ip4(f, A, B, 41, 0, 48);
+    n += ip6(f + n, 2, 0x22, 17, 8);
+    assert_int_equal(raw_hash(f, n + 8), inner);
+    n = ip4(f, C, A, 41, 0, 48);
+    n += ip6(f + n, 0x22, 2, 17, 8);
+    assert_int_equal(raw_hash(f, n + 8), inner);
+    /* another inner pair in the same tunnel: another hash */
+    n = ip4(f, A, B, 41, 0, 48);
+    n += ip6(f + n, 2, 0x23, 17, 8);
+    assert_int_not_equal(raw_hash(f, n + 8), inner);
+
+    /* IP-in-IP (4) and GRE (47, version 0, key present) around the same IPv4 pair */
+    n = ip4(f, A, C, 17, 0, 8);
+    uint64_t ab_inner = raw_hash(f, n + 8);
+    n = ip4(f, B, C, 4, 0, 28);
+    n += ip4(f + n, A, C, 17, 0, 8);
+    assert_int_equal(raw_hash(f, n + 8), ab_inner);
+    n = ip4(f, B, A, 47, 0, 36);
+    memcpy(f + n, "\x20\x00\x08\x00\x00\x00\x00\x07", 8); /* key flag, IPv4, key 7 */
+    n += 8;
+    n += ip4(f + n, C, A, 17, 0, 8);
+    assert_int_equal(raw_hash(f, n + 8), ab_inner);
+    /* GRE carrying Ethernet (transparent bridging) with a VLAN tag */
+    n = ip4(f, B, A, 47, 0, 4 + 18 + 28);
+    memcpy(f + n, "\x00\x00\x65\x58", 4);
+    n += 4;
+    memset(f + n, 0x02, 12);
+    memcpy(f + n + 12, "\x81\x00\x00\x0a\x08\x00", 6);
+    n += 18;
+    n += ip4(f + n, A, C, 17, 0, 8);
+    assert_int_equal(raw_hash(f, n + 8), ab_inner);
+    /* GRE version 1 (PPTP) is not descended into: the outer pair */
+    n = ip4(f, B, A, 47, 0, 28);
+    memcpy(f + n, "\x00\x01\x08\x00", 4);
+    ip4(f + n + 4, A, C, 17, 0, 8);
+    uint64_t ba = raw_hash(f, n + 32);
+    n = ip4(f, A, B, 17, 0, 8);
+    assert_int_equal(raw_hash(f, n + 8), ba);
+
+    /* IPv4 inside IPv6, behind a hop-by-hop and an atomic fragment header */
+    n = ip6(f, 9, 8, 0, 8 + 8 + 28);
+    memcpy(f + n, "\x2c\x00\x00\x00\x00\x00\x00\x00", 8);     /* hop-by-hop -> fragment */
+    memcpy(f + n + 8, "\x04\x00\x00\x00\x00\x00\x00\x01", 8); /* offset 0, no more: atomic */
+    n += 16;
+    n += ip4(f + n, C, A, 17, 0, 8);
+    assert_int_equal(raw_hash(f, n + 8), ab_inner);
+}
+
+static void test_tunnels_fragments_damage_depth(void **state)
+{
+    (void)state;
+    uint8_t f[256];
+    size_t n = ip4(f, A, B, 17, 0, 8);
+    uint64_t outer = raw_hash(f, n + 8);
+    n = ip4(f, A, C, 17, 0, 8);
+    uint64_t inner = raw_hash(f, n + 8);
+    /* a fragmented tunnel datagram: every fragment by the outer pair, the first one too */
+    n = ip4(f, A, B, 4, 0x2000, 28);
+    n += ip4(f + n, A, C, 17, 0, 8);
+    assert_int_equal(raw_hash(f, n + 8), outer);
+    n = ip4(f, B, A, 4, 0x0003, 28);
+    assert_int_equal(raw_hash(f, n + 28), outer);
+    /* IPv6 outer with a real fragment header: the outer pair */
+    n = ip6(f, 1, 2, 44, 8 + 28);
+    uint64_t outer6;
+    {
+        uint8_t g[64];
+        size_t m = ip6(g, 1, 2, 17, 8);
+        outer6 = raw_hash(g, m + 8);
+    }
+    memcpy(f + n, "\x04\x00\x00\x01\x00\x00\x00\x01", 8); /* more fragments follow */
+    ip4(f + n + 8, A, C, 17, 0, 8);
+    assert_int_equal(raw_hash(f, n + 36), outer6);
+    /* damaged inner headers leave the outer pair, as the decoder leaves the outer addresses */
+    n = ip4(f, A, B, 4, 0, 28);
+    ip4(f + n, A, C, 17, 0, 8);
+    f[n] = 0x43; /* header length 12 */
+    assert_int_equal(raw_hash(f, n + 28), outer);
+    f[n] = 0x65; /* version 6 where IPv4 was promised */
+    assert_int_equal(raw_hash(f, n + 28), outer);
+    for (size_t cut = n; cut < n + 20; cut++) assert_int_equal(raw_hash(f, cut), outer);
+    /* five tunnels deep: the decoder stops at the fourth inner header, and so does the key */
+    uint8_t hosts[6][4] = {{10, 0, 0, 1}, {10, 0, 0, 2}, {10, 0, 0, 3},
+                           {10, 0, 0, 4}, {10, 0, 0, 5}, {10, 0, 0, 6}};
+    n = 0;
+    for (int level = 0; level < 5; level++)
+        n += ip4(f + n, hosts[level], hosts[level + 1], 4, 0, (size_t)(5 - level) * 20 + 8);
+    n += ip4(f + n, hosts[5], hosts[0], 17, 0, 8);
+    size_t m = ip4(f + 200, hosts[4], hosts[5], 17, 0, 8);
+    assert_int_equal(raw_hash(f, n + 8), raw_hash(f + 200, m + 8));
+    (void)inner;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +308,8 @@ int main(void)
         cmocka_unit_test(test_ipv6_pair),
         cmocka_unit_test(test_non_ip_and_cut_frames),
         cmocka_unit_test(test_spread),
+        cmocka_unit_test(test_tunnels_by_inner_pair),
+        cmocka_unit_test(test_tunnels_fragments_damage_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
