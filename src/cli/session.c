@@ -317,8 +317,10 @@ bool qw_session_finish(struct qw_session *s, const char *status, struct qw_sourc
         /* Rules over the whole store (baseline changes, unowned assets) see this run's last
          * batch; their findings go in one more transaction. */
         char err[512] = "";
-        ok = qw_detect_finish(&qw_shards_engine(&s->shards, 0)->detect, s->store.db, err,
-                              sizeof err) &&
+        s->have_inv = qw_inventory_load(&s->inv, s->store.db, err, sizeof err);
+        ok = s->have_inv &&
+             qw_detect_finish(&qw_shards_engine(&s->shards, 0)->detect, s->store.db, &s->inv,
+                              err, sizeof err) &&
              qw_session_commit(s, status);
         if (err[0]) fprintf(stderr, "quaywatch %s: detections: %s\n", s->run.command, err);
     }
@@ -331,23 +333,24 @@ bool qw_session_finish(struct qw_session *s, const char *status, struct qw_sourc
     s->have_events = false;
     if (ok && s->opt.learn) {
         /* Learning reads the whole store, so it runs once, after the last batch. */
-        struct qw_inventory inv;
         char err[512] = "";
-        ok = qw_inventory_load(&inv, s->store.db, err, sizeof err) &&
-             qw_baseline_learn(s->store.db, &inv, err, sizeof err);
+        ok = qw_baseline_learn(s->store.db, &s->inv, err, sizeof err);
         if (!ok) fprintf(stderr, "quaywatch %s: learning the baseline: %s\n", s->run.command, err);
-        else s->learnt_assets = inv.nassets;
-        qw_inventory_free(&inv); /* safe after a failed load too: it leaves inv empty */
+        else s->learnt_assets = s->inv.nassets;
     }
     s->t_stored = qw_monotonic_seconds();
     /* the summary goes to stdout unless the event log is using it */
     bool events_on_stdout = s->opt.events && strcmp(s->opt.events, "-") == 0;
     if (ok && !s->opt.quiet) qw_print_summary(events_on_stdout ? stderr : stdout, s, srcs, nsrcs);
+    if (s->have_inv) qw_inventory_free(&s->inv);
+    s->have_inv = false;
     return ok;
 }
 
 void qw_session_free(struct qw_session *s)
 {
+    if (s->have_inv) qw_inventory_free(&s->inv);
+    s->have_inv = false;
     if (s->have_shards) qw_shards_free(&s->shards); /* flushes workers' event-log writers */
     s->have_shards = false;
     if (s->have_events) qw_eventlog_close(&s->events);

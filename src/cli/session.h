@@ -9,6 +9,7 @@
 #include "capture/source.h"
 #include "engine/engine.h"
 #include "engine/shards.h"
+#include "inventory/inventory.h"
 #include "site/model.h"
 #include "store/store.h"
 
@@ -38,6 +39,10 @@ struct qw_session {
     char sources[1024];
     struct qw_site *site; /* the site file's model (NULL without --site); freed with the session */
     size_t learnt_assets; /* --learn: assets folded into the baseline */
+    /* the store's inventory after the last batch: loaded once at the finish for the rules over
+     * the whole store, learning and the summary (grouping a big store takes a while) */
+    struct qw_inventory inv;
+    bool have_inv;
     /* monotonic seconds: engines started, last packet handed out, everything stored */
     double t_start, t_packets_done, t_stored;
     struct qw_syslog syslog;

@@ -80,17 +80,16 @@ static void print_talkers(FILE *out, sqlite3 *db)
  * how many each party answers for (docs/site-file.md, "Responsibility"). */
 static void print_assets(FILE *out, struct qw_session *s)
 {
-    struct qw_inventory inv;
-    char err[512] = "";
-    if (!qw_inventory_load(&inv, s->store.db, err, sizeof err)) {
-        fprintf(out, "\nAssets: unavailable (%s)\n", err);
+    if (!s->have_inv) {
+        fprintf(out, "\nAssets: unavailable (the store could not be read)\n");
         return;
     }
+    const struct qw_inventory *inv = &s->inv;
     size_t by_ip = 0, facts = 0;
     const char *roles[32];
     size_t role_n[32], nroles = 0;
-    for (size_t i = 0; i < inv.nassets; i++) {
-        const struct qw_asset *a = &inv.assets[i];
+    for (size_t i = 0; i < inv->nassets; i++) {
+        const struct qw_asset *a = &inv->assets[i];
         by_ip += a->nmacs == 0;
         for (size_t f = 0; f < a->nfacts; f++) facts += strcmp(a->facts[f].source, "oui") != 0;
         for (size_t r = 0; r < a->nroles; r++) {
@@ -104,7 +103,7 @@ static void print_assets(FILE *out, struct qw_session *s)
         }
     }
     fprintf(out, "\nAssets in the store: %zu (%zu known by IP only), %zu identity facts\n  roles:",
-            inv.nassets, by_ip, facts);
+            inv->nassets, by_ip, facts);
     for (size_t k = 0; k < nroles; k++) fprintf(out, " %s %zu%s", roles[k], role_n[k],
                                                 k + 1 < nroles ? "," : "");
     fputc('\n', out);
@@ -112,9 +111,9 @@ static void print_assets(FILE *out, struct qw_session *s)
         const struct qw_site *site = s->site;
         size_t *per = calloc(site->nparties + 1, sizeof *per);
         size_t unzoned = 0;
-        for (size_t i = 0; per && i < inv.nassets; i++) {
+        for (size_t i = 0; per && i < inv->nassets; i++) {
             struct qw_asset_place pl;
-            qw_asset_place(site, &inv.assets[i], &pl);
+            qw_asset_place(site, &inv->assets[i], &pl);
             per[pl.owner.party ? pl.owner.party->index : site->nparties]++;
             unzoned += pl.zone == NULL;
         }
@@ -125,7 +124,6 @@ static void print_assets(FILE *out, struct qw_session *s)
         free(per);
     }
     if (s->opt.learn) fprintf(out, "  baseline: learnt %zu assets (--learn)\n", s->learnt_assets);
-    qw_inventory_free(&inv);
 }
 
 /* Findings by severity and by the party whose job it is to act (docs/detections.md). */

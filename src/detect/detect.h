@@ -188,8 +188,12 @@ bool qw_detect_is_normal(const struct qw_detector *d, const struct qw_addr *clie
                          const struct qw_addr *server, uint32_t ops);
 bool qw_detect_load_baseline(struct qw_detector *d, sqlite3 *db);
 
-/* Rules over the whole store (baseline changes, unowned assets), at the end of a run. */
-bool qw_detect_finish(struct qw_detector *d, sqlite3 *db, char *err, size_t errlen);
+/* Rules over the whole store (baseline changes, unowned assets), at the end of a run, given the
+ * store's inventory as it stands after the run's last batch (the caller loads it once and uses
+ * it again for learning and the summary). */
+struct qw_inventory;
+bool qw_detect_finish(struct qw_detector *d, sqlite3 *db, const struct qw_inventory *inv,
+                      char *err, size_t errlen);
 
 /* Raise (or count again) a finding; writes the alert record on its first occurrence in this
  * detector's life. `f` may be NULL. */

@@ -160,26 +160,21 @@ static void unowned_findings(struct qw_detector *d, sqlite3 *db, const struct qw
     }
 }
 
-bool qw_detect_finish(struct qw_detector *d, sqlite3 *db, char *err, size_t errlen)
+bool qw_detect_finish(struct qw_detector *d, sqlite3 *db, const struct qw_inventory *inv,
+                      char *err, size_t errlen)
 {
     struct qw_baseline bl;
-    struct qw_inventory inv;
     if (!qw_baseline_load(&bl, db, err, errlen)) return false;
-    if (!qw_inventory_load(&inv, db, err, errlen)) {
-        qw_baseline_free(&bl);
-        return false;
-    }
     bool ok = true;
     if (!qw_baseline_empty(&bl)) {
         struct qw_changes ch;
         uint64_t gone = 24ull * 3600 * 1000000000ull;
-        ok = qw_baseline_diff(&bl, &inv, db, qw_store_last_packet_ns(db), gone, &ch);
-        if (ok) change_findings(d, db, &inv, &ch);
+        ok = qw_baseline_diff(&bl, inv, db, qw_store_last_packet_ns(db), gone, &ch);
+        if (ok) change_findings(d, db, inv, &ch);
         else snprintf(err, errlen, "comparing with the baseline failed");
         qw_changes_free(&ch);
     }
-    unowned_findings(d, db, &inv);
-    qw_inventory_free(&inv);
+    unowned_findings(d, db, inv);
     qw_baseline_free(&bl);
     return ok;
 }

@@ -250,14 +250,14 @@ struct mb_pdu {
     uint8_t mei_type;
     uint8_t devid_code, object_id, conformity, next_object_id, nobjects_declared;
     bool more_follows;
-    uint8_t nobjects;
-    struct mb_object objects[MB_OBJECTS_MAX];
     uint16_t status, event_count, message_count, fifo_count;
     uint8_t umas_key, umas_status;
     uint16_t data_off, data_len; /* MB_F_DATA / MB_F_EVENTS bytes in the PDU */
-    uint8_t nrecords;
+    uint8_t nobjects, nrecords, nvalues;
+    /* The arrays come last and are valid up to their counts only: mb_decode clears what is
+     * above them (about 80 bytes) instead of the whole record (over 800) for every PDU. */
+    struct mb_object objects[MB_OBJECTS_MAX];
     struct mb_file_ref records[MB_FILE_REFS_MAX];
-    uint8_t nvalues;
     uint16_t values[MB_VALUES_MAX];
 };
 
@@ -787,7 +787,7 @@ static const char *mb_function_name(uint8_t fc)
 static void mb_decode(struct mb_pdu *p, struct qw_pctx *ctx, const struct mb_pdu *req,
                       bool response, uint16_t tid, uint8_t unit, const uint8_t *pdu, size_t len)
 {
-    memset(p, 0, sizeof *p);
+    memset(p, 0, offsetof(struct mb_pdu, objects));
     p->pdu = pdu;
     p->pdu_len = len;
     p->tid = tid;
