@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "capture/pcap_map.h"
 #include "decode/decode.h"
 
 struct qw_source {
@@ -21,6 +22,9 @@ struct qw_source {
     bool have_packet, done;
     long good_offset;       /* file offset after the last good record (for error messages) */
     bool count_offset;      /* classic pcap: good_offset is counted, not asked of the file */
+    bool mapped;            /* classic pcap 2.4 read in place from a memory map (pcap_map.h) */
+    struct qw_pcap_map map;
+    struct pcap_pkthdr map_hdr; /* what hdr points at when mapped */
     long size;              /* file size, for progress */
     int ring_version;       /* live on Linux: the packet socket's TPACKET_V<n>; 0: unknown */
     char error[PCAP_ERRBUF_SIZE + 256]; /* set when the source failed */
@@ -42,5 +46,12 @@ bool qw_source_open_live(struct qw_source *s, const struct qw_live_opts *o);
  * s->done), -1 on damage (message in s->error, s->done set). */
 int qw_source_advance(struct qw_source *s);
 void qw_source_close(struct qw_source *s);
+
+/* A mapped file cut short by another program while it is read makes the next touch of a lost
+ * page a SIGBUS. Install a handler that names the file on stderr ("FILE: the file shrank while
+ * it was being read") and exits with status 3, before any batch of the run is committed, as
+ * for any damaged input: the store keeps only whole batches. For the sources given (up to 64);
+ * nothing is installed when none is mapped. */
+void qw_source_guard_mapped(const struct qw_source *srcs, size_t n);
 
 #endif
