@@ -113,24 +113,11 @@ int qw_pcap_map_next(struct qw_pcap_map *m, const uint8_t **data, struct pcap_pk
     return 1;
 }
 
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22 /* Linux 5.14; older kernels refuse it and pages fault one by one */
-#endif
-#define POPULATE_STEP (4u << 20)
-
 void qw_pcap_map_window(struct qw_pcap_map *m)
 {
     if (!m->map) return;
-    size_t page = m->page;
-    /* Map the next pages in one call rather than taking a fault every few packets. */
-    if (m->off + POPULATE_STEP / 2 > m->populated && m->populated < m->map_len) {
-        size_t from = m->populated > m->off ? m->populated : m->off / page * page;
-        size_t len = m->map_len - from < POPULATE_STEP ? m->map_len - from : POPULATE_STEP;
-        madvise((uint8_t *)m->map + from, len, MADV_POPULATE_READ);
-        m->populated = from + len;
-    }
     if (m->off < m->released + 2 * m->keep) return;
-    size_t upto = (m->off - m->keep) / page * page;
+    size_t upto = (m->off - m->keep) / m->page * m->page;
     if (upto <= m->released) return;
     madvise((uint8_t *)m->map + m->released, upto - m->released, MADV_DONTNEED);
     m->released = upto;

@@ -32,7 +32,6 @@ struct qw_pcap_map {
     size_t map_len;
     size_t released;     /* pages before this offset were handed back (qw_pcap_map_window) */
     size_t keep;         /* bytes behind the next record kept mapped (QW_PCAP_MAP_KEEP) */
-    size_t populated;    /* pages before this offset were mapped ahead of reading */
     size_t page;
 };
 
@@ -53,13 +52,12 @@ bool qw_pcap_map_open(struct qw_pcap_map *m, const char *path);
 int qw_pcap_map_next(struct qw_pcap_map *m, const uint8_t **data, struct pcap_pkthdr *h,
                      char *err, size_t errlen);
 
-/* Keep the mapped window around the next record, after each record (cheap unless there is work):
- * map the next 4 MiB in one call (MADV_POPULATE_READ) rather than fault every few packets, and
- * hand back the pages more than m->keep bytes behind (QW_PCAP_MAP_KEEP unless the caller sets
- * more: workers that still read frames by address), so that reading a large file does not hold
- * it all as the process's memory. Handing back is safe at any time: the mapping is read-only
- * and private, so a page touched again is read from the file once more, never lost; only
- * slower, and kept to the end. */
+/* Keep the mapped window behind the next record, after each record (a compare unless there is
+ * work): hand back the pages more than m->keep bytes behind (QW_PCAP_MAP_KEEP unless the caller
+ * sets more: workers that still read frames by address), so that reading a large file does not
+ * hold it all as the process's memory. Safe at any time: the mapping is read-only and private,
+ * so a page touched again is read from the file once more, never lost; only slower, and kept to
+ * the end. (Mapping the pages ahead in one call, MADV_POPULATE_READ, was tried: slower.) */
 #define QW_PCAP_MAP_KEEP (8u << 20)
 void qw_pcap_map_window(struct qw_pcap_map *m);
 
