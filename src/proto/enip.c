@@ -338,9 +338,11 @@ static const char *cmd_name(uint16_t code)
 
 static void json_hex32(struct qw_json *j, const char *key, uint32_t v)
 {
-    char buf[16];
-    snprintf(buf, sizeof buf, "0x%08x", v);
-    qw_json_str(j, key, buf);
+    static const char hex[] = "0123456789abcdef";
+    char buf[11] = "0x";
+    for (int i = 0; i < 8; i++) buf[2 + i] = hex[(v >> (28 - 4 * i)) & 0xf];
+    buf[10] = 0;
+    qw_json_str(j, key, buf); /* as "0x%08x" */
 }
 
 /* ListIdentity reply items ([CIP2] s.2-4.3.2): encapsulation version, socket address

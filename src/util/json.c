@@ -378,24 +378,28 @@ static const char digits2[201] = "0001020304050607080910111213141516171819202122
                                  "50515253545556575859606162636465666768697071727374"
                                  "75767778798081828384858687888990919293949596979899";
 
+/* The digits are written in place from the last one back, once their count is known: no
+ * scratch copy, whose variable-length memcpy was a library call per number (register values
+ * make most of a Modbus record). */
 size_t qw_fmt_u64(char *out, uint64_t v)
 {
-    char tmp[20];
-    size_t i = sizeof tmp;
+    size_t n = 1;
+    for (uint64_t t = v; t >= 10; t /= 10) n++;
+    size_t i = n;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
         i -= 2;
-        memcpy(tmp + i, digits2 + 2 * r, 2);
+        out[i] = digits2[2 * r];
+        out[i + 1] = digits2[2 * r + 1];
     }
     if (v >= 10) {
-        i -= 2;
-        memcpy(tmp + i, digits2 + 2 * v, 2);
+        out[0] = digits2[2 * v];
+        out[1] = digits2[2 * v + 1];
     } else {
-        tmp[--i] = (char)('0' + v);
+        out[0] = (char)('0' + v);
     }
-    memcpy(out, tmp + i, sizeof tmp - i);
-    return sizeof tmp - i;
+    return n;
 }
 
 void qw_json_u64_k(struct qw_json *j, const char *key, size_t klen, uint64_t v)

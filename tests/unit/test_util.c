@@ -602,9 +602,39 @@ static void hmap_iteration_visits_each_once(void **state)
     qw_hmap_free(&m);
 }
 
+/* qw_fmt_u64 against printf for every number up to 100,000, each power of ten and its
+ * neighbours, the largest value and a spread of others. */
+static void fmt_u64_matches_printf(void **state)
+{
+    (void)state;
+    char got[24], want[24];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (uint64_t i = 0; i < 100000 + 64 * 3 + 1000; i++) {
+        uint64_t v;
+        if (i <= 100000) {
+            v = i;
+        } else if (i <= 100000 + 64 * 3) {
+            uint64_t k = (i - 100001) / 3, p = 1;
+            for (uint64_t e = 0; e < k % 20; e++) p *= 10;
+            v = p + (i - 100001) % 3 - 1;
+        } else {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            v = x >> (x & 63);
+        }
+        size_t n = qw_fmt_u64(got, v);
+        got[n] = 0;
+        snprintf(want, sizeof want, "%llu", (unsigned long long)v);
+        if (strcmp(got, want) != 0) fail_msg("%s != %s", got, want);
+    }
+    size_t n = qw_fmt_u64(got, UINT64_MAX);
+    got[n] = 0;
+    assert_string_equal(got, "18446744073709551615");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fmt_u64_matches_printf),
         cmocka_unit_test(cursor_reads_values_in_order),
         cmocka_unit_test(cursor_reads_64bit),
         cmocka_unit_test(cursor_error_is_sticky),
