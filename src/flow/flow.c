@@ -177,13 +177,23 @@ struct qw_flow *qw_flow_lookup(struct qw_flow_table *t, const struct qw_flow_key
     return qw_flow_lookup_hashed(t, k, qw_flow_hash_key(t, k));
 }
 
+static uint64_t expiry_of(const struct qw_flow_table *t, const struct qw_flow *f)
+{
+    return f->last_ns + (uint64_t)t->timeouts.sec[f->tclass] * 1000000000ull;
+}
+
 static void list_unlink(struct qw_flow_table *t, struct qw_flow *f)
 {
     uint8_t c = f->tclass;
-    if (f->lprev)
+    if (f->lprev) {
         f->lprev->lnext = f->lnext;
-    else
+    } else {
         t->lists_head[c] = f->lnext;
+        /* a new head: the floor stays at or below every head's expiry, as next_expired looks
+         * at heads only (a list is out of order only when capture times go backwards) */
+        if (f->lnext && expiry_of(t, f->lnext) < t->expiry_floor_ns)
+            t->expiry_floor_ns = expiry_of(t, f->lnext);
+    }
     if (f->lnext)
         f->lnext->lprev = f->lprev;
     else
@@ -194,6 +204,8 @@ static void list_unlink(struct qw_flow_table *t, struct qw_flow *f)
 static void list_append(struct qw_flow_table *t, struct qw_flow *f)
 {
     uint8_t c = f->tclass;
+    uint64_t e = expiry_of(t, f);
+    if (e < t->expiry_floor_ns) t->expiry_floor_ns = e;
     f->lnext = NULL;
     f->lprev = t->lists_tail[c];
     if (t->lists_tail[c])
@@ -283,16 +295,21 @@ void qw_flow_touch(struct qw_flow_table *t, struct qw_flow *f, uint64_t now_ns, 
 
 struct qw_flow *qw_flow_next_expired(struct qw_flow_table *t, uint64_t now_ns)
 {
+    if (now_ns <= t->expiry_floor_ns) return NULL;
+    uint64_t floor = UINT64_MAX;
     for (int c = 0; c < QW_TCLASS_COUNT; c++) {
         struct qw_flow *f = t->lists_head[c];
-        if (f && qw_flow_is_expired(t, f, now_ns)) return f;
+        if (!f) continue;
+        if (qw_flow_is_expired(t, f, now_ns)) return f;
+        if (expiry_of(t, f) < floor) floor = expiry_of(t, f);
     }
+    t->expiry_floor_ns = floor; /* each list is in expiry order: its head expires first */
     return NULL;
 }
 
 bool qw_flow_is_expired(const struct qw_flow_table *t, const struct qw_flow *f, uint64_t now_ns)
 {
-    return now_ns > f->last_ns + (uint64_t)t->timeouts.sec[f->tclass] * 1000000000ull;
+    return now_ns > expiry_of(t, f);
 }
 
 struct qw_flow *qw_flow_oldest(struct qw_flow_table *t)

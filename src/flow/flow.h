@@ -128,6 +128,10 @@ struct qw_flow_table {
     struct qw_flow *free_list;
     struct qw_flow *lists_head[QW_TCLASS_COUNT], *lists_tail[QW_TCLASS_COUNT];
     struct qw_flow_timeouts timeouts;
+    /* No flow times out before this: a lower bound of the earliest expiry, lowered as flows are
+     * appended to a list and raised when a look at the list heads finds none expired, so that
+     * the per-packet expiry check is one comparison. */
+    uint64_t expiry_floor_ns;
     struct qw_hkey key;
     struct qw_flow_stats stats;
     void **slabs;

@@ -305,6 +305,35 @@ static void touch_moves_between_classes(void **state)
     table_free(t);
 }
 
+/* The expiry floor (one comparison a packet): a flow appended with an earlier expiry than the
+ * floor lowers it (a connection closing has a short timeout), and so does a new list head when
+ * capture times went backwards; without either, these flows would expire late. */
+static void expiry_floor_never_hides_an_expired_flow(void **state)
+{
+    struct qw_flow_table *t = table(16);
+    struct qw_flow *a = qw_flow_insert(t, &(struct qw_flow_key){.proto = 17, .port_a = 1});
+    qw_flow_touch(t, a, 0, QW_TCLASS_UDP);
+    assert_null(qw_flow_next_expired(t, 1 * SEC)); /* floor: 5 s */
+    qw_flow_touch(t, a, 4 * SEC, QW_TCLASS_UDP);
+    assert_null(qw_flow_next_expired(t, 6 * SEC)); /* looked again: floor 9 s */
+    struct qw_flow *c = qw_flow_insert(t, &(struct qw_flow_key){.proto = 6, .port_a = 2});
+    qw_flow_touch(t, c, 5 * SEC + SEC / 2, QW_TCLASS_TCP_CLOSED); /* expires at 8.5 s */
+    assert_ptr_equal(qw_flow_next_expired(t, 8 * SEC + SEC / 2 + 1), c);
+    qw_flow_remove(t, c);
+    assert_ptr_equal(qw_flow_next_expired(t, 9 * SEC + 1), a);
+    qw_flow_remove(t, a);
+
+    /* out of order: y, touched with an older time, sits behind x in the UDP list */
+    struct qw_flow *x = qw_flow_insert(t, &(struct qw_flow_key){.proto = 17, .port_a = 3});
+    struct qw_flow *y = qw_flow_insert(t, &(struct qw_flow_key){.proto = 17, .port_a = 4});
+    qw_flow_touch(t, x, 10 * SEC, QW_TCLASS_UDP);
+    qw_flow_touch(t, y, 8 * SEC, QW_TCLASS_UDP);
+    assert_null(qw_flow_next_expired(t, 11 * SEC)); /* floor: x's 15 s */
+    qw_flow_remove(t, x);                           /* y heads the list: expires at 13 s */
+    assert_ptr_equal(qw_flow_next_expired(t, 13 * SEC + 1), y);
+    table_free(t);
+}
+
 /* The eviction victim is the least recently active flow over all classes. */
 static void oldest_is_least_recently_active(void **state)
 {
@@ -356,6 +385,7 @@ int main(void)
         cmocka_unit_test(pool_cap_refuses_insert),
         cmocka_unit_test(expiry_after_class_timeout),
         cmocka_unit_test(touch_reorders_within_class),
+        cmocka_unit_test(expiry_floor_never_hides_an_expired_flow),
         cmocka_unit_test(touch_moves_between_classes),
         cmocka_unit_test(oldest_is_least_recently_active),
         cmocka_unit_test(orientation_helpers),
