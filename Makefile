@@ -51,7 +51,7 @@ check-tsan: test-deps
 	  $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target quaywatch
 	@cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	  ctest --output-on-failure -R "test_workers|test_live"
+	  ctest --output-on-failure -R "test_workers|test_live|test_consistency"
 
 # Run every libFuzzer harness for FUZZ_SECONDS each, FUZZ_JOBS at once, seeded from the corpus
 # (not part of check; scripts/fuzz.sh). FUZZ_TARGETS="fuzz_modbus fuzz_dnp3" picks some.
