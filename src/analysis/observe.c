@@ -69,6 +69,7 @@ void qw_obs_clear(struct qw_observer *o)
     qw_hmap_clear(&o->mac_identities);
     qw_hmap_clear(&o->bindings);
     qw_hmap_clear(&o->edge_ops);
+    o->ops_gen++;
     qw_hmap_clear(&o->anomalies);
     qw_hmap_clear(&o->l2);
     memset(o->app_traffic, 0, o->napp * sizeof *o->app_traffic);
@@ -172,8 +173,20 @@ void qw_obs_ops(struct qw_observer *o, const struct qw_flow *f, uint32_t ops, ui
     for (unsigned b = 0; ops; b++, ops >>= 1) {
         if (!(ops & 1u)) continue;
         k.op = (uint8_t)b;
-        struct qw_edge_op_val *v = qw_hmap_upsert(&o->edge_ops, &k, NULL);
-        if (!v) return;
+        struct qw_ops_memo *m =
+            &o->ops_memo[(((uintptr_t)f >> 4) ^ ((uintptr_t)f >> 10) ^ b) % QW_OBS_OPS_MEMO];
+        struct qw_edge_op_val *v;
+        if (m->val && m->gen == o->ops_gen && m->count == o->edge_ops.count &&
+            memcmp(&m->key, &k, sizeof k) == 0) {
+            v = m->val;
+        } else {
+            v = qw_hmap_upsert(&o->edge_ops, &k, NULL);
+            if (!v) return;
+            m->key = k;
+            m->val = v;
+            m->count = o->edge_ops.count;
+            m->gen = o->ops_gen;
+        }
         span(&v->first_ns, &v->last_ns, ts_ns, ts_ns);
         v->count++;
     }

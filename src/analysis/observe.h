@@ -158,8 +158,20 @@ struct qw_obs_caps {
     uint32_t edges; /* 0: QW_OBS_MAX_EDGES */
 };
 
+/* qw_obs_ops' memo of a recent (edge, operation) entry: a transaction on a flow that just had one
+ * (a polling loop) skips hashing its key. The value pointer is good while the edge_ops map has
+ * had no insertion (its count unchanged) since, within one batch (generation). */
+#define QW_OBS_OPS_MEMO 64
+struct qw_ops_memo {
+    struct qw_edge_op_key key;
+    struct qw_edge_op_val *val;
+    uint32_t count, gen;
+};
+
 struct qw_observer {
     struct qw_hmap hosts, edges, edge_ops, identities, mac_identities, bindings, anomalies, l2;
+    struct qw_ops_memo ops_memo[QW_OBS_OPS_MEMO];
+    uint32_t ops_gen;         /* bumped when edge_ops is cleared: older memos are void */
     struct qw_hmap flow_ends; /* folded flow ends, not yet settled (kept across batches) */
     uint64_t seq;             /* observations numbered, for the latest-MAC rule */
     /* traffic per application protocol: index = registry index + 1; [0] = none detected */

@@ -459,6 +459,7 @@ static void decode_ipv6(struct qw_decoder *d, struct qw_cursor *c, struct qw_pac
 /* ARP for IPv4 over Ethernet (RFC 826): htype(2) ptype(2) hlen(1) plen(1) op(2) sha tpa ... */
 static void decode_arp(struct qw_decoder *d, struct qw_cursor *c, struct qw_packet *p)
 {
+    memset(&p->arp, 0, sizeof p->arp); /* not cleared with the rest of the packet */
     uint16_t htype = qw_cur_be16(c);
     uint16_t ptype = qw_cur_be16(c);
     uint8_t hlen = qw_cur_u8(c);
@@ -607,10 +608,29 @@ static void decode_ethernet(struct qw_decoder *d, struct qw_cursor *c, struct qw
     decode_ethertype(d, c, type, p, depth);
 }
 
+/* Clear the packet up to its payload fields, which qw_decode sets right after. A memset of this
+ * size became `rep stos`, whose start-up cost was 2.6 % of a run; sixteen-byte stores are a few
+ * cycles. The last store may run into the payload fields (set afterwards), never past them. */
+_Static_assert(offsetof(struct qw_packet, payload) % 8 == 0 &&
+                   (offsetof(struct qw_packet, payload) + 15) / 16 * 16 <=
+                       offsetof(struct qw_packet, l4_len) + sizeof(uint32_t),
+               "the cleared head must end within the fields qw_decode sets");
+static inline void clear_head(struct qw_packet *p)
+{
+#ifdef __SSE2__
+    char *b = (char *)p;
+    const __m128i z = _mm_setzero_si128();
+    for (size_t i = 0; i < offsetof(struct qw_packet, payload); i += 16)
+        _mm_storeu_si128((__m128i *)(void *)(b + i), z);
+#else
+    memset(p, 0, offsetof(struct qw_packet, payload));
+#endif
+}
+
 bool qw_decode(struct qw_decoder *d, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
                uint64_t ts_ns, struct qw_packet *p)
 {
-    memset(p, 0, offsetof(struct qw_packet, payload));
+    clear_head(p);
     p->payload = NULL;
     p->payload_len = 0;
     p->l4_len = 0;

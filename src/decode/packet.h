@@ -42,7 +42,6 @@ struct qw_packet {
     uint16_t ethertype;          /* of the network layer (after tags) */
 
     enum qw_l3 l3;
-    struct qw_arp arp;
     struct qw_addr src_ip, dst_ip;
     uint8_t ttl;           /* or IPv6 hop limit */
     bool ip_reassembled;   /* datagram rebuilt from fragments */
@@ -61,6 +60,9 @@ struct qw_packet {
     const uint8_t *payload;
     uint32_t payload_len;
     uint32_t l4_len;        /* transport header + payload: the bytes counted for flows */
+
+    /* Set only when l3 is QW_L3_ARP: kept out of what qw_decode clears for every packet. */
+    struct qw_arp arp;
 };
 
 #define QW_TCP_FIN 0x01
