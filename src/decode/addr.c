@@ -11,6 +11,19 @@ void qw_addr_from_v4(struct qw_addr *a, const uint8_t v4[4])
     memcpy(a->b + 12, v4, 4);
 }
 
+void qw_addr_from_mac(struct qw_addr *a, const uint8_t mac[6])
+{
+    memset(a->b, 0, 10);
+    a->b[0] = 0x01;
+    memcpy(a->b + 10, mac, 6);
+}
+
+bool qw_addr_is_mac(const struct qw_addr *a)
+{
+    static const uint8_t prefix[10] = {0x01};
+    return memcmp(a->b, prefix, 10) == 0;
+}
+
 /* Decimal text of one IPv4 octet; returns the length. */
 static size_t octet(char *p, unsigned v)
 {

@@ -84,6 +84,12 @@ char *qw_addr_str(const struct qw_addr *a, char *buf);
 /* Parse dotted IPv4 or IPv6 text; false on junk. */
 bool qw_addr_parse(const char *s, struct qw_addr *out);
 void qw_addr_from_v4(struct qw_addr *a, const uint8_t v4[4]);
+/* A MAC carried where an address is expected (the subject of a finding about a device known only
+ * by its MAC): the six bytes last, under the discard-only prefix 100::/64 (RFC 6666), which no
+ * host has as its address. (It was the unspecified prefix ::/80, which took ::1 and ::2 for
+ * MACs.) The MAC of such an address is its bytes 10 to 15. */
+void qw_addr_from_mac(struct qw_addr *a, const uint8_t mac[6]);
+bool qw_addr_is_mac(const struct qw_addr *a);
 /* "aa:bb:cc:dd:ee:ff"; out must hold 18 bytes. Returns out. */
 char *qw_mac_str(const uint8_t mac[6], char out[18]);
 

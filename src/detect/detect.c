@@ -78,12 +78,11 @@ static int eve_severity(uint8_t sev)
     return sev >= QW_SEV_HIGH ? 1 : sev == QW_SEV_MEDIUM ? 2 : 3;
 }
 
-/* An address as findings name it: a link-layer finding carries a MAC in the low bytes of an
- * unspecified address, written mac:xx:..., as the store writes it (persist.c). */
+/* An address as findings name it: a link-layer finding carries a MAC (qw_addr_from_mac),
+ * written mac:xx:..., as the store writes it (persist.c). */
 static const char *subject_str(const struct qw_addr *a, char buf[46])
 {
-    static const uint8_t zero10[10];
-    if (memcmp(a->b, zero10, 10) == 0 && !(a->b[10] == 0xff && a->b[11] == 0xff)) {
+    if (qw_addr_is_mac(a)) {
         char m[18];
         snprintf(buf, 46, "mac:%s", qw_mac_str(a->b + 10, m));
         return buf;
@@ -427,13 +426,11 @@ void qw_detect_frame_txn(struct qw_detector *d, const struct qw_packet *pkt,
 {
     if (!t->ops || !t->has_request || !pkt || !pkt->has_mac || !ics_protocol(p)) return;
     /* the device acted upon is the frame's destination (unless it is a group address),
-     * the actor its source; both as MACs in the low bytes of an unspecified address */
+     * the actor its source; both as MACs (qw_addr_from_mac) */
     bool group = (pkt->dst_mac[0] & 1u) != 0;
     struct qw_addr srv, cli;
-    memset(&srv, 0, sizeof srv);
-    memset(&cli, 0, sizeof cli);
-    memcpy(srv.b + 10, pkt->dst_mac, 6);
-    memcpy(cli.b + 10, pkt->src_mac, 6);
+    qw_addr_from_mac(&srv, pkt->dst_mac);
+    qw_addr_from_mac(&cli, pkt->src_mac);
     bool have_ctx = false;
     struct qw_finding ctx;
     memset(&ctx, 0, sizeof ctx);
@@ -492,9 +489,9 @@ void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const str
         pp = &peer;
         fill_context(d, f, &x, ts_ns);
     } else if (pkt && pkt->has_mac) {
-        /* a link-layer frame: the sender's MAC, in the low bytes of an unspecified address;
-         * its owner and zone from the site by MAC and VLAN */
-        memcpy(asset.b + 10, pkt->src_mac, 6);
+        /* a link-layer frame: the sender's MAC (qw_addr_from_mac); its owner and zone from
+         * the site by MAC and VLAN */
+        qw_addr_from_mac(&asset, pkt->src_mac);
         if (d->cfg.site) {
             struct qw_site_host h = {.mac = pkt->src_mac,
                                      .vlan = pkt->nvlan ? pkt->vlan[pkt->nvlan - 1] : 0};

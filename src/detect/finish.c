@@ -11,14 +11,14 @@
 #include "inventory/place.h"
 #include "util/json.h"
 
-/* The address a finding about an inventory asset is keyed by: its first IP, else its MAC in
- * the low bytes of an unspecified address. */
+/* The address a finding about an inventory asset is keyed by: its first IP, else its MAC
+ * (qw_addr_from_mac). */
 static void asset_addr(const struct qw_asset *a, const char *ip_hint, struct qw_addr *out)
 {
     memset(out, 0, sizeof *out);
     if (ip_hint && ip_hint[0] && qw_addr_parse(ip_hint, out)) return;
     if (a && a->nips && qw_addr_parse(a->ips[0].ip, out)) return;
-    if (a && a->nmacs) memcpy(out->b + 10, a->macs[0].mac, 6);
+    if (a && a->nmacs) qw_addr_from_mac(out, a->macs[0].mac);
 }
 
 static const struct qw_asset *find_asset(const struct qw_inventory *inv, const char *id)

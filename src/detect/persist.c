@@ -22,15 +22,15 @@ static const char sql_finding[] =
     " ELSE state END";
 
 /* How a finding names its subject in the store: the inventory id when a store-level rule gave
- * one, else the address, else the MAC it carries in an unspecified address. */
+ * one, else the MAC it carries (qw_addr_from_mac), else the address; none for the unspecified
+ * address (a finding with no peer). */
 static const char *subject(const char *id, const struct qw_addr *a, char *buf, size_t cap)
 {
     if (id[0]) return id;
-    static const uint8_t zero10[10];
-    if (memcmp(a->b, zero10, 10) == 0 && !(a->b[10] == 0xff && a->b[11] == 0xff)) {
+    static const uint8_t zero16[16];
+    if (memcmp(a->b, zero16, 16) == 0) return "";
+    if (qw_addr_is_mac(a)) {
         const uint8_t *m = a->b + 10;
-        static const uint8_t zero6[6];
-        if (memcmp(m, zero6, 6) == 0) return "";
         snprintf(buf, cap, "mac:%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
                  m[5]);
         return buf;

@@ -922,6 +922,25 @@ static void six_in_four_inner_or_outer(void **state)
     free_decoder(d);
 }
 
+/* A MAC carried as an address (finding subjects) is told apart from every real address,
+ * loopback ::1 and ::2 included (which once printed as MACs). */
+static void mac_subjects_apart_from_addresses(void **state)
+{
+    (void)state;
+    static const uint8_t mac[6] = {0x00, 0x1d, 0x9c, 0x01, 0x02, 0x03};
+    struct qw_addr a;
+    qw_addr_from_mac(&a, mac);
+    assert_true(qw_addr_is_mac(&a));
+    assert_memory_equal(a.b + 10, mac, 6);
+    assert_false(qw_addr_is_v4(&a));
+    const char *real[] = {"::1", "::2", "::", "::ffff:10.1.2.3", "10.1.2.3", "fe80::1",
+                          "2001:db8::1d:9c01:203", "::1d:9c01:203"};
+    for (size_t i = 0; i < sizeof real / sizeof real[0]; i++) {
+        assert_true(qw_addr_parse(real[i], &a));
+        if (qw_addr_is_mac(&a)) fail_msg("%s taken for a MAC", real[i]);
+    }
+}
+
 /* ---- robustness --------------------------------------------------------------------------- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -1050,6 +1069,7 @@ int main(void)
         cmocka_unit_test(ipip_tunnel_inner_decoded),
         cmocka_unit_test(gre_tunnel_inner_decoded),
         cmocka_unit_test(six_in_four_inner_or_outer),
+        cmocka_unit_test(mac_subjects_apart_from_addresses),
         cmocka_unit_test(random_frames_never_crash),
         cmocka_unit_test(unsupported_linktype),
         cmocka_unit_test(checksum_matches_reference),
