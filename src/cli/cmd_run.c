@@ -192,6 +192,12 @@ int qw_cmd_run(int argc, char **argv)
     char counts_err[PCAP_ERRBUF_SIZE + 8] = "";
     if (!have_counts) snprintf(counts_err, sizeof counts_err, "%s", pcap_geterr(src.pcap));
     live_handle = NULL;
+    if (have_counts) { /* the last batch's run row keeps them (store schema 6) */
+        s.run.have_capture_counts = true;
+        s.run.received = ps.ps_recv;
+        s.run.dropped = ps.ps_drop;
+        s.run.ifdropped = ps.ps_ifdrop;
+    }
     if (!qw_session_finish(&s, status, &src, 1) && rc == QW_EXIT_OK) rc = QW_EXIT_FAILURE;
     struct qw_engine_stats st;
     qw_shards_stats(&s.shards, &st);

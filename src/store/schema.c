@@ -78,6 +78,12 @@ const char *const qw_store_migrations[] = {
     "  via_jump_host INTEGER NOT NULL, in_window INTEGER NOT NULL,"
     "  into_target INTEGER NOT NULL, start_ns INTEGER, end_ns INTEGER,"
     "  packets INTEGER, bytes INTEGER, flow_id INTEGER, path TEXT NOT NULL);",
+    /* 5 -> 6: a live run's capture counts as libpcap gives them at the stop (NULL for files):
+     * packets that reached the capture socket, those the kernel's ring dropped, those the
+     * interface dropped */
+    "ALTER TABLE runs ADD COLUMN received INTEGER;"
+    "ALTER TABLE runs ADD COLUMN dropped INTEGER;"
+    "ALTER TABLE runs ADD COLUMN ifdropped INTEGER;",
 };
 const int qw_store_schema_version = sizeof qw_store_migrations / sizeof qw_store_migrations[0];
 

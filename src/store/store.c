@@ -349,15 +349,21 @@ static bool write_run(struct qw_store *s, const struct qw_run_info *r)
     sqlite3_stmt *st;
     const char *sql =
         s->run_id ? "UPDATE runs SET packets=?1, bytes=?2, first_seen=?3, last_seen=?4,"
-                    " status=?5 WHERE id=?6"
+                    " status=?5, received=?8, dropped=?9, ifdropped=?10 WHERE id=?6"
                   : "INSERT INTO runs (packets, bytes, first_seen, last_seen, status, command,"
-                    " sources) VALUES (?1,?2,?3,?4,?5,?6,?7)";
+                    " sources, received, dropped, ifdropped)"
+                    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)";
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return false;
     sqlite3_bind_int64(st, 1, (int64_t)r->packets);
     sqlite3_bind_int64(st, 2, (int64_t)r->bytes);
     if (r->first_ns) sqlite3_bind_int64(st, 3, (int64_t)r->first_ns);
     if (r->last_ns) sqlite3_bind_int64(st, 4, (int64_t)r->last_ns);
     sqlite3_bind_text(st, 5, r->status, -1, SQLITE_STATIC);
+    if (r->have_capture_counts) {
+        sqlite3_bind_int64(st, 8, (int64_t)r->received);
+        sqlite3_bind_int64(st, 9, (int64_t)r->dropped);
+        sqlite3_bind_int64(st, 10, (int64_t)r->ifdropped);
+    }
     if (s->run_id) {
         sqlite3_bind_int64(st, 6, s->run_id);
     } else {

@@ -22,6 +22,9 @@ struct qw_run_info {
     const char *sources; /* files or interface, comma-separated */
     uint64_t packets, bytes, first_ns, last_ns;
     const char *status;  /* "running", "ok", "input_error", "interrupted" */
+    /* live capture: libpcap's counts at the stop (received, kernel and interface drops) */
+    bool have_capture_counts;
+    uint64_t received, dropped, ifdropped;
 };
 
 /* Open (creating if needed) and migrate. On failure, false with a message in err. */

@@ -56,6 +56,12 @@ live_run() { # workers
     [ "$(stat -c %U "$work/live$1.db")" = nobody ] || fail "store not handed to the unprivileged user"
     batches=$(sql "$work/live$1.db" "SELECT status FROM runs")
     [ "$batches" = interrupted ] || fail "run row status '$batches', want interrupted"
+    # the run row keeps the capture counts printed at the stop
+    stored=$(sql "$work/live$1.db" "SELECT received || ' ' || dropped || ' ' || ifdropped || ' ' || packets FROM runs")
+    [ "$stored" = "$received $dropped $ifdropped $analysed" ] ||
+        fail "run row counts '$stored', printed '$received $dropped $ifdropped $analysed'"
+    offcounts=$(sql "$work/off.db" "SELECT coalesce(received, 'null') FROM runs")
+    [ "$offcounts" = null ] || fail "a file's run row has capture counts: $offcounts"
     pass "live capture ($1 worker(s)) of $(basename "$cap"): $analysed of $sent packets received and analysed, none dropped; flows tcp/udp $got equal offline; root dropped to nobody"
 }
 live_run 1
