@@ -1,11 +1,9 @@
 #include "capture/source.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #ifdef __linux__
 #include <linux/if_packet.h>
 #include <sys/socket.h>
@@ -60,8 +58,8 @@ bool qw_source_open_file(struct qw_source *s, const char *path)
                                              {0x4d, 0x3c, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d}};
     for (size_t i = 0; i < sizeof pcap_magics / sizeof pcap_magics[0]; i++)
         if (memcmp(magic, pcap_magics[i], 4) == 0) s->count_offset = true;
-    /* libpcap has checked the header; the records are read in place when the file maps */
-    if (s->count_offset && qw_pcap_map_open(&s->map, path)) s->mapped = true;
+    /* libpcap has checked the header; quaywatch reads the records of a classic file itself */
+    if (s->count_offset && qw_pcap_reader_open(&s->reader, path)) s->own_reader = true;
     return true;
 }
 
@@ -122,15 +120,14 @@ int qw_source_advance(struct qw_source *s)
 {
     s->have_packet = false;
     if (s->done) return 0;
-    if (s->mapped) {
+    if (s->own_reader) {
         char why[PCAP_ERRBUF_SIZE];
-        int r = qw_pcap_map_next(&s->map, &s->data, &s->map_hdr, why, sizeof why);
+        int r = qw_pcap_reader_next(&s->reader, &s->data, &s->own_hdr, why, sizeof why);
         if (r == 1) {
-            s->hdr = &s->map_hdr;
+            s->hdr = &s->own_hdr;
             s->ts_ns = (uint64_t)s->hdr->ts.tv_sec * 1000000000ull + (uint64_t)s->hdr->ts.tv_usec;
             s->have_packet = true;
-            s->good_offset = (long)s->map.off;
-            qw_pcap_map_window(&s->map); /* a cheap test but every few MiB */
+            s->good_offset = (long)qw_pcap_reader_offset(&s->reader);
             return 1;
         }
         s->done = true;
@@ -169,64 +166,11 @@ int qw_source_advance(struct qw_source *s)
 
 void qw_source_close(struct qw_source *s)
 {
-    if (s->mapped) qw_pcap_map_close(&s->map);
-    s->mapped = false;
+    if (s->own_reader) qw_pcap_reader_close(&s->reader);
+    s->own_reader = false;
     if (s->pcap) {
         pcap_close(s->pcap);
         s->pcap = NULL;
         qw_decoder_free(&s->dec);
     }
-}
-
-/* What the SIGBUS handler may read: filled before it is installed, never changed after. */
-#define GUARD_MAX 64
-static struct {
-    const uint8_t *base;
-    size_t len;
-    const char *name;
-} guarded[GUARD_MAX];
-static size_t nguarded;
-
-static void say(const char *text)
-{
-    size_t n = strlen(text);
-    while (n > 0) {
-        ssize_t w = write(STDERR_FILENO, text, n);
-        if (w <= 0) return;
-        text += w;
-        n -= (size_t)w;
-    }
-}
-
-static void on_sigbus(int sig, siginfo_t *info, void *uctx)
-{
-    (void)sig, (void)uctx;
-    const uint8_t *at = info ? (const uint8_t *)info->si_addr : NULL;
-    const char *name = NULL;
-    for (size_t i = 0; i < nguarded && !name; i++)
-        if (at >= guarded[i].base && at < guarded[i].base + guarded[i].len) name = guarded[i].name;
-    say("quaywatch: ");
-    say(name ? name : "a capture file");
-    say(": the file shrank while it was being read (another program cut it); the run's "
-        "unfinished batch was not stored\n");
-    _exit(3); /* QW_EXIT_INPUT */
-}
-
-void qw_source_guard_mapped(const struct qw_source *srcs, size_t n)
-{
-    nguarded = 0;
-    for (size_t i = 0; i < n && nguarded < GUARD_MAX; i++)
-        if (srcs[i].mapped) {
-            guarded[nguarded].base = srcs[i].map.base;
-            guarded[nguarded].len = srcs[i].map.size;
-            guarded[nguarded].name = srcs[i].name;
-            nguarded++;
-        }
-    if (nguarded == 0) return;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_sigbus;
-    sa.sa_flags = SA_SIGINFO;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGBUS, &sa, NULL);
 }

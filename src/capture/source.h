@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "capture/pcap_map.h"
+#include "capture/pcap_reader.h"
 #include "decode/decode.h"
 
 struct qw_source {
@@ -22,9 +22,9 @@ struct qw_source {
     bool have_packet, done;
     long good_offset;       /* file offset after the last good record (for error messages) */
     bool count_offset;      /* classic pcap: good_offset is counted, not asked of the file */
-    bool mapped;            /* classic pcap 2.4 read in place from a memory map (pcap_map.h) */
-    struct qw_pcap_map map;
-    struct pcap_pkthdr map_hdr; /* what hdr points at when mapped */
+    bool own_reader;        /* classic pcap 2.4 read by quaywatch itself (pcap_reader.h) */
+    struct qw_pcap_reader reader;
+    struct pcap_pkthdr own_hdr; /* what hdr points at then */
     long size;              /* file size, for progress */
     int ring_version;       /* live on Linux: the packet socket's TPACKET_V<n>; 0: unknown */
     char error[PCAP_ERRBUF_SIZE + 256]; /* set when the source failed */
@@ -47,11 +47,5 @@ bool qw_source_open_live(struct qw_source *s, const struct qw_live_opts *o);
 int qw_source_advance(struct qw_source *s);
 void qw_source_close(struct qw_source *s);
 
-/* A mapped file cut short by another program while it is read makes the next touch of a lost
- * page a SIGBUS. Install a handler that names the file on stderr ("FILE: the file shrank while
- * it was being read") and exits with status 3, before any batch of the run is committed, as
- * for any damaged input: the store keeps only whole batches. For the sources given (up to 64);
- * nothing is installed when none is mapped. */
-void qw_source_guard_mapped(const struct qw_source *srcs, size_t n);
 
 #endif

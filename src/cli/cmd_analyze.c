@@ -100,11 +100,6 @@ int qw_cmd_analyze(int argc, char **argv)
         return rc;
     }
 
-    qw_source_guard_mapped(srcs, nfiles);
-    /* Workers read mapped frames by address, each at most a ring of packet bytes behind: keep
-     * that much mapped per worker, and some (a worker's packets are spread over the file). */
-    for (size_t i = 0; s.opt.workers > 1 && i < nfiles; i++)
-        if (srcs[i].mapped) srcs[i].map.keep = (size_t)s.opt.workers * 2 * QW_SHARDS_RING_BYTES;
     for (size_t i = 0; i < nfiles; i++)
         if (qw_source_advance(&srcs[i]) < 0) {
             fprintf(stderr, "quaywatch analyze: %s\n", srcs[i].error);
@@ -118,9 +113,8 @@ int qw_cmd_analyze(int argc, char **argv)
         for (size_t i = 0; i < nfiles; i++)
             if (srcs[i].have_packet && (!next || srcs[i].ts_ns < next->ts_ns)) next = &srcs[i];
         if (!next) break;
-        /* a mapped file's packets stay in place until the sources close, after the finish */
         qw_session_packet(&s, (size_t)(next - srcs), next->data, next->hdr->caplen,
-                          next->hdr->len, next->ts_ns, next->mapped);
+                          next->hdr->len, next->ts_ns);
         if (qw_source_advance(next) < 0) {
             fprintf(stderr, "%squaywatch analyze: %s\n", tty ? "\n" : "", next->error);
             rc = QW_EXIT_INPUT;

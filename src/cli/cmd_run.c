@@ -167,7 +167,7 @@ int qw_cmd_run(int argc, char **argv)
     while (!stop_requested) {
         int r = qw_source_advance(&src);
         if (r > 0) {
-            qw_session_packet(&s, 0, src.data, src.hdr->caplen, src.hdr->len, src.ts_ns, false);
+            qw_session_packet(&s, 0, src.data, src.hdr->caplen, src.hdr->len, src.ts_ns);
         } else if (r < 0) {
             fprintf(stderr, "quaywatch run: %s\n", src.error);
             rc = QW_EXIT_INPUT;

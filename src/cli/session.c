@@ -257,9 +257,9 @@ int qw_session_start(struct qw_session *s, const char *command, const int *linkt
 }
 
 void qw_session_packet(struct qw_session *s, size_t src, const uint8_t *frame, uint32_t caplen,
-                       uint32_t wirelen, uint64_t ts_ns, bool stable)
+                       uint32_t wirelen, uint64_t ts_ns)
 {
-    qw_shards_packet(&s->shards, src, frame, caplen, wirelen, ts_ns, stable);
+    qw_shards_packet(&s->shards, src, frame, caplen, wirelen, ts_ns);
     if (qw_shards_scan_due(&s->shards)) { /* recon.scan counts across engines: see shards.h */
         qw_shards_pause(&s->shards);
         qw_shards_scan_pass(&s->shards);

@@ -62,10 +62,9 @@ bool qw_session_load_site(struct qw_session *s);
  * an invalid one writes nothing (QW_EXIT_USAGE); callers check their inputs before calling. */
 int qw_session_start(struct qw_session *s, const char *command, const int *linktypes,
                      size_t nsources);
-/* One captured frame from source `src` (index into the link types given at start); `stable`
- * when its bytes stay put until qw_session_finish (qw_shards_packet). */
+/* One captured frame from source `src` (index into the link types given at start). */
 void qw_session_packet(struct qw_session *s, size_t src, const uint8_t *frame, uint32_t caplen,
-                       uint32_t wirelen, uint64_t ts_ns, bool stable);
+                       uint32_t wirelen, uint64_t ts_ns);
 /* Packets handed to the engines so far. */
 uint64_t qw_session_packets(const struct qw_session *s);
 /* Fold what the engine observed into the store as one batch, then clear it. */

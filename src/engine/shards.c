@@ -19,14 +19,11 @@
  * cache line per batch, not per packet. An empty or full ring makes its side spin briefly, then
  * sleep on a condition variable the other side signals only when it sees the sleeper's flag. */
 
-#define RING_BYTES QW_SHARDS_RING_BYTES
+#define RING_BYTES (8u << 20)
 #define PUBLISH_EVERY 128u
 #define SPINS 2000
 
-/* REC_PACKET carries the frame's bytes, REC_PACKET_REF only their address (stable frames) but
- * takes the ring room the bytes would, so a worker is never more than a ring of packet bytes
- * behind the capture thread either way (what the mapped reader's KEEP distance relies on). */
-enum rec_kind { REC_PACKET = 1, REC_PACKET_REF, REC_PAD, REC_PAUSE, REC_FINISH };
+enum rec_kind { REC_PACKET = 1, REC_PAD, REC_PAUSE, REC_FINISH };
 
 struct rec_hdr {
     uint32_t kind;
@@ -37,13 +34,6 @@ struct rec_hdr {
 };
 
 #define HDR_BYTES ((size_t)sizeof(struct rec_hdr))
-
-/* The room a packet record takes after its header. */
-static size_t ref_room(uint32_t kind, uint32_t caplen)
-{
-    if (kind == REC_PACKET_REF && caplen < sizeof(const uint8_t *)) return sizeof(const uint8_t *);
-    return caplen;
-}
 
 struct ring {
     uint8_t *buf;
@@ -234,13 +224,11 @@ static void *worker_main(void *arg)
                 pos += rem;
                 continue;
             }
-            size_t body = ref_room(h.kind, h.caplen);
-            size_t total = (HDR_BYTES + body + 7) & ~(size_t)7;
+            size_t total = (HDR_BYTES + h.caplen + 7) & ~(size_t)7;
             qw_engine_clock(&w->engine, h.now_ns);
-            if (h.kind == REC_PACKET || h.kind == REC_PACKET_REF) {
-                const uint8_t *at = r->buf + off + HDR_BYTES, *frame = at;
-                if (h.kind == REC_PACKET_REF) memcpy(&frame, at, sizeof frame);
-                qw_engine_packet(&w->engine, &w->dec[h.src], frame, h.caplen, h.wirelen, h.ts_ns);
+            if (h.kind == REC_PACKET) {
+                qw_engine_packet(&w->engine, &w->dec[h.src], r->buf + off + HDR_BYTES, h.caplen,
+                                 h.wirelen, h.ts_ns);
                 pos += total;
                 continue;
             }
@@ -340,7 +328,7 @@ fail:
 }
 
 void qw_shards_packet(struct qw_shards *s, size_t src, const uint8_t *frame, uint32_t caplen,
-                      uint32_t wirelen, uint64_t ts_ns, bool stable)
+                      uint32_t wirelen, uint64_t ts_ns)
 {
     s->dispatched++;
     if (ts_ns > s->now_ns) s->now_ns = ts_ns;
@@ -356,12 +344,10 @@ void qw_shards_packet(struct qw_shards *s, size_t src, const uint8_t *frame, uin
     }
     struct ring *r = &s->w[i].ring;
     size_t total;
-    uint8_t *at = ring_reserve(r, ref_room(stable ? REC_PACKET_REF : REC_PACKET, caplen), &total);
-    struct rec_hdr h = {stable ? REC_PACKET_REF : REC_PACKET, (uint32_t)src, caplen, wirelen,
-                        ts_ns, s->now_ns};
+    uint8_t *at = ring_reserve(r, caplen, &total);
+    struct rec_hdr h = {REC_PACKET, (uint32_t)src, caplen, wirelen, ts_ns, s->now_ns};
     memcpy(at, &h, sizeof h);
-    if (stable) memcpy(at + HDR_BYTES, &frame, sizeof frame);
-    else memcpy(at + HDR_BYTES, frame, caplen);
+    memcpy(at + HDR_BYTES, frame, caplen);
     ring_commit(r, total, false);
 }
 

@@ -21,8 +21,6 @@
 #include "engine/engine.h"
 
 #define QW_WORKERS_MAX 64u
-/* Each worker's hand-off ring: the packet bytes a worker can be behind the capture thread. */
-#define QW_SHARDS_RING_BYTES (8u << 20)
 /* Packets between scan passes (qw_shards_scan_due): bounds the probe logs on long captures. */
 #define QW_SCAN_PASS_PACKETS (1u << 20)
 
@@ -48,10 +46,9 @@ struct qw_shards {
  * the given link types. False (with nothing left to free) when out of memory or threads. */
 bool qw_shards_init(struct qw_shards *s, unsigned n, const struct qw_engine_config *cfg,
                     const int *linktypes, size_t nsources);
-/* One captured frame from source `src`. `stable`: the frame's bytes stay where they are until
- * qw_shards_finish (a memory-mapped file), so a worker is handed the address, not a copy. */
+/* One captured frame from source `src`. */
 void qw_shards_packet(struct qw_shards *s, size_t src, const uint8_t *frame, uint32_t caplen,
-                      uint32_t wirelen, uint64_t ts_ns, bool stable);
+                      uint32_t wirelen, uint64_t ts_ns);
 /* Hand the packets held back for batching to the workers now (a live source went quiet). */
 void qw_shards_flush(struct qw_shards *s);
 /* Wait until every worker has handled all packets handed out so far and stopped; their engines

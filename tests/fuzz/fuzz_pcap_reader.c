@@ -1,4 +1,4 @@
-/* Fuzz harness for the memory-mapped pcap reader (src/capture/pcap_map.c), differential against
+/* Fuzz harness for the pcap reader (src/capture/pcap_reader.c), differential against
  * libpcap (pcap_diff.h): any difference in records, lengths, times or where reading stops is a
  * crash. Each input is read twice: as a whole file image, and as the record stream after a
  * valid file header whose magic (either byte order, micro or nano) and snapshot length the
@@ -19,7 +19,7 @@ static void check(const uint8_t *img, size_t size)
     size_t n;
     char why[512];
     if (qw_pcap_diff(img, size, &n, why, sizeof why)) {
-        fprintf(stderr, "pcap map differs from libpcap: %s\n", why);
+        fprintf(stderr, "pcap reader differs from libpcap: %s\n", why);
         abort();
     }
 }

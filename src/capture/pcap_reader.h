@@ -1,0 +1,62 @@
+/* Classic pcap files (version 2.4, either byte order, micro- or nanosecond) read by quaywatch
+ * itself, for `analyze`.
+ *
+ * Why: libpcap reads a file with two fread() calls a packet through a 4 KiB stdio buffer; on the
+ * 1 GB benchmark capture that was a quarter of a single-core run. This reader takes a megabyte
+ * a read() and hands out records in place from its buffer, where the bytes arrive in the CPU's
+ * cache as the kernel copies them (faster, measured, than mapping the file, whose page faults
+ * cost more than the copy: bench/README.md). Anything else (pcapng, older versions, the modified
+ * formats, pipes) is still read by libpcap (source.c decides).
+ *
+ * The reader gives exactly what libpcap gives for the same file: the same records, lengths and
+ * times, and an error at the same record with libpcap's words (tests/unit/test_pcap_reader.c
+ * checks it on every corpus capture, tests/fuzz/fuzz_pcap_reader.c on hostile files). Every
+ * length is checked against the bytes at hand: the file is attacker-controlled. */
+#ifndef QW_CAPTURE_PCAP_READER_H
+#define QW_CAPTURE_PCAP_READER_H
+
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct qw_pcap_reader {
+    const uint8_t *base; /* the bytes at hand: a whole image, or the window of the file in buf */
+    size_t size;
+    size_t off;          /* where the next record starts in base */
+    bool swapped;        /* written in the other byte order */
+    bool nano;           /* nanosecond timestamps (magic a1b23c4d) */
+    int linktype;        /* as stored (its low 16 bits name the link type) */
+    uint32_t snapshot;   /* records longer than this are cut to it, as libpcap does */
+    /* reading a file (qw_pcap_reader_open) */
+    int fd;              /* -1 for an image in memory */
+    uint8_t *buf;
+    size_t buf_cap;
+    uint64_t window_at;  /* file offset of buf[0] */
+    int read_errno;      /* a read failed: the records end with this error */
+};
+
+/* The largest record libpcap accepts for the link types quaywatch decodes. */
+#define QW_PCAP_MAX_CAPLEN 262144u
+
+/* Read a file image already in memory (tests, fuzzing). False when it is not a classic pcap
+ * 2.4 file; nothing is read past `size`. */
+bool qw_pcap_reader_init(struct qw_pcap_reader *r, const uint8_t *base, size_t size);
+
+/* Open the file at `path`. False (nothing to close) when it cannot be read from the start as a
+ * regular file or is not a classic pcap 2.4 file: the caller reads it with libpcap instead. */
+bool qw_pcap_reader_open(struct qw_pcap_reader *r, const char *path);
+
+/* The next record: 1 with *data and *h filled (h->ts as libpcap fills it when asked for
+ * nanosecond precision: tv_usec holds nanoseconds; *data valid until the next call), 0 at the
+ * end of the file, -1 when the record is damaged or cannot be read (err says how, in libpcap's
+ * words where libpcap has some). */
+int qw_pcap_reader_next(struct qw_pcap_reader *r, const uint8_t **data, struct pcap_pkthdr *h,
+                        char *err, size_t errlen);
+
+/* The file offset of the next record (after the last one returned). */
+uint64_t qw_pcap_reader_offset(const struct qw_pcap_reader *r);
+
+void qw_pcap_reader_close(struct qw_pcap_reader *r);
+
+#endif
