@@ -63,6 +63,7 @@
 #define SNMP_QUEUE_MAX 8
 #define SNMP_KEEP 1280
 #define SNMP_FN_ENCRYPTED 256 /* function code of an encrypted v3 PDU (no PDU type visible) */
+#define SNMP_FN_NONE 257      /* no PDU could be read (a damaged or cut message) */
 
 enum {
     SNMP_GET = 0, SNMP_GETNEXT = 1, SNMP_RESPONSE = 2, SNMP_SET = 3, SNMP_TRAP = 4,
@@ -90,6 +91,7 @@ static const struct snmp_pdu_info snmp_pdus[9] = {
 static const char *snmp_pdu_name(uint32_t t)
 {
     if (t == SNMP_FN_ENCRYPTED) return "encrypted";
+    if (t == SNMP_FN_NONE) return "no PDU";
     return t < 9 ? snmp_pdus[t].name : "unknown";
 }
 
@@ -336,7 +338,7 @@ static bool snmp_decode(const uint8_t *d, size_t n, struct snmp_msg *m)
 /* The function code of a message: its PDU type, or SNMP_FN_ENCRYPTED. */
 static uint32_t snmp_function(const struct snmp_msg *m)
 {
-    return m->has_pdu ? m->pdu_type : SNMP_FN_ENCRYPTED;
+    return m->has_pdu ? m->pdu_type : m->encrypted ? SNMP_FN_ENCRYPTED : SNMP_FN_NONE;
 }
 
 /* Pairing key: the request-id when the PDU is visible, else the v3 msgID. */

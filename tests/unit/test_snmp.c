@@ -288,7 +288,29 @@ static void test_truncated_every_length(void **ts)
         free(cut);
         assert_true(f->rec.nanomalies >= 1);
         assert_int_equal(f->rec.nidentities, 0); /* a cut value is not a fact */
+        /* a cut v1 message is no encrypted v3 one, whatever is left of it */
+        for (size_t i = 0; i < f->rec.nanomalies; i++)
+            if (strstr(f->rec.anomalies[i].detail, "encrypted"))
+                fail_msg("cut at %zu: %s says %s", n, f->rec.anomalies[i].name,
+                         f->rec.anomalies[i].detail);
     }
+}
+
+/* A v1 message whose PDU has a tag no SNMP PDU has (context 18, seen in the corpus): malformed,
+ * no record, and the detail says there was no PDU, not that it was encrypted (only v3 can be). */
+static void test_v1_without_pdu_is_not_encrypted(void **ts)
+{
+    struct fx *f = *ts;
+    uint8_t m[512];
+    struct buf r = {0};
+    vb_str(&r, 5, "crane-plc-07");
+    size_t n = message(m, 0, "public", 0xB2, 9, 0, &r);
+    fx_datagram_at(f, 1, QW_DIR_TO_SERVER, m, n);
+    assert_int_equal(f->rec.ntxns, 0);
+    assert_int_equal(qw_record_count_anomaly(&f->rec, "snmp.malformed"), 1);
+    for (size_t i = 0; i < f->rec.nanomalies; i++)
+        if (!strcmp(f->rec.anomalies[i].name, "snmp.malformed"))
+            assert_string_equal(f->rec.anomalies[i].detail, "no PDU");
 }
 
 int main(void)
@@ -298,6 +320,7 @@ int main(void)
         FX_TEST(test_set_is_write_config_strings_by_length), FX_TEST(test_sys_object_id_vendor),
         FX_TEST(test_trap_and_getbulk),       FX_TEST(test_v3_encrypted_pairs_by_msgid),
         FX_TEST(test_probe_refuses_others),   FX_TEST(test_truncated_every_length),
+        FX_TEST(test_v1_without_pdu_is_not_encrypted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
