@@ -29,20 +29,27 @@ static uint16_t rd16(const uint8_t *p, bool swapped)
     return swapped ? __builtin_bswap16(v) : v;
 }
 
+/* The magic as read in host order: micro or nano, and whether the writer's order was the other. */
+static bool magic_kind(const uint8_t m[4], bool *swapped, bool *nano)
+{
+    uint32_t magic;
+    memcpy(&magic, m, 4);
+    *swapped = magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1;
+    *nano = magic == 0xa1b23c4d || magic == 0x4d3cb2a1;
+    return *swapped || *nano || magic == 0xa1b2c3d4;
+}
+
+bool qw_pcap_classic_magic(const uint8_t magic[4])
+{
+    bool swapped, nano;
+    return magic_kind(magic, &swapped, &nano);
+}
+
 bool qw_pcap_reader_init(struct qw_pcap_reader *r, const uint8_t *base, size_t size)
 {
     memset(r, 0, sizeof *r);
     r->fd = -1;
-    if (size < FILE_HDR) return false;
-    uint32_t magic;
-    memcpy(&magic, base, 4);
-    switch (magic) {
-    case 0xa1b2c3d4: break;
-    case 0xd4c3b2a1: r->swapped = true; break;
-    case 0xa1b23c4d: r->nano = true; break;
-    case 0x4d3cb2a1: r->swapped = r->nano = true; break;
-    default: return false;
-    }
+    if (size < FILE_HDR || !magic_kind(base, &r->swapped, &r->nano)) return false;
     /* Before 2.4 libpcap may swap the two lengths of a record; leave those files to it. */
     if (rd16(base + 4, r->swapped) != 2 || rd16(base + 6, r->swapped) != 4) return false;
     r->linktype = (int)rd32(base + 20, r->swapped);

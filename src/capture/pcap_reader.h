@@ -39,6 +39,10 @@ struct qw_pcap_reader {
 /* The largest record libpcap accepts for the link types quaywatch decodes. */
 #define QW_PCAP_MAX_CAPLEN 262144u
 
+/* Whether the first four bytes of a file are a classic pcap magic (either byte order, micro- or
+ * nanosecond), whatever its version: its records are then a 16-byte header and the bytes. */
+bool qw_pcap_classic_magic(const uint8_t magic[4]);
+
 /* Read a file image already in memory (tests, fuzzing). False when it is not a classic pcap
  * 2.4 file; nothing is read past `size`. */
 bool qw_pcap_reader_init(struct qw_pcap_reader *r, const uint8_t *base, size_t size);

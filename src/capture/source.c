@@ -45,21 +45,22 @@ bool qw_source_open_file(struct qw_source *s, const char *path)
     qw_decoder_init(&s->dec, lt);
     FILE *fp = pcap_file(s->pcap);
     s->good_offset = fp ? ftell(fp) : 0;
-    /* Classic pcap records are a 16-byte header and the captured bytes, so the offset can be
-     * counted instead of asked for: ftell() is an lseek() system call, and once per packet it
-     * was a tenth of the analysis time. pcapng blocks carry options and padding: ask there. */
+    /* libpcap has checked the header; quaywatch reads the records of a classic 2.4 file itself */
+    if (qw_pcap_reader_open(&s->reader, path)) {
+        s->own_reader = true;
+        return true;
+    }
+    /* libpcap reads the rest. Classic records (older versions) are a 16-byte header and the
+     * captured bytes, so the offset can be counted instead of asked for: ftell() is an lseek()
+     * system call, once per packet a tenth of the analysis time. pcapng blocks carry options and
+     * padding: ask there. */
     uint8_t magic[4] = {0};
     FILE *raw = fopen(path, "rb");
     if (raw) {
         if (fread(magic, 1, sizeof magic, raw) != sizeof magic) memset(magic, 0, sizeof magic);
         fclose(raw);
     }
-    static const uint8_t pcap_magics[][4] = {{0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0xc3, 0xd4},
-                                             {0x4d, 0x3c, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d}};
-    for (size_t i = 0; i < sizeof pcap_magics / sizeof pcap_magics[0]; i++)
-        if (memcmp(magic, pcap_magics[i], 4) == 0) s->count_offset = true;
-    /* libpcap has checked the header; quaywatch reads the records of a classic file itself */
-    if (s->count_offset && qw_pcap_reader_open(&s->reader, path)) s->own_reader = true;
+    s->count_offset = qw_pcap_classic_magic(magic);
     return true;
 }
 

@@ -9,6 +9,7 @@
 #include "cli/session.h"
 #include "inventory/inventory.h"
 #include "inventory/place.h"
+#include "util/counters.h"
 #include "util/timefmt.h"
 
 static void human_bytes(uint64_t b, char out[16])
@@ -201,14 +202,7 @@ void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, s
     for (unsigned w = 0; w < s->shards.n; w++) {
         struct qw_engine_limits x;
         qw_engine_limits(qw_shards_engine(&s->shards, w), &x);
-        lim.flows_evicted += x.flows_evicted;
-        lim.reasm_refused += x.reasm_refused;
-        lim.reasm_flow_refused += x.reasm_flow_refused;
-        lim.stream_refused += x.stream_refused;
-        lim.frag_evicted += x.frag_evicted;
-        lim.app_refused += x.app_refused;
-        lim.assets_refused += x.assets_refused;
-        lim.edges_refused += x.edges_refused;
+        qw_counters_add(&lim, &x, sizeof lim);
     }
     /* what each memory cap refused or pushed out (docs/performance.md) */
     fprintf(out, "Caps: flows evicted %" PRIu64 "; TCP segments refused %" PRIu64 " (total), %" PRIu64
@@ -222,12 +216,7 @@ void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, s
     for (unsigned w = 0; w < s->shards.n; w++)
         for (size_t i = 0; i < nsrcs && i < s->shards.nsources; i++) {
             const struct qw_decoder *dec = qw_shards_decoder(&s->shards, w, i);
-            const struct qw_decode_stats *x = &dec->stats;
-            d.truncated += x->truncated;
-            d.malformed += x->malformed;
-            d.bad_ip_checksum += x->bad_ip_checksum;
-            d.bad_tcp_checksum += x->bad_tcp_checksum;
-            d.bad_udp_checksum += x->bad_udp_checksum;
+            qw_counters_add(&d, &dec->stats, sizeof d);
             frag += dec->frag.stats.fragments;
             reass += dec->frag.stats.reassembled;
             overl += dec->frag.stats.overlaps;

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/counters.h"
+
 #include "decode/frag.h"
 #include "decode/packet.h"
 
@@ -25,6 +27,7 @@ struct qw_decode_stats {
     uint64_t unsupported_linktype;
     uint64_t tunnels;           /* packets decoded through an IP-in-IP or GRE tunnel */
 };
+QW_COUNTERS_ONLY(struct qw_decode_stats, 19); /* summed over engines (qw_counters_add) */
 
 struct qw_decoder {
     struct qw_decode_stats stats;

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/counters.h"
+
 #include "analysis/observe.h"
 #include "detect/detect.h"
 #include "decode/decode.h"
@@ -73,6 +75,7 @@ struct qw_engine_limits {
     uint64_t assets_refused;     /* asset_cap: host, identity and binding updates refused */
     uint64_t edges_refused;      /* edge_cap: edge and edge-operation updates refused */
 };
+QW_COUNTERS_ONLY(struct qw_engine_limits, 8); /* summed over engines (qw_counters_add) */
 
 /* Parsers by transport and by hinted port, for probing (engine.c). */
 struct qw_probe_index {

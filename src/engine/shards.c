@@ -8,6 +8,7 @@
 
 #include "decode/shard_key.h"
 #include "detect/detect.h"
+#include "util/counters.h"
 
 /* ---- the ring: one producer (capture thread), one consumer (a worker) ------------------------
  *
@@ -475,27 +476,10 @@ void qw_shards_flow_stats(const struct qw_shards *s, struct qw_flow_stats *flows
 {
     memset(flows, 0, sizeof *flows);
     memset(reasm, 0, sizeof *reasm);
+    /* every field summed; the peaks so become upper bounds (engines peak at other times) */
     for (unsigned i = 0; i < s->n; i++) {
-        const struct qw_flow_stats *f = &s->w[i].engine.flows.stats;
-        const struct qw_reasm_stats *r = &s->w[i].engine.reasm.stats;
-        flows->created += f->created;
-        flows->ended += f->ended;
-        flows->evicted += f->evicted;
-        flows->timed_out += f->timed_out;
-        flows->reused += f->reused;
-        flows->active += f->active;
-        flows->peak_active += f->peak_active; /* an upper bound: engines peak at other times */
-        flows->alloc_failed += f->alloc_failed;
-        reasm->segments += r->segments;
-        reasm->in_order += r->in_order;
-        reasm->retransmitted += r->retransmitted;
-        reasm->overlaps += r->overlaps;
-        reasm->queued += r->queued;
-        reasm->gaps += r->gaps;
-        reasm->gap_bytes += r->gap_bytes;
-        reasm->memcap_hits += r->memcap_hits;
-        reasm->mem_in_use += r->mem_in_use;
-        reasm->mem_peak += r->mem_peak;
+        qw_counters_add(flows, &s->w[i].engine.flows.stats, sizeof *flows);
+        qw_counters_add(reasm, &s->w[i].engine.reasm.stats, sizeof *reasm);
     }
 }
 

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/counters.h"
+
 #include "decode/packet.h"
 #include "engine/stream.h"
 #include "proto/proto.h"
@@ -119,6 +121,7 @@ struct qw_flow_stats {
     uint64_t created, ended, evicted, timed_out, reused, active, peak_active;
     uint64_t alloc_failed;
 };
+QW_COUNTERS_ONLY(struct qw_flow_stats, 8); /* summed over engines (qw_counters_add) */
 
 struct qw_flow_table {
     struct qw_flow **buckets;

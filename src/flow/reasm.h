@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/counters.h"
+
 #include "decode/packet.h"
 #include "flow/flow.h"
 
@@ -47,9 +49,10 @@ struct qw_reasm_stats {
     uint64_t segments, in_order, retransmitted, overlaps, queued, gaps, gap_bytes;
     uint64_t memcap_hits;   /* segments refused at the global memory cap */
     uint64_t flow_cap_hits; /* segments refused at a per-direction limit (bytes or segments) */
-    size_t queued_bytes;    /* payload bytes queued now */
-    size_t mem_in_use, mem_peak; /* memory of queued segments (blocks, headers included) */
+    uint64_t queued_bytes;    /* payload bytes queued now */
+    uint64_t mem_in_use, mem_peak; /* memory of queued segments (blocks, headers included) */
 };
+QW_COUNTERS_ONLY(struct qw_reasm_stats, 12); /* summed over engines (qw_counters_add) */
 
 struct qw_reasm {
     struct qw_reasm_ops ops;

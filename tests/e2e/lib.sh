@@ -10,8 +10,8 @@ trap 'rm -rf "$work"' EXIT
 sql() { python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' "$1" "$2"; }
 # count_events FILE TYPE
 count_events() { grep -c "\"event_type\":\"$2\"" "$1" || true; }
-# The built binary (QW_BIN) must exist; python3 with tests/e2e on its path (pcapbuild.py and
-# friends), writing no __pycache__ into the tree.
+# The built binary (QW_BIN) must exist; python3 with tests/e2e on its path (pcapbuild.py,
+# findings_check.py and friends), writing no __pycache__ into the tree.
 need_qw_python() {
     [ -x "${QW_BIN:-}" ] || fail "QW_BIN (${QW_BIN:-unset}) is not an executable"
     need_tool python3

@@ -6,8 +6,7 @@
 # normal traffic once learnt; and the alerts command (filters, ack, resolve).
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
-[ -x "${QW_BIN:-}" ] || fail "QW_BIN (${QW_BIN:-unset}) is not an executable"
-need_tool python3
+need_qw_python
 need_tool editcap
 qw=$QW_BIN
 site=$QW_SRC/examples/terminal.yaml

@@ -5,8 +5,7 @@
 # recon.scan finding (not 65,536). Memory figures live in bench/, not here.
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
-[ -x "${QW_BIN:-}" ] || fail "QW_BIN (${QW_BIN:-unset}) is not an executable"
-need_tool python3
+need_qw_python
 python3 - "$work/flood.pcap" <<'PY'
 import struct, sys
 def csum(b):

@@ -14,14 +14,12 @@
 # Exit 0 when every capture agrees (or differs only as listed), 1 otherwise, 77 (skip) without
 # the corpus, tshark or python3.
 set -u
-[ -d "${QW_CORPUS:-}/pcaps" ] || { echo "SKIP: corpus not found at ${QW_CORPUS:-unset}/pcaps"; exit 77; }
-command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-[ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
-src=${QW_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$QW_SRC/tests/e2e/lib.sh"
+need_corpus
+need_tool tshark
+need_qw_python
+src=$QW_SRC
+tmp=$work
 
 # The synthetic terminal's PLCs answer Modbus Read Device Identification (43/14), which no public
 # capture does; it is compared like the corpus captures.

@@ -92,25 +92,12 @@ PY
     "$work/after.pcap" || fail "analyze exited $?"
 "$qw" alerts --db "$work/s.db" --format json >"$work/alerts.json" || fail "alerts"
 python3 - "$work/alerts.json" "$work/ev.json" <<'PY' || fail "findings are wrong"
-import json, sys
-al = json.load(open(sys.argv[1]))
-recs = [json.loads(l)["alert"] for l in open(sys.argv[2]) if '"event_type":"alert"' in l]
+import sys
+from findings_check import Findings
+F = Findings(sys.argv[1], sys.argv[2])
+al, one = F.alerts, F.one
 HMI, PLC1, PLC2, PLC3 = ("mac:02:00:00:20:00:20", "mac:02:00:00:30:01:11",
                          "mac:02:00:00:30:01:12", "mac:02:00:00:30:01:13")
-
-
-def one(rule, asset, peer, **kw):
-    m = [a for a in al if a["rule"] == rule and a["asset"] == asset and a.get("peer") == peer]
-    assert len(m) == 1, (rule, asset, peer, [(a["rule"], a["asset"], a.get("peer")) for a in al])
-    a = m[0]
-    for k, v in kw.items():
-        assert a.get(k) == v, (rule, asset, k, a.get(k), v)
-    r = [x for x in recs if x["rule"] == rule and x["asset"] == asset and x.get("peer") == peer]
-    assert len(r) == 1, ("alert records", rule, asset, r)
-    for k in ("owner", "actor", "zone", "peer_zone", "documented", "change_id"):
-        assert r[0].get(k) == a.get(k), ("alert record", rule, k, r[0].get(k), a.get(k))
-    assert r[0]["severity_name"] == a["severity"], (rule, r[0])
-    return a
 
 
 def of(rule):

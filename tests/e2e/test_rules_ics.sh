@@ -176,30 +176,9 @@ PY
 "$qw" alerts --db "$work/s.db" --format json >"$work/alerts.json" || fail "alerts"
 python3 - "$work/alerts.json" "$work/ev.json" <<'PY' || fail "findings are wrong"
 import json, sys
-al = json.load(open(sys.argv[1]))
-recs = [json.loads(l)["alert"] for l in open(sys.argv[2]) if '"event_type":"alert"' in l]
-
-
-def one(rule, asset, peer, **kw):
-    m = [a for a in al if a["rule"] == rule and a["asset"] == asset and a.get("peer") == peer]
-    assert len(m) == 1, (rule, asset, peer, m)
-    a = m[0]
-    for k, v in kw.items():
-        assert a.get(k) == v, (rule, asset, k, a.get(k), v)
-    # the event log's alert record says the same
-    r = [x for x in recs if x["rule"] == rule and x["asset"] == asset and x.get("peer") == peer]
-    assert len(r) == 1, ("alert records", rule, asset, r)
-    for k in ("owner", "actor", "zone", "peer_zone", "documented", "change_id"):
-        assert r[0].get(k) == a.get(k), ("alert record", rule, k, r[0].get(k), a.get(k))
-    assert r[0]["severity_name"] == a["severity"], (rule, r[0])
-    return a
-
-
-def none_for(asset=None, peer=None, rules=None):
-    m = [a for a in al if (asset is None or a["asset"] == asset) and
-         (peer is None or a.get("peer") == peer) and (rules is None or a["rule"] in rules)]
-    assert not m, ("unexpected", asset, peer, m)
-
+from findings_check import Findings
+F = Findings(sys.argv[1], sys.argv[2])
+al, recs, one, none_for = F.alerts, F.records, F.one, F.none_for
 
 ICS = {"ics.write", "ics.program", "ics.cpu_state", "ics.restart", "ics.firmware",
        "ics.config", "recon.ics_discovery"}

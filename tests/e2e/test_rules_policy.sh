@@ -124,28 +124,10 @@ PY
     "$work/site.pcap" || fail "analyze exited $?"
 "$qw" alerts --db "$work/s.db" --format json >"$work/alerts.json" || fail "alerts"
 python3 - "$work/alerts.json" "$work/ev.json" <<'PY' || fail "findings are wrong"
-import json, sys
-al = json.load(open(sys.argv[1]))
-recs = [json.loads(l)["alert"] for l in open(sys.argv[2]) if '"event_type":"alert"' in l]
-
-
-def one(rule, asset, peer, **kw):
-    m = [a for a in al if a["rule"] == rule and a["asset"] == asset and a.get("peer") == peer]
-    assert len(m) == 1, (rule, asset, peer, m, [(a["asset"], a.get("peer")) for a in al if a["rule"] == rule])
-    a = m[0]
-    for k, v in kw.items():
-        assert a.get(k) == v, (rule, asset, k, a.get(k), v)
-    r = [x for x in recs if x["rule"] == rule and x["asset"] == asset and x.get("peer") == peer]
-    assert len(r) == 1, ("alert records", rule, asset, r)
-    for k in ("owner", "actor", "zone", "peer_zone", "documented", "change_id"):
-        assert r[0].get(k) == a.get(k), ("alert record", rule, k, r[0].get(k), a.get(k))
-    assert r[0]["severity_name"] == a["severity"], (rule, r[0])
-    return a
-
-
-def rules_of(**kw):
-    return sorted(a["rule"] for a in al if all(a.get(k) == v for k, v in kw.items()))
-
+import sys
+from findings_check import Findings
+F = Findings(sys.argv[1], sys.argv[2])
+al, one, rules_of = F.alerts, F.one, F.rules_of
 
 # policy.unknown_zone: the unzoned host is the subject whichever end opened the flow, the
 # owner is the zoned PLC's (the zone's owner), the PLC's zone is the peer zone

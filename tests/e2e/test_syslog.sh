@@ -6,8 +6,7 @@
 # documented flag and severity.
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
-[ -x "${QW_BIN:-}" ] || fail "QW_BIN (${QW_BIN:-unset}) is not an executable"
-need_tool python3
+need_qw_python
 qw=$QW_BIN
 site=$QW_SRC/examples/terminal.yaml
 "$qw" synth --minutes 10 --seed 1 --incidents -o "$work/t.pcap" 2>/dev/null || fail "synth"

@@ -6,8 +6,7 @@
 # needs reaches the same worker. Speed lives in bench/, not here.
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
-[ -x "${QW_BIN:-}" ] || fail "QW_BIN (${QW_BIN:-unset}) is not an executable"
-need_tool python3
+need_qw_python
 qw=$QW_BIN
 site=$QW_SRC/examples/terminal.yaml
 "$qw" synth --minutes 10 --seed 2 -o "$work/normal.pcap" 2>/dev/null || fail "synth normal"

@@ -5,10 +5,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <pcap/pcap.h>
 
+#include "decode/decode.h"
 #include "decode/shard_key.h"
 
 enum { LT_ETH = 1, LT_RAW = 101, LT_SLL = 113, LT_SLL2 = 276, LT_NULL = 0 };
@@ -300,6 +304,91 @@ static void test_tunnels_fragments_damage_depth(void **state)
     (void)inner;
 }
 
+/* The key reads headers on its own, ahead of the decoder: on every frame of the corpus, frames
+ * the decoder gives the same address pair (either way round) must have the same key, or one
+ * flow would be split between workers. Fragments are left out: their key is the outer pair by
+ * design, while the decoder, once a datagram is whole, gives a tunnel's inner one. */
+struct pair_key {
+    uint8_t lo[16], hi[16];
+    uint64_t hash;
+    int linktype;
+};
+
+static int cmp_pair(const void *x, const void *y)
+{
+    const struct pair_key *a = x, *b = y;
+    int r = memcmp(a->lo, b->lo, 32);
+    return r ? r : (a->hash > b->hash) - (a->hash < b->hash);
+}
+
+static void corpus_key_follows_decoder(void **state)
+{
+    (void)state;
+    const char *corpus = getenv("QW_CORPUS");
+    if (!corpus) skip();
+    char cmd[4200], path[4096];
+    snprintf(cmd, sizeof cmd, "find '%s/pcaps' -type f | sort", corpus);
+    FILE *list = popen(cmd, "r");
+    assert_non_null(list);
+    size_t n = 0, cap = 1 << 16;
+    struct pair_key *keys = malloc(cap * sizeof *keys);
+    assert_non_null(keys);
+    while (fgets(path, sizeof path, list)) {
+        path[strcspn(path, "\n")] = 0;
+        char err[PCAP_ERRBUF_SIZE];
+        pcap_t *p = pcap_open_offline(path, err);
+        if (!p) continue;
+        int lt = pcap_datalink(p);
+        struct qw_decoder d;
+        qw_decoder_init(&d, lt);
+        struct pcap_pkthdr *h;
+        const u_char *frame;
+        while (pcap_next_ex(p, &h, &frame) == 1) {
+            struct qw_packet pkt;
+            qw_decode(&d, frame, h->caplen, h->len, 0, &pkt);
+            if ((pkt.l3 != QW_L3_IPV4 && pkt.l3 != QW_L3_IPV6) || pkt.ip_reassembled ||
+                pkt.ip_fragment_held)
+                continue;
+            bool ip;
+            uint64_t hash = qw_shard_hash(lt, frame, h->caplen, &ip);
+            assert_true(ip);
+            if (n == cap) {
+                cap *= 2;
+                keys = realloc(keys, cap * sizeof *keys);
+                assert_non_null(keys);
+            }
+            struct pair_key *k = &keys[n++];
+            bool swap = memcmp(pkt.src_ip.b, pkt.dst_ip.b, 16) > 0;
+            memcpy(k->lo, swap ? pkt.dst_ip.b : pkt.src_ip.b, 16);
+            memcpy(k->hi, swap ? pkt.src_ip.b : pkt.dst_ip.b, 16);
+            k->hash = hash;
+            k->linktype = lt;
+        }
+        qw_decoder_free(&d);
+        pcap_close(p);
+    }
+    pclose(list);
+    if (n == 0) skip();
+    qsort(keys, n, sizeof *keys, cmp_pair);
+    size_t pairs = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || memcmp(keys[i].lo, keys[i - 1].lo, 32) != 0) {
+            pairs++;
+            continue;
+        }
+        if (keys[i].hash != keys[i - 1].hash) {
+            char a[46], b[46];
+            struct qw_addr x, y;
+            memcpy(x.b, keys[i].lo, 16);
+            memcpy(y.b, keys[i].hi, 16);
+            fail_msg("the pair %s %s has two keys", qw_addr_str(&x, a), qw_addr_str(&y, b));
+        }
+    }
+    print_message("%zu IP frames, %zu address pairs: one key each\n", n, pairs);
+    assert_true(pairs > 300);
+    free(keys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_spread),
         cmocka_unit_test(test_tunnels_by_inner_pair),
         cmocka_unit_test(test_tunnels_fragments_damage_depth),
+        cmocka_unit_test(corpus_key_follows_decoder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
