@@ -32,6 +32,9 @@ const char qw_session_options_help[] =
     "  --edge-cap N     communication edges per store batch and engine (default 1048576)\n"
     "  --workers N      analyse on N threads, flows shared out by address pair (default 1;\n"
     "                   results are the same as with one, docs/performance.md)\n"
+    "  --verify-checksums  count TCP and UDP segments with a bad checksum in the summary\n"
+    "                   (off: they cover every payload byte; such segments are analysed\n"
+    "                   either way, docs/performance.md)\n"
     "  --quiet          no summary at the end\n";
 
 bool qw_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -138,6 +141,10 @@ int qw_session_option(struct qw_session_opts *o, int argc, char **argv, int *i, 
         o->learn = true;
         return 1;
     }
+    if (strcmp(a, "--verify-checksums") == 0) {
+        o->verify_checksums = true;
+        return 1;
+    }
     if (!strcmp(a, "--syslog") || !strcmp(a, "--syslog-proto") || !strcmp(a, "--syslog-format")) {
         const char *v = need_value(argc, argv, i, cmd);
         if (!v) return -1;
@@ -222,7 +229,8 @@ static int start(struct qw_session *s, const char *command, const int *linktypes
                                    .timeouts = s->opt.timeouts,
                                    .events = s->have_events ? &s->events : NULL,
                                    .site = s->site,
-                                   .syslog = s->have_syslog ? &s->syslog : NULL};
+                                   .syslog = s->have_syslog ? &s->syslog : NULL,
+                                   .verify_checksums = s->opt.verify_checksums};
     if (!qw_shards_init(&s->shards, s->opt.workers, &cfg, linktypes, nsources)) {
         fprintf(stderr, "quaywatch %s: cannot start %u engine%s (out of memory or threads)\n",
                 command, s->opt.workers ? s->opt.workers : 1, s->opt.workers > 1 ? "s" : "");

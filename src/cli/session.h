@@ -24,6 +24,7 @@ struct qw_session_opts {
     const char *syslog;  /* HOST:PORT for findings, NULL: none */
     bool syslog_tcp, syslog_cef;
     uint32_t workers;    /* --workers: engines on their own threads (0 or 1: one, no thread) */
+    bool verify_checksums; /* --verify-checksums: count bad TCP/UDP checksums */
     /* memory caps (0: the engine's defaults; docs/performance.md) */
     uint32_t reasm_cap_mb, reasm_flow_cap_kb, frag_cap, asset_cap, edge_cap, app_cap_mb;
 };

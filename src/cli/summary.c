@@ -221,11 +221,14 @@ void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, s
             reass += dec->frag.stats.reassembled;
             overl += dec->frag.stats.overlaps;
         }
-    fprintf(out, "Decode: truncated %" PRIu64 ", malformed %" PRIu64 ", bad checksums ip %" PRIu64
-                 " tcp %" PRIu64 " udp %" PRIu64 "; IP fragments %" PRIu64 " (%" PRIu64
-                 " datagrams rebuilt, %" PRIu64 " overlaps)\n",
-            d.truncated, d.malformed, d.bad_ip_checksum, d.bad_tcp_checksum, d.bad_udp_checksum,
-            frag, reass, overl);
+    fprintf(out, "Decode: truncated %" PRIu64 ", malformed %" PRIu64 ", bad checksums ip %" PRIu64,
+            d.truncated, d.malformed, d.bad_ip_checksum);
+    if (s->opt.verify_checksums)
+        fprintf(out, " tcp %" PRIu64 " udp %" PRIu64, d.bad_tcp_checksum, d.bad_udp_checksum);
+    else
+        fprintf(out, " (tcp and udp not verified: --verify-checksums)");
+    fprintf(out, "; IP fragments %" PRIu64 " (%" PRIu64 " datagrams rebuilt, %" PRIu64
+                 " overlaps)\n", frag, reass, overl);
     if (s->opt.events)
     {
         uint64_t records = s->events.records;

@@ -60,6 +60,7 @@ void qw_decoder_init(struct qw_decoder *d, int linktype)
     memset(&d->stats, 0, sizeof d->stats);
     qw_frag_init(&d->frag);
     d->linktype = linktype;
+    d->verify_l4 = true;
 }
 
 void qw_decoder_free(struct qw_decoder *d)
@@ -192,6 +193,7 @@ static uint32_t pseudo_sum(const struct qw_packet *p, uint32_t l4len)
 static void decode_transport(struct qw_decoder *d, const uint8_t *l4, uint32_t len, bool complete,
                              struct qw_packet *p)
 {
+    bool verify = complete && d->verify_l4;
     struct qw_cursor c = qw_cursor_make(l4, len);
     p->l4_len = len;
     switch (p->l4_proto) {
@@ -220,7 +222,7 @@ static void decode_transport(struct qw_decoder *d, const uint8_t *l4, uint32_t l
         p->l4_ok = true;
         p->payload = l4 + hlen;
         p->payload_len = len - (uint32_t)hlen;
-        if (complete && qw_csum_fold(qw_csum_add(pseudo_sum(p, len), l4, len)) != 0)
+        if (verify && qw_csum_fold(qw_csum_add(pseudo_sum(p, len), l4, len)) != 0)
             d->stats.bad_tcp_checksum++;
         return;
     }
@@ -246,7 +248,7 @@ static void decode_transport(struct qw_decoder *d, const uint8_t *l4, uint32_t l
         p->payload = l4 + 8;
         p->payload_len = plen;
         bool v4 = qw_addr_is_v4(&p->src_ip);
-        if (complete && ulen >= 8 && ulen <= len && (sum != 0 || !v4) &&
+        if (verify && ulen >= 8 && ulen <= len && (sum != 0 || !v4) &&
             qw_csum_fold(qw_csum_add(pseudo_sum(p, ulen), l4, ulen)) != 0)
             d->stats.bad_udp_checksum++;
         return;

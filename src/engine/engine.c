@@ -642,8 +642,14 @@ static void flow_packet(struct qw_engine *e, const struct qw_packet *p)
     struct qw_flow_key k;
     bool from_a;
     qw_flow_key_from_packet(p, &k, &from_a);
-    struct qw_flow_hash hv = qw_flow_hash_key(&e->flows, &k);
-    struct qw_flow *f = qw_flow_lookup_hashed(&e->flows, &k, hv);
+    struct qw_flow_hash hv = {0, 0};
+    bool hashed = false;
+    struct qw_flow *f = qw_flow_recent(&e->flows, &k);
+    if (!f) {
+        hv = qw_flow_hash_key(&e->flows, &k);
+        hashed = true;
+        f = qw_flow_lookup_hashed(&e->flows, &k, hv);
+    }
     uint16_t vlan = p->nvlan ? p->vlan[p->nvlan - 1] : 0;
     if (!f && p->nvlan && !(p->l4_proto == 6 && (p->tcp_flags & (QW_TCP_SYN | QW_TCP_ACK)) ==
                                                    QW_TCP_SYN)) {
@@ -668,6 +674,7 @@ static void flow_packet(struct qw_engine *e, const struct qw_packet *p)
         f = NULL;
     }
     if (!f) {
+        if (!hashed) hv = qw_flow_hash_key(&e->flows, &k);
         f = flow_create(e, &k, hv, p, from_a);
         if (!f) {
             e->stats.no_flow++;

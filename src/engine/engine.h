@@ -45,6 +45,8 @@ struct qw_engine_config {
     struct qw_eventlog *events;        /* NULL: no event log */
     const struct qw_site *site;        /* NULL: no site file (detections that need it are off) */
     struct qw_syslog *syslog;          /* NULL: findings are not sent to syslog */
+    bool verify_checksums;             /* TCP/UDP checksums, by the decoders qw_shards_init
+                                        * makes (qw_decoder.verify_l4); off: not counted */
 };
 
 #define QW_APP_MEMCAP_DEFAULT ((size_t)1 << 30)

@@ -163,7 +163,7 @@ struct qw_flow *qw_flow_lookup_hashed(struct qw_flow_table *t, const struct qw_f
                                       struct qw_flow_hash hv)
 {
     for (struct qw_flow *f = t->buckets[hv.h & (t->nbuckets - 1)]; f; f = f->hnext)
-        if (f->hash == hv.h && same_key(&f->key, k)) return f;
+        if (f->hash == hv.h && same_key(&f->key, k)) return t->recent = f;
     return NULL;
 }
 
@@ -261,6 +261,7 @@ struct qw_flow *qw_flow_insert_hashed(struct qw_flow_table *t, const struct qw_f
     t->stats.created++;
     t->stats.active++;
     if (t->stats.active > t->stats.peak_active) t->stats.peak_active = t->stats.active;
+    t->recent = f;
     return f;
 }
 
@@ -271,6 +272,7 @@ struct qw_flow *qw_flow_insert(struct qw_flow_table *t, const struct qw_flow_key
 
 void qw_flow_remove(struct qw_flow_table *t, struct qw_flow *f)
 {
+    if (t->recent == f) t->recent = NULL;
     struct qw_flow **pp = &t->buckets[f->hash & (t->nbuckets - 1)];
     while (*pp && *pp != f) pp = &(*pp)->hnext;
     if (*pp) *pp = f->hnext;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "util/counters.h"
 
@@ -135,6 +136,9 @@ struct qw_flow_table {
      * appended to a list and raised when a look at the list heads finds none expired, so that
      * the per-packet expiry check is one comparison. */
     uint64_t expiry_floor_ns;
+    /* The flow found or made last: the next packet is often of the same flow (a burst, a bulk
+     * transfer), and then needs neither the hash nor the bucket walk (qw_flow_recent). */
+    struct qw_flow *recent;
     struct qw_hkey key;
     struct qw_flow_stats stats;
     void **slabs;
@@ -157,6 +161,14 @@ struct qw_flow_hash qw_flow_hash_key(const struct qw_flow_table *t, const struct
 
 struct qw_flow *qw_flow_lookup_hashed(struct qw_flow_table *t, const struct qw_flow_key *k,
                                       struct qw_flow_hash hv);
+/* The flow of key `k` when it is the one found or made last, else NULL (then hash and look up).
+ * Keys are unique in the table and their padding is zero, so equal bytes mean the same flow. */
+static inline struct qw_flow *qw_flow_recent(const struct qw_flow_table *t,
+                                             const struct qw_flow_key *k)
+{
+    struct qw_flow *f = t->recent;
+    return f && memcmp(&f->key, k, sizeof *k) == 0 ? f : NULL;
+}
 /* A flow with the same 5-tuple on any VLAN (a routed conversation whose directions a mirror
  * shows on different VLANs), or NULL. */
 struct qw_flow *qw_flow_lookup_any_vlan_hashed(struct qw_flow_table *t,

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Capture inputs and the store: damaged and wrong files, site-file errors, atomic batches,
 # re-runs that add, deterministic output, several files merged in time order, nanosecond files,
-# the inventory listing and the event log on stdout.
+# the inventory listing, the event log on stdout and checksum verification.
 . "$(dirname "$0")/lib.sh"
-need_corpus; need_tool editcap; need_tool python3
+need_corpus; need_tool editcap; need_qw_python
 qw=$QW_BIN
 good=$QW_CORPUS/pcaps/modbus/digitalbond_modbus_test_data_part2.pcap
 other=$QW_CORPUS/pcaps/dnp3/zeek_dnp3.pcap
@@ -147,3 +147,42 @@ python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$work/
 grep -q "Traffic by protocol" "$work/err" || fail "summary not on stderr"
 pass "--events - keeps stdout for JSON lines, the summary goes to stderr"
 echo "11 passed, 0 failed"
+
+# 12. Checksums: a Modbus request whose TCP checksum is wrong and a UDP datagram whose checksum
+#     is wrong are analysed either way; only --verify-checksums counts them.
+python3 - "$work/csum.pcap" <<'PY' || fail "building the checksum capture"
+import struct, sys
+import pcapbuild as pb
+
+hmi = pb.Host("02:00:00:00:00:0a", "10.1.0.10")
+plc = pb.Host("02:00:00:00:00:0b", "10.1.0.11")
+
+
+def spoil(frame, at):
+    """The frame with the 16-bit word at offset `at` changed (a checksum no longer right)."""
+    return frame[:at] + struct.pack("!H", struct.unpack("!H", frame[at:at + 2])[0] ^ 0x5a5a) + frame[at + 2:]
+
+
+def tcp(src, dst, sp, dp, seq, ack, flags, payload=b""):
+    seg = pb.tcp_segment(src.ip, dst.ip, sp, dp, seq, ack, flags, payload)
+    return pb.ether(dst.mac, src.mac, 0x0800, pb.ipv4(src.ip, dst.ip, 6, seg))
+
+
+req = bytes.fromhex("000100000006" "01" "03006b0003")        # read 3 holding registers at 107
+rsp = bytes.fromhex("000100000009" "01" "0306022b00000064")
+with pb.Writer(sys.argv[1]) as w:
+    w.write(tcp(hmi, plc, 40001, 502, 100, 0, "S"))
+    w.write(tcp(plc, hmi, 502, 40001, 500, 101, "SA"))
+    w.write(tcp(hmi, plc, 40001, 502, 101, 501, "A"))
+    w.write(spoil(tcp(hmi, plc, 40001, 502, 101, 501, "PA", req), 14 + 20 + 16))  # TCP checksum
+    w.write(tcp(plc, hmi, 502, 40001, 501, 101 + len(req), "PA", rsp))
+    w.write(spoil(pb.udp(hmi, plc, 40002, 161, b"\x30\x00"), 14 + 20 + 6))       # UDP checksum
+PY
+"$qw" analyze --db "$work/csum1.db" --events "$work/csum1.json" "$work/csum.pcap" > "$work/csum1.out" || fail "analyze exited $?"
+"$qw" analyze --verify-checksums --db "$work/csum2.db" --events "$work/csum2.json" "$work/csum.pcap" > "$work/csum2.out" || fail "analyze --verify-checksums exited $?"
+grep -q "bad checksums ip 0 (tcp and udp not verified: --verify-checksums);" "$work/csum1.out" || fail "default: want checksums not verified: $(grep Decode "$work/csum1.out")"
+grep -q "bad checksums ip 0 tcp 1 udp 1;" "$work/csum2.out" || fail "--verify-checksums: want tcp 1 udp 1: $(grep Decode "$work/csum2.out")"
+for n in 1 2; do
+    grep '"event_type":"modbus"' "$work/csum$n.json" | grep -q '"values":\[555,0,100\]' || fail "run $n: the Modbus transaction with the bad checksum was not analysed"
+done
+pass "TCP/UDP checksums counted only with --verify-checksums; such segments are analysed either way"

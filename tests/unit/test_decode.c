@@ -635,6 +635,36 @@ static void bad_tcp_checksum_counted(void **state)
     free_decoder(d);
 }
 
+/* With TCP/UDP verification off (quaywatch's default, --verify-checksums turns it on) a bad
+ * transport checksum is not counted and the segment decodes the same; the IPv4 header's
+ * checksum is still checked. */
+static void l4_checksums_unverified_when_off(void **state)
+{
+    struct qw_decoder *d = new_decoder(1);
+    d->verify_l4 = false;
+    struct frame f;
+    build_eth_tcp(&f, MODBUS_REQ, sizeof MODBUS_REQ);
+    f.b[f.n - 1] ^= 0x01;
+    struct qw_packet p;
+    assert_true(dec(d, &f, &p));
+    assert_int_equal(d->stats.bad_tcp_checksum, 0);
+    assert_true(p.l4_ok);
+    assert_int_equal(p.payload_len, sizeof MODBUS_REQ);
+    assert_int_equal(p.payload[p.payload_len - 1], 0x0a ^ 0x01);
+
+    f.n = 0;
+    eth(&f, 0x0800);
+    ip4_udp(&f, "10.0.0.1", "10.0.0.2", "public");
+    f.b[f.n - 1] ^= 0x01;
+    f.b[14 + 10] ^= 0x5a; /* and the IPv4 header checksum */
+    assert_true(dec(d, &f, &p));
+    assert_int_equal(d->stats.bad_udp_checksum, 0);
+    assert_int_equal(d->stats.bad_ip_checksum, 1);
+    assert_int_equal(p.payload_len, 6);
+    assert_memory_equal(p.payload, "publib", 6);
+    free_decoder(d);
+}
+
 /* The capture cut the TCP header: truncated is counted, the IP layer is still there, and the
  * transport layer is not claimed. A cut inside the payload keeps the captured part. */
 static void truncated_tcp_header(void **state)
@@ -1059,6 +1089,7 @@ int main(void)
         cmocka_unit_test(icmp_type_code),
         cmocka_unit_test(bad_ip_checksum_counted_still_decoded),
         cmocka_unit_test(bad_tcp_checksum_counted),
+        cmocka_unit_test(l4_checksums_unverified_when_off),
         cmocka_unit_test(truncated_tcp_header),
         cmocka_unit_test(ipv4_ihl_below_5_malformed),
         cmocka_unit_test(bsd_null_and_loop),
