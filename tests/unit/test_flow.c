@@ -175,6 +175,33 @@ static void insert_lookup_remove(void **state)
     table_free(t);
 }
 
+/* The flow found or made last answers its own key without a lookup, never another key, and
+ * never once removed: a removed flow's slot goes back to the pool, and a stale answer would
+ * hand a packet to whatever flow takes the slot next. */
+static void recent_flow_shortcut(void **state)
+{
+    struct qw_flow_table *t = table(16);
+    struct qw_flow_key a = key_of("10.0.0.1", 1000, "10.0.0.2", 502, 6);
+    struct qw_flow_key ra = key_of("10.0.0.2", 502, "10.0.0.1", 1000, 6);
+    struct qw_flow_key b = key_of("10.0.0.1", 1001, "10.0.0.2", 502, 6);
+    assert_null(qw_flow_recent(t, &a));
+    struct qw_flow *fa = qw_flow_insert(t, &a);
+    assert_ptr_equal(qw_flow_recent(t, &a), fa);
+    assert_ptr_equal(qw_flow_recent(t, &ra), fa); /* the other direction: the same key */
+    assert_null(qw_flow_recent(t, &b));
+    struct qw_flow *fb = qw_flow_insert(t, &b);
+    assert_ptr_equal(qw_flow_recent(t, &b), fb);
+    assert_null(qw_flow_recent(t, &a)); /* only the last one */
+    assert_ptr_equal(qw_flow_lookup(t, &a), fa);
+    assert_ptr_equal(qw_flow_recent(t, &a), fa); /* a lookup makes it the last */
+    qw_flow_remove(t, fa);
+    assert_null(qw_flow_recent(t, &a));
+    assert_null(qw_flow_lookup(t, &a));
+    qw_flow_remove(t, fb); /* not the last one: nothing to forget */
+    assert_null(qw_flow_recent(t, &b));
+    table_free(t);
+}
+
 /* Thousands of flows (hash chains certainly collide): every one is found, removing every other
  * one leaves exactly the rest, and the freed flows are reused. */
 static void many_flows_chains(void **state)
@@ -381,6 +408,7 @@ int main(void)
         cmocka_unit_test(key_ignores_ports_without_transport_ports),
         cmocka_unit_test(vlan_separates_flows),
         cmocka_unit_test(insert_lookup_remove),
+        cmocka_unit_test(recent_flow_shortcut),
         cmocka_unit_test(many_flows_chains),
         cmocka_unit_test(pool_cap_refuses_insert),
         cmocka_unit_test(expiry_after_class_timeout),
