@@ -1,8 +1,12 @@
 #include "analysis/oui.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum { LEN36, LEN28, LEN24 };
 static const unsigned prefix_bits[3] = {36, 28, 24};
@@ -24,35 +28,6 @@ static bool arena_add(struct qw_oui_db *db, const char *s, size_t n, uint32_t *o
     return true;
 }
 
-/* One CSV field starting at *p (RFC 4180 quoting); returns its length after unquoting into
- * out (NUL-terminated, truncated to cap) and moves *p past the separator. */
-static size_t csv_field(const char **p, char *out, size_t cap)
-{
-    const char *s = *p;
-    size_t n = 0;
-    bool quoted = *s == '"';
-    if (quoted) s++;
-    while (*s && *s != '\n' && *s != '\r') {
-        if (quoted && *s == '"') {
-            if (s[1] == '"') {
-                s++;
-            } else {
-                quoted = false;
-                s++;
-                continue;
-            }
-        } else if (!quoted && *s == ',') {
-            break;
-        }
-        if (n + 1 < cap) out[n++] = *s;
-        s++;
-    }
-    if (*s == ',') s++;
-    *p = s;
-    out[n] = '\0';
-    return n;
-}
-
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
@@ -61,22 +36,103 @@ static int hexval(char c)
     return -1;
 }
 
-/* Registry,Assignment,Organization Name,Organization Address */
+/* The whole file in memory (NUL-terminated), or NULL. The registries are a few MB, read once;
+ * parsing them from memory is a third of the time a line-by-line stdio read took, and that
+ * was a tenth of the end of a run. */
+static char *slurp(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    char *buf = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+        (uint64_t)st.st_size < ((uint64_t)1 << 30))
+        buf = malloc((size_t)st.st_size + 1);
+    size_t n = 0;
+    while (buf && n < (size_t)st.st_size) {
+        ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break; /* the file shrank, or an error: take what was read */
+        n += (size_t)k;
+    }
+    close(fd);
+    if (buf) buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* One CSV field of the line [*p, end) (RFC 4180 quoting): unquoted into out (NUL-terminated,
+ * truncated to cap), its full length returned, *p moved past the separator. */
+static size_t csv_field(const char **p, const char *end, char *out, size_t cap)
+{
+    const char *s = *p;
+    size_t n = 0, len = 0;
+    if (s < end && *s == '"') {
+        s++;
+        for (;;) {
+            const char *q = memchr(s, '"', (size_t)(end - s));
+            const char *stop = q ? q : end;
+            size_t run = (size_t)(stop - s);
+            size_t take = n + run < cap ? run : (cap > n + 1 ? cap - 1 - n : 0);
+            memcpy(out + n, s, take);
+            n += take;
+            len += run;
+            s = stop;
+            if (!q) break;
+            if (s + 1 < end && s[1] == '"') { /* an escaped quote */
+                if (n + 1 < cap) out[n++] = '"';
+                len++;
+                s += 2;
+                continue;
+            }
+            s++; /* the closing quote: the field goes on to the separator */
+            const char *c = memchr(s, ',', (size_t)(end - s));
+            const char *rest = c ? c : end;
+            run = (size_t)(rest - s);
+            take = n + run < cap ? run : (cap > n + 1 ? cap - 1 - n : 0);
+            memcpy(out + n, s, take);
+            n += take;
+            len += run;
+            s = rest;
+            break;
+        }
+    } else {
+        const char *c = memchr(s, ',', (size_t)(end - s));
+        const char *stop = c ? c : end;
+        len = (size_t)(stop - s);
+        n = len < cap ? len : cap - 1;
+        memcpy(out, s, n);
+        s = stop;
+    }
+    if (s < end && *s == ',') s++;
+    *p = s;
+    out[n] = '\0';
+    return len;
+}
+
+/* Registry,Assignment,Organization Name,Organization Address: one registration a line. */
 static bool load_file(struct qw_oui_db *db, const char *path, size_t *cap)
 {
-    FILE *fp = fopen(path, "r");
-    if (!fp) return false;
-    char line[1024], reg[16], hex[16], org[256];
+    size_t len;
+    char *text = slurp(path, &len);
+    if (!text) return false;
+    char reg[16], hex[16], org[256];
+    const char *line = text, *eof = text + len;
     bool header = true;
-    while (fgets(line, sizeof line, fp)) {
+    while (line < eof) {
+        const char *nl = memchr(line, '\n', (size_t)(eof - line));
+        const char *end = nl ? nl : eof, *next = nl ? nl + 1 : eof;
+        if (end > line && end[-1] == '\r') end--;
+        const char *p = line;
+        line = next;
         if (header) { /* the column names */
             header = false;
             continue;
         }
-        const char *p = line;
-        csv_field(&p, reg, sizeof reg);
-        size_t hl = csv_field(&p, hex, sizeof hex);
-        size_t ol = csv_field(&p, org, sizeof org);
+        csv_field(&p, end, reg, sizeof reg);
+        size_t hl = csv_field(&p, end, hex, sizeof hex);
+        csv_field(&p, end, org, sizeof org);
+        size_t ol = strlen(org);
         int which = hl == 9 ? LEN36 : hl == 7 ? LEN28 : hl == 6 ? LEN24 : -1;
         if (which < 0 || ol == 0) continue;
         uint64_t v = 0;
@@ -101,14 +157,29 @@ static bool load_file(struct qw_oui_db *db, const char *path, size_t *cap)
         if (!arena_add(db, org, ol, &e->name_off)) break;
         db->count[which]++;
     }
-    fclose(fp);
+    free(text);
     return true;
 }
 
-static int cmp_entry(const void *a, const void *b)
+/* Stable LSD radix sort by prefix, a byte a pass over the bytes a block's prefix can set (the
+ * bits below it are zero): qsort's comparisons were two fifths of loading the registries. */
+static bool sort_entries(struct qw_oui_entry *e, size_t n, unsigned bits)
 {
-    const struct qw_oui_entry *x = a, *y = b;
-    return x->prefix < y->prefix ? -1 : x->prefix > y->prefix;
+    struct qw_oui_entry *tmp = malloc(n * sizeof *tmp);
+    if (!tmp) return false;
+    struct qw_oui_entry *src = e, *dst = tmp;
+    for (unsigned shift = (48 - bits) / 8 * 8; shift < 48; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++) count[((src[i].prefix >> shift) & 0xff) + 1]++;
+        for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++) dst[count[(src[i].prefix >> shift) & 0xff]++] = src[i];
+        struct qw_oui_entry *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != e) memcpy(e, src, n * sizeof *e);
+    free(tmp);
+    return true;
 }
 
 bool qw_oui_load(struct qw_oui_db *db, const char *dir, char *err, size_t errlen)
@@ -126,8 +197,13 @@ bool qw_oui_load(struct qw_oui_db *db, const char *dir, char *err, size_t errlen
             return false;
         }
     }
-    for (int k = 0; k < 3; k++)
-        if (db->count[k]) qsort(db->by_len[k], db->count[k], sizeof *db->by_len[k], cmp_entry);
+    for (int k = 0; k < 3; k++) {
+        if (db->count[k] && !sort_entries(db->by_len[k], db->count[k], prefix_bits[k])) {
+            snprintf(err, errlen, "%s: out of memory sorting the IEEE registries", dir);
+            qw_oui_free(db);
+            return false;
+        }
+    }
     return true;
 }
 

@@ -27,7 +27,11 @@ bool qw_store_open_existing(struct qw_store *s, const char *path, char *err, siz
 bool qw_store_open(struct qw_store *s, const char *path, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+    /* One thread at a time uses the connection (the capture thread, with the workers paused
+     * at a commit), so SQLite's own per-call mutexes are not needed. */
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) !=
         SQLITE_OK) {
         snprintf(err, errlen, "%s: cannot open store: %s", path,
                  s->db ? sqlite3_errmsg(s->db) : "out of memory");

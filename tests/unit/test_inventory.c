@@ -1,12 +1,14 @@
 /* Unit tests for the inventory's building blocks: the IEEE registry lookup (src/analysis/oui.c,
- * against Debian's ieee-data files), vendor-name normalisation (src/analysis/vendor.c) and the
- * address filter of the asset builder, and which fact becomes an asset's current value. The grouping itself is tested end to end against the
- * synthetic terminal's ground truth (tests/e2e/test_inventory_synth.sh). */
+ * against Debian's ieee-data files and a made-up registry), vendor-name normalisation
+ * (src/analysis/vendor.c), the address filter of the asset builder, and which fact becomes an
+ * asset's current value. The grouping itself is tested end to end against the synthetic
+ * terminal's ground truth (tests/e2e/test_inventory_synth.sh). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -51,6 +53,73 @@ static void oui_missing_registry_is_an_error(void **state)
     char err[256];
     assert_false(qw_oui_load(&db, "/nonexistent", err, sizeof err));
     assert_non_null(strstr(err, "ieee-data"));
+}
+
+/* The CSV as the registries write it, and its odd corners: quoted names with commas and
+ * doubled quotes, CRLF line ends, trailing blanks, a last line without its newline, rows whose
+ * assignment is not 6, 7 or 9 hex digits or whose name is empty (skipped), and blocks out of
+ * order (sorted on load). */
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fputs(text, fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void oui_csv_corners(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/qw-oui-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    write_file(dir, "oui.csv",
+               "Registry,Assignment,Organization Name,Organization Address\r\n"
+               "MA-L,00A0F8,\"Zebra, Inc.\",\"1 Main St, Lincolnshire IL US\"\r\n"
+               "MA-L,000F3D,\"The \"\"Quoted\"\" Works\",Addr\r\n"
+               "MA-L,00000A,Trailing Blanks   ,Addr\n"
+               "MA-L,0000ZZ,Bad Hex,Addr\n"
+               "MA-L,00001,Five Digits,Addr\n"
+               "MA-L,000001,,Addr\n"
+               "MA-L,000002,   ,Addr\n"
+               "MA-L,000003,\"No newline at the end\",Addr");
+    write_file(dir, "mam.csv",
+               "Registry,Assignment,Organization Name,Organization Address\n"
+               "MA-M,00A0F81,Block Maker,Addr\n");
+    write_file(dir, "oui36.csv",
+               "Registry,Assignment,Organization Name,Organization Address\n"
+               "MA-S,00A0F8123,Small Block,Addr\n");
+    struct qw_oui_db db;
+    char err[256];
+    assert_true(qw_oui_load(&db, dir, err, sizeof err));
+    assert_int_equal(db.count[0], 1); /* 36-bit */
+    assert_int_equal(db.count[1], 1); /* 28-bit */
+    assert_int_equal(db.count[2], 4); /* 24-bit: 00A0F8, 000F3D, 00000A, 000003 */
+    for (size_t i = 1; i < db.count[2]; i++)
+        assert_true(db.by_len[2][i - 1].prefix < db.by_len[2][i].prefix);
+    static const uint8_t zebra[6] = {0x00, 0xa0, 0xf8, 0x00, 0x00, 0x01};
+    static const uint8_t mam[6] = {0x00, 0xa0, 0xf8, 0x1f, 0x00, 0x01};
+    static const uint8_t mas[6] = {0x00, 0xa0, 0xf8, 0x12, 0x30, 0x01};
+    static const uint8_t quoted[6] = {0x00, 0x0f, 0x3d, 0x01, 0x02, 0x03};
+    static const uint8_t blanks[6] = {0x00, 0x00, 0x0a, 0x01, 0x02, 0x03};
+    static const uint8_t last[6] = {0x00, 0x00, 0x03, 0x01, 0x02, 0x03};
+    static const uint8_t empty[6] = {0x00, 0x00, 0x01, 0x01, 0x02, 0x03};
+    assert_string_equal(qw_oui_lookup(&db, zebra), "Zebra, Inc.");
+    assert_string_equal(qw_oui_lookup(&db, mam), "Block Maker");
+    assert_string_equal(qw_oui_lookup(&db, mas), "Small Block");
+    assert_string_equal(qw_oui_lookup(&db, quoted), "The \"Quoted\" Works");
+    assert_string_equal(qw_oui_lookup(&db, blanks), "Trailing Blanks");
+    assert_string_equal(qw_oui_lookup(&db, last), "No newline at the end");
+    assert_null(qw_oui_lookup(&db, empty));
+    qw_oui_free(&db);
+    const char *names[] = {"oui.csv", "mam.csv", "oui36.csv"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        assert_int_equal(unlink(path), 0);
+    }
+    assert_int_equal(rmdir(dir), 0);
 }
 
 static void norm(const char *in, const char *want)
@@ -150,6 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(oui_longest_prefix_wins),
         cmocka_unit_test(oui_missing_registry_is_an_error),
+        cmocka_unit_test(oui_csv_corners),
         cmocka_unit_test(vendor_names_normalised),
         cmocka_unit_test(host_addresses_only),
         cmocka_unit_test(current_values_prefer_model),
