@@ -361,11 +361,15 @@ static const struct {
  * upload, an SNMP set, an NTP control write, a DNS update, an FTP SYST) are what those protocols
  * do every day on servers and switches: the site vocabulary (src/site/vocab.c) says which
  * protocols are industrial, and a parser it does not name counts as one. */
-static bool ics_protocol(const struct qw_proto *p)
+static bool ics_protocol(struct qw_detector *d, const struct qw_proto *p)
 {
     if (!p) return true;
-    int i = qw_site_proto_find(p->name);
-    return i < 0 || qw_site_proto_industrial(i);
+    if (p != d->ics_last) {
+        int i = qw_site_proto_find(p->name);
+        d->ics_last = p;
+        d->ics_last_is = i < 0 || qw_site_proto_industrial(i);
+    }
+    return d->ics_last_is;
 }
 
 /* An identity announcement carries the identify class but asks nothing: a BACnet device sends
@@ -397,7 +401,7 @@ static void txn_raise(struct qw_detector *d, size_t i, const struct qw_proto *p,
 void qw_detect_txn(struct qw_detector *d, const struct qw_flow *f, const struct qw_proto *p,
                    const struct qw_txn *t, uint64_t ts_ns)
 {
-    if (!t->ops || !t->has_request || !ics_protocol(p)) return;
+    if (!t->ops || !t->has_request || !ics_protocol(d, p)) return;
     const struct qw_addr *srv = qw_flow_srv_ip(f), *cli = qw_flow_cli_ip(f);
     for (size_t i = 0; i < sizeof txn_map / sizeof txn_map[0]; i++) {
         if (!(t->ops & txn_map[i].ops)) continue;
@@ -424,7 +428,7 @@ void qw_detect_txn(struct qw_detector *d, const struct qw_flow *f, const struct 
 void qw_detect_frame_txn(struct qw_detector *d, const struct qw_packet *pkt,
                          const struct qw_proto *p, const struct qw_txn *t, uint64_t ts_ns)
 {
-    if (!t->ops || !t->has_request || !pkt || !pkt->has_mac || !ics_protocol(p)) return;
+    if (!t->ops || !t->has_request || !pkt || !pkt->has_mac || !ics_protocol(d, p)) return;
     /* the device acted upon is the frame's destination (unless it is a group address),
      * the actor its source; both as MACs (qw_addr_from_mac) */
     bool group = (pkt->dst_mac[0] & 1u) != 0;

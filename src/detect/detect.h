@@ -160,6 +160,10 @@ struct qw_detector {
     uint64_t scan_epoch_max; /* newest scan window counted (old windows are pruned) */
     uint64_t alerts;         /* alert records written */
     uint64_t dropped;        /* findings refused at the cap */
+    /* the protocol last asked whether it is industrial, and the answer: transactions come in
+     * runs of one protocol, and the site vocabulary is searched by name */
+    const struct qw_proto *ics_last;
+    bool ics_last_is;
 };
 
 bool qw_detect_init(struct qw_detector *d, const struct qw_detect_config *cfg);

@@ -233,6 +233,8 @@ struct cip_service_info {
  * named no class; `symbolic` true when it named a tag). */
 struct cip_service_info cip_service_lookup(uint8_t service, bool has_class, uint32_t class_id,
                                            bool symbolic);
+/* The class-specific service table is in the order the lookup's binary search needs. */
+bool cip_class_services_sorted(void);
 const char *cip_class_name(uint32_t class_id);        /* NULL when unknown */
 const char *cip_status_name(uint8_t status);          /* NULL when unknown */
 const char *cip_cm_ext_status_name(uint16_t ext);     /* Connection Manager, NULL when unknown */

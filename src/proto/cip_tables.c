@@ -67,7 +67,9 @@ struct class_service {
 };
 
 /* Object-specific services (0x4B-0x63) mean different things per class. A path that names a tag
- * (symbolic segment) with no class addresses the Logix Symbol object. */
+ * (symbolic segment) with no class addresses the Logix Symbol object. Sorted by class, then
+ * service: looked up by binary search for every request and reply (cip_class_services_sorted
+ * lets the unit tests hold the order). */
 static const struct class_service class_services[] = {
     /* Connection Manager ([CIP1] s.3-5.6) */
     {0x06, 0x4E, {"forward_close", QW_OP_SESSION}},
@@ -174,10 +176,28 @@ struct cip_service_info cip_service_lookup(uint8_t service, bool has_class, uint
         return s;
     }
     if (!has_class) return none;
-    for (size_t i = 0; i < sizeof class_services / sizeof class_services[0]; i++)
-        if (class_services[i].class_id == class_id && class_services[i].service == service)
-            return class_services[i].info;
+    uint64_t want = (uint64_t)class_id << 8 | service;
+    size_t lo = 0, hi = sizeof class_services / sizeof class_services[0];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t at = (uint64_t)class_services[mid].class_id << 8 | class_services[mid].service;
+        if (at == want) return class_services[mid].info;
+        if (at < want)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return none;
+}
+
+bool cip_class_services_sorted(void)
+{
+    for (size_t i = 1; i < sizeof class_services / sizeof class_services[0]; i++) {
+        const struct class_service *a = &class_services[i - 1], *b = &class_services[i];
+        if (a->class_id > b->class_id || (a->class_id == b->class_id && a->service >= b->service))
+            return false;
+    }
+    return true;
 }
 
 /* ---- Classes ([CIP1] s.5) ------------------------------------------------------------------ */

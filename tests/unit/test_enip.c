@@ -1023,6 +1023,14 @@ static void test_tables(void **ts)
     assert_int_equal(s.ops, QW_OP_PROGRAM);
     s = cip_service_lookup(0x4C, true, 0x72, false);
     assert_null(s.name);
+    /* the ends of the class-specific table and a miss between two of its entries */
+    s = cip_service_lookup(0x4E, true, 0x06, false);
+    assert_string_equal(s.name, "forward_close");
+    s = cip_service_lookup(0x4C, true, 0xF6, false);
+    assert_string_equal(s.name, "get_and_clear");
+    s = cip_service_lookup(0x53, true, 0x06, false);
+    assert_null(s.name);
+    assert_true(cip_class_services_sorted());
 }
 
 static void test_descriptor(void **ts)
