@@ -928,12 +928,7 @@ static void mb_json_side(struct qw_json *j, const char *key, const struct mb_pdu
     if (f & (MB_F_FILE_REFS | MB_F_FILE_LENS)) mb_json_records(j, p);
     if (f & MB_F_RAW_VALUE) qw_json_u64(j, "raw_value", p->raw_value);
     if (f & (MB_F_REGS | MB_F_BITS)) {
-        qw_json_arr_begin(j, "values");
-        for (unsigned i = 0; i < p->nvalues; i++) {
-            if (f & MB_F_BITS) qw_json_bool(j, NULL, p->values[i] != 0);
-            else qw_json_u64(j, NULL, p->values[i]);
-        }
-        qw_json_arr_end(j);
+        qw_json_u16s(j, "values", p->values, p->nvalues, (f & MB_F_BITS) != 0);
     }
     if (f & MB_F_EVENTS) mb_json_hex(j, "events", p);
     if (f & MB_F_DATA) mb_json_hex(j, "data", p);

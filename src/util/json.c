@@ -538,6 +538,73 @@ void qw_json_bool_k(struct qw_json *j, const char *key, size_t klen, bool v)
         put(j, "false", 5);
 }
 
+/* Decimal digits of a 16-bit value at p; returns the end. */
+static inline char *put_u16(char *p, unsigned v)
+{
+    if (v < 10) {
+        *p = (char)('0' + v);
+        return p + 1;
+    }
+    if (v < 100) {
+        memcpy(p, digits2 + 2 * v, 2);
+        return p + 2;
+    }
+    if (v >= 10000) {
+        *p++ = (char)('0' + v / 10000);
+        v %= 10000;
+        memcpy(p, digits2 + 2 * (v / 100), 2);
+        memcpy(p + 2, digits2 + 2 * (v % 100), 2);
+        return p + 4;
+    }
+    unsigned hi = v / 100, lo = v % 100;
+    if (hi < 10) {
+        *p++ = (char)('0' + hi);
+    } else {
+        memcpy(p, digits2 + 2 * hi, 2);
+        p += 2;
+    }
+    memcpy(p, digits2 + 2 * lo, 2);
+    return p + 2;
+}
+
+void qw_json_u16s_k(struct qw_json *j, const char *key, size_t klen, const uint16_t *v, size_t n,
+                    bool bits)
+{
+    member(j, key, klen);
+    /* "65535," or "false," at most per value, and the brackets */
+    char *p = n <= j->cap / 8 ? room(j, 6 * n + 2) : NULL;
+    if (!p) { /* a memory writer short of room, or a huge array: value by value */
+        putc1(j, '[');
+        for (size_t i = 0; i < n; i++) {
+            if (i) putc1(j, ',');
+            if (bits) {
+                put(j, v[i] ? "true" : "false", v[i] ? 4 : 5);
+            } else {
+                char tmp[6];
+                put(j, tmp, (size_t)(put_u16(tmp, v[i]) - tmp));
+            }
+        }
+        putc1(j, ']');
+        return;
+    }
+    char *q = p;
+    *q++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i) *q++ = ',';
+        if (!bits) {
+            q = put_u16(q, v[i]);
+        } else if (v[i]) {
+            memcpy(q, "true", 4);
+            q += 4;
+        } else {
+            memcpy(q, "false", 5);
+            q += 5;
+        }
+    }
+    *q++ = ']';
+    j->len += (size_t)(q - p);
+}
+
 void qw_json_null_k(struct qw_json *j, const char *key, size_t klen)
 {
     member(j, key, klen);

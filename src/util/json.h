@@ -91,6 +91,10 @@ void qw_json_double_k(struct qw_json *j, const char *key, size_t klen, double v)
 /* A duration of `ns` nanoseconds as seconds: the same text as qw_json_double(ns / 1e9). */
 void qw_json_seconds_k(struct qw_json *j, const char *key, size_t klen, uint64_t ns);
 void qw_json_bool_k(struct qw_json *j, const char *key, size_t klen, bool v);
+/* A whole array of 16-bit values (`bits`: as booleans, true where non-zero) in one go: Modbus
+ * register and coil values make most of the numbers an event log holds. */
+void qw_json_u16s_k(struct qw_json *j, const char *key, size_t klen, const uint16_t *v, size_t n,
+                    bool bits);
 void qw_json_null_k(struct qw_json *j, const char *key, size_t klen);
 /* Raw, already-valid JSON text (used for pre-rendered fragments). */
 void qw_json_raw_k(struct qw_json *j, const char *key, size_t klen, const char *text, size_t n);
@@ -105,6 +109,8 @@ void qw_json_raw_k(struct qw_json *j, const char *key, size_t klen, const char *
 #define qw_json_double(j, key, v) qw_json_double_k((j), (key), QW_JSON_KLEN(key), (v))
 #define qw_json_seconds(j, key, ns) qw_json_seconds_k((j), (key), QW_JSON_KLEN(key), (ns))
 #define qw_json_bool(j, key, v) qw_json_bool_k((j), (key), QW_JSON_KLEN(key), (v))
+#define qw_json_u16s(j, key, v, n, bits) \
+    qw_json_u16s_k((j), (key), QW_JSON_KLEN(key), (v), (n), (bits))
 #define qw_json_null(j, key) qw_json_null_k((j), (key), QW_JSON_KLEN(key))
 #define qw_json_raw(j, key, text, n) qw_json_raw_k((j), (key), QW_JSON_KLEN(key), (text), (n))
 

@@ -294,6 +294,53 @@ static void json_numbers(void **state)
     free(b);
 }
 
+/* qw_json_u16s writes what value-by-value calls write: every 16-bit value as a number, as
+ * booleans, empty, after other members, and through the slow path of a nearly full memory
+ * writer (what fits, then the overflow flag). */
+static void json_u16_arrays(void **state)
+{
+    (void)state;
+    static uint16_t all[65536];
+    for (size_t i = 0; i < 65536; i++) all[i] = (uint16_t)i;
+    static char got[400000], want[400000];
+    for (size_t start = 0; start < 65536; start += 500) {
+        size_t n = 65536 - start < 500 ? 65536 - start : 500;
+        struct qw_json a, b;
+        qw_json_mem(&a, got, sizeof got);
+        qw_json_mem(&b, want, sizeof want);
+        for (int bits = 0; bits < 2; bits++) {
+            qw_json_obj_begin(&a, NULL);
+            qw_json_u64(&a, "before", 1);
+            qw_json_u16s(&a, "values", all + start, n, bits);
+            qw_json_u16s(&a, "none", all, 0, bits);
+            qw_json_obj_end(&a);
+            qw_json_obj_begin(&b, NULL);
+            qw_json_u64(&b, "before", 1);
+            qw_json_arr_begin(&b, "values");
+            for (size_t i = 0; i < n; i++) {
+                if (bits) qw_json_bool(&b, NULL, all[start + i] != 0);
+                else qw_json_u64(&b, NULL, all[start + i]);
+            }
+            qw_json_arr_end(&b);
+            qw_json_arr_begin(&b, "none");
+            qw_json_arr_end(&b);
+            qw_json_obj_end(&b);
+        }
+        assert_true(qw_json_ok(&a) && qw_json_ok(&b));
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(got, want, a.len);
+    }
+    /* too little room for the fast path: the values that fit, then overflow */
+    char small[16];
+    struct qw_json j;
+    qw_json_mem(&j, small, sizeof small);
+    static const uint16_t v[] = {1, 22, 333, 4444, 55555};
+    qw_json_u16s(&j, NULL, v, 5, false);
+    assert_true(j.overflow);
+    assert_int_equal(j.len, sizeof small);
+    assert_memory_equal(small, "[1,22,333,4444,5", 16);
+}
+
 /* Flow durations: qw_json_seconds(ns) writes what printf's "%.6g" writes for (double)ns / 1e9
  * (the event log's historical form), from the integer -- including values that round up to a
  * new power of ten, exact rounding ties (left to printf) and both exponent styles. */
@@ -647,6 +694,7 @@ int main(void)
         cmocka_unit_test(json_invalid_utf8_replaced_per_byte),
         cmocka_unit_test(json_numbers),
         cmocka_unit_test(json_memory_overflow_flagged),
+        cmocka_unit_test(json_u16_arrays),
         cmocka_unit_test(json_file_writer_flushes),
         cmocka_unit_test(json_seconds_match_printf),
         cmocka_unit_test(rfc3339_matches_gmtime),
