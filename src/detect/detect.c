@@ -202,16 +202,32 @@ static void write_alert(struct qw_detector *d, enum qw_rule rule, const struct q
     qw_syslog_send(d->cfg.syslog, ts_ns, x->severity, qw_rules[rule].name, json, jl, cef, cl);
 }
 
+static void finding_key(struct qw_finding_key *k, enum qw_rule rule, const struct qw_addr *asset,
+                        const struct qw_addr *peer, const char *extra)
+{
+    memset(k, 0, sizeof *k);
+    k->rule = (uint16_t)rule;
+    if (asset) k->asset = *asset;
+    if (peer) k->peer = *peer;
+    if (extra) memcpy(k->extra, extra, strnlen(extra, sizeof k->extra - 1)); /* NUL: memset */
+}
+
+/* Is the finding already in this batch? (Then its message and evidence, written when it was
+ * raised first, need not be written again.) */
+static bool batch_has(struct qw_detector *d, enum qw_rule rule, const struct qw_addr *asset,
+                      const struct qw_addr *peer, const char *extra)
+{
+    struct qw_finding_key k;
+    finding_key(&k, rule, asset, peer, extra);
+    return qw_hmap_get(&d->findings, &k) != NULL;
+}
+
 void qw_detect_raise(struct qw_detector *d, enum qw_rule rule, const struct qw_addr *asset,
                      const struct qw_addr *peer, const char *extra, const struct qw_flow *f,
                      uint64_t ts_ns, const struct qw_finding *proto)
 {
     struct qw_finding_key k;
-    memset(&k, 0, sizeof k);
-    k.rule = (uint16_t)rule;
-    if (asset) k.asset = *asset;
-    if (peer) k.peer = *peer;
-    if (extra) strncpy(k.extra, extra, sizeof k.extra - 1);
+    finding_key(&k, rule, asset, peer, extra);
     bool fresh = false;
     struct qw_finding *x = qw_hmap_upsert(&d->findings, &k, &fresh);
     if (!x) {
@@ -388,13 +404,18 @@ static void txn_raise(struct qw_detector *d, size_t i, const struct qw_proto *p,
 {
     enum qw_rule rule = txn_map[i].rule;
     x->severity = adjusted(rule, x);
-    snprintf(x->message, sizeof x->message, "%s %s %s with %s %s", cli_name, txn_map[i].verb,
-             srv_name, p ? p->name : "?", t->function_name ? t->function_name : "");
-    txn_evidence(x->evidence, sizeof x->evidence, p, t, f);
     /* documented and undocumented occurrences are separate findings */
     char extra[32];
     snprintf(extra, sizeof extra, "%s%s%.20s", p ? p->name : "", x->documented ? ":" : "",
              x->change_id);
+    /* a repeat (every write of an HMI's polling loop) only counts: the first one's message
+     * and evidence stay */
+    if (!batch_has(d, rule, srv, cli, extra)) {
+        snprintf(x->message, sizeof x->message, "%s %s %s with %s %s", cli_name,
+                 txn_map[i].verb, srv_name, p ? p->name : "?",
+                 t->function_name ? t->function_name : "");
+        txn_evidence(x->evidence, sizeof x->evidence, p, t, f);
+    }
     qw_detect_raise(d, rule, srv, cli, extra, f, ts_ns, x);
 }
 
