@@ -43,10 +43,14 @@ bool qw_flow_table_init(struct qw_flow_table *t, uint32_t cap,
     if (cap == 0) cap = QW_FLOW_CAP_DEFAULT;
     uint32_t nb = 1024;
     while (nb < cap && nb < (1u << 30)) nb <<= 1; /* load factor <= 1 */
-    t->buckets = calloc(nb, sizeof *t->buckets);
-    t->buckets_any = calloc(nb, sizeof *t->buckets_any);
+    t->max_buckets = nb;
+    /* The arrays start small and double with the flows (flow_table_grow): sized for the cap
+     * at once (8 MiB each for a million flows), a site with a few thousand flows spread them
+     * over every page, and each lookup missed the cache and the TLB. */
+    t->nbuckets = nb < QW_FLOW_BUCKETS_START ? nb : QW_FLOW_BUCKETS_START;
+    t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
+    t->buckets_any = calloc(t->nbuckets, sizeof *t->buckets_any);
     if (!t->buckets || !t->buckets_any) return false;
-    t->nbuckets = nb;
     t->cap = cap;
     t->timeouts = timeouts ? *timeouts : qw_flow_timeouts_default;
     qw_hkey_random(&t->key);
@@ -238,10 +242,57 @@ static struct qw_flow *pool_get(struct qw_flow_table *t)
     return &slab[0];
 }
 
+/* Move one chain of the old array into the two chains of the doubled one it splits into,
+ * keeping the flows' order (newest first): lookup_any_vlan answers with the first flow of a
+ * chain that matches, and must answer the same however big the table has grown. */
+static void split_chain(struct qw_flow *f, struct qw_flow **lo, struct qw_flow **hi,
+                        uint32_t old_n, bool any)
+{
+    struct qw_flow **tail[2] = {lo, hi};
+    *lo = *hi = NULL;
+    while (f) {
+        struct qw_flow *next = any ? f->hnext_any : f->hnext;
+        int side = ((any ? f->hash_any : f->hash) & old_n) != 0;
+        *tail[side] = f;
+        if (any) {
+            f->hnext_any = NULL;
+            tail[side] = &f->hnext_any;
+        } else {
+            f->hnext = NULL;
+            tail[side] = &f->hnext;
+        }
+        f = next;
+    }
+}
+
+/* Double the bucket arrays; false (and the table as it was, with longer chains) when the
+ * memory is not there. */
+static bool flow_table_grow(struct qw_flow_table *t)
+{
+    uint32_t old_n = t->nbuckets, n = old_n * 2;
+    struct qw_flow **b = calloc(n, sizeof *b), **ba = calloc(n, sizeof *ba);
+    if (!b || !ba) {
+        free(b);
+        free(ba);
+        return false;
+    }
+    for (uint32_t i = 0; i < old_n; i++) {
+        split_chain(t->buckets[i], &b[i], &b[i + old_n], old_n, false);
+        split_chain(t->buckets_any[i], &ba[i], &ba[i + old_n], old_n, true);
+    }
+    free(t->buckets);
+    free(t->buckets_any);
+    t->buckets = b;
+    t->buckets_any = ba;
+    t->nbuckets = n;
+    return true;
+}
+
 struct qw_flow *qw_flow_insert_hashed(struct qw_flow_table *t, const struct qw_flow_key *k,
                                       struct qw_flow_hash hv)
 {
     if (t->stats.active >= t->cap) return NULL;
+    if (t->stats.active >= t->nbuckets && t->nbuckets < t->max_buckets) flow_table_grow(t);
     struct qw_flow *f = pool_get(t);
     if (!f) return NULL;
     memset(f, 0, sizeof *f);

@@ -124,10 +124,13 @@ struct qw_flow_stats {
 };
 QW_COUNTERS_ONLY(struct qw_flow_stats, 8); /* summed over engines (qw_counters_add) */
 
+#define QW_FLOW_BUCKETS_START 4096u /* bucket arrays' first size (32 KiB each) */
+
 struct qw_flow_table {
     struct qw_flow **buckets;
     struct qw_flow **buckets_any; /* same flows, hashed without VLAN tags */
-    uint32_t nbuckets; /* power of two */
+    uint32_t nbuckets; /* power of two; doubled as flows outnumber it, up to max_buckets */
+    uint32_t max_buckets; /* the first power of two >= cap: a load factor of at most 1 */
     uint32_t cap;
     struct qw_flow *free_list;
     struct qw_flow *lists_head[QW_TCLASS_COUNT], *lists_tail[QW_TCLASS_COUNT];

@@ -202,6 +202,51 @@ static void recent_flow_shortcut(void **state)
     table_free(t);
 }
 
+/* The bucket arrays start small and double as flows come, up to the size the cap asks for;
+ * through every doubling each flow is still found, removal still works, and a lookup on any
+ * VLAN still answers with the newest flow of the 5-tuple, as it does in a table that began at
+ * full size. */
+static void buckets_grow_with_flows(void **state)
+{
+    enum { N = 20000 };
+    struct qw_flow_table *t = table(N);
+    assert_int_equal(t->nbuckets, QW_FLOW_BUCKETS_START);
+    assert_int_equal(t->max_buckets, 32768);
+    static struct qw_flow *fl[N];
+    struct qw_flow_key k;
+    memset(&k, 0, sizeof k);
+    k.proto = 6;
+    /* every 1000th flow shares its 5-tuple with the one before it, on another VLAN */
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t v = i % 1000 == 1 ? i - 1 : i;
+        k.port_a = (uint16_t)v;
+        k.port_b = (uint16_t)(v >> 16);
+        k.vlan[0] = (uint16_t)(i % 1000 == 1 ? 20 : 10);
+        fl[i] = qw_flow_insert(t, &k);
+        assert_non_null(fl[i]);
+    }
+    assert_int_equal(t->nbuckets, 32768);
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t v = i % 1000 == 1 ? i - 1 : i;
+        k.port_a = (uint16_t)v;
+        k.port_b = (uint16_t)(v >> 16);
+        k.vlan[0] = (uint16_t)(i % 1000 == 1 ? 20 : 10);
+        assert_ptr_equal(qw_flow_lookup(t, &k), fl[i]);
+        k.vlan[0] = 30; /* no flow on this VLAN: the newest of the 5-tuple answers */
+        struct qw_flow *any = qw_flow_lookup_any_vlan(t, &k);
+        assert_ptr_equal(any, i % 1000 == 0 ? fl[i + 1] : fl[i]);
+    }
+    for (uint32_t i = 0; i < N; i += 3) qw_flow_remove(t, fl[i]);
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t v = i % 1000 == 1 ? i - 1 : i;
+        k.port_a = (uint16_t)v;
+        k.port_b = (uint16_t)(v >> 16);
+        k.vlan[0] = (uint16_t)(i % 1000 == 1 ? 20 : 10);
+        assert_ptr_equal(qw_flow_lookup(t, &k), i % 3 ? fl[i] : NULL);
+    }
+    table_free(t);
+}
+
 /* Thousands of flows (hash chains certainly collide): every one is found, removing every other
  * one leaves exactly the rest, and the freed flows are reused. */
 static void many_flows_chains(void **state)
@@ -409,6 +454,7 @@ int main(void)
         cmocka_unit_test(vlan_separates_flows),
         cmocka_unit_test(insert_lookup_remove),
         cmocka_unit_test(recent_flow_shortcut),
+        cmocka_unit_test(buckets_grow_with_flows),
         cmocka_unit_test(many_flows_chains),
         cmocka_unit_test(pool_cap_refuses_insert),
         cmocka_unit_test(expiry_after_class_timeout),
