@@ -274,11 +274,13 @@ bool qw_shards_init(struct qw_shards *s, unsigned n, const struct qw_engine_conf
     s->threads = n > 1;
     s->next_scan = QW_SCAN_PASS_PACKETS;
     /* Engine 0's share of the address space. The capture thread also reads and hands out every
-     * packet, which costs about half of what analysing all of them costs (bench/README.md):
-     * with R = 1/2 of the whole analysis A on it, the threads finish together when
-     * R + s0 A = (1 - s0) A / (n - 1), so s0 = (1 - (n - 1) R/A) / n: a quarter with two
-     * workers; from three on engine 0 keeps only the frames without IP. */
-    s->share0 = n == 2 ? (uint32_t)((1ull << 32) / 4) : 0;
+     * packet (R); with A the whole analysis, the threads finish together when
+     * R + s0 A = (1 - s0) A / (n - 1), so s0 = (1 - (n - 1) R/A) / n. Writing the event log
+     * makes A about twice as big, so R/A depends on it: measured on the benchmark capture
+     * (bench/README.md), two workers do best with a tenth without the event log and a quarter
+     * with it. From three workers on engine 0 keeps only the frames without IP. */
+    uint64_t slice0 = cfg->events ? (1ull << 32) / 4 : (1ull << 32) / 10;
+    s->share0 = n == 2 ? (uint32_t)slice0 : 0;
     s->linktypes = malloc(nsources * sizeof *s->linktypes);
     s->w = calloc(n, sizeof *s->w);
     struct shards_sync *y = calloc(1, sizeof *y);
