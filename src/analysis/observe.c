@@ -249,7 +249,6 @@ void qw_obs_flow_end(struct qw_observer *o, const struct qw_flow *f)
     }
     span(&v->first_ns, &v->last_ns, f->first_ns, f->last_ns);
     v->ops |= f->ops;
-    v->seq = ++o->seq;
 }
 
 /* One folded record: what each of its flows did at its end, at once. */

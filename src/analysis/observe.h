@@ -129,7 +129,7 @@ struct qw_l2_key {
  * edge or not): flows that differ only by client port and time -- most of them -- cost one
  * table update instead of five or six. qw_obs_settle spreads these records into hosts,
  * bindings and edges; the result is the one per-flow updates give (sums, minimum and maximum
- * times, and for a host's MAC the latest observation, by sequence number). */
+ * times, and for a host's MAC the one of the latest observation, by packet time). */
 struct qw_fe_key {
     struct qw_addr cli, srv;
     uint16_t vlan, srv_vlan;  /* the client's and the server's host VLAN */
@@ -146,7 +146,6 @@ struct qw_fe_val {
     uint64_t flows;
     uint64_t pkts[2], bytes[2]; /* [QW_DIR_TO_SERVER], [QW_DIR_TO_CLIENT] */
     uint64_t first_ns, last_ns;
-    uint64_t seq;               /* observation number of the latest flow end */
     uint32_t ops;
 };
 
@@ -173,7 +172,6 @@ struct qw_observer {
     struct qw_ops_memo ops_memo[QW_OBS_OPS_MEMO];
     uint32_t ops_gen;         /* bumped when edge_ops is cleared: older memos are void */
     struct qw_hmap flow_ends; /* folded flow ends, not yet settled (kept across batches) */
-    uint64_t seq;             /* observations numbered, for the latest-MAC rule */
     /* traffic per application protocol: index = registry index + 1; [0] = none detected */
     struct qw_traffic *app_traffic;
     size_t napp;

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #endif
 
+#include "decode/decode.h"
+
 static bool fail(struct qw_source *s, const char *detail)
 {
     snprintf(s->error, sizeof s->error, "%s: %s", s->name, detail);
@@ -42,7 +44,7 @@ bool qw_source_open_file(struct qw_source *s, const char *path)
         s->pcap = NULL;
         return fail(s, d);
     }
-    qw_decoder_init(&s->dec, lt);
+    s->linktype = lt;
     FILE *fp = pcap_file(s->pcap);
     s->good_offset = fp ? ftell(fp) : 0;
     /* libpcap has checked the header; quaywatch reads the records of a classic 2.4 file itself */
@@ -104,7 +106,7 @@ bool qw_source_open_live(struct qw_source *s, const struct qw_live_opts *o)
         s->pcap = NULL;
         return false;
     }
-    qw_decoder_init(&s->dec, lt);
+    s->linktype = lt;
 #ifdef __linux__
     /* Which ring libpcap chose (it says nowhere else): TPACKET_V3 hands over whole blocks of
      * packets, V2 one frame at a time. The run reports it so a drop figure can be read right. */
@@ -117,6 +119,24 @@ bool qw_source_open_live(struct qw_source *s, const struct qw_live_opts *o)
     return true;
 }
 
+/* A packet is in s->hdr/s->data: its time (with nanosecond precision asked for, or given by our
+ * own reader, tv_usec carries nanoseconds). */
+static int got_packet(struct qw_source *s)
+{
+    s->ts_ns = (uint64_t)s->hdr->ts.tv_sec * 1000000000ull + (uint64_t)s->hdr->ts.tv_usec;
+    s->have_packet = true;
+    return 1;
+}
+
+/* A file that cannot be read further: where, and why. */
+static int damaged(struct qw_source *s, const char *why)
+{
+    snprintf(s->error, sizeof s->error,
+             "%s: offset %ld: damaged or truncated capture after the last good packet (%s)",
+             s->name, s->good_offset, why);
+    return -1;
+}
+
 int qw_source_advance(struct qw_source *s)
 {
     s->have_packet = false;
@@ -126,30 +146,21 @@ int qw_source_advance(struct qw_source *s)
         int r = qw_pcap_reader_next(&s->reader, &s->data, &s->own_hdr, why, sizeof why);
         if (r == 1) {
             s->hdr = &s->own_hdr;
-            s->ts_ns = (uint64_t)s->hdr->ts.tv_sec * 1000000000ull + (uint64_t)s->hdr->ts.tv_usec;
-            s->have_packet = true;
             s->good_offset = (long)qw_pcap_reader_offset(&s->reader);
-            return 1;
+            return got_packet(s);
         }
         s->done = true;
-        if (r == 0) return 0;
-        snprintf(s->error, sizeof s->error,
-                 "%s: offset %ld: damaged or truncated capture after the last good packet (%s)",
-                 s->name, s->good_offset, why);
-        return -1;
+        return r == 0 ? 0 : damaged(s, why);
     }
     int rc = pcap_next_ex(s->pcap, &s->hdr, &s->data);
     if (rc == 1) {
-        /* With nanosecond precision requested, tv_usec carries nanoseconds. */
-        s->ts_ns = (uint64_t)s->hdr->ts.tv_sec * 1000000000ull + (uint64_t)s->hdr->ts.tv_usec;
-        s->have_packet = true;
         if (s->count_offset) {
             s->good_offset += 16 + (long)s->hdr->caplen;
         } else if (!s->live) {
             FILE *fp = pcap_file(s->pcap);
             if (fp) s->good_offset = ftell(fp);
         }
-        return 1;
+        return got_packet(s);
     }
     if (rc == 0) return 0; /* live: timeout with no packet */
     s->done = true;
@@ -159,10 +170,7 @@ int qw_source_advance(struct qw_source *s)
                  pcap_geterr(s->pcap));
         return -1;
     }
-    snprintf(s->error, sizeof s->error,
-             "%s: offset %ld: damaged or truncated capture after the last good packet (%s)",
-             s->name, s->good_offset, pcap_geterr(s->pcap));
-    return -1;
+    return damaged(s, pcap_geterr(s->pcap));
 }
 
 void qw_source_close(struct qw_source *s)
@@ -172,6 +180,5 @@ void qw_source_close(struct qw_source *s)
     if (s->pcap) {
         pcap_close(s->pcap);
         s->pcap = NULL;
-        qw_decoder_free(&s->dec);
     }
 }

@@ -8,13 +8,12 @@
 #include <stdint.h>
 
 #include "capture/pcap_reader.h"
-#include "decode/decode.h"
 
 struct qw_source {
     pcap_t *pcap;
     const char *name;       /* file path or interface name */
     bool live;
-    struct qw_decoder dec;  /* per source: each has its own link type and fragments */
+    int linktype;           /* the DLT_ value: each engine decodes with its own decoder */
     /* the next packet, read ahead so several files can be merged in time order */
     struct pcap_pkthdr *hdr;
     const u_char *data;

@@ -88,7 +88,7 @@ int qw_cmd_analyze(int argc, char **argv)
         if (!linktypes) {
             rc = QW_EXIT_FAILURE;
         } else {
-            for (size_t i = 0; i < nfiles; i++) linktypes[i] = srcs[i].dec.linktype;
+            for (size_t i = 0; i < nfiles; i++) linktypes[i] = srcs[i].linktype;
             rc = qw_session_start(&s, "analyze", linktypes, nfiles);
             free(linktypes);
         }

@@ -138,7 +138,7 @@ int qw_cmd_run(int argc, char **argv)
         return QW_EXIT_INPUT;
     }
     snprintf(s.sources, sizeof s.sources, "live:%s", lo.iface);
-    int linktype = src.dec.linktype;
+    int linktype = src.linktype;
     int rc = qw_session_start(&s, "run", &linktype, 1);
     if (rc != QW_EXIT_OK) {
         qw_source_close(&src);

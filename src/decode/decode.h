@@ -33,9 +33,10 @@ struct qw_decoder {
     struct qw_decode_stats stats;
     struct qw_frag_table frag;
     int linktype;
-    /* Verify TCP and UDP checksums (true after qw_decoder_init). They cover every payload byte,
-     * which otherwise only the parsers touch, and the result is a statistic: a segment with a
-     * bad checksum is analysed all the same. IPv4 header and ICMP checksums are always checked. */
+    /* Verify TCP and UDP checksums: true after qw_decoder_init, then the engine's setting
+     * (qw_engine_setup_decoder). They cover every payload byte, which otherwise only the
+     * parsers touch, and the result is a statistic: a segment with a bad checksum is analysed
+     * all the same. IPv4 header and ICMP checksums are always checked. */
     bool verify_l4;
 };
 

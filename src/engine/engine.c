@@ -147,17 +147,10 @@ static void pctx_for(struct qw_engine *e, struct qw_pctx *ctx, struct qw_flow *f
 
 /* ---- application detection and delivery --------------------------------------------------- */
 
-static bool port_hinted(const struct qw_proto *p, uint16_t port)
-{
-    for (int i = 0; i < QW_PROTO_MAX_PORTS && p->ports[i]; i++)
-        if (p->ports[i] == port) return true;
-    return false;
-}
-
 /* Whether any parser names `port` as a hint. */
 static bool port_is_service(const struct qw_engine *e, uint16_t port)
 {
-    return e->probe_ix && e->probe_ix->port_slot[port] != 0;
+    return e->probe_ix->port_slot[port] != 0;
 }
 
 /* Registry indexes of the parsers that name `port` as a hint (a bit each). */
@@ -167,30 +160,24 @@ static uint64_t hinted_mask(const struct qw_engine *e, uint16_t port)
 }
 
 /* Build the probe index: per transport, the parsers in registry order; per hinted port, the
- * parsers hinting it. Without it (more than 64 parsers, or out of memory) probe() walks the
- * registry as it is. */
-static void probe_index_init(struct qw_engine *e)
+ * parsers hinting it. Its arrays hold every parser and every hint (QW_PROTOCOLS_MAX is checked
+ * when the registry is compiled), so only memory can be short. */
+static bool probe_index_init(struct qw_engine *e)
 {
-    if (qw_protocol_count > 64) return;
     struct qw_probe_index *x = calloc(1, sizeof *x);
-    if (!x) return;
+    if (!x) return false;
     for (size_t i = 0; i < qw_protocol_count; i++) {
         const struct qw_proto *p = qw_protocols[i];
         if (p->transports & QW_TRANSPORT_TCP) x->tcp[x->ntcp++] = (uint8_t)i;
         if (p->transports & QW_TRANSPORT_UDP) x->udp[x->nudp++] = (uint8_t)i;
         for (int k = 0; k < QW_PROTO_MAX_PORTS && p->ports[k]; k++) {
             uint16_t port = p->ports[k];
-            if (!x->port_slot[port]) {
-                if ((size_t)x->nslots + 1 >= sizeof x->slot_mask / sizeof x->slot_mask[0]) {
-                    free(x); /* more hinted ports than slots: go without the index */
-                    return;
-                }
-                x->port_slot[port] = ++x->nslots;
-            }
+            if (!x->port_slot[port]) x->port_slot[port] = ++x->nslots;
             x->slot_mask[x->port_slot[port]] |= 1ull << i;
         }
     }
     e->probe_ix = x;
+    return true;
 }
 
 /* Probe candidates: parsers hinted by either port first, then every other parser for the
@@ -201,37 +188,18 @@ static const struct qw_proto *probe(const struct qw_engine *e, const struct qw_f
                                     bool *need_more, size_t *ix)
 {
     bool tcp = f->key.proto == 6;
-    unsigned tr = tcp ? QW_TRANSPORT_TCP : QW_TRANSPORT_UDP;
-    uint16_t sport = qw_flow_srv_port(f), cport = qw_flow_cli_port(f);
     *need_more = false;
     const struct qw_probe_index *x = e->probe_ix;
-    if (x) {
-        uint64_t hint = hinted_mask(e, sport) | hinted_mask(e, cport);
-        const uint8_t *list = tcp ? x->tcp : x->udp;
-        size_t n = tcp ? x->ntcp : x->nudp;
-        for (int pass = hint ? 0 : 1; pass < 2; pass++) {
-            for (size_t k = 0; k < n; k++) {
-                if ((bool)(hint >> list[k] & 1) != (pass == 0)) continue;
-                const struct qw_proto *p = qw_protocols[list[k]];
-                enum qw_probe_result r = p->probe(data, len, dir);
-                if (r == QW_PROBE_MATCH) {
-                    *ix = list[k];
-                    return p;
-                }
-                if (r == QW_PROBE_NEED_MORE) *need_more = true;
-            }
-        }
-        return NULL;
-    }
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < qw_protocol_count; i++) {
-            const struct qw_proto *p = qw_protocols[i];
-            if (!(p->transports & tr)) continue;
-            bool hinted = port_hinted(p, sport) || port_hinted(p, cport);
-            if (hinted != (pass == 0)) continue;
+    uint64_t hint = hinted_mask(e, qw_flow_srv_port(f)) | hinted_mask(e, qw_flow_cli_port(f));
+    const uint8_t *list = tcp ? x->tcp : x->udp;
+    size_t n = tcp ? x->ntcp : x->nudp;
+    for (int pass = hint ? 0 : 1; pass < 2; pass++) {
+        for (size_t k = 0; k < n; k++) {
+            if ((bool)(hint >> list[k] & 1) != (pass == 0)) continue;
+            const struct qw_proto *p = qw_protocols[list[k]];
             enum qw_probe_result r = p->probe(data, len, dir);
             if (r == QW_PROBE_MATCH) {
-                *ix = i;
+                *ix = list[k];
                 return p;
             }
             if (r == QW_PROBE_NEED_MORE) *need_more = true;
@@ -538,17 +506,7 @@ static bool guess_src_is_client(const struct qw_engine *e, const struct qw_packe
     if (p->l4_proto == 6 && (p->tcp_flags & (QW_TCP_SYN | QW_TCP_ACK)) ==
                                 (QW_TCP_SYN | QW_TCP_ACK))
         return false;
-    bool ss, ds;
-    if (e->probe_ix) {
-        ss = port_is_service(e, p->sport);
-        ds = port_is_service(e, p->dport);
-    } else {
-        ss = ds = false;
-        for (size_t i = 0; i < qw_protocol_count; i++) {
-            ss = ss || port_hinted(qw_protocols[i], p->sport);
-            ds = ds || port_hinted(qw_protocols[i], p->dport);
-        }
-    }
+    bool ss = port_is_service(e, p->sport), ds = port_is_service(e, p->dport);
     if (ss != ds) return ds;
     if ((p->sport < 1024) != (p->dport < 1024)) return p->dport < 1024;
     return true;
@@ -716,8 +674,8 @@ bool qw_engine_init(struct qw_engine *e, const struct qw_engine_config *cfg)
     static const struct qw_reasm_ops ops = {on_stream_data, on_stream_gap};
     qw_reasm_init(&e->reasm, &ops, e, e->cfg.reasm_memcap);
     if (e->cfg.reasm_flow_cap) e->reasm.flow_cap = e->cfg.reasm_flow_cap;
-    probe_index_init(e);
-    if (!qw_flow_table_init(&e->flows, e->cfg.flow_cap, &e->cfg.timeouts)) return false;
+    if (!probe_index_init(e) || !qw_flow_table_init(&e->flows, e->cfg.flow_cap, &e->cfg.timeouts))
+        return false;
     struct qw_detect_config dc = {.site = e->cfg.site, .events = e->cfg.events,
                                   .syslog = e->cfg.syslog};
     struct qw_obs_caps oc = {.hosts = e->cfg.asset_cap, .edges = e->cfg.edge_cap};
@@ -760,8 +718,6 @@ void qw_engine_packet(struct qw_engine *e, struct qw_decoder *d, const uint8_t *
         flow_end(e, f, QW_END_TIMEOUT);
     }
 
-    /* the fragment cap is the engine's: applied to each capture source's decoder */
-    if (d->frag.cap != e->cfg.frag_cap) qw_frag_set_cap(&d->frag, e->cfg.frag_cap);
     uint64_t evicted = d->frag.stats.evicted, refused = d->frag.stats.refused;
     struct qw_packet p;
     qw_decode(d, frame, caplen, wirelen, ts_ns, &p);
@@ -808,6 +764,12 @@ static void frames_finish(struct qw_engine *e)
 void qw_engine_clock(struct qw_engine *e, uint64_t now_ns)
 {
     if (now_ns > e->now_ns) e->now_ns = now_ns;
+}
+
+void qw_engine_setup_decoder(const struct qw_engine *e, struct qw_decoder *d)
+{
+    qw_frag_set_cap(&d->frag, e->cfg.frag_cap);
+    d->verify_l4 = e->cfg.verify_checksums;
 }
 
 void qw_engine_attach_thread(struct qw_engine *e)

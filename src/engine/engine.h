@@ -35,7 +35,7 @@ struct qw_engine_config {
     size_t reasm_flow_cap;             /* out-of-order bytes queued per flow, half per
                                         * direction; QW_REASM_FLOW_CAP_DEFAULT (512 KiB) */
     uint32_t frag_cap;                 /* IP datagrams in reassembly at once, per capture
-                                        * source; QW_FRAG_SLOTS (64) */
+                                        * source (qw_engine_setup_decoder); QW_FRAG_SLOTS (64) */
     size_t app_memcap;                 /* bytes of parser state across flows;
                                         * QW_APP_MEMCAP_DEFAULT (1 GiB) */
     uint32_t asset_cap;                /* hosts (IP per VLAN) per store batch;
@@ -45,8 +45,8 @@ struct qw_engine_config {
     struct qw_eventlog *events;        /* NULL: no event log */
     const struct qw_site *site;        /* NULL: no site file (detections that need it are off) */
     struct qw_syslog *syslog;          /* NULL: findings are not sent to syslog */
-    bool verify_checksums;             /* TCP/UDP checksums, by the decoders qw_shards_init
-                                        * makes (qw_decoder.verify_l4); off: not counted */
+    bool verify_checksums;             /* TCP/UDP checksums verified by the engine's decoders
+                                        * (qw_engine_setup_decoder); off: not counted */
 };
 
 #define QW_APP_MEMCAP_DEFAULT ((size_t)1 << 30)
@@ -81,10 +81,11 @@ QW_COUNTERS_ONLY(struct qw_engine_limits, 8); /* summed over engines (qw_counter
 
 /* Parsers by transport and by hinted port, for probing (engine.c). */
 struct qw_probe_index {
-    uint8_t tcp[64], udp[64]; /* registry indexes, in registry order */
-    uint8_t ntcp, nudp, nslots;
-    uint8_t port_slot[65536];  /* 0: no parser hints the port; else an index in slot_mask */
-    uint64_t slot_mask[256];   /* registry indexes (bits) hinting the port */
+    uint8_t tcp[QW_PROTOCOLS_MAX], udp[QW_PROTOCOLS_MAX]; /* registry indexes, in order */
+    uint8_t ntcp, nudp;
+    uint16_t nslots;
+    uint16_t port_slot[65536]; /* 0: no parser hints the port; else an index in slot_mask */
+    uint64_t slot_mask[QW_PROTOCOLS_MAX * QW_PROTO_MAX_PORTS + 1]; /* parsers hinting a port */
 };
 
 struct qw_engine {
@@ -115,6 +116,9 @@ void qw_engine_packet(struct qw_engine *e, struct qw_decoder *d, const uint8_t *
  * of the packets, so the capture thread tells it how far the capture has got (the newest packet
  * time so far), and flows expire at the same packet as with one engine. */
 void qw_engine_clock(struct qw_engine *e, uint64_t now_ns);
+/* Give a decoder the engine's settings (fragment cap, TCP/UDP checksum verification) before
+ * it decodes the packets handed to this engine: one decoder per capture source. */
+void qw_engine_setup_decoder(const struct qw_engine *e, struct qw_decoder *d);
 /* The calling thread runs this engine from now on: its per-thread TCP memory accounting
  * (qw_stream_mem) takes the engine's cap. One engine per thread (shards.c). */
 void qw_engine_attach_thread(struct qw_engine *e);

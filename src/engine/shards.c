@@ -310,12 +310,10 @@ bool qw_shards_init(struct qw_shards *s, unsigned n, const struct qw_engine_conf
         c.app_memcap = (size_t)share(cfg->app_memcap ? cfg->app_memcap : QW_APP_MEMCAP_DEFAULT, n);
         w->dec = calloc(nsources, sizeof *w->dec);
         if (!w->dec) goto fail;
-        for (size_t k = 0; k < nsources; k++) {
-            qw_decoder_init(&w->dec[k], linktypes[k]);
-            w->dec[k].verify_l4 = cfg->verify_checksums;
-        }
+        for (size_t k = 0; k < nsources; k++) qw_decoder_init(&w->dec[k], linktypes[k]);
         if (!qw_engine_init(&w->engine, &c)) goto fail;
         w->engine_ok = true;
+        for (size_t k = 0; k < nsources; k++) qw_engine_setup_decoder(&w->engine, &w->dec[k]);
         if (s->threads && i > 0 && !ring_init(&w->ring)) goto fail;
     }
     qw_engine_attach_thread(&s->w[0].engine); /* engine 0 runs on the capture thread */

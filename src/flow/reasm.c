@@ -58,10 +58,9 @@ static size_t block_bytes(uint32_t len, int *cls)
     return need;
 }
 
-static struct qw_seg *seg_alloc(struct qw_reasm *r, uint32_t len)
+/* A block of `bytes` (block_bytes() of the segment, its pool class `cls`). */
+static struct qw_seg *seg_alloc(struct qw_reasm *r, size_t bytes, int cls)
 {
-    int cls;
-    size_t bytes = block_bytes(len, &cls);
     struct qw_seg *s;
     if (cls >= 0 && r->pool[cls]) {
         s = r->pool[cls];
@@ -180,7 +179,7 @@ static bool insert_piece(struct qw_reasm *r, struct qw_tcp_dir *d, struct qw_seg
         r->stats.memcap_hits++;
         return false;
     }
-    struct qw_seg *s = seg_alloc(r, len);
+    struct qw_seg *s = seg_alloc(r, bytes, cls);
     if (!s) return false;
     s->seq = seq;
     s->len = len;

@@ -526,22 +526,18 @@ static bool merge_devices(struct builder *b)
     /* Sorted by (attribute, value), the assets that share a distinctive serial or chassis id
      * are neighbours: one pass joins them, the earliest asset as the root (pairwise comparing
      * was quadratic in the assets, a tenth of the finish of a large run). */
-    size_t nrefs = 0, cap = 0;
+    size_t nrefs = 0;
     struct ident_ref *refs = NULL;
     for (size_t i = 0; i < n; i++)
         for (size_t fi = 0; fi < inv->assets[i].nfacts; fi++) {
             const struct qw_inv_fact *f = &inv->assets[i].facts[fi];
             if (strcmp(f->attr, "serial") && strcmp(f->attr, "chassis_id")) continue;
-            if (nrefs == cap) {
-                cap = cap ? cap * 2 : 64;
-                struct ident_ref *r = realloc(refs, cap * sizeof *refs);
-                if (!r) {
-                    free(refs);
-                    return false;
-                }
-                refs = r;
+            struct ident_ref *r = push(&refs, &nrefs, sizeof *refs);
+            if (!r) {
+                free(refs);
+                return false;
             }
-            refs[nrefs++] = (struct ident_ref){f, (long)i};
+            *r = (struct ident_ref){f, (long)i};
         }
     if (nrefs) qsort(refs, nrefs, sizeof *refs, cmp_ident_ref);
     for (size_t s = 0, e; s < nrefs; s = e) {

@@ -63,44 +63,11 @@ const char *qw_ip_proto_name(uint8_t proto, char buf[8])
     }
 }
 
-/* The flow envelope (flow_id .. ether) as JSON members, without the leading comma. */
-static void write_envelope(struct qw_json *j, const struct qw_flow *f)
-{
-    char a[46], pb[8];
-    qw_json_u64(j, "flow_id", f->id);
-    qw_json_str(j, "src_ip", qw_addr_str(qw_flow_cli_ip(f), a));
-    qw_json_u64(j, "src_port", qw_flow_cli_port(f));
-    qw_json_str(j, "dest_ip", qw_addr_str(qw_flow_srv_ip(f), a));
-    qw_json_u64(j, "dest_port", qw_flow_srv_port(f));
-    qw_json_str(j, "proto", qw_ip_proto_name(f->key.proto, pb));
-    if (f->app) qw_json_str(j, "app_proto", f->app->name);
-    if (f->key.vlan[0]) {
-        qw_json_arr_begin(j, "vlan");
-        qw_json_u64(j, NULL, f->key.vlan[0]);
-        if (f->key.vlan[1]) qw_json_u64(j, NULL, f->key.vlan[1]);
-        qw_json_arr_end(j);
-    }
-    if (f->has_mac[0] || f->has_mac[1]) {
-        char m[18];
-        qw_json_obj_begin(j, "ether");
-        if (f->has_mac[0]) {
-            qw_mac_str(f->mac[0], m);
-            qw_json_str(j, "src_mac", m);
-        }
-        if (f->has_mac[1]) {
-            qw_mac_str(f->mac[1], m);
-            qw_json_str(j, "dest_mac", m);
-        }
-        qw_json_obj_end(j);
-    }
-}
-
 /* A flow's records repeat its envelope: the rendered text of recently used flows is kept,
  * keyed by everything the text is made of (so a hit is always the text the flow would get).
  * Per thread, so concurrent writers never share it. */
 #define ENV_SLOTS 128
 #define ENV_TEXT 384
-#define ENV_NAME_MAX 48 /* longest parser name composed directly (names are identifiers) */
 
 struct env_slot {
     uint64_t id;
@@ -123,24 +90,13 @@ static bool env_matches(const struct env_slot *c, const struct qw_flow *f)
            memcmp(c->mac, f->mac, sizeof c->mac) == 0;
 }
 
-/* An identifier-like name: copied as it is. */
-static bool plain_name(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '"' ||
-            s[i] == '\\')
-            return false;
-    return true;
-}
-
-/* The envelope composed into `p` (at most ENV_TEXT bytes: IP and MAC text, numbers and names
- * need no escaping); returns the end, or NULL when the parser's name is not a plain one. The
- * same text as write_envelope. */
+/* The flow envelope (flow_id .. ether) as JSON members, without the leading comma, composed
+ * into `p` (at most ENV_TEXT bytes: IP and MAC text, numbers and parser names need no
+ * escaping, QW_PROTO_NAME_MAX); returns the end. */
 static char *compose_envelope(char *p, const struct qw_flow *f)
 {
     const char *app = f->app ? f->app->name : NULL;
-    size_t alen = app ? strlen(app) : 0;
-    if (app && (alen > ENV_NAME_MAX || !plain_name(app, alen))) return NULL;
+    size_t alen = app ? strnlen(app, QW_PROTO_NAME_MAX) : 0;
     char a[46], pb[8];
     p = QW_JSON_PUT_LIT(p, "\"flow_id\":");
     p = qw_json_put_u64(p, f->id);
@@ -192,17 +148,12 @@ static char *compose_envelope(char *p, const struct qw_flow *f)
     return p;
 }
 
-/* The envelope text of `f`, from the cache (composed on a miss); NULL when it cannot be
- * composed directly (then the member writers write it). */
+/* The envelope text of `f`, from the cache (composed on a miss). */
 static const struct env_slot *envelope(const struct qw_flow *f)
 {
     struct env_slot *c = &env_cache[(f->id ^ f->id >> 17) % ENV_SLOTS];
     if (env_matches(c, f)) return c;
     char *end = compose_envelope(c->text, f);
-    if (!end) {
-        c->used = false;
-        return NULL;
-    }
     c->used = true;
     c->id = f->id;
     c->key = f->key;
@@ -236,7 +187,6 @@ void qw_eventlog_begin(struct qw_eventlog *el, uint64_t ts_ns, const char *event
         p = qw_json_put(p, env->text, env->len);
     }
     qw_json_done(j, p);
-    if (f && !env) write_envelope(j, f);
 }
 
 void qw_eventlog_begin_frame(struct qw_eventlog *el, uint64_t ts_ns, const char *event_type,

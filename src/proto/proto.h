@@ -54,10 +54,16 @@ enum qw_transport {
 };
 
 #define QW_PROTO_MAX_PORTS 8
+/* Parsers the registry may hold: the engine's probe index keeps a set of them in 64 bits. */
+#define QW_PROTOCOLS_MAX 64
+/* A parser's name is 1..QW_PROTO_NAME_MAX of [a-z0-9_]: the event log copies it into JSON as
+ * it is (test_engine.c checks every registered name). */
+#define QW_PROTO_NAME_MAX 48
 #define QW_PROTO_MAX_ETHERTYPES 4
 
 struct qw_proto {
-    const char *name;      /* app_proto value and the event-log object name, e.g. "modbus" */
+    const char *name;      /* app_proto value and the event-log object name, e.g. "modbus";
+                            * [a-z0-9_], at most QW_PROTO_NAME_MAX */
     unsigned transports;   /* qw_transport bits */
     uint16_t ports[QW_PROTO_MAX_PORTS]; /* server-port hints, 0-terminated */
     uint16_t ethertypes[QW_PROTO_MAX_ETHERTYPES]; /* QW_TRANSPORT_ETHER only, 0-terminated */

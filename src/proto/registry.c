@@ -15,6 +15,8 @@ const struct qw_proto *const qw_protocols[] = {
 };
 #undef QW_PROTO
 const size_t qw_protocol_count = sizeof qw_protocols / sizeof qw_protocols[0];
+_Static_assert(sizeof qw_protocols / sizeof qw_protocols[0] <= QW_PROTOCOLS_MAX,
+               "more parsers than the engine's probe index holds (QW_PROTOCOLS_MAX)");
 
 const struct qw_proto *qw_proto_by_name(const char *name)
 {

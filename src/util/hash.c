@@ -85,14 +85,6 @@ static void random_words(uint64_t *w, size_t n)
     }
 }
 
-void qw_sipkey_random(struct qw_sipkey *key)
-{
-    uint64_t w[2];
-    random_words(w, 2);
-    key->k0 = w[0];
-    key->k1 = w[1];
-}
-
 void qw_hkey_random(struct qw_hkey *key)
 {
     random_words(key->k, sizeof key->k / sizeof key->k[0]);

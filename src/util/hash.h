@@ -24,10 +24,8 @@ uint64_t qw_siphash(const struct qw_sipkey *key, const void *data, size_t len);
 /* SipHash-1-3: one compression and three finalisation rounds, about twice as fast on short
  * keys; for tables with a fixed key whose bucket choice should still be well spread. */
 uint64_t qw_siphash13(const struct qw_sipkey *key, const void *data, size_t len);
-/* A random key from the kernel (getrandom); falls back to a time-based key if unavailable. */
-void qw_sipkey_random(struct qw_sipkey *key);
-
-/* Key of qw_hash: random per table (qw_hkey_random). */
+/* Key of qw_hash: random per table (qw_hkey_random: from the kernel's getrandom, or from the
+ * clock and an address when that fails). */
 struct qw_hkey {
     uint64_t k[4];
 };

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "util/digits.h"
+
 void qw_json_init(struct qw_json *j, char *buf, size_t cap, FILE *out)
 {
     memset(j, 0, sizeof *j);
@@ -274,17 +276,18 @@ void qw_json_done(struct qw_json *j, char *end)
 }
 
 /* Separator and key before a value at the current level. */
-static inline __attribute__((always_inline)) void member(struct qw_json *j, const char *key,
-                                                         size_t klen)
+static inline __attribute__((always_inline)) void member(struct qw_json *j,
+                                                         struct qw_json_key k)
 {
     bool comma = !j->first[j->depth];
     j->first[j->depth] = false;
+    const char *key = k.s;
     if (!key) {
         if (comma) putc1(j, ',');
         return;
     }
-    bool literal = klen & QW_JSON_KEY_LITERAL;
-    klen &= ~QW_JSON_KEY_LITERAL;
+    bool literal = k.len & QW_JSON_KEY_LITERAL;
+    size_t klen = k.len & ~QW_JSON_KEY_LITERAL;
     char *p = klen <= 256 && (literal || bytes_plain(key, klen)) ? room(j, klen + 4) : NULL;
     if (p) {
         char *q = p;
@@ -304,9 +307,9 @@ static inline __attribute__((always_inline)) void member(struct qw_json *j, cons
 
 /* ---- structure ------------------------------------------------------------------------------- */
 
-static void open_level(struct qw_json *j, const char *key, size_t klen, char c)
+static void open_level(struct qw_json *j, struct qw_json_key key, char c)
 {
-    member(j, key, klen);
+    member(j, key);
     putc1(j, c);
     if (j->depth + 1 >= QW_JSON_MAX_DEPTH) {
         j->overflow = true;
@@ -321,39 +324,39 @@ static void close_level(struct qw_json *j, char c)
     if (j->depth > 0) j->depth--;
 }
 
-void qw_json_obj_begin_k(struct qw_json *j, const char *key, size_t klen)
+void qw_json_obj_begin_k(struct qw_json *j, struct qw_json_key key)
 {
-    open_level(j, key, klen, '{');
+    open_level(j, key, '{');
 }
 void qw_json_obj_end(struct qw_json *j) { close_level(j, '}'); }
-void qw_json_arr_begin_k(struct qw_json *j, const char *key, size_t klen)
+void qw_json_arr_begin_k(struct qw_json *j, struct qw_json_key key)
 {
-    open_level(j, key, klen, '[');
+    open_level(j, key, '[');
 }
 void qw_json_arr_end(struct qw_json *j) { close_level(j, ']'); }
 
 /* ---- values ---------------------------------------------------------------------------------- */
 
-void qw_json_str_k(struct qw_json *j, const char *key, size_t klen, const char *s)
+void qw_json_str_k(struct qw_json *j, struct qw_json_key key, const char *s)
 {
     if (!s) {
-        qw_json_null_k(j, key, klen);
+        qw_json_null_k(j, key);
         return;
     }
-    member(j, key, klen);
+    member(j, key);
     put_escaped(j, (const uint8_t *)s, strlen(s));
 }
 
-void qw_json_strn_k(struct qw_json *j, const char *key, size_t klen, const void *s, size_t n)
+void qw_json_strn_k(struct qw_json *j, struct qw_json_key key, const void *s, size_t n)
 {
-    member(j, key, klen);
+    member(j, key);
     put_escaped(j, s, n);
 }
 
-void qw_json_hex_k(struct qw_json *j, const char *key, size_t klen, const void *data, size_t n)
+void qw_json_hex_k(struct qw_json *j, struct qw_json_key key, const void *data, size_t n)
 {
     const uint8_t *d = data;
-    member(j, key, klen);
+    member(j, key);
     char *p = n <= (SIZE_MAX - 2) / 2 ? room(j, 2 * n + 2) : NULL;
     if (p) {
         *p++ = '"';
@@ -373,11 +376,6 @@ void qw_json_hex_k(struct qw_json *j, const char *key, size_t klen, const void *
     putc1(j, '"');
 }
 
-static const char digits2[201] = "00010203040506070809101112131415161718192021222324"
-                                 "25262728293031323334353637383940414243444546474849"
-                                 "50515253545556575859606162636465666768697071727374"
-                                 "75767778798081828384858687888990919293949596979899";
-
 /* The digits are written in place from the last one back, once their count is known: no
  * scratch copy, whose variable-length memcpy was a library call per number (register values
  * make most of a Modbus record). */
@@ -390,21 +388,21 @@ size_t qw_fmt_u64(char *out, uint64_t v)
         unsigned r = (unsigned)(v % 100);
         v /= 100;
         i -= 2;
-        out[i] = digits2[2 * r];
-        out[i + 1] = digits2[2 * r + 1];
+        out[i] = qw_digits2[2 * r];
+        out[i + 1] = qw_digits2[2 * r + 1];
     }
     if (v >= 10) {
-        out[0] = digits2[2 * v];
-        out[1] = digits2[2 * v + 1];
+        out[0] = qw_digits2[2 * v];
+        out[1] = qw_digits2[2 * v + 1];
     } else {
         out[0] = (char)('0' + v);
     }
     return n;
 }
 
-void qw_json_u64_k(struct qw_json *j, const char *key, size_t klen, uint64_t v)
+void qw_json_u64_k(struct qw_json *j, struct qw_json_key key, uint64_t v)
 {
-    member(j, key, klen);
+    member(j, key);
     char *p = room(j, 20);
     if (p) {
         j->len += qw_fmt_u64(p, v);
@@ -414,28 +412,28 @@ void qw_json_u64_k(struct qw_json *j, const char *key, size_t klen, uint64_t v)
     put(j, tmp, qw_fmt_u64(tmp, v));
 }
 
-void qw_json_i64_k(struct qw_json *j, const char *key, size_t klen, int64_t v)
+void qw_json_i64_k(struct qw_json *j, struct qw_json_key key, int64_t v)
 {
     if (v >= 0) {
-        qw_json_u64_k(j, key, klen, (uint64_t)v);
+        qw_json_u64_k(j, key, (uint64_t)v);
         return;
     }
     char tmp[21];
     tmp[0] = '-';
     size_t n = 1 + qw_fmt_u64(tmp + 1, 0 - (uint64_t)v);
-    member(j, key, klen);
+    member(j, key);
     put(j, tmp, n);
 }
 
-void qw_json_double_k(struct qw_json *j, const char *key, size_t klen, double v)
+void qw_json_double_k(struct qw_json *j, struct qw_json_key key, double v)
 {
     if (!isfinite(v)) {
-        qw_json_null_k(j, key, klen); /* JSON has no NaN or infinity */
+        qw_json_null_k(j, key); /* JSON has no NaN or infinity */
         return;
     }
     char tmp[32];
     int n = snprintf(tmp, sizeof tmp, "%.6g", v);
-    member(j, key, klen);
+    member(j, key);
     put(j, tmp, (size_t)n);
 }
 
@@ -490,7 +488,7 @@ static size_t fmt_seconds_exact(char *out, uint64_t ns)
         out[n++] = x < 0 ? '-' : '+';
         int ax = x < 0 ? -x : x;
         if (ax >= 100) out[n++] = (char)('0' + ax / 100);
-        memcpy(out + n, digits2 + 2 * (ax % 100), 2);
+        memcpy(out + n, qw_digits2 + 2 * (ax % 100), 2);
         return n + 2;
     }
     int point = len + e; /* digits before the decimal point */
@@ -521,68 +519,43 @@ size_t qw_fmt_seconds(char *out, uint64_t ns)
     return k > 0 ? (size_t)k : 0;
 }
 
-void qw_json_seconds_k(struct qw_json *j, const char *key, size_t klen, uint64_t ns)
+void qw_json_seconds_k(struct qw_json *j, struct qw_json_key key, uint64_t ns)
 {
     char tmp[32];
     size_t n = qw_fmt_seconds(tmp, ns);
-    member(j, key, klen);
+    member(j, key);
     put(j, tmp, n);
 }
 
-void qw_json_bool_k(struct qw_json *j, const char *key, size_t klen, bool v)
+void qw_json_bool_k(struct qw_json *j, struct qw_json_key key, bool v)
 {
-    member(j, key, klen);
+    member(j, key);
     if (v)
         put(j, "true", 4);
     else
         put(j, "false", 5);
 }
 
-/* Decimal digits of a 16-bit value at p; returns the end. */
-static inline char *put_u16(char *p, unsigned v)
+/* One value of qw_json_u16s: a number, or a boolean (non-zero: true). At most 5 bytes. */
+static size_t u16_text(char *out, uint16_t v, bool bits)
 {
-    if (v < 10) {
-        *p = (char)('0' + v);
-        return p + 1;
-    }
-    if (v < 100) {
-        memcpy(p, digits2 + 2 * v, 2);
-        return p + 2;
-    }
-    if (v >= 10000) {
-        *p++ = (char)('0' + v / 10000);
-        v %= 10000;
-        memcpy(p, digits2 + 2 * (v / 100), 2);
-        memcpy(p + 2, digits2 + 2 * (v % 100), 2);
-        return p + 4;
-    }
-    unsigned hi = v / 100, lo = v % 100;
-    if (hi < 10) {
-        *p++ = (char)('0' + hi);
-    } else {
-        memcpy(p, digits2 + 2 * hi, 2);
-        p += 2;
-    }
-    memcpy(p, digits2 + 2 * lo, 2);
-    return p + 2;
+    if (!bits) return qw_fmt_u64(out, v);
+    memcpy(out, v ? "true" : "false", v ? 4 : 5);
+    return v ? 4 : 5;
 }
 
-void qw_json_u16s_k(struct qw_json *j, const char *key, size_t klen, const uint16_t *v, size_t n,
+void qw_json_u16s_k(struct qw_json *j, struct qw_json_key key, const uint16_t *v, size_t n,
                     bool bits)
 {
-    member(j, key, klen);
+    member(j, key);
     /* "65535," or "false," at most per value, and the brackets */
     char *p = n <= j->cap / 8 ? room(j, 6 * n + 2) : NULL;
     if (!p) { /* a memory writer short of room, or a huge array: value by value */
         putc1(j, '[');
         for (size_t i = 0; i < n; i++) {
+            char tmp[20];
             if (i) putc1(j, ',');
-            if (bits) {
-                put(j, v[i] ? "true" : "false", v[i] ? 4 : 5);
-            } else {
-                char tmp[6];
-                put(j, tmp, (size_t)(put_u16(tmp, v[i]) - tmp));
-            }
+            put(j, tmp, u16_text(tmp, v[i], bits));
         }
         putc1(j, ']');
         return;
@@ -591,29 +564,21 @@ void qw_json_u16s_k(struct qw_json *j, const char *key, size_t klen, const uint1
     *q++ = '[';
     for (size_t i = 0; i < n; i++) {
         if (i) *q++ = ',';
-        if (!bits) {
-            q = put_u16(q, v[i]);
-        } else if (v[i]) {
-            memcpy(q, "true", 4);
-            q += 4;
-        } else {
-            memcpy(q, "false", 5);
-            q += 5;
-        }
+        q += u16_text(q, v[i], bits);
     }
     *q++ = ']';
     j->len += (size_t)(q - p);
 }
 
-void qw_json_null_k(struct qw_json *j, const char *key, size_t klen)
+void qw_json_null_k(struct qw_json *j, struct qw_json_key key)
 {
-    member(j, key, klen);
+    member(j, key);
     put(j, "null", 4);
 }
 
-void qw_json_raw_k(struct qw_json *j, const char *key, size_t klen, const char *text, size_t n)
+void qw_json_raw_k(struct qw_json *j, struct qw_json_key key, const char *text, size_t n)
 {
-    member(j, key, klen);
+    member(j, key);
     put(j, text, n);
 }
 

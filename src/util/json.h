@@ -36,15 +36,21 @@ void qw_json_flush(struct qw_json *j);
 bool qw_json_ok(const struct qw_json *j);
 
 /* `key` is NULL for array elements and for the top-level value. The writers are macros over
- * the *_k functions, which take the key's length: a string-literal key's length is known when
- * compiled, and one that needs no escaping is flagged QW_JSON_KEY_LITERAL and copied without a
- * check; any other key is checked and escaped when needed. Arguments are evaluated once,
- * but `key` may be evaluated twice: keys are names, never expressions with side effects. */
+ * the *_k functions, which take the key with its length (QW_JSON_KEY): a string literal that
+ * needs no escaping is flagged QW_JSON_KEY_LITERAL when compiled and copied without a check;
+ * any other key is checked and escaped when needed. Every argument is evaluated once. */
 #define QW_JSON_KEY_LITERAL ((size_t)1 << (sizeof(size_t) * 8 - 1))
 
-static inline size_t qw_json_klen(const char *key)
+struct qw_json_key {
+    const char *s;
+    size_t len; /* strlen(s), | QW_JSON_KEY_LITERAL for a plain literal */
+};
+
+/* Inline, so that the length of a key known when compiled (a literal, or a parameter of an
+ * inlined function given one) is folded. */
+static inline struct qw_json_key qw_json_key_of(const char *key, size_t literal)
 {
-    return key ? strlen(key) : 0;
+    return (struct qw_json_key){key, (key ? strlen(key) : 0) | literal};
 }
 
 /* Bytes a key must not hold to be copied as it is (JSON's quote, backslash and controls, and
@@ -71,48 +77,50 @@ static inline bool qw_json_key_plain(const char *key)
     return key && !__builtin_strpbrk(key, QW_JSON_KEY_UNSAFE);
 }
 
-#define QW_JSON_KLEN(key) \
-    (qw_json_klen(key) | \
-     (__builtin_constant_p(key) && qw_json_key_plain(key) ? QW_JSON_KEY_LITERAL : 0))
+/* QW_JSON_KEY_LITERAL for a literal that needs no escaping, else 0; `key` is looked at only
+ * when it is a constant (so never evaluated at run time). */
+#define QW_JSON_LITERAL_FLAG(key) \
+    (__builtin_constant_p(key) && qw_json_key_plain(key) ? QW_JSON_KEY_LITERAL : 0)
 #else
-#define QW_JSON_KLEN(key) qw_json_klen(key)
+#define QW_JSON_LITERAL_FLAG(key) ((size_t)0)
 #endif
+#define QW_JSON_KEY(key) qw_json_key_of((key), QW_JSON_LITERAL_FLAG(key))
 
-void qw_json_obj_begin_k(struct qw_json *j, const char *key, size_t klen);
+void qw_json_obj_begin_k(struct qw_json *j, struct qw_json_key key);
 void qw_json_obj_end(struct qw_json *j);
-void qw_json_arr_begin_k(struct qw_json *j, const char *key, size_t klen);
+void qw_json_arr_begin_k(struct qw_json *j, struct qw_json_key key);
 void qw_json_arr_end(struct qw_json *j);
-void qw_json_str_k(struct qw_json *j, const char *key, size_t klen, const char *s);
-void qw_json_strn_k(struct qw_json *j, const char *key, size_t klen, const void *s, size_t n);
-void qw_json_hex_k(struct qw_json *j, const char *key, size_t klen, const void *data, size_t n);
-void qw_json_u64_k(struct qw_json *j, const char *key, size_t klen, uint64_t v);
-void qw_json_i64_k(struct qw_json *j, const char *key, size_t klen, int64_t v);
-void qw_json_double_k(struct qw_json *j, const char *key, size_t klen, double v);
+void qw_json_str_k(struct qw_json *j, struct qw_json_key key, const char *s);
+void qw_json_strn_k(struct qw_json *j, struct qw_json_key key, const void *s, size_t n);
+void qw_json_hex_k(struct qw_json *j, struct qw_json_key key, const void *data, size_t n);
+void qw_json_u64_k(struct qw_json *j, struct qw_json_key key, uint64_t v);
+void qw_json_i64_k(struct qw_json *j, struct qw_json_key key, int64_t v);
+void qw_json_double_k(struct qw_json *j, struct qw_json_key key, double v);
 /* A duration of `ns` nanoseconds as seconds: the same text as qw_json_double(ns / 1e9). */
-void qw_json_seconds_k(struct qw_json *j, const char *key, size_t klen, uint64_t ns);
-void qw_json_bool_k(struct qw_json *j, const char *key, size_t klen, bool v);
+void qw_json_seconds_k(struct qw_json *j, struct qw_json_key key, uint64_t ns);
+void qw_json_bool_k(struct qw_json *j, struct qw_json_key key, bool v);
 /* A whole array of 16-bit values (`bits`: as booleans, true where non-zero) in one go: Modbus
  * register and coil values make most of the numbers an event log holds. */
-void qw_json_u16s_k(struct qw_json *j, const char *key, size_t klen, const uint16_t *v, size_t n,
+void qw_json_u16s_k(struct qw_json *j, struct qw_json_key key, const uint16_t *v, size_t n,
                     bool bits);
-void qw_json_null_k(struct qw_json *j, const char *key, size_t klen);
+void qw_json_null_k(struct qw_json *j, struct qw_json_key key);
 /* Raw, already-valid JSON text (used for pre-rendered fragments). */
-void qw_json_raw_k(struct qw_json *j, const char *key, size_t klen, const char *text, size_t n);
+void qw_json_raw_k(struct qw_json *j, struct qw_json_key key, const char *text, size_t n);
 
-#define qw_json_obj_begin(j, key) qw_json_obj_begin_k((j), (key), QW_JSON_KLEN(key))
-#define qw_json_arr_begin(j, key) qw_json_arr_begin_k((j), (key), QW_JSON_KLEN(key))
-#define qw_json_str(j, key, s) qw_json_str_k((j), (key), QW_JSON_KLEN(key), (s))
-#define qw_json_strn(j, key, s, n) qw_json_strn_k((j), (key), QW_JSON_KLEN(key), (s), (n))
-#define qw_json_hex(j, key, d, n) qw_json_hex_k((j), (key), QW_JSON_KLEN(key), (d), (n))
-#define qw_json_u64(j, key, v) qw_json_u64_k((j), (key), QW_JSON_KLEN(key), (v))
-#define qw_json_i64(j, key, v) qw_json_i64_k((j), (key), QW_JSON_KLEN(key), (v))
-#define qw_json_double(j, key, v) qw_json_double_k((j), (key), QW_JSON_KLEN(key), (v))
-#define qw_json_seconds(j, key, ns) qw_json_seconds_k((j), (key), QW_JSON_KLEN(key), (ns))
-#define qw_json_bool(j, key, v) qw_json_bool_k((j), (key), QW_JSON_KLEN(key), (v))
+#define qw_json_obj_begin(j, key) qw_json_obj_begin_k((j), QW_JSON_KEY(key))
+#define qw_json_arr_begin(j, key) qw_json_arr_begin_k((j), QW_JSON_KEY(key))
+#define qw_json_str(j, key, s) qw_json_str_k((j), QW_JSON_KEY(key), (s))
+#define qw_json_strn(j, key, s, n) qw_json_strn_k((j), QW_JSON_KEY(key), (s), (n))
+#define qw_json_hex(j, key, d, n) qw_json_hex_k((j), QW_JSON_KEY(key), (d), (n))
+#define qw_json_u64(j, key, v) qw_json_u64_k((j), QW_JSON_KEY(key), (v))
+#define qw_json_i64(j, key, v) qw_json_i64_k((j), QW_JSON_KEY(key), (v))
+#define qw_json_double(j, key, v) qw_json_double_k((j), QW_JSON_KEY(key), (v))
+#define qw_json_seconds(j, key, ns) qw_json_seconds_k((j), QW_JSON_KEY(key), (ns))
+#define qw_json_bool(j, key, v) qw_json_bool_k((j), QW_JSON_KEY(key), (v))
 #define qw_json_u16s(j, key, v, n, bits) \
-    qw_json_u16s_k((j), (key), QW_JSON_KLEN(key), (v), (n), (bits))
-#define qw_json_null(j, key) qw_json_null_k((j), (key), QW_JSON_KLEN(key))
-#define qw_json_raw(j, key, text, n) qw_json_raw_k((j), (key), QW_JSON_KLEN(key), (text), (n))
+    qw_json_u16s_k((j), QW_JSON_KEY(key), (v), (n), (bits))
+#define qw_json_null(j, key) qw_json_null_k((j), QW_JSON_KEY(key))
+#define qw_json_raw(j, key, text, n) qw_json_raw_k((j), QW_JSON_KEY(key), (text), (n))
 
 /* End the current line: writes '\n' (records are one per line). */
 void qw_json_newline(struct qw_json *j);

@@ -3,10 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char digits2[201] = "00010203040506070809101112131415161718192021222324"
-                                 "25262728293031323334353637383940414243444546474849"
-                                 "50515253545556575859606162636465666768697071727374"
-                                 "75767778798081828384858687888990919293949596979899";
+#include "util/digits.h"
 
 /* Proleptic Gregorian date of a day count since 1970-01-01 (days >= 0). The calendar repeats
  * every 400 years (146097 days); counting eras from 0000-03-01 puts the leap day at the end of
@@ -38,27 +35,27 @@ size_t qw_time_rfc3339(uint64_t ns, char out[QW_TIME_STR_MAX])
         unsigned y, mo, d;
         civil(day, &y, &mo, &d);
         char *q = cached_date;
-        memcpy(q, digits2 + 2 * (y / 100), 2);
-        memcpy(q + 2, digits2 + 2 * (y % 100), 2);
+        memcpy(q, qw_digits2 + 2 * (y / 100), 2);
+        memcpy(q + 2, qw_digits2 + 2 * (y % 100), 2);
         q[4] = '-';
-        memcpy(q + 5, digits2 + 2 * mo, 2);
+        memcpy(q + 5, qw_digits2 + 2 * mo, 2);
         q[7] = '-';
-        memcpy(q + 8, digits2 + 2 * d, 2);
+        memcpy(q + 8, qw_digits2 + 2 * d, 2);
         cached_day = day;
     }
     unsigned sod = (unsigned)(sec % 86400);
     char *p = out;
     memcpy(p, cached_date, 10);
     p[10] = 'T';
-    memcpy(p + 11, digits2 + 2 * (sod / 3600), 2);
+    memcpy(p + 11, qw_digits2 + 2 * (sod / 3600), 2);
     p[13] = ':';
-    memcpy(p + 14, digits2 + 2 * (sod / 60 % 60), 2);
+    memcpy(p + 14, qw_digits2 + 2 * (sod / 60 % 60), 2);
     p[16] = ':';
-    memcpy(p + 17, digits2 + 2 * (sod % 60), 2);
+    memcpy(p + 17, qw_digits2 + 2 * (sod % 60), 2);
     p[19] = '.';
-    memcpy(p + 20, digits2 + 2 * (usec / 10000), 2);
-    memcpy(p + 22, digits2 + 2 * (usec / 100 % 100), 2);
-    memcpy(p + 24, digits2 + 2 * (usec % 100), 2);
+    memcpy(p + 20, qw_digits2 + 2 * (usec / 10000), 2);
+    memcpy(p + 22, qw_digits2 + 2 * (usec / 100 % 100), 2);
+    memcpy(p + 24, qw_digits2 + 2 * (usec % 100), 2);
     p[26] = 'Z';
     p[27] = '\0';
     return 27;

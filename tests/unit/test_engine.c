@@ -38,6 +38,7 @@ static void rig_start_cfg(struct rig *r, const struct qw_engine_config *cfg)
     c.events = &r->log;
     assert_true(qw_engine_init(&r->e, &c));
     qw_decoder_init(&r->d, 1 /* Ethernet */);
+    qw_engine_setup_decoder(&r->e, &r->d);
 }
 
 static void rig_start(struct rig *r, uint32_t flow_cap)
@@ -429,6 +430,24 @@ static void test_frag_cap_applied(void **state)
     free(rig_finish(&r));
 }
 
+/* The registry's contract with the event log (which copies parser names into JSON unescaped)
+ * and with the probe index: names are short identifiers, unique, and the parsers fit. */
+static void test_registry_names(void **state)
+{
+    (void)state;
+    assert_true(qw_protocol_count > 0 && qw_protocol_count <= QW_PROTOCOLS_MAX);
+    for (size_t i = 0; i < qw_protocol_count; i++) {
+        const char *n = qw_protocols[i]->name;
+        size_t len = strlen(n);
+        if (len == 0 || len > QW_PROTO_NAME_MAX) fail_msg("parser %zu: name length %zu", i, len);
+        for (size_t k = 0; k < len; k++)
+            if (!((n[k] >= 'a' && n[k] <= 'z') || (n[k] >= '0' && n[k] <= '9') || n[k] == '_'))
+                fail_msg("parser name '%s' is not [a-z0-9_]", n);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(qw_protocols[k]->name, n) == 0) fail_msg("parser name '%s' twice", n);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_routed_reply_on_other_vlan),
         cmocka_unit_test(test_link_layer_frame_dispatch),
         cmocka_unit_test(test_udp_datagram_dispatch),
+        cmocka_unit_test(test_registry_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,20 @@ static void every_variant_decoded(void **state)
         }
 }
 
+/* The file `f` gives one good record, then the error `want`, as libpcap does. */
+static void one_record_then_error(const struct img *f, const char *want)
+{
+    struct qw_pcap_reader m;
+    const uint8_t *d;
+    struct pcap_pkthdr h;
+    char err[128];
+    assert_true(qw_pcap_reader_init(&m, f->b, f->n));
+    assert_int_equal(qw_pcap_reader_next(&m, &d, &h, err, sizeof err), 1);
+    assert_int_equal(qw_pcap_reader_next(&m, &d, &h, err, sizeof err), -1);
+    assert_string_equal(err, want);
+    assert_agrees_with_libpcap(f, 1);
+}
+
 static void damaged_records(void **state)
 {
     (void)state;
@@ -119,31 +133,22 @@ static void damaged_records(void **state)
     size_t good = f.n;
     memset(f.b + f.n, 0, 10);
     f.n += 10;
-    assert_true(qw_pcap_reader_init(&m, f.b, f.n));
+    one_record_then_error(&f, "truncated dump file; tried to read 16 header bytes, only got 10");
+    assert_true(qw_pcap_reader_init(&m, f.b, f.n)); /* the offset stays at the good record's end */
     assert_int_equal(qw_pcap_reader_next(&m, &d, &h, err, sizeof err), 1);
     assert_int_equal(qw_pcap_reader_next(&m, &d, &h, err, sizeof err), -1);
-    assert_string_equal(err, "truncated dump file; tried to read 16 header bytes, only got 10");
     assert_int_equal(m.off, good);
-    assert_agrees_with_libpcap(&f, 1);
     /* a record whose bytes end early */
     f.n = good;
     record(&f, 1, 2, 100, 100, 2);
     f.n -= 30;
-    assert_true(qw_pcap_reader_init(&m, f.b, f.n));
-    assert_int_equal(qw_pcap_reader_next(&m, &d, &h, err, sizeof err), 1);
-    assert_int_equal(qw_pcap_reader_next(&m, &d, &h, err, sizeof err), -1);
-    assert_string_equal(err, "truncated dump file; tried to read 100 captured bytes, only got 70");
-    assert_agrees_with_libpcap(&f, 1);
+    one_record_then_error(&f, "truncated dump file; tried to read 100 captured bytes, only got 70");
     /* a length no capture can have, with bytes enough behind it to be tempting */
     f.n = good;
     put32(&f, 1), put32(&f, 2), put32(&f, 262145), put32(&f, 262145);
     memset(f.b + f.n, 0, 200);
     f.n += 200;
-    assert_true(qw_pcap_reader_init(&m, f.b, f.n));
-    assert_int_equal(qw_pcap_reader_next(&m, &d, &h, err, sizeof err), 1);
-    assert_int_equal(qw_pcap_reader_next(&m, &d, &h, err, sizeof err), -1);
-    assert_string_equal(err, "invalid packet capture length 262145, bigger than maximum of 262144");
-    assert_agrees_with_libpcap(&f, 1);
+    one_record_then_error(&f, "invalid packet capture length 262145, bigger than maximum of 262144");
     /* longer than the file's snapshot length: cut to it, the rest skipped */
     file_header(&f, true, false, 4, 32);
     record(&f, 1, 2, 100, 100, 3);

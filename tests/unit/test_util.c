@@ -212,6 +212,32 @@ static void json_nesting_and_commas(void **state)
     free(b);
 }
 
+/* A key that is not a literal is evaluated once (the writers are macros), measured when written,
+ * and escaped when it needs it; a literal key is copied. */
+static const char *count_call(int *calls, const char *key)
+{
+    ++*calls;
+    return key;
+}
+
+static void json_key_evaluated_once(void **state)
+{
+    struct jbuf *b = jnew();
+    (void)state;
+    struct qw_json *j = &b->j;
+    int calls = 0;
+    char runtime[8] = "r\"k";
+    qw_json_obj_begin(j, NULL);
+    qw_json_u64(j, count_call(&calls, "a"), 1);
+    qw_json_str(j, count_call(&calls, runtime), "v");
+    qw_json_bool(j, "lit", true);
+    qw_json_obj_end(j);
+    assert_int_equal(calls, 2);
+    assert_true(qw_json_ok(j));
+    assert_string_equal(jtext(b), "{\"a\":1,\"r\\\"k\":\"v\",\"lit\":true}");
+    free(b);
+}
+
 /* Quote, backslash and control characters are escaped, in values and in keys. */
 static void json_escapes(void **state)
 {
@@ -473,13 +499,13 @@ static void siphash_reference_vectors(void **state)
                      (unsigned long long)qw_siphash(&key, msg, n), (unsigned long long)want[n]);
 }
 
-/* Random keys differ from one call to the next (the kernel's getrandom). */
-static void siphash_random_keys_differ(void **state)
+/* Random table keys differ from one call to the next (the kernel's getrandom). */
+static void table_random_keys_differ(void **state)
 {
-    struct qw_sipkey a, b;
-    qw_sipkey_random(&a);
-    qw_sipkey_random(&b);
-    assert_false(a.k0 == b.k0 && a.k1 == b.k1);
+    struct qw_hkey a, b;
+    qw_hkey_random(&a);
+    qw_hkey_random(&b);
+    assert_memory_not_equal(&a, &b, sizeof a);
 }
 
 /* The table hash: the same bytes under the same key give the same value; another key, one
@@ -689,6 +715,7 @@ int main(void)
         cmocka_unit_test(cursor_take_and_bytes),
         cmocka_unit_test(cursor_sub_bounded),
         cmocka_unit_test(json_nesting_and_commas),
+        cmocka_unit_test(json_key_evaluated_once),
         cmocka_unit_test(json_escapes),
         cmocka_unit_test(json_valid_utf8_passes),
         cmocka_unit_test(json_invalid_utf8_replaced_per_byte),
@@ -701,7 +728,7 @@ int main(void)
         cmocka_unit_test(table_hash_keyed),
         cmocka_unit_test(hmap_iteration_in_insertion_order),
         cmocka_unit_test(siphash_reference_vectors),
-        cmocka_unit_test(siphash_random_keys_differ),
+        cmocka_unit_test(table_random_keys_differ),
         cmocka_unit_test(hmap_insert_get_upsert),
         cmocka_unit_test(hmap_growth_keeps_values),
         cmocka_unit_test(hmap_cap_refuses_and_counts),

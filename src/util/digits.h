@@ -1,0 +1,8 @@
+/* Decimal digit pairs: qw_digits2 + 2 * n is the two characters of n (0..99), zero-padded.
+ * Number and time formatting write two digits at a time from it. */
+#ifndef QW_UTIL_DIGITS_H
+#define QW_UTIL_DIGITS_H
+
+extern const char qw_digits2[201];
+
+#endif
