@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,13 +244,30 @@ const char *qw_oui_lookup(const struct qw_oui_db *db, const uint8_t mac[6])
     return NULL;
 }
 
+static struct qw_oui_db default_db;
+static bool default_loaded;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void load_default(void)
+{
+    char err[256];
+    default_loaded = qw_oui_load(&default_db, QW_OUI_DIR, err, sizeof err);
+}
+
 const struct qw_oui_db *qw_oui_default(void)
 {
-    static struct qw_oui_db db;
-    static int state; /* 0 not tried, 1 loaded, -1 unavailable */
-    if (state == 0) {
-        char err[256];
-        state = qw_oui_load(&db, QW_OUI_DIR, err, sizeof err) ? 1 : -1;
-    }
-    return state == 1 ? &db : NULL;
+    pthread_once(&default_once, load_default); /* waits for a preload under way */
+    return default_loaded ? &default_db : NULL;
+}
+
+static void *preload_main(void *arg)
+{
+    (void)arg;
+    qw_oui_default();
+    return NULL;
+}
+
+bool qw_oui_preload_start(pthread_t *thread)
+{
+    return pthread_create(thread, NULL, preload_main, NULL) == 0;
 }

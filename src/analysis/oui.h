@@ -9,6 +9,7 @@
 #ifndef QW_ANALYSIS_OUI_H
 #define QW_ANALYSIS_OUI_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,7 +40,14 @@ static inline bool qw_mac_is_local(const uint8_t mac[6])
     return (mac[0] & 0x02) != 0;
 }
 
-/* The process-wide registry from QW_OUI_DIR, loaded on first use; NULL when unavailable. */
+/* The process-wide registry from QW_OUI_DIR, loaded on first use (safe from any thread: a
+ * caller waits for a load under way); NULL when unavailable. */
 const struct qw_oui_db *qw_oui_default(void);
+
+/* Load the process-wide registry on a thread of its own, so that it is ready by the time the
+ * inventory is built: a run's last steps are on one thread, and this takes a few milliseconds
+ * there. False when no thread could be started (the first qw_oui_default() then loads it).
+ * The caller joins the thread. */
+bool qw_oui_preload_start(pthread_t *thread);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/oui.h"
 #include "baseline/baseline.h"
 #include "cli/cli.h"
 #include "inventory/inventory.h"
@@ -237,6 +238,9 @@ static int start(struct qw_session *s, const char *command, const int *linktypes
         return QW_EXIT_FAILURE;
     }
     s->have_shards = true;
+    /* the MAC registries are needed only for the inventory at the finish: load them now, on
+     * the side, rather than then, when the run's last steps leave a core idle */
+    s->have_oui_thread = qw_oui_preload_start(&s->oui_thread);
     s->t_start = qw_monotonic_seconds();
     /* what the baseline holds as normal quiets ics.write and discovery for known pairs */
     bool baseline_ok = true;
@@ -315,6 +319,12 @@ bool qw_session_commit(struct qw_session *s, const char *status)
     return ok;
 }
 
+static void join_oui_preload(struct qw_session *s)
+{
+    if (s->have_oui_thread) pthread_join(s->oui_thread, NULL);
+    s->have_oui_thread = false;
+}
+
 bool qw_session_finish(struct qw_session *s, const char *status, struct qw_source *srcs,
                        size_t nsrcs)
 {
@@ -325,6 +335,7 @@ bool qw_session_finish(struct qw_session *s, const char *status, struct qw_sourc
         /* Rules over the whole store (baseline changes, unowned assets) see this run's last
          * batch; their findings go in one more transaction. */
         char err[512] = "";
+        join_oui_preload(s);
         s->have_inv = qw_inventory_load(&s->inv, s->store.db, err, sizeof err);
         ok = s->have_inv &&
              qw_detect_finish(&qw_shards_engine(&s->shards, 0)->detect, s->store.db, &s->inv,
@@ -357,6 +368,7 @@ bool qw_session_finish(struct qw_session *s, const char *status, struct qw_sourc
 
 void qw_session_free(struct qw_session *s)
 {
+    join_oui_preload(s);
     if (s->have_inv) qw_inventory_free(&s->inv);
     s->have_inv = false;
     if (s->have_shards) qw_shards_free(&s->shards); /* flushes workers' event-log writers */

@@ -3,6 +3,7 @@
 #ifndef QW_CLI_SESSION_H
 #define QW_CLI_SESSION_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -48,6 +49,8 @@ struct qw_session {
     double t_start, t_packets_done, t_stored;
     struct qw_syslog syslog;
     bool have_syslog;
+    pthread_t oui_thread; /* loading the MAC registries (qw_oui_preload_start) */
+    bool have_oui_thread;
 };
 
 /* Parse an option shared by analyze and run at argv[*i]; returns 1 if consumed (advancing *i

@@ -63,10 +63,12 @@ static int cmp_session(const void *a, const void *b)
     return 0;
 }
 
+/* Text is bound with SQLITE_STATIC (no copy) here: every buffer bound lives until the step
+ * that uses it has run and the statement is reset. */
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     if (v && v[0])
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, i);
 }
@@ -102,11 +104,11 @@ bool qw_detect_store(const struct qw_detector *const *d, size_t n, sqlite3 *db)
         sqlite3_bind_text(st, 1, qw_rules[k->rule].name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, qw_rules[k->rule].id);
         sqlite3_bind_text(st, 3, subject(x->asset_id, &k->asset, a, sizeof a), -1,
-                          SQLITE_TRANSIENT);
+                          SQLITE_STATIC);
         sqlite3_bind_text(st, 4, subject(x->peer_id, &k->peer, p, sizeof p), -1,
-                          SQLITE_TRANSIENT);
+                          SQLITE_STATIC);
         sqlite3_bind_text(st, 5, k->extra, (int)strnlen(k->extra, sizeof k->extra),
-                          SQLITE_TRANSIENT);
+                          SQLITE_STATIC);
         sqlite3_bind_text(st, 6, qw_severity_names[x->severity], -1, SQLITE_STATIC);
         bind_text(st, 7, x->owner);
         bind_text(st, 8, x->actor);
@@ -115,7 +117,7 @@ bool qw_detect_store(const struct qw_detector *const *d, size_t n, sqlite3 *db)
         sqlite3_bind_int(st, 11, x->documented);
         bind_text(st, 12, x->change_id);
         sqlite3_bind_int(st, 13, x->maintenance);
-        sqlite3_bind_text(st, 14, x->message, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 14, x->message, -1, SQLITE_STATIC);
         bind_text(st, 15, x->evidence);
         sqlite3_bind_int64(st, 16, (int64_t)x->flow_id);
         sqlite3_bind_int64(st, 17, (int64_t)x->first_ns);
@@ -156,9 +158,9 @@ static bool store_sessions(const struct qw_detector *const *d, size_t n, sqlite3
     for (size_t i = 0; ok && i < total; i++) {
         const struct qw_remote_session *s = all[i];
         char c[46], v[46];
-        sqlite3_bind_text(st, 1, s->proto, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, qw_addr_str(&s->client, c), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, qw_addr_str(&s->server, v), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 1, s->proto, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, qw_addr_str(&s->client, c), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, qw_addr_str(&s->server, v), -1, SQLITE_STATIC);
         bind_text(st, 4, s->party);
         bind_text(st, 5, s->target_zone);
         sqlite3_bind_int(st, 6, s->via_jump_host);

@@ -34,9 +34,17 @@ static void *push(void *arr_ptr, size_t *n, size_t size)
     return slot;
 }
 
+/* `src` (NULL: empty) into dst[cap], cut to fit and terminated. */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+    if (n) memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static void copy(char *dst, size_t cap, const unsigned char *src)
 {
-    snprintf(dst, cap, "%s", src ? (const char *)src : "");
+    copy_str(dst, cap, (const char *)src);
 }
 
 static bool parse_mac(const char *s, uint8_t mac[6])
@@ -139,7 +147,7 @@ static int cmp_bind_ip(const void *x, const void *y)
 static struct mac_info *find_mac(struct builder *b, const char *mac)
 {
     struct mac_info key;
-    snprintf(key.mac, sizeof key.mac, "%s", mac);
+    copy_str(key.mac, sizeof key.mac, mac);
     if (b->nmacs == 0) return NULL; /* bsearch wants a non-null base even for no elements */
     return bsearch(&key, b->macs, b->nmacs, sizeof *b->macs, cmp_mac_info);
 }
@@ -179,7 +187,7 @@ static bool load_bindings(struct builder *b)
     for (size_t i = 0; i < b->nbinds;) {
         struct mac_info *m = push(&b->macs, &b->nmacs, sizeof *m);
         if (!m) return false;
-        snprintf(m->mac, sizeof m->mac, "%s", b->binds[i].mac);
+        copy_str(m->mac, sizeof m->mac, b->binds[i].mac);
         m->asset = -1;
         size_t j = i;
         while (j < b->nbinds && strcmp(b->binds[j].mac, m->mac) == 0) {
@@ -254,7 +262,7 @@ static long asset_find(struct builder *b, const char *id)
 {
     struct id_key k;
     memset(&k, 0, sizeof k);
-    snprintf(k.id, sizeof k.id, "%s", id);
+    copy_str(k.id, sizeof k.id, id);
     const long *ix = qw_hmap_get(&b->by_id, &k);
     return ix ? *ix : -1;
 }
@@ -264,10 +272,10 @@ static long asset_new(struct builder *b, const char *id)
     struct qw_inventory *inv = b->inv;
     struct qw_asset *a = push(&inv->assets, &inv->nassets, sizeof *a);
     if (!a) return -1;
-    snprintf(a->id, sizeof a->id, "%s", id);
+    copy_str(a->id, sizeof a->id, id);
     struct id_key k;
     memset(&k, 0, sizeof k);
-    snprintf(k.id, sizeof k.id, "%s", id);
+    copy_str(k.id, sizeof k.id, id);
     long *ix = qw_hmap_upsert(&b->by_id, &k, NULL);
     if (!ix) return -1;
     *ix = (long)(inv->nassets - 1);
@@ -291,7 +299,7 @@ static long asset_for_mac(struct builder *b, const char *mac)
     if (!im || !parse_mac(mac, im->mac)) return idx;
     im->local = qw_mac_is_local(im->mac);
     const char *oui = qw_oui_lookup(qw_oui_default(), im->mac);
-    if (oui) snprintf(im->oui_vendor, sizeof im->oui_vendor, "%s", oui);
+    if (oui) copy_str(im->oui_vendor, sizeof im->oui_vendor, oui);
     if (m) {
         m->asset = idx;
         a->forwarder = m->forwarder;
@@ -348,9 +356,9 @@ static bool load_hosts(struct builder *b)
         struct qw_asset *a = &b->inv->assets[h->asset];
         struct qw_inv_ip *ip = push(&a->ips, &a->nips, sizeof *ip);
         if (!ip) return false;
-        snprintf(ip->ip, sizeof ip->ip, "%s", h->ip);
+        copy_str(ip->ip, sizeof ip->ip, h->ip);
         ip->vlan = (uint16_t)h->vlan;
-        snprintf(ip->via, sizeof ip->via, "%s", "ip");
+        copy_str(ip->via, sizeof ip->via, "ip");
         /* the IP's own time span is that of its bindings to this MAC, else of its traffic */
         ip->first_ns = h->first_ns;
         ip->last_ns = h->last_ns;
@@ -360,7 +368,7 @@ static bool load_hosts(struct builder *b)
             if (strcmp(x->mac, mac) != 0) continue;
             if (x->kind == 'd') continue;
             if (x->kind == 'a' || strcmp(ip->via, "arp") != 0)
-                snprintf(ip->via, sizeof ip->via, "%s", x->kind == 'a' ? "arp" : "flow");
+                copy_str(ip->via, sizeof ip->via, x->kind == 'a' ? "arp" : "flow");
             span(&ip->first_ns, &ip->last_ns, x->first_ns, x->last_ns);
         }
         span(&a->first_ns, &a->last_ns, ip->first_ns, ip->last_ns);
@@ -619,7 +627,7 @@ static bool build_ip_index(struct qw_inventory *inv)
     for (size_t i = 0; i < inv->nassets; i++)
         for (size_t k = 0; k < inv->assets[i].nips; k++) {
             struct qw_inv_ipref *r = &inv->by_ip[inv->nby_ip++];
-            snprintf(r->ip, sizeof r->ip, "%s", inv->assets[i].ips[k].ip);
+            copy_str(r->ip, sizeof r->ip, inv->assets[i].ips[k].ip);
             r->vlan = inv->assets[i].ips[k].vlan;
             r->asset = (uint32_t)i;
         }
@@ -660,7 +668,7 @@ static bool add_service(struct qw_asset *a, const char *app, int l4, int port, b
     }
     struct qw_inv_service *s = push(&a->services, &a->nservices, sizeof *s);
     if (!s) return false;
-    snprintf(s->app, sizeof s->app, "%s", app);
+    copy_str(s->app, sizeof s->app, app);
     s->l4proto = (uint8_t)l4;
     s->port = (uint16_t)port;
     s->server = server;
@@ -734,7 +742,7 @@ static void current_values(struct qw_asset *a)
         struct qw_inv_fact *f = push(&a->facts, &a->nfacts, sizeof *f);
         if (!f) break;
         snprintf(f->attr, sizeof f->attr, "vendor");
-        snprintf(f->value, sizeof f->value, "%s", a->macs[i].oui_vendor);
+        copy_str(f->value, sizeof f->value, a->macs[i].oui_vendor);
         snprintf(f->source, sizeof f->source, "oui");
         f->first_ns = a->first_ns;
         f->last_ns = a->last_ns;
@@ -770,17 +778,50 @@ static int addr_cmp_text(const char *x, const char *y)
     return strcmp(x, y);
 }
 
+/* An asset with its first address parsed once, for sorting. */
+struct asset_order {
+    struct qw_addr ip;
+    bool parsed;
+    const struct qw_asset *a;
+};
+
 /* Assets in address order (numeric), MAC-only ones after, by MAC. */
 static int cmp_asset(const void *x, const void *y)
 {
-    const struct qw_asset *a = x, *c = y;
+    const struct asset_order *p = x, *q = y;
+    const struct qw_asset *a = p->a, *c = q->a;
     if (a->nips && c->nips) {
-        int r = addr_cmp_text(a->ips[0].ip, c->ips[0].ip);
+        int r = p->parsed && q->parsed ? memcmp(p->ip.b, q->ip.b, sizeof p->ip.b)
+                                       : strcmp(a->ips[0].ip, c->ips[0].ip);
         if (r) return r;
     } else if (a->nips != c->nips) {
         return a->nips ? -1 : 1;
     }
     return strcmp(a->id, c->id);
+}
+
+static bool sort_assets(struct qw_inventory *inv)
+{
+    size_t n = inv->nassets;
+    if (n < 2) return true;
+    struct asset_order *order = malloc(n * sizeof *order);
+    struct qw_asset *sorted = malloc(n * sizeof *sorted);
+    if (!order || !sorted) {
+        free(order);
+        free(sorted);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct qw_asset *a = &inv->assets[i];
+        order[i].a = a;
+        order[i].parsed = a->nips && qw_addr_parse(a->ips[0].ip, &order[i].ip);
+    }
+    qsort(order, n, sizeof *order, cmp_asset);
+    for (size_t i = 0; i < n; i++) sorted[i] = *order[i].a;
+    memcpy(inv->assets, sorted, n * sizeof *sorted);
+    free(sorted);
+    free(order);
+    return true;
 }
 
 static int cmp_ip(const void *x, const void *y)
@@ -801,8 +842,7 @@ bool qw_inventory_load(struct qw_inventory *inv, sqlite3 *db, char *err, size_t 
         for (size_t i = 0; i < inv->nassets; i++)
             if (inv->assets[i].nips > 1)
                 qsort(inv->assets[i].ips, inv->assets[i].nips, sizeof *inv->assets[i].ips, cmp_ip);
-        if (inv->nassets > 1) qsort(inv->assets, inv->nassets, sizeof *inv->assets, cmp_asset);
-        ok = build_ip_index(inv) && build_id_index(inv) && load_services(&b);
+        ok = sort_assets(inv) && build_ip_index(inv) && build_id_index(inv) && load_services(&b);
     }
     if (ok) {
         for (size_t i = 0; i < inv->nassets; i++) {

@@ -1,5 +1,6 @@
 #include "store/store.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,8 +25,16 @@ bool qw_store_open_existing(struct qw_store *s, const char *path, char *err, siz
     return qw_store_open(s, path, err, errlen);
 }
 
+/* SQLite's memory statistics take a global mutex on every allocation; nothing reads them. */
+static void sqlite_setup(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 bool qw_store_open(struct qw_store *s, const char *path, char *err, size_t errlen)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_setup);
     memset(s, 0, sizeof *s);
     /* One thread at a time uses the connection (the capture thread, with the workers paused
      * at a commit), so SQLite's own per-call mutexes are not needed. */
@@ -123,6 +132,9 @@ static const char sql_anomaly[] =
     " first_seen = min(first_seen, excluded.first_seen),"
     " last_seen = max(last_seen, excluded.last_seen)";
 
+/* Run a bound upsert and make the statement ready for the next row. Text is bound with
+ * SQLITE_STATIC throughout (no copy): every buffer bound lives until this call, which resets the
+ * statement and drops the bindings. */
 static bool step(sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
@@ -141,10 +153,10 @@ static bool write_hosts(struct batch *b, const struct qw_observer *o)
         const struct qw_host_val *h = vp;
         char ip[46], mac[18];
         sqlite3_bind_int(b->host, 1, k->vlan);
-        sqlite3_bind_text(b->host, 2, qw_addr_str(&k->ip, ip), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(b->host, 2, qw_addr_str(&k->ip, ip), -1, SQLITE_STATIC);
         if (h->has_mac) {
             qw_mac_str(h->mac, mac);
-            sqlite3_bind_text(b->host, 3, mac, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(b->host, 3, mac, -1, SQLITE_STATIC);
         }
         if (h->first_ns) sqlite3_bind_int64(b->host, 4, (int64_t)h->first_ns);
         if (h->last_ns) sqlite3_bind_int64(b->host, 5, (int64_t)h->last_ns);
@@ -169,11 +181,11 @@ static bool write_identities(struct batch *b, const struct qw_observer *o)
         const struct qw_ident_val *v = vp;
         char ip[46];
         sqlite3_bind_int(b->ident, 1, k->host.vlan);
-        sqlite3_bind_text(b->ident, 2, qw_addr_str(&k->host.ip, ip), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(b->ident, 3, k->attr, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(b->ident, 2, qw_addr_str(&k->host.ip, ip), -1, SQLITE_STATIC);
+        sqlite3_bind_text(b->ident, 3, k->attr, -1, SQLITE_STATIC);
         /* values are packet bytes: stored as text up to the first NUL */
         sqlite3_bind_text(b->ident, 4, k->value, (int)strnlen(k->value, sizeof k->value),
-                          SQLITE_TRANSIENT);
+                          SQLITE_STATIC);
         sqlite3_bind_text(b->ident, 5, app_name(v->app), -1, SQLITE_STATIC);
         sqlite3_bind_int64(b->ident, 6, (int64_t)v->first_ns);
         sqlite3_bind_int64(b->ident, 7, (int64_t)v->last_ns);
@@ -193,10 +205,10 @@ static bool write_mac_identities(struct batch *b, const struct qw_observer *o)
         const struct qw_ident_val *v = vp;
         char mac[18];
         sqlite3_bind_int(b->mac_ident, 1, k->vlan);
-        sqlite3_bind_text(b->mac_ident, 2, qw_mac_str(k->mac, mac), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(b->mac_ident, 3, k->attr, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(b->mac_ident, 2, qw_mac_str(k->mac, mac), -1, SQLITE_STATIC);
+        sqlite3_bind_text(b->mac_ident, 3, k->attr, -1, SQLITE_STATIC);
         sqlite3_bind_text(b->mac_ident, 4, k->value, (int)strnlen(k->value, sizeof k->value),
-                          SQLITE_TRANSIENT);
+                          SQLITE_STATIC);
         sqlite3_bind_text(b->mac_ident, 5, app_name(v->app), -1, SQLITE_STATIC);
         sqlite3_bind_int64(b->mac_ident, 6, (int64_t)v->first_ns);
         sqlite3_bind_int64(b->mac_ident, 7, (int64_t)v->last_ns);
@@ -216,8 +228,8 @@ static bool write_bindings(struct batch *b, const struct qw_observer *o)
         const struct qw_binding_val *v = vp;
         char ip[46], mac[18];
         sqlite3_bind_int(b->binding, 1, k->vlan);
-        sqlite3_bind_text(b->binding, 2, qw_addr_str(&k->ip, ip), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(b->binding, 3, qw_mac_str(k->mac, mac), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(b->binding, 2, qw_addr_str(&k->ip, ip), -1, SQLITE_STATIC);
+        sqlite3_bind_text(b->binding, 3, qw_mac_str(k->mac, mac), -1, SQLITE_STATIC);
         sqlite3_bind_text(b->binding, 4,
                           k->source == QW_BIND_ARP    ? "arp"
                           : k->source == QW_BIND_DST ? "dst"
@@ -241,8 +253,8 @@ static bool write_edges(struct batch *b, const struct qw_observer *o)
         const struct qw_edge_val *e = vp;
         char c[46], sv[46];
         sqlite3_bind_int(b->edge, 1, k->vlan);
-        sqlite3_bind_text(b->edge, 2, qw_addr_str(&k->client, c), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(b->edge, 3, qw_addr_str(&k->server, sv), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(b->edge, 2, qw_addr_str(&k->client, c), -1, SQLITE_STATIC);
+        sqlite3_bind_text(b->edge, 3, qw_addr_str(&k->server, sv), -1, SQLITE_STATIC);
         sqlite3_bind_int(b->edge, 4, k->l4proto);
         sqlite3_bind_int(b->edge, 5, k->server_port);
         sqlite3_bind_text(b->edge, 6, app_name(k->app), -1, SQLITE_STATIC);
@@ -267,8 +279,8 @@ static bool write_edge_ops(struct batch *b, const struct qw_observer *o)
         const struct qw_edge_op_val *v = vp;
         char c[46], sv[46];
         sqlite3_bind_int(b->edge_op, 1, k->edge.vlan);
-        sqlite3_bind_text(b->edge_op, 2, qw_addr_str(&k->edge.client, c), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(b->edge_op, 3, qw_addr_str(&k->edge.server, sv), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(b->edge_op, 2, qw_addr_str(&k->edge.client, c), -1, SQLITE_STATIC);
+        sqlite3_bind_text(b->edge_op, 3, qw_addr_str(&k->edge.server, sv), -1, SQLITE_STATIC);
         sqlite3_bind_int(b->edge_op, 4, k->edge.l4proto);
         sqlite3_bind_int(b->edge_op, 5, k->edge.server_port);
         sqlite3_bind_text(b->edge_op, 6, app_name(k->edge.app), -1, SQLITE_STATIC);
@@ -305,7 +317,7 @@ static bool traffic_row(struct batch *b, int64_t run, const char *kind, const ch
 {
     sqlite3_bind_int64(b->traffic, 1, run);
     sqlite3_bind_text(b->traffic, 2, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(b->traffic, 3, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(b->traffic, 3, name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(b->traffic, 4, (int64_t)t->flows);
     sqlite3_bind_int64(b->traffic, 5, (int64_t)t->pkts);
     sqlite3_bind_int64(b->traffic, 6, (int64_t)t->bytes);
@@ -339,7 +351,7 @@ static bool write_anomalies(struct batch *b, const struct qw_observer *o)
     while (qw_hmap_next(&o->anomalies, &pos, &kp, &vp)) {
         const struct qw_anom_key *k = kp;
         const struct qw_anom_val *v = vp;
-        sqlite3_bind_text(b->anomaly, 1, k->name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(b->anomaly, 1, k->name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(b->anomaly, 2, (int64_t)v->count);
         sqlite3_bind_int64(b->anomaly, 3, (int64_t)v->first_ns);
         sqlite3_bind_int64(b->anomaly, 4, (int64_t)v->last_ns);
@@ -372,7 +384,7 @@ static bool write_run(struct qw_store *s, const struct qw_run_info *r)
         sqlite3_bind_int64(st, 6, s->run_id);
     } else {
         sqlite3_bind_text(st, 6, r->command, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, r->sources, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 7, r->sources, -1, SQLITE_STATIC);
     }
     bool ok = sqlite3_step(st) == SQLITE_DONE;
     sqlite3_finalize(st);

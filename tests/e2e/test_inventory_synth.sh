@@ -18,6 +18,24 @@ trap 'rm -rf "$tmp"' EXIT
 "$QW_BIN" inventory --db "$tmp/t.db" --format json >"$tmp/inv.json" || { echo "FAIL: inventory"; exit 1; }
 python3 "$QW_SRC/tests/e2e/inventory_vs_truth.py" "$tmp/truth.json" "$tmp/inv.json" || exit 1
 
+# Assets come in numeric order of their first address (IPv4 as IPv4-mapped IPv6, as the store
+# compares them), ties by id, and the assets known only by MAC after them, by id.
+python3 - "$tmp/inv.json" <<'PY' || exit 1
+import ipaddress, json, sys
+inv = json.load(open(sys.argv[1]))
+def key(a):
+    if not a["ips"]:
+        return (1, b"", a["id"])
+    ip = ipaddress.ip_address(a["ips"][0]["ip"])
+    if ip.version == 4:
+        ip = ipaddress.IPv6Address("::ffff:" + str(ip))
+    return (0, ip.packed, a["id"])
+keys = [key(a) for a in inv]
+assert keys == sorted(keys), [a["id"] for a in inv]
+assert any(k[0] == 1 for k in keys) and any(k[0] == 0 for k in keys)
+print(f"ok: {len(inv)} assets in address order, MAC-only ones last")
+PY
+
 # The clean terminal: no laptop, no VPN client, no second crane router.
 "$QW_BIN" synth --minutes 10 --seed 3 --truth "$tmp/clean.json" -o "$tmp/c.pcap" 2>/dev/null ||
     { echo "FAIL: synth clean"; exit 1; }

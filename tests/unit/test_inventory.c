@@ -3,6 +3,7 @@
  * (src/analysis/vendor.c), the address filter of the asset builder, and which fact becomes an
  * asset's current value. The grouping itself is tested end to end against the synthetic
  * terminal's ground truth (tests/e2e/test_inventory_synth.sh). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,22 @@
 #include "analysis/vendor.h"
 #include "inventory/inventory.h"
 #include "store/store.h"
+
+/* The registry loaded on a thread of its own (as a session does at its start) while this one
+ * asks for it: qw_oui_default waits for the load under way, and both get the same registry. */
+static void oui_preload_shared(void **state)
+{
+    (void)state;
+    if (access(QW_OUI_DIR "/oui.csv", R_OK) != 0) skip();
+    pthread_t t;
+    assert_true(qw_oui_preload_start(&t));
+    const struct qw_oui_db *db = qw_oui_default();
+    assert_non_null(db);
+    static const uint8_t schneider[6] = {0x00, 0x11, 0x00, 0x12, 0x34, 0x56};
+    assert_string_equal(qw_oui_lookup(db, schneider), "Schneider Electric");
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_ptr_equal(qw_oui_default(), db);
+}
 
 static void oui_longest_prefix_wins(void **state)
 {
@@ -217,6 +234,7 @@ static void current_values_prefer_model(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(oui_preload_shared), /* first: the preload makes the one load */
         cmocka_unit_test(oui_longest_prefix_wins),
         cmocka_unit_test(oui_missing_registry_is_an_error),
         cmocka_unit_test(oui_csv_corners),
