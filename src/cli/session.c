@@ -333,7 +333,9 @@ bool qw_session_finish(struct qw_session *s, const char *status, struct qw_sourc
     bool ok = qw_session_commit(s, status);
     if (ok) {
         /* Rules over the whole store (baseline changes, unowned assets) see this run's last
-         * batch; their findings go in one more transaction. */
+         * batch; their findings go in one more transaction. The batch is copied from the
+         * write-ahead log into the store's file meanwhile, on the side. */
+        qw_store_checkpoint_start(&s->store);
         char err[512] = "";
         join_oui_preload(s);
         s->have_inv = qw_inventory_load(&s->inv, s->store.db, err, sizeof err);

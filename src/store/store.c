@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,8 +64,44 @@ bool qw_store_open(struct qw_store *s, const char *path, char *err, size_t errle
     return true;
 }
 
+static void *checkpoint_main(void *arg)
+{
+    const char *path = arg;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+        SQLITE_OK)
+        /* the pragma reads the store's header first, so the connection finds the log */
+        sqlite3_exec(db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL);
+    sqlite3_close(db); /* never the last connection: the store's own stays open meanwhile */
+    return NULL;
+}
+
+void qw_store_checkpoint_start(struct qw_store *s)
+{
+    if (!s->db || s->ckpt_started) return;
+    const char *path = sqlite3_db_filename(s->db, "main");
+    if (!path || !path[0]) return; /* in memory or temporary: nothing to copy */
+    s->ckpt_path = strdup(path);
+    if (s->ckpt_path && pthread_create(&s->ckpt_thread, NULL, checkpoint_main, s->ckpt_path) == 0) {
+        s->ckpt_started = true;
+        return;
+    }
+    free(s->ckpt_path);
+    s->ckpt_path = NULL;
+}
+
+void qw_store_checkpoint_wait(struct qw_store *s)
+{
+    if (!s->ckpt_started) return;
+    pthread_join(s->ckpt_thread, NULL);
+    s->ckpt_started = false;
+    free(s->ckpt_path);
+    s->ckpt_path = NULL;
+}
+
 void qw_store_close(struct qw_store *s)
 {
+    qw_store_checkpoint_wait(s);
     if (s->db) sqlite3_close(s->db);
     s->db = NULL;
 }
@@ -406,6 +443,7 @@ bool qw_store_commit(struct qw_store *s, const struct qw_observer *const *obs,
 {
     struct batch b = {0};
     int64_t saved_run = s->run_id;
+    qw_store_checkpoint_wait(s);
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return set_err(s, err, errlen, "begin");
     bool ok = sqlite3_prepare_v2(s->db, sql_host, -1, &b.host, NULL) == SQLITE_OK &&

@@ -5,6 +5,7 @@
 #ifndef QW_STORE_STORE_H
 #define QW_STORE_STORE_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,6 +16,10 @@
 struct qw_store {
     sqlite3 *db;
     int64_t run_id; /* row of the current run, 0 until the first batch */
+    /* a checkpoint under way on a thread of its own (qw_store_checkpoint_start) */
+    pthread_t ckpt_thread;
+    bool ckpt_started;
+    char *ckpt_path;
 };
 
 struct qw_run_info {
@@ -37,6 +42,14 @@ bool qw_store_commit(struct qw_store *s, const struct qw_observer *const *obs,
                      const struct qw_detector *const *det, size_t n,
                      const struct qw_run_info *r, char *err, size_t errlen);
 void qw_store_close(struct qw_store *s);
+/* Start copying the write-ahead log into the database file (a passive checkpoint, with its two
+ * fsyncs) from a connection and thread of their own, so that it overlaps what the caller does
+ * next, reading the store among it: otherwise the whole log is copied when the store is closed,
+ * on the thread that closes it. Nothing is lost if it cannot start or fails: the close copies
+ * what is left. The next commit and the close wait for it. */
+void qw_store_checkpoint_start(struct qw_store *s);
+/* Wait for a checkpoint started by qw_store_checkpoint_start (none: returns at once). */
+void qw_store_checkpoint_wait(struct qw_store *s);
 /* As qw_store_open, for commands that read what runs wrote: a missing file is an error (never
  * created); an older schema is migrated. */
 bool qw_store_open_existing(struct qw_store *s, const char *path, char *err, size_t errlen);
