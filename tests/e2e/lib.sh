@@ -1,7 +1,8 @@
 # Shared helpers for the end-to-end tests (sourced).
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
-pass() { echo "ok: $*"; }
+passes=0
+pass() { passes=$((passes + 1)); echo "ok: $*"; }
 need_corpus() { [ -d "${QW_CORPUS:-}/pcaps" ] || { echo "SKIP: corpus not found at ${QW_CORPUS:-unset}"; exit 77; }; }
 need_tool() { command -v "$1" >/dev/null || { echo "SKIP: $1 not installed (scripts/setup-deps.sh test)"; exit 77; }; }
 work=$(mktemp -d)

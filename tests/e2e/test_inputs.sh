@@ -35,6 +35,25 @@ stored=$(sql "$work/cut.db" "SELECT packets FROM runs")
 [ "$(sql "$work/cut.db" "SELECT status FROM runs")" = input_error ] || fail "run status not input_error"
 [ "$(count_events "$work/cut.json" modbus)" -gt 0 ] || fail "truncated capture: no modbus records before the damage"
 pass "truncated capture: exit 3, one message with offset, $stored packets stored"
+# The same cut file as pcap version 2.3, which quaywatch leaves to libpcap to read: the same one
+# message with the same offset, and the same packets stored.
+python3 - "$work/cut.pcap" "$work/cut23.pcap" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+order = 'little' if d[:4] in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1') else 'big'
+assert int.from_bytes(d[4:6], order) == 2 and int.from_bytes(d[6:8], order) == 4
+d[6:8] = (3).to_bytes(2, order)
+open(sys.argv[2], 'wb').write(d)
+PY
+"$qw" analyze --quiet --db "$work/cut23.db" "$work/cut23.pcap" 2> "$work/err23"
+rc=$?
+[ $rc -eq 3 ] || fail "truncated pcap 2.3: exit $rc, want 3"
+[ "$(wc -l < "$work/err23")" -eq 1 ] || fail "truncated pcap 2.3: want one message, got: $(cat "$work/err23")"
+grep -q "cut23.pcap: offset $want_off: damaged or truncated" "$work/err23" ||
+    fail "truncated pcap 2.3: want offset $want_off: $(cat "$work/err23")"
+[ "$(sql "$work/cut23.db" "SELECT packets FROM runs")" = "$stored" ] ||
+    fail "truncated pcap 2.3: $(sql "$work/cut23.db" "SELECT packets FROM runs") packets stored, want $stored"
+pass "truncated pcap 2.3 (read by libpcap): the same message, offset and packets"
 
 # 2. Garbage header, empty file, directory, missing file: exit 3, one clear message, no store.
 head -c 200 /dev/urandom > "$work/garbage.pcap"; printf 'GARBAGE!' | dd of="$work/garbage.pcap" conv=notrunc 2>/dev/null
@@ -146,7 +165,6 @@ python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$work/
 [ "$(count_events "$work/out" flow)" -eq 1 ] || fail "no flow record on stdout"
 grep -q "Traffic by protocol" "$work/err" || fail "summary not on stderr"
 pass "--events - keeps stdout for JSON lines, the summary goes to stderr"
-echo "11 passed, 0 failed"
 
 # 12. Checksums: a Modbus request whose TCP checksum is wrong and a UDP datagram whose checksum
 #     is wrong are analysed either way; only --verify-checksums counts them.
@@ -186,3 +204,4 @@ for n in 1 2; do
     grep '"event_type":"modbus"' "$work/csum$n.json" | grep -q '"values":\[555,0,100\]' || fail "run $n: the Modbus transaction with the bad checksum was not analysed"
 done
 pass "TCP/UDP checksums counted only with --verify-checksums; such segments are analysed either way"
+echo "$passes passed, 0 failed"
