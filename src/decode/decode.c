@@ -13,31 +13,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "decode/layers.h"
 #include "util/cursor.h"
-
-#define ETH_IPV4 0x0800
-#define ETH_ARP 0x0806
-#define ETH_VLAN 0x8100
-#define ETH_QINQ 0x88a8
-#define ETH_QINQ_OLD 0x9100
-#define ETH_IPV6 0x86dd
-#define ETH_PPPOE_SESSION 0x8864
-#define ETH_MPLS 0x8847
-#define ETH_MPLS_MC 0x8848
-#define ETH_TEB 0x6558 /* transparent Ethernet bridging, inside GRE */
-
-#define DLT_NULL_ 0
-#define DLT_EN10MB_ 1
-#define DLT_RAW_ 12
-#define DLT_RAW_OPENBSD_ 14
-#define LINKTYPE_RAW_ 101
-#define DLT_LOOP_ 108
-#define DLT_LINUX_SLL_ 113
-#define DLT_IPV4_ 228
-#define DLT_IPV6_ 229
-#define DLT_LINUX_SLL2_ 276
-
-#define MAX_ENCAP_DEPTH 4 /* tunnels inside tunnels: stop here rather than recurse forever */
 
 static void decode_network(struct qw_decoder *d, struct qw_cursor *c, uint16_t type,
                            struct qw_packet *p, int depth);
@@ -47,8 +24,9 @@ static void decode_ethernet(struct qw_decoder *d, struct qw_cursor *c, struct qw
 bool qw_linktype_supported(int lt)
 {
     switch (lt) {
-    case DLT_NULL_: case DLT_EN10MB_: case DLT_RAW_: case DLT_RAW_OPENBSD_: case LINKTYPE_RAW_:
-    case DLT_LOOP_: case DLT_LINUX_SLL_: case DLT_IPV4_: case DLT_IPV6_: case DLT_LINUX_SLL2_:
+    case QW_LT_NULL: case QW_LT_EN10MB: case QW_LT_RAW: case QW_LT_RAW_OPENBSD:
+    case QW_LT_RAW_PCAP: case QW_LT_LOOP: case QW_LT_LINUX_SLL: case QW_LT_IPV4: case QW_LT_IPV6:
+    case QW_LT_LINUX_SLL2:
         return true;
     default:
         return false;
@@ -283,31 +261,24 @@ static void decode_transport(struct qw_decoder *d, const uint8_t *l4, uint32_t l
 static void decode_ip_payload(struct qw_decoder *d, const uint8_t *data, uint32_t len,
                               bool complete, struct qw_packet *p, int depth)
 {
-    if ((p->l4_proto == 4 || p->l4_proto == 41) && depth < MAX_ENCAP_DEPTH) {
+    if ((p->l4_proto == 4 || p->l4_proto == 41) && depth < QW_MAX_ENCAP_DEPTH) {
         /* IP-in-IP (RFC 2003) and IPv6-in-IPv4 (RFC 4213): the inner packet is what flows. */
         d->stats.tunnels++;
         struct qw_cursor c = qw_cursor_make(data, len);
-        decode_network(d, &c, p->l4_proto == 4 ? ETH_IPV4 : ETH_IPV6, p, depth + 1);
+        decode_network(d, &c, p->l4_proto == 4 ? QW_ETH_IPV4 : QW_ETH_IPV6, p, depth + 1);
         return;
     }
-    if (p->l4_proto == 47 && depth < MAX_ENCAP_DEPTH) {
-        /* GRE (RFC 2784/2890): flags/version(2) protocol(2) [checksum+reserved(4)] [key(4)]
-         * [sequence(4)]. Only version 0 carries a routable payload. */
+    if (p->l4_proto == 47 && depth < QW_MAX_ENCAP_DEPTH) {
+        /* GRE: IPv4, IPv6 or Ethernet inside is what flows; anything else is GRE's own */
         struct qw_cursor c = qw_cursor_make(data, len);
-        uint16_t fv = qw_cur_be16(&c);
-        uint16_t type = qw_cur_be16(&c);
-        if (!c.err && (fv & 0x7) == 0) {
-            if (fv & 0x8000) qw_cur_skip(&c, 4);
-            if (fv & 0x2000) qw_cur_skip(&c, 4);
-            if (fv & 0x1000) qw_cur_skip(&c, 4);
-            if (!c.err && (type == ETH_IPV4 || type == ETH_IPV6 || type == ETH_TEB)) {
-                d->stats.tunnels++;
-                if (type == ETH_TEB)
-                    decode_ethernet(d, &c, p, depth + 1);
-                else
-                    decode_network(d, &c, type, p, depth + 1);
-                return;
-            }
+        uint16_t type = qw_gre_open(&c);
+        if (type == QW_ETH_IPV4 || type == QW_ETH_IPV6 || type == QW_ETH_TEB) {
+            d->stats.tunnels++;
+            if (type == QW_ETH_TEB)
+                decode_ethernet(d, &c, p, depth + 1);
+            else
+                decode_network(d, &c, type, p, depth + 1);
+            return;
         }
     }
     decode_transport(d, data, len, complete, p);
@@ -383,8 +354,7 @@ static void decode_ipv4(struct qw_decoder *d, struct qw_cursor *c, struct qw_pac
 }
 
 /* IPv6 (RFC 8200 s.3): ver/class/flow(4) payload length(2) next header(1) hop limit(1) src(16)
- * dst(16), then extension headers (s.4): hop-by-hop 0, routing 43, fragment 44, destination
- * options 60, mobility 135, HIP 139, shim6 140 use (len+1)*8 bytes; AH 51 uses (len+2)*4. */
+ * dst(16), then extension headers (qw_ipv6_skip_ext). */
 static void decode_ipv6(struct qw_decoder *d, struct qw_cursor *c, struct qw_packet *p, int depth)
 {
     uint32_t vcf = qw_cur_be32(c);
@@ -413,35 +383,8 @@ static void decode_ipv6(struct qw_decoder *d, struct qw_cursor *c, struct qw_pac
     struct qw_cursor body = qw_cur_sub(c, plen ? plen : avail, NULL);
     if (!complete && plen != 0) d->stats.truncated++;
 
-    bool is_frag = false, more = false;
-    uint32_t offset = 0, id = 0;
-    for (int n = 0; n < 16; n++) { /* bounded: a chain of 16 extension headers is hostile */
-        if (next == 0 || next == 43 || next == 60 || next == 135 || next == 139 || next == 140) {
-            uint8_t nh = qw_cur_u8(&body);
-            uint8_t hl = qw_cur_u8(&body);
-            qw_cur_skip(&body, (size_t)hl * 8 + 6);
-            next = nh;
-        } else if (next == 51) {
-            uint8_t nh = qw_cur_u8(&body);
-            uint8_t hl = qw_cur_u8(&body);
-            qw_cur_skip(&body, (size_t)hl * 4 + 6);
-            next = nh;
-        } else if (next == 44) {
-            /* fragment header: next(1) reserved(1) offset/res/M(2) identification(4) */
-            uint8_t nh = qw_cur_u8(&body);
-            qw_cur_skip(&body, 1);
-            uint16_t om = qw_cur_be16(&body);
-            id = qw_cur_be32(&body);
-            offset = (uint32_t)(om >> 3) * 8;
-            more = om & 1;
-            is_frag = true;
-            next = nh;
-            break; /* what follows is the fragmentable part */
-        } else {
-            break;
-        }
-        if (body.err) break;
-    }
+    struct qw_ipv6_frag fh;
+    next = qw_ipv6_skip_ext(&body, next, &fh);
     if (body.err) {
         d->stats.truncated++;
         return;
@@ -449,8 +392,8 @@ static void decode_ipv6(struct qw_decoder *d, struct qw_cursor *c, struct qw_pac
     p->l4_proto = next;
     const uint8_t *payload = qw_cur_ptr(&body);
     uint32_t len = (uint32_t)qw_cur_left(&body);
-    if (is_frag && (more || offset)) {
-        struct qw_frag_in in = {6, next, id, &p->src_ip, &p->dst_ip, offset, more,
+    if (fh.present && (fh.more || fh.offset)) {
+        struct qw_frag_in in = {6, next, fh.id, &p->src_ip, &p->dst_ip, fh.offset, fh.more,
                                 payload, len, p->ts_ns};
         decode_fragment(d, &in, complete, p, depth);
         return;
@@ -473,7 +416,7 @@ static void decode_arp(struct qw_decoder *d, struct qw_cursor *c, struct qw_pack
     }
     d->stats.arp++;
     p->l3 = QW_L3_ARP;
-    if (htype != 1 || ptype != ETH_IPV4 || hlen != 6 || plen != 4) return;
+    if (htype != 1 || ptype != QW_ETH_IPV4 || hlen != 6 || plen != 4) return;
     uint8_t spa[4], tpa[4];
     qw_cur_bytes(c, p->arp.sha, 6);
     qw_cur_bytes(c, spa, 4);
@@ -493,14 +436,14 @@ static void decode_network(struct qw_decoder *d, struct qw_cursor *c, uint16_t t
 {
     p->ethertype = type;
     switch (type) {
-    case ETH_IPV4: decode_ipv4(d, c, p, depth); return;
-    case ETH_IPV6: decode_ipv6(d, c, p, depth); return;
+    case QW_ETH_IPV4: decode_ipv4(d, c, p, depth); return;
+    case QW_ETH_IPV6: decode_ipv6(d, c, p, depth); return;
     default: break;
     }
     /* Link-layer parsers (ARP, LLDP, PROFINET DCP, GOOSE...) read the frame from here on. */
     p->payload = qw_cur_ptr(c);
     p->payload_len = (uint32_t)qw_cur_left(c);
-    if (type == ETH_ARP) {
+    if (type == QW_ETH_ARP) {
         decode_arp(d, c, p);
         return;
     }
@@ -518,9 +461,9 @@ static void decode_raw_ip(struct qw_decoder *d, struct qw_cursor *c, struct qw_p
     }
     uint8_t v = qw_cur_ptr(c)[0] >> 4;
     if (v == 4)
-        decode_network(d, c, ETH_IPV4, p, depth);
+        decode_network(d, c, QW_ETH_IPV4, p, depth);
     else if (v == 6)
-        decode_network(d, c, ETH_IPV6, p, depth);
+        decode_network(d, c, QW_ETH_IPV6, p, depth);
     else
         d->stats.malformed++;
 }
@@ -530,7 +473,7 @@ static void decode_ethertype(struct qw_decoder *d, struct qw_cursor *c, uint16_t
                              struct qw_packet *p, int depth)
 {
     for (int n = 0; n < 8; n++) { /* bounded tag stack */
-        if (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
+        if (type == QW_ETH_VLAN || type == QW_ETH_QINQ || type == QW_ETH_QINQ_OLD) {
             uint16_t tci = qw_cur_be16(c);
             type = qw_cur_be16(c);
             if (c->err) {
@@ -560,21 +503,21 @@ static void decode_ethertype(struct qw_decoder *d, struct qw_cursor *c, uint16_t
         p->ethertype = 0;
         return;
     }
-    if (type == ETH_PPPOE_SESSION) {
+    if (type == QW_ETH_PPPOE_SESSION) {
         /* PPPoE (RFC 2516 s.4): ver/type(1) code(1) session(2) length(2), then PPP protocol(2):
          * 0x0021 IPv4, 0x0057 IPv6 (RFC 1661, RFC 5072). */
         qw_cur_skip(c, 6);
         uint16_t ppp = qw_cur_be16(c);
         if (!c->err && ppp == 0x0021) {
-            decode_network(d, c, ETH_IPV4, p, depth);
+            decode_network(d, c, QW_ETH_IPV4, p, depth);
             return;
         }
         if (!c->err && ppp == 0x0057) {
-            decode_network(d, c, ETH_IPV6, p, depth);
+            decode_network(d, c, QW_ETH_IPV6, p, depth);
             return;
         }
     }
-    if (type == ETH_MPLS || type == ETH_MPLS_MC) {
+    if (type == QW_ETH_MPLS || type == QW_ETH_MPLS_MC) {
         /* MPLS label stack entries (RFC 3032): label(20) TC(3) S(1) TTL(8); IP follows S=1. */
         for (int n = 0; n < 8; n++) {
             uint32_t lse = qw_cur_be32(c);
@@ -644,13 +587,13 @@ bool qw_decode(struct qw_decoder *d, const uint8_t *frame, uint32_t caplen, uint
     struct qw_cursor c = qw_cursor_make(frame, caplen);
 
     switch (d->linktype) {
-    case DLT_EN10MB_:
+    case QW_LT_EN10MB:
         decode_ethernet(d, &c, p, 0);
         break;
-    case DLT_NULL_:
-    case DLT_LOOP_: {
-        uint32_t fam = d->linktype == DLT_LOOP_ ? qw_cur_be32(&c) : qw_cur_le32(&c);
-        if (d->linktype == DLT_NULL_ && fam > 0xffff) fam = __builtin_bswap32(fam);
+    case QW_LT_NULL:
+    case QW_LT_LOOP: {
+        uint32_t fam = d->linktype == QW_LT_LOOP ? qw_cur_be32(&c) : qw_cur_le32(&c);
+        if (d->linktype == QW_LT_NULL && fam > 0xffff) fam = __builtin_bswap32(fam);
         if (c.err) {
             d->stats.truncated++;
             break;
@@ -658,23 +601,23 @@ bool qw_decode(struct qw_decoder *d, const uint8_t *frame, uint32_t caplen, uint
         /* AF_INET is 2 everywhere; AF_INET6 is 10 (Linux), 24 (NetBSD/OpenBSD), 28 (FreeBSD),
          * 30 (macOS): the values LINKTYPE_NULL captures carry. */
         if (fam == 2)
-            decode_network(d, &c, ETH_IPV4, p, 0);
+            decode_network(d, &c, QW_ETH_IPV4, p, 0);
         else if (fam == 10 || fam == 24 || fam == 28 || fam == 30)
-            decode_network(d, &c, ETH_IPV6, p, 0);
+            decode_network(d, &c, QW_ETH_IPV6, p, 0);
         break; /* any other family: counted as non-IP below */
     }
-    case DLT_RAW_:
-    case DLT_RAW_OPENBSD_:
-    case LINKTYPE_RAW_:
+    case QW_LT_RAW:
+    case QW_LT_RAW_OPENBSD:
+    case QW_LT_RAW_PCAP:
         decode_raw_ip(d, &c, p, 0);
         break;
-    case DLT_IPV4_:
-        decode_network(d, &c, ETH_IPV4, p, 0);
+    case QW_LT_IPV4:
+        decode_network(d, &c, QW_ETH_IPV4, p, 0);
         break;
-    case DLT_IPV6_:
-        decode_network(d, &c, ETH_IPV6, p, 0);
+    case QW_LT_IPV6:
+        decode_network(d, &c, QW_ETH_IPV6, p, 0);
         break;
-    case DLT_LINUX_SLL_: {
+    case QW_LT_LINUX_SLL: {
         qw_cur_skip(&c, 2);
         uint16_t hatype = qw_cur_be16(&c);
         uint16_t halen = qw_cur_be16(&c);
@@ -692,7 +635,7 @@ bool qw_decode(struct qw_decoder *d, const uint8_t *frame, uint32_t caplen, uint
         decode_ethertype(d, &c, proto, p, 0);
         break;
     }
-    case DLT_LINUX_SLL2_: {
+    case QW_LT_LINUX_SLL2: {
         uint16_t proto = qw_cur_be16(&c);
         qw_cur_skip(&c, 6);
         uint16_t hatype = qw_cur_be16(&c);

@@ -2,17 +2,8 @@
 
 #include <string.h>
 
+#include "decode/layers.h"
 #include "util/cursor.h"
-
-/* Link types and ethertypes as in decode.c (the same values the decoder walks). */
-enum {
-    LT_NULL = 0, LT_EN10MB = 1, LT_RAW = 12, LT_RAW_OPENBSD = 14, LT_RAW_PCAP = 101,
-    LT_LOOP = 108, LT_LINUX_SLL = 113, LT_IPV4 = 228, LT_IPV6 = 229, LT_LINUX_SLL2 = 276,
-};
-enum {
-    ET_IPV4 = 0x0800, ET_IPV6 = 0x86dd, ET_VLAN = 0x8100, ET_QINQ = 0x88a8, ET_QINQ_OLD = 0x9100,
-    ET_PPPOE = 0x8864, ET_MPLS = 0x8847, ET_MPLS_MC = 0x8848,
-};
 
 /* MurmurHash3's 64-bit finaliser: every input bit reaches every output bit. */
 static uint64_t mix64(uint64_t x)
@@ -39,9 +30,6 @@ static uint64_t pair_hash(uint64_t a, uint64_t b)
     return mix64(lo ^ mix64(hi + 0x9e3779b97f4a7c15ull));
 }
 
-/* Tunnels inside tunnels: the decoder stops descending at this depth (decode.c). */
-enum { MAX_ENCAP_DEPTH = 4, ET_TEB = 0x6558 };
-
 static uint64_t ethertype_hash(struct qw_cursor *c, uint16_t type, bool *has_ip, int depth);
 static uint64_t ip_hash(struct qw_cursor *c, uint16_t type, bool *has_ip, int depth);
 
@@ -52,22 +40,18 @@ static uint64_t ip_hash(struct qw_cursor *c, uint16_t type, bool *has_ip, int de
 static uint64_t tunnel_hash(const uint8_t *payload, size_t len, uint8_t proto, bool *has_ip,
                             int depth)
 {
-    if (depth >= MAX_ENCAP_DEPTH) return 0;
+    if (depth >= QW_MAX_ENCAP_DEPTH) return 0;
     struct qw_cursor c = qw_cursor_make(payload, len);
     bool inner = false;
     uint64_t h = 0;
     if (proto == 4 || proto == 41) {
-        h = ip_hash(&c, proto == 4 ? ET_IPV4 : ET_IPV6, &inner, depth + 1);
+        h = ip_hash(&c, proto == 4 ? QW_ETH_IPV4 : QW_ETH_IPV6, &inner, depth + 1);
     } else if (proto == 47) {
-        uint16_t fv = qw_cur_be16(&c), type = qw_cur_be16(&c);
-        if (c.err || (fv & 0x7) != 0) return 0;
-        if (fv & 0x8000) qw_cur_skip(&c, 4); /* checksum and reserved */
-        if (fv & 0x2000) qw_cur_skip(&c, 4); /* key */
-        if (fv & 0x1000) qw_cur_skip(&c, 4); /* sequence number */
-        if (type == ET_TEB) {
+        uint16_t type = qw_gre_open(&c);
+        if (type == QW_ETH_TEB) {
             qw_cur_skip(&c, 12); /* the inner Ethernet addresses */
             h = ethertype_hash(&c, qw_cur_be16(&c), &inner, depth + 1);
-        } else if (type == ET_IPV4 || type == ET_IPV6) {
+        } else if (type == QW_ETH_IPV4 || type == QW_ETH_IPV6) {
             h = ip_hash(&c, type, &inner, depth + 1);
         }
     }
@@ -87,8 +71,8 @@ static uint64_t ip_hash(struct qw_cursor *c, uint16_t type, bool *has_ip, int de
     size_t left = c->len > c->off ? c->len - c->off : 0;
     if (c->err || left < 1) return 0;
     unsigned version = h[0] >> 4;
-    if (type == 0) type = version == 4 ? ET_IPV4 : version == 6 ? ET_IPV6 : 0;
-    if (type == ET_IPV4 && version == 4 && left >= 20) {
+    if (type == 0) type = version == 4 ? QW_ETH_IPV4 : version == 6 ? QW_ETH_IPV6 : 0;
+    if (type == QW_ETH_IPV4 && version == 4 && left >= 20) {
         size_t ihl = (size_t)(h[0] & 0x0f) * 4, total = (size_t)h[2] << 8 | h[3];
         /* the decoder takes no addresses from a header it finds malformed or cut */
         if (depth > 0 && (ihl < 20 || total < ihl || ihl > left)) return 0;
@@ -106,35 +90,19 @@ static uint64_t ip_hash(struct qw_cursor *c, uint16_t type, bool *has_ip, int de
         }
         return pair_hash(s, d);
     }
-    if (type == ET_IPV6 && version == 6 && left >= 40) {
+    if (type == QW_ETH_IPV6 && version == 6 && left >= 40) {
         *has_ip = true;
         uint64_t s = load64(h + 8) ^ mix64(load64(h + 16));
         uint64_t d = load64(h + 24) ^ mix64(load64(h + 32));
         uint64_t outer = pair_hash(s, d);
-        /* the extension headers decode.c walks, to the payload's protocol */
+        /* the extension headers, as the decoder walks them */
         size_t plen = (size_t)h[4] << 8 | h[5];
-        struct qw_cursor body = qw_cursor_make(h + 40, plen && plen < left - 40 ? plen : left - 40);
-        uint8_t next = h[6];
-        for (int n = 0; n < 16; n++) {
-            if (next == 0 || next == 43 || next == 60 || next == 135 || next == 139 ||
-                next == 140 || next == 51) {
-                uint8_t nh = qw_cur_u8(&body), hl = qw_cur_u8(&body);
-                qw_cur_skip(&body, next == 51 ? (size_t)hl * 4 + 6 : (size_t)hl * 8 + 6);
-                next = nh;
-            } else if (next == 44) {
-                uint8_t nh = qw_cur_u8(&body);
-                qw_cur_skip(&body, 1);
-                uint16_t om = qw_cur_be16(&body);
-                qw_cur_skip(&body, 4);
-                if (om & 0xfff9) return outer; /* an offset, or more fragments to come */
-                next = nh;
-                break;
-            } else {
-                break;
-            }
-            if (body.err) return outer;
-        }
-        if (body.err) return outer;
+        size_t blen = plen && plen < left - 40 ? plen : left - 40;
+        struct qw_cursor body = qw_cursor_make(h + 40, blen);
+        struct qw_ipv6_frag fh;
+        uint8_t next = qw_ipv6_skip_ext(&body, h[6], &fh);
+        /* cut, or a fragment with an offset or more to come: the outer pair */
+        if (body.err || (fh.present && (fh.offset || fh.more))) return outer;
         bool inner = false;
         uint64_t t = tunnel_hash(body.base + body.off, body.len - body.off, next, &inner, depth);
         return inner ? t : outer;
@@ -145,7 +113,7 @@ static uint64_t ip_hash(struct qw_cursor *c, uint16_t type, bool *has_ip, int de
 /* After an ethertype: VLAN tags, LLC/SNAP, PPPoE and MPLS, as the decoder walks them. */
 static uint64_t ethertype_hash(struct qw_cursor *c, uint16_t type, bool *has_ip, int depth)
 {
-    for (int n = 0; n < 8 && (type == ET_VLAN || type == ET_QINQ || type == ET_QINQ_OLD); n++) {
+    for (int n = 0; n < 8 && (type == QW_ETH_VLAN || type == QW_ETH_QINQ || type == QW_ETH_QINQ_OLD); n++) {
         qw_cur_skip(c, 2);
         type = qw_cur_be16(c);
     }
@@ -156,12 +124,12 @@ static uint64_t ethertype_hash(struct qw_cursor *c, uint16_t type, bool *has_ip,
         qw_cur_skip(c, 3);
         type = qw_cur_be16(c);
     }
-    if (type == ET_PPPOE) {
+    if (type == QW_ETH_PPPOE_SESSION) {
         qw_cur_skip(c, 6);
         uint16_t ppp = qw_cur_be16(c);
-        type = ppp == 0x0021 ? ET_IPV4 : ppp == 0x0057 ? ET_IPV6 : 0;
+        type = ppp == 0x0021 ? QW_ETH_IPV4 : ppp == 0x0057 ? QW_ETH_IPV6 : 0;
         if (!type) return 0;
-    } else if (type == ET_MPLS || type == ET_MPLS_MC) {
+    } else if (type == QW_ETH_MPLS || type == QW_ETH_MPLS_MC) {
         for (int n = 0; n < 8; n++) {
             uint32_t lse = qw_cur_be32(c);
             if (c->err) return 0;
@@ -169,7 +137,7 @@ static uint64_t ethertype_hash(struct qw_cursor *c, uint16_t type, bool *has_ip,
         }
         return 0;
     }
-    if (type != ET_IPV4 && type != ET_IPV6) return 0;
+    if (type != QW_ETH_IPV4 && type != QW_ETH_IPV6) return 0;
     return ip_hash(c, type, has_ip, depth);
 }
 
@@ -178,25 +146,25 @@ uint64_t qw_shard_hash(int linktype, const uint8_t *frame, uint32_t caplen, bool
     *has_ip = false;
     struct qw_cursor c = qw_cursor_make(frame, caplen);
     switch (linktype) {
-    case LT_EN10MB:
+    case QW_LT_EN10MB:
         qw_cur_skip(&c, 12);
         return ethertype_hash(&c, qw_cur_be16(&c), has_ip, 0);
-    case LT_NULL:
-    case LT_LOOP:
+    case QW_LT_NULL:
+    case QW_LT_LOOP:
         qw_cur_skip(&c, 4); /* address family: the version nibble tells the same */
         return ip_hash(&c, 0, has_ip, 0);
-    case LT_RAW:
-    case LT_RAW_OPENBSD:
-    case LT_RAW_PCAP:
+    case QW_LT_RAW:
+    case QW_LT_RAW_OPENBSD:
+    case QW_LT_RAW_PCAP:
         return ip_hash(&c, 0, has_ip, 0);
-    case LT_IPV4:
-        return ip_hash(&c, ET_IPV4, has_ip, 0);
-    case LT_IPV6:
-        return ip_hash(&c, ET_IPV6, has_ip, 0);
-    case LT_LINUX_SLL:
+    case QW_LT_IPV4:
+        return ip_hash(&c, QW_ETH_IPV4, has_ip, 0);
+    case QW_LT_IPV6:
+        return ip_hash(&c, QW_ETH_IPV6, has_ip, 0);
+    case QW_LT_LINUX_SLL:
         qw_cur_skip(&c, 14);
         return ethertype_hash(&c, qw_cur_be16(&c), has_ip, 0);
-    case LT_LINUX_SLL2: {
+    case QW_LT_LINUX_SLL2: {
         uint16_t proto = qw_cur_be16(&c);
         qw_cur_skip(&c, 18);
         return ethertype_hash(&c, proto, has_ip, 0);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "decode/decode.h"
+#include "decode/layers.h"
 #include "decode/packet.h"
 
 /* ---- frame builder ------------------------------------------------------------------------ */
@@ -1073,6 +1074,54 @@ static void checksum_matches_reference(void **state)
             }
 }
 
+/* The walks the decoder and the shard key share (decode/layers.c), on their own. */
+static void gre_header_walk(void **state)
+{
+    (void)state;
+    /* checksum, key and sequence present: 4 + 12 bytes of header, then the payload */
+    static const uint8_t full[] = {0xb0, 0x00, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0, 7,
+                                   0, 0, 0, 9, 0x45};
+    struct qw_cursor c = qw_cursor_make(full, sizeof full);
+    assert_int_equal(qw_gre_open(&c), 0x0800);
+    assert_int_equal(c.off, 16);
+    /* version 1 (PPTP's enhanced GRE) carries no routable payload */
+    static const uint8_t v1[] = {0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 0};
+    c = qw_cursor_make(v1, sizeof v1);
+    assert_int_equal(qw_gre_open(&c), 0);
+    /* a key announced but cut off */
+    c = qw_cursor_make(full + 0, 6);
+    assert_int_equal(qw_gre_open(&c), 0);
+}
+
+static void ipv6_extension_walk(void **state)
+{
+    (void)state;
+    /* hop-by-hop (8 bytes), AH with len 1 ((1+2)*4 = 12 bytes), fragment (offset 185*8, M) */
+    static const uint8_t chain[] = {
+        51, 0, 0, 0, 0, 0, 0, 0,                      /* hop-by-hop -> AH */
+        44, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,          /* AH -> fragment */
+        17, 0, 0x05, 0xc9, 0xde, 0xad, 0xbe, 0xef,    /* fragment -> UDP */
+        0xaa};
+    struct qw_cursor body = qw_cursor_make(chain, sizeof chain);
+    struct qw_ipv6_frag fh;
+    assert_int_equal(qw_ipv6_skip_ext(&body, 0, &fh), 17);
+    assert_false(body.err);
+    assert_int_equal(body.off, 28);
+    assert_true(fh.present);
+    assert_true(fh.more);
+    assert_int_equal(fh.offset, 185 * 8);
+    assert_int_equal(fh.id, 0xdeadbeef);
+    /* no extension header: the protocol as given, nothing read */
+    body = qw_cursor_make(chain, sizeof chain);
+    assert_int_equal(qw_ipv6_skip_ext(&body, 6, &fh), 6);
+    assert_int_equal(body.off, 0);
+    assert_false(fh.present);
+    /* the chain cut inside the AH header */
+    body = qw_cursor_make(chain, 14);
+    qw_ipv6_skip_ext(&body, 0, &fh);
+    assert_true(body.err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1104,6 +1153,8 @@ int main(void)
         cmocka_unit_test(random_frames_never_crash),
         cmocka_unit_test(unsupported_linktype),
         cmocka_unit_test(checksum_matches_reference),
+        cmocka_unit_test(gre_header_walk),
+        cmocka_unit_test(ipv6_extension_walk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
