@@ -212,19 +212,15 @@ static void finding_key(struct qw_finding_key *k, enum qw_rule rule, const struc
     if (extra) memcpy(k->extra, extra, strnlen(extra, sizeof k->extra - 1)); /* NUL: memset */
 }
 
-/* Is the finding already in this batch? (Then its message and evidence, written when it was
- * raised first, need not be written again.) */
-static bool batch_has(struct qw_detector *d, enum qw_rule rule, const struct qw_addr *asset,
-                      const struct qw_addr *peer, const char *extra)
-{
-    struct qw_finding_key k;
-    finding_key(&k, rule, asset, peer, extra);
-    return qw_hmap_get(&d->findings, &k) != NULL;
-}
+/* Writes a new finding's message and evidence into x (which holds the context already): only
+ * for the finding's first occurrence in the batch, as a repeat only counts. */
+typedef void (*describe_fn)(struct qw_finding *x, const void *arg);
 
-void qw_detect_raise(struct qw_detector *d, enum qw_rule rule, const struct qw_addr *asset,
-                     const struct qw_addr *peer, const char *extra, const struct qw_flow *f,
-                     uint64_t ts_ns, const struct qw_finding *proto)
+static void raise_described(struct qw_detector *d, enum qw_rule rule, const struct qw_addr *asset,
+                            const struct qw_addr *peer, const char *extra,
+                            const struct qw_flow *f, uint64_t ts_ns,
+                            const struct qw_finding *proto, describe_fn describe,
+                            const void *arg)
 {
     struct qw_finding_key k;
     finding_key(&k, rule, asset, peer, extra);
@@ -237,6 +233,7 @@ void qw_detect_raise(struct qw_detector *d, enum qw_rule rule, const struct qw_a
     if (fresh) {
         if (proto) *x = *proto;
         else memset(x, 0, sizeof *x);
+        if (describe) describe(x, arg);
         x->first_ns = x->last_ns = ts_ns;
         x->count = 0;
         if (f) x->flow_id = f->id;
@@ -246,11 +243,18 @@ void qw_detect_raise(struct qw_detector *d, enum qw_rule rule, const struct qw_a
     if (ts_ns > x->last_ns) x->last_ns = ts_ns;
     if (proto && proto->severity > x->severity) x->severity = proto->severity;
     bool first_alert = false;
-    if (!qw_hmap_get(&d->alerted, &k)) {
-        first_alert = qw_hmap_upsert(&d->alerted, &k, NULL) != NULL;
-        if (!first_alert) d->dropped++;
+    if (!qw_hmap_upsert(&d->alerted, &k, &first_alert)) {
+        d->dropped++;
+        first_alert = false;
     }
     if (first_alert && !(proto && proto->announced)) write_alert(d, rule, f, ts_ns, x, &k);
+}
+
+void qw_detect_raise(struct qw_detector *d, enum qw_rule rule, const struct qw_addr *asset,
+                     const struct qw_addr *peer, const char *extra, const struct qw_flow *f,
+                     uint64_t ts_ns, const struct qw_finding *proto)
+{
+    raise_described(d, rule, asset, peer, extra, f, ts_ns, proto, NULL, NULL);
 }
 
 /* ---- site context -------------------------------------------------------------------------- */
@@ -396,27 +400,40 @@ static bool announcement(const struct qw_proto *p, const struct qw_txn *t)
     return p && strcmp(p->name, "bacnet") == 0 && (t->function == 256 || t->function == 257);
 }
 
-/* Raise one per-transaction finding; x holds the site context (owner, zone, documented). */
-static void txn_raise(struct qw_detector *d, size_t i, const struct qw_proto *p,
-                      const struct qw_txn *t, const struct qw_flow *f, uint64_t ts_ns,
-                      const struct qw_addr *srv, const struct qw_addr *cli, const char *srv_name,
-                      const char *cli_name, struct qw_finding *x)
+/* What a per-transaction finding says: its parties by IP address, or by MAC for a link-layer
+ * frame (then srv and cli carry the MACs, qw_addr_from_mac, and the names are MAC text). */
+struct txn_text {
+    size_t i;
+    const struct qw_proto *p;
+    const struct qw_txn *t;
+    const struct qw_flow *f; /* NULL for a frame */
+    const struct qw_addr *srv, *cli;
+};
+
+static void txn_describe(struct qw_finding *x, const void *arg)
 {
-    enum qw_rule rule = txn_map[i].rule;
+    const struct txn_text *c = arg;
+    char s[46], k[46];
+    const char *srv_name = c->f ? qw_addr_str(c->srv, s) : qw_mac_str(c->srv->b + 10, s);
+    const char *cli_name = c->f ? qw_addr_str(c->cli, k) : qw_mac_str(c->cli->b + 10, k);
+    snprintf(x->message, sizeof x->message, "%s %s %s with %s %s", cli_name, txn_map[c->i].verb,
+             srv_name, c->p ? c->p->name : "?", c->t->function_name ? c->t->function_name : "");
+    txn_evidence(x->evidence, sizeof x->evidence, c->p, c->t, c->f);
+}
+
+/* Raise one per-transaction finding; x holds the site context (owner, zone, documented). The
+ * names, message and evidence are written only for its first occurrence in the batch: a repeat
+ * (every write of an HMI's polling loop) only counts. */
+static void txn_raise(struct qw_detector *d, const struct txn_text *c, uint64_t ts_ns,
+                      struct qw_finding *x)
+{
+    enum qw_rule rule = txn_map[c->i].rule;
     x->severity = adjusted(rule, x);
     /* documented and undocumented occurrences are separate findings */
     char extra[32];
-    snprintf(extra, sizeof extra, "%s%s%.20s", p ? p->name : "", x->documented ? ":" : "",
+    snprintf(extra, sizeof extra, "%s%s%.20s", c->p ? c->p->name : "", x->documented ? ":" : "",
              x->change_id);
-    /* a repeat (every write of an HMI's polling loop) only counts: the first one's message
-     * and evidence stay */
-    if (!batch_has(d, rule, srv, cli, extra)) {
-        snprintf(x->message, sizeof x->message, "%s %s %s with %s %s", cli_name,
-                 txn_map[i].verb, srv_name, p ? p->name : "?",
-                 t->function_name ? t->function_name : "");
-        txn_evidence(x->evidence, sizeof x->evidence, p, t, f);
-    }
-    qw_detect_raise(d, rule, srv, cli, extra, f, ts_ns, x);
+    raise_described(d, rule, c->srv, c->cli, extra, c->f, ts_ns, x, txn_describe, c);
 }
 
 void qw_detect_txn(struct qw_detector *d, const struct qw_flow *f, const struct qw_proto *p,
@@ -441,8 +458,8 @@ void qw_detect_txn(struct qw_detector *d, const struct qw_flow *f, const struct 
         struct qw_finding x;
         memset(&x, 0, sizeof x);
         fill_context(d, f, &x, ts_ns);
-        char a[46], b[46];
-        txn_raise(d, i, p, t, f, ts_ns, srv, cli, qw_addr_str(srv, b), qw_addr_str(cli, a), &x);
+        struct txn_text c = {i, p, t, f, srv, cli};
+        txn_raise(d, &c, ts_ns, &x);
     }
 }
 
@@ -487,9 +504,8 @@ void qw_detect_frame_txn(struct qw_detector *d, const struct qw_packet *pkt,
         }
         have_ctx = true;
         struct qw_finding x = ctx;
-        char a[18], b[18];
-        txn_raise(d, i, p, t, NULL, ts_ns, &srv, &cli, qw_mac_str(pkt->dst_mac, b),
-                  qw_mac_str(pkt->src_mac, a), &x);
+        struct txn_text c = {i, p, t, NULL, &srv, &cli};
+        txn_raise(d, &c, ts_ns, &x);
     }
 }
 
