@@ -1,13 +1,11 @@
 #include "analysis/oui.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "util/file.h"
 
 enum { LEN36, LEN28, LEN24 };
 static const unsigned prefix_bits[3] = {36, 28, 24};
@@ -35,31 +33,6 @@ static int hexval(char c)
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
-}
-
-/* The whole file in memory (NUL-terminated), or NULL. The registries are a few MB, read once;
- * parsing them from memory is a third of the time a line-by-line stdio read took, and that
- * was a tenth of the end of a run. */
-static char *slurp(const char *path, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return NULL;
-    struct stat st;
-    char *buf = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
-        (uint64_t)st.st_size < ((uint64_t)1 << 30))
-        buf = malloc((size_t)st.st_size + 1);
-    size_t n = 0;
-    while (buf && n < (size_t)st.st_size) {
-        ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) break; /* the file shrank, or an error: take what was read */
-        n += (size_t)k;
-    }
-    close(fd);
-    if (buf) buf[n] = '\0';
-    *len = n;
-    return buf;
 }
 
 /* One CSV field of the line [*p, end) (RFC 4180 quoting): unquoted into out (NUL-terminated,
@@ -114,8 +87,10 @@ static size_t csv_field(const char **p, const char *end, char *out, size_t cap)
 /* Registry,Assignment,Organization Name,Organization Address: one registration a line. */
 static bool load_file(struct qw_oui_db *db, const char *path, size_t *cap)
 {
+    /* the whole file at once: parsing the registries from memory takes a third of the time a
+     * line-by-line stdio read took, and that was a tenth of the end of a run */
     size_t len;
-    char *text = slurp(path, &len);
+    char *text = qw_read_file(path, (size_t)1 << 30, &len);
     if (!text) return false;
     char reg[16], hex[16], org[256];
     const char *line = text, *eof = text + len;

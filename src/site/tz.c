@@ -23,17 +23,15 @@
  * Leap-second records are ignored: the "right/" zones would be off by the leap seconds. Before
  * the first transition, time type 0 applies (RFC 8536 s.3.2). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "site/civil.h"
 #include "site/internal.h"
 #include "site/tz.h"
 #include "util/cursor.h"
+#include "util/file.h"
 
 /* A date of a POSIX TZ rule (POSIX.1-2017 s.8.3, TZ "rule"). */
 struct rule_date {
@@ -355,26 +353,17 @@ struct qw_tz *qw_tz_load(const char *tzdir, const char *name, char *why, size_t 
         snprintf(why, len, "not a time-zone name");
         return NULL;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > QW_TZ_FILE_MAX) {
-        if (fd < 0 && errno != ENOENT && errno != ENOTDIR)
+    size_t got;
+    char *buf = qw_read_file(path, QW_TZ_FILE_MAX, &got);
+    if (!buf) {
+        if (errno != ENOENT && errno != ENOTDIR && errno != EINVAL && errno != EFBIG &&
+            errno != ENOMEM)
             snprintf(why, len, "%s: %s", path, strerror(errno));
         else
             snprintf(why, len, "not in the time-zone database %s", tzdir);
-        if (fd >= 0) close(fd);
         return NULL;
     }
-    size_t size = (size_t)st.st_size;
-    uint8_t *buf = malloc(size ? size : 1);
-    size_t got = 0;
-    while (buf && got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    struct qw_tz *tz = buf ? parse_tzif(buf, got, name) : NULL;
+    struct qw_tz *tz = parse_tzif((const uint8_t *)buf, got, name);
     free(buf);
     if (!tz) snprintf(why, len, "not in the time-zone database %s", tzdir);
     return tz;

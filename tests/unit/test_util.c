@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "util/cursor.h"
+#include "util/file.h"
 #include "util/hash.h"
 #include "util/hmap.h"
 #include "util/json.h"
@@ -704,6 +707,38 @@ static void fmt_u64_matches_printf(void **state)
     assert_string_equal(got, "18446744073709551615");
 }
 
+/* A whole small file: its bytes and a terminator; each way of failing says why in errno. */
+static void read_file_whole_or_why(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/qw-test-file-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/f", dir);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite("a,b\0c\n", 1, 6, fp), 6);
+    fclose(fp);
+    size_t len = 99;
+    char *text = qw_read_file(path, 6, &len);
+    assert_non_null(text);
+    assert_int_equal(len, 6);
+    assert_memory_equal(text, "a,b\0c\n", 6); /* a NUL inside is kept */
+    assert_int_equal(text[6], '\0');
+    free(text);
+    assert_null(qw_read_file(path, 5, &len)); /* over the limit */
+    assert_int_equal(errno, EFBIG);
+    assert_int_equal(len, 0);
+    assert_null(qw_read_file(dir, 1 << 20, &len)); /* a directory */
+    assert_int_equal(errno, EINVAL);
+    char missing[80];
+    snprintf(missing, sizeof missing, "%s/none", dir);
+    assert_null(qw_read_file(missing, 1 << 20, &len));
+    assert_int_equal(errno, ENOENT);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -733,6 +768,7 @@ int main(void)
         cmocka_unit_test(hmap_growth_keeps_values),
         cmocka_unit_test(hmap_cap_refuses_and_counts),
         cmocka_unit_test(hmap_iteration_visits_each_once),
+        cmocka_unit_test(read_file_whole_or_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
