@@ -35,6 +35,23 @@ static int hexval(char c)
     return -1;
 }
 
+/* The first `c` in [s, end), or end. */
+static const char *until(const char *s, const char *end, char c)
+{
+    const char *q = memchr(s, c, (size_t)(end - s));
+    return q ? q : end;
+}
+
+/* `run` bytes more of a field: all counted in *len, as many copied to out as fit (cap - 1). */
+static void field_add(char *out, size_t cap, size_t *n, size_t *len, const char *s, size_t run)
+{
+    size_t room = cap - 1 - *n;
+    size_t take = run < room ? run : room;
+    memcpy(out + *n, s, take);
+    *n += take;
+    *len += run;
+}
+
 /* One CSV field of the line [*p, end) (RFC 4180 quoting): unquoted into out (NUL-terminated,
  * truncated to cap), its full length returned, *p moved past the separator. */
 static size_t csv_field(const char **p, const char *end, char *out, size_t cap)
@@ -42,41 +59,26 @@ static size_t csv_field(const char **p, const char *end, char *out, size_t cap)
     const char *s = *p;
     size_t n = 0, len = 0;
     if (s < end && *s == '"') {
-        s++;
-        for (;;) {
-            const char *q = memchr(s, '"', (size_t)(end - s));
-            const char *stop = q ? q : end;
-            size_t run = (size_t)(stop - s);
-            size_t take = n + run < cap ? run : (cap > n + 1 ? cap - 1 - n : 0);
-            memcpy(out + n, s, take);
-            n += take;
-            len += run;
-            s = stop;
-            if (!q) break;
+        for (s++;;) {
+            const char *q = until(s, end, '"');
+            field_add(out, cap, &n, &len, s, (size_t)(q - s));
+            s = q;
+            if (s == end) break; /* never closed: the line ends it */
             if (s + 1 < end && s[1] == '"') { /* an escaped quote */
-                if (n + 1 < cap) out[n++] = '"';
-                len++;
+                field_add(out, cap, &n, &len, "\"", 1);
                 s += 2;
                 continue;
             }
-            s++; /* the closing quote: the field goes on to the separator */
-            const char *c = memchr(s, ',', (size_t)(end - s));
-            const char *rest = c ? c : end;
-            run = (size_t)(rest - s);
-            take = n + run < cap ? run : (cap > n + 1 ? cap - 1 - n : 0);
-            memcpy(out + n, s, take);
-            n += take;
-            len += run;
-            s = rest;
+            /* the closing quote: what follows up to the separator is the field's too */
+            const char *c = until(++s, end, ',');
+            field_add(out, cap, &n, &len, s, (size_t)(c - s));
+            s = c;
             break;
         }
     } else {
-        const char *c = memchr(s, ',', (size_t)(end - s));
-        const char *stop = c ? c : end;
-        len = (size_t)(stop - s);
-        n = len < cap ? len : cap - 1;
-        memcpy(out, s, n);
-        s = stop;
+        const char *c = until(s, end, ',');
+        field_add(out, cap, &n, &len, s, (size_t)(c - s));
+        s = c;
     }
     if (s < end && *s == ',') s++;
     *p = s;

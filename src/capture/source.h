@@ -46,5 +46,4 @@ bool qw_source_open_live(struct qw_source *s, const struct qw_live_opts *o);
 int qw_source_advance(struct qw_source *s);
 void qw_source_close(struct qw_source *s);
 
-
 #endif

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "decode/packet.h"
+#include "util/digits.h"
 
 void qw_addr_from_v4(struct qw_addr *a, const uint8_t v4[4])
 {
@@ -71,10 +72,9 @@ bool qw_addr_parse(const char *s, struct qw_addr *out)
 
 char *qw_mac_str(const uint8_t m[6], char out[18])
 {
-    static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 6; i++) {
-        out[3 * i] = hex[m[i] >> 4];
-        out[3 * i + 1] = hex[m[i] & 15];
+        out[3 * i] = qw_hex_digits[m[i] >> 4];
+        out[3 * i + 1] = qw_hex_digits[m[i] & 15];
         out[3 * i + 2] = ':';
     }
     out[17] = '\0';

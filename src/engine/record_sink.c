@@ -3,12 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void copy_str(char *dst, size_t cap, const char *src, size_t n)
-{
-    if (n >= cap) n = cap - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
+#include "util/str.h"
 
 static void rec_txn(void *user, struct qw_pctx *ctx, const struct qw_txn *txn)
 {
@@ -38,8 +33,8 @@ static void rec_anomaly(void *user, struct qw_pctx *ctx, const char *name, const
         return;
     }
     struct qw_rec_anomaly *a = &rec->anomalies[rec->nanomalies++];
-    copy_str(a->name, sizeof a->name, name, strlen(name));
-    if (detail) copy_str(a->detail, sizeof a->detail, detail, strlen(detail));
+    qw_copy_str(a->name, sizeof a->name, name);
+    if (detail) qw_copy_str(a->detail, sizeof a->detail, detail);
 }
 
 static void rec_identity(void *user, struct qw_pctx *ctx, bool server, const char *attr,
@@ -52,8 +47,8 @@ static void rec_identity(void *user, struct qw_pctx *ctx, bool server, const cha
     }
     struct qw_rec_identity *id = &rec->identities[rec->nidentities++];
     id->server = server;
-    copy_str(id->attr, sizeof id->attr, attr, strlen(attr));
-    copy_str(id->value, sizeof id->value, value, value_len);
+    qw_copy_str(id->attr, sizeof id->attr, attr);
+    qw_copy_bytes(id->value, sizeof id->value, value, value_len);
 }
 
 static void rec_identity_addr(void *user, struct qw_pctx *ctx, const struct qw_addr *ip,
@@ -68,9 +63,9 @@ static void rec_identity_addr(void *user, struct qw_pctx *ctx, const struct qw_a
     struct qw_rec_identity_addr *id = &rec->addr_identities[rec->naddr_identities++];
     char a[46];
     const char *text = ip ? qw_addr_str(ip, a) : qw_mac_str(mac, a);
-    copy_str(id->addr, sizeof id->addr, text, strlen(text));
-    copy_str(id->attr, sizeof id->attr, attr, strlen(attr));
-    copy_str(id->value, sizeof id->value, value, value_len);
+    qw_copy_str(id->addr, sizeof id->addr, text);
+    qw_copy_str(id->attr, sizeof id->attr, attr);
+    qw_copy_bytes(id->value, sizeof id->value, value, value_len);
 }
 
 static const struct qw_emit_sink record_sink = {rec_txn, rec_anomaly, rec_identity,

@@ -9,6 +9,7 @@
 #include "decode/packet.h"
 #include "inventory/inventory.h"
 #include "util/hmap.h"
+#include "util/str.h"
 
 /* Index of the assets being built by id, and of host rows by store id: the builder must stay
  * linear when a scan or a flood has put 100,000 addresses in the store. */
@@ -34,18 +35,10 @@ static void *push(void *arr_ptr, size_t *n, size_t size)
     return slot;
 }
 
-/* `src` into dst[cap], cut to fit and terminated. */
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-    size_t n = strnlen(src, cap - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 /* A text column (NULL: empty) into dst[cap]. */
 static void copy(char *dst, size_t cap, const unsigned char *src)
 {
-    copy_str(dst, cap, src ? (const char *)src : "");
+    qw_copy_str(dst, cap, src ? (const char *)src : "");
 }
 
 static bool parse_mac(const char *s, uint8_t mac[6])
@@ -148,7 +141,7 @@ static int cmp_bind_ip(const void *x, const void *y)
 static struct mac_info *find_mac(struct builder *b, const char *mac)
 {
     struct mac_info key;
-    copy_str(key.mac, sizeof key.mac, mac);
+    qw_copy_str(key.mac, sizeof key.mac, mac);
     if (b->nmacs == 0) return NULL; /* bsearch wants a non-null base even for no elements */
     return bsearch(&key, b->macs, b->nmacs, sizeof *b->macs, cmp_mac_info);
 }
@@ -188,7 +181,7 @@ static bool load_bindings(struct builder *b)
     for (size_t i = 0; i < b->nbinds;) {
         struct mac_info *m = push(&b->macs, &b->nmacs, sizeof *m);
         if (!m) return false;
-        copy_str(m->mac, sizeof m->mac, b->binds[i].mac);
+        qw_copy_str(m->mac, sizeof m->mac, b->binds[i].mac);
         m->asset = -1;
         size_t j = i;
         while (j < b->nbinds && strcmp(b->binds[j].mac, m->mac) == 0) {
@@ -263,7 +256,7 @@ static long asset_find(struct builder *b, const char *id)
 {
     struct id_key k;
     memset(&k, 0, sizeof k);
-    copy_str(k.id, sizeof k.id, id);
+    qw_copy_str(k.id, sizeof k.id, id);
     const long *ix = qw_hmap_get(&b->by_id, &k);
     return ix ? *ix : -1;
 }
@@ -273,10 +266,10 @@ static long asset_new(struct builder *b, const char *id)
     struct qw_inventory *inv = b->inv;
     struct qw_asset *a = push(&inv->assets, &inv->nassets, sizeof *a);
     if (!a) return -1;
-    copy_str(a->id, sizeof a->id, id);
+    qw_copy_str(a->id, sizeof a->id, id);
     struct id_key k;
     memset(&k, 0, sizeof k);
-    copy_str(k.id, sizeof k.id, id);
+    qw_copy_str(k.id, sizeof k.id, id);
     long *ix = qw_hmap_upsert(&b->by_id, &k, NULL);
     if (!ix) return -1;
     *ix = (long)(inv->nassets - 1);
@@ -300,7 +293,7 @@ static long asset_for_mac(struct builder *b, const char *mac)
     if (!im || !parse_mac(mac, im->mac)) return idx;
     im->local = qw_mac_is_local(im->mac);
     const char *oui = qw_oui_lookup(qw_oui_default(), im->mac);
-    if (oui) copy_str(im->oui_vendor, sizeof im->oui_vendor, oui);
+    if (oui) qw_copy_str(im->oui_vendor, sizeof im->oui_vendor, oui);
     if (m) {
         m->asset = idx;
         a->forwarder = m->forwarder;
@@ -361,9 +354,9 @@ static bool load_hosts(struct builder *b)
         struct qw_asset *a = &b->inv->assets[h->asset];
         struct qw_inv_ip *ip = push(&a->ips, &a->nips, sizeof *ip);
         if (!ip) return false;
-        copy_str(ip->ip, sizeof ip->ip, h->ip);
+        qw_copy_str(ip->ip, sizeof ip->ip, h->ip);
         ip->vlan = (uint16_t)h->vlan;
-        copy_str(ip->via, sizeof ip->via, "ip");
+        qw_copy_str(ip->via, sizeof ip->via, "ip");
         /* the IP's own time span is that of its bindings to this MAC, else of its traffic */
         ip->first_ns = h->first_ns;
         ip->last_ns = h->last_ns;
@@ -373,7 +366,7 @@ static bool load_hosts(struct builder *b)
             if (strcmp(x->mac, mac) != 0) continue;
             if (x->kind == 'd') continue;
             if (x->kind == 'a' || strcmp(ip->via, "arp") != 0)
-                copy_str(ip->via, sizeof ip->via, x->kind == 'a' ? "arp" : "flow");
+                qw_copy_str(ip->via, sizeof ip->via, x->kind == 'a' ? "arp" : "flow");
             span(&ip->first_ns, &ip->last_ns, x->first_ns, x->last_ns);
         }
         span(&a->first_ns, &a->last_ns, ip->first_ns, ip->last_ns);
@@ -632,7 +625,7 @@ static bool build_ip_index(struct qw_inventory *inv)
     for (size_t i = 0; i < inv->nassets; i++)
         for (size_t k = 0; k < inv->assets[i].nips; k++) {
             struct qw_inv_ipref *r = &inv->by_ip[inv->nby_ip++];
-            copy_str(r->ip, sizeof r->ip, inv->assets[i].ips[k].ip);
+            qw_copy_str(r->ip, sizeof r->ip, inv->assets[i].ips[k].ip);
             r->vlan = inv->assets[i].ips[k].vlan;
             r->asset = (uint32_t)i;
         }
@@ -673,7 +666,7 @@ static bool add_service(struct qw_asset *a, const char *app, int l4, int port, b
     }
     struct qw_inv_service *s = push(&a->services, &a->nservices, sizeof *s);
     if (!s) return false;
-    copy_str(s->app, sizeof s->app, app);
+    qw_copy_str(s->app, sizeof s->app, app);
     s->l4proto = (uint8_t)l4;
     s->port = (uint16_t)port;
     s->server = server;
@@ -747,7 +740,7 @@ static void current_values(struct qw_asset *a)
         struct qw_inv_fact *f = push(&a->facts, &a->nfacts, sizeof *f);
         if (!f) break;
         snprintf(f->attr, sizeof f->attr, "vendor");
-        copy_str(f->value, sizeof f->value, a->macs[i].oui_vendor);
+        qw_copy_str(f->value, sizeof f->value, a->macs[i].oui_vendor);
         snprintf(f->source, sizeof f->source, "oui");
         f->first_ns = a->first_ns;
         f->last_ns = a->last_ns;

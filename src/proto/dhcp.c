@@ -77,6 +77,7 @@
 #include "proto/dns_wire.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
+#include "util/digits.h"
 #include "util/json.h"
 
 /* ---- Layout and limits --------------------------------------------------------------------- */
@@ -638,12 +639,11 @@ static void dhcp_identity_request(struct qw_pctx *ctx, struct dhcp_state *st, en
         dhcp_fact(ctx, st, &t, "dhcp_vendor_class", v, dnsw_trim(v, m->opt[60].len));
     }
     if (dhcp_has(m, 61) && m->opt[61].len) {
-        static const char hex[] = "0123456789abcdef";
         char id[2 * 255 + 1];
         size_t n = m->opt[61].len;
         for (size_t i = 0; i < n; i++) {
-            id[2 * i] = hex[b[m->opt[61].off + i] >> 4];
-            id[2 * i + 1] = hex[b[m->opt[61].off + i] & 15];
+            id[2 * i] = qw_hex_digits[b[m->opt[61].off + i] >> 4];
+            id[2 * i + 1] = qw_hex_digits[b[m->opt[61].off + i] & 15];
         }
         dhcp_fact(ctx, st, &t, "dhcp_client_id", id, 2 * n);
     }

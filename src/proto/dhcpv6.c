@@ -53,6 +53,7 @@
 #include "proto/dns_wire.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
+#include "util/digits.h"
 #include "util/json.h"
 
 #define D6_SERVER_PORT 547 /* [8415] s.7.2: servers and relay agents listen on 547, clients 546 */
@@ -686,13 +687,12 @@ static void d6_identity_client(struct qw_pctx *ctx, struct d6_state *st, enum qw
         dnsw_emit_identity_once(ctx, &st->memo, server, "dhcp_vendor_class", (const char *)vc,
                                 dnsw_trim((const char *)vc, n));
     if (d6_has(m, D6_O_CLIENTID) && m->opt[D6_O_CLIENTID].len) {
-        static const char hex[] = "0123456789abcdef";
         char id[2 * 130 + 1]; /* [8415] s.11.1: a DUID is at most 130 octets */
         size_t l = m->opt[D6_O_CLIENTID].len;
         if (l > 130) l = 130;
         for (size_t i = 0; i < l; i++) {
-            id[2 * i] = hex[b[m->opt[D6_O_CLIENTID].off + i] >> 4];
-            id[2 * i + 1] = hex[b[m->opt[D6_O_CLIENTID].off + i] & 15];
+            id[2 * i] = qw_hex_digits[b[m->opt[D6_O_CLIENTID].off + i] >> 4];
+            id[2 * i + 1] = qw_hex_digits[b[m->opt[D6_O_CLIENTID].off + i] & 15];
         }
         dnsw_emit_identity_once(ctx, &st->memo, server, "dhcpv6_duid", id, 2 * l);
     }

@@ -48,6 +48,7 @@
 #include "proto/cip.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
+#include "util/digits.h"
 #include "util/json.h"
 
 /* ---- Limits, each with its source ---------------------------------------------------------- */
@@ -338,9 +339,8 @@ static const char *cmd_name(uint16_t code)
 
 static void json_hex32(struct qw_json *j, const char *key, uint32_t v)
 {
-    static const char hex[] = "0123456789abcdef";
     char buf[11] = "0x";
-    for (int i = 0; i < 8; i++) buf[2 + i] = hex[(v >> (28 - 4 * i)) & 0xf];
+    for (int i = 0; i < 8; i++) buf[2 + i] = qw_hex_digits[(v >> (28 - 4 * i)) & 0xf];
     buf[10] = 0;
     qw_json_str(j, key, buf); /* as "0x%08x" */
 }

@@ -54,7 +54,9 @@
 #include "engine/emit.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
+#include "util/digits.h"
 #include "util/json.h"
+#include "util/str.h"
 
 /* ---- Limits, each with its source ---------------------------------------------------------- */
 
@@ -236,9 +238,7 @@ static bool ssh_name_has(const uint8_t *name, size_t n, const char *sub)
 /* Copy at most cap-1 bytes as a C string. */
 static uint8_t ssh_copy(char *dst, size_t cap, const uint8_t *src, size_t n)
 {
-    if (n > cap - 1) n = cap - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
+    n = qw_copy_bytes(dst, cap, src, n);
     return (uint8_t)(n > 255 ? 255 : n);
 }
 
@@ -330,10 +330,9 @@ static size_t ssh_ident(struct qw_pctx *ctx, struct ssh_state *st, enum qw_dir d
 
 static void ssh_hex(char *out, const uint8_t *d, size_t n)
 {
-    static const char hx[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[d[i] >> 4];
-        out[2 * i + 1] = hx[d[i] & 15];
+        out[2 * i] = qw_hex_digits[d[i] >> 4];
+        out[2 * i + 1] = qw_hex_digits[d[i] & 15];
     }
     out[2 * n] = '\0';
 }

@@ -8,15 +8,16 @@
 #include <nettle/md5.h>
 #include <nettle/sha2.h>
 
+#include "util/digits.h"
+
 #define JA4_HASH_HEX 12 /* [JA4]: hashes are cut to their first 12 hex digits */
 
-static const char hex_digits[] = "0123456789abcdef";
 
 static void to_hex(const uint8_t *b, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex_digits[b[i] >> 4];
-        out[2 * i + 1] = hex_digits[b[i] & 0x0F];
+        out[2 * i] = qw_hex_digits[b[i] >> 4];
+        out[2 * i + 1] = qw_hex_digits[b[i] & 0x0F];
     }
     out[2 * n] = '\0';
 }
@@ -121,8 +122,8 @@ static int cmp_u16(const void *a, const void *b)
 static void sha_list(struct sha256_ctx *s, const uint16_t *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        char b[5] = {hex_digits[v[i] >> 12], hex_digits[(v[i] >> 8) & 15],
-                     hex_digits[(v[i] >> 4) & 15], hex_digits[v[i] & 15], ','};
+        char b[5] = {qw_hex_digits[v[i] >> 12], qw_hex_digits[(v[i] >> 8) & 15],
+                     qw_hex_digits[(v[i] >> 4) & 15], qw_hex_digits[v[i] & 15], ','};
         sha256_update(s, i + 1 < n ? 5 : 4, (const uint8_t *)b);
     }
 }
@@ -188,8 +189,8 @@ void tls_ja4(const struct tls_fp_hello *h, char out[TLS_JA4_LEN])
             alpn[0] = (char)h->alpn_first;
             alpn[1] = (char)h->alpn_last;
         } else {
-            alpn[0] = hex_digits[h->alpn_first >> 4];
-            alpn[1] = hex_digits[h->alpn_last & 0x0F];
+            alpn[0] = qw_hex_digits[h->alpn_first >> 4];
+            alpn[1] = qw_hex_digits[h->alpn_last & 0x0F];
         }
     }
 

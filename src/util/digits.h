@@ -1,8 +1,10 @@
-/* Decimal digit pairs: qw_digits2 + 2 * n is the two characters of n (0..99), zero-padded.
+/* Digits for formatting numbers. Decimal digit pairs: qw_digits2 + 2 * n is the two characters of n (0..99), zero-padded.
  * Number and time formatting write two digits at a time from it. */
 #ifndef QW_UTIL_DIGITS_H
 #define QW_UTIL_DIGITS_H
 
 extern const char qw_digits2[201];
+/* Lower-case hexadecimal digits: qw_hex_digits[v] for v in 0..15. */
+extern const char qw_hex_digits[17];
 
 #endif

@@ -169,7 +169,6 @@ static size_t utf8_seq_len(const uint8_t *p, size_t n)
     return 0;
 }
 
-static const char hexd[] = "0123456789abcdef";
 
 /* The escaped form of the byte(s) at s[i] that are not plain: writes at most 6 bytes per input
  * byte into `out`; returns the bytes written and sets *used to the input bytes taken. */
@@ -187,8 +186,8 @@ static size_t escape_one(const uint8_t *s, size_t i, size_t n, char *out, size_t
     }
     if (c < 0x20) {
         memcpy(out, "\\u00", 4);
-        out[4] = hexd[c >> 4];
-        out[5] = hexd[c & 15];
+        out[4] = qw_hex_digits[c >> 4];
+        out[5] = qw_hex_digits[c & 15];
         return 6;
     }
     size_t k = utf8_seq_len(s + i, n - i);
@@ -361,8 +360,8 @@ void qw_json_hex_k(struct qw_json *j, struct qw_json_key key, const void *data, 
     if (p) {
         *p++ = '"';
         for (size_t i = 0; i < n; i++) {
-            *p++ = hexd[d[i] >> 4];
-            *p++ = hexd[d[i] & 15];
+            *p++ = qw_hex_digits[d[i] >> 4];
+            *p++ = qw_hex_digits[d[i] & 15];
         }
         *p = '"';
         j->len += 2 * n + 2;
@@ -370,7 +369,7 @@ void qw_json_hex_k(struct qw_json *j, struct qw_json_key key, const void *data, 
     }
     putc1(j, '"');
     for (size_t i = 0; i < n; i++) {
-        char e[2] = {hexd[d[i] >> 4], hexd[d[i] & 15]};
+        char e[2] = {qw_hex_digits[d[i] >> 4], qw_hex_digits[d[i] & 15]};
         put(j, e, 2);
     }
     putc1(j, '"');

@@ -18,10 +18,12 @@
 #include <cmocka.h>
 
 #include "util/cursor.h"
+#include "util/digits.h"
 #include "util/file.h"
 #include "util/hash.h"
 #include "util/hmap.h"
 #include "util/json.h"
+#include "util/str.h"
 #include "util/timefmt.h"
 
 /* ---- cursor ------------------------------------------------------------------------------- */
@@ -739,6 +741,30 @@ static void read_file_whole_or_why(void **state)
     rmdir(dir);
 }
 
+/* Bounded copies: cut to the field and always terminated; the digit tables. */
+static void copies_cut_and_terminate(void **state)
+{
+    (void)state;
+    char f[6];
+    memset(f, 'x', sizeof f);
+    assert_int_equal(qw_copy_str(f, sizeof f, "abcdefgh"), 5);
+    assert_string_equal(f, "abcde");
+    assert_int_equal(qw_copy_str(f, sizeof f, "ab"), 2);
+    assert_string_equal(f, "ab");
+    assert_int_equal(qw_copy_bytes(f, sizeof f, "a\0bcdefg", 3), 3);
+    assert_memory_equal(f, "a\0b\0", 4);
+    char one[1] = {'x'};
+    assert_int_equal(qw_copy_str(one, sizeof one, "abc"), 0);
+    assert_int_equal(one[0], '\0');
+    for (unsigned v = 0; v < 16; v++) {
+        char want[3];
+        snprintf(want, sizeof want, "%x", v);
+        assert_int_equal(qw_hex_digits[v], want[0]);
+    }
+    assert_memory_equal(qw_digits2 + 2 * 7, "07", 2);
+    assert_memory_equal(qw_digits2 + 2 * 99, "99", 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -769,6 +795,7 @@ int main(void)
         cmocka_unit_test(hmap_cap_refuses_and_counts),
         cmocka_unit_test(hmap_iteration_visits_each_once),
         cmocka_unit_test(read_file_whole_or_why),
+        cmocka_unit_test(copies_cut_and_terminate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,24 @@
+/* Bounded copies into fixed-size text fields. */
+#ifndef QW_UTIL_STR_H
+#define QW_UTIL_STR_H
+
+#include <stddef.h>
+#include <string.h>
+
+/* `n` bytes of `src` into dst[cap] (cap >= 1) as a C string, cut to cap - 1; returns the bytes
+ * copied. */
+static inline size_t qw_copy_bytes(char *dst, size_t cap, const void *src, size_t n)
+{
+    if (n > cap - 1) n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return n;
+}
+
+/* The C string `src` into dst[cap], cut to fit; returns the bytes copied. */
+static inline size_t qw_copy_str(char *dst, size_t cap, const char *src)
+{
+    return qw_copy_bytes(dst, cap, src, strnlen(src, cap - 1));
+}
+
+#endif
