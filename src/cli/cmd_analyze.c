@@ -31,6 +31,49 @@ static void progress(struct qw_source *srcs, size_t n, long total, uint64_t pkts
             (unsigned long long)pkts, dt > 0 ? (double)pkts / dt / 1e6 : 0.0);
 }
 
+/* The files as one pulled source (engine/shards.h), read by whichever engine thread needs more. */
+struct feed {
+    struct qw_session *s;
+    struct qw_source *srcs;
+    size_t n;
+    struct qw_source *offered; /* its packet was handed out: read its next one first */
+    long total;
+    bool tty;
+    double t0, last;
+    int rc;
+};
+
+/* The earliest next packet of all the files (ties go to the earlier file). */
+static int next_packet(void *arg, struct qw_offer *p)
+{
+    struct feed *f = arg;
+    if (f->offered) {
+        struct qw_source *o = f->offered;
+        f->offered = NULL;
+        if (qw_source_advance(o) < 0) {
+            fprintf(stderr, "%squaywatch analyze: %s\n", f->tty ? "\n" : "", o->error);
+            f->rc = QW_EXIT_INPUT;
+        }
+    }
+    uint64_t done = qw_session_packets(f->s);
+    if (f->tty && done && (done & 0xffff) == 0 && qw_monotonic_seconds() - f->last > 0.5) {
+        f->last = qw_monotonic_seconds();
+        progress(f->srcs, f->n, f->total, done, f->t0);
+    }
+    struct qw_source *next = NULL;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->srcs[i].have_packet && (!next || f->srcs[i].ts_ns < next->ts_ns))
+            next = &f->srcs[i];
+    if (!next) return 0;
+    *p = (struct qw_offer){.src = (size_t)(next - f->srcs),
+                           .frame = next->data,
+                           .caplen = next->hdr->caplen,
+                           .wirelen = next->hdr->len,
+                           .ts_ns = next->ts_ns};
+    f->offered = next;
+    return 1;
+}
+
 int qw_cmd_analyze(int argc, char **argv)
 {
     struct qw_session s;
@@ -89,7 +132,7 @@ int qw_cmd_analyze(int argc, char **argv)
             rc = QW_EXIT_FAILURE;
         } else {
             for (size_t i = 0; i < nfiles; i++) linktypes[i] = srcs[i].linktype;
-            rc = qw_session_start(&s, "analyze", linktypes, nfiles);
+            rc = qw_session_start(&s, "analyze", linktypes, nfiles, QW_FEED_PULL);
             free(linktypes);
         }
     }
@@ -100,32 +143,18 @@ int qw_cmd_analyze(int argc, char **argv)
         return rc;
     }
 
+    struct feed f = {.s = &s, .srcs = srcs, .n = nfiles, .total = total,
+                     .tty = isatty(2) && !s.opt.quiet, .rc = QW_EXIT_OK};
     for (size_t i = 0; i < nfiles; i++)
         if (qw_source_advance(&srcs[i]) < 0) {
             fprintf(stderr, "quaywatch analyze: %s\n", srcs[i].error);
-            rc = QW_EXIT_INPUT;
+            f.rc = QW_EXIT_INPUT;
         }
-    bool tty = isatty(2) && !s.opt.quiet;
-    double t0 = qw_monotonic_seconds(), last = t0;
-    for (;;) {
-        /* the source whose next packet is earliest; ties go to the earlier file */
-        struct qw_source *next = NULL;
-        for (size_t i = 0; i < nfiles; i++)
-            if (srcs[i].have_packet && (!next || srcs[i].ts_ns < next->ts_ns)) next = &srcs[i];
-        if (!next) break;
-        qw_session_packet(&s, (size_t)(next - srcs), next->data, next->hdr->caplen,
-                          next->hdr->len, next->ts_ns);
-        if (qw_source_advance(next) < 0) {
-            fprintf(stderr, "%squaywatch analyze: %s\n", tty ? "\n" : "", next->error);
-            rc = QW_EXIT_INPUT;
-        }
-        if (tty && (qw_session_packets(&s) & 0xffff) == 0 && qw_monotonic_seconds() - last > 0.5) {
-            last = qw_monotonic_seconds();
-            progress(srcs, nfiles, total, qw_session_packets(&s), t0);
-        }
-    }
-    if (tty && qw_monotonic_seconds() - t0 > 0.5) {
-        progress(srcs, nfiles, total, qw_session_packets(&s), t0);
+    f.t0 = f.last = qw_monotonic_seconds();
+    if (!qw_session_run(&s, next_packet, &f)) f.rc = QW_EXIT_FAILURE;
+    rc = f.rc;
+    if (f.tty && qw_monotonic_seconds() - f.t0 > 0.5) {
+        progress(srcs, nfiles, total, qw_session_packets(&s), f.t0);
         fputc('\n', stderr);
     }
     if (!qw_session_finish(&s, rc == QW_EXIT_INPUT ? "input_error" : "ok", srcs, nfiles) &&

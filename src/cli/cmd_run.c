@@ -139,7 +139,7 @@ int qw_cmd_run(int argc, char **argv)
     }
     snprintf(s.sources, sizeof s.sources, "live:%s", lo.iface);
     int linktype = src.linktype;
-    int rc = qw_session_start(&s, "run", &linktype, 1);
+    int rc = qw_session_start(&s, "run", &linktype, 1, QW_FEED_PUSH);
     if (rc != QW_EXIT_OK) {
         qw_source_close(&src);
         return rc;

@@ -192,7 +192,7 @@ bool qw_session_load_site(struct qw_session *s)
 }
 
 static int start(struct qw_session *s, const char *command, const int *linktypes,
-                 size_t nsources)
+                 size_t nsources, enum qw_feed feed)
 {
     if (!s->opt.db) s->opt.db = "quaywatch.db";
     char err[512];
@@ -232,7 +232,7 @@ static int start(struct qw_session *s, const char *command, const int *linktypes
                                    .site = s->site,
                                    .syslog = s->have_syslog ? &s->syslog : NULL,
                                    .verify_checksums = s->opt.verify_checksums};
-    if (!qw_shards_init(&s->shards, s->opt.workers, &cfg, linktypes, nsources)) {
+    if (!qw_shards_init(&s->shards, s->opt.workers, &cfg, linktypes, nsources, feed)) {
         fprintf(stderr, "quaywatch %s: cannot start %u engine%s (out of memory or threads)\n",
                 command, s->opt.workers ? s->opt.workers : 1, s->opt.workers > 1 ? "s" : "");
         return QW_EXIT_FAILURE;
@@ -256,10 +256,10 @@ static int start(struct qw_session *s, const char *command, const int *linktypes
 }
 
 int qw_session_start(struct qw_session *s, const char *command, const int *linktypes,
-                     size_t nsources)
+                     size_t nsources, enum qw_feed feed)
 {
     if (!qw_session_load_site(s)) return QW_EXIT_USAGE;
-    int rc = start(s, command, linktypes, nsources);
+    int rc = start(s, command, linktypes, nsources, feed);
     if (rc != QW_EXIT_OK) {
         /* callers return at once on failure: the site model goes with it */
         qw_site_free(s->site);
@@ -277,6 +277,13 @@ void qw_session_packet(struct qw_session *s, size_t src, const uint8_t *frame, u
         qw_shards_scan_pass(&s->shards);
         qw_shards_resume(&s->shards);
     }
+}
+
+bool qw_session_run(struct qw_session *s, qw_shards_next_fn next, void *ctx)
+{
+    if (qw_shards_run(&s->shards, next, ctx)) return true;
+    fprintf(stderr, "quaywatch %s: out of memory for the engines' batches\n", s->run.command);
+    return false;
 }
 
 uint64_t qw_session_packets(const struct qw_session *s)

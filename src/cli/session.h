@@ -61,12 +61,17 @@ extern const char qw_session_options_help[];
 /* Load and check the site file named by --site (if any and not loaded yet) into s->site; every
  * error goes to stderr as FILE:LINE:COL: message. False when the file is invalid. */
 bool qw_session_load_site(struct qw_session *s);
-/* Open the store and event log, start the engines for sources of the given link types. Returns
- * an exit code (QW_EXIT_OK on success). The site file is loaded first (qw_session_load_site), so
- * an invalid one writes nothing (QW_EXIT_USAGE); callers check their inputs before calling. */
+/* Open the store and event log, start the engines for sources of the given link types, fed as
+ * `feed` says (engine/shards.h: pushed for live capture, pulled for files). Returns an exit code
+ * (QW_EXIT_OK on success). The site file is loaded first (qw_session_load_site), so an invalid
+ * one writes nothing (QW_EXIT_USAGE); callers check their inputs before calling. */
 int qw_session_start(struct qw_session *s, const char *command, const int *linktypes,
-                     size_t nsources);
-/* One captured frame from source `src` (index into the link types given at start). */
+                     size_t nsources, enum qw_feed feed);
+/* Pulled feed: analyse every packet `next` gives (qw_shards_run). False when the engines could
+ * not be fed (out of memory, said on stderr): nothing was analysed. */
+bool qw_session_run(struct qw_session *s, qw_shards_next_fn next, void *ctx);
+/* Pushed feed: one captured frame from source `src` (index into the link types given at
+ * start). */
 void qw_session_packet(struct qw_session *s, size_t src, const uint8_t *frame, uint32_t caplen,
                        uint32_t wirelen, uint64_t ts_ns);
 /* Packets handed to the engines so far. */

@@ -160,11 +160,16 @@ struct qw_worker {
     struct qw_shards *owner;
 };
 
+struct batch_pool;
+
 struct shards_sync {
     pthread_mutex_t mu;
     pthread_cond_t arrived_cv, release_cv;
     unsigned arrived;
     uint64_t generation;
+    /* pulled feed: the workers wait here for qw_shards_run's pool, or for the word to quit */
+    struct batch_pool *pool;
+    bool quit;
 };
 
 static void worker_pause(struct qw_worker *w)
@@ -246,6 +251,301 @@ static void *worker_main(void *arg)
     }
 }
 
+/* recon.scan over every engine's probes, counted into engine 0's (every engine stopped). */
+static void scan_pass_engines(struct qw_shards *s)
+{
+    if (s->n == 0 || s->n > QW_WORKERS_MAX) return; /* never started */
+    struct qw_detector *all[QW_WORKERS_MAX];
+    for (unsigned i = 0; i < s->n; i++) all[i] = &s->w[i].engine.detect;
+    qw_detect_scan_pass(all[0], all, s->n);
+}
+
+/* ---- the pulled feed: reading shared by every engine thread -----------------------------------
+ *
+ * Reading a capture file is work like any other, so it is not tied to one thread: packets are
+ * copied in batches into a pool of slots, and the engine thread that runs out of packets reads
+ * the next batch, for every engine. A batch lists each engine's packets in capture order; every
+ * engine takes its own from every batch, in order, and a slot is filled again once every engine
+ * is done with it. So the thread that is ahead does the reading, which evens out the engines'
+ * uneven shares of the traffic as long as the pool holds the difference. Per-engine lists keep
+ * an engine to its own packets' entries, and threads read a few batches ahead while they can,
+ * so one that catches up with the reading does not wait on every batch (both measured:
+ * bench/README.md). A batch ends at a scan pass, and the
+ * engines meet there to run it as they would at a pause. */
+
+#define BATCH_BYTES_DEFAULT (256u << 10)
+#define BATCH_PACKETS_DEFAULT 4096u
+#define BATCH_SLOTS_DEFAULT 32u
+/* Batches a thread reads beyond its own before going on (when no one else is reading): without
+ * them an engine that catches up with the reading waits for each batch as it is read. */
+#define BATCH_AHEAD_DEFAULT 16u
+/* A pulled frame longer than this is cut to it, with one engine as with several (libpcap hands
+ * out no longer frame for a link type quaywatch decodes): a batch has this much room past its
+ * byte budget for its last frame. */
+#define FRAME_MAX 262144u
+
+struct batch_pkt {
+    uint32_t off, caplen, wirelen, src;
+    uint64_t ts_ns;
+    uint64_t now_ns; /* the capture's clock at it: the newest time read so far */
+};
+
+struct batch {
+    uint8_t *bytes;
+    struct batch_pkt *pkts; /* engine i's packets from pkts + i * batch_packets */
+    uint32_t *npkts;        /* [engine] */
+    uint32_t total;
+    bool scan_after, last;
+    uint64_t end_ns; /* the capture's clock after it */
+    /* under the pool's mutex */
+    uint64_t published; /* the batch's sequence number + 1 once filled */
+    unsigned pending;   /* engines not yet done with it */
+};
+
+struct batch_pool {
+    struct qw_shards *s;
+    qw_shards_next_fn next;
+    void *ctx;
+    struct batch *slot;
+    unsigned nslots;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t filled; /* batches filled so far (under mu) */
+    bool filling;    /* a thread is reading (under mu) */
+    bool ended;      /* the source said it had no more (the reading thread's) */
+    /* the engines' meeting after a batch that ends at a scan pass (under mu) */
+    unsigned at_scan;
+    uint64_t scan_gen;
+};
+
+/* Read the next batch into `b` (one thread at a time: the pool's `filling` flag). */
+static void batch_fill(struct batch_pool *p, struct batch *b)
+{
+    struct qw_shards *s = p->s;
+    size_t used = 0;
+    memset(b->npkts, 0, s->n * sizeof *b->npkts);
+    b->total = 0;
+    b->scan_after = false;
+    b->last = p->ended;
+    while (!b->last && used < s->batch_bytes && b->total < s->batch_packets) {
+        struct qw_offer o;
+        if (p->next(p->ctx, &o) <= 0) {
+            p->ended = b->last = true;
+            break;
+        }
+        uint32_t caplen = o.caplen > FRAME_MAX ? FRAME_MAX : o.caplen;
+        unsigned e = qw_shard_of(s->linktypes[o.src], o.frame, caplen, s->n, s->share0);
+        if (o.ts_ns > s->now_ns) s->now_ns = o.ts_ns;
+        b->pkts[(size_t)e * s->batch_packets + b->npkts[e]++] =
+            (struct batch_pkt){.off = (uint32_t)used,
+                               .caplen = caplen,
+                               .wirelen = o.wirelen,
+                               .src = (uint32_t)o.src,
+                               .ts_ns = o.ts_ns,
+                               .now_ns = s->now_ns};
+        b->total++;
+        memcpy(b->bytes + used, o.frame, caplen);
+        used += ((size_t)caplen + 7) & ~(size_t)7;
+        if (++s->dispatched >= s->next_scan) {
+            b->scan_after = true;
+            s->next_scan = s->dispatched + s->scan_every;
+        }
+        if (b->scan_after) break;
+    }
+    b->end_ns = s->now_ns;
+}
+
+/* Fill batch k into its free slot b and publish it (entered and left holding p->mu). */
+static void fill_locked(struct batch_pool *p, struct batch *b, uint64_t k)
+{
+    p->filling = true;
+    pthread_mutex_unlock(&p->mu);
+    batch_fill(p, b);
+    pthread_mutex_lock(&p->mu);
+    p->filling = false;
+    p->filled = k + 1;
+    b->published = k + 1;
+    b->pending = p->s->n;
+    pthread_cond_broadcast(&p->cv);
+}
+
+/* The batch with sequence number k, once it is there: read by this thread when it is the next
+ * to read, its slot is free and no other thread is reading. */
+static struct batch *batch_get(struct batch_pool *p, uint64_t k)
+{
+    struct batch *b = &p->slot[k % p->nslots];
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        if (b->published == k + 1) break;
+        if (!p->filling && p->filled == k && b->pending == 0) {
+            fill_locked(p, b, k);
+            break;
+        }
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return b;
+}
+
+/* After batch k: keep batch_ahead more read, when no one else is reading and there is room. */
+static void batch_read_ahead(struct batch_pool *p, uint64_t k)
+{
+    pthread_mutex_lock(&p->mu);
+    while (!p->filling && !p->ended && p->filled <= k + p->s->batch_ahead) {
+        struct batch *b = &p->slot[p->filled % p->nslots];
+        if (b->pending != 0) break;
+        fill_locked(p, b, p->filled);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void batch_done(struct batch_pool *p, struct batch *b)
+{
+    pthread_mutex_lock(&p->mu);
+    if (--b->pending == 0) pthread_cond_broadcast(&p->cv); /* a reader may wait for the slot */
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Every engine has handled every packet up to a scan pass: engine 0's thread runs it while the
+ * others wait, as at a pause. */
+static void batch_scan_meet(struct batch_pool *p, unsigned me)
+{
+    struct qw_shards *s = p->s;
+    pthread_mutex_lock(&p->mu);
+    if (me != 0) {
+        uint64_t gen = p->scan_gen;
+        p->at_scan++;
+        pthread_cond_broadcast(&p->cv);
+        while (p->scan_gen == gen) pthread_cond_wait(&p->cv, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    while (p->at_scan < s->n - 1) pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    scan_pass_engines(s); /* the reading, maybe ahead of here, keeps its own schedule */
+    pthread_mutex_lock(&p->mu);
+    p->at_scan = 0;
+    p->scan_gen++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* One engine's run over every batch: its own packets, each after the clock of the capture so
+ * far (the newest time of every engine's packets up to it, as the rings carry it), then the end
+ * of every flow. */
+static void batch_engine_run(struct batch_pool *p, unsigned me)
+{
+    struct qw_worker *w = &p->s->w[me];
+    uint64_t clock = 0;
+    for (uint64_t k = 0;; k++) {
+        struct batch *b = batch_get(p, k);
+        const struct batch_pkt *mine = b->pkts + (size_t)me * p->s->batch_packets;
+        for (uint32_t i = 0; i < b->npkts[me]; i++) {
+            const struct batch_pkt *d = &mine[i];
+            qw_engine_clock(&w->engine, d->now_ns);
+            qw_engine_packet(&w->engine, &w->dec[d->src], b->bytes + d->off, d->caplen,
+                             d->wirelen, d->ts_ns);
+        }
+        bool scan = b->scan_after, last = b->last;
+        clock = b->end_ns;
+        batch_done(p, b);
+        if (!last && !scan) batch_read_ahead(p, k);
+        if (scan) batch_scan_meet(p, me);
+        if (last) break;
+    }
+    qw_engine_clock(&w->engine, clock);
+    qw_engine_finish(&w->engine);
+}
+
+static void *batch_worker_main(void *arg)
+{
+    struct qw_worker *w = arg;
+    struct shards_sync *y = w->owner->sync;
+    qw_engine_attach_thread(&w->engine);
+    pthread_mutex_lock(&y->mu);
+    while (!y->pool && !y->quit) pthread_cond_wait(&y->release_cv, &y->mu);
+    struct batch_pool *p = y->quit ? NULL : y->pool;
+    pthread_mutex_unlock(&y->mu);
+    if (p) batch_engine_run(p, w->index);
+    return NULL;
+}
+
+static void batch_pool_free(struct batch_pool *p)
+{
+    for (unsigned i = 0; p->slot && i < p->nslots; i++) {
+        free(p->slot[i].bytes);
+        free(p->slot[i].pkts);
+        free(p->slot[i].npkts);
+    }
+    free(p->slot);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+}
+
+static bool batch_pool_init(struct batch_pool *p, struct qw_shards *s)
+{
+    memset(p, 0, sizeof *p);
+    p->s = s;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (s->batch_bytes == 0 || s->batch_packets == 0 || s->batch_slots == 0) return false;
+    p->nslots = s->batch_slots;
+    p->slot = calloc(p->nslots, sizeof *p->slot);
+    if (!p->slot) return false;
+    for (unsigned i = 0; i < p->nslots; i++) {
+        p->slot[i].bytes = malloc(s->batch_bytes + FRAME_MAX + 8);
+        p->slot[i].pkts = malloc((size_t)s->n * s->batch_packets * sizeof *p->slot[i].pkts);
+        p->slot[i].npkts = calloc(s->n, sizeof *p->slot[i].npkts);
+        if (!p->slot[i].bytes || !p->slot[i].pkts || !p->slot[i].npkts) return false;
+    }
+    return true;
+}
+
+/* One engine, no thread: the packets straight to it. */
+static void run_single(struct qw_shards *s, qw_shards_next_fn next, void *ctx)
+{
+    struct qw_worker *w = &s->w[0];
+    struct qw_offer o;
+    while (next(ctx, &o) > 0) {
+        s->dispatched++;
+        if (o.ts_ns > s->now_ns) s->now_ns = o.ts_ns;
+        uint32_t caplen = o.caplen > FRAME_MAX ? FRAME_MAX : o.caplen;
+        qw_engine_packet(&w->engine, &w->dec[o.src], o.frame, caplen, o.wirelen, o.ts_ns);
+        if (qw_shards_scan_due(s)) qw_shards_scan_pass(s);
+    }
+    qw_engine_finish(&w->engine);
+}
+
+bool qw_shards_run(struct qw_shards *s, qw_shards_next_fn next, void *ctx)
+{
+    if (s->feed != QW_FEED_PULL || s->finished) return false;
+    if (s->n == 1) {
+        run_single(s, next, ctx);
+        s->finished = true;
+        return true;
+    }
+    struct batch_pool p;
+    bool ok = batch_pool_init(&p, s);
+    p.next = next;
+    p.ctx = ctx;
+    struct shards_sync *y = s->sync;
+    pthread_mutex_lock(&y->mu);
+    if (ok) y->pool = &p;
+    else y->quit = true;
+    pthread_cond_broadcast(&y->release_cv);
+    pthread_mutex_unlock(&y->mu);
+    if (ok) batch_engine_run(&p, 0);
+    for (unsigned i = 1; i < s->n; i++) {
+        if (!s->w[i].started) continue;
+        pthread_join(s->w[i].thread, NULL);
+        s->w[i].started = false;
+    }
+    y->pool = NULL;
+    batch_pool_free(&p);
+    s->finished = ok;
+    return ok;
+}
+
 /* ---- the set ------------------------------------------------------------------------------- */
 
 struct qw_engine *qw_shards_engine(struct qw_shards *s, unsigned i)
@@ -264,7 +564,7 @@ static uint64_t share(uint64_t total, unsigned n)
 }
 
 bool qw_shards_init(struct qw_shards *s, unsigned n, const struct qw_engine_config *cfg,
-                    const int *linktypes, size_t nsources)
+                    const int *linktypes, size_t nsources, enum qw_feed feed)
 {
     memset(s, 0, sizeof *s);
     if (n == 0) n = 1;
@@ -272,15 +572,27 @@ bool qw_shards_init(struct qw_shards *s, unsigned n, const struct qw_engine_conf
     s->n = n;
     s->nsources = nsources;
     s->threads = n > 1;
-    s->next_scan = QW_SCAN_PASS_PACKETS;
-    /* Engine 0's share of the address space. The capture thread also reads and hands out every
-     * packet (R); with A the whole analysis, the threads finish together when
-     * R + s0 A = (1 - s0) A / (n - 1), so s0 = (1 - (n - 1) R/A) / n. Writing the event log
-     * makes A about twice as big, so R/A depends on it: measured on the benchmark capture
-     * (bench/README.md), two workers do best with a tenth without the event log and a quarter
-     * with it. From three workers on engine 0 keeps only the frames without IP. */
-    uint64_t slice0 = cfg->events ? (1ull << 32) / 4 : (1ull << 32) / 10;
-    s->share0 = n == 2 ? (uint32_t)slice0 : 0;
+    s->feed = feed;
+    s->scan_every = QW_SCAN_PASS_PACKETS;
+    s->next_scan = s->scan_every;
+    s->batch_bytes = BATCH_BYTES_DEFAULT;
+    s->batch_packets = BATCH_PACKETS_DEFAULT;
+    s->batch_slots = BATCH_SLOTS_DEFAULT;
+    s->batch_ahead = BATCH_AHEAD_DEFAULT;
+    if (feed == QW_FEED_PULL) {
+        /* every thread reads its turn: equal slices */
+        s->share0 = (uint32_t)((1ull << 32) / n);
+    } else {
+        /* Engine 0's share of the address space. The capture thread also reads and hands out
+         * every packet (R); with A the whole analysis, the threads finish together when
+         * R + s0 A = (1 - s0) A / (n - 1), so s0 = (1 - (n - 1) R/A) / n. Writing the event
+         * log makes A about twice as big, so R/A depends on it: measured on the benchmark
+         * capture (bench/README.md), two workers do best with a tenth without the event log
+         * and a quarter with it. From three workers on engine 0 keeps only the frames without
+         * IP. */
+        uint64_t slice0 = cfg->events ? (1ull << 32) / 4 : (1ull << 32) / 10;
+        s->share0 = n == 2 ? (uint32_t)slice0 : 0;
+    }
     s->linktypes = malloc(nsources * sizeof *s->linktypes);
     s->w = calloc(n, sizeof *s->w);
     struct shards_sync *y = calloc(1, sizeof *y);
@@ -314,12 +626,14 @@ bool qw_shards_init(struct qw_shards *s, unsigned n, const struct qw_engine_conf
         if (!qw_engine_init(&w->engine, &c)) goto fail;
         w->engine_ok = true;
         for (size_t k = 0; k < nsources; k++) qw_engine_setup_decoder(&w->engine, &w->dec[k]);
-        if (s->threads && i > 0 && !ring_init(&w->ring)) goto fail;
+        if (s->threads && feed == QW_FEED_PUSH && i > 0 && !ring_init(&w->ring)) goto fail;
     }
     qw_engine_attach_thread(&s->w[0].engine); /* engine 0 runs on the capture thread */
     for (unsigned i = 1; s->threads && i < n; i++) {
         struct qw_worker *w = &s->w[i];
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) goto fail;
+        if (pthread_create(&w->thread, NULL, feed == QW_FEED_PUSH ? worker_main : batch_worker_main,
+                           w) != 0)
+            goto fail;
         w->started = true;
         char name[16];
         snprintf(name, sizeof name, "qw-worker-%hhu", (unsigned char)i);
@@ -355,15 +669,21 @@ void qw_shards_packet(struct qw_shards *s, size_t src, const uint8_t *frame, uin
     ring_commit(r, total, false);
 }
 
+/* Workers fed through rings (not by qw_shards_run's batches). */
+static bool pushing(const struct qw_shards *s)
+{
+    return s->threads && s->feed == QW_FEED_PUSH;
+}
+
 void qw_shards_flush(struct qw_shards *s)
 {
-    for (unsigned i = 1; s->threads && i < s->n; i++)
+    for (unsigned i = 1; pushing(s) && i < s->n; i++)
         if (s->w[i].ring.unpublished) ring_publish(&s->w[i].ring);
 }
 
 void qw_shards_pause(struct qw_shards *s)
 {
-    if (!s->threads || s->paused || s->finished) return;
+    if (!pushing(s) || s->paused || s->finished) return;
     for (unsigned i = 1; i < s->n; i++) ring_push_control(&s->w[i].ring, REC_PAUSE, s->now_ns);
     struct shards_sync *y = s->sync;
     pthread_mutex_lock(&y->mu);
@@ -386,11 +706,8 @@ void qw_shards_resume(struct qw_shards *s)
 
 void qw_shards_scan_pass(struct qw_shards *s)
 {
-    if (s->n == 0) return; /* never started */
-    struct qw_detector *all[QW_WORKERS_MAX];
-    for (unsigned i = 0; i < s->n; i++) all[i] = &s->w[i].engine.detect;
-    qw_detect_scan_pass(all[0], all, s->n);
-    s->next_scan = s->dispatched + QW_SCAN_PASS_PACKETS;
+    scan_pass_engines(s);
+    s->next_scan = s->dispatched + s->scan_every;
 }
 
 bool qw_shards_scan_due(const struct qw_shards *s)
@@ -398,11 +715,29 @@ bool qw_shards_scan_due(const struct qw_shards *s)
     return s->dispatched >= s->next_scan;
 }
 
+/* Tell workers still waiting for qw_shards_run's batches to quit, and join them. */
+static void stop_batch_workers(struct qw_shards *s)
+{
+    struct shards_sync *y = s->sync;
+    pthread_mutex_lock(&y->mu);
+    y->quit = true;
+    pthread_cond_broadcast(&y->release_cv);
+    pthread_mutex_unlock(&y->mu);
+    for (unsigned i = 1; i < s->n; i++) {
+        if (!s->w[i].started) continue;
+        pthread_join(s->w[i].thread, NULL);
+        s->w[i].started = false;
+    }
+}
+
 void qw_shards_finish(struct qw_shards *s)
 {
     if (s->finished) return;
     if (!s->threads) {
         qw_engine_finish(&s->w[0].engine);
+    } else if (s->feed == QW_FEED_PULL) { /* qw_shards_run never ran: no engine saw a packet */
+        stop_batch_workers(s);
+        for (unsigned i = 0; i < s->n; i++) qw_engine_finish(&s->w[i].engine);
     } else {
         qw_shards_resume(s);
         for (unsigned i = 1; i < s->n; i++) ring_push_control(&s->w[i].ring, REC_FINISH, s->now_ns);
@@ -427,7 +762,10 @@ bool qw_shards_close_logs(struct qw_shards *s)
 
 void qw_shards_free(struct qw_shards *s)
 {
-    if (s->w && s->threads && !s->finished) {
+    if (s->feed == QW_FEED_PULL) {
+        /* those qw_shards_run did not take (nothing left to join after it) */
+        if (s->w && s->threads && s->sync) stop_batch_workers(s);
+    } else if (s->w && s->threads && !s->finished) {
         /* workers still running (failed start or early exit): stop them without analysis */
         for (unsigned i = 0; i < s->n; i++) {
             if (!s->w[i].started) continue;

@@ -1,0 +1,275 @@
+/* The pulled feed of `--workers` (engine/shards.c): packets read in batches by whichever engine
+ * thread runs out, each engine taking its own share in capture order. Driven with batches made
+ * tiny (a few packets, one to three slots) so that slot reuse, reading ahead, the scan-pass
+ * meeting and the end are crossed hundreds of times, and checked against one engine on the same
+ * stream: every packet reaches the engine its address pair hashes to, the capture's clock
+ * reaches every engine (flows time out alike), recon.scan counts probes spread over engines at
+ * the passes, and the findings and flow counts are those of one engine. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "decode/shard_key.h"
+#include "engine/shards.h"
+
+#define SEC 1000000000ull
+#define MAX_PKTS 12000
+#define FRAME_LEN 60
+
+struct stream {
+    uint8_t frame[MAX_PKTS][FRAME_LEN];
+    uint32_t len[MAX_PKTS];
+    uint64_t ts[MAX_PKTS];
+    size_t n, next;
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)(v >> 16));
+    put16(p + 2, (uint16_t)v);
+}
+
+/* Ethernet + IPv4 + TCP (SYN) or UDP (4 payload bytes), MACs from the addresses. */
+static void add_ip(struct stream *s, uint64_t ts, uint8_t proto, uint32_t src, uint32_t dst,
+                   uint16_t sport, uint16_t dport)
+{
+    assert_true(s->n < MAX_PKTS);
+    uint8_t *f = s->frame[s->n];
+    memset(f, 0, FRAME_LEN);
+    f[0] = 0x02;
+    put32(f + 2, dst);
+    f[6] = 0x02;
+    put32(f + 8, src);
+    put16(f + 12, 0x0800);
+    uint8_t *ip = f + 14;
+    size_t l4 = proto == 6 ? 20 : 12;
+    ip[0] = 0x45;
+    put16(ip + 2, (uint16_t)(20 + l4));
+    ip[8] = 64;
+    ip[9] = proto;
+    put32(ip + 12, src);
+    put32(ip + 16, dst);
+    uint8_t *t = ip + 20;
+    put16(t, sport);
+    put16(t + 2, dport);
+    if (proto == 6) {
+        put32(t + 4, 1000);
+        t[12] = 0x50;
+        t[13] = 0x02; /* SYN */
+        put16(t + 14, 1024);
+    } else {
+        put16(t + 4, 12);
+        memcpy(t + 8, "ping", 4);
+    }
+    s->len[s->n] = (uint32_t)(14 + 20 + l4);
+    s->ts[s->n++] = ts;
+}
+
+/* An ARP request: no IP, so engine 0's. */
+static void add_arp(struct stream *s, uint64_t ts, uint32_t sender, uint32_t target)
+{
+    assert_true(s->n < MAX_PKTS);
+    uint8_t *f = s->frame[s->n];
+    memset(f, 0, FRAME_LEN);
+    memset(f, 0xff, 6);
+    f[6] = 0x02;
+    put32(f + 8, sender);
+    put16(f + 12, 0x0806);
+    uint8_t *a = f + 14;
+    put16(a, 1);
+    put16(a + 2, 0x0800);
+    a[4] = 6;
+    a[5] = 4;
+    put16(a + 6, 1);
+    memcpy(a + 8, f + 6, 6);
+    put32(a + 14, sender);
+    put32(a + 24, target);
+    s->len[s->n] = 42;
+    s->ts[s->n++] = ts;
+}
+
+/* A port sweep (64 hosts, one SYN each, unanswered) in the first half minute, among twenty
+ * pairs exchanging a datagram each way every two seconds, all but one of which fall silent at
+ * 200 s: their flows time out on the clock the last pair's packets move on, which an engine
+ * without that pair learns only from the clock the batches carry to its end. And an ARP request
+ * every 10 s. */
+static struct stream *build_stream(void)
+{
+    struct stream *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    uint32_t scanner = 0x0a090909, net_a = 0x0a020000, net_b = 0x0a030000;
+    unsigned swept = 0;
+    for (uint64_t t = 0; t < 400 * SEC; t += 2 * SEC) {
+        for (uint32_t i = 1; i <= 20; i++) {
+            if (i != 1 && t >= 200 * SEC) continue;
+            uint64_t at = t + i * (SEC / 50);
+            add_ip(s, at, 17, net_a + i, net_b + i, (uint16_t)(40000 + i), 9999);
+            add_ip(s, at + SEC / 100, 17, net_b + i, net_a + i, 9999, (uint16_t)(40000 + i));
+        }
+        for (int k = 0; k < 4 && swept < 64; k++, swept++)
+            add_ip(s, t + SEC + (uint64_t)k * (SEC / 10), 6, scanner, 0x0a010000 + swept,
+                   (uint16_t)(50000 + swept), 502);
+        if (t % (10 * SEC) == 0) add_arp(s, t + SEC / 3, net_a + 1, net_a + 99);
+    }
+    return s;
+}
+
+static int next_frame(void *ctx, struct qw_offer *p)
+{
+    struct stream *s = ctx;
+    if (s->next == s->n) return 0;
+    size_t i = s->next++;
+    *p = (struct qw_offer){.src = 0,
+                           .frame = s->frame[i],
+                           .caplen = s->len[i],
+                           .wirelen = s->len[i],
+                           .ts_ns = s->ts[i]};
+    return 1;
+}
+
+struct outcome {
+    uint64_t packets, alerts, flows, timed_out, probes_left;
+};
+
+/* Run the stream through n engines with the batch pool's shape; `scan_every` 0 leaves the
+ * default (no pass before the end on a stream this short). */
+static struct outcome run(struct stream *st, unsigned n, size_t batch_bytes, unsigned batch_packets,
+                          unsigned slots, unsigned ahead, uint64_t scan_every)
+{
+    struct qw_shards s;
+    struct qw_engine_config cfg = {0};
+    const int ethernet = 1;
+    assert_true(qw_shards_init(&s, n, &cfg, &ethernet, 1, QW_FEED_PULL));
+    if (batch_bytes) {
+        s.batch_bytes = batch_bytes;
+        s.batch_packets = batch_packets;
+        s.batch_slots = slots;
+        s.batch_ahead = ahead;
+    }
+    if (scan_every) s.next_scan = s.scan_every = scan_every;
+    st->next = 0;
+    assert_true(qw_shards_run(&s, next_frame, st));
+    assert_int_equal(s.dispatched, st->n);
+    assert_true(s.finished);
+
+    /* every packet went to the engine its address pair hashes to */
+    uint64_t expect[8] = {0};
+    for (size_t i = 0; i < st->n; i++)
+        expect[qw_shard_of(1, st->frame[i], st->len[i], n, s.share0)]++;
+    for (unsigned i = 0; i < n; i++) {
+        assert_int_equal(qw_shards_engine(&s, i)->stats.packets, expect[i]);
+        if (n > 1 && st->n) assert_true(expect[i] > 0); /* the split is no accident */
+    }
+
+    struct outcome o = {0};
+    for (unsigned i = 0; i < n; i++) o.probes_left += qw_shards_engine(&s, i)->detect.nprobe_log;
+    qw_shards_scan_pass(&s); /* as the session's commit does after the end */
+    struct qw_engine_stats es;
+    qw_shards_stats(&s, &es);
+    struct qw_flow_stats fs;
+    struct qw_reasm_stats rs;
+    qw_shards_flow_stats(&s, &fs, &rs);
+    o.packets = es.packets;
+    o.alerts = qw_shards_alerts(&s);
+    o.flows = fs.created;
+    o.timed_out = fs.timed_out;
+    qw_shards_free(&s);
+    return o;
+}
+
+static void same_as_one(const struct outcome *one, const struct outcome *many)
+{
+    assert_int_equal(many->packets, one->packets);
+    assert_int_equal(many->alerts, one->alerts);
+    assert_int_equal(many->flows, one->flows);
+    assert_int_equal(many->timed_out, one->timed_out);
+}
+
+static void test_pulled_batches_match_one_engine(void **state)
+{
+    (void)state;
+    struct stream *st = build_stream();
+    struct outcome one = run(st, 1, 0, 0, 0, 0, 0);
+    assert_int_equal(one.packets, st->n);
+    assert_true(one.alerts > 0);    /* recon.scan on the sweep */
+    assert_true(one.timed_out > 0); /* the pairs that fell silent */
+    assert_true(one.flows > 40);
+
+    /* default pool: the whole stream fits in a few batches */
+    struct outcome two = run(st, 2, 0, 0, 0, 0, 0);
+    same_as_one(&one, &two);
+    /* tiny batches over three slots, reading ahead */
+    struct outcome three = run(st, 3, 256, 5, 3, 1, 0);
+    same_as_one(&one, &three);
+    /* one slot: every engine in step with the reading */
+    struct outcome lockstep = run(st, 3, 64, 1, 1, 0, 0);
+    same_as_one(&one, &lockstep);
+    free(st);
+}
+
+static void test_scan_passes_meet_mid_stream(void **state)
+{
+    (void)state;
+    struct stream *st = build_stream();
+    /* without a pass before the end, the sweep's probes are still in the engines' logs */
+    struct outcome late = run(st, 2, 512, 8, 4, 2, 0);
+    assert_true(late.probes_left >= 64);
+    /* a pass every 97 packets: the engines meet hundreds of times and the logs are counted
+     * as they go, with the finding of one engine */
+    struct outcome one = run(st, 1, 0, 0, 0, 0, 97);
+    struct outcome two = run(st, 2, 512, 8, 4, 2, 97);
+    struct outcome three = run(st, 3, 300, 3, 2, 1, 97);
+    assert_true(two.probes_left < 64);
+    same_as_one(&one, &two);
+    same_as_one(&one, &three);
+    same_as_one(&late, &two);
+    free(st);
+}
+
+static void test_empty_source(void **state)
+{
+    (void)state;
+    struct stream *st = calloc(1, sizeof *st);
+    assert_non_null(st);
+    struct outcome o = run(st, 2, 128, 2, 2, 1, 0);
+    assert_int_equal(o.packets, 0);
+    assert_int_equal(o.flows, 0);
+    free(st);
+}
+
+/* Started for pulling but never run (the input failed first): stopping must not hang. */
+static void test_free_without_run(void **state)
+{
+    (void)state;
+    struct qw_shards s;
+    struct qw_engine_config cfg = {0};
+    const int ethernet = 1;
+    assert_true(qw_shards_init(&s, 3, &cfg, &ethernet, 1, QW_FEED_PULL));
+    qw_shards_finish(&s);
+    assert_true(s.finished);
+    qw_shards_free(&s);
+    assert_true(qw_shards_init(&s, 2, &cfg, &ethernet, 1, QW_FEED_PULL));
+    qw_shards_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pulled_batches_match_one_engine),
+        cmocka_unit_test(test_scan_passes_meet_mid_stream),
+        cmocka_unit_test(test_empty_source),
+        cmocka_unit_test(test_free_without_run),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
