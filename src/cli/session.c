@@ -272,11 +272,6 @@ void qw_session_packet(struct qw_session *s, size_t src, const uint8_t *frame, u
                        uint32_t wirelen, uint64_t ts_ns)
 {
     qw_shards_packet(&s->shards, src, frame, caplen, wirelen, ts_ns);
-    if (qw_shards_scan_due(&s->shards)) { /* recon.scan counts across engines: see shards.h */
-        qw_shards_pause(&s->shards);
-        qw_shards_scan_pass(&s->shards);
-        qw_shards_resume(&s->shards);
-    }
 }
 
 bool qw_session_run(struct qw_session *s, qw_shards_next_fn next, void *ctx)

@@ -23,7 +23,8 @@ uint64_t qw_shard_hash(int linktype, const uint8_t *frame, uint32_t caplen, bool
 
 /* The worker in [0, nworkers) for a frame: worker 0 takes frames without IP and the slice
  * [0, share0) of the 32-bit hash space, the others equal slices of the rest (shards.c gives
- * worker 0, which runs on the capture thread, a smaller one). */
+ * worker 0 a smaller slice when the capture thread, which runs it, also hands out every packet
+ * of a live capture, and an equal one when the engine threads share the reading of a file). */
 unsigned qw_shard_of(int linktype, const uint8_t *frame, uint32_t caplen, unsigned nworkers,
                      uint32_t share0);
 

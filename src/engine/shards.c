@@ -251,6 +251,27 @@ static void *worker_main(void *arg)
     }
 }
 
+/* Wait for every worker thread to return. */
+static void join_workers(struct qw_shards *s)
+{
+    for (unsigned i = 1; i < s->n; i++) {
+        if (!s->w[i].started) continue;
+        pthread_join(s->w[i].thread, NULL);
+        s->w[i].started = false;
+    }
+}
+
+/* Tell workers still waiting for qw_shards_run's batches to quit, and join them. */
+static void stop_batch_workers(struct qw_shards *s)
+{
+    struct shards_sync *y = s->sync;
+    pthread_mutex_lock(&y->mu);
+    y->quit = true;
+    pthread_cond_broadcast(&y->release_cv);
+    pthread_mutex_unlock(&y->mu);
+    join_workers(s);
+}
+
 /* recon.scan over every engine's probes, counted into engine 0's (every engine stopped). */
 static void scan_pass_engines(struct qw_shards *s)
 {
@@ -504,16 +525,11 @@ static bool batch_pool_init(struct batch_pool *p, struct qw_shards *s)
 /* One engine, no thread: the packets straight to it. */
 static void run_single(struct qw_shards *s, qw_shards_next_fn next, void *ctx)
 {
-    struct qw_worker *w = &s->w[0];
     struct qw_offer o;
-    while (next(ctx, &o) > 0) {
-        s->dispatched++;
-        if (o.ts_ns > s->now_ns) s->now_ns = o.ts_ns;
-        uint32_t caplen = o.caplen > FRAME_MAX ? FRAME_MAX : o.caplen;
-        qw_engine_packet(&w->engine, &w->dec[o.src], o.frame, caplen, o.wirelen, o.ts_ns);
-        if (qw_shards_scan_due(s)) qw_shards_scan_pass(s);
-    }
-    qw_engine_finish(&w->engine);
+    while (next(ctx, &o) > 0)
+        qw_shards_packet(s, o.src, o.frame, o.caplen > FRAME_MAX ? FRAME_MAX : o.caplen,
+                         o.wirelen, o.ts_ns);
+    qw_engine_finish(&s->w[0].engine);
 }
 
 bool qw_shards_run(struct qw_shards *s, qw_shards_next_fn next, void *ctx)
@@ -525,25 +541,23 @@ bool qw_shards_run(struct qw_shards *s, qw_shards_next_fn next, void *ctx)
         return true;
     }
     struct batch_pool p;
-    bool ok = batch_pool_init(&p, s);
+    if (!batch_pool_init(&p, s)) {
+        batch_pool_free(&p);
+        return false; /* the workers stay waiting: qw_shards_finish or _free stops them */
+    }
     p.next = next;
     p.ctx = ctx;
     struct shards_sync *y = s->sync;
     pthread_mutex_lock(&y->mu);
-    if (ok) y->pool = &p;
-    else y->quit = true;
+    y->pool = &p;
     pthread_cond_broadcast(&y->release_cv);
     pthread_mutex_unlock(&y->mu);
-    if (ok) batch_engine_run(&p, 0);
-    for (unsigned i = 1; i < s->n; i++) {
-        if (!s->w[i].started) continue;
-        pthread_join(s->w[i].thread, NULL);
-        s->w[i].started = false;
-    }
+    batch_engine_run(&p, 0);
+    join_workers(s);
     y->pool = NULL;
     batch_pool_free(&p);
-    s->finished = ok;
-    return ok;
+    s->finished = true;
+    return true;
 }
 
 /* ---- the set ------------------------------------------------------------------------------- */
@@ -645,8 +659,9 @@ fail:
     return false;
 }
 
-void qw_shards_packet(struct qw_shards *s, size_t src, const uint8_t *frame, uint32_t caplen,
-                      uint32_t wirelen, uint64_t ts_ns)
+/* One frame to its engine: straight to engine 0 on this thread, or through a worker's ring. */
+static void hand_out(struct qw_shards *s, size_t src, const uint8_t *frame, uint32_t caplen,
+                     uint32_t wirelen, uint64_t ts_ns)
 {
     s->dispatched++;
     if (ts_ns > s->now_ns) s->now_ns = ts_ns;
@@ -667,6 +682,17 @@ void qw_shards_packet(struct qw_shards *s, size_t src, const uint8_t *frame, uin
     memcpy(at, &h, sizeof h);
     memcpy(at + HDR_BYTES, frame, caplen);
     ring_commit(r, total, false);
+}
+
+void qw_shards_packet(struct qw_shards *s, size_t src, const uint8_t *frame, uint32_t caplen,
+                      uint32_t wirelen, uint64_t ts_ns)
+{
+    hand_out(s, src, frame, caplen, wirelen, ts_ns);
+    if (s->dispatched >= s->next_scan) { /* recon.scan counts across engines: see shards.h */
+        qw_shards_pause(s);
+        qw_shards_scan_pass(s);
+        qw_shards_resume(s);
+    }
 }
 
 /* Workers fed through rings (not by qw_shards_run's batches). */
@@ -710,26 +736,6 @@ void qw_shards_scan_pass(struct qw_shards *s)
     s->next_scan = s->dispatched + s->scan_every;
 }
 
-bool qw_shards_scan_due(const struct qw_shards *s)
-{
-    return s->dispatched >= s->next_scan;
-}
-
-/* Tell workers still waiting for qw_shards_run's batches to quit, and join them. */
-static void stop_batch_workers(struct qw_shards *s)
-{
-    struct shards_sync *y = s->sync;
-    pthread_mutex_lock(&y->mu);
-    y->quit = true;
-    pthread_cond_broadcast(&y->release_cv);
-    pthread_mutex_unlock(&y->mu);
-    for (unsigned i = 1; i < s->n; i++) {
-        if (!s->w[i].started) continue;
-        pthread_join(s->w[i].thread, NULL);
-        s->w[i].started = false;
-    }
-}
-
 void qw_shards_finish(struct qw_shards *s)
 {
     if (s->finished) return;
@@ -743,11 +749,7 @@ void qw_shards_finish(struct qw_shards *s)
         for (unsigned i = 1; i < s->n; i++) ring_push_control(&s->w[i].ring, REC_FINISH, s->now_ns);
         qw_engine_clock(&s->w[0].engine, s->now_ns);
         qw_engine_finish(&s->w[0].engine); /* while the workers end theirs */
-        for (unsigned i = 1; i < s->n; i++) {
-            if (!s->w[i].started) continue;
-            pthread_join(s->w[i].thread, NULL);
-            s->w[i].started = false;
-        }
+        join_workers(s);
     }
     s->finished = true;
 }

@@ -29,7 +29,8 @@
 #include "engine/engine.h"
 
 #define QW_WORKERS_MAX 64u
-/* Packets between scan passes (qw_shards_scan_due): bounds the probe logs on long captures. */
+/* Packets between scan passes (qw_shards_packet and qw_shards_run run them): bounds the probe
+ * logs on long captures. */
 #define QW_SCAN_PASS_PACKETS (1u << 20)
 
 struct qw_worker;
@@ -79,7 +80,8 @@ bool qw_shards_init(struct qw_shards *s, unsigned n, const struct qw_engine_conf
  * scan passes fall due as with qw_shards_packet. Returns when every engine is done; false
  * (nothing analysed) when the batch pool cannot be had. */
 bool qw_shards_run(struct qw_shards *s, qw_shards_next_fn next, void *ctx);
-/* Pushed feed: one captured frame from source `src`. */
+/* Pushed feed: one captured frame from source `src`; when a scan pass falls due the workers are
+ * paused for it. */
 void qw_shards_packet(struct qw_shards *s, size_t src, const uint8_t *frame, uint32_t caplen,
                       uint32_t wirelen, uint64_t ts_ns);
 /* Hand the packets held back for batching to the workers now (a live source went quiet). */
@@ -90,8 +92,6 @@ void qw_shards_pause(struct qw_shards *s);
 void qw_shards_resume(struct qw_shards *s);
 /* Count the probes of every engine for recon.scan into engine 0 (workers must be paused). */
 void qw_shards_scan_pass(struct qw_shards *s);
-/* Is a scan pass due (every QW_SCAN_PASS_PACKETS packets)? */
-bool qw_shards_scan_due(const struct qw_shards *s);
 /* End every flow of every engine (end of capture or of a live run); workers stop. */
 void qw_shards_finish(struct qw_shards *s);
 void qw_shards_free(struct qw_shards *s);

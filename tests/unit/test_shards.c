@@ -1,10 +1,10 @@
-/* The pulled feed of `--workers` (engine/shards.c): packets read in batches by whichever engine
- * thread runs out, each engine taking its own share in capture order. Driven with batches made
- * tiny (a few packets, one to three slots) so that slot reuse, reading ahead, the scan-pass
- * meeting and the end are crossed hundreds of times, and checked against one engine on the same
- * stream: every packet reaches the engine its address pair hashes to, the capture's clock
- * reaches every engine (flows time out alike), recon.scan counts probes spread over engines at
- * the passes, and the findings and flow counts are those of one engine. */
+/* How `--workers` feeds its engines (engine/shards.c). The pulled feed of capture files, with
+ * batches made tiny (a few packets, one to three slots) so that slot reuse, reading ahead, the
+ * scan-pass meeting and the end are crossed hundreds of times, and the pushed feed of live
+ * capture, with a pass every 97 packets, are checked against one engine on the same stream:
+ * every packet reaches the engine its address pair hashes to, the capture's clock reaches every
+ * engine (flows time out alike), recon.scan counts probes spread over engines at the passes,
+ * and the findings and flow counts are those of one engine. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -142,50 +142,72 @@ struct outcome {
     uint64_t packets, alerts, flows, timed_out, probes_left;
 };
 
-/* Run the stream through n engines with the batch pool's shape; `scan_every` 0 leaves the
- * default (no pass before the end on a stream this short). */
+/* What n engines made of the stream, read back once they have ended (and freed then). */
+static struct outcome outcome_of(struct qw_shards *s, struct stream *st, unsigned n)
+{
+    assert_int_equal(s->dispatched, st->n);
+    assert_true(s->finished);
+
+    /* every packet went to the engine its address pair hashes to */
+    uint64_t expect[8] = {0};
+    for (size_t i = 0; i < st->n; i++)
+        expect[qw_shard_of(1, st->frame[i], st->len[i], n, s->share0)]++;
+    for (unsigned i = 0; i < n; i++) {
+        assert_int_equal(qw_shards_engine(s, i)->stats.packets, expect[i]);
+        if (n > 1 && st->n) assert_true(expect[i] > 0); /* the split is no accident */
+    }
+
+    struct outcome o = {0};
+    for (unsigned i = 0; i < n; i++) o.probes_left += qw_shards_engine(s, i)->detect.nprobe_log;
+    qw_shards_scan_pass(s); /* as the session's commit does after the end */
+    struct qw_engine_stats es;
+    qw_shards_stats(s, &es);
+    struct qw_flow_stats fs;
+    struct qw_reasm_stats rs;
+    qw_shards_flow_stats(s, &fs, &rs);
+    o.packets = es.packets;
+    o.alerts = qw_shards_alerts(s);
+    o.flows = fs.created;
+    o.timed_out = fs.timed_out;
+    qw_shards_free(s);
+    return o;
+}
+
+static void start(struct qw_shards *s, unsigned n, enum qw_feed feed, uint64_t scan_every)
+{
+    struct qw_engine_config cfg = {0};
+    const int ethernet = 1;
+    assert_true(qw_shards_init(s, n, &cfg, &ethernet, 1, feed));
+    if (scan_every) s->next_scan = s->scan_every = scan_every;
+}
+
+/* Pull the stream through n engines with the batch pool's shape (batch_bytes 0: the defaults);
+ * `scan_every` 0 leaves the default (no pass before the end on a stream this short). */
 static struct outcome run(struct stream *st, unsigned n, size_t batch_bytes, unsigned batch_packets,
                           unsigned slots, unsigned ahead, uint64_t scan_every)
 {
     struct qw_shards s;
-    struct qw_engine_config cfg = {0};
-    const int ethernet = 1;
-    assert_true(qw_shards_init(&s, n, &cfg, &ethernet, 1, QW_FEED_PULL));
+    start(&s, n, QW_FEED_PULL, scan_every);
     if (batch_bytes) {
         s.batch_bytes = batch_bytes;
         s.batch_packets = batch_packets;
         s.batch_slots = slots;
         s.batch_ahead = ahead;
     }
-    if (scan_every) s.next_scan = s.scan_every = scan_every;
     st->next = 0;
     assert_true(qw_shards_run(&s, next_frame, st));
-    assert_int_equal(s.dispatched, st->n);
-    assert_true(s.finished);
+    return outcome_of(&s, st, n);
+}
 
-    /* every packet went to the engine its address pair hashes to */
-    uint64_t expect[8] = {0};
+/* Push the stream through n engines, as live capture does (rings, engine 0 on this thread). */
+static struct outcome push(struct stream *st, unsigned n, uint64_t scan_every)
+{
+    struct qw_shards s;
+    start(&s, n, QW_FEED_PUSH, scan_every);
     for (size_t i = 0; i < st->n; i++)
-        expect[qw_shard_of(1, st->frame[i], st->len[i], n, s.share0)]++;
-    for (unsigned i = 0; i < n; i++) {
-        assert_int_equal(qw_shards_engine(&s, i)->stats.packets, expect[i]);
-        if (n > 1 && st->n) assert_true(expect[i] > 0); /* the split is no accident */
-    }
-
-    struct outcome o = {0};
-    for (unsigned i = 0; i < n; i++) o.probes_left += qw_shards_engine(&s, i)->detect.nprobe_log;
-    qw_shards_scan_pass(&s); /* as the session's commit does after the end */
-    struct qw_engine_stats es;
-    qw_shards_stats(&s, &es);
-    struct qw_flow_stats fs;
-    struct qw_reasm_stats rs;
-    qw_shards_flow_stats(&s, &fs, &rs);
-    o.packets = es.packets;
-    o.alerts = qw_shards_alerts(&s);
-    o.flows = fs.created;
-    o.timed_out = fs.timed_out;
-    qw_shards_free(&s);
-    return o;
+        qw_shards_packet(&s, 0, st->frame[i], st->len[i], st->len[i], st->ts[i]);
+    qw_shards_finish(&s);
+    return outcome_of(&s, st, n);
 }
 
 static void same_as_one(const struct outcome *one, const struct outcome *many)
@@ -234,6 +256,10 @@ static void test_scan_passes_meet_mid_stream(void **state)
     same_as_one(&one, &two);
     same_as_one(&one, &three);
     same_as_one(&late, &two);
+    /* pushed through rings, the workers pause for each pass */
+    struct outcome pushed = push(st, 3, 97);
+    assert_true(pushed.probes_left < 64);
+    same_as_one(&one, &pushed);
     free(st);
 }
 
@@ -248,7 +274,8 @@ static void test_empty_source(void **state)
     free(st);
 }
 
-/* Started for pulling but never run (the input failed first): stopping must not hang. */
+/* Started for pulling but never run (the input failed first, or the pool could not be had):
+ * stopping must not hang. */
 static void test_free_without_run(void **state)
 {
     (void)state;
@@ -261,6 +288,17 @@ static void test_free_without_run(void **state)
     qw_shards_free(&s);
     assert_true(qw_shards_init(&s, 2, &cfg, &ethernet, 1, QW_FEED_PULL));
     qw_shards_free(&s);
+    /* a run that cannot have its pool analyses nothing and leaves the workers to be stopped */
+    struct stream *st = calloc(1, sizeof *st);
+    assert_non_null(st);
+    assert_true(qw_shards_init(&s, 2, &cfg, &ethernet, 1, QW_FEED_PULL));
+    s.batch_slots = 0;
+    assert_false(qw_shards_run(&s, next_frame, st));
+    assert_false(s.finished);
+    qw_shards_finish(&s);
+    assert_true(s.finished);
+    qw_shards_free(&s);
+    free(st);
 }
 
 int main(void)
