@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct qw_pcap_hold;
+
 struct qw_pcap_reader {
     const uint8_t *base; /* the bytes at hand: a whole image, or the window of the file in buf */
     size_t size;
@@ -34,10 +36,17 @@ struct qw_pcap_reader {
     size_t buf_cap;
     uint64_t window_at;  /* file offset of buf[0] */
     int read_errno;      /* a read failed: the records end with this error */
+    /* records held in place (qw_pcap_reader_hold), or NULL */
+    struct qw_pcap_hold *hold;
+    bool last_stable;    /* held: the last record handed out stays where it is until released
+                          * (else it is valid until the next call only) */
+    uint32_t last_span;  /* the bytes the last record took in the file (header included) */
 };
 
 /* The largest record libpcap accepts for the link types quaywatch decodes. */
 #define QW_PCAP_MAX_CAPLEN 262144u
+/* The most bytes one record takes in a file: its header and the longest frame. */
+#define QW_PCAP_MAX_SPAN (16u + QW_PCAP_MAX_CAPLEN)
 
 /* Whether the first four bytes of a file are a classic pcap magic (either byte order, micro- or
  * nanosecond), whatever its version: its records are then a 16-byte header and the bytes. */
@@ -57,6 +66,23 @@ bool qw_pcap_reader_open(struct qw_pcap_reader *r, const char *path);
  * words where libpcap has some). */
 int qw_pcap_reader_next(struct qw_pcap_reader *r, const uint8_t **data, struct pcap_pkthdr *h,
                         char *err, size_t errlen);
+
+/* Hold the records of an opened file (before its first record is read) in place until the caller
+ * releases them, instead of until the next call.
+ *
+ * Why: with `analyze --workers N` the thread reading the file copied every frame into the
+ * engines' batches; now the batches point into the reader's memory. The file is read a window
+ * of `window` bytes at a time into a ring with room for `held` bytes of records (their spans,
+ * headers included: the most the caller keeps at once) beside the reading. A record stays
+ * where it is (last_stable) until qw_pcap_reader_release passes it, except one that wraps
+ * around the ring's end, which is copied aside (last_stable false: valid until the next call).
+ * Records are walked exactly as without holding: same records, same errors, same offsets. If
+ * the caller held more than it said, reading would wait for a release. False (nothing changed)
+ * for an image, a reader already started, or no memory. */
+bool qw_pcap_reader_hold(struct qw_pcap_reader *r, size_t window, size_t held);
+
+/* Held records: every record before file offset `upto` may now be overwritten. Any thread. */
+void qw_pcap_reader_release(struct qw_pcap_reader *r, uint64_t upto);
 
 /* The file offset of the next record (after the last one returned). */
 uint64_t qw_pcap_reader_offset(const struct qw_pcap_reader *r);

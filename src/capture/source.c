@@ -173,6 +173,12 @@ int qw_source_advance(struct qw_source *s)
     return damaged(s, pcap_geterr(s->pcap));
 }
 
+bool qw_source_hold(struct qw_source *s, size_t window, size_t held)
+{
+    return s->own_reader && !s->have_packet && !s->done &&
+           qw_pcap_reader_hold(&s->reader, window, held);
+}
+
 void qw_source_close(struct qw_source *s)
 {
     if (s->own_reader) qw_pcap_reader_close(&s->reader);

@@ -44,6 +44,9 @@ bool qw_source_open_live(struct qw_source *s, const struct qw_live_opts *o);
 /* Read ahead the next packet. Returns 1 when one is ready, 0 at the end (or a live timeout: check
  * s->done), -1 on damage (message in s->error, s->done set). */
 int qw_source_advance(struct qw_source *s);
+/* Hold the records of a classic pcap file quaywatch reads itself in place until released, before
+ * its first packet (qw_pcap_reader_hold). False, and nothing changed, for any other source. */
+bool qw_source_hold(struct qw_source *s, size_t window, size_t held);
 void qw_source_close(struct qw_source *s);
 
 #endif

@@ -39,9 +39,13 @@ struct feed {
     struct qw_source *offered; /* its packet was handed out: read its next one first */
     long total;
     bool tty;
+    bool held; /* one file, its records held in place for the engines' batches */
     double t0, last;
     int rc;
 };
+
+/* The read() size for a file whose records are held (pcap_reader.h), as without holding. */
+#define HELD_WINDOW (1u << 20)
 
 /* The earliest next packet of all the files (ties go to the earlier file). */
 static int next_packet(void *arg, struct qw_offer *p)
@@ -70,8 +74,19 @@ static int next_packet(void *arg, struct qw_offer *p)
                            .caplen = next->hdr->caplen,
                            .wirelen = next->hdr->len,
                            .ts_ns = next->ts_ns};
+    if (f->held && next->reader.last_stable) {
+        p->stable = true;
+        p->span = next->reader.last_span;
+        p->mark = qw_pcap_reader_offset(&next->reader); /* read no further than this record */
+    }
     f->offered = next;
     return 1;
+}
+
+static void release_records(void *arg, uint64_t mark)
+{
+    struct feed *f = arg;
+    qw_pcap_reader_release(&f->srcs[0].reader, mark);
 }
 
 int qw_cmd_analyze(int argc, char **argv)
@@ -145,13 +160,21 @@ int qw_cmd_analyze(int argc, char **argv)
 
     struct feed f = {.s = &s, .srcs = srcs, .n = nfiles, .total = total,
                      .tty = isatty(2) && !s.opt.quiet, .rc = QW_EXIT_OK};
+    /* One file and several engine threads: their batches point at its records where they were
+     * read instead of copying them (pcap_reader.h). */
+    f.held = nfiles == 1 && s.shards.n > 1 &&
+             qw_source_hold(&srcs[0], HELD_WINDOW,
+                            qw_shards_held_max(&s.shards, QW_PCAP_MAX_SPAN));
+    struct qw_pull pull = {.next = next_packet,
+                           .ctx = &f,
+                           .release = f.held ? release_records : NULL};
     for (size_t i = 0; i < nfiles; i++)
         if (qw_source_advance(&srcs[i]) < 0) {
             fprintf(stderr, "quaywatch analyze: %s\n", srcs[i].error);
             f.rc = QW_EXIT_INPUT;
         }
     f.t0 = f.last = qw_monotonic_seconds();
-    if (!qw_session_run(&s, next_packet, &f)) f.rc = QW_EXIT_FAILURE;
+    if (!qw_session_run(&s, &pull)) f.rc = QW_EXIT_FAILURE;
     rc = f.rc;
     if (f.tty && qw_monotonic_seconds() - f.t0 > 0.5) {
         progress(srcs, nfiles, total, qw_session_packets(&s), f.t0);

@@ -274,9 +274,9 @@ void qw_session_packet(struct qw_session *s, size_t src, const uint8_t *frame, u
     qw_shards_packet(&s->shards, src, frame, caplen, wirelen, ts_ns);
 }
 
-bool qw_session_run(struct qw_session *s, qw_shards_next_fn next, void *ctx)
+bool qw_session_run(struct qw_session *s, const struct qw_pull *src)
 {
-    if (qw_shards_run(&s->shards, next, ctx)) return true;
+    if (qw_shards_run(&s->shards, src)) return true;
     fprintf(stderr, "quaywatch %s: out of memory for the engines' batches\n", s->run.command);
     return false;
 }

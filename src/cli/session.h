@@ -67,9 +67,9 @@ bool qw_session_load_site(struct qw_session *s);
  * one writes nothing (QW_EXIT_USAGE); callers check their inputs before calling. */
 int qw_session_start(struct qw_session *s, const char *command, const int *linktypes,
                      size_t nsources, enum qw_feed feed);
-/* Pulled feed: analyse every packet `next` gives (qw_shards_run). False when the engines could
- * not be fed (out of memory, said on stderr): nothing was analysed. */
-bool qw_session_run(struct qw_session *s, qw_shards_next_fn next, void *ctx);
+/* Pulled feed: analyse every packet the source gives (qw_shards_run). False when the engines
+ * could not be fed (out of memory, said on stderr): nothing was analysed. */
+bool qw_session_run(struct qw_session *s, const struct qw_pull *src);
 /* Pushed feed: one captured frame from source `src` (index into the link types given at
  * start). */
 void qw_session_packet(struct qw_session *s, size_t src, const uint8_t *frame, uint32_t caplen,

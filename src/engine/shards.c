@@ -306,7 +306,8 @@ static void scan_pass_engines(struct qw_shards *s)
 #define FRAME_MAX 262144u
 
 struct batch_pkt {
-    uint32_t off, caplen, wirelen, src;
+    const uint8_t *frame; /* in the batch's bytes, or in place in the source (stable) */
+    uint32_t caplen, wirelen, src;
     uint64_t ts_ns;
     uint64_t now_ns; /* the capture's clock at it: the newest time read so far */
 };
@@ -318,6 +319,7 @@ struct batch {
     uint32_t total;
     bool scan_after, last;
     uint64_t end_ns; /* the capture's clock after it */
+    uint64_t mark;   /* the source's mark after its last stable frame, or 0 */
     /* under the pool's mutex */
     uint64_t published; /* the batch's sequence number + 1 once filled */
     unsigned pending;   /* engines not yet done with it */
@@ -325,8 +327,7 @@ struct batch {
 
 struct batch_pool {
     struct qw_shards *s;
-    qw_shards_next_fn next;
-    void *ctx;
+    struct qw_pull src;
     struct batch *slot;
     unsigned nslots;
     pthread_mutex_t mu;
@@ -334,44 +335,68 @@ struct batch_pool {
     uint64_t filled; /* batches filled so far (under mu) */
     bool filling;    /* a thread is reading (under mu) */
     bool ended;      /* the source said it had no more (the reading thread's) */
+    /* the reading thread's: an offer that would have taken its batch past its budget, kept for
+     * the next (still valid: the source has not been called since) */
+    struct qw_offer carried;
+    bool have_carried;
     /* the engines' meeting after a batch that ends at a scan pass (under mu) */
     unsigned at_scan;
     uint64_t scan_gen;
 };
 
-/* Read the next batch into `b` (one thread at a time: the pool's `filling` flag). */
+/* Read the next batch into `b` (one thread at a time: the pool's `filling` flag). A batch takes
+ * frames until their bytes (copies, or the spans of the stable frames it points at) reach the
+ * budget; an offer that would go past it starts the next batch instead, so a batch never holds
+ * more than the budget or one frame of the source's bytes (qw_shards_held_max). */
 static void batch_fill(struct batch_pool *p, struct batch *b)
 {
     struct qw_shards *s = p->s;
-    size_t used = 0;
+    size_t used = 0, copied = 0;
     memset(b->npkts, 0, s->n * sizeof *b->npkts);
     b->total = 0;
+    b->mark = 0;
     b->scan_after = false;
-    b->last = p->ended;
-    while (!b->last && used < s->batch_bytes && b->total < s->batch_packets) {
+    b->last = p->ended && !p->have_carried;
+    while (!b->last && b->total < s->batch_packets) {
         struct qw_offer o;
-        if (p->next(p->ctx, &o) <= 0) {
+        if (p->have_carried) {
+            o = p->carried;
+            p->have_carried = false;
+        } else if (p->src.next(p->src.ctx, &o) <= 0) {
             p->ended = b->last = true;
             break;
         }
         uint32_t caplen = o.caplen > FRAME_MAX ? FRAME_MAX : o.caplen;
+        size_t cost = o.stable ? o.span : ((size_t)caplen + 7) & ~(size_t)7;
+        if (b->total > 0 && used + cost > s->batch_bytes) {
+            p->carried = o;
+            p->have_carried = true;
+            break;
+        }
         unsigned e = qw_shard_of(s->linktypes[o.src], o.frame, caplen, s->n, s->share0);
         if (o.ts_ns > s->now_ns) s->now_ns = o.ts_ns;
+        const uint8_t *frame = o.frame;
+        if (o.stable) {
+            b->mark = o.mark;
+        } else {
+            memcpy(b->bytes + copied, o.frame, caplen);
+            frame = b->bytes + copied;
+            copied += ((size_t)caplen + 7) & ~(size_t)7;
+        }
+        used += cost;
         b->pkts[(size_t)e * s->batch_packets + b->npkts[e]++] =
-            (struct batch_pkt){.off = (uint32_t)used,
+            (struct batch_pkt){.frame = frame,
                                .caplen = caplen,
                                .wirelen = o.wirelen,
                                .src = (uint32_t)o.src,
                                .ts_ns = o.ts_ns,
                                .now_ns = s->now_ns};
         b->total++;
-        memcpy(b->bytes + used, o.frame, caplen);
-        used += ((size_t)caplen + 7) & ~(size_t)7;
         if (++s->dispatched >= s->next_scan) {
             b->scan_after = true;
             s->next_scan = s->dispatched + s->scan_every;
         }
-        if (b->scan_after) break;
+        if (b->scan_after || used >= s->batch_bytes) break;
     }
     b->end_ns = s->now_ns;
 }
@@ -423,7 +448,12 @@ static void batch_read_ahead(struct batch_pool *p, uint64_t k)
 static void batch_done(struct batch_pool *p, struct batch *b)
 {
     pthread_mutex_lock(&p->mu);
-    if (--b->pending == 0) pthread_cond_broadcast(&p->cv); /* a reader may wait for the slot */
+    if (--b->pending == 0) {
+        /* every engine is past it: the source may reuse what its frames point at, before the
+         * slot is filled again (so the source never holds more than qw_shards_held_max) */
+        if (b->mark && p->src.release) p->src.release(p->src.ctx, b->mark);
+        pthread_cond_broadcast(&p->cv); /* a reader may wait for the slot */
+    }
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -464,8 +494,8 @@ static void batch_engine_run(struct batch_pool *p, unsigned me)
         for (uint32_t i = 0; i < b->npkts[me]; i++) {
             const struct batch_pkt *d = &mine[i];
             qw_engine_clock(&w->engine, d->now_ns);
-            qw_engine_packet(&w->engine, &w->dec[d->src], b->bytes + d->off, d->caplen,
-                             d->wirelen, d->ts_ns);
+            qw_engine_packet(&w->engine, &w->dec[d->src], d->frame, d->caplen, d->wirelen,
+                             d->ts_ns);
         }
         bool scan = b->scan_after, last = b->last;
         clock = b->end_ns;
@@ -523,20 +553,27 @@ static bool batch_pool_init(struct batch_pool *p, struct qw_shards *s)
 }
 
 /* One engine, no thread: the packets straight to it. */
-static void run_single(struct qw_shards *s, qw_shards_next_fn next, void *ctx)
+static void run_single(struct qw_shards *s, const struct qw_pull *src)
 {
     struct qw_offer o;
-    while (next(ctx, &o) > 0)
+    while (src->next(src->ctx, &o) > 0)
         qw_shards_packet(s, o.src, o.frame, o.caplen > FRAME_MAX ? FRAME_MAX : o.caplen,
                          o.wirelen, o.ts_ns);
     qw_engine_finish(&s->w[0].engine);
 }
 
-bool qw_shards_run(struct qw_shards *s, qw_shards_next_fn next, void *ctx)
+size_t qw_shards_held_max(const struct qw_shards *s, size_t span_max)
+{
+    /* each slot's batch (its budget, or one frame past it), and the offer carried over */
+    return (size_t)s->batch_slots * (s->batch_bytes > span_max ? s->batch_bytes : span_max) +
+           span_max;
+}
+
+bool qw_shards_run(struct qw_shards *s, const struct qw_pull *src)
 {
     if (s->feed != QW_FEED_PULL || s->finished) return false;
     if (s->n == 1) {
-        run_single(s, next, ctx);
+        run_single(s, src);
         s->finished = true;
         return true;
     }
@@ -545,8 +582,7 @@ bool qw_shards_run(struct qw_shards *s, qw_shards_next_fn next, void *ctx)
         batch_pool_free(&p);
         return false; /* the workers stay waiting: qw_shards_finish or _free stops them */
     }
-    p.next = next;
-    p.ctx = ctx;
+    p.src = *src;
     struct shards_sync *y = s->sync;
     pthread_mutex_lock(&y->mu);
     y->pool = &p;

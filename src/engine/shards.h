@@ -37,16 +37,29 @@ struct qw_worker;
 
 enum qw_feed { QW_FEED_PUSH, QW_FEED_PULL };
 
-/* One packet a pulled source offers (qw_shards_run): the frame is valid until its next call. */
+/* One packet a pulled source offers (qw_shards_run). Its frame is valid until the next call,
+ * or, when `stable`, until the source's `release` has been called with a mark past `mark`. */
 struct qw_offer {
     size_t src; /* which source (decoder) */
     const uint8_t *frame;
     uint32_t caplen, wirelen;
     uint64_t ts_ns;
+    bool stable;   /* left in place: batches point at it instead of copying it */
+    uint32_t span; /* stable: the source's bytes it keeps from reuse (counts toward a batch) */
+    uint64_t mark; /* stable: the source's position after it (rising) */
 };
 /* The next packet of a pulled source into *p: 1, or 0 at the end. Called by one thread at a
  * time (any of the engine threads), never again after it returned 0. */
 typedef int (*qw_shards_next_fn)(void *ctx, struct qw_offer *p);
+
+/* A pulled source: `next`, and the hook its stable frames need, if it has any. */
+struct qw_pull {
+    qw_shards_next_fn next;
+    void *ctx;
+    /* every stable frame up to `mark` is done with (called in order, by any thread, with the
+     * pool locked: it must not call back into it) */
+    void (*release)(void *ctx, uint64_t mark);
+};
 
 struct qw_shards {
     unsigned n;                 /* workers (engines) */
@@ -76,10 +89,13 @@ struct qw_shards {
  * or threads. */
 bool qw_shards_init(struct qw_shards *s, unsigned n, const struct qw_engine_config *cfg,
                     const int *linktypes, size_t nsources, enum qw_feed feed);
-/* Pulled feed: analyse every packet `next` gives, then end every flow (as qw_shards_finish);
- * scan passes fall due as with qw_shards_packet. Returns when every engine is done; false
- * (nothing analysed) when the batch pool cannot be had. */
-bool qw_shards_run(struct qw_shards *s, qw_shards_next_fn next, void *ctx);
+/* Pulled feed: analyse every packet the source gives, then end every flow (as
+ * qw_shards_finish); scan passes fall due as with qw_shards_packet. Returns when every engine is
+ * done; false (nothing analysed) when the batch pool cannot be had. */
+bool qw_shards_run(struct qw_shards *s, const struct qw_pull *src);
+/* The most bytes of a pulled source's stable frames (counted by their spans, each at most
+ * `span_max`) that qw_shards_run holds at once: what a source must keep in place for it. */
+size_t qw_shards_held_max(const struct qw_shards *s, size_t span_max);
 /* Pushed feed: one captured frame from source `src`; when a scan pass falls due the workers are
  * paused for it. */
 void qw_shards_packet(struct qw_shards *s, size_t src, const uint8_t *frame, uint32_t caplen,

@@ -1,6 +1,7 @@
 /* quaywatch's pcap reader (src/capture/pcap_reader.c) against libpcap: both must give the same
  * records (times, lengths, bytes) and stop at the same record, at the end or with an error.
- * On a file image in memory, or on a file read through the reader's buffer. Shared by
+ * On a file image in memory, or on a file read through the reader's buffer or with its records
+ * held in a ring of small windows, released one by one. Shared by
  * tests/unit/test_pcap_reader.c (corpus and made-up files) and tests/fuzz/fuzz_pcap_reader.c
  * (hostile files). */
 #ifndef QW_TESTS_PCAP_DIFF_H
@@ -41,6 +42,7 @@ static inline const char *qw_pcap_diff_run(struct qw_pcap_reader *r, pcap_t *p, 
             return why;
         }
         (*records)++;
+        if (r->hold) qw_pcap_reader_release(r, qw_pcap_reader_offset(r));
     }
 }
 
@@ -65,15 +67,20 @@ static inline const char *qw_pcap_diff(const uint8_t *img, size_t size, size_t *
     return verdict;
 }
 
-/* A file on disk, through the reader's own buffer. `*opened` false when the reader declines
- * it. */
-static inline const char *qw_pcap_diff_file(const char *path, bool *opened, size_t *records,
-                                            char *why, size_t whylen)
+/* A file on disk, through the reader's own buffer, or with its records held in windows of
+ * `hold_window` bytes (not 0). `*opened` false when the reader declines it. */
+static inline const char *qw_pcap_diff_file(const char *path, size_t hold_window, bool *opened,
+                                            size_t *records, char *why, size_t whylen)
 {
     *records = 0;
     struct qw_pcap_reader r;
     *opened = qw_pcap_reader_open(&r, path);
     if (!*opened) return NULL;
+    if (hold_window && !qw_pcap_reader_hold(&r, hold_window, 0)) {
+        qw_pcap_reader_close(&r);
+        snprintf(why, whylen, "the reader would not hold its records");
+        return why;
+    }
     char err[PCAP_ERRBUF_SIZE];
     pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
     if (!p) {

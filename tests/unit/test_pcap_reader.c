@@ -2,7 +2,9 @@
  * of every classic variant, the damaged records with libpcap's own words, the files it leaves to
  * libpcap, records straddling its buffer, a file cut while read, and record-for-record
  * agreement with libpcap on every classic capture of the corpus (tests/fuzz/pcap_diff.h). */
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -213,10 +216,17 @@ static void open_reads_a_file_across_buffers(void **state)
     bool opened;
     size_t n;
     char why[512];
-    const char *d = qw_pcap_diff_file(path, &opened, &n, why, sizeof why);
+    const char *d = qw_pcap_diff_file(path, 0, &opened, &n, why, sizeof why);
     if (d) fail_msg("%s", d);
     assert_true(opened);
     assert_int_equal(n, 600);
+    /* held in a ring of 4 KiB or 64 KiB windows: records span many windows and wrap the ring */
+    static const size_t windows[] = {4096, 65536, 1000};
+    for (size_t k = 0; k < sizeof windows / sizeof *windows; k++) {
+        d = qw_pcap_diff_file(path, windows[k], &opened, &n, why, sizeof why);
+        if (d) fail_msg("window %zu: %s", windows[k], d);
+        assert_int_equal(n, 600);
+    }
     /* the offsets: after the last record, the file's size */
     struct qw_pcap_reader r;
     assert_true(qw_pcap_reader_open(&r, path));
@@ -238,14 +248,17 @@ static void open_reads_a_file_across_buffers(void **state)
 }
 
 /* A file cut short by another program while it is read: the reader's reads come up short and
- * the record in progress is reported as truncated, with libpcap's words; no crash. */
+ * the record in progress is reported as truncated, with libpcap's words; no crash. Read plainly
+ * and with its records held (released as they come). */
 static void shrunk_file_is_an_input_error(void **state)
 {
     (void)state;
+    for (int hold = 0; hold < 2; hold++) {
     char path[] = "/tmp/qw-pcap-shrink-XXXXXX";
     write_big_file(path, 600);
     struct qw_pcap_reader r;
     assert_true(qw_pcap_reader_open(&r, path));
+    if (hold) assert_true(qw_pcap_reader_hold(&r, 65536, 0));
     const uint8_t *data;
     struct pcap_pkthdr h;
     char err[160] = "";
@@ -253,17 +266,154 @@ static void shrunk_file_is_an_input_error(void **state)
     assert_int_equal(truncate(path, 2 << 20), 0); /* another program cuts it to 2 MiB */
     int rc;
     size_t more = 0;
-    while ((rc = qw_pcap_reader_next(&r, &data, &h, err, sizeof err)) == 1) more++;
+    while ((rc = qw_pcap_reader_next(&r, &data, &h, err, sizeof err)) == 1) {
+        more++;
+        qw_pcap_reader_release(&r, qw_pcap_reader_offset(&r));
+    }
     assert_int_equal(rc, -1);
     assert_non_null(strstr(err, "truncated dump file"));
     assert_true(qw_pcap_reader_offset(&r) <= (2u << 20));
     assert_true(more > 0);
     qw_pcap_reader_close(&r);
     unlink(path);
+    }
+}
+
+/* Records held in place (qw_pcap_reader_hold) while the next ones are read, as the engines'
+ * batches hold them: each stays intact until released, those that wrap around the ring come
+ * as copies, and the records, their order and the offsets are those of the plain reader. */
+static void held_records_stay_in_place(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/qw-pcap-held-XXXXXX";
+    write_big_file(path, 600);
+    struct qw_pcap_reader plain, r;
+    assert_true(qw_pcap_reader_open(&plain, path));
+    assert_true(qw_pcap_reader_open(&r, path));
+    size_t held_max = 1u << 20;
+    assert_true(qw_pcap_reader_hold(&r, 65536, held_max));
+    assert_false(qw_pcap_reader_hold(&r, 65536, held_max)); /* once */
+    struct held_rec {
+        const uint8_t *data;
+        uint32_t caplen, span;
+        uint8_t fill;
+        uint64_t end;
+    } q[600];
+    size_t head = 0, tail = 0, held = 0, copies = 0;
+    const uint8_t *d, *pd;
+    struct pcap_pkthdr h, ph;
+    char err[128];
+    for (size_t i = 0; i < 600; i++) {
+        assert_int_equal(qw_pcap_reader_next(&plain, &pd, &ph, err, sizeof err), 1);
+        assert_int_equal(qw_pcap_reader_next(&r, &d, &h, err, sizeof err), 1);
+        assert_int_equal(h.caplen, ph.caplen);
+        assert_int_equal(h.len, ph.len);
+        assert_int_equal(h.ts.tv_sec, ph.ts.tv_sec);
+        assert_int_equal(h.ts.tv_usec, ph.ts.tv_usec);
+        assert_memory_equal(d, pd, h.caplen);
+        assert_int_equal(r.last_span, 16 + h.caplen);
+        assert_int_equal(qw_pcap_reader_offset(&r), qw_pcap_reader_offset(&plain));
+        if (!r.last_stable) { /* a copy, valid until the next call: nothing to hold */
+            copies++;
+            continue;
+        }
+        q[tail++] = (struct held_rec){d, h.caplen, r.last_span, (uint8_t)(i & 0xff),
+                                   qw_pcap_reader_offset(&r)};
+        held += r.last_span;
+        /* let go of the oldest once what is held passes half the promise */
+        while (held > held_max / 2) {
+            for (size_t k = head; k < tail; k++) /* every record held is still intact */
+                if (q[k].data[0] != q[k].fill || q[k].data[q[k].caplen - 1] != q[k].fill)
+                    fail_msg("a held record was overwritten");
+            held -= q[head].span;
+            qw_pcap_reader_release(&r, q[head++].end);
+        }
+    }
+    assert_int_equal(qw_pcap_reader_next(&r, &d, &h, err, sizeof err), 0);
+    assert_true(copies > 0); /* ~3.6 MB through a ring of ~1.4 MB: records wrapped */
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(qw_pcap_reader_offset(&r), (uint64_t)st.st_size);
+    qw_pcap_reader_close(&r);
+    qw_pcap_reader_close(&plain);
+    /* not for an image, nor once started */
+    struct img f;
+    file_header(&f, false, false, 4, 65535);
+    assert_true(qw_pcap_reader_init(&r, f.b, f.n));
+    assert_false(qw_pcap_reader_hold(&r, 65536, 0));
+    assert_true(qw_pcap_reader_open(&r, path));
+    assert_int_equal(qw_pcap_reader_next(&r, &d, &h, err, sizeof err), 1);
+    assert_false(qw_pcap_reader_hold(&r, 65536, 0));
+    qw_pcap_reader_close(&r);
+    unlink(path);
+}
+
+/* Holding more than promised: the reader waits for a release from another thread rather than
+ * overwrite what is held. */
+#define SMALL_RECS 5000
+struct waiter {
+    struct qw_pcap_reader r;
+    _Atomic size_t read, released;
+    uint64_t end[SMALL_RECS];
+    unsigned stalls;
+};
+
+static void *releaser(void *arg)
+{
+    struct waiter *w = arg;
+    struct timespec nap = {0, 30 * 1000 * 1000};
+    for (;;) {
+        size_t before = atomic_load(&w->read);
+        nanosleep(&nap, NULL);
+        size_t now = atomic_load(&w->read);
+        if (now == SMALL_RECS) return NULL;
+        if (now != before || now == 0) continue;
+        w->stalls++; /* the reader stopped: let go of everything read so far */
+        atomic_store(&w->released, now);
+        qw_pcap_reader_release(&w->r, w->end[now - 1]);
+    }
+}
+
+static void reader_waits_for_release(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/qw-pcap-wait-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static struct img f;
+    file_header(&f, false, false, 4, 65535);
+    for (int i = 0; i < SMALL_RECS; i++) {
+        record(&f, 1795300000u + (uint32_t)i, 0, 100, 100, (uint8_t)i);
+        assert_int_equal(write(fd, f.b, f.n), (ssize_t)f.n);
+        f.n = 0;
+    }
+    close(fd);
+    static struct waiter w;
+    memset(&w, 0, sizeof w);
+    assert_true(qw_pcap_reader_open(&w.r, path));
+    assert_true(qw_pcap_reader_hold(&w.r, 4096, 0)); /* a ring of ~270 KB; 580 KB held */
+    static const uint8_t *data[SMALL_RECS];
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, releaser, &w), 0);
+    struct pcap_pkthdr h;
+    char err[128];
+    for (size_t i = 0; i < SMALL_RECS; i++) {
+        assert_int_equal(qw_pcap_reader_next(&w.r, &data[i], &h, err, sizeof err), 1);
+        if (!w.r.last_stable) data[i] = NULL;
+        w.end[i] = qw_pcap_reader_offset(&w.r);
+        for (size_t k = atomic_load(&w.released); k <= i; k++)
+            if (data[k] && (data[k][0] != (uint8_t)k || data[k][99] != (uint8_t)k))
+                fail_msg("record %zu overwritten while held (at %zu)", k, i);
+        atomic_store(&w.read, i + 1);
+    }
+    pthread_join(t, NULL);
+    assert_true(w.stalls > 0);
+    qw_pcap_reader_close(&w.r);
+    unlink(path);
 }
 
 /* Every classic pcap file of the corpus, record for record against libpcap, read from disk
- * through the reader's buffer. */
+ * through the reader's buffer, and with its records held in a ring of 4 KiB windows. */
 static void corpus_agrees_with_libpcap(void **state)
 {
     (void)state;
@@ -280,9 +430,13 @@ static void corpus_agrees_with_libpcap(void **state)
         bool opened;
         size_t n;
         char why[512];
-        const char *d = qw_pcap_diff_file(path, &opened, &n, why, sizeof why);
+        const char *d = qw_pcap_diff_file(path, 0, &opened, &n, why, sizeof why);
         if (d) fail_msg("%s: %s", path, d);
         if (!opened) continue; /* pcapng and the rest: libpcap's */
+        size_t held;
+        d = qw_pcap_diff_file(path, 4096, &opened, &held, why, sizeof why);
+        if (d) fail_msg("%s, held: %s", path, d);
+        assert_int_equal(held, n);
         files++;
         records += n;
     }
@@ -301,6 +455,8 @@ int main(void)
         cmocka_unit_test(left_to_libpcap),
         cmocka_unit_test(open_reads_a_file_across_buffers),
         cmocka_unit_test(shrunk_file_is_an_input_error),
+        cmocka_unit_test(held_records_stay_in_place),
+        cmocka_unit_test(reader_waits_for_release),
         cmocka_unit_test(corpus_agrees_with_libpcap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

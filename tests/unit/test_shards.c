@@ -5,6 +5,7 @@
  * every packet reaches the engine its address pair hashes to, the capture's clock reaches every
  * engine (flows time out alike), recon.scan counts probes spread over engines at the passes,
  * and the findings and flow counts are those of one engine. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,7 +27,19 @@ struct stream {
     uint32_t len[MAX_PKTS];
     uint64_t ts[MAX_PKTS];
     size_t n, next;
+    /* offering frames in place (stable), as a shared file reader does: the source's copy is
+     * wiped once released, so an engine still reading it would decode garbage */
+    bool in_place;
+    uint8_t live[MAX_PKTS][FRAME_LEN];
+    uint64_t span_sum[MAX_PKTS + 1]; /* spans of the stable frames before i */
+    size_t held_max, held_peak;      /* what the pool says it may hold; the most it did */
+    size_t wipe_at_next;             /* an unstable frame, valid until the next call */
+    pthread_mutex_t mu;              /* releases come from any thread */
+    size_t released;                 /* frames before this one are released */
 };
+
+#define SPAN(len) (16u + (len)) /* a frame's span: its bytes and a record header, as in a file */
+#define NO_WIPE ((size_t)-1)
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -125,9 +138,18 @@ static struct stream *build_stream(void)
     return s;
 }
 
+/* In place, every fifth frame is handed out unstable, as a record wrapping around a reader's
+ * ring is (never the last: the releases must reach the end). */
+static bool unstable(const struct stream *s, size_t i)
+{
+    return i % 5 == 3 && i + 1 < s->n;
+}
+
 static int next_frame(void *ctx, struct qw_offer *p)
 {
     struct stream *s = ctx;
+    if (s->wipe_at_next != NO_WIPE) memset(s->live[s->wipe_at_next], 0xee, FRAME_LEN);
+    s->wipe_at_next = NO_WIPE;
     if (s->next == s->n) return 0;
     size_t i = s->next++;
     *p = (struct qw_offer){.src = 0,
@@ -135,7 +157,28 @@ static int next_frame(void *ctx, struct qw_offer *p)
                            .caplen = s->len[i],
                            .wirelen = s->len[i],
                            .ts_ns = s->ts[i]};
+    if (!s->in_place) return 1;
+    p->frame = s->live[i];
+    if (unstable(s, i)) {
+        s->wipe_at_next = i;
+        return 1;
+    }
+    p->stable = true;
+    p->span = SPAN(s->len[i]);
+    p->mark = i + 1;
+    pthread_mutex_lock(&s->mu);
+    size_t held = (size_t)(s->span_sum[i + 1] - s->span_sum[s->released]);
+    if (held > s->held_peak) s->held_peak = held;
+    pthread_mutex_unlock(&s->mu);
     return 1;
+}
+
+static void release_frames(void *ctx, uint64_t mark)
+{
+    struct stream *s = ctx;
+    pthread_mutex_lock(&s->mu);
+    for (; s->released < mark; s->released++) memset(s->live[s->released], 0xee, FRAME_LEN);
+    pthread_mutex_unlock(&s->mu);
 }
 
 struct outcome {
@@ -195,7 +238,23 @@ static struct outcome run(struct stream *st, unsigned n, size_t batch_bytes, uns
         s.batch_ahead = ahead;
     }
     st->next = 0;
-    assert_true(qw_shards_run(&s, next_frame, st));
+    st->wipe_at_next = NO_WIPE;
+    struct qw_pull pull = {.next = next_frame, .ctx = st};
+    if (st->in_place) {
+        memcpy(st->live, st->frame, sizeof st->live);
+        for (size_t i = 0; i < st->n; i++)
+            st->span_sum[i + 1] = st->span_sum[i] + (unstable(st, i) ? 0 : SPAN(st->len[i]));
+        st->released = st->held_peak = 0;
+        st->held_max = qw_shards_held_max(&s, SPAN(FRAME_LEN));
+        pthread_mutex_init(&st->mu, NULL);
+        pull.release = release_frames;
+    }
+    assert_true(qw_shards_run(&s, &pull));
+    if (st->in_place) {
+        assert_int_equal(st->released, st->n); /* every batch was given back */
+        assert_true(st->held_peak <= st->held_max);
+        pthread_mutex_destroy(&st->mu);
+    }
     return outcome_of(&s, st, n);
 }
 
@@ -263,6 +322,31 @@ static void test_scan_passes_meet_mid_stream(void **state)
     free(st);
 }
 
+/* Frames offered in place, as a file whose reading the engines share (pcap_reader.h): batches
+ * point at them, and the source wipes each one once the pool releases it. An early release
+ * would send wiped frames to the engines (their counts and findings would differ); a late or
+ * missing one would hold more than the pool says it may, or never reach the end. */
+static void test_frames_in_place(void **state)
+{
+    (void)state;
+    struct stream *st = build_stream();
+    struct outcome one = run(st, 1, 0, 0, 0, 0, 97);
+    st->in_place = true;
+    /* tiny batches, few slots: releases and slot reuse hundreds of times; the budget is a few
+     * frames' spans, so offers are carried over to the next batch */
+    struct outcome two = run(st, 2, 200, 8, 3, 1, 97);
+    same_as_one(&one, &two);
+    struct outcome three = run(st, 3, 90, 4, 2, 2, 97);
+    same_as_one(&one, &three);
+    /* budget below one frame's span: one frame a batch */
+    struct outcome single = run(st, 2, 10, 8, 2, 1, 97);
+    same_as_one(&one, &single);
+    /* the default pool */
+    struct outcome dflt = run(st, 2, 0, 0, 0, 0, 97);
+    same_as_one(&one, &dflt);
+    free(st);
+}
+
 static void test_empty_source(void **state)
 {
     (void)state;
@@ -293,7 +377,8 @@ static void test_free_without_run(void **state)
     assert_non_null(st);
     assert_true(qw_shards_init(&s, 2, &cfg, &ethernet, 1, QW_FEED_PULL));
     s.batch_slots = 0;
-    assert_false(qw_shards_run(&s, next_frame, st));
+    struct qw_pull pull = {.next = next_frame, .ctx = st};
+    assert_false(qw_shards_run(&s, &pull));
     assert_false(s.finished);
     qw_shards_finish(&s);
     assert_true(s.finished);
@@ -306,6 +391,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pulled_batches_match_one_engine),
         cmocka_unit_test(test_scan_passes_meet_mid_stream),
+        cmocka_unit_test(test_frames_in_place),
         cmocka_unit_test(test_empty_source),
         cmocka_unit_test(test_free_without_run),
     };
