@@ -49,9 +49,9 @@ check-tsan: test-deps
 	@CC=clang cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug \
 	  -DCMAKE_C_FLAGS="-fsanitize=thread -O1 -g" -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread \
 	  $(CMAKE_FLAGS) >/dev/null
-	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target quaywatch test_shards
+	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target quaywatch test_shards test_pcap_reader
 	@cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	  ctest --output-on-failure -R "test_workers|test_live|test_consistency|test_shards"
+	  ctest --output-on-failure -R "test_workers|test_live|test_consistency|test_shards|test_pcap_reader"
 
 # Run every libFuzzer harness for FUZZ_SECONDS each, FUZZ_JOBS at once, seeded from the corpus
 # (not part of check; scripts/fuzz.sh). FUZZ_TARGETS="fuzz_modbus fuzz_dnp3" picks some.
