@@ -188,7 +188,6 @@ int qw_pcap_reader_next(struct qw_pcap_reader *r, const uint8_t **data, struct p
     header_fields(r, rec, caplen, h);
     *data = rec + REC_HDR;
     r->off += REC_HDR + (size_t)caplen;
-    r->last_span = REC_HDR + caplen;
     return 1;
 }
 

@@ -40,7 +40,7 @@ struct qw_pcap_reader {
     struct qw_pcap_hold *hold;
     bool last_stable;    /* held: the last record handed out stays where it is until released
                           * (else it is valid until the next call only) */
-    uint32_t last_span;  /* the bytes the last record took in the file (header included) */
+    uint32_t last_span;  /* held: the bytes the last record took in the file (header included) */
 };
 
 /* The largest record libpcap accepts for the link types quaywatch decodes. */

@@ -39,7 +39,6 @@ struct feed {
     struct qw_source *offered; /* its packet was handed out: read its next one first */
     long total;
     bool tty;
-    bool held; /* one file, its records held in place for the engines' batches */
     double t0, last;
     int rc;
 };
@@ -74,7 +73,7 @@ static int next_packet(void *arg, struct qw_offer *p)
                            .caplen = next->hdr->caplen,
                            .wirelen = next->hdr->len,
                            .ts_ns = next->ts_ns};
-    if (f->held && next->reader.last_stable) {
+    if (next->reader.last_stable) { /* held in place (qw_source_hold) */
         p->stable = true;
         p->span = next->reader.last_span;
         p->mark = qw_pcap_reader_offset(&next->reader); /* read no further than this record */
@@ -162,12 +161,12 @@ int qw_cmd_analyze(int argc, char **argv)
                      .tty = isatty(2) && !s.opt.quiet, .rc = QW_EXIT_OK};
     /* One file and several engine threads: their batches point at its records where they were
      * read instead of copying them (pcap_reader.h). */
-    f.held = nfiles == 1 && s.shards.n > 1 &&
-             qw_source_hold(&srcs[0], HELD_WINDOW,
-                            qw_shards_held_max(&s.shards, QW_PCAP_MAX_SPAN));
+    bool held = nfiles == 1 && s.shards.n > 1 &&
+                qw_source_hold(&srcs[0], HELD_WINDOW,
+                               qw_shards_held_max(&s.shards, QW_PCAP_MAX_SPAN));
     struct qw_pull pull = {.next = next_packet,
                            .ctx = &f,
-                           .release = f.held ? release_records : NULL};
+                           .release = held ? release_records : NULL};
     for (size_t i = 0; i < nfiles; i++)
         if (qw_source_advance(&srcs[i]) < 0) {
             fprintf(stderr, "quaywatch analyze: %s\n", srcs[i].error);

@@ -301,8 +301,7 @@ static void scan_pass_engines(struct qw_shards *s)
  * them an engine that catches up with the reading waits for each batch as it is read. */
 #define BATCH_AHEAD_DEFAULT 16u
 /* A pulled frame longer than this is cut to it, with one engine as with several (libpcap hands
- * out no longer frame for a link type quaywatch decodes): a batch has this much room past its
- * byte budget for its last frame. */
+ * out no longer frame for a link type quaywatch decodes). */
 #define FRAME_MAX 262144u
 
 struct batch_pkt {
@@ -544,7 +543,8 @@ static bool batch_pool_init(struct batch_pool *p, struct qw_shards *s)
     p->slot = calloc(p->nslots, sizeof *p->slot);
     if (!p->slot) return false;
     for (unsigned i = 0; i < p->nslots; i++) {
-        p->slot[i].bytes = malloc(s->batch_bytes + FRAME_MAX + 8);
+        /* copies stay within the budget, or are one frame (batch_fill) */
+        p->slot[i].bytes = malloc((s->batch_bytes > FRAME_MAX ? s->batch_bytes : FRAME_MAX) + 8);
         p->slot[i].pkts = malloc((size_t)s->n * s->batch_packets * sizeof *p->slot[i].pkts);
         p->slot[i].npkts = calloc(s->n, sizeof *p->slot[i].npkts);
         if (!p->slot[i].bytes || !p->slot[i].pkts || !p->slot[i].npkts) return false;

@@ -17,21 +17,11 @@
 
 #include "decode/decode.h"
 #include "decode/frag.h"
+#include "synth/frame.h" /* sy_put16, sy_put32 */
 
 #define SEC 1000000000ull
 
 /* ---- datagram builder --------------------------------------------------------------------- */
-
-static void put16(uint8_t *b, uint16_t v)
-{
-    b[0] = (uint8_t)(v >> 8);
-    b[1] = (uint8_t)v;
-}
-static void put32(uint8_t *b, uint32_t v)
-{
-    put16(b, (uint16_t)(v >> 16));
-    put16(b + 2, (uint16_t)v);
-}
 
 struct ends {
     int family; /* 4 or 6 */
@@ -77,13 +67,13 @@ static uint16_t l4_csum(const struct ends *e, uint8_t proto, const uint8_t *l4, 
 static size_t make_udp(uint8_t *out, const struct ends *e, uint16_t sp, uint16_t dp,
                        const uint8_t *data, size_t n)
 {
-    put16(out, sp);
-    put16(out + 2, dp);
-    put16(out + 4, (uint16_t)(8 + n));
-    put16(out + 6, 0);
+    sy_put16(out, sp);
+    sy_put16(out + 2, dp);
+    sy_put16(out + 4, (uint16_t)(8 + n));
+    sy_put16(out + 6, 0);
     memcpy(out + 8, data, n);
     uint16_t c = l4_csum(e, 17, out, (uint32_t)(8 + n));
-    put16(out + 6, c ? c : 0xffff);
+    sy_put16(out + 6, c ? c : 0xffff);
     return 8 + n;
 }
 
@@ -92,15 +82,15 @@ static size_t make_tcp(uint8_t *out, const struct ends *e, uint16_t sp, uint16_t
                        const uint8_t *data, size_t n)
 {
     memset(out, 0, 20);
-    put16(out, sp);
-    put16(out + 2, dp);
-    put32(out + 4, seq);
-    put32(out + 8, 1);
+    sy_put16(out, sp);
+    sy_put16(out + 2, dp);
+    sy_put32(out + 4, seq);
+    sy_put32(out + 8, 1);
     out[12] = 0x50;
     out[13] = 0x18;
-    put16(out + 14, 1024);
+    sy_put16(out + 14, 1024);
     memcpy(out + 20, data, n);
-    put16(out + 16, l4_csum(e, 6, out, (uint32_t)(20 + n)));
+    sy_put16(out + 16, l4_csum(e, 6, out, (uint32_t)(20 + n)));
     return 20 + n;
 }
 
@@ -112,27 +102,27 @@ static size_t make_frag(uint8_t *out, const struct ends *e, uint8_t proto, uint3
     if (e->family == 4) {
         memset(out, 0, 20);
         out[0] = 0x45;
-        put16(out + 2, (uint16_t)(20 + n));
-        put16(out + 4, (uint16_t)id);
-        put16(out + 6, (uint16_t)((more ? 0x2000 : 0) | (off / 8)));
+        sy_put16(out + 2, (uint16_t)(20 + n));
+        sy_put16(out + 4, (uint16_t)id);
+        sy_put16(out + 6, (uint16_t)((more ? 0x2000 : 0) | (off / 8)));
         out[8] = 64;
         out[9] = proto;
         memcpy(out + 12, e->src, 4);
         memcpy(out + 16, e->dst, 4);
-        put16(out + 10, qw_csum_fold(qw_csum_add(0, out, 20)));
+        sy_put16(out + 10, qw_csum_fold(qw_csum_add(0, out, 20)));
         memcpy(out + 20, piece, n);
         return 20 + n;
     }
-    put32(out, 0x60000000);
-    put16(out + 4, (uint16_t)(8 + n));
+    sy_put32(out, 0x60000000);
+    sy_put16(out + 4, (uint16_t)(8 + n));
     out[6] = 44;
     out[7] = 64;
     memcpy(out + 8, e->src, 16);
     memcpy(out + 24, e->dst, 16);
     out[40] = proto;
     out[41] = 0;
-    put16(out + 42, (uint16_t)((off / 8) << 3 | (more ? 1 : 0)));
-    put32(out + 44, id);
+    sy_put16(out + 42, (uint16_t)((off / 8) << 3 | (more ? 1 : 0)));
+    sy_put32(out + 44, id);
     memcpy(out + 48, piece, n);
     return 48 + n;
 }
@@ -339,7 +329,7 @@ static void overlap_through_decoder(void **state)
     uint8_t dg[64], evil[64];
     make_udp(dg, &e, 20000, 502, TEXT40, sizeof TEXT40);
     memset(evil, 'Z', sizeof evil);
-    put16(evil + 2, 4444); /* a different destination port */
+    sy_put16(evil + 2, 4444); /* a different destination port */
     struct qw_packet p;
     feed(d, &e, 17, 3, dg, 0, 16, true, SEC, &p);
     feed(d, &e, 17, 3, evil, 0, 32, true, SEC, &p); /* overlaps [0,16), brings [16,32) */

@@ -17,6 +17,7 @@
 
 #include "decode/shard_key.h"
 #include "engine/shards.h"
+#include "synth/frame.h" /* sy_put16, sy_put32 */
 
 #define SEC 1000000000ull
 #define MAX_PKTS 12000
@@ -41,18 +42,6 @@ struct stream {
 #define SPAN(len) (16u + (len)) /* a frame's span: its bytes and a record header, as in a file */
 #define NO_WIPE ((size_t)-1)
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v >> 16));
-    put16(p + 2, (uint16_t)v);
-}
-
 /* Ethernet + IPv4 + TCP (SYN) or UDP (4 payload bytes), MACs from the addresses. */
 static void add_ip(struct stream *s, uint64_t ts, uint8_t proto, uint32_t src, uint32_t dst,
                    uint16_t sport, uint16_t dport)
@@ -61,28 +50,28 @@ static void add_ip(struct stream *s, uint64_t ts, uint8_t proto, uint32_t src, u
     uint8_t *f = s->frame[s->n];
     memset(f, 0, FRAME_LEN);
     f[0] = 0x02;
-    put32(f + 2, dst);
+    sy_put32(f + 2, dst);
     f[6] = 0x02;
-    put32(f + 8, src);
-    put16(f + 12, 0x0800);
+    sy_put32(f + 8, src);
+    sy_put16(f + 12, 0x0800);
     uint8_t *ip = f + 14;
     size_t l4 = proto == 6 ? 20 : 12;
     ip[0] = 0x45;
-    put16(ip + 2, (uint16_t)(20 + l4));
+    sy_put16(ip + 2, (uint16_t)(20 + l4));
     ip[8] = 64;
     ip[9] = proto;
-    put32(ip + 12, src);
-    put32(ip + 16, dst);
+    sy_put32(ip + 12, src);
+    sy_put32(ip + 16, dst);
     uint8_t *t = ip + 20;
-    put16(t, sport);
-    put16(t + 2, dport);
+    sy_put16(t, sport);
+    sy_put16(t + 2, dport);
     if (proto == 6) {
-        put32(t + 4, 1000);
+        sy_put32(t + 4, 1000);
         t[12] = 0x50;
         t[13] = 0x02; /* SYN */
-        put16(t + 14, 1024);
+        sy_put16(t + 14, 1024);
     } else {
-        put16(t + 4, 12);
+        sy_put16(t + 4, 12);
         memcpy(t + 8, "ping", 4);
     }
     s->len[s->n] = (uint32_t)(14 + 20 + l4);
@@ -97,17 +86,17 @@ static void add_arp(struct stream *s, uint64_t ts, uint32_t sender, uint32_t tar
     memset(f, 0, FRAME_LEN);
     memset(f, 0xff, 6);
     f[6] = 0x02;
-    put32(f + 8, sender);
-    put16(f + 12, 0x0806);
+    sy_put32(f + 8, sender);
+    sy_put16(f + 12, 0x0806);
     uint8_t *a = f + 14;
-    put16(a, 1);
-    put16(a + 2, 0x0800);
+    sy_put16(a, 1);
+    sy_put16(a + 2, 0x0800);
     a[4] = 6;
     a[5] = 4;
-    put16(a + 6, 1);
+    sy_put16(a + 6, 1);
     memcpy(a + 8, f + 6, 6);
-    put32(a + 14, sender);
-    put32(a + 24, target);
+    sy_put32(a + 14, sender);
+    sy_put32(a + 24, target);
     s->len[s->n] = 42;
     s->ts[s->n++] = ts;
 }
@@ -277,6 +266,16 @@ static void same_as_one(const struct outcome *one, const struct outcome *many)
     assert_int_equal(many->timed_out, one->timed_out);
 }
 
+/* run(...) with these engines and pool, expected to give what one engine gave. */
+static struct outcome run_like(const struct outcome *one, struct stream *st, unsigned n,
+                               size_t batch_bytes, unsigned batch_packets, unsigned slots,
+                               unsigned ahead, uint64_t scan_every)
+{
+    struct outcome o = run(st, n, batch_bytes, batch_packets, slots, ahead, scan_every);
+    same_as_one(one, &o);
+    return o;
+}
+
 static void test_pulled_batches_match_one_engine(void **state)
 {
     (void)state;
@@ -287,15 +286,9 @@ static void test_pulled_batches_match_one_engine(void **state)
     assert_true(one.timed_out > 0); /* the pairs that fell silent */
     assert_true(one.flows > 40);
 
-    /* default pool: the whole stream fits in a few batches */
-    struct outcome two = run(st, 2, 0, 0, 0, 0, 0);
-    same_as_one(&one, &two);
-    /* tiny batches over three slots, reading ahead */
-    struct outcome three = run(st, 3, 256, 5, 3, 1, 0);
-    same_as_one(&one, &three);
-    /* one slot: every engine in step with the reading */
-    struct outcome lockstep = run(st, 3, 64, 1, 1, 0, 0);
-    same_as_one(&one, &lockstep);
+    run_like(&one, st, 2, 0, 0, 0, 0, 0);    /* default pool: the stream in a few batches */
+    run_like(&one, st, 3, 256, 5, 3, 1, 0);  /* tiny batches over three slots, reading ahead */
+    run_like(&one, st, 3, 64, 1, 1, 0, 0);   /* one slot: every engine in step with the reading */
     free(st);
 }
 
@@ -309,11 +302,9 @@ static void test_scan_passes_meet_mid_stream(void **state)
     /* a pass every 97 packets: the engines meet hundreds of times and the logs are counted
      * as they go, with the finding of one engine */
     struct outcome one = run(st, 1, 0, 0, 0, 0, 97);
-    struct outcome two = run(st, 2, 512, 8, 4, 2, 97);
-    struct outcome three = run(st, 3, 300, 3, 2, 1, 97);
+    struct outcome two = run_like(&one, st, 2, 512, 8, 4, 2, 97);
+    run_like(&one, st, 3, 300, 3, 2, 1, 97);
     assert_true(two.probes_left < 64);
-    same_as_one(&one, &two);
-    same_as_one(&one, &three);
     same_as_one(&late, &two);
     /* pushed through rings, the workers pause for each pass */
     struct outcome pushed = push(st, 3, 97);
@@ -322,7 +313,7 @@ static void test_scan_passes_meet_mid_stream(void **state)
     free(st);
 }
 
-/* Frames offered in place, as a file whose reading the engines share (pcap_reader.h): batches
+/* Frames offered in place, as a file whose records the reader holds (pcap_reader.h): batches
  * point at them, and the source wipes each one once the pool releases it. An early release
  * would send wiped frames to the engines (their counts and findings would differ); a late or
  * missing one would hold more than the pool says it may, or never reach the end. */
@@ -334,16 +325,10 @@ static void test_frames_in_place(void **state)
     st->in_place = true;
     /* tiny batches, few slots: releases and slot reuse hundreds of times; the budget is a few
      * frames' spans, so offers are carried over to the next batch */
-    struct outcome two = run(st, 2, 200, 8, 3, 1, 97);
-    same_as_one(&one, &two);
-    struct outcome three = run(st, 3, 90, 4, 2, 2, 97);
-    same_as_one(&one, &three);
-    /* budget below one frame's span: one frame a batch */
-    struct outcome single = run(st, 2, 10, 8, 2, 1, 97);
-    same_as_one(&one, &single);
-    /* the default pool */
-    struct outcome dflt = run(st, 2, 0, 0, 0, 0, 97);
-    same_as_one(&one, &dflt);
+    run_like(&one, st, 2, 200, 8, 3, 1, 97);
+    run_like(&one, st, 3, 90, 4, 2, 2, 97);
+    run_like(&one, st, 2, 10, 8, 2, 1, 97); /* budget below one frame's span: one a batch */
+    run_like(&one, st, 2, 0, 0, 0, 0, 97);  /* the default pool */
     free(st);
 }
 
