@@ -1,11 +1,12 @@
 #include "analysis/oui.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "util/file.h"
+#include <unistd.h>
 
 enum { LEN36, LEN28, LEN24 };
 static const unsigned prefix_bits[3] = {36, 28, 24};
@@ -86,57 +87,86 @@ static size_t csv_field(const char **p, const char *end, char *out, size_t cap)
     return len;
 }
 
-/* Registry,Assignment,Organization Name,Organization Address: one registration a line. */
-static bool load_file(struct qw_oui_db *db, const char *path, size_t *cap)
+/* One registration line [line, end): Registry,Assignment,Organization Name,Organization
+ * Address. False when out of memory (what was loaded so far stays). */
+static bool load_line(struct qw_oui_db *db, const char *line, const char *end, size_t *cap)
 {
-    /* the whole file at once: parsing the registries from memory takes a third of the time a
-     * line-by-line stdio read took, and that was a tenth of the end of a run */
-    size_t len;
-    char *text = qw_read_file(path, (size_t)1 << 30, &len);
-    if (!text) return false;
     char reg[16], hex[16], org[256];
-    const char *line = text, *eof = text + len;
-    bool header = true;
-    while (line < eof) {
-        const char *nl = memchr(line, '\n', (size_t)(eof - line));
-        const char *end = nl ? nl : eof, *next = nl ? nl + 1 : eof;
-        if (end > line && end[-1] == '\r') end--;
-        const char *p = line;
-        line = next;
-        if (header) { /* the column names */
-            header = false;
-            continue;
-        }
-        csv_field(&p, end, reg, sizeof reg);
-        size_t hl = csv_field(&p, end, hex, sizeof hex);
-        csv_field(&p, end, org, sizeof org);
-        size_t ol = strlen(org);
-        int which = hl == 9 ? LEN36 : hl == 7 ? LEN28 : hl == 6 ? LEN24 : -1;
-        if (which < 0 || ol == 0) continue;
-        uint64_t v = 0;
-        bool ok = true;
-        for (size_t i = 0; i < hl; i++) {
-            int h = hexval(hex[i]);
-            if (h < 0) ok = false;
-            v = v << 4 | (uint64_t)(h < 0 ? 0 : h);
-        }
-        if (!ok) continue;
-        while (ol && org[ol - 1] == ' ') org[--ol] = '\0';
-        if (ol == 0) continue;
-        if (db->count[which] == cap[which]) {
-            size_t nc = cap[which] ? cap[which] * 2 : 4096;
-            struct qw_oui_entry *e = realloc(db->by_len[which], nc * sizeof *e);
-            if (!e) break;
-            db->by_len[which] = e;
-            cap[which] = nc;
-        }
-        struct qw_oui_entry *e = &db->by_len[which][db->count[which]];
-        e->prefix = v << (48 - prefix_bits[which]);
-        if (!arena_add(db, org, ol, &e->name_off)) break;
-        db->count[which]++;
+    if (end > line && end[-1] == '\r') end--;
+    const char *p = line;
+    csv_field(&p, end, reg, sizeof reg);
+    size_t hl = csv_field(&p, end, hex, sizeof hex);
+    csv_field(&p, end, org, sizeof org);
+    size_t ol = strlen(org);
+    int which = hl == 9 ? LEN36 : hl == 7 ? LEN28 : hl == 6 ? LEN24 : -1;
+    if (which < 0 || ol == 0) return true;
+    uint64_t v = 0;
+    for (size_t i = 0; i < hl; i++) {
+        int h = hexval(hex[i]);
+        if (h < 0) return true;
+        v = v << 4 | (uint64_t)h;
     }
-    free(text);
+    while (ol && org[ol - 1] == ' ') org[--ol] = '\0';
+    if (ol == 0) return true;
+    if (db->count[which] == cap[which]) {
+        size_t nc = cap[which] ? cap[which] * 2 : 4096;
+        struct qw_oui_entry *e = realloc(db->by_len[which], nc * sizeof *e);
+        if (!e) return false;
+        db->by_len[which] = e;
+        cap[which] = nc;
+    }
+    struct qw_oui_entry *e = &db->by_len[which][db->count[which]];
+    e->prefix = v << (48 - prefix_bits[which]);
+    if (!arena_add(db, org, ol, &e->name_off)) return false;
+    db->count[which]++;
     return true;
+}
+
+/* The bytes the registries are read through, a chunk at a time. Reading each file whole took
+ * megabytes of fresh memory, and on virtual machines where a page fault costs microseconds that
+ * was most of the load (bench/README.md); parsing from memory, not line by line through stdio,
+ * is what keeps it fast. */
+#define OUI_CHUNK (256u << 10)
+
+/* One registry file, a line at a time after its header. A line longer than the chunk (none
+ * is) is cut to it. False when the file cannot be opened or read. */
+static bool load_file(struct qw_oui_db *db, const char *path, size_t *cap, char *buf)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    size_t have = 0;
+    bool eof = false, header = true, skip = false, ok = true, room = true;
+    while (room) {
+        if (!eof) {
+            ssize_t n = read(fd, buf + have, OUI_CHUNK - have);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) ok = false;
+            if (n <= 0) eof = true;
+            else have += (size_t)n;
+        }
+        const char *line = buf, *all = buf + have;
+        while (line < all) {
+            const char *nl = memchr(line, '\n', (size_t)(all - line));
+            bool full = line == buf && have == OUI_CHUNK;
+            if (!nl && !eof && !full) break; /* the rest of the line is still to be read */
+            const char *end = nl ? nl : all;
+            if (skip) { /* the tail of a line cut to the chunk */
+                skip = !nl;
+            } else if (header) { /* the column names */
+                header = false;
+            } else if (!load_line(db, line, end, cap)) {
+                room = false;
+                break;
+            }
+            if (!nl && full) skip = true;
+            line = nl ? nl + 1 : all;
+        }
+        have = (size_t)(all - line);
+        memmove(buf, line, have);
+        if (eof && have == 0) break;
+    }
+    close(fd);
+    return ok;
 }
 
 /* Stable LSD radix sort by prefix, a byte a pass over the bytes a block's prefix can set (the
@@ -166,15 +196,22 @@ bool qw_oui_load(struct qw_oui_db *db, const char *dir, char *err, size_t errlen
     static const char *const files[] = {"oui.csv", "mam.csv", "oui36.csv", "iab.csv"};
     size_t cap[3] = {0, 0, 0};
     char path[4096];
+    char *buf = malloc(OUI_CHUNK);
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory reading the IEEE registries", dir);
+        return false;
+    }
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        if (!load_file(db, path, cap) && i == 0) {
+        if (!load_file(db, path, cap, buf) && i == 0) {
             snprintf(err, errlen, "%s: cannot read the IEEE MA-L registry (package ieee-data)",
                      path);
+            free(buf);
             qw_oui_free(db);
             return false;
         }
     }
+    free(buf);
     for (int k = 0; k < 3; k++) {
         if (db->count[k] && !sort_entries(db->by_len[k], db->count[k], prefix_bits[k])) {
             snprintf(err, errlen, "%s: out of memory sorting the IEEE registries", dir);

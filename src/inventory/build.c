@@ -103,6 +103,7 @@ struct builder {
     struct host *hosts;
     size_t nhosts;
     struct qw_inventory *inv;
+    size_t assets_cap;      /* inv->assets' room, reserved once the hosts and MACs are known */
     struct qw_hmap by_id;   /* asset id -> index (long) */
     struct qw_hmap host_ix; /* hosts.id (int64) -> index in hosts */
     long *parent; /* union-find over assets */
@@ -261,11 +262,26 @@ static long asset_find(struct builder *b, const char *id)
     return ix ? *ix : -1;
 }
 
+/* Room for `cap` assets. An asset is over a kilobyte and a fresh page costs a fault, so the
+ * array is sized once from the hosts and MACs (each asset has at least one of them) rather
+ * than doubled and copied as it fills. */
+static bool reserve_assets(struct builder *b, size_t cap)
+{
+    if (cap < 16) cap = 16;
+    if (cap <= b->assets_cap) return true;
+    struct qw_asset *p = realloc(b->inv->assets, cap * sizeof *p);
+    if (!p) return false;
+    b->inv->assets = p;
+    b->assets_cap = cap;
+    return true;
+}
+
 static long asset_new(struct builder *b, const char *id)
 {
     struct qw_inventory *inv = b->inv;
-    struct qw_asset *a = push(&inv->assets, &inv->nassets, sizeof *a);
-    if (!a) return -1;
+    if (inv->nassets == b->assets_cap && !reserve_assets(b, b->assets_cap * 2)) return -1;
+    struct qw_asset *a = &inv->assets[inv->nassets++];
+    memset(a, 0, sizeof *a);
     qw_copy_str(a->id, sizeof a->id, id);
     struct id_key k;
     memset(&k, 0, sizeof k);
@@ -346,6 +362,7 @@ static bool load_hosts(struct builder *b)
         if (!ix) return false;
         *ix = i;
     }
+    if (!reserve_assets(b, b->nhosts + b->nmacs)) return false;
     for (size_t i = 0; i < b->nhosts; i++) {
         struct host *h = &b->hosts[i];
         const char *mac = owner_mac(b, h->ip, h->vlan);
@@ -803,10 +820,10 @@ static bool sort_assets(struct qw_inventory *inv)
     size_t n = inv->nassets;
     if (n < 2) return true;
     struct asset_order *order = malloc(n * sizeof *order);
-    struct qw_asset *sorted = malloc(n * sizeof *sorted);
-    if (!order || !sorted) {
+    size_t *from = malloc(n * sizeof *from);
+    if (!order || !from) {
         free(order);
-        free(sorted);
+        free(from);
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -815,10 +832,26 @@ static bool sort_assets(struct qw_inventory *inv)
         order[i].parsed = a->nips && qw_addr_parse(a->ips[0].ip, &order[i].ip);
     }
     qsort(order, n, sizeof *order, cmp_asset);
-    for (size_t i = 0; i < n; i++) sorted[i] = *order[i].a;
-    memcpy(inv->assets, sorted, n * sizeof *sorted);
-    free(sorted);
+    for (size_t i = 0; i < n; i++) from[i] = (size_t)(order[i].a - inv->assets);
     free(order);
+    /* Permute in place, a cycle at a time (position j takes the asset at from[j]), rather than
+     * through a sorted copy: a second array of kilobyte assets is megabytes of fresh pages. */
+    for (size_t i = 0; i < n; i++) {
+        if (from[i] == i) continue;
+        struct qw_asset held = inv->assets[i];
+        size_t j = i;
+        for (;;) {
+            size_t k = from[j];
+            from[j] = j; /* placed */
+            if (k == i) {
+                inv->assets[j] = held;
+                break;
+            }
+            inv->assets[j] = inv->assets[k];
+            j = k;
+        }
+    }
+    free(from);
     return true;
 }
 

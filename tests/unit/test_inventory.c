@@ -139,6 +139,52 @@ static void oui_csv_corners(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* The registries are read a chunk (256 KiB) at a time: lines that straddle a chunk's end load
+ * whole, and a line longer than a chunk is cut without losing the line after it. */
+static void oui_lines_across_chunks(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/qw-oui-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof path, "%s/oui.csv", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("Registry,Assignment,Organization Name,Organization Address\n", fp);
+    for (unsigned i = 0; i < 20000; i++) /* over a MiB: several chunk ends mid-line */
+        fprintf(fp, "MA-L,%06X,\"Maker %u, Ltd\",\"%u Quay Road, Harbour Town\"\n", i, i, i);
+    /* longer than a chunk, and what lies past the chunk's end looks like a line of its own:
+     * it is the long line's tail, not a registration */
+    fputs("MA-L,ACCDEF,", fp);
+    for (unsigned i = 0; i < (256u << 10) - 12; i++) fputc('x', fp);
+    fputs("MA-L,ACCE00,Not A Line,Addr\nMA-L,ACCDF0,After The Long One,Addr\n", fp);
+    assert_int_equal(fclose(fp), 0);
+    struct qw_oui_db db;
+    char err[256];
+    assert_true(qw_oui_load(&db, dir, err, sizeof err));
+    assert_int_equal(db.count[2], 20002);
+    char want[64];
+    for (unsigned i = 0; i < 20000; i++) {
+        const uint8_t mac[6] = {(uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i, 1, 2, 3};
+        snprintf(want, sizeof want, "Maker %u, Ltd", i);
+        assert_string_equal(qw_oui_lookup(&db, mac), want);
+    }
+    static const uint8_t last[6] = {0x00, 0x4e, 0x1f, 0x01, 0x02, 0x03}; /* 19999 */
+    assert_string_equal(qw_oui_lookup(&db, last), "Maker 19999, Ltd");
+    static const uint8_t longname[6] = {0xac, 0xcd, 0xef, 0x01, 0x02, 0x03};
+    const char *name = qw_oui_lookup(&db, longname);
+    assert_non_null(name);
+    assert_int_equal(strlen(name), 255); /* cut to the name field's room */
+    assert_int_equal(strspn(name, "x"), 255);
+    static const uint8_t after[6] = {0xac, 0xcd, 0xf0, 0x01, 0x02, 0x03};
+    assert_string_equal(qw_oui_lookup(&db, after), "After The Long One");
+    static const uint8_t tail[6] = {0xac, 0xce, 0x00, 0x01, 0x02, 0x03};
+    assert_null(qw_oui_lookup(&db, tail));
+    qw_oui_free(&db);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 static void norm(const char *in, const char *want)
 {
     char out[128];
@@ -238,6 +284,7 @@ int main(void)
         cmocka_unit_test(oui_longest_prefix_wins),
         cmocka_unit_test(oui_missing_registry_is_an_error),
         cmocka_unit_test(oui_csv_corners),
+        cmocka_unit_test(oui_lines_across_chunks),
         cmocka_unit_test(vendor_names_normalised),
         cmocka_unit_test(host_addresses_only),
         cmocka_unit_test(current_values_prefer_model),
