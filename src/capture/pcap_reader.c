@@ -183,7 +183,8 @@ int qw_pcap_reader_next(struct qw_pcap_reader *r, const uint8_t **data, struct p
     if (!caplen_ok(caplen, err, errlen)) return -1;
     fill(r, REC_HDR + (size_t)caplen);
     left = r->size - r->off;
-    if (left - REC_HDR < caplen) return data_short(caplen, left - REC_HDR, r->read_errno, err, errlen);
+    if (left - REC_HDR < caplen)
+        return data_short(caplen, left - REC_HDR, r->read_errno, err, errlen);
     const uint8_t *rec = r->base + r->off;
     header_fields(r, rec, caplen, h);
     *data = rec + REC_HDR;

@@ -283,16 +283,17 @@ static void scan_pass_engines(struct qw_shards *s)
 
 /* ---- the pulled feed: reading shared by every engine thread -----------------------------------
  *
- * Reading a capture file is work like any other, so it is not tied to one thread: packets are
- * copied in batches into a pool of slots, and the engine thread that runs out of packets reads
+ * Reading a capture file is work like any other, so it is not tied to one thread: packets go in
+ * batches into a pool of slots (copied, or pointed at where a source that holds its records in
+ * place read them: qw_offer.stable), and the engine thread that runs out of packets reads
  * the next batch, for every engine. A batch lists each engine's packets in capture order; every
  * engine takes its own from every batch, in order, and a slot is filled again once every engine
  * is done with it. So the thread that is ahead does the reading, which evens out the engines'
  * uneven shares of the traffic as long as the pool holds the difference. Per-engine lists keep
  * an engine to its own packets' entries, and threads read a few batches ahead while they can,
  * so one that catches up with the reading does not wait on every batch (both measured:
- * bench/README.md). A batch ends at a scan pass, and the
- * engines meet there to run it as they would at a pause. */
+ * bench/README.md). A batch ends at a scan pass, and the engines meet there to run it as they
+ * would at a pause. */
 
 #define BATCH_BYTES_DEFAULT (256u << 10)
 #define BATCH_PACKETS_DEFAULT 4096u
@@ -366,7 +367,8 @@ static void batch_fill(struct batch_pool *p, struct batch *b)
             break;
         }
         uint32_t caplen = o.caplen > FRAME_MAX ? FRAME_MAX : o.caplen;
-        size_t cost = o.stable ? o.span : ((size_t)caplen + 7) & ~(size_t)7;
+        size_t copy = ((size_t)caplen + 7) & ~(size_t)7; /* a copy's room, 8-byte aligned */
+        size_t cost = o.stable ? o.span : copy;
         if (b->total > 0 && used + cost > s->batch_bytes) {
             p->carried = o;
             p->have_carried = true;
@@ -380,7 +382,7 @@ static void batch_fill(struct batch_pool *p, struct batch *b)
         } else {
             memcpy(b->bytes + copied, o.frame, caplen);
             frame = b->bytes + copied;
-            copied += ((size_t)caplen + 7) & ~(size_t)7;
+            copied += copy;
         }
         used += cost;
         b->pkts[(size_t)e * s->batch_packets + b->npkts[e]++] =

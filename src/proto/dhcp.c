@@ -641,10 +641,7 @@ static void dhcp_identity_request(struct qw_pctx *ctx, struct dhcp_state *st, en
     if (dhcp_has(m, 61) && m->opt[61].len) {
         char id[2 * 255 + 1];
         size_t n = m->opt[61].len;
-        for (size_t i = 0; i < n; i++) {
-            id[2 * i] = qw_hex_digits[b[m->opt[61].off + i] >> 4];
-            id[2 * i + 1] = qw_hex_digits[b[m->opt[61].off + i] & 15];
-        }
+        qw_hex_encode(id, b + m->opt[61].off, n);
         dhcp_fact(ctx, st, &t, "dhcp_client_id", id, 2 * n);
     }
     if (dhcp_has(m, 55) && m->opt[55].len) {

@@ -690,10 +690,7 @@ static void d6_identity_client(struct qw_pctx *ctx, struct d6_state *st, enum qw
         char id[2 * 130 + 1]; /* [8415] s.11.1: a DUID is at most 130 octets */
         size_t l = m->opt[D6_O_CLIENTID].len;
         if (l > 130) l = 130;
-        for (size_t i = 0; i < l; i++) {
-            id[2 * i] = qw_hex_digits[b[m->opt[D6_O_CLIENTID].off + i] >> 4];
-            id[2 * i + 1] = qw_hex_digits[b[m->opt[D6_O_CLIENTID].off + i] & 15];
-        }
+        qw_hex_encode(id, b + m->opt[D6_O_CLIENTID].off, l);
         dnsw_emit_identity_once(ctx, &st->memo, server, "dhcpv6_duid", id, 2 * l);
     }
     if (d6_has(m, D6_O_ORO) && m->opt[D6_O_ORO].len >= 2) {

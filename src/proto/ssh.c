@@ -328,15 +328,6 @@ static size_t ssh_ident(struct qw_pctx *ctx, struct ssh_state *st, enum qw_dir d
 
 /* ---- KEXINIT and negotiation --------------------------------------------------------------- */
 
-static void ssh_hex(char *out, const uint8_t *d, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = qw_hex_digits[d[i] >> 4];
-        out[2 * i + 1] = qw_hex_digits[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static void ssh_negotiate(struct qw_pctx *ctx, struct ssh_state *st)
 {
     const struct ssh_side *c = &st->side[QW_DIR_TO_SERVER], *s = &st->side[QW_DIR_TO_CLIENT];
@@ -409,7 +400,7 @@ static void ssh_on_kexinit(struct qw_pctx *ctx, struct ssh_state *st, enum qw_di
     }
     uint8_t digest[MD5_DIGEST_SIZE];
     md5_digest(&md5, sizeof digest, digest);
-    ssh_hex(sd->hassh, digest, sizeof digest);
+    qw_hex_encode(sd->hassh, digest, sizeof digest);
     /* Keep the raw lists, each cut at a name boundary when the buffer runs out. */
     size_t used = 0;
     for (unsigned i = 0; i < SSH_L_COUNT; i++) {

@@ -12,16 +12,6 @@
 
 #define JA4_HASH_HEX 12 /* [JA4]: hashes are cut to their first 12 hex digits */
 
-
-static void to_hex(const uint8_t *b, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = qw_hex_digits[b[i] >> 4];
-        out[2 * i + 1] = qw_hex_digits[b[i] & 0x0F];
-    }
-    out[2 * n] = '\0';
-}
-
 /* ---- JA3 text: streamed into MD5, copied into a bounded display buffer -------------------- */
 
 struct ja3_text {
@@ -71,7 +61,7 @@ static size_t ja3_end(struct ja3_text *t, char md5hex[TLS_MD5_HEX])
 {
     uint8_t d[MD5_DIGEST_SIZE];
     md5_digest(&t->md5, sizeof d, d);
-    to_hex(d, sizeof d, md5hex);
+    qw_hex_encode(md5hex, d, sizeof d);
     if (t->cap) t->str[t->len < t->cap - 1 ? t->len : t->cap - 1] = '\0';
     return t->len;
 }
@@ -133,7 +123,7 @@ static void sha_trunc(struct sha256_ctx *s, char out[JA4_HASH_HEX + 1])
     uint8_t d[SHA256_DIGEST_SIZE];
     char full[2 * SHA256_DIGEST_SIZE + 1];
     sha256_digest(s, sizeof d, d);
-    to_hex(d, sizeof d, full);
+    qw_hex_encode(full, d, sizeof d);
     memcpy(out, full, JA4_HASH_HEX);
     out[JA4_HASH_HEX] = '\0';
 }

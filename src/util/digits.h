@@ -1,10 +1,15 @@
-/* Digits for formatting numbers. Decimal digit pairs: qw_digits2 + 2 * n is the two characters of n (0..99), zero-padded.
- * Number and time formatting write two digits at a time from it. */
+/* Digits for formatting numbers. Decimal digit pairs: qw_digits2 + 2 * n is the two characters
+ * of n (0..99), zero-padded; number and time formatting write two digits at a time from it. */
 #ifndef QW_UTIL_DIGITS_H
 #define QW_UTIL_DIGITS_H
+
+#include <stddef.h>
 
 extern const char qw_digits2[201];
 /* Lower-case hexadecimal digits: qw_hex_digits[v] for v in 0..15. */
 extern const char qw_hex_digits[17];
+
+/* `n` bytes as 2n lower-case hex digits and a NUL into out (room for 2n + 1); returns out. */
+char *qw_hex_encode(char *out, const void *data, size_t n);
 
 #endif

@@ -1,4 +1,4 @@
-/* Reading a whole small file (a registry, a time-zone file) into memory at once. */
+/* Reading a whole small file (a time-zone file) into memory at once. */
 #ifndef QW_UTIL_FILE_H
 #define QW_UTIL_FILE_H
 

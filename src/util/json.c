@@ -169,7 +169,6 @@ static size_t utf8_seq_len(const uint8_t *p, size_t n)
     return 0;
 }
 
-
 /* The escaped form of the byte(s) at s[i] that are not plain: writes at most 6 bytes per input
  * byte into `out`; returns the bytes written and sets *used to the input bytes taken. */
 static size_t escape_one(const uint8_t *s, size_t i, size_t n, char *out, size_t *used)

@@ -763,6 +763,20 @@ static void copies_cut_and_terminate(void **state)
     }
     assert_memory_equal(qw_digits2 + 2 * 7, "07", 2);
     assert_memory_equal(qw_digits2 + 2 * 99, "99", 2);
+    /* bytes to hex: every byte value, terminated right after the digits */
+    uint8_t all[256];
+    for (unsigned v = 0; v < 256; v++) all[v] = (uint8_t)v;
+    char hex[2 * sizeof all + 2];
+    memset(hex, 'x', sizeof hex);
+    assert_ptr_equal(qw_hex_encode(hex, all, sizeof all), hex);
+    for (unsigned v = 0; v < 256; v++) {
+        char want[3];
+        snprintf(want, sizeof want, "%02x", v);
+        assert_memory_equal(hex + 2 * v, want, 2);
+    }
+    assert_int_equal(hex[2 * sizeof all], '\0');
+    assert_int_equal(hex[2 * sizeof all + 1], 'x');
+    assert_string_equal(qw_hex_encode(hex, all, 0), "");
 }
 
 int main(void)
