@@ -99,9 +99,11 @@ const struct qw_dnp3_func qw_dnp3_funcs[256] = {
     [17] = {"start_application", QW_OP_START, 0},
     [18] = {"stop_application", QW_OP_STOP, 0},
     [19] = {"save_configuration", QW_OP_CONFIG, 0},
-    [20] = {"enable_unsolicited", QW_OP_CONFIG, 0},
-    [21] = {"disable_unsolicited", QW_OP_CONFIG, 0},
-    [22] = {"assign_class", QW_OP_CONFIG, 0},
+    /* which events the outstation pushes to this master, and in which class: the reporting of
+     * the master's own session, set up by every master at start-up (docs/events/dnp3.md) */
+    [20] = {"enable_unsolicited", QW_OP_SESSION, 0},
+    [21] = {"disable_unsolicited", QW_OP_SESSION, 0},
+    [22] = {"assign_class", QW_OP_SESSION, 0},
     [23] = {"delay_measure", QW_OP_TIMESYNC, 0},
     [24] = {"record_current_time", QW_OP_TIMESYNC, 0},
     [25] = {"open_file", QW_OP_FILE, DATA},

@@ -789,8 +789,8 @@ static void test_function_table_ops(void **ts)
         {7, "immediate_freeze", QW_OP_WRITE},      {9, "freeze_and_clear", QW_OP_WRITE},
         {13, "cold_restart", QW_OP_RESTART},       {14, "warm_restart", QW_OP_RESTART},
         {16, "initialize_application", QW_OP_RESTART}, {17, "start_application", QW_OP_START},
-        {18, "stop_application", QW_OP_STOP},      {20, "enable_unsolicited", QW_OP_CONFIG},
-        {21, "disable_unsolicited", QW_OP_CONFIG}, {22, "assign_class", QW_OP_CONFIG},
+        {18, "stop_application", QW_OP_STOP},      {20, "enable_unsolicited", QW_OP_SESSION},
+        {21, "disable_unsolicited", QW_OP_SESSION}, {22, "assign_class", QW_OP_SESSION},
         {24, "record_current_time", QW_OP_TIMESYNC}, {27, "delete_file", QW_OP_FILE},
         {31, "activate_config", QW_OP_CONFIG},     {100, "unknown", 0},
     };
