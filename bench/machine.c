@@ -4,15 +4,15 @@
  *
  * usage: bench-machine
  *
- * Both decide how the benchmark's figures read. A virtual machine's two CPUs may share one
- * physical core for a while (then two workers cannot beat one, whatever the code does), and
- * on some hypervisors a page fault costs ten microseconds or more instead of well under one
- * (then memory first touched during a run is a large part of it). Two vCPUs that do get two
- * cores may still sit close together (sharing a cache: a line goes there and back in about a
- * hundred nanoseconds) or far apart (several times that), and the machine can move from one
- * to the other between runs; workers that hand packets to each other feel it, spinning
- * threads do not. bench/run measures all three before and after its timings and prints them
- * beside the table. */
+ * All three decide how the benchmark's figures read. A virtual machine's two CPUs may share
+ * one physical core for a while (then two workers cannot beat one, whatever the code does).
+ * Two vCPUs that do get two cores may still sit close together (a line goes there and back in
+ * under two hundred nanoseconds on the benchmark machine) or far apart (several times that),
+ * and the machine can move from one to the other between runs; workers that hand packets to
+ * each other feel it, spinning threads do not. And on some hypervisors a page fault costs ten
+ * microseconds or more instead of well under one (then memory first touched during a run is a
+ * large part of it). bench/run measures all three before and after its timings and prints
+ * them beside the table. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* CPU affinity */
 #endif
@@ -71,6 +71,7 @@ static double spin_threads(int n)
 struct pingpong {
     _Alignas(64) _Atomic int turn; /* 1: the other thread's move, 0: the first thread's */
     int cpu[2];                    /* where each thread is held, or -1 */
+    int trips;
 };
 
 static void hold_on(int cpu)
@@ -86,52 +87,43 @@ static void *pong(void *arg)
 {
     struct pingpong *p = arg;
     hold_on(p->cpu[1]);
-    for (int i = 0; i < ROUND_TRIPS; i++) {
+    for (int i = 0; i < p->trips; i++) {
         while (atomic_load_explicit(&p->turn, memory_order_acquire) != 1) {}
         atomic_store_explicit(&p->turn, 0, memory_order_release);
     }
     return NULL;
 }
 
-/* Nanoseconds for the flag to reach the other thread and come back; the threads spin, so on
- * two real cores this is the caches' own latency (on one shared core it is scheduling's). */
-static double round_trips(void)
+/* Nanoseconds for the flag to reach the other thread and come back, over `trips` round trips;
+ * the threads spin, so on two real cores this is the caches' own latency (on one shared core
+ * it is scheduling's). */
+static double round_trip(int trips)
 {
     static struct pingpong p; /* static: aligned as declared, without an allocator's help */
     atomic_store(&p.turn, 0);
+    p.trips = trips;
     /* the first two CPUs this process may use, one thread held on each, so that the scheduler
-     * neither stacks them nor moves them mid-way */
+     * neither stacks them nor moves them mid-way; the process's own set is put back after */
     cpu_set_t mine;
+    bool have_set = sched_getaffinity(0, sizeof mine, &mine) == 0;
     p.cpu[0] = p.cpu[1] = -1;
-    if (sched_getaffinity(0, sizeof mine, &mine) == 0)
-        for (int c = 0, k = 0; c < CPU_SETSIZE && k < 2; c++)
-            if (CPU_ISSET(c, &mine)) p.cpu[k++] = c;
-    if (p.cpu[1] < 0) p.cpu[0] = -1;
-    cpu_set_t before;
-    bool restore = sched_getaffinity(0, sizeof before, &before) == 0;
+    for (int c = 0, k = 0; have_set && c < CPU_SETSIZE && k < 2; c++)
+        if (CPU_ISSET(c, &mine)) p.cpu[k++] = c;
+    if (p.cpu[1] < 0) return -1; /* one CPU: each trip would wait for the scheduler */
     hold_on(p.cpu[0]);
     pthread_t t;
-    if (pthread_create(&t, NULL, pong, &p) != 0) return -1;
-    double t0 = now();
-    for (int i = 0; i < ROUND_TRIPS; i++) {
-        atomic_store_explicit(&p.turn, 1, memory_order_release);
-        while (atomic_load_explicit(&p.turn, memory_order_acquire) != 0) {}
+    double dt = -1;
+    if (pthread_create(&t, NULL, pong, &p) == 0) {
+        double t0 = now();
+        for (int i = 0; i < trips; i++) {
+            atomic_store_explicit(&p.turn, 1, memory_order_release);
+            while (atomic_load_explicit(&p.turn, memory_order_acquire) != 0) {}
+        }
+        dt = now() - t0;
+        pthread_join(t, NULL);
     }
-    double dt = now() - t0;
-    pthread_join(t, NULL);
-    if (restore) sched_setaffinity(0, sizeof before, &before);
-    return dt * 1e9 / ROUND_TRIPS;
-}
-
-/* The quickest of five: an interruption only ever slows a set of round trips down. */
-static double round_trip_ns(void)
-{
-    double best = -1;
-    for (int i = 0; i < 5; i++) {
-        double t = round_trips();
-        if (t > 0 && (best < 0 || t < best)) best = t;
-    }
-    return best;
+    if (have_set) sched_setaffinity(0, sizeof mine, &mine);
+    return dt < 0 ? -1 : dt * 1e9 / trips;
 }
 
 #define TOUCH_BYTES (64u << 20)
@@ -149,12 +141,12 @@ static double fault_us(void)
     return dt * 1e6 / (TOUCH_BYTES / 4096);
 }
 
-/* The quickest of three: other work on the machine only ever slows a run down. */
-static double best_of_three(int threads)
+/* The quickest of `times` measurements: other work on the machine only ever slows one down. */
+static double quickest(double (*measure)(int), int arg, int times)
 {
     double best = -1;
-    for (int i = 0; i < 3; i++) {
-        double t = spin_threads(threads);
+    for (int i = 0; i < times; i++) {
+        double t = measure(arg);
         if (t > 0 && (best < 0 || t < best)) best = t;
     }
     return best;
@@ -162,14 +154,17 @@ static double best_of_three(int threads)
 
 int main(void)
 {
-    double one = best_of_three(1), two = best_of_three(2), trip = round_trip_ns();
-    if (one <= 0 || two <= 0 || trip <= 0) {
+    double one = quickest(spin_threads, 1, 3), two = quickest(spin_threads, 2, 3);
+    double trip = quickest(round_trip, ROUND_TRIPS, 5);
+    if (one <= 0 || two <= 0) {
         fprintf(stderr, "bench-machine: cannot start threads\n");
         return 1;
     }
+    char trip_text[32] = "null"; /* fewer than two CPUs to hold the threads on */
+    if (trip > 0) snprintf(trip_text, sizeof trip_text, "%.0f", trip);
     /* two threads finishing in the time one takes: 2 cores; in twice that time: 1 */
     printf("{\"cores_for_two_threads\": %.2f, \"spin_one_s\": %.3f, \"spin_two_s\": %.3f, "
-           "\"core_round_trip_ns\": %.0f, \"page_fault_us\": %.2f}\n",
-           2.0 * one / two, one, two, trip, fault_us());
+           "\"core_round_trip_ns\": %s, \"page_fault_us\": %.2f}\n",
+           2.0 * one / two, one, two, trip_text, fault_us());
     return 0;
 }

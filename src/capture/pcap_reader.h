@@ -45,6 +45,9 @@ struct qw_pcap_reader {
 
 /* The largest record libpcap accepts for the link types quaywatch decodes. */
 #define QW_PCAP_MAX_CAPLEN 262144u
+/* The bytes a read() asks for at a time; the reader's buffer also holds the longest record that
+ * may straddle two reads. Also the window size that suits holding records (qw_pcap_reader_hold). */
+#define QW_PCAP_READ_CHUNK (1u << 20)
 /* The most bytes one record takes in a file: its header and the longest frame. */
 #define QW_PCAP_MAX_SPAN (16u + QW_PCAP_MAX_CAPLEN)
 

@@ -43,9 +43,6 @@ struct feed {
     int rc;
 };
 
-/* The read() size for a file whose records are held (pcap_reader.h), as without holding. */
-#define HELD_WINDOW (1u << 20)
-
 /* The earliest next packet of all the files (ties go to the earlier file). */
 static int next_packet(void *arg, struct qw_offer *p)
 {
@@ -162,7 +159,7 @@ int qw_cmd_analyze(int argc, char **argv)
     /* One file and several engine threads: their batches point at its records where they were
      * read instead of copying them (pcap_reader.h). */
     bool held = nfiles == 1 && s.shards.n > 1 &&
-                qw_source_hold(&srcs[0], HELD_WINDOW,
+                qw_source_hold(&srcs[0], QW_PCAP_READ_CHUNK,
                                qw_shards_held_max(&s.shards, QW_PCAP_MAX_SPAN));
     struct qw_pull pull = {.next = next_packet,
                            .ctx = &f,

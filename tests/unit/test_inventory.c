@@ -3,6 +3,7 @@
  * (src/analysis/vendor.c), the address filter of the asset builder, and which fact becomes an
  * asset's current value. The grouping itself is tested end to end against the synthetic
  * terminal's ground truth (tests/e2e/test_inventory_synth.sh). */
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,14 +77,32 @@ static void oui_missing_registry_is_an_error(void **state)
  * doubled quotes, CRLF line ends, trailing blanks, a last line without its newline, rows whose
  * assignment is not 6, 7 or 9 hex digits or whose name is empty (skipped), and blocks out of
  * order (sorted on load). */
-static void write_file(const char *dir, const char *name, const char *text)
+static FILE *create_in(const char *dir, const char *name)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *fp = fopen(path, "w");
     assert_non_null(fp);
+    return fp;
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    FILE *fp = create_in(dir, name);
     assert_int_equal(fputs(text, fp) >= 0, 1);
     assert_int_equal(fclose(fp), 0);
+}
+
+/* The registries written into `dir`, and the directory itself, gone. */
+static void remove_registries(const char *dir)
+{
+    static const char *const names[] = {"oui.csv", "mam.csv", "oui36.csv"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        assert_true(unlink(path) == 0 || errno == ENOENT);
+    }
+    assert_int_equal(rmdir(dir), 0);
 }
 
 static void oui_csv_corners(void **state)
@@ -130,13 +149,7 @@ static void oui_csv_corners(void **state)
     assert_string_equal(qw_oui_lookup(&db, last), "No newline at the end");
     assert_null(qw_oui_lookup(&db, empty));
     qw_oui_free(&db);
-    const char *names[] = {"oui.csv", "mam.csv", "oui36.csv"};
-    for (size_t i = 0; i < 3; i++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        assert_int_equal(unlink(path), 0);
-    }
-    assert_int_equal(rmdir(dir), 0);
+    remove_registries(dir);
 }
 
 /* The registries are read a chunk (256 KiB) at a time: lines that straddle a chunk's end load
@@ -146,10 +159,7 @@ static void oui_lines_across_chunks(void **state)
     (void)state;
     char dir[] = "/tmp/qw-oui-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char path[512];
-    snprintf(path, sizeof path, "%s/oui.csv", dir);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
+    FILE *fp = create_in(dir, "oui.csv");
     fputs("Registry,Assignment,Organization Name,Organization Address\n", fp);
     for (unsigned i = 0; i < 20000; i++) /* over a MiB: several chunk ends mid-line */
         fprintf(fp, "MA-L,%06X,\"Maker %u, Ltd\",\"%u Quay Road, Harbour Town\"\n", i, i, i);
@@ -169,8 +179,6 @@ static void oui_lines_across_chunks(void **state)
         snprintf(want, sizeof want, "Maker %u, Ltd", i);
         assert_string_equal(qw_oui_lookup(&db, mac), want);
     }
-    static const uint8_t last[6] = {0x00, 0x4e, 0x1f, 0x01, 0x02, 0x03}; /* 19999 */
-    assert_string_equal(qw_oui_lookup(&db, last), "Maker 19999, Ltd");
     static const uint8_t longname[6] = {0xac, 0xcd, 0xef, 0x01, 0x02, 0x03};
     const char *name = qw_oui_lookup(&db, longname);
     assert_non_null(name);
@@ -181,8 +189,7 @@ static void oui_lines_across_chunks(void **state)
     static const uint8_t tail[6] = {0xac, 0xce, 0x00, 0x01, 0x02, 0x03};
     assert_null(qw_oui_lookup(&db, tail));
     qw_oui_free(&db);
-    assert_int_equal(unlink(path), 0);
-    assert_int_equal(rmdir(dir), 0);
+    remove_registries(dir);
 }
 
 static void norm(const char *in, const char *want)

@@ -220,7 +220,8 @@ static void open_reads_a_file_across_buffers(void **state)
     if (d) fail_msg("%s", d);
     assert_true(opened);
     assert_int_equal(n, 600);
-    /* held in a ring of 4 KiB or 64 KiB windows: records span many windows and wrap the ring */
+    /* held in a ring of 4 KiB, 64 KiB or 1,000-byte windows (not a whole number of pages):
+     * records span many windows and wrap the ring */
     static const size_t windows[] = {4096, 65536, 1000};
     for (size_t k = 0; k < sizeof windows / sizeof *windows; k++) {
         d = qw_pcap_diff_file(path, windows[k], &opened, &n, why, sizeof why);
@@ -254,28 +255,29 @@ static void shrunk_file_is_an_input_error(void **state)
 {
     (void)state;
     for (int hold = 0; hold < 2; hold++) {
-    char path[] = "/tmp/qw-pcap-shrink-XXXXXX";
-    write_big_file(path, 600);
-    struct qw_pcap_reader r;
-    assert_true(qw_pcap_reader_open(&r, path));
-    if (hold) assert_true(qw_pcap_reader_hold(&r, 65536, 0));
-    const uint8_t *data;
-    struct pcap_pkthdr h;
-    char err[160] = "";
-    for (int i = 0; i < 10; i++) assert_int_equal(qw_pcap_reader_next(&r, &data, &h, err, sizeof err), 1);
-    assert_int_equal(truncate(path, 2 << 20), 0); /* another program cuts it to 2 MiB */
-    int rc;
-    size_t more = 0;
-    while ((rc = qw_pcap_reader_next(&r, &data, &h, err, sizeof err)) == 1) {
-        more++;
-        qw_pcap_reader_release(&r, qw_pcap_reader_offset(&r));
-    }
-    assert_int_equal(rc, -1);
-    assert_non_null(strstr(err, "truncated dump file"));
-    assert_true(qw_pcap_reader_offset(&r) <= (2u << 20));
-    assert_true(more > 0);
-    qw_pcap_reader_close(&r);
-    unlink(path);
+        char path[] = "/tmp/qw-pcap-shrink-XXXXXX";
+        write_big_file(path, 600);
+        struct qw_pcap_reader r;
+        assert_true(qw_pcap_reader_open(&r, path));
+        if (hold) assert_true(qw_pcap_reader_hold(&r, 65536, 0));
+        const uint8_t *data;
+        struct pcap_pkthdr h;
+        char err[160] = "";
+        for (int i = 0; i < 10; i++)
+            assert_int_equal(qw_pcap_reader_next(&r, &data, &h, err, sizeof err), 1);
+        assert_int_equal(truncate(path, 2 << 20), 0); /* another program cuts it to 2 MiB */
+        int rc;
+        size_t more = 0;
+        while ((rc = qw_pcap_reader_next(&r, &data, &h, err, sizeof err)) == 1) {
+            more++;
+            qw_pcap_reader_release(&r, qw_pcap_reader_offset(&r));
+        }
+        assert_int_equal(rc, -1);
+        assert_non_null(strstr(err, "truncated dump file"));
+        assert_true(qw_pcap_reader_offset(&r) <= (2u << 20));
+        assert_true(more > 0);
+        qw_pcap_reader_close(&r);
+        unlink(path);
     }
 }
 
