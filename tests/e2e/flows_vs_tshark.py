@@ -28,11 +28,18 @@ EXCEPTIONS = {
 
 
 def tshark_convs(path):
-    counts = {}
-    for proto in ("tcp", "udp"):
-        out = subprocess.run(["tshark", "-n", "--disable-protocol", "snmp", "-r", path, "-qz", "conv," + proto],
-                             capture_output=True, text=True, check=False).stdout
-        counts[proto.upper()] = sum(1 for line in out.splitlines() if "<->" in line)
+    # One tshark run prints both tables, each under its own "TCP Conversations" / "UDP
+    # Conversations" heading: starting tshark costs more than reading most of these captures.
+    out = subprocess.run(["tshark", "-n", "--disable-protocol", "snmp", "-r", path,
+                          "-qz", "conv,tcp", "-z", "conv,udp"],
+                         capture_output=True, text=True, check=False).stdout
+    counts, table = {"TCP": 0, "UDP": 0}, None
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[1] == "Conversations":
+            table = words[0] if words[0] in counts else None
+        elif table and "<->" in line:
+            counts[table] += 1
     return counts
 
 
