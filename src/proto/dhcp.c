@@ -62,8 +62,12 @@
  * When the client is no end of the flow, the facts go to the address the message names
  * (qw_emit_identity_addr/_mac): a request from 0.0.0.0 sent from chaddr itself to chaddr's
  * MAC, a request whose ciaddr is not its source (forwarded by a relay agent) to ciaddr, an ACK
- * broadcast to a client (not to a relay) to chaddr's MAC. A relayed request without ciaddr names a client on another segment by MAC
- * only: no facts. A BOOTP reply (no option 53) counts as an ACK.
+ * broadcast to a client (not to a relay) to chaddr's MAC, an ACK sent to the relay agent
+ * (giaddr) to yiaddr. A relayed request without ciaddr names a client on another segment by a
+ * MAC this sensor never sees: its facts go to yiaddr when the ACK that answers it comes back on
+ * the same flow (a relay that sends from giaddr); a relay sending from another address puts
+ * the two on different flows, possibly different engines, and the request gives no facts. A
+ * BOOTP reply (no option 53) counts as an ACK.
  *
  * Anomalies: `dhcp.malformed` (detail: what broke), `dhcp.op_mismatch` (a server message type
  * in a BOOTREQUEST or the reverse), `dhcp.request_queue_full` (once per flow). */
@@ -603,6 +607,39 @@ static const uint8_t *dhcp_chaddr(const struct dhcp_msg *m)
     return m->htype == DHCP_HTYPE_ETHER && m->hlen == 6 ? m->b + DHCP_OFF_CHADDR : NULL;
 }
 
+/* What a client says about itself in a request (see the banner), about target t. */
+static void dhcp_client_facts(struct qw_pctx *ctx, struct dhcp_state *st,
+                              const struct dhcp_target *t, const struct dhcp_msg *m)
+{
+    const uint8_t *b = m->b;
+    if (dhcp_has(m, 12)) {
+        const char *v = (const char *)b + m->opt[12].off;
+        dhcp_fact(ctx, st, t, "hostname", v, dnsw_trim(v, m->opt[12].len));
+    } else {
+        char name[DNSW_NAME_TEXT_MAX];
+        size_t n = 0;
+        if (dhcp_fqdn_name(m, name, &n)) dhcp_fact(ctx, st, t, "hostname", name, n);
+    }
+    if (dhcp_has(m, 60)) {
+        const char *v = (const char *)b + m->opt[60].off;
+        dhcp_fact(ctx, st, t, "dhcp_vendor_class", v, dnsw_trim(v, m->opt[60].len));
+    }
+    if (dhcp_has(m, 61) && m->opt[61].len) {
+        char id[2 * 255 + 1];
+        size_t n = m->opt[61].len;
+        qw_hex_encode(id, b + m->opt[61].off, n);
+        dhcp_fact(ctx, st, t, "dhcp_client_id", id, 2 * n);
+    }
+    if (dhcp_has(m, 55) && m->opt[55].len) {
+        char prl[DHCP_PRL_TEXT_MAX];
+        size_t n = 0;
+        for (size_t i = 0; i < m->opt[55].len; i++)
+            n += (size_t)snprintf(prl + n, sizeof prl - n, i ? ",%u" : "%u",
+                                  (unsigned)b[m->opt[55].off + i]);
+        dhcp_fact(ctx, st, t, "dhcp_fingerprint", prl, n);
+    }
+}
+
 static void dhcp_identity_request(struct qw_pctx *ctx, struct dhcp_state *st, enum qw_dir dir,
                                   const struct dhcp_msg *m)
 {
@@ -624,39 +661,38 @@ static void dhcp_identity_request(struct qw_pctx *ctx, struct dhcp_state *st, en
         /* a client without an address yet, in its own frame */
         t.mac = chaddr;
     } else {
-        return; /* relayed with no ciaddr: the client is only a MAC on another segment */
+        /* relayed with no ciaddr: the client has no address yet and is only a MAC on another
+         * segment; its facts wait for the ACK that names its address (dhcp_identity_relayed) */
+        return;
     }
-    if (dhcp_has(m, 12)) {
-        const char *v = (const char *)b + m->opt[12].off;
-        dhcp_fact(ctx, st, &t, "hostname", v, dnsw_trim(v, m->opt[12].len));
-    } else {
-        char name[DNSW_NAME_TEXT_MAX];
-        size_t n = 0;
-        if (dhcp_fqdn_name(m, name, &n)) dhcp_fact(ctx, st, &t, "hostname", name, n);
-    }
-    if (dhcp_has(m, 60)) {
-        const char *v = (const char *)b + m->opt[60].off;
-        dhcp_fact(ctx, st, &t, "dhcp_vendor_class", v, dnsw_trim(v, m->opt[60].len));
-    }
-    if (dhcp_has(m, 61) && m->opt[61].len) {
-        char id[2 * 255 + 1];
-        size_t n = m->opt[61].len;
-        qw_hex_encode(id, b + m->opt[61].off, n);
-        dhcp_fact(ctx, st, &t, "dhcp_client_id", id, 2 * n);
-    }
-    if (dhcp_has(m, 55) && m->opt[55].len) {
-        char prl[DHCP_PRL_TEXT_MAX];
-        size_t n = 0;
-        for (size_t i = 0; i < m->opt[55].len; i++)
-            n += (size_t)snprintf(prl + n, sizeof prl - n, i ? ",%u" : "%u",
-                                  (unsigned)b[m->opt[55].off + i]);
-        dhcp_fact(ctx, st, &t, "dhcp_fingerprint", prl, n);
-    }
+    dhcp_client_facts(ctx, st, &t, m);
+}
+
+/* A relayed request without ciaddr, answered by an ACK (or a BOOTP reply) that gives chaddr an
+ * address: the request's facts are about yiaddr, the address the client holds from now on.
+ * Both messages travel between the relay agent and the server, paired on their flow by xid;
+ * the ACK must name the same client hardware address. */
+static void dhcp_identity_relayed(struct qw_pctx *ctx, struct dhcp_state *st,
+                                  const struct dhcp_msg *req, const struct dhcp_msg *ack)
+{
+    if (!req->cookie_ok || !ack->cookie_ok || (ack->type != 5 && ack->type != -1)) return;
+    const uint8_t *q = req->b, *a = ack->b;
+    if (ip4_zero(q + DHCP_OFF_GIADDR) || !ip4_zero(q + DHCP_OFF_CIADDR) ||
+        ip4_zero(a + DHCP_OFF_YIADDR))
+        return;
+    if (req->hlen != ack->hlen || req->hlen > DHCP_CHADDR_LEN ||
+        memcmp(q + DHCP_OFF_CHADDR, a + DHCP_OFF_CHADDR, req->hlen) != 0)
+        return;
+    struct qw_addr yiaddr;
+    qw_addr_from_v4(&yiaddr, a + DHCP_OFF_YIADDR);
+    struct dhcp_target t = {false, &yiaddr, NULL};
+    dhcp_client_facts(ctx, st, &t, req);
 }
 
 /* An ACK (or a BOOTP reply, which assigns yiaddr the same way) on its way to the client: the
- * receiver, when it is sent to yiaddr, else chaddr when it is not sent to a relay agent (a
- * broadcast to a client that cannot receive unicast yet). */
+ * receiver, when it is sent to yiaddr; yiaddr itself when it is sent to the relay agent
+ * (giaddr), which passes it on to a client on another segment; else chaddr (a broadcast to a
+ * client that cannot receive unicast yet). */
 static void dhcp_identity_reply(struct qw_pctx *ctx, struct dhcp_state *st, enum qw_dir dir,
                                 const struct dhcp_msg *m)
 {
@@ -664,17 +700,22 @@ static void dhcp_identity_reply(struct qw_pctx *ctx, struct dhcp_state *st, enum
         return;
     const struct qw_addr *dst = dnsw_pkt_dst(ctx);
     struct dhcp_target t = {dir == QW_DIR_TO_SERVER, NULL, NULL}; /* the receiver's end */
-    if (!dst || !addr_is_ip4(dst, m->b + DHCP_OFF_YIADDR)) {
-        t.mac = dhcp_chaddr(m);
-        if (!dst || !t.mac || (!ip4_zero(m->b + DHCP_OFF_GIADDR) &&
-                               addr_is_ip4(dst, m->b + DHCP_OFF_GIADDR)))
-            return;
-    }
-    char ip[46];
     struct qw_addr a;
     qw_addr_from_v4(&a, m->b + DHCP_OFF_YIADDR);
-    qw_addr_str(&a, ip);
-    dhcp_fact(ctx, st, &t, "ip", ip, strlen(ip));
+    if (!dst) return;
+    if (!addr_is_ip4(dst, m->b + DHCP_OFF_YIADDR)) {
+        if (!ip4_zero(m->b + DHCP_OFF_GIADDR) && addr_is_ip4(dst, m->b + DHCP_OFF_GIADDR)) {
+            t.ip = &a;
+        } else {
+            t.mac = dhcp_chaddr(m);
+            if (!t.mac) return;
+        }
+    }
+    if (!t.ip) { /* said of an address, the address is no news */
+        char ip[46];
+        qw_addr_str(&a, ip);
+        dhcp_fact(ctx, st, &t, "ip", ip, strlen(ip));
+    }
     if (dhcp_has(m, 12)) {
         const char *v = (const char *)m->b + m->opt[12].off;
         dhcp_fact(ctx, st, &t, "hostname", v, dnsw_trim(v, m->opt[12].len));
@@ -734,6 +775,7 @@ static void dhcp_on_reply(struct qw_pctx *ctx, struct dhcp_state *st, enum qw_di
     if (match) {
         dhcp_decode(match->raw, match->raw_len, match->cut, &sc->stored);
         dhcp_emit(ctx, &sc->stored, match->ts_ns, m, qw_pctx_time(ctx));
+        dhcp_identity_relayed(ctx, st, &sc->stored, m);
         match->used = false;
     } else {
         dhcp_emit(ctx, NULL, 0, m, qw_pctx_time(ctx));

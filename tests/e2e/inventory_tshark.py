@@ -31,7 +31,8 @@ same set of values (facts only one side has fail either way):
           address (frame source MAC)                           firmware, management_ip
   dhcp    options 12 (else 81) and 60 of a client's request,   hostname, dhcp_vendor_class
           12 of an ACK or BOOTP reply (the client: ciaddr, or
-          chaddr's MAC when the frame comes from chaddr)
+          chaddr's MAC when the frame comes from chaddr, or
+          yiaddr of the ACK that answers a relayed request)
   snmp    sysDescr, sysObjectID (and its enterprise), sysName  description, sys_object_id,
           of a GetResponse without error (response source IP) vendor, hostname
   http    Server header; <title> of a 2xx HTML response that   http_server, http_title
@@ -155,7 +156,8 @@ SCAN_FILTER = (
     " || http.server || ssh.protocol"
 )
 # The frames each tshark pass prints (a superset of SCAN_FILTER's), and the layers it keeps.
-FRAME_FILTER = SCAN_FILTER + " || (http.response && http.file_data)"
+# (every DHCP frame: a relayed ACK without options of its own gives a request's facts an address)
+FRAME_FILTER = SCAN_FILTER + " || (http.response && http.file_data) || dhcp"
 LAYERS = ("frame eth vlan ip ipv6 bvlc bacnet bacapp modbus enip cip cipcm s7comm lldp cdp dhcp"
           " snmp http ssh")
 
@@ -338,6 +340,7 @@ class Facts:
     def __init__(self):
         self.d = {}
         self.skipped = {}
+        self.relayed = {}  # ex_dhcp: relayed requests waiting for their ACK
 
     def add(self, kind, addr, source, attr, value, fr, norm=trim):
         if value is None:
@@ -669,38 +672,47 @@ def ex_cdp(facts, fr, lv):
 def ex_dhcp(facts, fr, lv):
     """The client's options 12 (else the name of 81) and 60, and the host name of an ACK or
     BOOTP reply. The client is ciaddr when it has an address, else chaddr (an Ethernet client's
-    MAC) when the frame comes from chaddr itself; a request relayed without ciaddr names a
-    client on another segment by MAC only, and a reply sent to a relay agent is on its way to
-    another segment: neither is compared (the parser emits nothing for them either)."""
+    MAC) when the frame comes from chaddr itself. A request relayed without ciaddr names a
+    client on another segment by MAC only: its facts wait for the ACK (BOOTP reply) that
+    answers it on the same relay-server pair (same xid and chaddr) and go to yiaddr, as does
+    the host name of any reply sent to a relay agent; an OFFER or a NAK gives nothing."""
     d = first(lv)
     mac = d.get("dhcp.hw.mac_addr")
     ether = d.get("dhcp.hw.type") in ("0x01", "1") and d.get("dhcp.hw.len") == "6"
     ciaddr, giaddr = d.get("dhcp.ip.client", "0.0.0.0"), d.get("dhcp.ip.relay", "0.0.0.0")
     yiaddr, dst = d.get("dhcp.ip.your", "0.0.0.0"), fr.meta.get("ip.dst")
+    name = d.get("dhcp.option.hostname")
     if d.get("dhcp.type") == "1":
+        if name is None and d.get("dhcp.fqdn.name"):
+            name = d["dhcp.fqdn.name"].rstrip(".")
+        said = (name, d.get("dhcp.option.vendor_class_id"))
         if ciaddr != "0.0.0.0":
             kind, addr = "ip", ciaddr
         elif ether and mac and fr.smac == mac:
             kind, addr = "mac", mac
         else:
-            facts.skip("dhcp: relayed request of a client without an address")
+            if giaddr != "0.0.0.0" and d.get("dhcp.option.dhcp", "bootp") in ("3", "bootp"):
+                key = (frozenset((fr.src, dst)), d.get("dhcp.id"), mac)
+                facts.relayed[key] = said
+            facts.skip("dhcp: relayed request of a client without an address, until its ACK")
             return
-        name = d.get("dhcp.option.hostname")
-        if name is None and d.get("dhcp.fqdn.name"):
-            name = d["dhcp.fqdn.name"].rstrip(".")
-        facts.add(kind, addr, "dhcp", "hostname", name, fr)
-        facts.add(kind, addr, "dhcp", "dhcp_vendor_class", d.get("dhcp.option.vendor_class_id"),
-                  fr)
+        facts.add(kind, addr, "dhcp", "hostname", said[0], fr)
+        facts.add(kind, addr, "dhcp", "dhcp_vendor_class", said[1], fr)
     elif (d.get("dhcp.type") == "2" and d.get("dhcp.option.dhcp", "5") == "5" and
           yiaddr != "0.0.0.0"):
         if dst == yiaddr:
             kind, addr = "ip", yiaddr
-        elif ether and mac and not (giaddr != "0.0.0.0" and dst == giaddr):
+        elif giaddr != "0.0.0.0" and dst == giaddr:
+            kind, addr = "ip", yiaddr
+            said = facts.relayed.pop((frozenset((fr.src, dst)), d.get("dhcp.id"), mac), None)
+            if said:
+                facts.add(kind, addr, "dhcp", "hostname", said[0], fr)
+                facts.add(kind, addr, "dhcp", "dhcp_vendor_class", said[1], fr)
+        elif ether and mac:
             kind, addr = "mac", mac
         else:
-            facts.skip("dhcp: reply sent to a relay agent")
             return
-        facts.add(kind, addr, "dhcp", "hostname", d.get("dhcp.option.hostname"), fr)
+        facts.add(kind, addr, "dhcp", "hostname", name, fr)
 
 
 SNMP_SYS = {"1.3.6.1.2.1.1.1.0": "description", "1.3.6.1.2.1.1.2.0": "sys_object_id",

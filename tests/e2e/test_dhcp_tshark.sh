@@ -43,6 +43,9 @@ else
     echo "note: 'quaywatch synth' failed; the synthetic capture is not compared"
 fi
 
+python3 "$QW_SRC/tests/data/dhcp/make_relay_pcap.py" "$tmp" || { echo "FAIL: make_relay_pcap.py"; exit 1; }
+extra+=("$tmp/dhcp_relay.pcap")
+
 python3 - "$QW_BIN" "$QW_CORPUS/pcaps" "$tmp" "${extra[@]}" <<'EOF'
 import collections, json, os, subprocess, sys
 
@@ -66,7 +69,8 @@ KNOWN = {
 # Exact identity facts (address, attribute, value) expected from these captures, checked by
 # hand against tshark's decode of the same frames. The address is the flow end the fact is
 # about, or the address the message names when the client is no flow end (chaddr's MAC of a
-# client without an address, ciaddr of a relayed renewal: src/proto/dhcp.c banner).
+# client without an address, ciaddr of a relayed renewal, yiaddr of the ACK that answers a
+# relayed request: src/proto/dhcp.c banner).
 FACTS = {
     "zeek_dhcp_time_and_nameserver.pcap": {
         # frame 1: REQUEST from 0.0.0.0 sent by chaddr 00:90:f5:91:cd:1f itself
@@ -102,6 +106,26 @@ FACTS = {
         ("62.12.173.123", "dhcp_vendor_class", "dhcpcd-6.11.5:Linux-4.1.18-v7+:armv7l:BCM2709"),
         ("62.12.173.123", "dhcp_client_id", "01b827ebb853c8"),
         ("62.12.173.123", "dhcp_fingerprint", "1,121,33,3,6,12,15,28,42,51,54,58,59,100,101,119"),
+    },
+    "tcpdump_dhcp-rfc4388.pcap": {
+        # frames 4/5 and 14/15: REQUESTs relayed without ciaddr by 10.30.1.1 and 10.50.1.1
+        # (giaddr, also the source), each ACKed back to the relay with yiaddr 10.30.4.4 and
+        # 10.50.4.4: the request's facts are about the address the ACK gives (no host name,
+        # vendor class or client id in these requests)
+        ("10.30.4.4", "dhcp_fingerprint", "1,28,2,121,15,6,12,40,41,42,26,119,3"),
+        ("10.50.4.4", "dhcp_fingerprint", "1,28,2,121,15,6,12,40,41,42,26,119,3"),
+    },
+    "dhcp_relay.pcap": {
+        # tests/data/dhcp/make_relay_pcap.py: the HMI's relayed REQUEST and its ACK (yiaddr
+        # 10.40.1.20), and a BOOTP request and reply (yiaddr 10.40.1.30), relayed by 10.40.0.1;
+        # the gauge's REQUEST is refused (NAK) and the DISCOVER's OFFER assigns nothing
+        ("10.40.1.20", "hostname", "TANK-HMI-02"),
+        ("10.40.1.20", "dhcp_vendor_class", "SIMATIC HMI Panel"),
+        ("10.40.1.20", "dhcp_client_id", "01000e8c123456"),
+        ("10.40.1.20", "dhcp_fingerprint", "1,3,6,15,42"),
+        ("10.40.1.30", "hostname", "rtu-pump-3"),
+        ("10.40.1.30", "dhcp_client_id", "010080f4000007"),
+        ("10.40.1.30", "dhcp_fingerprint", "1,3,6,15,42"),
     },
     "suricata_dhcp-eve-extended-option-60.pcap": {
         # frame 1: REQUEST from 0.0.0.0 sent by chaddr 28:cf:da:dc:8d:76 itself

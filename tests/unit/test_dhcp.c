@@ -187,11 +187,69 @@ static void test_relay_exchange(void **ts)
     assert_int_equal(f->rec.ntxns, 2);
     assert_string_equal(f->rec.txns[1].txn.function_name, "request");
     assert_true(f->rec.txns[1].txn.error); /* NAK */
-    /* relayed messages without ciaddr name a client on another segment by MAC only, and
-     * the replies go to the relay: no facts, about any address */
+    /* relayed requests without ciaddr name a client on another segment by MAC only, and an
+     * OFFER or a NAK gives it no address: no facts, about any address */
     assert_int_equal(f->rec.nidentities, 0);
     assert_int_equal(f->rec.naddr_identities, 0);
     assert_int_equal(f->rec.nanomalies, 0);
+}
+
+/* A client on another segment boots through a relay: the ACK that answers its relayed REQUEST
+ * names the address it now holds, and the request's facts are about that address. */
+static void test_identity_relayed_boot(void **ts)
+{
+    struct fx *f = *ts;
+    struct wire m;
+    set_pkt(f, "10.40.0.1", "10.10.0.10", false);
+    client_msg(&m, REQUEST, 0x51, NULL, "10.40.0.1");
+    DATAGRAM_BUF(f, C2S, &m);
+    assert_int_equal(f->rec.naddr_identities, 0); /* no address yet */
+    set_pkt(f, "10.10.0.10", "10.40.0.1", false);
+    server_msg(&m, ACK, 0x51, "10.40.1.14", "10.40.0.1");
+    m.n = 240;
+    opt_u8(&m, 53, ACK);
+    opt_str(&m, 12, "crane-hmi-04"); /* the name the server gives it */
+    finish(&m);
+    DATAGRAM_BUF(f, S2C, &m);
+    assert_int_equal(f->rec.ntxns, 1);
+    assert_int_equal(f->rec.nidentities, 0); /* neither end of the flow is the client */
+    assert_string_equal(qw_record_identity_at(&f->rec, "10.40.1.14", "hostname"), "CRANE-HMI-04");
+    assert_string_equal(qw_record_identity_at(&f->rec, "10.40.1.14", "dhcp_vendor_class"),
+                        "MSFT 5.0");
+    assert_string_equal(qw_record_identity_at(&f->rec, "10.40.1.14", "dhcp_client_id"),
+                        "01000e8cef75c5");
+    assert_string_equal(qw_record_identity_at(&f->rec, "10.40.1.14", "dhcp_fingerprint"),
+                        "1,3,6,15,31,33,43,44,46,47,119,121,249,252");
+    /* four from the request, the server's name for it; no "ip" fact about the address itself,
+     * nothing about the relay agent or the server */
+    assert_int_equal(f->rec.naddr_identities, 5);
+    assert_null(qw_record_identity_at(&f->rec, "10.40.1.14", "ip"));
+    assert_null(qw_record_identity_at(&f->rec, "10.40.0.1", "hostname"));
+    assert_null(qw_record_identity_at(&f->rec, "00:0e:8c:ef:75:c5", "hostname"));
+
+    /* an ACK for another client hardware address with the same xid: not this client's */
+    set_pkt(f, "10.40.0.1", "10.10.0.10", false);
+    client_msg(&m, REQUEST, 0x52, NULL, "10.40.0.1");
+    opt_str(&m, 60, "other");
+    DATAGRAM_BUF(f, C2S, &m);
+    set_pkt(f, "10.10.0.10", "10.40.0.1", false);
+    server_msg(&m, ACK, 0x52, "10.40.1.15", "10.40.0.1");
+    m.b[33] ^= 1;
+    DATAGRAM_BUF(f, S2C, &m);
+    assert_int_equal(f->rec.ntxns, 2);
+    assert_null(qw_record_identity_at(&f->rec, "10.40.1.15", "hostname"));
+    assert_int_equal(f->rec.naddr_identities, 5);
+
+    /* a DISCOVER's OFFER proposes an address the client may not take: no facts */
+    set_pkt(f, "10.40.0.1", "10.10.0.10", false);
+    client_msg(&m, DISCOVER, 0x53, NULL, "10.40.0.1");
+    DATAGRAM_BUF(f, C2S, &m);
+    set_pkt(f, "10.10.0.10", "10.40.0.1", false);
+    server_msg(&m, OFFER, 0x53, "10.40.1.16", "10.40.0.1");
+    DATAGRAM_BUF(f, S2C, &m);
+    assert_int_equal(f->rec.ntxns, 3);
+    assert_null(qw_record_identity_at(&f->rec, "10.40.1.16", "hostname"));
+    assert_int_equal(f->rec.naddr_identities, 5);
 }
 
 static void test_broadcast_written_at_once(void **ts)
@@ -259,7 +317,8 @@ static void test_identity_relayed_renewal(void **ts)
     assert_string_equal(qw_record_identity_at(&f->rec, "10.40.1.14", "hostname"), "CRANE-HMI-04");
     assert_string_equal(qw_record_identity_at(&f->rec, "10.40.1.14", "dhcp_client_id"),
                         "01000e8cef75c5");
-    /* the server's ACK back to the relay agent: on its way to another segment, no facts */
+    /* the server's ACK back to the relay agent confirms ciaddr: nothing new (its facts came
+     * with the request, and an address is no news about itself) */
     size_t before = f->rec.naddr_identities;
     set_pkt(f, "10.10.0.10", "10.40.0.1", false);
     server_msg(&m, ACK, 0x77, "10.40.1.14", "10.40.0.1");
@@ -580,6 +639,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         FX_TEST(test_relay_exchange),
+        FX_TEST(test_identity_relayed_boot),
         FX_TEST(test_broadcast_written_at_once),
         FX_TEST(test_unanswered_and_unanswerable),
         FX_TEST(test_queue_full),
