@@ -3,7 +3,12 @@ set -u
 fail() { echo "FAIL: $*"; exit 1; }
 passes=0
 pass() { passes=$((passes + 1)); echo "ok: $*"; }
-need_corpus() { [ -d "${QW_CORPUS:-}/pcaps" ] || { echo "SKIP: corpus not found at ${QW_CORPUS:-unset}"; exit 77; }; }
+# need_corpus [DIR]: skip without the corpus's pcaps (or its pcaps/DIR)
+need_corpus() {
+    local d="${QW_CORPUS:-}/pcaps${1:+/$1}"
+    [ -n "${QW_CORPUS:-}" ] || { echo "SKIP: QW_CORPUS is not set"; exit 77; }
+    [ -d "$d" ] || { echo "SKIP: corpus not found at $d"; exit 77; }
+}
 need_tool() { command -v "$1" >/dev/null || { echo "SKIP: $1 not installed (scripts/setup-deps.sh test)"; exit 77; }; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -17,4 +22,25 @@ need_qw_python() {
     [ -x "${QW_BIN:-}" ] || fail "QW_BIN (${QW_BIN:-unset}) is not an executable"
     need_tool python3
     export PYTHONPATH="$QW_SRC/tests/e2e${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1
+}
+# need_tshark_diff [DIR]: what a differential test against tshark needs: the corpus (or its
+# pcaps/DIR), tshark, python3 and the built binary
+need_tshark_diff() {
+    need_corpus "$@"
+    need_tool tshark
+    need_qw_python
+}
+# analyze_events CAPTURE: `quaywatch analyze` of CAPTURE with its event log in $work/ev.json
+# (the store $work/x.db is replaced on each call); returns 1, after printing the capture's name
+# and the end of quaywatch's output, when it exits with anything but 0 or 3 (a damaged input
+# is analysed up to the damage)
+analyze_events() {
+    rm -f "$work/x.db" "$work/x.db-wal" "$work/x.db-shm" "$work/ev.json"
+    "$QW_BIN" analyze --db "$work/x.db" --events "$work/ev.json" "$1" >"$work/out.txt" 2>&1
+    local rc=$?
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
+        echo "FAIL $(basename "$1"): quaywatch analyze exited $rc"
+        sed 's/^/    /' "$work/out.txt" | tail -5
+        return 1
+    fi
 }

@@ -14,12 +14,10 @@
 #
 # Exit 0 on agreement, 1 otherwise, 77 (skip) without python3.
 set -u
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-[ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
-here=$(cd "$(dirname "$0")" && pwd)
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$QW_SRC/tests/e2e/lib.sh"
+need_qw_python
+here=$QW_SRC/tests/e2e
+tmp=$work
 mkdir -p "$tmp/pcaps/atg"
 
 python3 "$here/atg_gen.py" gen "$tmp/pcaps/atg/atg_synthetic.pcap" "$tmp/expected.json" || {

@@ -33,13 +33,9 @@
 # Exit 0 when every capture agrees (or disagrees only as documented in KNOWN below), 1 otherwise,
 # 77 (skip) without the corpus, tshark or python3.
 set -u
-[ -d "${QW_CORPUS:-}/pcaps/bacnet" ] || { echo "SKIP: BACnet corpus not found at ${QW_CORPUS:-unset}/pcaps/bacnet"; exit 77; }
-command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-[ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$QW_SRC/tests/e2e/lib.sh"
+need_tshark_diff bacnet
+tmp=$work
 
 status=0
 checked=0
@@ -61,15 +57,7 @@ for f in "$QW_CORPUS"/pcaps/bacnet/*.pcap*; do
     acks='bvlc && bacapp.type == 3 && bacapp.objectType == 8'
     acks="$acks && (bacapp.confirmed_service == 12 || bacapp.confirmed_service == 14)"
     tshark -r "$f" -T pdml -Y "$acks" >"$tmp/acks.pdml" 2>/dev/null
-    rm -f "$tmp/x.db" "$tmp/ev.json"
-    "$QW_BIN" analyze --db "$tmp/x.db" --events "$tmp/ev.json" "$f" >"$tmp/out.txt" 2>&1
-    rc=$?
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
-        echo "FAIL $name: quaywatch analyze exited $rc"
-        sed 's/^/    /' "$tmp/out.txt" | tail -5
-        status=1
-        continue
-    fi
+    analyze_events "$f" || { status=1; continue; }
     checked=$((checked + 1))
     python3 - "$name" "$tmp/ev.json" "$tmp/tshark.txt" "$tmp/acks.pdml" <<'EOF' || status=1
 import collections, json, re, sys

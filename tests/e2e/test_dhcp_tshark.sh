@@ -28,13 +28,9 @@
 # Exit 0 when every capture agrees (or disagrees only as documented in KNOWN), 1 otherwise, 77
 # (skip) without the corpus, tshark or python3.
 set -u
-[ -d "${QW_CORPUS:-}/pcaps" ] || { echo "SKIP: corpus not found at ${QW_CORPUS:-unset}/pcaps"; exit 77; }
-command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-[ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$QW_SRC/tests/e2e/lib.sh"
+need_tshark_diff
+tmp=$work
 
 extra=()
 if "$QW_BIN" synth --minutes 10 --seed 1 -o "$tmp/synth_terminal.pcap" >/dev/null 2>&1; then

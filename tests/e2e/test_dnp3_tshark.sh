@@ -5,12 +5,8 @@
 # Exit 0 when every capture agrees (or differs only as documented), 1 otherwise, 77 (skip)
 # without the corpus, tshark or python3.
 set -u
-[ -d "${QW_CORPUS:-}/pcaps/dnp3" ] || {
-    echo "SKIP: DNP3 corpus not found at ${QW_CORPUS:-unset}/pcaps/dnp3"; exit 77; }
-command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-[ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
-here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$QW_SRC/tests/e2e/lib.sh"
+need_tshark_diff dnp3
+here=$QW_SRC/tests/e2e
+tmp=$work
 python3 "$here/dnp3_tshark.py" "$QW_BIN" "$QW_CORPUS" "$tmp"

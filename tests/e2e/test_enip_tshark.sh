@@ -24,13 +24,9 @@
 # Exit 0 when every capture agrees (or disagrees only as documented in KNOWN below), 1 otherwise,
 # 77 (skip) without the corpus, tshark or python3.
 set -u
-[ -d "${QW_CORPUS:-}/pcaps/enip" ] || { echo "SKIP: ENIP corpus not found at ${QW_CORPUS:-unset}/pcaps/enip"; exit 77; }
-command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-[ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$QW_SRC/tests/e2e/lib.sh"
+need_tshark_diff enip
+tmp=$work
 
 files=("$QW_CORPUS"/pcaps/enip/*.pcap*)
 for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
@@ -44,15 +40,7 @@ status=0
 for f in "${files[@]}"; do
     [ -e "$f" ] || continue
     name=$(basename "$f")
-    rm -f "$tmp/x.db" "$tmp/ev.json"
-    "$QW_BIN" analyze --db "$tmp/x.db" --events "$tmp/ev.json" "$f" >"$tmp/out.txt" 2>&1
-    rc=$?
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
-        echo "FAIL $name: quaywatch analyze exited $rc"
-        sed 's/^/    /' "$tmp/out.txt" | tail -5
-        status=1
-        continue
-    fi
+    analyze_events "$f" || { status=1; continue; }
     tshark -r "$f" -o tcp.reassemble_out_of_order:TRUE -Y enip -T fields -E separator=/t \
         -E occurrence=a -e enip.command -e cip.sc -e cip.genstat -e enip.cpf.sai.connid \
         -e enip.lir.vendor -e enip.lir.devtype -e enip.lir.prodcode -e enip.lir.revision \

@@ -15,14 +15,10 @@
 # Exit 0 when every capture agrees (or differs only as documented in KNOWN in the python
 # script), 1 otherwise, 77 (skip) without the corpus, tshark or python3.
 set -u
-[ -d "${QW_CORPUS:-}/pcaps/iec104" ] || { echo "SKIP: IEC 104 corpus not found at ${QW_CORPUS:-unset}/pcaps/iec104"; exit 77; }
-command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-[ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
-here=$(cd "$(dirname "$0")" && pwd)
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$QW_SRC/tests/e2e/lib.sh"
+need_tshark_diff iec104
+here=$QW_SRC/tests/e2e
+tmp=$work
 
 files=("$QW_CORPUS"/pcaps/iec104/*.pcap*)
 for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
@@ -36,15 +32,7 @@ status=0
 for f in "${files[@]}"; do
     [ -e "$f" ] || continue
     name=$(basename "$f")
-    rm -f "$tmp/x.db" "$tmp/ev.json"
-    "$QW_BIN" analyze --db "$tmp/x.db" --events "$tmp/ev.json" "$f" >"$tmp/out.txt" 2>&1
-    rc=$?
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
-        echo "FAIL $name: quaywatch analyze exited $rc"
-        sed 's/^/    /' "$tmp/out.txt" | tail -5
-        status=1
-        continue
-    fi
+    analyze_events "$f" || { status=1; continue; }
     tshark -r "$f" -o tcp.reassemble_out_of_order:TRUE -Y iec60870_104 -T fields \
         -E separator=/t -e frame.number -e iec60870_104.type -e iec60870_104.utype \
         -e iec60870_asdu.typeid -e iec60870_asdu.causetx -e iec60870_asdu.addr \

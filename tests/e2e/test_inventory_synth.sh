@@ -7,10 +7,9 @@
 # box), no asset holds two devices, each asset names the right vendor, and its roles are ones
 # the traffic supports (the truth file lists them per kind).
 set -u
-[ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$QW_SRC/tests/e2e/lib.sh"
+need_qw_python
+tmp=$work
 
 "$QW_BIN" synth --minutes 10 --seed 3 --incidents --truth "$tmp/truth.json" -o "$tmp/t.pcap" 2>/dev/null ||
     { echo "FAIL: synth"; exit 1; }

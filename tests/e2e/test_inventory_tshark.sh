@@ -15,9 +15,7 @@
 # the corpus, tshark or python3.
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
-need_corpus
-need_tool tshark
-need_qw_python
+need_tshark_diff
 src=$QW_SRC
 tmp=$work
 

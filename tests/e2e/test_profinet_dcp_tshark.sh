@@ -16,13 +16,9 @@
 # Exit 0 when every capture agrees (or differs only as documented in KNOWN), 1 otherwise, 77
 # (skip) without the corpus, tshark or python3.
 set -u
-[ -d "${QW_CORPUS:-}/pcaps/profinet" ] || { echo "SKIP: PROFINET corpus not found at ${QW_CORPUS:-unset}/pcaps/profinet"; exit 77; }
-command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-[ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$QW_SRC/tests/e2e/lib.sh"
+need_tshark_diff profinet
+tmp=$work
 
 status=0
 # the generated capture is written here, never kept in the repository
@@ -32,15 +28,7 @@ for f in "$QW_CORPUS"/pcaps/profinet/*.pcap* "$QW_CORPUS"/pcaps/mixed-plant/*.pc
          "$tmp/dcp_services.pcap"; do
     [ -e "$f" ] || continue
     name=$(basename "$f")
-    rm -f "$tmp/x.db" "$tmp/ev.json"
-    "$QW_BIN" analyze --db "$tmp/x.db" --events "$tmp/ev.json" "$f" >"$tmp/out.txt" 2>&1
-    rc=$?
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
-        echo "FAIL $name: quaywatch analyze exited $rc"
-        sed 's/^/    /' "$tmp/out.txt" | tail -5
-        status=1
-        continue
-    fi
+    analyze_events "$f" || { status=1; continue; }
     tshark -r "$f" -Y pn_dcp -T fields -E separator=/t -E occurrence=a -E aggregator='|' \
         -e pn_dcp.service_id -e pn_dcp.service_type -e pn_dcp.xid -e pn_dcp.option \
         -e pn_dcp.suboption_device_nameofstation -e pn_dcp.suboption_device_devicevendorvalue \

@@ -24,15 +24,12 @@
 # Exit 0 when every capture agrees (or disagrees only as documented in KNOWN below), 1 otherwise,
 # 77 (skip) without the corpus, tshark, python3 or openssl.
 set -u
-[ -d "${QW_CORPUS:-}/pcaps/tls" ] || { echo "SKIP: TLS corpus not found at ${QW_CORPUS:-unset}/pcaps/tls"; exit 77; }
-command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-command -v openssl >/dev/null || { echo "SKIP: openssl not installed (certificate oracle)"; exit 77; }
-[ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
-[ -n "${QW_SRC:-}" ] || { echo "FAIL: QW_SRC is not set"; exit 1; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$QW_SRC/tests/e2e/lib.sh"
+need_corpus tls
+need_tool tshark
+need_tool openssl
+need_qw_python
+tmp=$work
 
 # Other captures holding TLS: MANIFEST.tsv's protocols column (tshark's protocol hierarchy)
 # says which; where that column is cut (its top 10 entries only), tshark is asked directly.
@@ -62,15 +59,7 @@ status=0
 for f in "${files[@]}"; do
     [ -e "$f" ] || continue
     name=$(basename "$f")
-    rm -f "$tmp/x.db"* "$tmp/ev.json"
-    "$QW_BIN" analyze --db "$tmp/x.db" --events "$tmp/ev.json" "$f" >"$tmp/out.txt" 2>&1
-    rc=$?
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
-        echo "FAIL $name: quaywatch analyze exited $rc"
-        sed 's/^/    /' "$tmp/out.txt" | tail -5
-        status=1
-        continue
-    fi
+    analyze_events "$f" || { status=1; continue; }
     decode_as=()
     for p in $(python3 -c '
 import json, sys

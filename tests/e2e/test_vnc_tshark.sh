@@ -13,14 +13,10 @@
 # without the corpus, tshark or python3.
 set -u
 proto=vnc
-[ -d "${QW_CORPUS:-}/pcaps" ] || { echo "SKIP: corpus not found at ${QW_CORPUS:-unset}/pcaps"; exit 77; }
-command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-[ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
-src=${QW_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$QW_SRC/tests/e2e/lib.sh"
+need_tshark_diff
+src=$QW_SRC
+tmp=$work
 
 files=()
 for d in vnc; do
@@ -31,15 +27,7 @@ done
 status=0
 for f in "${files[@]}"; do
     name=$(basename "$f")
-    rm -f "$tmp/x.db" "$tmp/ev.json"
-    "$QW_BIN" analyze --db "$tmp/x.db" --events "$tmp/ev.json" "$f" >"$tmp/out.txt" 2>&1
-    rc=$?
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
-        echo "FAIL $name: quaywatch analyze exited $rc"
-        sed 's/^/    /' "$tmp/out.txt" | tail -5
-        status=1
-        continue
-    fi
+    analyze_events "$f" || { status=1; continue; }
     python3 "$src/tests/e2e/remote_tshark_compare.py" "$proto" "$f" "$tmp/ev.json" || status=1
 done
 exit $status
