@@ -607,6 +607,13 @@ static const uint8_t *dhcp_chaddr(const struct dhcp_msg *m)
     return m->htype == DHCP_HTYPE_ETHER && m->hlen == 6 ? m->b + DHCP_OFF_CHADDR : NULL;
 }
 
+/* An ACK, or a BOOTP reply (no option 53), which assigns yiaddr the same way: the message that
+ * gives chaddr an address. */
+static bool dhcp_gives_address(const struct dhcp_msg *m)
+{
+    return m->cookie_ok && (m->type == 5 || m->type == -1) && !ip4_zero(m->b + DHCP_OFF_YIADDR);
+}
+
 /* What a client says about itself in a request (see the banner), about target t. */
 static void dhcp_client_facts(struct qw_pctx *ctx, struct dhcp_state *st,
                               const struct dhcp_target *t, const struct dhcp_msg *m)
@@ -675,11 +682,9 @@ static void dhcp_identity_request(struct qw_pctx *ctx, struct dhcp_state *st, en
 static void dhcp_identity_relayed(struct qw_pctx *ctx, struct dhcp_state *st,
                                   const struct dhcp_msg *req, const struct dhcp_msg *ack)
 {
-    if (!req->cookie_ok || !ack->cookie_ok || (ack->type != 5 && ack->type != -1)) return;
+    if (!req->cookie_ok || !dhcp_gives_address(ack)) return;
     const uint8_t *q = req->b, *a = ack->b;
-    if (ip4_zero(q + DHCP_OFF_GIADDR) || !ip4_zero(q + DHCP_OFF_CIADDR) ||
-        ip4_zero(a + DHCP_OFF_YIADDR))
-        return;
+    if (ip4_zero(q + DHCP_OFF_GIADDR) || !ip4_zero(q + DHCP_OFF_CIADDR)) return;
     if (req->hlen != ack->hlen || req->hlen > DHCP_CHADDR_LEN ||
         memcmp(q + DHCP_OFF_CHADDR, a + DHCP_OFF_CHADDR, req->hlen) != 0)
         return;
@@ -689,20 +694,18 @@ static void dhcp_identity_relayed(struct qw_pctx *ctx, struct dhcp_state *st,
     dhcp_client_facts(ctx, st, &t, req);
 }
 
-/* An ACK (or a BOOTP reply, which assigns yiaddr the same way) on its way to the client: the
- * receiver, when it is sent to yiaddr; yiaddr itself when it is sent to the relay agent
+/* An ACK (dhcp_gives_address) on its way to the client: the receiver, when it is sent to
+ * yiaddr; yiaddr itself when it is sent to the relay agent
  * (giaddr), which passes it on to a client on another segment; else chaddr (a broadcast to a
  * client that cannot receive unicast yet). */
 static void dhcp_identity_reply(struct qw_pctx *ctx, struct dhcp_state *st, enum qw_dir dir,
                                 const struct dhcp_msg *m)
 {
-    if (!m->cookie_ok || (m->type != 5 && m->type != -1) || ip4_zero(m->b + DHCP_OFF_YIADDR))
-        return;
     const struct qw_addr *dst = dnsw_pkt_dst(ctx);
+    if (!dst || !dhcp_gives_address(m)) return;
     struct dhcp_target t = {dir == QW_DIR_TO_SERVER, NULL, NULL}; /* the receiver's end */
     struct qw_addr a;
     qw_addr_from_v4(&a, m->b + DHCP_OFF_YIADDR);
-    if (!dst) return;
     if (!addr_is_ip4(dst, m->b + DHCP_OFF_YIADDR)) {
         if (!ip4_zero(m->b + DHCP_OFF_GIADDR) && addr_is_ip4(dst, m->b + DHCP_OFF_GIADDR)) {
             t.ip = &a;

@@ -423,6 +423,8 @@ def extract(frames, names):
             ex_http(facts, fr, ip, lv)
         for lv in fr.layer("ssh"):
             ex_ssh(facts, fr, ip, lv)
+    for _ in facts.relayed:
+        facts.skip("dhcp: relayed request of a client without an address, no ACK on its flow")
     return facts
 
 
@@ -691,10 +693,11 @@ def ex_dhcp(facts, fr, lv):
         elif ether and mac and fr.smac == mac:
             kind, addr = "mac", mac
         else:
-            if giaddr != "0.0.0.0" and d.get("dhcp.option.dhcp", "bootp") in ("3", "bootp"):
-                key = (frozenset((fr.src, dst)), d.get("dhcp.id"), mac)
-                facts.relayed[key] = said
-            facts.skip("dhcp: relayed request of a client without an address, until its ACK")
+            # an ACK answers a REQUEST, a BOOTP reply a BOOTP request; anything else left here
+            # is counted as not compared once the capture is read (extract)
+            key = (frozenset((fr.src, dst)), d.get("dhcp.id"), mac,
+                   d.get("dhcp.option.dhcp", "bootp"))
+            facts.relayed[key] = said
             return
         facts.add(kind, addr, "dhcp", "hostname", said[0], fr)
         facts.add(kind, addr, "dhcp", "dhcp_vendor_class", said[1], fr)
@@ -704,7 +707,8 @@ def ex_dhcp(facts, fr, lv):
             kind, addr = "ip", yiaddr
         elif giaddr != "0.0.0.0" and dst == giaddr:
             kind, addr = "ip", yiaddr
-            said = facts.relayed.pop((frozenset((fr.src, dst)), d.get("dhcp.id"), mac), None)
+            said = facts.relayed.pop((frozenset((fr.src, dst)), d.get("dhcp.id"), mac,
+                                      "3" if "dhcp.option.dhcp" in d else "bootp"), None)
             if said:
                 facts.add(kind, addr, "dhcp", "hostname", said[0], fr)
                 facts.add(kind, addr, "dhcp", "dhcp_vendor_class", said[1], fr)

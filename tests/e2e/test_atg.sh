@@ -17,28 +17,27 @@ set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_qw_python
 here=$QW_SRC/tests/e2e
-tmp=$work
-mkdir -p "$tmp/pcaps/atg"
+mkdir -p "$work/pcaps/atg"
 
-python3 "$here/atg_gen.py" gen "$tmp/pcaps/atg/atg_synthetic.pcap" "$tmp/expected.json" || {
+python3 "$here/atg_gen.py" gen "$work/pcaps/atg/atg_synthetic.pcap" "$work/expected.json" || {
     echo "FAIL: the generator failed"; exit 1; }
-"$QW_BIN" analyze --db "$tmp/x.db" --events "$tmp/ev.json" "$tmp/pcaps/atg/atg_synthetic.pcap" \
-    >"$tmp/out.txt" 2>&1
+"$QW_BIN" analyze --db "$work/x.db" --events "$work/ev.json" "$work/pcaps/atg/atg_synthetic.pcap" \
+    >"$work/out.txt" 2>&1
 rc=$?
 if [ "$rc" -ne 0 ]; then
     echo "FAIL: quaywatch analyze exited $rc"
-    sed 's/^/    /' "$tmp/out.txt" | tail -5
+    sed 's/^/    /' "$work/out.txt" | tail -5
     exit 1
 fi
 status=0
-python3 "$here/atg_gen.py" check "$tmp/expected.json" "$tmp/ev.json" || status=1
+python3 "$here/atg_gen.py" check "$work/expected.json" "$work/ev.json" || status=1
 
 if [ -n "${QW_BUILD:-}" ] && [ -x "$QW_BUILD/fuzz_atg_replay" ]; then
-    if "$QW_BUILD/fuzz_atg_replay" "$tmp/pcaps" >"$tmp/replay.txt" 2>&1; then
-        echo "ok   fuzz replay: $(tail -1 "$tmp/replay.txt")"
+    if "$QW_BUILD/fuzz_atg_replay" "$work/pcaps" >"$work/replay.txt" 2>&1; then
+        echo "ok   fuzz replay: $(tail -1 "$work/replay.txt")"
     else
         echo "FAIL: fuzz_atg_replay on the synthetic capture"
-        tail -20 "$tmp/replay.txt"
+        tail -20 "$work/replay.txt"
         status=1
     fi
 fi

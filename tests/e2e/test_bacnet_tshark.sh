@@ -35,7 +35,6 @@
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff bacnet
-tmp=$work
 
 status=0
 checked=0
@@ -48,18 +47,18 @@ for f in "$QW_CORPUS"/pcaps/bacnet/*.pcap*; do
         -e bacapp.error_class -e bacapp.error_code -e bacapp.reject_reason -e bacapp.abort_reason \
         -e bacapp.instance_number -e bacapp.vendor_identifier -e bacapp.objectType \
         -e bacapp.property_identifier -e bacapp.segmented_request \
-        >"$tmp/tshark.txt" 2>/dev/null
-    if [ ! -s "$tmp/tshark.txt" ]; then
+        >"$work/tshark.txt" 2>/dev/null
+    if [ ! -s "$work/tshark.txt" ]; then
         echo "skip $name: no BACnet/IP frames (tshark)"
         continue
     fi
     # ReadProperty(-Multiple) ACKs mentioning a Device object, for the identity strings
     acks='bvlc && bacapp.type == 3 && bacapp.objectType == 8'
     acks="$acks && (bacapp.confirmed_service == 12 || bacapp.confirmed_service == 14)"
-    tshark -r "$f" -T pdml -Y "$acks" >"$tmp/acks.pdml" 2>/dev/null
+    tshark -r "$f" -T pdml -Y "$acks" >"$work/acks.pdml" 2>/dev/null
     analyze_events "$f" || { status=1; continue; }
     checked=$((checked + 1))
-    python3 - "$name" "$tmp/ev.json" "$tmp/tshark.txt" "$tmp/acks.pdml" <<'EOF' || status=1
+    python3 - "$name" "$work/ev.json" "$work/tshark.txt" "$work/acks.pdml" <<'EOF' || status=1
 import collections, json, re, sys
 import xml.etree.ElementTree as ET
 

@@ -8,5 +8,4 @@ set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff dnp3
 here=$QW_SRC/tests/e2e
-tmp=$work
-python3 "$here/dnp3_tshark.py" "$QW_BIN" "$QW_CORPUS" "$tmp"
+python3 "$here/dnp3_tshark.py" "$QW_BIN" "$QW_CORPUS" "$work"

@@ -34,16 +34,15 @@
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff
-tmp=$work
 
 extra=()
-if "$QW_BIN" synth --minutes 2 --seed 1 -o "$tmp/synth_terminal.pcap" >/dev/null 2>&1; then
-    extra+=("$tmp/synth_terminal.pcap")
+if "$QW_BIN" synth --minutes 2 --seed 1 -o "$work/synth_terminal.pcap" >/dev/null 2>&1; then
+    extra+=("$work/synth_terminal.pcap")
 else
     echo "note: 'quaywatch synth' failed; the synthetic capture is not compared"
 fi
 
-python3 - "$QW_BIN" "$QW_CORPUS/pcaps" "$tmp" "${extra[@]}" <<'EOF'
+python3 - "$QW_BIN" "$QW_CORPUS/pcaps" "$work" "${extra[@]}" <<'EOF'
 import collections, json, os, re, subprocess, sys
 
 qw, corpus, tmp = sys.argv[1:4]

@@ -26,7 +26,6 @@
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff enip
-tmp=$work
 
 files=("$QW_CORPUS"/pcaps/enip/*.pcap*)
 for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
@@ -47,8 +46,8 @@ for f in "${files[@]}"; do
         -e enip.lir.serial -e enip.lir.name \
         -e cip.id.vendor_id -e cip.id.device_type -e cip.id.product_code -e cip.id.major_rev \
         -e cip.id.minor_rev -e cip.id.serial_number -e cip.id.product_name \
-        >"$tmp/tshark.txt" 2>/dev/null
-    python3 - "$name" "$tmp/ev.json" "$tmp/tshark.txt" <<'EOF' || status=1
+        >"$work/tshark.txt" 2>/dev/null
+    python3 - "$name" "$work/ev.json" "$work/tshark.txt" <<'EOF' || status=1
 import collections, json, sys
 
 name, events, tshark = sys.argv[1:4]

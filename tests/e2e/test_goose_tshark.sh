@@ -21,7 +21,6 @@
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff iec61850
-tmp=$work
 
 status=0
 for f in "$QW_CORPUS"/pcaps/iec61850/*.pcap* "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
@@ -30,8 +29,8 @@ for f in "$QW_CORPUS"/pcaps/iec61850/*.pcap* "$QW_CORPUS"/pcaps/mixed-plant/*.pc
     analyze_events "$f" || { status=1; continue; }
     tshark -r "$f" -Y goose -T fields -E separator=/t -E occurrence=f -e frame.number \
         -e goose.gocbRef -e goose.stNum -e goose.sqNum -e goose.confRev -e goose.datSet \
-        -e goose.goID >"$tmp/tshark.txt" 2>/dev/null
-    python3 - "$name" "$tmp/ev.json" "$tmp/tshark.txt" <<'EOF' || status=1
+        -e goose.goID >"$work/tshark.txt" 2>/dev/null
+    python3 - "$name" "$work/ev.json" "$work/tshark.txt" <<'EOF' || status=1
 import collections, json, sys
 
 name, events, tshark = sys.argv[1:4]

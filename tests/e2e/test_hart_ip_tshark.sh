@@ -21,7 +21,6 @@ set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff hart-ip
 here=$QW_SRC/tests/e2e
-tmp=$work
 
 files=("$QW_CORPUS"/pcaps/hart-ip/*.pcap*)
 for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
@@ -41,12 +40,12 @@ for f in "${files[@]}"; do
         -e frame.number -e hart_ip.message_type -e hart_ip.message_id -e hart_ip.status \
         -e hart_ip.transaction_id -e hart_ip.pt.command -e hart_ip.pt.rsp.expanded_device_type \
         -e hart_ip.pt.rsp.device_id -e hart_ip.pt.rsp.manufacturer_Id -e hart_ip.pt.rsp.tag \
-        >"$tmp/tshark.txt" 2>/dev/null
+        >"$work/tshark.txt" 2>/dev/null
     # Frames on port 5094 that tshark did not dissect: their raw payload.
     tshark -r "$f" -o tcp.reassemble_out_of_order:TRUE \
         -Y '(tcp.port==5094 || udp.port==5094) && !hart_ip && (tcp.len>0 || udp.length>8)' \
-        -T fields -e frame.number -e tcp.payload -e udp.payload >"$tmp/raw.txt" 2>/dev/null
-    python3 "$here/hart_ip_tshark_compare.py" "$name" "$tmp/ev.json" "$tmp/tshark.txt" \
-        "$tmp/raw.txt" || status=1
+        -T fields -e frame.number -e tcp.payload -e udp.payload >"$work/raw.txt" 2>/dev/null
+    python3 "$here/hart_ip_tshark_compare.py" "$name" "$work/ev.json" "$work/tshark.txt" \
+        "$work/raw.txt" || status=1
 done
 exit $status

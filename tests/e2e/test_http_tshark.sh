@@ -23,10 +23,9 @@
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff http
-tmp=$work
 
-python3 "$QW_SRC/tests/data/http/make_http_pcap.py" "$tmp" || { echo "FAIL: make_http_pcap.py"; exit 1; }
-"$QW_BIN" synth --minutes 10 --seed 7 -o "$tmp/synth_terminal.pcap" >/dev/null 2>&1 ||
+python3 "$QW_SRC/tests/data/http/make_http_pcap.py" "$work" || { echo "FAIL: make_http_pcap.py"; exit 1; }
+"$QW_BIN" synth --minutes 10 --seed 7 -o "$work/synth_terminal.pcap" >/dev/null 2>&1 ||
     { echo "FAIL: quaywatch synth"; exit 1; }
 
 # Other captures holding HTTP: MANIFEST.tsv's protocols column (tshark's protocol hierarchy)
@@ -43,7 +42,7 @@ while IFS=$'\t' read -r rel protos; do
         files+=("$f")
     fi
 done < <(awk -F'\t' 'NR > 1 { print $1 "\t" $8 }' "$QW_CORPUS/MANIFEST.tsv")
-files+=("$tmp/http_cases.pcap" "$tmp/http_pipelined_head.pcap" "$tmp/synth_terminal.pcap")
+files+=("$work/http_cases.pcap" "$work/http_pipelined_head.pcap" "$work/synth_terminal.pcap")
 
 status=0
 for f in "${files[@]}"; do
@@ -58,12 +57,12 @@ for line in open(sys.argv[1], encoding="utf-8"):
     r = json.loads(line)
     if r.get("event_type") == "http":
         ports.add(r["dest_port"])
-print(" ".join(str(p) for p in sorted(ports)))' "$tmp/ev.json"); do
+print(" ".join(str(p) for p in sorted(ports)))' "$work/ev.json"); do
         decode_as+=(-d "tcp.port==$p,http")
     done
     tshark -r "$f" -o tcp.reassemble_out_of_order:TRUE -o http.decompress_body:FALSE \
-        "${decode_as[@]}" -Y http -T json --no-duplicate-keys -J http >"$tmp/tshark.json" 2>/dev/null
-    python3 - "$name" "$tmp/ev.json" "$tmp/tshark.json" <<'PYEOF' || status=1
+        "${decode_as[@]}" -Y http -T json --no-duplicate-keys -J http >"$work/tshark.json" 2>/dev/null
+    python3 - "$name" "$work/ev.json" "$work/tshark.json" <<'PYEOF' || status=1
 import collections, json, re, sys
 
 name, events, tshark = sys.argv[1:4]

@@ -18,7 +18,6 @@ set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff iec104
 here=$QW_SRC/tests/e2e
-tmp=$work
 
 files=("$QW_CORPUS"/pcaps/iec104/*.pcap*)
 for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
@@ -36,7 +35,7 @@ for f in "${files[@]}"; do
     tshark -r "$f" -o tcp.reassemble_out_of_order:TRUE -Y iec60870_104 -T fields \
         -E separator=/t -e frame.number -e iec60870_104.type -e iec60870_104.utype \
         -e iec60870_asdu.typeid -e iec60870_asdu.causetx -e iec60870_asdu.addr \
-        -e iec60870_asdu.ioa >"$tmp/tshark.txt" 2>/dev/null
-    python3 "$here/iec104_tshark_compare.py" "$name" "$tmp/ev.json" "$tmp/tshark.txt" || status=1
+        -e iec60870_asdu.ioa >"$work/tshark.txt" 2>/dev/null
+    python3 "$here/iec104_tshark_compare.py" "$name" "$work/ev.json" "$work/tshark.txt" || status=1
 done
 exit $status

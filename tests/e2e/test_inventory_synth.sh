@@ -9,17 +9,16 @@
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_qw_python
-tmp=$work
 
-"$QW_BIN" synth --minutes 10 --seed 3 --incidents --truth "$tmp/truth.json" -o "$tmp/t.pcap" 2>/dev/null ||
+"$QW_BIN" synth --minutes 10 --seed 3 --incidents --truth "$work/truth.json" -o "$work/t.pcap" 2>/dev/null ||
     { echo "FAIL: synth"; exit 1; }
-"$QW_BIN" analyze --db "$tmp/t.db" "$tmp/t.pcap" >/dev/null 2>&1 || { echo "FAIL: analyze"; exit 1; }
-"$QW_BIN" inventory --db "$tmp/t.db" --format json >"$tmp/inv.json" || { echo "FAIL: inventory"; exit 1; }
-python3 "$QW_SRC/tests/e2e/inventory_vs_truth.py" "$tmp/truth.json" "$tmp/inv.json" || exit 1
+"$QW_BIN" analyze --db "$work/t.db" "$work/t.pcap" >/dev/null 2>&1 || { echo "FAIL: analyze"; exit 1; }
+"$QW_BIN" inventory --db "$work/t.db" --format json >"$work/inv.json" || { echo "FAIL: inventory"; exit 1; }
+python3 "$QW_SRC/tests/e2e/inventory_vs_truth.py" "$work/truth.json" "$work/inv.json" || exit 1
 
 # Assets come in numeric order of their first address (IPv4 as IPv4-mapped IPv6, as the store
 # compares them), ties by id, and the assets known only by MAC after them, by id.
-python3 - "$tmp/inv.json" <<'PY' || exit 1
+python3 - "$work/inv.json" <<'PY' || exit 1
 import ipaddress, json, sys
 inv = json.load(open(sys.argv[1]))
 def key(a):
@@ -36,17 +35,17 @@ print(f"ok: {len(inv)} assets in address order, MAC-only ones last")
 PY
 
 # The clean terminal: no laptop, no VPN client, no second crane router.
-"$QW_BIN" synth --minutes 10 --seed 3 --truth "$tmp/clean.json" -o "$tmp/c.pcap" 2>/dev/null ||
+"$QW_BIN" synth --minutes 10 --seed 3 --truth "$work/clean.json" -o "$work/c.pcap" 2>/dev/null ||
     { echo "FAIL: synth clean"; exit 1; }
-"$QW_BIN" analyze --db "$tmp/c.db" "$tmp/c.pcap" >/dev/null 2>&1 || { echo "FAIL: analyze clean"; exit 1; }
-"$QW_BIN" inventory --db "$tmp/c.db" --format json >"$tmp/cinv.json" || { echo "FAIL: inventory clean"; exit 1; }
-python3 "$QW_SRC/tests/e2e/inventory_vs_truth.py" "$tmp/clean.json" "$tmp/cinv.json" || exit 1
+"$QW_BIN" analyze --db "$work/c.db" "$work/c.pcap" >/dev/null 2>&1 || { echo "FAIL: analyze clean"; exit 1; }
+"$QW_BIN" inventory --db "$work/c.db" --format json >"$work/cinv.json" || { echo "FAIL: inventory clean"; exit 1; }
+python3 "$QW_SRC/tests/e2e/inventory_vs_truth.py" "$work/clean.json" "$work/cinv.json" || exit 1
 
 # The communication map over the same store: asset-level edges with their operations; the
 # engineering workstation's write to sts-crane01 (docs/synth.md, 85%) is there with "write",
 # and the dot rendering is valid Graphviz when Graphviz is installed.
-"$QW_BIN" map --db "$tmp/t.db" --format json >"$tmp/map.json" || { echo "FAIL: map json"; exit 1; }
-python3 - "$tmp/map.json" "$tmp/truth.json" <<'PY' || exit 1
+"$QW_BIN" map --db "$work/t.db" --format json >"$work/map.json" || { echo "FAIL: map json"; exit 1; }
+python3 - "$work/map.json" "$work/truth.json" <<'PY' || exit 1
 import json, sys
 m = json.load(open(sys.argv[1]))["edges"]
 truth = json.load(open(sys.argv[2]))["devices"]
@@ -61,10 +60,10 @@ assert {e["server"] for e in polls} == controllers, len(polls)  # the HMI polls 
 assert all(e["packets"] > 0 and e["first_seen"] <= e["last_seen"] for e in m)
 print(f"ok: map has {len(m)} asset edges; HMI polls {len(polls)} controllers; EWS write found")
 PY
-"$QW_BIN" map --db "$tmp/t.db" --format dot >"$tmp/map.dot" || { echo "FAIL: map dot"; exit 1; }
-grep -q "cluster_vlan30" "$tmp/map.dot" || { echo "FAIL: no crane VLAN cluster in dot"; exit 1; }
+"$QW_BIN" map --db "$work/t.db" --format dot >"$work/map.dot" || { echo "FAIL: map dot"; exit 1; }
+grep -q "cluster_vlan30" "$work/map.dot" || { echo "FAIL: no crane VLAN cluster in dot"; exit 1; }
 if command -v dot >/dev/null; then
-    dot -Tsvg "$tmp/map.dot" >"$tmp/map.svg" || { echo "FAIL: Graphviz rejects the dot output"; exit 1; }
-    grep -q "<svg" "$tmp/map.svg" || { echo "FAIL: no svg"; exit 1; }
+    dot -Tsvg "$work/map.dot" >"$work/map.svg" || { echo "FAIL: Graphviz rejects the dot output"; exit 1; }
+    grep -q "<svg" "$work/map.svg" || { echo "FAIL: no svg"; exit 1; }
     echo "ok: dot renders to SVG"
 fi

@@ -17,24 +17,19 @@ set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff
 src=$QW_SRC
-tmp=$work
 
 # The synthetic terminal's PLCs answer Modbus Read Device Identification (43/14), which no public
 # capture does; it is compared like the corpus captures.
 extra=()
-if "$QW_BIN" synth --minutes 2 --seed 1 -o "$tmp/synth_terminal.pcap" >/dev/null 2>&1; then
-    extra+=("$tmp/synth_terminal.pcap")
+if "$QW_BIN" synth --minutes 2 --seed 1 -o "$work/synth_terminal.pcap" >/dev/null 2>&1; then
+    extra+=("$work/synth_terminal.pcap")
 else
     echo "note: 'quaywatch synth' failed; the synthetic capture is not compared"
 fi
 
 # DHCP through a relay agent that sends from its giaddr, with host names (the corpus has it
 # without): a relayed client's facts reach the address its ACK gives.
-if python3 "$src/tests/data/dhcp/make_relay_pcap.py" "$tmp"; then
-    extra+=("$tmp/dhcp_relay.pcap")
-else
-    echo "FAIL: tests/data/dhcp/make_relay_pcap.py"
-    exit 1
-fi
+python3 "$src/tests/data/dhcp/make_relay_pcap.py" "$work" || { echo "FAIL: make_relay_pcap.py"; exit 1; }
+extra+=("$work/dhcp_relay.pcap")
 
-python3 "$src/tests/e2e/inventory_tshark.py" "$QW_BIN" "$QW_CORPUS/pcaps" "$src" "$tmp" "${extra[@]}"
+python3 "$src/tests/e2e/inventory_tshark.py" "$QW_BIN" "$QW_CORPUS/pcaps" "$src" "$work" "${extra[@]}"

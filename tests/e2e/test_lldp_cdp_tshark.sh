@@ -27,9 +27,8 @@
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff lldp
-tmp=$work
 
-python3 - "$QW_BIN" "$QW_CORPUS/pcaps" "$tmp" <<'EOF'
+python3 - "$QW_BIN" "$QW_CORPUS/pcaps" "$work" <<'EOF'
 import collections, json, os, subprocess, sys
 
 qw, corpus, tmp = sys.argv[1:4]

@@ -29,13 +29,12 @@
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff iec61850
-tmp=$work
 
 # the generated capture is written here, never kept in the repository
-python3 "${QW_SRC:-.}"/tests/data/mms/make_mms_services.py "$tmp/mms_services.pcap" >/dev/null ||
+python3 "${QW_SRC:-.}"/tests/data/mms/make_mms_services.py "$work/mms_services.pcap" >/dev/null ||
     { echo "FAIL: make_mms_services.py"; exit 1; }
 files=("$QW_CORPUS"/pcaps/iec61850/*.pcap* "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*
-       "$tmp/mms_services.pcap")
+       "$work/mms_services.pcap")
 
 kinds="confirmed_RequestPDU confirmed_ResponsePDU confirmed_ErrorPDU unconfirmed_PDU rejectPDU"
 kinds="$kinds cancel_RequestPDU cancel_ResponsePDU cancel_ErrorPDU initiate_RequestPDU"
@@ -58,8 +57,8 @@ for f in "${files[@]}"; do
     analyze_events "$f" || { status=1; continue; }
     tshark -r "$f" -o tcp.reassemble_out_of_order:TRUE \
         -o 'uat:pres_context_list:"3","1.0.9506.2.1"' -Y mms -T fields -E separator=/t \
-        -E occurrence=a -E aggregator=, "${fields[@]}" >"$tmp/tshark.txt" 2>/dev/null
-    python3 - "$name" "$tmp/ev.json" "$tmp/tshark.txt" <<'EOF' || status=1
+        -E occurrence=a -E aggregator=, "${fields[@]}" >"$work/tshark.txt" 2>/dev/null
+    python3 - "$name" "$work/ev.json" "$work/tshark.txt" <<'EOF' || status=1
 import collections, json, sys
 
 name, events, tshark = sys.argv[1:4]

@@ -25,7 +25,6 @@
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff modbus
-tmp=$work
 
 files=("$QW_CORPUS"/pcaps/modbus/*.pcap*)
 for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
@@ -37,8 +36,8 @@ done
 
 # The synthetic terminal capture has Read Device Identification answers, which the public
 # captures lack: it checks the device id objects against tshark. Skipped if synth is unavailable.
-if "$QW_BIN" synth --minutes 2 --seed 1 -o "$tmp/synth_terminal.pcap" >/dev/null 2>&1; then
-    files+=("$tmp/synth_terminal.pcap")
+if "$QW_BIN" synth --minutes 2 --seed 1 -o "$work/synth_terminal.pcap" >/dev/null 2>&1; then
+    files+=("$work/synth_terminal.pcap")
 else
     echo "note: 'quaywatch synth' failed; the synthetic capture is not compared"
 fi
@@ -50,8 +49,8 @@ for f in "${files[@]}"; do
     analyze_events "$f" || { status=1; continue; }
     tshark -r "$f" -o tcp.reassemble_out_of_order:TRUE -Y mbtcp -T fields -E separator=/t \
         -e modbus.func_code -e modbus.exception_code -e modbus.object_str_value \
-        >"$tmp/tshark.txt" 2>/dev/null
-    python3 - "$name" "$tmp/ev.json" "$tmp/tshark.txt" <<'EOF' || status=1
+        >"$work/tshark.txt" 2>/dev/null
+    python3 - "$name" "$work/ev.json" "$work/tshark.txt" <<'EOF' || status=1
 import collections, json, sys
 
 name, events, tshark = sys.argv[1:4]

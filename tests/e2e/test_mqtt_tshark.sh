@@ -18,7 +18,6 @@
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff mqtt
-tmp=$work
 
 files=("$QW_CORPUS"/pcaps/mqtt/*.pcap*)
 for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
@@ -41,15 +40,15 @@ for line in open(sys.argv[1], encoding="utf-8"):
     r = json.loads(line)
     if r.get("event_type") == "mqtt" and r.get("dest_port") != 1883:
         ports.add(r["dest_port"])
-print(" ".join(str(p) for p in sorted(ports)))' "$tmp/ev.json"); do
+print(" ".join(str(p) for p in sorted(ports)))' "$work/ev.json"); do
         decode_as+=(-d "tcp.port==$p,mqtt")
     done
     tshark -r "$f" -o tcp.reassemble_out_of_order:TRUE "${decode_as[@]}" -Y mqtt -T fields \
         -E separator=/t -E occurrence=a -E aggregator=$'\x1e' \
         -e mqtt.msgtype -e mqtt.topic -e mqtt.clientid -e mqtt.conack.val \
         -e mqtt.connack.reason_code -e mqtt.suback.qos -e mqtt.suback.reason_code \
-        -e mqtt.msgid >"$tmp/tshark.txt" 2>/dev/null
-    python3 - "$name" "$tmp/ev.json" "$tmp/tshark.txt" <<'PYEOF' || status=1
+        -e mqtt.msgid >"$work/tshark.txt" 2>/dev/null
+    python3 - "$name" "$work/ev.json" "$work/tshark.txt" <<'PYEOF' || status=1
 import collections, json, sys
 
 name, events, tshark = sys.argv[1:4]

@@ -24,7 +24,6 @@
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff opcua
-tmp=$work
 
 files=("$QW_CORPUS"/pcaps/opcua/*.pcap*)
 for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
@@ -48,15 +47,15 @@ for line in open(sys.argv[1], encoding="utf-8"):
     r = json.loads(line)
     if r.get("event_type") == "opcua" and r.get("dest_port") != 4840:
         ports.add(r["dest_port"])
-print(" ".join(str(p) for p in sorted(ports)))' "$tmp/ev.json"); do
+print(" ".join(str(p) for p in sorted(ports)))' "$work/ev.json"); do
         decode_as+=(-d "tcp.port==$p,opcua")
     done
     tshark -r "$f" -o tcp.reassemble_out_of_order:TRUE "${decode_as[@]}" -Y opcua -T fields \
         -E separator=/t -E occurrence=a -E aggregator=$'\x1e' \
         -e opcua.transport.type -e opcua.servicenodeid.numeric -e opcua.transport.error \
         -e opcua.ApplicationUri -e opcua.ProductUri -e opcua.EndpointUrl \
-        -e opcua.transport.endpoint >"$tmp/tshark.txt" 2>/dev/null
-    python3 - "$name" "$tmp/ev.json" "$tmp/tshark.txt" <<'PYEOF' || status=1
+        -e opcua.transport.endpoint >"$work/tshark.txt" 2>/dev/null
+    python3 - "$name" "$work/ev.json" "$work/tshark.txt" <<'PYEOF' || status=1
 import collections, json, sys
 
 name, events, tshark = sys.argv[1:4]

@@ -18,14 +18,13 @@
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff profinet
-tmp=$work
 
 status=0
 # the generated capture is written here, never kept in the repository
-python3 "${QW_SRC:-.}"/tests/data/profinet_dcp/make_dcp_services.py "$tmp/dcp_services.pcap" >/dev/null ||
+python3 "${QW_SRC:-.}"/tests/data/profinet_dcp/make_dcp_services.py "$work/dcp_services.pcap" >/dev/null ||
     { echo "FAIL: make_dcp_services.py"; exit 1; }
 for f in "$QW_CORPUS"/pcaps/profinet/*.pcap* "$QW_CORPUS"/pcaps/mixed-plant/*.pcap* \
-         "$tmp/dcp_services.pcap"; do
+         "$work/dcp_services.pcap"; do
     [ -e "$f" ] || continue
     name=$(basename "$f")
     analyze_events "$f" || { status=1; continue; }
@@ -33,8 +32,8 @@ for f in "$QW_CORPUS"/pcaps/profinet/*.pcap* "$QW_CORPUS"/pcaps/mixed-plant/*.pc
         -e pn_dcp.service_id -e pn_dcp.service_type -e pn_dcp.xid -e pn_dcp.option \
         -e pn_dcp.suboption_device_nameofstation -e pn_dcp.suboption_device_devicevendorvalue \
         -e pn_dcp.suboption_vendor_id -e pn_dcp.suboption_device_id -e pn_dcp.suboption_ip_ip \
-        >"$tmp/tshark.txt" 2>/dev/null
-    python3 - "$name" "$tmp/ev.json" "$tmp/tshark.txt" <<'EOF' || status=1
+        >"$work/tshark.txt" 2>/dev/null
+    python3 - "$name" "$work/ev.json" "$work/tshark.txt" <<'EOF' || status=1
 import collections, json, sys
 
 name, events, tshark = sys.argv[1:4]

@@ -29,7 +29,6 @@
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff s7comm-plus
-tmp=$work
 
 # Besides the s7comm-plus folder: zeek_modbusBig.pcap carries an S7comm-plus session too (found
 # by scanning every corpus capture for 0x72 TSDUs once; the scan takes minutes, too long to
@@ -48,8 +47,8 @@ for f in "${files[@]}"; do
     name=$(basename "$f")
     analyze_events "$f" || { status=1; continue; }
     tshark -r "$f" -Y cotp -T fields -E separator=/t -e tcp.stream -e tcp.srcport -e data.data \
-        >"$tmp/tsdu.txt" 2>/dev/null
-    python3 - "$name" "$tmp/ev.json" "$tmp/tsdu.txt" <<'EOF' || status=1
+        >"$work/tsdu.txt" 2>/dev/null
+    python3 - "$name" "$work/ev.json" "$work/tsdu.txt" <<'EOF' || status=1
 import collections, json, re, sys
 
 name, events, tsdus = sys.argv[1:4]

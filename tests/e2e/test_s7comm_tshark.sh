@@ -32,7 +32,6 @@
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff s7comm
-tmp=$work
 
 files=("$QW_CORPUS"/pcaps/s7comm/*.pcap*)
 for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap* "$QW_CORPUS"/pcaps/s7comm-plus/*.pcap*; do
@@ -49,8 +48,8 @@ for f in "${files[@]}"; do
     [ -e "$f" ] || continue
     name=$(basename "$f")
     analyze_events "$f" || { status=1; continue; }
-    tshark -r "$f" -Y s7comm -T json --no-duplicate-keys -J s7comm >"$tmp/tshark.json" 2>/dev/null
-    python3 - "$name" "$tmp/ev.json" "$tmp/tshark.json" <<'EOF' || status=1
+    tshark -r "$f" -Y s7comm -T json --no-duplicate-keys -J s7comm >"$work/tshark.json" 2>/dev/null
+    python3 - "$name" "$work/ev.json" "$work/tshark.json" <<'EOF' || status=1
 import collections, json, sys
 
 name, events, tshark = sys.argv[1:4]

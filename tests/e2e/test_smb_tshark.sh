@@ -21,7 +21,6 @@ proto=smb
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff
 src=$QW_SRC
-tmp=$work
 
 files=()
 for f in enip/quickdraw_CL5000EIP-IPAddressChangeAttempt.pcap \
@@ -31,8 +30,8 @@ for f in enip/quickdraw_CL5000EIP-IPAddressChangeAttempt.pcap \
     [ -e "$QW_CORPUS/pcaps/$f" ] && files+=("$QW_CORPUS/pcaps/$f")
 done
 # The SMB2/3 capture built from the specifications.
-if python3 "$src/tests/data/smb/gen_smb2_pcap.py" "$tmp/smb2_session.pcap"; then
-    files+=("$tmp/smb2_session.pcap")
+if python3 "$src/tests/data/smb/gen_smb2_pcap.py" "$work/smb2_session.pcap"; then
+    files+=("$work/smb2_session.pcap")
 else
     echo "FAIL: tests/data/smb/gen_smb2_pcap.py failed"
     exit 1
@@ -43,6 +42,6 @@ status=0
 for f in "${files[@]}"; do
     name=$(basename "$f")
     analyze_events "$f" || { status=1; continue; }
-    python3 "$src/tests/e2e/remote_tshark_compare.py" "$proto" "$f" "$tmp/ev.json" || status=1
+    python3 "$src/tests/e2e/remote_tshark_compare.py" "$proto" "$f" "$work/ev.json" || status=1
 done
 exit $status

@@ -17,15 +17,14 @@ proto=ssh
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff
 src=$QW_SRC
-tmp=$work
 
 files=()
 for d in ssh; do
     for f in "$QW_CORPUS/pcaps/$d"/*.pcap*; do [ -e "$f" ] && files+=("$f"); done
 done
 # The synthetic terminal's jump-host SSH sessions (skipped if synth is unavailable).
-if "$QW_BIN" synth --minutes 2 --seed 1 -o "$tmp/synth_terminal.pcap" >/dev/null 2>&1; then
-    files+=("$tmp/synth_terminal.pcap")
+if "$QW_BIN" synth --minutes 2 --seed 1 -o "$work/synth_terminal.pcap" >/dev/null 2>&1; then
+    files+=("$work/synth_terminal.pcap")
 else
     echo "note: 'quaywatch synth' failed; the synthetic capture is not compared"
 fi
@@ -35,6 +34,6 @@ status=0
 for f in "${files[@]}"; do
     name=$(basename "$f")
     analyze_events "$f" || { status=1; continue; }
-    python3 "$src/tests/e2e/remote_tshark_compare.py" "$proto" "$f" "$tmp/ev.json" || status=1
+    python3 "$src/tests/e2e/remote_tshark_compare.py" "$proto" "$f" "$work/ev.json" || status=1
 done
 exit $status

@@ -16,7 +16,6 @@ proto=telnet
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff
 src=$QW_SRC
-tmp=$work
 
 files=()
 for d in telnet; do
@@ -28,6 +27,6 @@ status=0
 for f in "${files[@]}"; do
     name=$(basename "$f")
     analyze_events "$f" || { status=1; continue; }
-    python3 "$src/tests/e2e/remote_tshark_compare.py" "$proto" "$f" "$tmp/ev.json" || status=1
+    python3 "$src/tests/e2e/remote_tshark_compare.py" "$proto" "$f" "$work/ev.json" || status=1
 done
 exit $status

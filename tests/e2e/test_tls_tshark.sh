@@ -29,7 +29,6 @@ need_corpus tls
 need_tool tshark
 need_tool openssl
 need_qw_python
-tmp=$work
 
 # Other captures holding TLS: MANIFEST.tsv's protocols column (tshark's protocol hierarchy)
 # says which; where that column is cut (its top 10 entries only), tshark is asked directly.
@@ -49,9 +48,9 @@ done < <(awk -F'\t' 'NR > 1 { print $1 "\t" $8 }' "$QW_CORPUS/MANIFEST.tsv")
 # handshake, which quaywatch decodes while no parser claims the RDP negotiation (tshark shows it
 # with the decode-as below). With an RDP parser the flow is RDP's and both sides see no TLS.
 [ -e "$QW_CORPUS/pcaps/rdp/ndpi_rdp.pcap" ] && files+=("$QW_CORPUS/pcaps/rdp/ndpi_rdp.pcap")
-python3 "$QW_SRC/tests/data/tls/make_tls_pcap.py" "$tmp"
+python3 "$QW_SRC/tests/data/tls/make_tls_pcap.py" "$work"
 rc=$?
-if [ "$rc" -eq 0 ]; then files+=("$tmp/tls_cases.pcap")
+if [ "$rc" -eq 0 ]; then files+=("$work/tls_cases.pcap")
 elif [ "$rc" -ne 77 ]; then echo "FAIL: make_tls_pcap.py exited $rc"; exit 1
 fi
 
@@ -68,12 +67,12 @@ for line in open(sys.argv[1], encoding="utf-8"):
     r = json.loads(line)
     if r.get("event_type") == "tls":
         ports.add(r["dest_port"])
-print(" ".join(str(p) for p in sorted(ports)))' "$tmp/ev.json"); do
+print(" ".join(str(p) for p in sorted(ports)))' "$work/ev.json"); do
         decode_as+=(-d "tcp.port==$p,tls")
     done
     tshark -r "$f" -o tcp.reassemble_out_of_order:TRUE "${decode_as[@]}" -Y tls \
-        -T json --no-duplicate-keys -J "frame tls" >"$tmp/tshark.json" 2>/dev/null
-    python3 - "$name" "$tmp/ev.json" "$tmp/tshark.json" <<'PYEOF' || status=1
+        -T json --no-duplicate-keys -J "frame tls" >"$work/tshark.json" 2>/dev/null
+    python3 - "$name" "$work/ev.json" "$work/tshark.json" <<'PYEOF' || status=1
 import calendar, collections, json, subprocess, sys, time
 
 name, events, tshark = sys.argv[1:4]

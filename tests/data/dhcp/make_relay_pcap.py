@@ -26,14 +26,13 @@ DNS = pb.Host("6c:2b:59:10:00:0b", "10.10.0.11")
 HMI_MAC, GAUGE_MAC, PLC_MAC = "00:0e:8c:12:34:56", "00:a0:45:aa:bb:01", "00:80:f4:00:00:07"
 
 
-def ip4(a):
-    return pb.ip_bytes(a)
-
-
 def bootp(op, xid, chaddr, yiaddr="0.0.0.0", ciaddr="0.0.0.0"):
-    return (struct.pack("!BBBBIHH", op, 1, 6, 1, xid, 0, 0) + ip4(ciaddr) + ip4(yiaddr)
-            + ip4("0.0.0.0") + ip4(RELAY.ip) + pb.mac_bytes(chaddr) + b"\0" * 10
-            + b"\0" * 192 + bytes([99, 130, 83, 99]))
+    # op htype hlen hops xid secs flags, ciaddr yiaddr siaddr giaddr, chaddr (16), sname (64),
+    # file (128), magic cookie
+    return (struct.pack("!BBBBIHH", op, 1, 6, 1, xid, 0, 0)
+            + b"".join(pb.ip_bytes(a) for a in (ciaddr, yiaddr, "0.0.0.0", RELAY.ip))
+            + pb.mac_bytes(chaddr).ljust(16, b"\0") + b"\0" * (64 + 128)
+            + bytes([99, 130, 83, 99]))
 
 
 def opt(code, data):
@@ -51,7 +50,7 @@ def client(kind, xid, chaddr, name=None, vendor=None, requested=None):
         m += opt(53, bytes([kind]))
     m += opt(61, b"\x01" + pb.mac_bytes(chaddr))
     if requested:
-        m += opt(50, ip4(requested))
+        m += opt(50, pb.ip_bytes(requested))
     if name:
         m += opt(12, name.encode())
     if vendor:
@@ -64,8 +63,8 @@ def server(kind, xid, chaddr, yiaddr="0.0.0.0"):
     m = bootp(2, xid, chaddr, yiaddr)
     if kind is not None:
         m += opt(53, bytes([kind]))
-        m += opt(54, ip4(SERVER.ip)) + opt(51, struct.pack("!I", 86400))
-    m += opt(1, ip4("255.255.0.0")) + opt(3, ip4(RELAY.ip))
+        m += opt(54, pb.ip_bytes(SERVER.ip)) + opt(51, struct.pack("!I", 86400))
+    m += opt(1, pb.ip_bytes("255.255.0.0")) + opt(3, pb.ip_bytes(RELAY.ip))
     return done(m)
 
 
