@@ -514,12 +514,15 @@ void qw_detect_frame_txn(struct qw_detector *d, const struct qw_packet *pkt,
 void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const struct qw_packet *pkt,
                        const char *name, const char *detail, uint64_t ts_ns)
 {
-    /* Parsers name clear-text credential sightings "<proto>.cleartext_*" (docs/events); every
-     * other anomaly is malformed protocol data. */
+    /* Parsers name clear-text credential sightings "<proto>.cleartext_*" (docs/events); weak
+     * security is listed in rules.c; every other anomaly is malformed protocol data. */
     bool cred = strstr(name, ".cleartext") != NULL || strstr(name, ".plaintext") != NULL;
     bool arp = !strcmp(name, "arp.ip_conflict") || !strcmp(name, "arp.reply_mac_mismatch");
-    enum qw_rule rule = cred ? QW_R_CRED_PLAINTEXT : arp ? QW_R_NET_ARP_CONFLICT
-                                                         : QW_R_PROTO_MALFORMED;
+    int weak = qw_weakness_severity(name);
+    enum qw_rule rule = cred ? QW_R_CRED_PLAINTEXT
+                        : arp ? QW_R_NET_ARP_CONFLICT
+                        : weak >= 0 ? QW_R_PROTO_WEAK_SECURITY
+                                    : QW_R_PROTO_MALFORMED;
     struct qw_finding x;
     memset(&x, 0, sizeof x);
     struct qw_addr asset, peer, *pp = NULL;
@@ -542,7 +545,7 @@ void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const str
             if (o.zone) snprintf(x.zone, sizeof x.zone, "%s", o.zone->id);
         }
     }
-    x.severity = qw_rules[rule].severity;
+    x.severity = rule == QW_R_PROTO_WEAK_SECURITY ? (uint8_t)weak : qw_rules[rule].severity;
     snprintf(x.message, sizeof x.message, "%s%s%s", name, detail ? ": " : "", detail ? detail : "");
     struct qw_json j;
     qw_json_mem(&j, x.evidence, sizeof x.evidence - 1);

@@ -59,6 +59,7 @@ enum qw_rule {
     QW_R_CRED_PLAINTEXT,
     QW_R_PROTO_MALFORMED,
     QW_R_NET_ARP_CONFLICT,
+    QW_R_PROTO_WEAK_SECURITY,
     QW_R_COUNT
 };
 
@@ -72,6 +73,11 @@ struct qw_rule_info {
 extern const struct qw_rule_info qw_rules[QW_R_COUNT];
 /* The rule named `name`, or -1. */
 int qw_rule_find(const char *name);
+
+/* A parser anomaly that reports weak or missing security rather than malformed data
+ * (proto.weak_security): the severity its finding gets, or -1 when `name` is none. Listed in
+ * rules.c; any other name with ".weak_" in it is one too, at low. */
+int qw_weakness_severity(const char *anomaly);
 
 struct qw_detect_config {
     const struct qw_site *site;       /* NULL: rules that need the site are off */

@@ -66,7 +66,38 @@ const struct qw_rule_info qw_rules[QW_R_COUNT] = {
     [QW_R_NET_ARP_CONFLICT] = {"net.arp_conflict", 9100027, QW_SEV_MEDIUM, "network",
                                "an address claimed by two MACs, or ARP replies whose sender is "
                                "not the frame's source (a swap, a misconfiguration or spoofing)"},
+    [QW_R_PROTO_WEAK_SECURITY] = {"proto.weak_security", 9100028, QW_SEV_LOW, "protocol",
+                                  "a service without authentication, or with deprecated "
+                                  "protocol versions, algorithms or key exchanges"},
 };
+
+/* The weaknesses parsers report whose name does not say ".weak_", and those that deserve more
+ * than low. Severity is how much the weakness alone opens the device to someone already on
+ * the network: an HMI's screen with no password is handed over; SMB1 and NTLMv1 are what
+ * worms and relay attacks use; a self-signed certificate is the norm on device web servers and
+ * only informs. */
+static const struct qw_weakness {
+    const char *anomaly;
+    uint8_t severity;
+} qw_weaknesses[] = {
+    {"vnc.no_authentication", QW_SEV_HIGH},
+    {"rdp.no_nla", QW_SEV_MEDIUM},
+    {"rdp.weak_encryption", QW_SEV_MEDIUM},
+    {"smb.smb1", QW_SEV_MEDIUM},
+    {"smb.ntlmv1", QW_SEV_MEDIUM},
+    {"ssh.old_protocol", QW_SEV_MEDIUM},
+    {"ike.weak_aggressive_mode", QW_SEV_MEDIUM},
+    {"tls.self_signed_certificate", QW_SEV_INFO},
+    {"tls.expired_certificate", QW_SEV_LOW},
+    {"tls.certificate_not_yet_valid", QW_SEV_LOW},
+};
+
+int qw_weakness_severity(const char *anomaly)
+{
+    for (size_t i = 0; i < sizeof qw_weaknesses / sizeof qw_weaknesses[0]; i++)
+        if (strcmp(qw_weaknesses[i].anomaly, anomaly) == 0) return qw_weaknesses[i].severity;
+    return strstr(anomaly, ".weak_") ? QW_SEV_LOW : -1;
+}
 
 int qw_rule_find(const char *name)
 {

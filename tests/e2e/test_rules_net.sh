@@ -3,10 +3,12 @@
 # health") end to end on a capture built with tests/e2e/pcapbuild.py and a small site file:
 # net.arp_conflict for an address claimed by a second MAC within a minute and for an ARP reply
 # whose sender is not the frame's source, proto.malformed for a Modbus request with a quantity
-# out of range, each with owner, zone and severity; and their near misses: a device repeating
-# its own gratuitous ARP, an address answered by another MAC after more than a minute (a
-# swapped device, which the baseline reports as asset.mac_changed), a well-formed read of the
-# largest allowed quantity.
+# out of range, proto.weak_security for an HMI whose VNC server lets anyone in (security type
+# None: high, from rules.c's weakness table, where malformed data is low), each with owner,
+# zone and severity; and their near misses: a device repeating its own gratuitous ARP, an
+# address answered by another MAC after more than a minute (a swapped device, which the
+# baseline reports as asset.mac_changed), a well-formed read of the largest allowed quantity,
+# a VNC server that asks for a password.
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_qw_python
@@ -22,7 +24,7 @@ zones:
   - {id: scada, cidrs: [10.20.0.0/16], owner: operator, security_level: 2}
   - {id: cranes, cidrs: [10.30.0.0/16], owner: vendor, security_level: 3}
 conduits:
-  - {from: scada, to: cranes, allow: [modbus/502], operations: [read, write]}
+  - {from: scada, to: cranes, allow: [modbus/502, vnc/5900], operations: [read, write]}
 YAML
 "$qw" site check "$work/site.yaml" >/dev/null || fail "the test's site file does not check"
 
@@ -63,6 +65,19 @@ with pb.Writer(sys.argv[1], start="2026-11-20T10:00:00Z") as w:
     c.exchange(pb.mbap(1, 1, struct.pack("!BHH", 3, 0, 125)),
                pb.mbap(1, 1, struct.pack("!BB", 3, 250) + bytes(250)))
     c.close()
+    # proto.weak_security: the crane HMI's VNC server (RFB 3.8) offers and accepts security
+    # type None (1); near miss: the next one offers only VNC authentication (2)
+    for panel, sec in ((plc2, 1), (plc3, 2)):
+        c = pb.Tcp(w, hmi, panel, 5900)
+        c.reply(b"RFB 003.008\n")
+        c.send(b"RFB 003.008\n")
+        c.reply(bytes([1, sec]))
+        c.send(bytes([sec]))
+        if sec == 2:
+            c.reply(bytes(range(16)))
+            c.send(bytes(range(16, 32)))
+        c.reply(struct.pack("!I", 0))
+        c.close()
 PY
 
 "$qw" analyze --quiet --site "$work/site.yaml" --db "$work/s.db" --events "$work/ev.json" \
@@ -90,6 +105,12 @@ p = one("proto.malformed", "10.30.1.11", "10.20.0.20", severity="low", owner="ve
 assert p["evidence"]["anomaly"] == "modbus.invalid_quantity", p
 mal = [(a["asset"], a.get("peer")) for a in al if a["rule"] == "proto.malformed"]
 assert mal == [("10.30.1.11", "10.20.0.20")], mal
+
+w = one("proto.weak_security", "10.30.1.12", "10.20.0.20", severity="high", owner="vendor",
+        zone="cranes", peer_zone="scada", documented=False)
+assert w["evidence"]["anomaly"] == "vnc.no_authentication", w
+weak = [(a["asset"], a.get("peer")) for a in al if a["rule"] == "proto.weak_security"]
+assert weak == [("10.30.1.12", "10.20.0.20")], weak
 print(len(al), "findings")
 PY
-pass "net.arp_conflict (second claimant, spoofed reply), proto.malformed; none on gratuitous ARP, a swap, a valid read"
+pass "net.arp_conflict (second claimant, spoofed reply), proto.malformed, proto.weak_security; none on gratuitous ARP, a swap, a valid read, VNC with a password"
