@@ -44,3 +44,28 @@ analyze_events() {
         return 1
     fi
 }
+# Captures for a differential test collect in the array `files`:
+# add_corpus_dirs DIR... every capture in pcaps/DIR; add_corpus_files PATH... those of the
+# paths (relative to pcaps/) the corpus holds
+files=()
+add_corpus_dirs() {
+    local d f
+    for d in "$@"; do
+        for f in "$QW_CORPUS/pcaps/$d"/*.pcap*; do [ -e "$f" ] && files+=("$f"); done
+    done
+}
+add_corpus_files() {
+    local f
+    for f in "$@"; do [ -e "$QW_CORPUS/pcaps/$f" ] && files+=("$QW_CORPUS/pcaps/$f"); done
+}
+# compare_remote PROTO: for each of `files`, quaywatch's event log against tshark through
+# tests/e2e/remote_tshark_compare.py; exits 0 when all agree, 1 otherwise, 77 without files
+compare_remote() {
+    [ ${#files[@]} -gt 0 ] || { echo "SKIP: no $1 captures in the corpus"; exit 77; }
+    local f status=0
+    for f in "${files[@]}"; do
+        analyze_events "$f" || { status=1; continue; }
+        python3 "$QW_SRC/tests/e2e/remote_tshark_compare.py" "$1" "$f" "$work/ev.json" || status=1
+    done
+    exit $status
+}

@@ -14,24 +14,9 @@
 # Exit 0 when every capture agrees (or differs only as documented), 1 otherwise, 77 (skip)
 # without the corpus, tshark or python3.
 set -u
-proto=rdp
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff
-src=$QW_SRC
 
-files=()
-for d in rdp; do
-    for f in "$QW_CORPUS/pcaps/$d"/*.pcap*; do [ -e "$f" ] && files+=("$f"); done
-done
-for f in modbus/zeek_modbus-and-non-modbus-p502.pcap; do
-    [ -e "$QW_CORPUS/pcaps/$f" ] && files+=("$QW_CORPUS/pcaps/$f")
-done
-[ ${#files[@]} -gt 0 ] || { echo "SKIP: no $proto captures in the corpus"; exit 77; }
-
-status=0
-for f in "${files[@]}"; do
-    name=$(basename "$f")
-    analyze_events "$f" || { status=1; continue; }
-    python3 "$src/tests/e2e/remote_tshark_compare.py" "$proto" "$f" "$work/ev.json" || status=1
-done
-exit $status
+add_corpus_dirs rdp
+add_corpus_files modbus/zeek_modbus-and-non-modbus-p502.pcap
+compare_remote rdp

@@ -17,31 +17,18 @@
 # Exit 0 when every capture agrees (or differs only as documented), 1 otherwise, 77 (skip)
 # without the corpus, tshark or python3.
 set -u
-proto=smb
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff
-src=$QW_SRC
 
-files=()
-for f in enip/quickdraw_CL5000EIP-IPAddressChangeAttempt.pcap \
-         enip/quickdraw_CL5000EIP-RemoteModeChangeAttempt.pcap \
-         iec61850/iti_Sample_File_MMS_and_GOOSE.pcap \
-         mixed-plant/plant1_mb2_modbus_s7_enip_dcp_lldp.pcap; do
-    [ -e "$QW_CORPUS/pcaps/$f" ] && files+=("$QW_CORPUS/pcaps/$f")
-done
+add_corpus_files enip/quickdraw_CL5000EIP-IPAddressChangeAttempt.pcap \
+                 enip/quickdraw_CL5000EIP-RemoteModeChangeAttempt.pcap \
+                 iec61850/iti_Sample_File_MMS_and_GOOSE.pcap \
+                 mixed-plant/plant1_mb2_modbus_s7_enip_dcp_lldp.pcap
 # The SMB2/3 capture built from the specifications.
-if python3 "$src/tests/data/smb/gen_smb2_pcap.py" "$work/smb2_session.pcap"; then
+if python3 "$QW_SRC/tests/data/smb/gen_smb2_pcap.py" "$work/smb2_session.pcap"; then
     files+=("$work/smb2_session.pcap")
 else
     echo "FAIL: tests/data/smb/gen_smb2_pcap.py failed"
     exit 1
 fi
-[ ${#files[@]} -gt 0 ] || { echo "SKIP: no $proto captures in the corpus"; exit 77; }
-
-status=0
-for f in "${files[@]}"; do
-    name=$(basename "$f")
-    analyze_events "$f" || { status=1; continue; }
-    python3 "$src/tests/e2e/remote_tshark_compare.py" "$proto" "$f" "$work/ev.json" || status=1
-done
-exit $status
+compare_remote smb

@@ -13,27 +13,14 @@
 # Exit 0 when every capture agrees (or differs only as documented), 1 otherwise, 77 (skip)
 # without the corpus, tshark or python3.
 set -u
-proto=ssh
 . "$QW_SRC/tests/e2e/lib.sh"
 need_tshark_diff
-src=$QW_SRC
 
-files=()
-for d in ssh; do
-    for f in "$QW_CORPUS/pcaps/$d"/*.pcap*; do [ -e "$f" ] && files+=("$f"); done
-done
+add_corpus_dirs ssh
 # The synthetic terminal's jump-host SSH sessions (skipped if synth is unavailable).
 if "$QW_BIN" synth --minutes 2 --seed 1 -o "$work/synth_terminal.pcap" >/dev/null 2>&1; then
     files+=("$work/synth_terminal.pcap")
 else
     echo "note: 'quaywatch synth' failed; the synthetic capture is not compared"
 fi
-[ ${#files[@]} -gt 0 ] || { echo "SKIP: no $proto captures in the corpus"; exit 77; }
-
-status=0
-for f in "${files[@]}"; do
-    name=$(basename "$f")
-    analyze_events "$f" || { status=1; continue; }
-    python3 "$src/tests/e2e/remote_tshark_compare.py" "$proto" "$f" "$work/ev.json" || status=1
-done
-exit $status
+compare_remote ssh
