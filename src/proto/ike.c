@@ -765,9 +765,11 @@ static void ike_write_json(struct qw_json *j, const void *arg)
     const struct ike_msg *k = v->req ? v->req : v->rsp;
     const struct ike_msg *last = v->rsp ? v->rsp : v->req;
     if (!k) {
-        qw_json_u64(j, "esp_packets_to_server", v->esp[0]);
-        qw_json_u64(j, "esp_packets_to_client", v->esp[1]);
+        qw_json_obj_begin(j, "esp_in_udp");
+        qw_json_u64(j, "packets_to_server", v->esp[0]);
+        qw_json_u64(j, "packets_to_client", v->esp[1]);
         qw_json_u64(j, "nat_keepalives", v->keepalives);
+        qw_json_obj_end(j);
         return;
     }
     qw_json_u64(j, "version", ike_major(&k->h));
