@@ -180,6 +180,7 @@ struct ike_id {
 struct ike_msg {
     struct ike_hdr h;
     uint32_t wire_len; /* bytes after the marker */
+    uint8_t dir;       /* enum qw_dir it was sent in */
     bool nat_t, encrypted, truncated, has_sa, has_ke;
     uint16_t ke_group;
     uint8_t npl, nprop, nxf, nntf, nvid, nid;
@@ -751,6 +752,7 @@ static void ike_json_msg(struct qw_json *j, const char *key, const struct ike_ms
     if (m->more_pl || m->more_prop || m->more_xf || m->more_ntf || m->more_vid)
         qw_json_bool(j, "lists_cut", true);
     if (m->truncated) qw_json_bool(j, "malformed", true);
+    qw_json_str(j, "direction", m->dir == QW_DIR_TO_SERVER ? "to_server" : "to_client");
     qw_json_obj_end(j);
 }
 
@@ -1072,6 +1074,7 @@ static void ike_datagram(struct qw_pctx *ctx, void *state, enum qw_dir dir, cons
     struct ike_msg *m = &st->cur;
     const char *why = NULL;
     unsigned bad = ike_decode(data + off, len - off, marker, m, &why);
+    m->dir = (uint8_t)dir;
     if (bad & IKE_BAD_HEADER) {
         ike_invalid(ctx, st, "ike.invalid_header", why);
         return;

@@ -409,14 +409,16 @@ static void test_v2_sa_init_auth(void **ts)
     for (size_t i = 0; i < 3; i++) assert_true(txn_at(f, i)->has_request && txn_at(f, i)->has_response);
     JSON_HAS(f, 0, "\"response\":{\"flags\":32,\"flag_names\":[\"response\"],\"length\":40,"
                    "\"payloads\":[\"notify\"],\"payload_types\":[41],"
-                   "\"notifies\":[{\"type\":16390,\"name\":\"cookie\"}]}");
+                   "\"notifies\":[{\"type\":16390,\"name\":\"cookie\"}],"
+                   "\"direction\":\"to_client\"}");
     JSON_HAS(f, 0, "{\"type\":\"encr\",\"type_id\":1,\"id\":3,\"name\":\"3des\"},"
                    "{\"type\":\"encr\",\"type_id\":1,\"id\":12,\"name\":\"aes_cbc\",\"key_length\":256}");
     JSON_HAS(f, 0, "\"ke_dh_group_name\":\"ecp_256\",\"ke_dh_group\":19");
     JSON_HAS(f, 1, "\"responder_spi\":\"18a109f89219e8df\"");
     JSON_HAS(f, 1, "\"payloads\":[\"notify\",\"sa\",\"ke\",\"nonce\",\"notify\"]");
     JSON_HAS(f, 2, "\"request\":{\"flags\":8,\"flag_names\":[\"initiator\"],\"length\":80,"
-                   "\"encrypted\":true,\"payloads\":[\"encrypted\"],\"payload_types\":[46]}");
+                   "\"encrypted\":true,\"payloads\":[\"encrypted\"],\"payload_types\":[46],"
+                   "\"direction\":\"to_server\"}");
     /* The offer held 3DES, MD5 and MODP-1024; the responder chose none of them. */
     assert_int_equal(f->rec.nanomalies, 0);
 }
