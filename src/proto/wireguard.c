@@ -89,7 +89,6 @@ static const char *const wg_side[2] = {"client", "server"}; /* sender of QW_DIR_
 struct wg_msg {
     uint8_t type;
     uint32_t sender, receiver; /* whichever the type has */
-    uint64_t counter;          /* transport data */
     bool mac2;                 /* handshake: mac2 set, the sender was asked for a cookie */
 };
 
@@ -109,7 +108,6 @@ static void wg_decode(const uint8_t *d, size_t n, struct wg_msg *m)
     qw_cur_skip(&c, 3);
     if (m->type == WG_INITIATION || m->type == WG_RESPONSE) m->sender = qw_cur_le32(&c);
     if (m->type != WG_INITIATION) m->receiver = qw_cur_le32(&c);
-    if (m->type == WG_TRANSPORT) m->counter = qw_cur_le64(&c);
     uint16_t mac = m->type < WG_TYPES ? wg_types[m->type].mac_off : 0;
     if (mac) {
         struct qw_cursor mc = qw_cursor_make(d, n);
