@@ -257,14 +257,15 @@ static bool ovpn_probe_packet(const uint8_t *p, size_t n, enum qw_dir dir)
 /* TCP reading: the 2-byte length must be the packet's. */
 static enum qw_probe_result ovpn_probe_tcp(const uint8_t *p, size_t n, enum qw_dir dir)
 {
-    if (n < OVPN_TCP_PREFIX + 1) return n < 2 || p[0] == 0 ? QW_PROBE_NEED_MORE : QW_PROBE_NO;
+    if (n < OVPN_TCP_PREFIX) return QW_PROBE_NEED_MORE;
     size_t plen = (size_t)p[0] << 8 | p[1];
-    unsigned kind = ovpn_kind(p[2] >> 3);
-    if ((p[2] & 7) != 0 || kind != (dir == QW_DIR_TO_SERVER ? K_RESET_CLIENT : K_RESET_SERVER))
-        return QW_PROBE_NO;
     /* the largest reset: tls-auth with HMAC-SHA512 and a full payload, or a wrapped key */
     if (plen < 1 + OVPN_SID_LEN + 5 || plen > 1 + OVPN_SID_LEN + OVPN_REPLAY_LEN + OVPN_TAG_LEN +
                                                   64 + OVPN_RESET_PAYLOAD_MAX + OVPN_WKC_MAX)
+        return QW_PROBE_NO;
+    if (n == OVPN_TCP_PREFIX) return QW_PROBE_NEED_MORE;
+    unsigned kind = ovpn_kind(p[2] >> 3);
+    if ((p[2] & 7) != 0 || kind != (dir == QW_DIR_TO_SERVER ? K_RESET_CLIENT : K_RESET_SERVER))
         return QW_PROBE_NO;
     if (n - OVPN_TCP_PREFIX < plen) return QW_PROBE_NEED_MORE;
     return ovpn_probe_packet(p + OVPN_TCP_PREFIX, plen, dir) ? QW_PROBE_MATCH : QW_PROBE_NO;

@@ -138,6 +138,13 @@ static void test_probe_each_mode(void **ts)
     struct buf *b = buf_new();
     ctl(b, W_CRYPT, 10, 0, SID_C, 0, 0, 0, 6, 300); /* tls-crypt-v2 */
     assert_int_equal(probe(b, C2S), QW_PROBE_MATCH);
+    struct buf *t = buf_new();
+    tcp_wrap(t, b); /* over TCP its length is above 255: every cut waits for the rest */
+    assert_true(t->b[0] != 0);
+    for (size_t n = 0; n < t->n; n++)
+        assert_int_equal(qw_proto_openvpn.probe(t->b, n, C2S), QW_PROBE_NEED_MORE);
+    assert_int_equal(probe(t, C2S), QW_PROBE_MATCH);
+    free(t);
     ctl(b, W_PLAIN, 1, 0, SID_C, 0, 0, 0, 0, 0); /* key method 1 */
     assert_int_equal(probe(b, C2S), QW_PROBE_MATCH);
     free(b);
