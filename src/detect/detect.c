@@ -592,15 +592,34 @@ static const char *remote_proto(const struct qw_flow *f)
     return NULL;
 }
 
-static bool is_vpn(const struct qw_flow *f)
+/* The VPNs remote.vpn_session names: `app` is the parser's name (none for ESP). */
+struct vpn_kind {
+    const char *app, *label;
+};
+static const struct vpn_kind vpn_ike = {"ike", "IKE"}, vpn_openvpn = {"openvpn", "OpenVPN"},
+                             vpn_wireguard = {"wireguard", "WireGuard"}, vpn_esp = {NULL, "ESP"};
+
+/* Which VPN a flow is, or NULL. By what its packets say where a parser can tell (the ike,
+ * openvpn and wireguard parsers recognise every handshake, and WireGuard every packet, on any
+ * port); by port only where the payload cannot: ESP (IP protocol 50, encrypted after its
+ * 8-byte header), ESP in UDP 4500 (RFC 3948), and OpenVPN on 1194 whose handshake the capture
+ * missed (its data packets alone do not identify it). A flow another parser recognised is
+ * not a VPN whatever its port. `*by_port` says which. */
+static const struct vpn_kind *vpn_of(const struct qw_flow *f, bool *by_port)
 {
+    static const struct vpn_kind *const parsed[] = {&vpn_ike, &vpn_openvpn, &vpn_wireguard};
+    *by_port = false;
+    if (f->key.proto == 50) return &vpn_esp;
+    if (f->app) {
+        for (size_t i = 0; i < sizeof parsed / sizeof parsed[0]; i++)
+            if (strcmp(f->app->name, parsed[i]->app) == 0) return parsed[i];
+        return NULL;
+    }
     uint16_t port = qw_flow_srv_port(f);
-    if (f->key.proto == 50) return true; /* ESP */
-    if (f->key.proto == 17 && (port == 500 || port == 4500 || port == 1194 || port == 51820))
-        return true;
-    if (f->key.proto == 6 && port == 1194) return true;
-    const char *app = f->app ? f->app->name : "";
-    return !strcmp(app, "ike") || !strcmp(app, "openvpn") || !strcmp(app, "wireguard");
+    *by_port = true;
+    if (f->key.proto == 17 && port == 4500) return &vpn_esp;
+    if ((f->key.proto == 17 || f->key.proto == 6) && port == 1194) return &vpn_openvpn;
+    return NULL;
 }
 
 static void flow_evidence(char *out, size_t cap, const struct qw_flow *f, const char *what)
@@ -740,7 +759,8 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
         !(f->flags_seen[QW_DIR_TO_CLIENT] & QW_TCP_SYN))
         return;
     const char *rp = remote_proto(f);
-    bool vpn = is_vpn(f);
+    bool vpn_by_port;
+    const struct vpn_kind *vpn = vpn_of(f, &vpn_by_port);
     bool from_pool = site && qw_site_in_vpn_pool(site, cli);
     /* every rule below needs one of these: ordinary flows stop here (this runs per flow) */
     if (!rp && !vpn && !from_pool) return;
@@ -749,7 +769,7 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
     struct qw_site_owner so, co;
     end_of(d, f, true, &so);
     end_of(d, f, false, &co);
-    ledger(d, f, rp ? rp : vpn ? "vpn" : (f->app ? f->app->name : "ip"), via_jump,
+    ledger(d, f, rp ? rp : vpn ? (vpn->app ? vpn->app : "esp") : (f->app ? f->app->name : "ip"), via_jump,
            site && qw_site_is_jump_host(site, &sh),
            !site || qw_site_remote_window_open(site, f->first_ns),
            site && so.zone && qw_site_remote_target(site, so.zone));
@@ -758,9 +778,9 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
         memset(&x, 0, sizeof x);
         fill_context(d, f, &x, f->first_ns);
         x.severity = qw_rules[QW_R_REMOTE_VPN].severity;
-        snprintf(x.message, sizeof x.message, "VPN session %s -> %s", qw_addr_str(cli, a),
-                 qw_addr_str(srv, b));
-        flow_evidence(x.evidence, sizeof x.evidence, f, "vpn");
+        snprintf(x.message, sizeof x.message, "%s VPN session %s -> %s%s", vpn->label,
+                 qw_addr_str(cli, a), qw_addr_str(srv, b), vpn_by_port ? " (by port)" : "");
+        flow_evidence(x.evidence, sizeof x.evidence, f, vpn_by_port ? "vpn port" : "vpn");
         qw_detect_raise(d, QW_R_REMOTE_VPN, srv, cli, NULL, f, f->first_ns, &x);
     }
     if (!site || !site->remote.declared) return;

@@ -7,7 +7,7 @@
 # zone, remote.vpn_session (WireGuard, OpenVPN, IKE, ESP), each with owner, actor, zone and
 # severity; and their near misses: two unzoned hosts, a device owned by declaration in an
 # ownerless zone, a read inside the read-only conduit, SSH inside a zone or into a zone that is
-# not a remote-access target, UDP on a port next to WireGuard's.
+# not a remote-access target, text on WireGuard's port.
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_qw_python
@@ -112,8 +112,12 @@ with pb.Writer(sys.argv[1], start="2026-11-20T10:00:00Z") as w:
                    bytes(range(8)) + bytes(8) + struct.pack("!BBBBII", 33, 0x20, 34, 0x08, 0, 28)))
     # ... and ESP (IP protocol 50): SPI, sequence number, encrypted bytes
     w.write(pb.ip_frame(laptop, vpngw, 50, struct.pack("!II", 0x1000, 1) + bytes(32)))
-    # near miss: UDP to the port next to WireGuard's
-    w.write(pb.udp(laptop, vpngw, 40003, 51821, struct.pack("<I", 1) + bytes(range(144))))
+    # ... WireGuard on UDP 443, where only its packets tell what it is: an initiation, then
+    # transport data (type 4, receiver index, counter, 16-byte tag)
+    w.write(pb.udp(laptop, vpngw, 40004, 443, struct.pack("<I", 1) + bytes(range(7, 151))))
+    w.write(pb.udp(laptop, vpngw, 40004, 443, struct.pack("<IIQ", 4, 0x1234, 0) + bytes(range(1, 17))))
+    # near miss: WireGuard's port carrying something else (a 148-byte datagram of text)
+    w.write(pb.udp(laptop, vpngw, 40003, 51820, b"not a wireguard handshake " * 5 + bytes(18)))
 
 # A second run: the same yard traffic an hour later
 with pb.Writer(sys.argv[2], start="2026-11-20T11:00:00Z") as w:
@@ -136,8 +140,8 @@ u = one("policy.unknown_zone", "192.168.99.5", "10.30.1.11", severity="low", own
 assert "zone" not in u and u["evidence"]["reason"] == "unzoned", u
 one("policy.unknown_zone", "198.51.100.7", "10.30.1.11", severity="low", owner="vendor",
     peer_zone="cranes")
-# (the VPN laptop on the internet is unzoned too: one finding for its five flows)
-one("policy.unknown_zone", "203.0.113.7", "10.50.0.2", owner="itpartner", peer_zone="dmz", count=5)
+# (the VPN laptop on the internet is unzoned too: one finding for its six flows)
+one("policy.unknown_zone", "203.0.113.7", "10.50.0.2", owner="itpartner", peer_zone="dmz", count=6)
 uz = sorted((a["asset"], a["peer"]) for a in al if a["rule"] == "policy.unknown_zone")
 assert len(uz) == 3 and not [p for p in uz if "192.168.99.6" in p], ("two unzoned hosts", uz)
 
@@ -172,10 +176,19 @@ for a in al:
         assert a["asset"] == "10.50.0.2" and a["peer"] == "203.0.113.7", a
         assert a["severity"] == "info" and a["owner"] == "itpartner" and a["zone"] == "dmz", a
 m = [a for a in al if a["rule"] == "remote.vpn_session"]
-assert len(m) == 1 and m[0]["count"] == 4, ("one finding per pair, counted", m)
+assert len(m) == 1 and m[0]["count"] == 5, ("one finding per pair, counted", m)
+assert m[0]["evidence"]["reason"] == "vpn", m
 print(len(al), "findings")
 PY
-pass "policy.unknown_zone, policy.unowned_asset, conduit write vs read, remote.access, remote.vpn_session; none on the near misses"
+# the ledger names each VPN session by what its packets say (WireGuard on 443 too; ESP by its
+# IP protocol), and not the text on WireGuard's port
+"$qw" sessions --db "$work/s.db" --format json >"$work/sessions.json" || fail "sessions"
+python3 - "$work/sessions.json" <<'PY' || fail "VPN sessions in the ledger are wrong"
+import json, sys
+vpn = sorted(x["proto"] for x in json.load(open(sys.argv[1])) if x["source"] == "203.0.113.7")
+assert vpn == ["esp", "ike", "openvpn", "wireguard", "wireguard"], vpn
+PY
+pass "policy.unknown_zone, policy.unowned_asset, conduit write vs read, remote.access, remote.vpn_session (by payload on any port); none on the near misses"
 
 # Unowned assets are a state of the store: the second run does not announce them again.
 "$qw" analyze --quiet --site "$work/site.yaml" --db "$work/s.db" --events "$work/ev2.json" \
