@@ -36,7 +36,6 @@
  * never past the tunnel MTU (a full 1420-byte packet makes a 1452-byte message). The probe asks
  * for the multiple of 16 (a full-MTU first packet is simply not the one that matches); the
  * parser accepts any transport message of at least 32 bytes. */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -117,16 +116,12 @@ static void wg_decode(const uint8_t *d, size_t n, struct wg_msg *m)
     }
 }
 
-/* The detail of an anomaly; nothing when `why` is NULL (the probe asks for no text). */
-__attribute__((format(printf, 3, 4))) static void wg_why(char *why, size_t cap,
-                                                    const char *fmt, ...)
-{
-    if (!why) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-}
+/* The detail of an anomaly, into `why` of wg_check; nothing when it is NULL (the probe asks
+ * for no text). */
+#define WG_WHY(...)                                  \
+    do {                                             \
+        if (why) snprintf(why, cap, __VA_ARGS__);    \
+    } while (0)
 
 /* Why the message is not a valid WireGuard message, or -1 when it is; `why` (or NULL) gets the
  * detail. */
@@ -136,24 +131,24 @@ static int wg_check(const uint8_t *d, size_t n, char *why, size_t cap)
     uint8_t type = qw_cur_u8(&c);
     const uint8_t *res = qw_cur_take(&c, 3);
     if (!res) {
-        wg_why(why, cap, "message of %zu bytes, shorter than the 4-byte header", n);
+        WG_WHY("message of %zu bytes, shorter than the 4-byte header", n);
         return WG_BAD_LENGTH;
     }
     if (type == 0 || type >= WG_TYPES) {
-        wg_why(why, cap, "unknown message type %u", type);
+        WG_WHY("unknown message type %u", type);
         return WG_BAD_TYPE;
     }
     const struct wg_type *t = &wg_types[type];
     if (wg_nonzero(res, 3)) {
-        wg_why(why, cap, "%s with reserved bytes %02x%02x%02x", t->name, res[0], res[1], res[2]);
+        WG_WHY("%s with reserved bytes %02x%02x%02x", t->name, res[0], res[1], res[2]);
         return WG_BAD_RESERVED;
     }
     if (t->len && n != t->len) {
-        wg_why(why, cap, "%s of %zu bytes (%u expected)", t->name, n, t->len);
+        WG_WHY("%s of %zu bytes (%u expected)", t->name, n, t->len);
         return WG_BAD_LENGTH;
     }
     if (!t->len && n < WG_KEEPALIVE_LEN) {
-        wg_why(why, cap, "%s of %zu bytes (at least %u)", t->name, n, WG_KEEPALIVE_LEN);
+        WG_WHY("%s of %zu bytes (at least %u)", t->name, n, WG_KEEPALIVE_LEN);
         return WG_BAD_LENGTH;
     }
     return -1;

@@ -35,6 +35,7 @@ need_tshark_diff wireguard
 
 python3 - "$QW_BIN" "$QW_CORPUS/pcaps" "$work" <<'EOF'
 import collections, json, os, subprocess, sys
+from qw_analyze import analyze_events
 
 qw, corpus, tmp = sys.argv[1:4]
 FILES = [
@@ -152,13 +153,8 @@ for rel in FILES:
     if not os.path.exists(path):
         print(f"note {rel}: not in the corpus, not compared")
         continue
-    db, ev = os.path.join(tmp, "x.db"), os.path.join(tmp, "ev.json")
-    for f in (db, ev):
-        if os.path.exists(f):
-            os.remove(f)
-    r = subprocess.run([qw, "analyze", "--db", db, "--events", ev, path], capture_output=True)
-    if r.returncode not in (0, 3):
-        print(f"FAIL {name}: quaywatch analyze exited {r.returncode}")
+    ev = analyze_events(qw, path, tmp)
+    if ev is None:
         status = 1
         continue
     t_msgs, t_hs, t_alone, t_cookies, t_tr = tshark_view(path)
