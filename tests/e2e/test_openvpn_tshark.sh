@@ -133,9 +133,8 @@ for rel in FILES:
         diff = {k: (o_ops.get(k, 0), t_ops.get(k, 0)) for k in set(o_ops) | set(t_ops)
                 if o_ops.get(k, 0) != t_ops.get(k, 0)}
         problems.append(f"packets per (sender, port, opcode) differ (ours, tshark): {diff}")
-    t_keys_d = {k: v for k, v in t_keys.items()}
-    if o_keys != t_keys_d:
-        problems.append(f"key ids per flow: ours {o_keys}, tshark {t_keys_d}")
+    if o_keys != dict(t_keys):
+        problems.append(f"key ids per flow: ours {o_keys}, tshark {dict(t_keys)}")
     if o_resets != t_resets:
         problems.append(f"hard reset session ids: ours-only {sorted(o_resets - t_resets)}, "
                         f"tshark-only {sorted(t_resets - o_resets)}")
