@@ -592,12 +592,18 @@ static const char *remote_proto(const struct qw_flow *f)
     return NULL;
 }
 
-/* The VPNs remote.vpn_session names: `app` is the parser's name (none for ESP). */
-struct vpn_kind {
-    const char *app, *label;
+/* The VPNs remote.vpn_session names: `name` is the ledger's protocol and, where `parsed`, the
+ * parser that recognises the VPN by its packets. */
+enum { VPN_IKE, VPN_OPENVPN, VPN_WIREGUARD, VPN_ESP, VPN_KINDS };
+static const struct vpn_kind {
+    const char *name, *label;
+    bool parsed;
+} vpn_kinds[VPN_KINDS] = {
+    [VPN_IKE] = {"ike", "IKE", true},
+    [VPN_OPENVPN] = {"openvpn", "OpenVPN", true},
+    [VPN_WIREGUARD] = {"wireguard", "WireGuard", true},
+    [VPN_ESP] = {"esp", "ESP", false},
 };
-static const struct vpn_kind vpn_ike = {"ike", "IKE"}, vpn_openvpn = {"openvpn", "OpenVPN"},
-                             vpn_wireguard = {"wireguard", "WireGuard"}, vpn_esp = {NULL, "ESP"};
 
 /* Which VPN a flow is, or NULL. By what its packets say where a parser can tell (the ike,
  * openvpn and wireguard parsers recognise every handshake, and WireGuard every packet, on any
@@ -607,18 +613,18 @@ static const struct vpn_kind vpn_ike = {"ike", "IKE"}, vpn_openvpn = {"openvpn",
  * not a VPN whatever its port. `*by_port` says which. */
 static const struct vpn_kind *vpn_of(const struct qw_flow *f, bool *by_port)
 {
-    static const struct vpn_kind *const parsed[] = {&vpn_ike, &vpn_openvpn, &vpn_wireguard};
     *by_port = false;
-    if (f->key.proto == 50) return &vpn_esp;
+    if (f->key.proto == 50) return &vpn_kinds[VPN_ESP];
     if (f->app) {
-        for (size_t i = 0; i < sizeof parsed / sizeof parsed[0]; i++)
-            if (strcmp(f->app->name, parsed[i]->app) == 0) return parsed[i];
+        for (size_t i = 0; i < VPN_KINDS; i++)
+            if (vpn_kinds[i].parsed && strcmp(f->app->name, vpn_kinds[i].name) == 0)
+                return &vpn_kinds[i];
         return NULL;
     }
     uint16_t port = qw_flow_srv_port(f);
     *by_port = true;
-    if (f->key.proto == 17 && port == 4500) return &vpn_esp;
-    if ((f->key.proto == 17 || f->key.proto == 6) && port == 1194) return &vpn_openvpn;
+    if (f->key.proto == 17 && port == 4500) return &vpn_kinds[VPN_ESP];
+    if ((f->key.proto == 17 || f->key.proto == 6) && port == 1194) return &vpn_kinds[VPN_OPENVPN];
     return NULL;
 }
 
@@ -769,7 +775,7 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
     struct qw_site_owner so, co;
     end_of(d, f, true, &so);
     end_of(d, f, false, &co);
-    ledger(d, f, rp ? rp : vpn ? (vpn->app ? vpn->app : "esp") : (f->app ? f->app->name : "ip"), via_jump,
+    ledger(d, f, rp ? rp : vpn ? vpn->name : (f->app ? f->app->name : "ip"), via_jump,
            site && qw_site_is_jump_host(site, &sh),
            !site || qw_site_remote_window_open(site, f->first_ns),
            site && so.zone && qw_site_remote_target(site, so.zone));

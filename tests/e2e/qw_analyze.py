@@ -17,3 +17,15 @@ def analyze_events(qw, capture, tmp):
         print(f"FAIL {os.path.basename(capture)}: quaywatch analyze exited {r.returncode}")
         return None
     return ev
+
+
+def analysed(qw, corpus, files, tmp):
+    """For each of `files` (paths under the corpus's pcaps directory `corpus`) that the corpus
+    holds, in turn: (name, path, event log path or None when the analysis failed, said so).
+    A file the corpus lacks is noted and left out."""
+    for rel in files:
+        path = os.path.join(corpus, rel)
+        if not os.path.exists(path):
+            print(f"note {rel}: not in the corpus, not compared")
+            continue
+        yield os.path.basename(path), path, analyze_events(qw, path, tmp)

@@ -28,7 +28,7 @@ need_tshark_diff ike-esp
 
 python3 - "$QW_BIN" "$QW_CORPUS/pcaps" "$work" <<'PYEOF'
 import collections, json, os, subprocess, sys
-from qw_analyze import analyze_events
+from qw_analyze import analysed
 
 qw, corpus, tmp = sys.argv[1:4]
 FILES = [
@@ -153,13 +153,7 @@ def our_side(ev, cut_after_15=False):
     return msgs, rspis, esp, keep
 
 status = 0
-for rel in FILES:
-    path = os.path.join(corpus, rel)
-    name = os.path.basename(path)
-    if not os.path.exists(path):
-        print(f"note {rel}: not in the corpus, not compared")
-        continue
-    ev = analyze_events(qw, path, tmp)
+for name, path, ev in analysed(qw, corpus, FILES, tmp):
     if ev is None:
         status = 1
         continue

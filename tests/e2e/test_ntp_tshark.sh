@@ -17,7 +17,7 @@ need_tshark_diff ntp
 
 python3 - "$QW_BIN" "$QW_CORPUS/pcaps" "$work" <<'EOF'
 import collections, json, os, subprocess, sys
-from qw_analyze import analyze_events
+from qw_analyze import analysed
 
 qw, corpus, tmp = sys.argv[1:4]
 FILES = [
@@ -41,13 +41,7 @@ def refid_text(stratum, hexid):
     return ".".join(str(x) for x in b)
 
 status = 0
-for rel in FILES:
-    path = os.path.join(corpus, rel)
-    name = os.path.basename(path)
-    if not os.path.exists(path):
-        print(f"note {rel}: not in the corpus, not compared")
-        continue
-    ev = analyze_events(qw, path, tmp)
+for name, path, ev in analysed(qw, corpus, FILES, tmp):
     if ev is None:
         status = 1
         continue

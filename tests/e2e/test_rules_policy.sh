@@ -4,10 +4,11 @@
 # (an unzoned host reaching a zoned PLC, and a zoned PLC reaching an unzoned host),
 # policy.unowned_asset (medium in an OT zone, low elsewhere, announced once), a write over a
 # read-only conduit (policy.conduit_violation), remote.access from the jump host into a target
-# zone, remote.vpn_session (WireGuard, OpenVPN, IKE, ESP), each with owner, actor, zone and
-# severity; and their near misses: two unzoned hosts, a device owned by declaration in an
-# ownerless zone, a read inside the read-only conduit, SSH inside a zone or into a zone that is
-# not a remote-access target, text on WireGuard's port.
+# zone, remote.vpn_session (WireGuard, also on UDP 443, OpenVPN, IKE, ESP; the ledger's protocol
+# and the gateway's vpn_gateway role), each with owner, actor, zone and severity; and their
+# near misses: two unzoned hosts, a device owned by declaration in an ownerless zone, a read
+# inside the read-only conduit, SSH inside a zone or into a zone that is not a remote-access
+# target, text on WireGuard's port.
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_qw_python
@@ -107,9 +108,13 @@ with pb.Writer(sys.argv[1], start="2026-11-20T10:00:00Z") as w:
     w.write(pb.udp(vpngw, laptop, 51820, 40001, struct.pack("<I", 2) + bytes(88)))
     # ... OpenVPN P_CONTROL_HARD_RESET_CLIENT_V2 (opcode 7, key 0), session id, no ack, id 0
     w.write(pb.udp(laptop, vpngw, 40002, 1194, b"\x38" + bytes(range(1, 9)) + b"\0" + bytes(4)))
-    # ... IKEv2 IKE_SA_INIT header (next payload SA, version 2.0, exchange 34, initiator)
-    w.write(pb.udp(laptop, vpngw, 500, 500,
-                   bytes(range(8)) + bytes(8) + struct.pack("!BBBBII", 33, 0x20, 34, 0x08, 0, 28)))
+    # ... IKEv2 IKE_SA_INIT (version 2.0, exchange 34, initiator) offering one proposal: IKE,
+    # one transform, D-H group 19 (RFC 7296 s.3.1, 3.3)
+    xform = struct.pack("!BBHBBH", 0, 0, 8, 4, 0, 19)
+    prop = struct.pack("!BBHBBBB", 0, 0, 8 + len(xform), 1, 1, 0, 1) + xform
+    sa = struct.pack("!BBH", 0, 0, 4 + len(prop)) + prop
+    w.write(pb.udp(laptop, vpngw, 500, 500, bytes(range(1, 9)) + bytes(8) +
+                   struct.pack("!BBBBII", 33, 0x20, 34, 0x08, 0, 28 + len(sa)) + sa))
     # ... and ESP (IP protocol 50): SPI, sequence number, encrypted bytes
     w.write(pb.ip_frame(laptop, vpngw, 50, struct.pack("!II", 0x1000, 1) + bytes(32)))
     # ... WireGuard on UDP 443, where only its packets tell what it is: an initiation, then
@@ -178,6 +183,9 @@ for a in al:
 m = [a for a in al if a["rule"] == "remote.vpn_session"]
 assert len(m) == 1 and m[0]["count"] == 5, ("one finding per pair, counted", m)
 assert m[0]["evidence"]["reason"] == "vpn", m
+# the VPN packets above are well-formed: no protocol finding about the gateway
+assert rules_of(asset="10.50.0.2", peer="203.0.113.7") == ["remote.vpn_session"], \
+    rules_of(asset="10.50.0.2", peer="203.0.113.7")
 print(len(al), "findings")
 PY
 # the ledger names each VPN session by what its packets say (WireGuard on 443 too; ESP by its
@@ -187,6 +195,14 @@ python3 - "$work/sessions.json" <<'PY' || fail "VPN sessions in the ledger are w
 import json, sys
 vpn = sorted(x["proto"] for x in json.load(open(sys.argv[1])) if x["source"] == "203.0.113.7")
 assert vpn == ["esp", "ike", "openvpn", "wireguard", "wireguard"], vpn
+PY
+# ... and the inventory makes the gateway a VPN gateway from what it served, firmly
+"$qw" inventory --db "$work/s.db" --format json >"$work/inv.json" || fail "inventory"
+python3 - "$work/inv.json" <<'PY' || fail "the VPN gateway's role is wrong"
+import json, sys
+gw = [a for a in json.load(open(sys.argv[1])) if "10.50.0.2" in [i["ip"] for i in a["ips"]]]
+roles = {r["role"]: r["confidence"] for r in gw[0]["roles"]} if len(gw) == 1 else gw
+assert roles.get("vpn_gateway") == "high", roles
 PY
 pass "policy.unknown_zone, policy.unowned_asset, conduit write vs read, remote.access, remote.vpn_session (by payload on any port); none on the near misses"
 

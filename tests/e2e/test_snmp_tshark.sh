@@ -28,7 +28,7 @@ need_tshark_diff snmp
 
 python3 - "$QW_BIN" "$QW_CORPUS/pcaps" "$work" <<'EOF'
 import collections, json, os, re, subprocess, sys
-from qw_analyze import analyze_events
+from qw_analyze import analysed
 
 qw, corpus, tmp = sys.argv[1:4]
 FILES = [
@@ -55,13 +55,7 @@ def varbinds(node, out):
             varbinds(v, out)
 
 status = 0
-for rel in FILES:
-    path = os.path.join(corpus, rel)
-    name = os.path.basename(path)
-    if not os.path.exists(path):
-        print(f"note {rel}: not in the corpus, not compared")
-        continue
-    ev = analyze_events(qw, path, tmp)
+for name, path, ev in analysed(qw, corpus, FILES, tmp):
     if ev is None:
         status = 1
         continue
