@@ -280,25 +280,34 @@ static void end_of(const struct qw_detector *d, const struct qw_flow *f, bool se
     *o = qw_site_owner_of(d->cfg.site, &h);
 }
 
-static void fill_context(const struct qw_detector *d, const struct qw_flow *f,
-                         struct qw_finding *x, uint64_t ts_ns)
+/* The site context of a finding about one end of a flow (`asset_is_server`: the server end,
+ * as most rules are; else the client): owner and zone of that end, the other end's zone, and
+ * whether a change record or a maintenance window covers it. */
+static void fill_context_of(const struct qw_detector *d, const struct qw_flow *f,
+                            struct qw_finding *x, uint64_t ts_ns, bool asset_is_server)
 {
-    struct qw_site_owner srv, cli;
-    end_of(d, f, true, &srv);
-    end_of(d, f, false, &cli);
-    if (srv.party) snprintf(x->owner, sizeof x->owner, "%s", srv.party->id);
-    if (srv.zone) snprintf(x->zone, sizeof x->zone, "%s", srv.zone->id);
-    if (cli.zone) snprintf(x->peer_zone, sizeof x->peer_zone, "%s", cli.zone->id);
+    struct qw_site_owner own, peer;
+    end_of(d, f, asset_is_server, &own);
+    end_of(d, f, !asset_is_server, &peer);
+    if (own.party) snprintf(x->owner, sizeof x->owner, "%s", own.party->id);
+    if (own.zone) snprintf(x->zone, sizeof x->zone, "%s", own.zone->id);
+    if (peer.zone) snprintf(x->peer_zone, sizeof x->peer_zone, "%s", peer.zone->id);
     if (!d->cfg.site) return;
     /* Documented when an approved change record covers the device acted upon at that time;
      * its party is the actor. */
     const struct qw_site_change *rec = NULL;
-    if (qw_site_changes_active(d->cfg.site, ts_ns, srv.zone, srv.asset, 0, &rec, 1) && rec) {
+    if (qw_site_changes_active(d->cfg.site, ts_ns, own.zone, own.asset, 0, &rec, 1) && rec) {
         x->documented = true;
         snprintf(x->change_id, sizeof x->change_id, "%s", rec->id);
         if (rec->by) snprintf(x->actor, sizeof x->actor, "%s", rec->by->id);
     }
-    if (srv.zone && qw_site_in_maintenance(srv.zone, ts_ns)) x->maintenance = true;
+    if (own.zone && qw_site_in_maintenance(own.zone, ts_ns)) x->maintenance = true;
+}
+
+static void fill_context(const struct qw_detector *d, const struct qw_flow *f,
+                         struct qw_finding *x, uint64_t ts_ns)
+{
+    fill_context_of(d, f, x, ts_ns, true);
 }
 
 /* Severity follows operations: inside a maintenance window or a change record the same act is
@@ -755,6 +764,42 @@ static void ledger(struct qw_detector *d, const struct qw_flow *f, const char *p
         snprintf(s->party, sizeof s->party, "%s", co.party->id);
 }
 
+/* Is this end of a VPN tunnel where the site's remote access is meant to end? Anywhere but
+ * inside a remote-access target zone is; inside one, only a declared VPN gateway. */
+static bool vpn_end_sanctioned(const struct qw_site *site, const struct qw_site_owner *o)
+{
+    if (!o->zone || !qw_site_remote_target(site, o->zone)) return true;
+    return o->asset && o->asset->role && strcmp(o->asset->role, "vpn_gateway") == 0;
+}
+
+/* remote.unsanctioned_vpn: a tunnel with an end inside a target zone (a vendor's remote-service
+ * box or a laptop dialling out, a VPN server on the plant network) carries remote access past
+ * the VPN gateway, the jump host and the windows, and nothing inside it can be seen. The asset
+ * is that end (the server's when both are); the actor, unless a change record names one, is
+ * whoever answers for the end that opened the tunnel. */
+static void unsanctioned_vpn(struct qw_detector *d, const struct qw_flow *f,
+                             const struct vpn_kind *vpn, bool by_port,
+                             const struct qw_site_owner *so, const struct qw_site_owner *co)
+{
+    const struct qw_site *site = d->cfg.site;
+    bool srv_in = !vpn_end_sanctioned(site, so), cli_in = !vpn_end_sanctioned(site, co);
+    if (!srv_in && !cli_in) return;
+    const struct qw_addr *in = srv_in ? qw_flow_srv_ip(f) : qw_flow_cli_ip(f);
+    const struct qw_addr *out = srv_in ? qw_flow_cli_ip(f) : qw_flow_srv_ip(f);
+    const struct qw_site_owner *in_end = srv_in ? so : co;
+    struct qw_finding x;
+    memset(&x, 0, sizeof x);
+    fill_context_of(d, f, &x, f->first_ns, srv_in);
+    if (!x.documented && co->party) snprintf(x.actor, sizeof x.actor, "%s", co->party->id);
+    x.severity = qw_rules[QW_R_REMOTE_UNSANCTIONED_VPN].severity;
+    char a[46], b[46];
+    snprintf(x.message, sizeof x.message, "%s tunnel %s %s %s%s ends inside %s, not at a VPN "
+             "gateway", vpn->label, qw_addr_str(in, a), srv_in ? "<-" : "->",
+             qw_addr_str(out, b), by_port ? " (by port)" : "", in_end->zone->id);
+    flow_evidence(x.evidence, sizeof x.evidence, f, by_port ? "vpn port" : "vpn");
+    qw_detect_raise(d, QW_R_REMOTE_UNSANCTIONED_VPN, in, out, NULL, f, f->first_ns, &x);
+}
+
 static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
 {
     const struct qw_site *site = d->cfg.site;
@@ -790,6 +835,7 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
         qw_detect_raise(d, QW_R_REMOTE_VPN, srv, cli, NULL, f, f->first_ns, &x);
     }
     if (!site || !site->remote.declared) return;
+    if (vpn) unsanctioned_vpn(d, f, vpn, vpn_by_port, &so, &co);
     bool into_target = so.zone && qw_site_remote_target(site, so.zone) && so.zone != co.zone;
     if (!into_target || (!rp && !from_pool)) return;
     struct qw_finding x;

@@ -69,6 +69,10 @@ const struct qw_rule_info qw_rules[QW_R_COUNT] = {
     [QW_R_PROTO_WEAK_SECURITY] = {"proto.weak_security", 9100028, QW_SEV_LOW, "protocol",
                                   "a service without authentication, or with deprecated "
                                   "protocol versions, algorithms or key exchanges"},
+    [QW_R_REMOTE_UNSANCTIONED_VPN] = {"remote.unsanctioned_vpn", 9100029, QW_SEV_HIGH,
+                                      "remote-access",
+                                      "a VPN tunnel ends inside a remote-access target zone, "
+                                      "around the VPN gateway, the jump host and the windows"},
 };
 
 /* The weaknesses parsers report whose name does not say ".weak_", and those that deserve more

@@ -5,10 +5,12 @@
 # policy.unowned_asset (medium in an OT zone, low elsewhere, announced once), a write over a
 # read-only conduit (policy.conduit_violation), remote.access from the jump host into a target
 # zone, remote.vpn_session (WireGuard, also on UDP 443, OpenVPN, IKE, ESP; the ledger's protocol
-# and the gateway's vpn_gateway role), each with owner, actor, zone and severity; and their
+# and the gateway's vpn_gateway role), remote.unsanctioned_vpn (a box in the cranes dialling
+# OpenVPN over TCP 443 to the internet), each with owner, actor, zone and severity; and their
 # near misses: two unzoned hosts, a device owned by declaration in an ownerless zone, a read
 # inside the read-only conduit, SSH inside a zone or into a zone that is not a remote-access
-# target, text on WireGuard's port.
+# target, text on WireGuard's port, VPNs to the gateway in the DMZ and ESP to a declared
+# vpn_gateway inside the cranes.
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_qw_python
@@ -36,6 +38,7 @@ conduits:
 assets:
   - {match: {ip: 10.50.0.10}, name: jump01, role: jump_host}
   - {match: {ip: 10.70.0.5}, name: yard-gw, owner: operator}
+  - {match: {ip: 10.30.0.2}, name: crane-vpngw, role: vpn_gateway}
 remote_access:
   jump_hosts: [jump01]
   vpn_pools: [10.50.8.0/24]
@@ -66,6 +69,9 @@ yard_pc = pb.Host("02:00:00:70:00:09", "10.70.0.9")
 guest = pb.Host("02:00:00:80:00:07", "10.80.0.7")
 guest2 = pb.Host("02:00:00:80:00:08", "10.80.0.8")
 laptop = pb.Host("02:00:00:ee:00:01", "203.0.113.7")
+rsb = pb.Host("02:00:00:30:00:20", "10.30.0.20")
+relay = pb.Host("02:00:00:99:00:40", "198.51.100.40")
+crane_vpngw = pb.Host("02:00:00:30:00:02", "10.30.0.2")
 READ = (pb.mbap(1, 1, struct.pack("!BHH", 3, 0, 2)), pb.mbap(1, 1, struct.pack("!BBHH", 3, 4, 7, 8)))
 WRITE = (pb.mbap(2, 1, struct.pack("!BHH", 6, 9, 1)), pb.mbap(2, 1, struct.pack("!BHH", 6, 9, 1)))
 
@@ -123,6 +129,15 @@ with pb.Writer(sys.argv[1], start="2026-11-20T10:00:00Z") as w:
     w.write(pb.udp(laptop, vpngw, 40004, 443, struct.pack("<IIQ", 4, 0x1234, 0) + bytes(range(1, 17))))
     # near miss: WireGuard's port carrying something else (a 148-byte datagram of text)
     w.write(pb.udp(laptop, vpngw, 40003, 51820, b"not a wireguard handshake " * 5 + bytes(18)))
+    # remote.unsanctioned_vpn: a remote-service box in the cranes dials OpenVPN over TCP 443 to
+    # a relay on the internet (each packet after a 2-byte length): the client's hard reset
+    # (opcode 7), the server's (opcode 8) acking the client's packet id 0 for its session
+    cli_reset = b"\x38" + bytes(range(1, 9)) + b"\0" + bytes(4)
+    srv_reset = b"\x40" + bytes(range(9, 17)) + b"\x01" + bytes(4) + bytes(range(1, 9)) + bytes(4)
+    tcp(w, rsb, relay, 443, (struct.pack("!H", len(cli_reset)) + cli_reset,
+                             struct.pack("!H", len(srv_reset)) + srv_reset))
+    # near miss: ESP to a VPN gateway the site declares inside the cranes
+    w.write(pb.ip_frame(laptop, crane_vpngw, 50, struct.pack("!II", 0x2000, 1) + bytes(32)))
 
 # A second run: the same yard traffic an hour later
 with pb.Writer(sys.argv[2], start="2026-11-20T11:00:00Z") as w:
@@ -147,8 +162,10 @@ one("policy.unknown_zone", "198.51.100.7", "10.30.1.11", severity="low", owner="
     peer_zone="cranes")
 # (the VPN laptop on the internet is unzoned too: one finding for its six flows)
 one("policy.unknown_zone", "203.0.113.7", "10.50.0.2", owner="itpartner", peer_zone="dmz", count=6)
+one("policy.unknown_zone", "198.51.100.40", "10.30.0.20", owner="vendor", peer_zone="cranes")
+one("policy.unknown_zone", "203.0.113.7", "10.30.0.2", owner="vendor", peer_zone="cranes")
 uz = sorted((a["asset"], a["peer"]) for a in al if a["rule"] == "policy.unknown_zone")
-assert len(uz) == 3 and not [p for p in uz if "192.168.99.6" in p], ("two unzoned hosts", uz)
+assert len(uz) == 5 and not [p for p in uz if "192.168.99.6" in p], ("two unzoned hosts", uz)
 
 # policy.unowned_asset: medium in the SL-2 yard, low in the SL-1 guest zone, low with no zone
 y = one("policy.unowned_asset", "mac:02:00:00:70:00:09", None, severity="medium", owner=None,
@@ -171,18 +188,25 @@ assert rules_of(peer="10.20.0.20") == [], rules_of(peer="10.20.0.20")
 r = one("remote.access", "10.30.1.11", "10.50.0.10", severity="medium", owner="vendor",
         actor="itpartner", zone="cranes", peer_zone="dmz", documented=False)
 assert r["evidence"]["reason"] == "ssh" and r["evidence"]["app_proto"] == "ssh", r
-remote = [(a["rule"], a["asset"], a.get("peer")) for a in al if a["rule"].startswith("remote.")
-          and a["rule"] != "remote.vpn_session"]
-assert remote == [("remote.access", "10.30.1.11", "10.50.0.10")], remote
+# remote.unsanctioned_vpn: the box in the cranes that opened the tunnel is the asset, its
+# owner the actor; not the VPN gateway in the DMZ, nor the one declared inside the cranes
+v = one("remote.unsanctioned_vpn", "10.30.0.20", "198.51.100.40", severity="high",
+        owner="vendor", actor="vendor", zone="cranes", documented=False)
+assert v["evidence"]["reason"] == "vpn" and v["evidence"]["app_proto"] == "openvpn", v
+assert "OpenVPN tunnel 10.30.0.20 -> 198.51.100.40 ends inside cranes" in v["message"], v
+remote = sorted((a["rule"], a["asset"], a.get("peer")) for a in al if a["rule"].startswith("remote.")
+                and a["rule"] != "remote.vpn_session")
+assert remote == [("remote.access", "10.30.1.11", "10.50.0.10"),
+                  ("remote.unsanctioned_vpn", "10.30.0.20", "198.51.100.40")], remote
 
 # remote.vpn_session: informational, owned by the gateway's zone owner
-for a in al:
-    if a["rule"] == "remote.vpn_session":
-        assert a["asset"] == "10.50.0.2" and a["peer"] == "203.0.113.7", a
-        assert a["severity"] == "info" and a["owner"] == "itpartner" and a["zone"] == "dmz", a
-m = [a for a in al if a["rule"] == "remote.vpn_session"]
-assert len(m) == 1 and m[0]["count"] == 5, ("one finding per pair, counted", m)
-assert m[0]["evidence"]["reason"] == "vpn", m
+m = {(a["asset"], a["peer"]): a for a in al if a["rule"] == "remote.vpn_session"}
+assert sorted(m) == [("10.30.0.2", "203.0.113.7"), ("10.50.0.2", "203.0.113.7"),
+                     ("198.51.100.40", "10.30.0.20")], sorted(m)
+g = m[("10.50.0.2", "203.0.113.7")]
+assert g["severity"] == "info" and g["owner"] == "itpartner" and g["zone"] == "dmz", g
+assert g["count"] == 5 and g["evidence"]["reason"] == "vpn", ("one finding per pair, counted", g)
+assert all(a["severity"] == "info" for a in m.values()), m
 # the VPN packets above are well-formed: no protocol finding about the gateway
 assert rules_of(asset="10.50.0.2", peer="203.0.113.7") == ["remote.vpn_session"], \
     rules_of(asset="10.50.0.2", peer="203.0.113.7")
@@ -194,7 +218,7 @@ PY
 python3 - "$work/sessions.json" <<'PY' || fail "VPN sessions in the ledger are wrong"
 import json, sys
 vpn = sorted(x["proto"] for x in json.load(open(sys.argv[1])) if x["source"] == "203.0.113.7")
-assert vpn == ["esp", "ike", "openvpn", "wireguard", "wireguard"], vpn
+assert vpn == ["esp", "esp", "ike", "openvpn", "wireguard", "wireguard"], vpn
 PY
 # ... and the inventory makes the gateway a VPN gateway from what it served, firmly
 "$qw" inventory --db "$work/s.db" --format json >"$work/inv.json" || fail "inventory"
@@ -204,7 +228,7 @@ gw = [a for a in json.load(open(sys.argv[1])) if "10.50.0.2" in [i["ip"] for i i
 roles = {r["role"]: r["confidence"] for r in gw[0]["roles"]} if len(gw) == 1 else gw
 assert roles.get("vpn_gateway") == "high", roles
 PY
-pass "policy.unknown_zone, policy.unowned_asset, conduit write vs read, remote.access, remote.vpn_session (by payload on any port); none on the near misses"
+pass "policy.unknown_zone, policy.unowned_asset, conduit write vs read, remote.access, remote.vpn_session (by payload on any port), remote.unsanctioned_vpn; none on the near misses"
 
 # Unowned assets are a state of the store: the second run does not announce them again.
 "$qw" analyze --quiet --site "$work/site.yaml" --db "$work/s.db" --events "$work/ev2.json" \
