@@ -25,6 +25,27 @@ bool qw_addr_is_mac(const struct qw_addr *a)
     return memcmp(a->b, prefix, 10) == 0;
 }
 
+static bool is_v4_mapped(const struct qw_addr *a)
+{
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return memcmp(a->b, prefix, 12) == 0;
+}
+
+bool qw_addr_is_site_local(const struct qw_addr *a)
+{
+    if (qw_addr_is_mac(a)) return true;
+    const uint8_t *b = a->b;
+    if (is_v4_mapped(a)) {
+        const uint8_t *v = b + 12;
+        return v[0] == 10 || v[0] == 127 || v[0] == 0 || v[0] >= 224 ||
+               (v[0] == 172 && (v[1] & 0xf0) == 16) || (v[0] == 192 && v[1] == 168) ||
+               (v[0] == 169 && v[1] == 254) || (v[0] == 100 && (v[1] & 0xc0) == 64);
+    }
+    static const uint8_t zero[15] = {0};
+    if (memcmp(b, zero, 15) == 0 && b[15] <= 1) return true; /* :: and ::1 */
+    return b[0] == 0xff || (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+}
+
 /* Decimal text of one IPv4 octet; returns the length. */
 static size_t octet(char *p, unsigned v)
 {

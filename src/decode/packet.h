@@ -90,6 +90,11 @@ void qw_addr_from_v4(struct qw_addr *a, const uint8_t v4[4]);
  * MACs.) The MAC of such an address is its bytes 10 to 15. */
 void qw_addr_from_mac(struct qw_addr *a, const uint8_t mac[6]);
 bool qw_addr_is_mac(const struct qw_addr *a);
+/* Is this an address that only means something on its own network: a MAC pseudo-address, IPv4
+ * private (RFC 1918), shared (RFC 6598), link-local, loopback, "this network", multicast or
+ * broadcast; IPv6 unspecified, loopback, link-local, unique local (RFC 4193) or multicast?
+ * Every other address is global: it may be anywhere on the internet. */
+bool qw_addr_is_site_local(const struct qw_addr *a);
 /* "aa:bb:cc:dd:ee:ff"; out must hold 18 bytes. Returns out. */
 char *qw_mac_str(const uint8_t mac[6], char out[18]);
 

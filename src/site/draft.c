@@ -5,7 +5,10 @@
  * another VLAN too (a routed conversation, a DHCP relay), but a host sends on its own. Subnets
  * of one VLAN make one zone "vlan-N"; untagged subnets are a zone each ("net-10-1-2"); a VLAN
  * none of whose subnets it keeps still gets a VLAN-only zone. Multicast, broadcast, loopback,
- * unspecified and link-local addresses belong to no zone.
+ * unspecified and link-local addresses belong to no zone, nor do global ones (neither private,
+ * shared nor unique local: qw_addr_is_site_local): a host on the internet sends through its
+ * router's MAC on the router leg's VLAN and would look like a member of it; a plant numbered
+ * from public space writes its blocks itself.
  *
  * Conduits. Every edge (client, server, protocol, port) whose ends fall in two different zones
  * becomes an allow entry of the conduit from the client's zone to the server's: the application
@@ -65,6 +68,9 @@ struct draft {
 
 static bool usable(const struct qw_addr *a)
 {
+    /* a global address seen on a VLAN is usually a host beyond its router (see the file's
+     * comment) */
+    if (!qw_addr_is_site_local(a)) return false;
     if (qw_addr_is_v4(a)) {
         uint8_t o = a->b[12];
         return o != 0 && o != 127 && o < 224 && !(o == 169 && a->b[13] == 254);

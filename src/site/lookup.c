@@ -56,7 +56,9 @@ const struct qw_site_zone *qw_site_zone_of(const struct qw_site *s, const struct
             return ix->ranges[lo - 1].zone;
         }
     }
-    if (vlan > 0 && vlan < 4096 && ix->vlan_zone[vlan]) {
+    /* A global address in no block is somewhere beyond a router: a SPAN shows it on the VLAN
+     * of the router leg it crossed, which says nothing about where it is. */
+    if (vlan > 0 && vlan < 4096 && ix->vlan_zone[vlan] && (!ip || qw_addr_is_site_local(ip))) {
         if (rule) *rule = QW_ZONE_BY_VLAN;
         return &s->zones[ix->vlan_zone[vlan] - 1];
     }

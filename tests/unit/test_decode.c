@@ -972,6 +972,33 @@ static void mac_subjects_apart_from_addresses(void **state)
     }
 }
 
+/* Site-local addresses (what a VLAN can claim) against global ones, at the edges of each
+ * range. */
+static void site_local_addresses(void **state)
+{
+    (void)state;
+    const char *local[] = {"10.0.0.1", "10.255.255.255", "172.16.0.1", "172.31.255.254",
+                           "192.168.0.1", "100.64.0.1", "100.127.255.254", "169.254.1.1",
+                           "127.0.0.1", "0.0.0.0", "224.0.0.251", "255.255.255.255", "::",
+                           "::1", "fe80::1", "febf::1", "fc00::1", "fdff::1", "ff02::1"};
+    const char *global[] = {"9.255.255.255", "11.0.0.1", "172.15.255.255", "172.32.0.1",
+                            "192.167.1.1", "192.169.0.1", "100.63.255.255", "100.128.0.1",
+                            "169.253.1.1", "198.51.100.40", "8.8.8.8", "223.255.255.255",
+                            "2001:db8::1", "fec0::1", "fbff::1", "::2", "::ffff:0:0:1"};
+    struct qw_addr a;
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++) {
+        assert_true(qw_addr_parse(local[i], &a));
+        if (!qw_addr_is_site_local(&a)) fail_msg("%s taken for global", local[i]);
+    }
+    for (size_t i = 0; i < sizeof global / sizeof global[0]; i++) {
+        assert_true(qw_addr_parse(global[i], &a));
+        if (qw_addr_is_site_local(&a)) fail_msg("%s taken for site-local", global[i]);
+    }
+    static const uint8_t mac[6] = {0x00, 0x30, 0x11, 1, 2, 3};
+    qw_addr_from_mac(&a, mac);
+    assert_true(qw_addr_is_site_local(&a));
+}
+
 /* ---- robustness --------------------------------------------------------------------------- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -1150,6 +1177,7 @@ int main(void)
         cmocka_unit_test(gre_tunnel_inner_decoded),
         cmocka_unit_test(six_in_four_inner_or_outer),
         cmocka_unit_test(mac_subjects_apart_from_addresses),
+        cmocka_unit_test(site_local_addresses),
         cmocka_unit_test(random_frames_never_crash),
         cmocka_unit_test(unsupported_linktype),
         cmocka_unit_test(checksum_matches_reference),

@@ -716,7 +716,7 @@ static void demo_site_loads(void **state)
     assert_string_equal(qw_tz_name(demo->timezone), "America/Vancouver");
 }
 
-/* CIDR first, VLAN only for addresses in no zone's CIDRs. */
+/* CIDR first, VLAN only for site-local addresses in no zone's CIDRs. */
 static void zone_of_ip_and_vlan(void **state)
 {
     (void)state;
@@ -740,6 +740,17 @@ static void zone_of_ip_and_vlan(void **state)
     assert_int_equal(rule, QW_ZONE_BY_VLAN);
     z = qw_site_zone_of(demo, NULL, 40, &rule);
     assert_string_equal(z->id, "tankfarm");
+    /* ... but not for a global address: a host on the internet seen on the crane VLAN through
+     * the crane router is in no zone (an IPv6 one neither); a link-local one is on the VLAN */
+    a = ip("198.51.100.40");
+    assert_null(qw_site_zone_of(demo, &a, 30, &rule));
+    assert_int_equal(rule, QW_ZONE_NONE);
+    a = ip("2001:db8::40");
+    assert_null(qw_site_zone_of(demo, &a, 30, NULL));
+    a = ip("169.254.10.3");
+    assert_string_equal(qw_site_zone_of(demo, &a, 30, NULL)->id, "cranes");
+    a = ip("fd00:30::7");
+    assert_string_equal(qw_site_zone_of(demo, &a, 30, NULL)->id, "cranes");
     /* the edges of a block */
     a = ip("10.50.0.255");
     assert_string_equal(qw_site_zone_of(demo, &a, 0, NULL)->id, "remote-access");
