@@ -86,7 +86,7 @@ int qw_cmd_sessions(int argc, char **argv)
         qw_json_arr_begin(&j, NULL);
     else
         printf("%-27s %-27s %-8s %-15s %-15s %-16s %-14s %-9s %s\n", "start", "end", "proto",
-               "source", "target", "party", "path", "approved", "activity in OT zones");
+               "source", "target", "party", "path", "in window", "activity in OT zones");
     size_t n = 0;
     char t0[QW_TIME_STR_MAX], t1[QW_TIME_STR_MAX];
     while (sqlite3_step(st) == SQLITE_ROW) {

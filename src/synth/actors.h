@@ -132,4 +132,10 @@ struct sy_actor *sy_scan_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s
 struct sy_actor *sy_ssh_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s, uint64_t start,
                               uint64_t duration);
 
+/* ---- act_openvpn.c ---- */
+/* Scripted: an OpenVPN tunnel over TCP 443 from `c` to `s`: hard resets, then data packets
+ * (keepalives, bursts) for `duration`. */
+struct sy_actor *sy_openvpn_tcp_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s,
+                                      uint64_t start, uint64_t duration);
+
 #endif

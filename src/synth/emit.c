@@ -54,5 +54,5 @@ void sy_arp_probe(struct sy *sy, const struct sy_dev *d)
 const struct sy_dev *sy_next_hop(const struct sy *sy, const struct sy_dev *src,
                                  const struct sy_dev *dst)
 {
-    return src->zone == dst->zone ? dst : sy->m.gw[src->zone];
+    return src->zone == dst->zone && dst->kind != SY_K_OUTSIDE ? dst : sy->m.gw[src->zone];
 }

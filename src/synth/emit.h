@@ -31,6 +31,7 @@ enum sy_ev_id {
     SY_EV_SCAN,           /* laptop SYN-scans a tank PLC */
     SY_EV_S7_STOP,        /* laptop stops a straddle carrier's CPU (S7comm PLC STOP) */
     SY_EV_VENDOR_DIRECT,  /* vendor VPN client straight to sts-crane03 */
+    SY_EV_SERVICE_VPN,    /* the crane vendor's remote-service box dials OpenVPN out */
     SY_EV_TELNET,         /* Telnet login to a tank gauge hub, password in clear */
     SY_EV_EWS_WRITE,      /* tank-ews01 writes a register of sts-crane01 */
     SY_EV_DNP3_RESTART,   /* tank-ews01 cold-restarts power-rtu01 (DNP3 function 13) */

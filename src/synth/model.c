@@ -33,6 +33,8 @@ enum {
     V_AXIS,
     V_TPLINK,
     V_SEL,
+    V_HMS,
+    V_NONE,
 };
 
 /* OUIs from the IEEE registry (/usr/share/ieee-data/oui.txt). Identity strings are what such
@@ -63,6 +65,10 @@ const struct sy_vendor sy_vendors[] = {
     /* the substation RTU (an automation controller speaking DNP3) */
     [V_SEL] = {"SCHWEITZER ENGINEERING LABORATORIES, INC.", {0x00, 0x30, 0xa7}, 0, 0, 0, 0, 0, 0,
                0},
+    /* the crane vendor's remote-service router (HMS makes the Ewon boxes such vendors fit) */
+    [V_HMS] = {"HMS Industrial Networks", {0x00, 0x30, 0x11}, 0, 0, 0, 0, 0, 0, 0},
+    /* hosts on the internet: their MAC never reaches the capture (a locally administered one) */
+    [V_NONE] = {"none", {0x02, 0x00, 0x00}, 0, 0, 0, 0, 0, 0, 0},
 };
 
 /* Scaled kinds: count at scale 1, zone, band (first third octet), name prefix, vendor. */
@@ -112,6 +118,10 @@ static const struct fixed fixed_devs[] = {
     {SY_K_VPN_CLIENT, SY_Z_DMZ, 23, V_FORTINET, 127, 8, "vendor-vpn-23"},
     {SY_K_NVR, SY_Z_CCTV, 10, V_HIKVISION, 64, 0, "nvr01"},
     {SY_K_RTU, SY_Z_TANK, 60, V_SEL, 64, 0, "power-rtu01"},
+    {SY_K_SERVICE_BOX, SY_Z_CRANES, 20, V_HMS, 64, 0, "crane-rsb01"},
+    /* the remote-service box's relay: a documentation address (RFC 5737), 13 hops away, seen
+     * on the crane VLAN it talks to */
+    {SY_K_OUTSIDE, SY_Z_CRANES, 0, V_NONE, 51, 0, "rsb-relay"}, /* address: SY_RELAY_IP */
 };
 
 #define BAND_WIDTH 32
@@ -181,8 +191,9 @@ int sy_model_build(struct sy_model *m, unsigned scale)
             const struct fixed *f = &fixed_devs[i];
             if (f->kind != k) continue;
             struct sy_dev *d = &m->devs[at++];
-            init_dev(d, k, f->zone, sy_ip4(10, zone_octet(f->zone), f->c, f->host), f->vendor,
-                     f->ttl, (unsigned)m->kind[k].n);
+            uint32_t ip = k == SY_K_OUTSIDE ? SY_RELAY_IP
+                                            : sy_ip4(10, zone_octet(f->zone), f->c, f->host);
+            init_dev(d, k, f->zone, ip, f->vendor, f->ttl, (unsigned)m->kind[k].n);
             snprintf(d->name, sizeof d->name, "%s", f->name);
             if (k == SY_K_ROUTER || k == SY_K_VPN_CLIENT) /* one router, one VPN gateway MAC */
                 set_mac(d, f->vendor, k == SY_K_ROUTER ? SY_K_ROUTER : SY_K_VPN_GW, 0);
@@ -247,14 +258,16 @@ void sy_model_free(struct sy_model *m)
 void sy_route(const struct sy_model *m, struct sy_dev *src, const struct sy_dev *dst,
               struct sy_l3 *out)
 {
-    out->smac = src->mac;
-    out->vlan = src->vlan;
+    /* a host on the internet enters through the gateway of the zone it talks to */
+    out->smac = src->kind == SY_K_OUTSIDE ? m->gw[dst->zone]->mac : src->mac;
+    out->vlan = src->kind == SY_K_OUTSIDE ? dst->vlan : src->vlan;
     out->sip = src->ip;
     out->dip = dst->ip;
     out->ttl = src->ttl;
     out->dscp_ecn = 0;
     out->ipid = src->ipid++;
-    out->dmac = src->zone == dst->zone ? dst->mac : m->gw[src->zone]->mac;
+    out->dmac = src->zone == dst->zone && dst->kind != SY_K_OUTSIDE ? dst->mac
+                                                                     : m->gw[src->zone]->mac;
 }
 
 void sy_s7_serial(const struct sy_dev *d, char out[17])

@@ -47,6 +47,9 @@ enum sy_kind {
     /* Appended after the original kinds: a device's MAC derives from (kind, index), so the
      * kinds above keep the MAC addresses they always had. */
     SY_K_RTU, /* power-rtu01: DNP3 outstation of the terminal's substation */
+    SY_K_SERVICE_BOX, /* crane-rsb01: the crane vendor's remote-service router (scripted) */
+    SY_K_OUTSIDE,     /* a host on the internet; its frames are seen where they enter the
+                       * terminal, from the gateway of the zone it talks to (sy_route) */
     SY_NKINDS
 };
 
@@ -90,6 +93,10 @@ struct sy_dev {
     uint64_t restart_at;    /* DNP3 outstation: cold restart begins (SY_NEVER: none) */
     uint64_t restart_up_at; /* ... and it is back on the network */
 };
+
+/* The one host on the internet (SY_K_OUTSIDE): the remote-service box's relay, at a
+ * documentation address (RFC 5737) */
+#define SY_RELAY_IP 0xc6336428u /* 198.51.100.40 */
 
 struct sy_group {
     struct sy_dev *dev;

@@ -29,6 +29,8 @@
 #define EV_SCAN 680              /* ... SYN-scans tank-plc03 */
 #define EV_S7_STOP 720           /* ... and stops straddle02's CPU */
 #define EV_VENDOR_DIRECT 750     /* VPN client straight to sts-crane03, no jump host */
+#define EV_SERVICE_VPN 770       /* the crane vendor's remote-service box dials OpenVPN out ... */
+#define EV_SERVICE_VPN_LEN 150   /* ... and keeps the tunnel up this long */
 #define EV_TELNET 800            /* tank-ews01 logs into tank-gauge01 over Telnet */
 #define EV_EWS_WRITE 850         /* tank-farm engineering workstation writes sts-crane01 */
 #define EV_DNP3_RESTART 900      /* tank-ews01 cold-restarts power-rtu01 */
@@ -380,6 +382,16 @@ static int build_remote(struct sy *sy)
     plan(sy, SY_EV_VENDOR_DIRECT, rogue, crane3, EV_VENDOR_DIRECT);
     e |= session(sy, rogue, crane3, direct, N(direct),
                  at(sy, EV_VENDOR_DIRECT) + sy_jit(sy, 0, 3 * SY_SEC), SY_EV_VENDOR_DIRECT);
+
+    /* Scripted: the crane vendor's remote-service box, fitted without telling anyone, comes up
+     * on the crane VLAN and dials its relay on the internet over OpenVPN on TCP 443. */
+    struct sy_dev *rsb = sy_dev_of(m, SY_K_SERVICE_BOX, 0), *relay = sy_dev_of(m, SY_K_OUTSIDE, 0);
+    plan(sy, SY_EV_SERVICE_VPN, rsb, relay, EV_SERVICE_VPN);
+    uint64_t v0 = at(sy, EV_SERVICE_VPN) + sy_jit(sy, 0, 3 * SY_SEC);
+    e |= tag(arp_actor(sy, rsb, NULL, NULL, true, false, v0), SY_EV_SERVICE_VPN);
+    e |= tag(sy_openvpn_tcp_actor(sy, rsb, relay, v0 + sy_jit(sy, 2 * SY_SEC, 4 * SY_SEC),
+                                  at(sy, EV_SERVICE_VPN_LEN)),
+             SY_EV_SERVICE_VPN);
 
     /* Scripted: the crane router is swapped for another box answering for 10.30.0.1. */
     struct sy_dev *old_rtr = sy_dev_of(m, SY_K_CRANE_ROUTER, 0);

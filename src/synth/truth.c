@@ -46,13 +46,15 @@ static const char *const kind_roles[SY_NKINDS][3] = {
     [SY_K_NVR] = {"server", NULL},
     [SY_K_CAMERA] = {"camera", NULL},
     [SY_K_RTU] = {"rtu", "unknown", NULL},
+    [SY_K_SERVICE_BOX] = {"unknown", NULL},
+    [SY_K_OUTSIDE] = {"vpn_gateway", NULL},
 };
 
 static const char *const kind_names[SY_NKINDS] = {
     "router", "crane_router", "dhcp", "dns", "domain_controller", "workstation", "tos_app",
     "scada", "historian", "crane_plc", "straddle_carrier", "tank_plc", "tank_gauge",
     "engineering_workstation", "laptop", "vpn_gateway", "jump_host", "vpn_client", "nvr",
-    "camera", "rtu",
+    "camera", "rtu", "service_box", "outside",
 };
 
 /* ---- the site file's facts (examples/terminal.yaml) ---- */
@@ -110,6 +112,12 @@ static const struct {
                              "the jump host, and reads its identity",
                              {"remote.bypass_jump_host", "policy.conduit_violation",
                               "recon.ics_discovery"}},
+    [SY_EV_SERVICE_VPN] = {"service_box_vpn",
+                           "crane-rsb01, a remote-service router (HMS) nobody declared, comes up "
+                           "on the crane VLAN and dials OpenVPN over TCP 443 to its relay "
+                           "198.51.100.40, keeping the tunnel up with keepalives and bursts",
+                           {"remote.unsanctioned_vpn", "remote.vpn_session", "asset.new",
+                            "policy.unknown_zone"}},
     [SY_EV_TELNET] = {"telnet_login",
                       "tank-ews01 logs into tank-gauge01 over Telnet: user name and password in "
                       "clear",
@@ -156,6 +164,7 @@ static void time_field(struct ctx *c, const char *key, uint64_t t_us)
 static bool incident_only(const struct sy_dev *d)
 {
     return d->kind == SY_K_LAPTOP || d->kind == SY_K_VPN_CLIENT ||
+           d->kind == SY_K_SERVICE_BOX || d->kind == SY_K_OUTSIDE ||
            (d->kind == SY_K_CRANE_ROUTER && d->index == 1);
 }
 
@@ -173,8 +182,9 @@ static void write_device(struct ctx *c, const struct sy_dev *d)
     qw_json_str(j, "kind", kind_names[d->kind]);
     qw_json_str(j, "ip", ip);
     qw_json_u64(j, "vlan", d->vlan);
-    /* VPN clients sit behind the gateway: their frames carry its MAC, not one of theirs */
-    if (d->kind == SY_K_VPN_CLIENT) {
+    /* VPN clients sit behind the gateway, hosts on the internet behind a zone's router: their
+     * frames carry its MAC, not one of theirs */
+    if (d->kind == SY_K_VPN_CLIENT || d->kind == SY_K_OUTSIDE) {
         qw_json_null(j, "mac");
         qw_json_null(j, "vendor");
     } else {
@@ -230,7 +240,7 @@ static void endpoint(struct ctx *c, const char *key, const struct sy_dev *d)
     qw_json_obj_begin(j, key);
     qw_json_str(j, "name", d->name);
     qw_json_str(j, "ip", ip);
-    if (d->kind == SY_K_VPN_CLIENT) {
+    if (d->kind == SY_K_VPN_CLIENT || d->kind == SY_K_OUTSIDE) {
         qw_json_null(j, "mac");
     } else {
         mac_str(d->mac, mac);

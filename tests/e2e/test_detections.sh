@@ -35,6 +35,15 @@ assert w["evidence"]["app_proto"] == "modbus" and "write" in w["evidence"]["ops"
 b = one("remote.bypass_jump_host", asset="10.30.1.13", peer="10.50.8.23")
 assert b["severity"] == "high" and b["owner"] == "vendor" and b["peer_zone"] == "vendor-vpn", b
 one("policy.conduit_violation", asset="10.30.1.13", peer="10.50.8.23")
+# 77%: crane-rsb01, a remote-service box nobody declared, dials OpenVPN over TCP 443 to its relay
+# on the internet: the tunnel ends inside the cranes, not at the VPN gateway
+v = one("remote.unsanctioned_vpn", asset="10.30.0.20", peer="198.51.100.40")
+assert v["severity"] == "high" and v["owner"] == "vendor" and v["zone"] == "cranes", v
+assert v["actor"] == "vendor" and not v["documented"] and "peer_zone" not in v, v
+assert v["evidence"]["app_proto"] == "openvpn" and v["evidence"]["server_port"] == 443, v
+box = one("asset.new", asset="mac:00:30:11:63:72:96")
+assert box["severity"] == "high" and box["owner"] == "vendor" and box["zone"] == "cranes", box
+one("policy.unknown_zone", asset="198.51.100.40", peer="10.30.0.20")
 # 62%: the unknown laptop: new, undocumented, high in a security-level-3 zone, owned by the zone
 l = one("asset.new", asset="mac:10:c5:95:33:73:27")
 assert l["severity"] == "high" and l["owner"] == "tankfarm-vendor" and not l["documented"], l
@@ -82,8 +91,8 @@ id=$("$qw" alerts --db "$work/s.db" --rule remote.bypass_jump_host --format json
 pass "alerts: --owner, --rule, ack, resolve"
 
 # The remote-access ledger: the vendor's SSH session to the jump host (approved path, with the
-# jump host's Modbus reads of sts-crane02 while it lasted) and the VPN client's direct session
-# to sts-crane03.
+# jump host's Modbus reads of sts-crane02 while it lasted), the VPN client's direct session
+# to sts-crane03 and the remote-service box's OpenVPN tunnel to its relay.
 "$qw" sessions --db "$work/s.db" --format json >"$work/sessions.json" || fail "sessions"
 python3 - "$work/sessions.json" <<'PY' || fail "ledger is wrong"
 import json, sys
@@ -95,8 +104,11 @@ assert any(a["device"] == "10.30.1.12" and a["app_proto"] == "modbus" for a in s
 d = [x for x in s if x["source"] == "10.50.8.23"]
 assert len(d) == 1 and d[0]["path"] == "direct" and d[0]["target"] == "10.30.1.13", d
 assert d[0]["into_target_zone"] and d[0]["target_zone"] == "cranes", d
+v = [x for x in s if x["source"] == "10.30.0.20"]
+assert len(v) == 1 and v[0]["proto"] == "openvpn" and v[0]["target"] == "198.51.100.40", v
+assert v[0]["party"] == "vendor" and v[0]["path"] == "direct" and v[0]["packets"] > 20, v
 PY
-"$qw" sessions --db "$work/s.db" | grep -Eq "^[23] sessions" || fail "sessions table: $("$qw" sessions --db "$work/s.db" | tail -1)"
+"$qw" sessions --db "$work/s.db" | grep -Eq "^[34] sessions" || fail "sessions table: $("$qw" sessions --db "$work/s.db" | tail -1)"
 pass "remote-access ledger: jump-host session with its activity, direct VPN session"
 
 # With --incidents (docs/synth.md), the operations a controller must never see unannounced:
