@@ -286,7 +286,7 @@ static const struct ike_algo dh[] = {
     {17, "modp_6144", NULL},     {18, "modp_8192", NULL},   /* RFC 3526 */
     {19, "ecp_256", NULL},       {20, "ecp_384", NULL},     {21, "ecp_521", NULL}, /* RFC 5903 */
     {22, "modp_1024_s160", SHOULD_NOT},
-    {23, "modp_2048_s224", NULL}, {24, "modp_2048_s256", NULL},
+    {23, "modp_2048_s224", SHOULD_NOT}, {24, "modp_2048_s256", SHOULD_NOT},
     {25, "ecp_192", NULL},       {26, "ecp_224", NULL},     /* RFC 5114 */
     {27, "brainpool_p224r1", NULL}, {28, "brainpool_p256r1", NULL},
     {29, "brainpool_p384r1", NULL}, {30, "brainpool_p512r1", NULL}, /* RFC 6954 */

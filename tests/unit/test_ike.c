@@ -449,6 +449,14 @@ static void test_v2_weak_selection(void **ts)
     assert_string_equal(anomaly_detail(f, "ike.weak_dh_group"), "modp_768 (RFC 8247 MUST NOT)");
     assert_string_equal(anomaly_detail(f, "ike.weak_encryption"), "null (RFC 8247 MUST NOT)");
     assert_false(txn_at(f, 0)->has_request);
+    /* RFC 5114's 2048-bit groups with small subgroups (23, 24): SHOULD NOT, the rest strong. */
+    fx_reset(f);
+    static const struct v2xf sel3[] = {{1, 20, 0}, {2, 5, 0}, {4, 24, 0}};
+    sa_init_response(&r, sel3, 3, 24);
+    DATAGRAM_BUF(f, S2C, &r);
+    assert_int_equal(f->rec.nanomalies, 1);
+    assert_string_equal(anomaly_detail(f, "ike.weak_dh_group"),
+                        "modp_2048_s256 (RFC 8247 SHOULD NOT)");
 }
 
 /* Two requests in flight answered out of order; a request from the original responder (I and R
