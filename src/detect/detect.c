@@ -578,25 +578,29 @@ static bool is_unicast_host(const struct qw_addr *a)
     return a->b[0] != 0xff;
 }
 
-/* Remote-access protocols by server port; the application name decides when a parser knew it. */
-static const struct {
+/* Remote-access protocols by server port; the application name decides when a parser knew it.
+ * `relayed`: a remote desktop whose controlled host dials out to the vendor's relay (TeamViewer,
+ * AnyDesk), so the session into the host is a connection from it. */
+static const struct remote_protocol {
     const char *app;
     uint8_t l4;
     uint16_t port;
+    bool relayed;
 } remote_protocols[] = {
-    {"ssh", 6, 22},     {"telnet", 6, 23},   {"rdp", 6, 3389},       {"vnc", 6, 5900},
-    {"vnc", 6, 5901},   {"vnc", 6, 5902},    {"teamviewer", 6, 5938}, {"anydesk", 6, 7070},
-    {"rlogin", 6, 513}, {"rsh", 6, 514},
+    {"ssh", 6, 22, false},     {"telnet", 6, 23, false},       {"rdp", 6, 3389, false},
+    {"vnc", 6, 5900, false},   {"vnc", 6, 5901, false},        {"vnc", 6, 5902, false},
+    {"teamviewer", 6, 5938, true}, {"anydesk", 6, 7070, true}, {"rlogin", 6, 513, false},
+    {"rsh", 6, 514, false},
 };
 
-static const char *remote_proto(const struct qw_flow *f)
+static const struct remote_protocol *remote_proto(const struct qw_flow *f)
 {
     const char *app = f->app ? f->app->name : NULL;
     for (size_t i = 0; i < sizeof remote_protocols / sizeof remote_protocols[0]; i++) {
-        if (app && strcmp(app, remote_protocols[i].app) == 0) return app;
+        if (app && strcmp(app, remote_protocols[i].app) == 0) return &remote_protocols[i];
         if (!app && f->key.proto == remote_protocols[i].l4 &&
             qw_flow_srv_port(f) == remote_protocols[i].port)
-            return remote_protocols[i].app;
+            return &remote_protocols[i];
     }
     return NULL;
 }
@@ -809,7 +813,8 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
     if (f->key.proto == 6 && f->tcp_state != QW_TCP_MIDSTREAM &&
         !(f->flags_seen[QW_DIR_TO_CLIENT] & QW_TCP_SYN))
         return;
-    const char *rp = remote_proto(f);
+    const struct remote_protocol *rproto = remote_proto(f);
+    const char *rp = rproto ? rproto->app : NULL;
     bool vpn_by_port;
     const struct vpn_kind *vpn = vpn_of(f, &vpn_by_port);
     bool from_pool = site && qw_site_in_vpn_pool(site, cli);
@@ -837,30 +842,43 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
     if (!site || !site->remote.declared) return;
     if (vpn) unsanctioned_vpn(d, f, vpn, vpn_by_port, &so, &co);
     bool into_target = so.zone && qw_site_remote_target(site, so.zone) && so.zone != co.zone;
-    if (!into_target || (!rp && !from_pool)) return;
+    /* a relayed remote desktop dialling out of a target zone is a session into its client */
+    bool dials_out = !into_target && rproto && rproto->relayed && co.zone &&
+                     qw_site_remote_target(site, co.zone) && co.zone != so.zone;
+    if ((!into_target && !dials_out) || (!rp && !from_pool)) return;
+    const struct qw_addr *in = dials_out ? cli : srv, *peer = dials_out ? srv : cli;
+    const struct qw_site_zone *zone = dials_out ? co.zone : so.zone;
     struct qw_finding x;
     memset(&x, 0, sizeof x);
-    fill_context(d, f, &x, f->first_ns);
-    if (co.party) snprintf(x.actor, sizeof x.actor, "%s", co.party->id);
+    fill_context_of(d, f, &x, f->first_ns, !dials_out);
+    /* the party behind a relay is not on the wire; the source of a direct session is */
+    if (!dials_out && co.party) snprintf(x.actor, sizeof x.actor, "%s", co.party->id);
     flow_evidence(x.evidence, sizeof x.evidence, f, rp ? rp : "vpn-pool");
     if (rp) {
         x.severity = qw_rules[QW_R_REMOTE_ACCESS].severity;
-        snprintf(x.message, sizeof x.message, "%s session %s -> %s (%s)%s", rp,
-                 qw_addr_str(cli, a), qw_addr_str(srv, b), so.zone->id,
-                 via_jump ? " from the jump host" : "");
-        qw_detect_raise(d, QW_R_REMOTE_ACCESS, srv, cli, rp, f, f->first_ns, &x);
+        if (dials_out)
+            snprintf(x.message, sizeof x.message, "%s on %s (%s) keeps a line to its relay %s: "
+                     "remote control from outside", rp, qw_addr_str(in, a), zone->id,
+                     qw_addr_str(peer, b));
+        else
+            snprintf(x.message, sizeof x.message, "%s session %s -> %s (%s)%s", rp,
+                     qw_addr_str(cli, a), qw_addr_str(srv, b), zone->id,
+                     via_jump ? " from the jump host" : "");
+        qw_detect_raise(d, QW_R_REMOTE_ACCESS, in, peer, rp, f, f->first_ns, &x);
     }
     if (!qw_site_remote_window_open(site, f->first_ns)) {
         x.severity = qw_rules[QW_R_REMOTE_OUTSIDE_WINDOW].severity;
-        snprintf(x.message, sizeof x.message, "remote access %s -> %s (%s) outside the allowed "
-                 "windows", qw_addr_str(cli, a), qw_addr_str(srv, b), so.zone->id);
-        qw_detect_raise(d, QW_R_REMOTE_OUTSIDE_WINDOW, srv, cli, NULL, f, f->first_ns, &x);
+        snprintf(x.message, sizeof x.message, "remote access %s %s %s (%s) outside the allowed "
+                 "windows", qw_addr_str(peer, a), dials_out ? "via a relay to" : "->",
+                 qw_addr_str(in, b), zone->id);
+        qw_detect_raise(d, QW_R_REMOTE_OUTSIDE_WINDOW, in, peer, NULL, f, f->first_ns, &x);
     }
-    if (!via_jump) {
+    if (!via_jump || dials_out) {
         x.severity = qw_rules[QW_R_REMOTE_BYPASS_JUMP].severity;
-        snprintf(x.message, sizeof x.message, "%s reaches %s (%s) without a jump host",
-                 qw_addr_str(cli, a), qw_addr_str(srv, b), so.zone->id);
-        qw_detect_raise(d, QW_R_REMOTE_BYPASS_JUMP, srv, cli, NULL, f, f->first_ns, &x);
+        snprintf(x.message, sizeof x.message, "%s reaches %s (%s) without a jump host%s",
+                 qw_addr_str(peer, a), qw_addr_str(in, b), zone->id,
+                 dials_out ? ", through a relay" : "");
+        qw_detect_raise(d, QW_R_REMOTE_BYPASS_JUMP, in, peer, NULL, f, f->first_ns, &x);
     }
 }
 

@@ -10,7 +10,8 @@
 # near misses: two unzoned hosts, a device owned by declaration in an ownerless zone, a read
 # inside the read-only conduit, SSH inside a zone or into a zone that is not a remote-access
 # target, text on WireGuard's port, VPNs to the gateway in the DMZ and ESP to a declared
-# vpn_gateway inside the cranes.
+# vpn_gateway inside the cranes; TeamViewer dialling its relay from a crane workstation
+# (remote.access and remote.bypass_jump_host into it) and, as a near miss, from the scada zone.
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_qw_python
@@ -72,6 +73,7 @@ laptop = pb.Host("02:00:00:ee:00:01", "203.0.113.7")
 rsb = pb.Host("02:00:00:30:00:20", "10.30.0.20")
 relay = pb.Host("02:00:00:99:00:40", "198.51.100.40")
 crane_vpngw = pb.Host("02:00:00:30:00:02", "10.30.0.2")
+tv_relay = pb.Host("02:00:00:99:00:50", "198.51.100.50")
 READ = (pb.mbap(1, 1, struct.pack("!BHH", 3, 0, 2)), pb.mbap(1, 1, struct.pack("!BBHH", 3, 4, 7, 8)))
 WRITE = (pb.mbap(2, 1, struct.pack("!BHH", 6, 9, 1)), pb.mbap(2, 1, struct.pack("!BHH", 6, 9, 1)))
 
@@ -136,6 +138,10 @@ with pb.Writer(sys.argv[1], start="2026-11-20T10:00:00Z") as w:
     srv_reset = b"\x40" + bytes(range(9, 17)) + b"\x01" + bytes(4) + bytes(range(1, 9)) + bytes(4)
     tcp(w, rsb, relay, 443, (struct.pack("!H", len(cli_reset)) + cli_reset,
                              struct.pack("!H", len(srv_reset)) + srv_reset))
+    # remote.access and remote.bypass_jump_host: TeamViewer on a crane workstation dials its
+    # relay (TCP 5938); near miss: the same from the scada zone, which is no target
+    tcp(w, ews, tv_relay, 5938, (b"\x17\x24\x0a\x20" + bytes(12), b"\x17\x24\x0b\x20" + bytes(12)))
+    tcp(w, historian, tv_relay, 5938, (b"\x17\x24\x0a\x20" + bytes(12), b"\x17\x24\x0b\x20" + bytes(12)))
     # near miss: ESP to a VPN gateway the site declares inside the cranes
     w.write(pb.ip_frame(laptop, crane_vpngw, 50, struct.pack("!II", 0x2000, 1) + bytes(32)))
 
@@ -164,8 +170,10 @@ one("policy.unknown_zone", "198.51.100.7", "10.30.1.11", severity="low", owner="
 one("policy.unknown_zone", "203.0.113.7", "10.50.0.2", owner="itpartner", peer_zone="dmz", count=6)
 one("policy.unknown_zone", "198.51.100.40", "10.30.0.20", owner="vendor", peer_zone="cranes")
 one("policy.unknown_zone", "203.0.113.7", "10.30.0.2", owner="vendor", peer_zone="cranes")
+one("policy.unknown_zone", "198.51.100.50", "10.30.0.50", owner="vendor", peer_zone="cranes")
+one("policy.unknown_zone", "198.51.100.50", "10.20.0.30", owner="operator", peer_zone="scada")
 uz = sorted((a["asset"], a["peer"]) for a in al if a["rule"] == "policy.unknown_zone")
-assert len(uz) == 5 and not [p for p in uz if "192.168.99.6" in p], ("two unzoned hosts", uz)
+assert len(uz) == 7 and not [p for p in uz if "192.168.99.6" in p], ("two unzoned hosts", uz)
 
 # policy.unowned_asset: medium in the SL-2 yard, low in the SL-1 guest zone, low with no zone
 y = one("policy.unowned_asset", "mac:02:00:00:70:00:09", None, severity="medium", owner=None,
@@ -194,9 +202,18 @@ v = one("remote.unsanctioned_vpn", "10.30.0.20", "198.51.100.40", severity="high
         owner="vendor", actor="vendor", zone="cranes", documented=False)
 assert v["evidence"]["reason"] == "vpn" and v["evidence"]["app_proto"] == "openvpn", v
 assert "OpenVPN tunnel 10.30.0.20 -> 198.51.100.40 ends inside cranes" in v["message"], v
+# TeamViewer dialling out of the cranes: a session into the workstation, past the jump host;
+# the party behind the relay is unknown
+t = one("remote.access", "10.30.0.50", "198.51.100.50", severity="medium", owner="vendor",
+        zone="cranes", documented=False)
+assert "actor" not in t and t["evidence"]["reason"] == "teamviewer", t
+assert "keeps a line to its relay" in t["message"], t
+one("remote.bypass_jump_host", "10.30.0.50", "198.51.100.50", severity="high", zone="cranes")
 remote = sorted((a["rule"], a["asset"], a.get("peer")) for a in al if a["rule"].startswith("remote.")
                 and a["rule"] != "remote.vpn_session")
-assert remote == [("remote.access", "10.30.1.11", "10.50.0.10"),
+assert remote == [("remote.access", "10.30.0.50", "198.51.100.50"),
+                  ("remote.access", "10.30.1.11", "10.50.0.10"),
+                  ("remote.bypass_jump_host", "10.30.0.50", "198.51.100.50"),
                   ("remote.unsanctioned_vpn", "10.30.0.20", "198.51.100.40")], remote
 
 # remote.vpn_session: informational, owned by the gateway's zone owner
