@@ -36,8 +36,20 @@
  * default; tls-crypt only for opcodes 10 and 11. tests/e2e/test_openvpn_tshark.sh.)
  *
  * Records: the hard reset exchange (client reset + the server reset that answers it), soft
- * resets (key renegotiation, paired with the peer's soft reset of the same key id), and one
- * summary at flow end with packets per opcode and direction. docs/events/openvpn.md. */
+ * resets (key renegotiation, paired with the peer's soft reset of the same key id), the TLS
+ * handshake of each key (below), and one summary at flow end with packets per opcode and
+ * direction. docs/events/openvpn.md.
+ *
+ * TLS. In plain and tls-auth mode the payloads of P_CONTROL_V1 are the bytes of a TLS session,
+ * cut into pieces and numbered by the message packet id of the reliability layer ([RFC]); each
+ * key id has its own TLS session and its own numbering, which starts with its reset (hard reset:
+ * key 0; soft reset: the new key), message packet id 0 in practice, so its TLS bytes start at the
+ * reset's id + 1. One session is read at a time, the last key whose reset was seen; each
+ * direction's bytes are put back in message packet id order (a retransmitted id already read is
+ * dropped, one a little ahead of the next expected is held until the hole fills) and fed to the
+ * TLS decoder of tls.c (tls_embed.h), which reports certificates, versions and cipher suites
+ * through this parser's records, identity facts and anomalies. tls-crypt encrypts the control
+ * channel: nothing to read there. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +58,7 @@
 
 #include "engine/emit.h"
 #include "proto/proto.h"
+#include "proto/tls_embed.h"
 #include "util/cursor.h"
 #include "util/json.h"
 #include "util/timefmt.h"
@@ -73,6 +86,15 @@
 #define OVPN_NET_TIME_MIN 1000000000u
 #define OVPN_ANOMALY_MAX 4 /* anomalies per flow; the summary counts them all */
 #define OVPN_OPCODES 12
+/* The control channel's TLS stream, per direction. The sender keeps only a few control packets
+ * unacknowledged (OpenVPN's reliable.h: a handful of send buffers), so a packet that overtook a
+ * lost one is at most a few ids ahead: hold up to 4 of them, when at most 16 ids ahead, each of
+ * up to 1472 payload bytes (a UDP payload on a 1500-byte IPv4 MTU). A packet that cannot be
+ * held ends the wait: the ids still missing are skipped (a gap in the TLS stream). */
+#define OVPN_HOLD_SLOTS 4u
+#define OVPN_HOLD_AHEAD 16u
+#define OVPN_HOLD_BYTES 1472u
+#define OVPN_OP_CONTROL 4u /* P_CONTROL_V1 */
 
 enum ovpn_mode { OVPN_MODE_UNKNOWN = 0, OVPN_MODE_PLAIN, OVPN_MODE_TLS_AUTH, OVPN_MODE_TLS_CRYPT };
 
@@ -287,6 +309,30 @@ struct ovpn_side {
     uint64_t ts_ns;
 };
 
+/* A control packet's payload that arrived ahead of its turn. */
+struct ovpn_held {
+    bool used;
+    uint16_t len;
+    uint32_t mpid;
+    uint8_t data[OVPN_HOLD_BYTES];
+};
+
+/* One direction of the TLS session's byte stream. */
+struct ovpn_rx {
+    bool synced;   /* `next` is known (from this side's reset, or its first control packet) */
+    uint32_t next; /* the message packet id whose payload the stream wants next */
+    struct ovpn_held held[OVPN_HOLD_SLOTS];
+};
+
+/* Per direction, for the summary. */
+struct ovpn_tls_counts {
+    uint64_t bytes;      /* control channel bytes fed to the TLS decoder, in order */
+    uint64_t records, encrypted_records; /* what the decoder made of them */
+    uint64_t retransmits; /* control packets whose message packet id was already read */
+    uint64_t reordered;   /* held until an earlier one arrived */
+    uint64_t lost;        /* message packet ids never seen, skipped */
+};
+
 struct ovpn_state {
     uint8_t mode, hmac_len;
     /* hard reset exchange: the client reset waiting for its answer */
@@ -311,8 +357,17 @@ struct ovpn_state {
     uint64_t first_ns[2];
     unsigned anomalies;
     bool resync[2]; /* TCP: after a gap, look for the next packet boundary */
+    bool tcp;       /* packets come over TCP: in order, so nothing is held */
     /* the record being written */
     const struct ovpn_side *view_req, *view_rsp;
+    const struct qw_txn *view_tls;
+    /* the TLS session read from the control channel (plain and tls-auth modes) */
+    bool tls_on;
+    uint8_t tls_key;
+    uint32_t tls_handshakes;
+    struct ovpn_tls_counts tls_count[2];
+    struct ovpn_rx rx[2];
+    struct tls_embed tls;
 };
 
 static void ovpn_anomaly(struct qw_pctx *ctx, struct ovpn_state *st, const char *name,
@@ -373,14 +428,32 @@ static void ovpn_write_exchange(struct qw_json *j, const void *arg)
     if (st->view_rsp) ovpn_json_ctl(j, "response", &st->view_rsp->m);
 }
 
+/* A TLS transaction of the control channel: the flow's mode, the key id, and tls.c's object. */
+static void ovpn_write_tls(struct qw_json *j, const void *arg)
+{
+    const struct ovpn_state *st = arg;
+    ovpn_json_mode(j, st->mode, st->hmac_len);
+    qw_json_u64(j, "key_id", st->tls_key);
+    qw_json_obj_begin(j, "tls");
+    st->view_tls->write_json(j, st->view_tls->arg);
+    qw_json_obj_end(j);
+}
+
 static void ovpn_json_counts(struct qw_json *j, const char *key, const struct ovpn_state *st,
                              unsigned d)
 {
+    const struct ovpn_tls_counts *c = &st->tls_count[d];
     qw_json_obj_begin(j, key);
     for (unsigned op = 1; op < OVPN_OPCODES; op++)
         if (st->count[d][op]) qw_json_u64_k(j, qw_json_key_of(ovpn_ops[op].name, 0), st->count[d][op]);
     if (st->data_bytes[d]) qw_json_u64(j, "data_bytes", st->data_bytes[d]);
     if (st->has_sid[d]) ovpn_json_sid(j, "session_id", st->sid[d]);
+    if (c->bytes) qw_json_u64(j, "tls_bytes", c->bytes);
+    if (c->records) qw_json_u64(j, "tls_records", c->records);
+    if (c->encrypted_records) qw_json_u64(j, "tls_encrypted_records", c->encrypted_records);
+    if (c->retransmits) qw_json_u64(j, "control_retransmits", c->retransmits);
+    if (c->reordered) qw_json_u64(j, "control_reordered", c->reordered);
+    if (c->lost) qw_json_u64(j, "control_lost", c->lost);
     qw_json_obj_end(j);
 }
 
@@ -395,6 +468,7 @@ static void ovpn_write_summary(struct qw_json *j, const void *arg)
     qw_json_arr_end(j);
     if (st->has_peer_id) qw_json_u64(j, "peer_id", st->peer_id);
     if (st->retransmits) qw_json_u64(j, "reset_retransmits", st->retransmits);
+    if (st->tls_handshakes) qw_json_u64(j, "tls_handshakes", st->tls_handshakes);
     if (st->invalid) qw_json_u64(j, "invalid", st->invalid);
     ovpn_json_counts(j, "client", st, QW_DIR_TO_SERVER);
     ovpn_json_counts(j, "server", st, QW_DIR_TO_CLIENT);
@@ -436,6 +510,180 @@ static void ovpn_flush_soft(struct qw_pctx *ctx, struct ovpn_state *st)
     ovpn_emit(ctx, st, &st->soft_req, NULL);
 }
 
+/* ---- TLS in the control channel ------------------------------------------------------------ */
+
+static enum qw_dir ovpn_dir(unsigned d)
+{
+    return d ? QW_DIR_TO_CLIENT : QW_DIR_TO_SERVER;
+}
+
+/* What the TLS decoder would have written as a `tls` record becomes an OpenVPN record (the
+ * flow is OpenVPN's: one record per handshake, docs/events/openvpn.md). */
+static void ovpn_tls_txn(struct qw_pctx *ctx, void *arg, const struct qw_txn *tt)
+{
+    struct ovpn_state *st = arg;
+    bool alert = tt->function_name && strcmp(tt->function_name, "alert") == 0;
+    struct qw_txn t = *tt;
+    t.function = OVPN_OP_CONTROL;
+    t.function_name = alert ? "tls_alert" : "tls_handshake";
+    t.ops = QW_OP_SESSION | QW_OP_AUTH;
+    t.write_json = ovpn_write_tls;
+    t.arg = st;
+    if (!alert) st->tls_handshakes++;
+    st->view_tls = tt;
+    qw_emit_txn(ctx, &t);
+    st->view_tls = NULL;
+}
+
+/* Feed one payload, the next in direction d's order. */
+static void ovpn_rx_read(struct qw_pctx *ctx, struct ovpn_state *st, unsigned d,
+                         const uint8_t *p, size_t n)
+{
+    st->rx[d].next++;
+    st->tls_count[d].bytes += n;
+    tls_embed_feed(ctx, &st->tls, ovpn_dir(d), p, n);
+}
+
+/* The held payloads that are next in turn, one after the other. */
+static void ovpn_rx_drain(struct qw_pctx *ctx, struct ovpn_state *st, unsigned d)
+{
+    struct ovpn_rx *rx = &st->rx[d];
+    for (bool more = true; more;) {
+        more = false;
+        for (unsigned i = 0; i < OVPN_HOLD_SLOTS; i++) {
+            struct ovpn_held *h = &rx->held[i];
+            if (!h->used || h->mpid != rx->next) continue;
+            h->used = false;
+            ovpn_rx_read(ctx, st, d, h->data, h->len);
+            more = true;
+        }
+    }
+}
+
+/* Skip the missing ids up to `upto` (excluded): the held payloads before it are read in order,
+ * with a gap in the TLS stream for each run of missing ids. */
+static void ovpn_rx_skip_to(struct qw_pctx *ctx, struct ovpn_state *st, unsigned d, uint32_t upto)
+{
+    struct ovpn_rx *rx = &st->rx[d];
+    for (;;) {
+        struct ovpn_held *first = NULL;
+        for (unsigned i = 0; i < OVPN_HOLD_SLOTS; i++) {
+            struct ovpn_held *h = &rx->held[i];
+            if (h->used && h->mpid - rx->next < upto - rx->next &&
+                (!first || h->mpid - rx->next < first->mpid - rx->next))
+                first = h;
+        }
+        if (!first) break;
+        if (first->mpid != rx->next) {
+            st->tls_count[d].lost += first->mpid - rx->next;
+            tls_embed_gap(&st->tls, ovpn_dir(d));
+            rx->next = first->mpid;
+        }
+        first->used = false;
+        ovpn_rx_read(ctx, st, d, first->data, first->len);
+    }
+    if (upto != rx->next) {
+        st->tls_count[d].lost += upto - rx->next;
+        tls_embed_gap(&st->tls, ovpn_dir(d));
+        rx->next = upto;
+    }
+}
+
+/* Read whatever is still held (the session or the flow ends). */
+static void ovpn_rx_flush(struct qw_pctx *ctx, struct ovpn_state *st, unsigned d)
+{
+    struct ovpn_rx *rx = &st->rx[d];
+    bool any = false;
+    uint32_t last = 0;
+    for (unsigned i = 0; i < OVPN_HOLD_SLOTS; i++) {
+        const struct ovpn_held *h = &rx->held[i];
+        if (h->used && (!any || h->mpid - rx->next > last - rx->next)) last = h->mpid;
+        any = any || h->used;
+    }
+    if (any) ovpn_rx_skip_to(ctx, st, d, last + 1);
+}
+
+/* The payload of a P_CONTROL_V1 from direction d of the session being read. */
+static void ovpn_rx_packet(struct qw_pctx *ctx, struct ovpn_state *st, unsigned d, uint32_t mpid,
+                           const uint8_t *p, size_t n)
+{
+    struct ovpn_rx *rx = &st->rx[d];
+    if (!rx->synced) { /* this side's reset was not seen: its stream starts here */
+        rx->synced = true;
+        rx->next = mpid;
+        if (mpid != 1) tls_embed_gap(&st->tls, ovpn_dir(d)); /* 1 follows a reset's 0 */
+    }
+    uint32_t ahead = mpid - rx->next;
+    if (ahead >= 0x80000000u) { /* before the next: read already */
+        st->tls_count[d].retransmits++;
+        return;
+    }
+    if (ahead == 0) {
+        ovpn_rx_read(ctx, st, d, p, n);
+        ovpn_rx_drain(ctx, st, d);
+        return;
+    }
+    struct ovpn_held *room = NULL;
+    for (unsigned i = 0; i < OVPN_HOLD_SLOTS; i++) {
+        struct ovpn_held *h = &rx->held[i];
+        if (h->used && h->mpid == mpid) { /* held already */
+            st->tls_count[d].retransmits++;
+            return;
+        }
+        if (!h->used && !room) room = h;
+    }
+    /* Over TCP nothing overtakes: an id ahead means the ones before were lost with a gap. */
+    if (!st->tcp && room && ahead < OVPN_HOLD_AHEAD && n <= OVPN_HOLD_BYTES) {
+        room->used = true;
+        room->mpid = mpid;
+        room->len = (uint16_t)n;
+        memcpy(room->data, p, n);
+        st->tls_count[d].reordered++;
+        return;
+    }
+    ovpn_rx_skip_to(ctx, st, d, mpid);
+    ovpn_rx_read(ctx, st, d, p, n);
+    ovpn_rx_drain(ctx, st, d);
+}
+
+/* The TLS session being read ends: what is held is read, the outstanding handshake written. */
+static void ovpn_tls_end(struct qw_pctx *ctx, struct ovpn_state *st)
+{
+    if (!st->tls_on) return;
+    for (unsigned d = 0; d < 2; d++) ovpn_rx_flush(ctx, st, d);
+    tls_embed_finish(ctx, &st->tls);
+    for (unsigned d = 0; d < 2; d++) {
+        struct tls_embed_counts c;
+        tls_embed_counts(&st->tls, ovpn_dir(d), &c);
+        st->tls_count[d].records += c.records;
+        st->tls_count[d].encrypted_records += c.encrypted_records;
+    }
+    st->tls_on = false;
+}
+
+/* A reset (hard or soft) from direction d opens the TLS session of key `key`, or is the peer's
+ * reset of the session already open: d's stream starts after the reset's message packet id.
+ * tls-crypt hides both: no session is read. */
+static void ovpn_tls_reset(struct qw_pctx *ctx, struct ovpn_state *st, unsigned d,
+                           const struct ovpn_ctl *m, bool new_session)
+{
+    if (m->mode == OVPN_MODE_TLS_CRYPT || !m->has_mpid) {
+        ovpn_tls_end(ctx, st);
+        return;
+    }
+    if (new_session || !st->tls_on || st->tls_key != m->key_id) {
+        ovpn_tls_end(ctx, st);
+        tls_embed_init(&st->tls, ovpn_tls_txn, st);
+        memset(st->rx, 0, sizeof st->rx);
+        st->tls_on = true;
+        st->tls_key = m->key_id;
+    }
+    struct ovpn_rx *rx = &st->rx[d];
+    if (rx->synced) return;
+    rx->synced = true;
+    rx->next = m->mpid + 1;
+}
+
 /* A client reset waits for the server reset that acks its session id (tls-crypt hides the
  * acks: the next server reset answers it). Retransmissions (same session id) are counted. */
 static void ovpn_on_client_reset(struct qw_pctx *ctx, struct ovpn_state *st,
@@ -452,6 +700,7 @@ static void ovpn_on_client_reset(struct qw_pctx *ctx, struct ovpn_state *st,
     st->reset_req.m = *m;
     st->reset_req.ts_ns = qw_pctx_time(ctx);
     st->soft_seen[0] = st->soft_seen[1] = false; /* a new session numbers its keys anew */
+    ovpn_tls_reset(ctx, st, QW_DIR_TO_SERVER, m, true);
 }
 
 static void ovpn_on_server_reset(struct qw_pctx *ctx, struct ovpn_state *st,
@@ -464,6 +713,7 @@ static void ovpn_on_server_reset(struct qw_pctx *ctx, struct ovpn_state *st,
     struct ovpn_side rsp = {*m, qw_pctx_time(ctx)};
     bool answers = st->reset_pending && (!m->has_rsid || m->rsid == st->reset_req.m.sid);
     if (!answers) ovpn_flush_reset(ctx, st);
+    ovpn_tls_reset(ctx, st, QW_DIR_TO_CLIENT, m, !answers);
     ovpn_emit(ctx, st, answers ? &st->reset_req : NULL, &rsp);
     st->sessions++;
     st->reset_pending = false;
@@ -480,6 +730,7 @@ static void ovpn_on_soft_reset(struct qw_pctx *ctx, struct ovpn_state *st, unsig
     if (st->soft_seen[d] && st->soft_key[d] == m->key_id) return;
     st->soft_seen[d] = true;
     st->soft_key[d] = m->key_id;
+    ovpn_tls_reset(ctx, st, d, m, false);
     struct ovpn_side side = {*m, qw_pctx_time(ctx)};
     if (st->soft_pending && st->soft_pending_dir != d && st->soft_req.m.key_id == m->key_id) {
         st->soft_pending = false;
@@ -514,6 +765,9 @@ static void ovpn_control(struct qw_pctx *ctx, struct ovpn_state *st, unsigned d,
     if (kind == K_RESET_CLIENT) ovpn_on_client_reset(ctx, st, &m);
     else if (kind == K_RESET_SERVER) ovpn_on_server_reset(ctx, st, &m);
     else if (kind == K_SOFT_RESET) ovpn_on_soft_reset(ctx, st, d, &m);
+    else if (opcode == OVPN_OP_CONTROL && st->tls_on && m.key_id == st->tls_key && m.has_mpid &&
+             m.mode != OVPN_MODE_TLS_CRYPT)
+        ovpn_rx_packet(ctx, st, d, m.mpid, p + (n - m.payload_len), m.payload_len);
 }
 
 /* One packet, opcode byte first (a UDP payload, or a TCP packet after its length). */
@@ -598,6 +852,7 @@ static size_t ovpn_parse(struct qw_pctx *ctx, void *state, enum qw_dir dir, cons
     struct ovpn_state *st = state;
     unsigned d = dir == QW_DIR_TO_CLIENT ? 1 : 0;
     size_t off = 0;
+    st->tcp = true;
     while (len - off >= OVPN_TCP_PREFIX) {
         if (st->resync[d]) {
             bool found;
@@ -632,6 +887,7 @@ static void ovpn_flow_end(struct qw_pctx *ctx, void *state)
     struct ovpn_state *st = state;
     ovpn_flush_reset(ctx, st);
     ovpn_flush_soft(ctx, st);
+    ovpn_tls_end(ctx, st);
     if (!st->first_ns[0] && !st->first_ns[1]) return;
     struct qw_txn t = {0};
     t.has_request = st->first_ns[0] != 0;

@@ -61,6 +61,7 @@
 
 #include "engine/emit.h"
 #include "proto/proto.h"
+#include "proto/tls_embed.h"
 #include "proto/tls_fingerprint.h"
 #include "proto/tls_tables.h"
 #include "proto/tls_x509.h"
@@ -198,6 +199,7 @@ struct tls_dir {
     bool resync;     /* looking for the next record header after a gap or a bad header */
     bool lost;       /* SSL 2.0 stream after a gap: no way to find a record boundary */
     uint32_t skip;   /* bytes of an opaque record still to pass */
+    uint32_t feed;   /* embedded: bytes of the current handshake record still to decode */
     uint64_t records; /* records seen (an SSL 2.0 hello can only be the first) */
     /* Encrypted (or undecodable) records and their bytes. Counted for a per-flow summary that
      * the parser contract has no place for yet (docs/events/tls.md, Limits). */
@@ -234,8 +236,18 @@ struct tls_state {
     struct tls_alert_view alert;
     uint8_t hs_owner;    /* 1 + direction whose message is in hs_buf, 0 when free */
     uint32_t hs_buf_len;
+    /* Run by another parser (tls_embed.h): records are decoded as they stream, transactions go
+     * to embed_txn instead of the event log, SSL 2.0 framing is not looked for. */
+    bool embedded;
+    tls_embed_txn_fn *embed_txn;
+    void *embed_arg;
     uint8_t hs_buf[TLS_HS_BUF];
 };
+
+_Static_assert(sizeof(struct tls_state) <= TLS_EMBED_STATE_SIZE,
+               "TLS_EMBED_STATE_SIZE must hold struct tls_state");
+_Static_assert(_Alignof(struct tls_state) <= _Alignof(max_align_t),
+               "struct tls_embed's state buffer is aligned for max_align_t only");
 
 /* ---- Small helpers ------------------------------------------------------------------------- */
 
@@ -279,6 +291,16 @@ static void add_msg(struct qw_pctx *ctx, struct tls_state *st, unsigned d, uint1
     else dd->msgs_more = true;
     if (!dd->first_ns) dd->first_ns = now_ns(ctx) ? now_ns(ctx) : 1;
     st->hs_pending = true;
+}
+
+/* A transaction: to the event log, or to the embedding parser (tls_embed.h). */
+static void emit_txn(struct qw_pctx *ctx, const struct tls_state *st, const struct qw_txn *t)
+{
+    if (st->embedded) {
+        if (st->embed_txn) st->embed_txn(ctx, st->embed_arg, t);
+        return;
+    }
+    qw_emit_txn(ctx, t);
 }
 
 /* Identity fact `attr` about the sender of direction d (d == 1: the flow's server end). */
@@ -478,7 +500,7 @@ static void emit_handshake(struct qw_pctx *ctx, struct tls_state *st)
     t.response_ns = t.has_response ? st->d[s].first_ns : 0;
     t.write_json = tls_write_handshake;
     t.arg = st;
-    if (t.has_request || t.has_response) qw_emit_txn(ctx, &t);
+    if (t.has_request || t.has_response) emit_txn(ctx, st, &t);
     reset_handshake(st);
 }
 
@@ -673,7 +695,8 @@ static bool decode_server_hello(struct qw_cursor *c, struct tls_server_hello *sh
 {
     sh->version = qw_cur_be16(c);
     const uint8_t *random = qw_cur_take(c, TLS_RANDOM_LEN);
-    if (random && memcmp(random, tls_hrr_random, TLS_RANDOM_LEN) == 0) sh->hrr = true;
+    if (!random) return false; /* too short: what follows could not be read either */
+    if (memcmp(random, tls_hrr_random, TLS_RANDOM_LEN) == 0) sh->hrr = true;
     uint8_t sid_len = qw_cur_u8(c);
     if (!c->err && sid_len > TLS_SESSION_ID_MAX) return false;
     const uint8_t *sid = qw_cur_take(c, sid_len);
@@ -961,7 +984,7 @@ static void on_alert(struct qw_pctx *ctx, struct tls_state *st, unsigned d, cons
         t.response_ns = a->from_client ? 0 : ts;
         t.write_json = tls_write_alert;
         t.arg = a;
-        qw_emit_txn(ctx, &t);
+        emit_txn(ctx, st, &t);
         if (a->level != TLS_ALERT_WARNING && a->level != TLS_ALERT_FATAL)
             qw_emit_anomaly(ctx, "tls.malformed_alert", NULL);
     }
@@ -1089,6 +1112,7 @@ static size_t v2_record(struct qw_pctx *ctx, struct tls_state *st, unsigned d, c
  * the high bit set (TLS content types are 20-24). */
 static bool v2_framed(const struct tls_state *st, unsigned d, uint8_t b0)
 {
+    if (st->embedded) return false; /* OpenVPN's TLS is 1.0 or later */
     return st->sslv2_session || ((b0 & 0x80u) && st->d[d].records == 0);
 }
 
@@ -1120,14 +1144,20 @@ static bool header_prefix_ok(const uint8_t *p, size_t n)
 enum tls_sync { TLS_SYNC_FOUND, TLS_SYNC_WAIT };
 
 /* Search for a record header whose record is followed by another plausible header or by the
- * end of the data; `*skip` receives the bytes before it. WAIT: keep the bytes from `*skip`. */
-static enum tls_sync tls_resync(const uint8_t *b, size_t n, size_t *skip)
+ * end of the data; `*skip` receives the bytes before it. WAIT: keep the bytes from `*skip`.
+ * `stream` (embedded): a header whose record runs past the data is taken at once, as nobody
+ * holds the record for us to see what follows it. */
+static enum tls_sync tls_resync(const uint8_t *b, size_t n, bool stream, size_t *skip)
 {
     size_t i = 0;
     for (; n - i >= TLS_REC_HDR; i++) {
         size_t rlen;
         if (!header_at(b + i, n - i, &rlen)) continue;
         size_t end = i + TLS_REC_HDR + rlen;
+        if (end > n && stream) {
+            *skip = i;
+            return TLS_SYNC_FOUND;
+        }
         if (end > n) break; /* wait for the whole record before deciding */
         size_t after = n - end, dummy;
         if (after == 0 || (after < TLS_REC_HDR ? header_prefix_ok(b + end, after)
@@ -1138,6 +1168,29 @@ static enum tls_sync tls_resync(const uint8_t *b, size_t n, size_t *skip)
     }
     *skip = i;
     return TLS_SYNC_WAIT;
+}
+
+/* Embedded: a record that is not all there yet. A handshake record is decoded as its bytes
+ * arrive (dd->feed); a short one of another type waits in the embedding's carry (true); a
+ * longer one is passed (a ChangeCipherSpec still takes effect; no plaintext alert is that
+ * long: counted as encrypted). */
+static bool embedded_partial(struct qw_pctx *ctx, struct tls_state *st, unsigned d, uint8_t type,
+                             uint16_t rlen)
+{
+    struct tls_dir *dd = &st->d[d];
+    if (type != TLS_CT_HANDSHAKE && TLS_REC_HDR + (size_t)rlen <= TLS_EMBED_CARRY) return true;
+    dd->records++;
+    if (type == TLS_CT_HANDSHAKE) {
+        dd->feed = rlen;
+        return false;
+    }
+    if (type == TLS_CT_CCS) on_ccs(ctx, st, d);
+    else {
+        dd->opaque_records++;
+        dd->opaque_bytes += rlen;
+    }
+    dd->skip = rlen;
+    return false;
 }
 
 static size_t tls_parse(struct qw_pctx *ctx, void *state, enum qw_dir dir, const uint8_t *data,
@@ -1154,10 +1207,17 @@ static size_t tls_parse(struct qw_pctx *ctx, void *state, enum qw_dir dir, const
             off += k;
             continue;
         }
+        if (dd->feed) { /* embedded: the rest of a handshake record, decoded as it arrives */
+            size_t k = dd->feed < len - off ? dd->feed : len - off;
+            dd->feed -= (uint32_t)k;
+            hs_feed(ctx, st, d, data + off, k);
+            off += k;
+            continue;
+        }
         if (dd->lost) return len;
         if (dd->resync) {
             size_t skip = 0;
-            enum tls_sync r = tls_resync(data + off, len - off, &skip);
+            enum tls_sync r = tls_resync(data + off, len - off, st->embedded, &skip);
             off += skip;
             if (r == TLS_SYNC_WAIT) return off;
             dd->resync = false;
@@ -1195,7 +1255,12 @@ static size_t tls_parse(struct qw_pctx *ctx, void *state, enum qw_dir dir, const
             dd->skip = rlen;
             continue;
         }
-        if (left < TLS_REC_HDR + (size_t)rlen) return off; /* the engine keeps the partial record */
+        if (left < TLS_REC_HDR + (size_t)rlen) {
+            if (!st->embedded) return off; /* the engine keeps the partial record */
+            if (embedded_partial(ctx, st, d, type, rlen)) return off; /* in the carry */
+            off += TLS_REC_HDR;
+            continue;
+        }
         dd->records++;
         const uint8_t *body = rec + TLS_REC_HDR;
         switch (type) {
@@ -1215,7 +1280,7 @@ static void tls_gap(struct qw_pctx *ctx, void *state, enum qw_dir dir)
     struct tls_state *st = state;
     unsigned d = dir_idx(dir);
     struct tls_dir *dd = &st->d[d];
-    dd->skip = 0;
+    dd->skip = dd->feed = 0;
     hs_reset(st, d);
     if (st->sslv2_session) dd->lost = true; /* SSL 2.0 records have no recognisable header */
     else dd->resync = true;
@@ -1284,3 +1349,73 @@ const struct qw_proto qw_proto_tls = {
     .gap = tls_gap,
     .flow_end = tls_flow_end,
 };
+
+/* ---- Embedding (tls_embed.h) --------------------------------------------------------------- */
+
+/* Bytes of a direction handed to tls_parse at once when a carry must go in front of them. */
+#define TLS_EMBED_CHUNK 1024u
+
+static struct tls_state *embed_state(struct tls_embed *e)
+{
+    return (struct tls_state *)(void *)&e->state;
+}
+
+void tls_embed_init(struct tls_embed *e, tls_embed_txn_fn *txn, void *arg)
+{
+    memset(e, 0, sizeof *e);
+    struct tls_state *st = embed_state(e);
+    st->embedded = true;
+    st->embed_txn = txn;
+    st->embed_arg = arg;
+}
+
+void tls_embed_feed(struct qw_pctx *ctx, struct tls_embed *e, enum qw_dir dir,
+                    const uint8_t *data, size_t len)
+{
+    struct tls_state *st = embed_state(e);
+    unsigned d = dir_idx(dir);
+    uint8_t buf[TLS_EMBED_CARRY + TLS_EMBED_CHUNK];
+    while (len > 0) {
+        const uint8_t *p = data;
+        size_t n = len;
+        if (e->carry_len[d]) { /* what was left last time, then the new bytes */
+            size_t have = e->carry_len[d], take = len < TLS_EMBED_CHUNK ? len : TLS_EMBED_CHUNK;
+            memcpy(buf, e->carry[d], have);
+            memcpy(buf + have, data, take);
+            p = buf;
+            n = have + take;
+            data += take;
+            len -= take;
+        } else {
+            data += len;
+            len = 0;
+        }
+        size_t used = tls_parse(ctx, st, dir, p, n), rest = n - used;
+        if (rest > TLS_EMBED_CARRY) { /* cannot happen when streaming; lose it if it does */
+            tls_gap(ctx, st, dir);
+            rest = 0;
+        }
+        if (rest) memcpy(e->carry[d], p + used, rest);
+        e->carry_len[d] = (uint8_t)rest;
+    }
+}
+
+void tls_embed_gap(struct tls_embed *e, enum qw_dir dir)
+{
+    e->carry_len[dir_idx(dir)] = 0;
+    tls_gap(NULL, embed_state(e), dir);
+}
+
+void tls_embed_finish(struct qw_pctx *ctx, struct tls_embed *e)
+{
+    emit_handshake(ctx, embed_state(e));
+}
+
+void tls_embed_counts(const struct tls_embed *e, enum qw_dir dir, struct tls_embed_counts *out)
+{
+    const struct tls_state *st = (const struct tls_state *)(const void *)&e->state;
+    const struct tls_dir *dd = &st->d[dir_idx(dir)];
+    out->records = dd->records;
+    out->encrypted_records = dd->opaque_records;
+    out->encrypted_bytes = dd->opaque_bytes;
+}
