@@ -25,12 +25,22 @@ foreach(src ${QW_UNIT_TESTS})
     "QW_CORPUS=${QW_CORPUS};QW_SRC=${CMAKE_SOURCE_DIR};CMOCKA_MESSAGE_OUTPUT=stdout")
 endforeach()
 
+# The interpreter `python3` names, asked at each configure: the end-to-end tests call it directly
+# (QW_PYTHON, tests/e2e/lib.sh) instead of through PATH, where a version manager's shim (pyenv's
+# runs several shell scripts per call) costs as much as Python's own start on every one of the
+# hundreds of calls. Empty without python3: the tests then use PATH's python3, or skip.
+execute_process(COMMAND python3 -c "import sys; print(sys.executable)"
+  OUTPUT_VARIABLE QW_PYTHON OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE qw_python_rc)
+if(NOT qw_python_rc EQUAL 0)
+  set(QW_PYTHON "")
+endif()
+
 file(GLOB QW_E2E_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/e2e/test_*.sh)
 foreach(script ${QW_E2E_TESTS})
   get_filename_component(name ${script} NAME_WE)
   add_test(NAME e2e.${name} COMMAND bash ${script})
   set_tests_properties(e2e.${name} PROPERTIES
-    ENVIRONMENT "QW_BIN=$<TARGET_FILE:quaywatch>;QW_CORPUS=${QW_CORPUS};QW_SRC=${CMAKE_SOURCE_DIR};QW_BUILD=${CMAKE_BINARY_DIR}"
+    ENVIRONMENT "QW_BIN=$<TARGET_FILE:quaywatch>;QW_CORPUS=${QW_CORPUS};QW_SRC=${CMAKE_SOURCE_DIR};QW_BUILD=${CMAKE_BINARY_DIR};QW_PYTHON=${QW_PYTHON}"
     SKIP_RETURN_CODE 77 TIMEOUT 900)
   # Per-protocol differentials against tshark (and the synthetic capture's tshark validation)
   # spend their time in tshark; under the sanitizers quaywatch already analyses every corpus

@@ -10,6 +10,13 @@ need_corpus() {
     [ -d "$d" ] || { echo "SKIP: corpus not found at $d"; exit 77; }
 }
 need_tool() { command -v "$1" >/dev/null || { echo "SKIP: $1 not installed (scripts/setup-deps.sh test)"; exit 77; }; }
+# python3 is the interpreter QW_PYTHON names (tests/tests.cmake: what `python3` resolved to at
+# configure time) when it is set and executable, else whatever PATH finds. A version manager's
+# shim first on PATH (pyenv's runs several shell scripts per call) costs as much as Python's own
+# start, and these tests start python3 hundreds of times.
+if [ -n "${QW_PYTHON:-}" ] && [ -x "$QW_PYTHON" ]; then
+    python3() { "$QW_PYTHON" "$@"; }
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # sql DB QUERY: first column of the first row

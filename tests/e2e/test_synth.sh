@@ -26,6 +26,8 @@
 set -u
 command -v tshark >/dev/null || { echo "SKIP: tshark not installed (scripts/setup-deps.sh test)"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
+# the interpreter itself rather than a version manager's shim (tests/e2e/lib.sh)
+if [ -n "${QW_PYTHON:-}" ] && [ -x "$QW_PYTHON" ]; then python3() { "$QW_PYTHON" "$@"; }; fi
 [ -x "${QW_BIN:-}" ] || { echo "FAIL: QW_BIN (${QW_BIN:-unset}) is not an executable"; exit 1; }
 
 work=$(mktemp -d)
