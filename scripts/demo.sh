@@ -13,7 +13,9 @@ rm -f "$out"/terminal.db "$out"/terminal.db-wal "$out"/terminal.db-shm "$out"/ev
 
 if "$qw" synth --help | grep -q -- "--incidents"; then
     echo "== quaywatch synth: a normal day at the terminal (10 minutes), then one with incidents"
-    "$qw" synth --minutes 10 --seed 2 -o "$out/normal.pcap"
+    # the normal day ends before the day with incidents starts (21:30): what the baseline learnt
+    # is older than everything it is compared with, as in real use
+    "$qw" synth --minutes 10 --seed 2 --start 2026-11-20T21:10:00Z -o "$out/normal.pcap"
     "$qw" synth --minutes 10 --seed 1 --incidents -o "$out/terminal.pcap"
     echo
     echo "== quaywatch analyze --learn (the baseline: what normal looks like)"
