@@ -35,13 +35,29 @@ if(NOT qw_python_rc EQUAL 0)
   set(QW_PYTHON "")
 endif()
 
+# Which corpus captures hold a protocol (tests/e2e/lib.sh corpus_with): MANIFEST.tsv's protocol
+# column where it is whole, and where it is cut at 10, a table tshark writes once per ctest run
+# into the build directory (the fixture's setup) and that is deleted when the tests that read it
+# are done (its cleanup). The tests whose script calls corpus_with require it.
+set(QW_E2E_ENV "QW_BIN=$<TARGET_FILE:quaywatch>;QW_CORPUS=${QW_CORPUS};QW_SRC=${CMAKE_SOURCE_DIR};QW_BUILD=${CMAKE_BINARY_DIR};QW_PYTHON=${QW_PYTHON};QW_PROTOCOLS=${CMAKE_BINARY_DIR}/corpus_protocols.tsv")
+add_test(NAME e2e.corpus_protocols COMMAND bash ${CMAKE_SOURCE_DIR}/tests/e2e/corpus_protocols.sh)
+add_test(NAME e2e.corpus_protocols_cleanup
+  COMMAND ${CMAKE_COMMAND} -E rm -f ${CMAKE_BINARY_DIR}/corpus_protocols.tsv)
+set_tests_properties(e2e.corpus_protocols PROPERTIES ENVIRONMENT "${QW_E2E_ENV}"
+  FIXTURES_SETUP qw_corpus_protocols TIMEOUT 300)
+set_tests_properties(e2e.corpus_protocols_cleanup PROPERTIES FIXTURES_CLEANUP qw_corpus_protocols)
+
 file(GLOB QW_E2E_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/e2e/test_*.sh)
 foreach(script ${QW_E2E_TESTS})
   get_filename_component(name ${script} NAME_WE)
   add_test(NAME e2e.${name} COMMAND bash ${script})
-  set_tests_properties(e2e.${name} PROPERTIES
-    ENVIRONMENT "QW_BIN=$<TARGET_FILE:quaywatch>;QW_CORPUS=${QW_CORPUS};QW_SRC=${CMAKE_SOURCE_DIR};QW_BUILD=${CMAKE_BINARY_DIR};QW_PYTHON=${QW_PYTHON}"
+  set_tests_properties(e2e.${name} PROPERTIES ENVIRONMENT "${QW_E2E_ENV}"
     SKIP_RETURN_CODE 77 TIMEOUT 900)
+  file(STRINGS ${script} uses_table REGEX "corpus_with ")
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${script})
+  if(uses_table)
+    set_tests_properties(e2e.${name} PROPERTIES FIXTURES_REQUIRED qw_corpus_protocols)
+  endif()
   # Per-protocol differentials against tshark (and the synthetic capture's tshark validation)
   # spend their time in tshark; under the sanitizers quaywatch already analyses every corpus
   # capture with its event log on (flows_vs_tshark), every parser replays the corpus

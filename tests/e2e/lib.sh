@@ -76,3 +76,58 @@ compare_remote() {
     done
     exit $status
 }
+# Which corpus captures hold a protocol. MANIFEST.tsv's last column lists the protocols of each
+# capture's hierarchy (`tshark -qz io,phs`, eth, ip, ipv6, tcp and udp left out) with their
+# frame counts, but only the top 10: where a row is cut (or a capture has none), the whole list
+# is tshark's, run once per ctest run for all the tests that ask by the fixture
+# tests/e2e/corpus_protocols.sh into QW_PROTOCOLS (tests/tests.cmake), or here, into $work, by a
+# test run outside ctest. (A probe `tshark -Y PROTO -c 1` would not do: with a display filter,
+# tshark 4.0 stops after the first frame read, matching or not.)
+# phs_protocols CAPTURE: name:frames,... of every protocol in CAPTURE's hierarchy, most frames
+# first, as MANIFEST.tsv writes them (frames summed over the hierarchy's lines; deep lines,
+# which tshark starts with "...", count for their protocol)
+phs_protocols() {
+    tshark -r "$1" -qz io,phs 2>/dev/null |
+        awk '$2 ~ /^frames:[0-9]+$/ { sub(/^\.+/, "", $1); n[$1] += substr($2, 8) }
+             END { for (p in n) if (p !~ /^(eth|ip|ipv6|tcp|udp)$/) print n[p] "\t" p }' |
+        sort -k1,1nr -k2,2 | awk -F'\t' '{ printf "%s%s:%s", (NR > 1 ? "," : ""), $2, $1 } END { print "" }'
+}
+# protocol_table OUT: "pcaps/REL<TAB>list" for every capture whose MANIFEST.tsv row is cut at 10
+# protocols or missing, read by tshark (phs_protocols), nproc captures at a time
+protocol_table() {
+    local dir rel i=0 jobs
+    jobs=$(nproc 2>/dev/null || echo 2)
+    dir=$(mktemp -d)
+    while IFS= read -r rel; do
+        i=$((i + 1))
+        printf '%s\t%s\n' "$rel" "$(phs_protocols "$QW_CORPUS/$rel")" >"$dir/$i" &
+        [ $((i % jobs)) -ne 0 ] || wait
+    done < <(cd "$QW_CORPUS" && find pcaps -type f \( -name '*.pcap' -o -name '*.pcapng' \) | sort |
+             awk -F'\t' 'FNR == NR { if (FNR > 1 && split($8, p, ",") < 10) whole[$1] = 1; next }
+                         !($0 in whole)' MANIFEST.tsv -)
+    wait
+    for ((; i > 0; i--)); do cat "$dir/$i"; done | sort >"$1.tmp" && mv "$1.tmp" "$1"
+    rm -rf "$dir"
+}
+# corpus_with PROTO...: the captures (relative to pcaps/) in whose hierarchy tshark finds any of
+# the PROTOs, one a line
+corpus_with() {
+    local table=${QW_PROTOCOLS:-}
+    if [ -z "$table" ] || [ ! -f "$table" ]; then
+        table=$work/protocols.tsv
+        [ -f "$table" ] || protocol_table "$table"
+    fi
+    awk -F'\t' -v want="$*" '
+        BEGIN { for (i = split(want, w, " "); i > 0; i--) wanted[w[i]] = 1 }
+        function holds(list,   n, i, e) {
+            n = split(list, e, ",")
+            for (i = 1; i <= n; i++) if (substr(e[i], 1, index(e[i], ":") - 1) in wanted) return 1
+            return 0
+        }
+        FILENAME == ARGV[1] { full[$1] = $2; next }
+        FNR > 1 { list[$1] = ($1 in full) ? full[$1] : $8; delete full[$1] }
+        END {
+            for (f in full) list[f] = full[f]
+            for (f in list) if (holds(list[f])) print substr(f, 7)
+        }' "$table" "$QW_CORPUS/MANIFEST.tsv" | sort
+}

@@ -23,12 +23,9 @@ need_tshark_diff hart-ip
 here=$QW_SRC/tests/e2e
 
 files=("$QW_CORPUS"/pcaps/hart-ip/*.pcap*)
-for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
-    [ -e "$f" ] || continue
-    if [ -n "$(tshark -r "$f" -Y hart_ip -c 1 -T fields -e frame.number 2>/dev/null)" ]; then
-        files+=("$f")
-    fi
-done
+# and the mixed-plant captures in which tshark finds HART-IP (lib.sh corpus_with)
+mapfile -t more < <(corpus_with hart_ip | grep '^mixed-plant/')
+add_corpus_files "${more[@]}"
 
 status=0
 for f in "${files[@]}"; do

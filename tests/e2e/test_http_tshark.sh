@@ -28,20 +28,10 @@ python3 "$QW_SRC/tests/data/http/make_http_pcap.py" "$work" || { echo "FAIL: mak
 "$QW_BIN" synth --minutes 10 --seed 7 -o "$work/synth_terminal.pcap" >/dev/null 2>&1 ||
     { echo "FAIL: quaywatch synth"; exit 1; }
 
-# Other captures holding HTTP: MANIFEST.tsv's protocols column (tshark's protocol hierarchy)
-# says which; where that column is cut (its top 10 entries only), tshark is asked directly.
+# Other captures holding HTTP: tshark's protocol hierarchy says which (lib.sh corpus_with).
 files=("$QW_CORPUS"/pcaps/http/*.pcap*)
-while IFS=$'\t' read -r rel protos; do
-    f="$QW_CORPUS/$rel"
-    case "$rel" in pcaps/http/*) continue ;; esac
-    [ -e "$f" ] || continue
-    if [[ ",$protos" == *,http:* ]]; then
-        files+=("$f")
-    elif [ "$(tr -cd , <<<"$protos" | wc -c)" -ge 9 ] &&
-         [ -n "$(tshark -r "$f" -Y http -c 1 -T fields -e frame.number 2>/dev/null)" ]; then
-        files+=("$f")
-    fi
-done < <(awk -F'\t' 'NR > 1 { print $1 "\t" $8 }' "$QW_CORPUS/MANIFEST.tsv")
+mapfile -t more < <(corpus_with http | grep -v '^http/')
+add_corpus_files "${more[@]}"
 files+=("$work/http_cases.pcap" "$work/http_pipelined_head.pcap" "$work/synth_terminal.pcap")
 
 status=0

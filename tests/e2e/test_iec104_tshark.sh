@@ -20,12 +20,9 @@ need_tshark_diff iec104
 here=$QW_SRC/tests/e2e
 
 files=("$QW_CORPUS"/pcaps/iec104/*.pcap*)
-for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
-    [ -e "$f" ] || continue
-    if [ -n "$(tshark -r "$f" -Y iec60870_104 -c 1 -T fields -e frame.number 2>/dev/null)" ]; then
-        files+=("$f")
-    fi
-done
+# and the mixed-plant captures in which tshark finds IEC 104 (lib.sh corpus_with)
+mapfile -t more < <(corpus_with iec60870_104 | grep '^mixed-plant/')
+add_corpus_files "${more[@]}"
 
 status=0
 for f in "${files[@]}"; do

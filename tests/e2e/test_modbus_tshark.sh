@@ -27,12 +27,9 @@ set -u
 need_tshark_diff modbus
 
 files=("$QW_CORPUS"/pcaps/modbus/*.pcap*)
-for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
-    [ -e "$f" ] || continue
-    if [ -n "$(tshark -r "$f" -Y mbtcp -T fields -e frame.number 2>/dev/null | head -1)" ]; then
-        files+=("$f")
-    fi
-done
+# and the mixed-plant captures in which tshark finds Modbus/TCP (lib.sh corpus_with)
+mapfile -t more < <(corpus_with mbtcp | grep '^mixed-plant/')
+add_corpus_files "${more[@]}"
 
 # The synthetic terminal capture has Read Device Identification answers, which the public
 # captures lack: it checks the device id objects against tshark. Skipped if synth is unavailable.

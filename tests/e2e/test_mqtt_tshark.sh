@@ -20,12 +20,9 @@ set -u
 need_tshark_diff mqtt
 
 files=("$QW_CORPUS"/pcaps/mqtt/*.pcap*)
-for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
-    [ -e "$f" ] || continue
-    if [ -n "$(tshark -r "$f" -Y mqtt -c 1 -T fields -e frame.number 2>/dev/null)" ]; then
-        files+=("$f")
-    fi
-done
+# and the mixed-plant captures in which tshark finds MQTT (lib.sh corpus_with)
+mapfile -t more < <(corpus_with mqtt | grep '^mixed-plant/')
+add_corpus_files "${more[@]}"
 
 status=0
 for f in "${files[@]}"; do

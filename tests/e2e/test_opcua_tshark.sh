@@ -26,12 +26,9 @@ set -u
 need_tshark_diff opcua
 
 files=("$QW_CORPUS"/pcaps/opcua/*.pcap*)
-for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap*; do
-    [ -e "$f" ] || continue
-    if [ -n "$(tshark -r "$f" -Y opcua -c 1 -T fields -e frame.number 2>/dev/null)" ]; then
-        files+=("$f")
-    fi
-done
+# and the mixed-plant captures in which tshark finds OPC UA (lib.sh corpus_with)
+mapfile -t more < <(corpus_with opcua | grep '^mixed-plant/')
+add_corpus_files "${more[@]}"
 
 status=0
 for f in "${files[@]}"; do

@@ -34,14 +34,9 @@ set -u
 need_tshark_diff s7comm
 
 files=("$QW_CORPUS"/pcaps/s7comm/*.pcap*)
-for f in "$QW_CORPUS"/pcaps/mixed-plant/*.pcap* "$QW_CORPUS"/pcaps/s7comm-plus/*.pcap*; do
-    [ -e "$f" ] || continue
-    # (not -c 1: with a display filter tshark 4.0 stops after the first packet read, matching
-    # or not)
-    if [ -n "$(tshark -r "$f" -Y s7comm -T fields -e frame.number 2>/dev/null | head -1)" ]; then
-        files+=("$f")
-    fi
-done
+# and the mixed-plant and S7comm-plus captures in which tshark finds S7comm (lib.sh corpus_with)
+mapfile -t more < <(corpus_with s7comm | grep -E '^(mixed-plant|s7comm-plus)/')
+add_corpus_files "${more[@]}"
 
 status=0
 for f in "${files[@]}"; do

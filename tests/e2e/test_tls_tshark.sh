@@ -30,20 +30,10 @@ need_tool tshark
 need_tool openssl
 need_qw_python
 
-# Other captures holding TLS: MANIFEST.tsv's protocols column (tshark's protocol hierarchy)
-# says which; where that column is cut (its top 10 entries only), tshark is asked directly.
+# Other captures holding TLS: tshark's protocol hierarchy says which (lib.sh corpus_with).
 files=("$QW_CORPUS"/pcaps/tls/*.pcap*)
-while IFS=$'\t' read -r rel protos; do
-    f="$QW_CORPUS/$rel"
-    case "$rel" in pcaps/tls/*) continue ;; esac
-    [ -e "$f" ] || continue
-    if [[ ",$protos" == *,tls:* || ",$protos" == *,ssl:* ]]; then
-        files+=("$f")
-    elif [ "$(tr -cd , <<<"$protos" | wc -c)" -ge 9 ] &&
-         [ -n "$(tshark -r "$f" -Y tls -c 1 -T fields -e frame.number 2>/dev/null)" ]; then
-        files+=("$f")
-    fi
-done < <(awk -F'\t' 'NR > 1 { print $1 "\t" $8 }' "$QW_CORPUS/MANIFEST.tsv")
+mapfile -t more < <(corpus_with tls ssl | grep -v '^tls/')
+add_corpus_files "${more[@]}"
 # A capture tshark lists as TPKT only: after RDP's X.224 negotiation the connection carries a TLS
 # handshake, which quaywatch decodes while no parser claims the RDP negotiation (tshark shows it
 # with the decode-as below). With an RDP parser the flow is RDP's and both sides see no TLS.
