@@ -170,6 +170,13 @@ def first(v):
     return v[0] if v else ""
 
 
+V4_F = ["dhcp.option.dhcp", "dhcp.id", "dhcp.hw.mac_addr", "dhcp.option.hostname",
+        "dhcp.option.vendor_class_id", "dhcp.option.request_list_item", "dhcp.ip.your",
+        "dhcp.fqdn.name", "dhcp.option.value"]
+V6_F = ["dhcpv6.msgtype", "dhcpv6.xid", "dhcpv6.duid.bytes", "dhcpv6.vendorclass.data",
+        "dhcpv6.requested_option_code", "dhcpv6.client_domain", "dhcpv6.iaaddr.ip"]
+
+
 def v4_ours(side):
     prl = side.get("parameter_request_list")
     return (side["function"], side["xid"], side.get("client_mac", ""), side.get("hostname", ""),
@@ -229,10 +236,10 @@ for path in files:
 
     theirs4 = collections.Counter()
     seen = collections.defaultdict(set)
-    for row in tshark(path, "dhcp", ["dhcp.option.dhcp", "dhcp.id", "dhcp.hw.mac_addr",
-                                      "dhcp.option.hostname", "dhcp.option.vendor_class_id",
-                                      "dhcp.option.request_list_item", "dhcp.ip.your",
-                                      "dhcp.fqdn.name", "dhcp.option.value"]):
+    # One tshark run for both filters: a frame is in "dhcp" when the dhcp protocol field is in
+    # its tree (-e dhcp prints its item's label), in "dhcpv6" when dhcpv6 is.
+    rows = tshark(path, "dhcp or dhcpv6", ["dhcp", "dhcpv6"] + V4_F + V6_F)
+    for row in (r[2:2 + len(V4_F)] for r in rows if r[0]):
         typ = int(first(row[0]) or 0)
         prl = ",".join(row[5])
         theirs4[(typ, int(first(row[1]), 16), first(row[2]), first(row[3]), first(row[4]), prl,
@@ -244,9 +251,7 @@ for path in files:
         if typ in (0, 5):  # an ACK, or a BOOTP reply (no option 53), assigns yiaddr
             seen["ip"].update(x for x in row[6] if x != "0.0.0.0")
     theirs6 = collections.Counter()
-    for row in tshark(path, "dhcpv6", ["dhcpv6.msgtype", "dhcpv6.xid", "dhcpv6.duid.bytes",
-                                        "dhcpv6.vendorclass.data", "dhcpv6.requested_option_code",
-                                        "dhcpv6.client_domain", "dhcpv6.iaaddr.ip"]):
+    for row in (r[2 + len(V4_F):] for r in rows if r[1]):
         fq = first(row[5]).rstrip(".")
         theirs6[(",".join(row[0]), int(first(row[1]) or "-1", 0) if row[1] else -1,
                  frozenset(row[2]), tuple(row[3]), ",".join(row[4]), fq)] += 1

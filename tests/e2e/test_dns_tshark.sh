@@ -139,6 +139,15 @@ def first(v):
     return v[0] if v else ""
 
 
+DNS_F = ["frame.protocols", "dns.id", "dns.flags.response", "dns.flags.opcode", "dns.flags.rcode",
+         "dns.count.queries", "dns.count.answers", "dns.count.auth_rr", "dns.count.add_rr",
+         "dns.qry.name", "dns.qry.type", "dns.a", "dns.aaaa", "dns.resp.name",
+         "dns.ptr.domain_name"]
+NBNS_F = ["nbns.id", "nbns.flags.response", "nbns.flags.opcode", "nbns.flags.rcode",
+          "nbns.count.queries", "nbns.count.answers", "nbns.count.auth_rr", "nbns.count.add_rr",
+          "nbns.name", "nbns.addr"]
+
+
 def dns_ours(proto, side):
     qr = side["qr"]
     recs = side.get("answers", []) + side.get("authorities", []) + side.get("additionals", [])
@@ -204,11 +213,12 @@ for path in files:
 
     theirs = collections.Counter()
     seen = set()
-    for row in tshark(path, "dns or mdns or llmnr",
-                      ["frame.protocols", "dns.id", "dns.flags.response", "dns.flags.opcode",
-                       "dns.flags.rcode", "dns.count.queries", "dns.count.answers",
-                       "dns.count.auth_rr", "dns.count.add_rr", "dns.qry.name", "dns.qry.type",
-                       "dns.a", "dns.aaaa", "dns.resp.name", "dns.ptr.domain_name"]):
+    # One tshark run for both filters: a frame is in "dns or mdns or llmnr" when one of those
+    # protocol fields is in its tree (-e PROTO prints its item's label), in "nbns" when nbns is.
+    rows = tshark(path, "dns or mdns or llmnr or nbns", ["dns", "mdns", "llmnr", "nbns"] + DNS_F + NBNS_F)
+    dns_rows = [r[4:4 + len(DNS_F)] for r in rows if r[0] or r[1] or r[2]]
+    nbns_rows = [r[4 + len(DNS_F):] for r in rows if r[3]]
+    for row in dns_rows:
         layers = first(row[0]).split(":")
         proto = [p for p in layers if p in ("dns", "mdns", "llmnr")][-1]
         qr = int(first(row[2]))
@@ -218,10 +228,7 @@ for path in files:
                 tuple(row[9]), tuple(int(x) for x in row[10]), tuple(sorted(row[11])),
                 tuple(sorted(row[12])))] += 1
         seen.update(row[13] + row[14])
-    for row in tshark(path, "nbns", ["nbns.id", "nbns.flags.response", "nbns.flags.opcode",
-                                      "nbns.flags.rcode", "nbns.count.queries",
-                                      "nbns.count.answers", "nbns.count.auth_rr",
-                                      "nbns.count.add_rr", "nbns.name", "nbns.addr"]):
+    for row in nbns_rows:
         qr = int(first(row[1]))
         names = tuple(re.sub(r" \(.*\)$", "", n) for n in row[8])
         theirs[(int(first(row[0]), 16), qr, int(first(row[2])), int(first(row[3])) if qr else None,
