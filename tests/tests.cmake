@@ -46,6 +46,11 @@ add_test(NAME e2e.corpus_protocols_cleanup
 set_tests_properties(e2e.corpus_protocols PROPERTIES ENVIRONMENT "${QW_E2E_ENV}"
   FIXTURES_SETUP qw_corpus_protocols TIMEOUT 300)
 set_tests_properties(e2e.corpus_protocols_cleanup PROPERTIES FIXTURES_CLEANUP qw_corpus_protocols)
+# (only differentials read it: `ctest -LE differential`, the sanitizer half of make check, leaves
+# it out too; ctest adds a fixture's setup and cleanup to any selection holding a test that
+# requires it)
+set_tests_properties(e2e.corpus_protocols e2e.corpus_protocols_cleanup PROPERTIES
+  LABELS differential)
 
 # The longest tests start first in a build directory without Testing/Temporary/CTestCostData.txt
 # (ctest writes measured times there after a run and then orders by those): otherwise ctest
