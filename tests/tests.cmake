@@ -46,6 +46,31 @@ add_test(NAME e2e.corpus_protocols_cleanup
 set_tests_properties(e2e.corpus_protocols PROPERTIES ENVIRONMENT "${QW_E2E_ENV}"
   FIXTURES_SETUP qw_corpus_protocols TIMEOUT 300)
 set_tests_properties(e2e.corpus_protocols_cleanup PROPERTIES FIXTURES_CLEANUP qw_corpus_protocols)
+# (only differentials read it: `ctest -LE differential`, the sanitizer half of make check, leaves
+# it out too; ctest adds a fixture's setup and cleanup to any selection holding a test that
+# requires it)
+set_tests_properties(e2e.corpus_protocols e2e.corpus_protocols_cleanup PROPERTIES
+  LABELS differential)
+
+# The longest tests start first in a build directory without Testing/Temporary/CTestCostData.txt
+# (ctest writes measured times there after a run and then orders by those): otherwise ctest
+# starts tests in the order they are listed, and a long one started late runs on alone while the
+# other CPU idles. Seconds from `ctest -j2` on two cores; only the order matters, and an unlisted
+# test counts 0. The fixture's setup comes first: nine differentials wait for it.
+set(QW_E2E_COST
+  corpus_protocols=100 test_flows_vs_tshark=42 test_inventory_tshark=37 test_dns_tshark=37
+  test_dhcp_tshark=30 test_lldp_cdp_tshark=27 test_bacnet_tshark=24 test_dnp3_tshark=24
+  test_enip_tshark=23 test_s7comm_tshark=21 test_goose_tshark=19 test_synth=18 test_arp_tshark=18
+  test_workers=17 test_tls_tshark=16 test_mms_tshark=15 test_modbus_tshark=15
+  test_http_tshark=10 test_profinet_dcp_tshark=10 test_live=10 test_smb_tshark=9
+  test_opcua_tshark=9 test_s7comm_plus=8 test_mqtt_tshark=8)
+foreach(entry ${QW_E2E_COST})
+  string(REPLACE "=" ";" entry "${entry}")
+  list(GET entry 0 name)
+  list(GET entry 1 cost)
+  set(QW_E2E_COST_${name} ${cost})
+endforeach()
+set_tests_properties(e2e.corpus_protocols PROPERTIES COST ${QW_E2E_COST_corpus_protocols})
 
 file(GLOB QW_E2E_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/e2e/test_*.sh)
 foreach(script ${QW_E2E_TESTS})
@@ -53,6 +78,9 @@ foreach(script ${QW_E2E_TESTS})
   add_test(NAME e2e.${name} COMMAND bash ${script})
   set_tests_properties(e2e.${name} PROPERTIES ENVIRONMENT "${QW_E2E_ENV}"
     SKIP_RETURN_CODE 77 TIMEOUT 900)
+  if(DEFINED QW_E2E_COST_${name})
+    set_tests_properties(e2e.${name} PROPERTIES COST ${QW_E2E_COST_${name}})
+  endif()
   file(STRINGS ${script} uses_table REGEX "corpus_with ")
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${script})
   if(uses_table)
