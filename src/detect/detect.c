@@ -768,11 +768,17 @@ static void ledger(struct qw_detector *d, const struct qw_flow *f, const char *p
         snprintf(s->party, sizeof s->party, "%s", co.party->id);
 }
 
+/* Is this end of a flow inside a zone remote_access lists as a target? */
+static bool in_target_zone(const struct qw_site *site, const struct qw_site_owner *o)
+{
+    return site && o->zone && qw_site_remote_target(site, o->zone);
+}
+
 /* Is this end of a VPN tunnel where the site's remote access is meant to end? Anywhere but
  * inside a remote-access target zone is; inside one, only a declared VPN gateway. */
 static bool vpn_end_sanctioned(const struct qw_site *site, const struct qw_site_owner *o)
 {
-    if (!o->zone || !qw_site_remote_target(site, o->zone)) return true;
+    if (!in_target_zone(site, o)) return true;
     return o->asset && o->asset->role && strcmp(o->asset->role, "vpn_gateway") == 0;
 }
 
@@ -827,8 +833,7 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
     end_of(d, f, false, &co);
     ledger(d, f, rp ? rp : vpn ? vpn->name : (f->app ? f->app->name : "ip"), via_jump,
            site && qw_site_is_jump_host(site, &sh),
-           !site || qw_site_remote_window_open(site, f->first_ns),
-           site && so.zone && qw_site_remote_target(site, so.zone));
+           !site || qw_site_remote_window_open(site, f->first_ns), in_target_zone(site, &so));
     if (vpn) {
         struct qw_finding x;
         memset(&x, 0, sizeof x);
@@ -841,10 +846,10 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
     }
     if (!site || !site->remote.declared) return;
     if (vpn) unsanctioned_vpn(d, f, vpn, vpn_by_port, &so, &co);
-    bool into_target = so.zone && qw_site_remote_target(site, so.zone) && so.zone != co.zone;
+    bool into_target = in_target_zone(site, &so) && so.zone != co.zone;
     /* a relayed remote desktop dialling out of a target zone is a session into its client */
-    bool dials_out = !into_target && rproto && rproto->relayed && co.zone &&
-                     qw_site_remote_target(site, co.zone) && co.zone != so.zone;
+    bool dials_out = !into_target && rproto && rproto->relayed && in_target_zone(site, &co) &&
+                     co.zone != so.zone;
     if ((!into_target && !dials_out) || (!rp && !from_pool)) return;
     const struct qw_addr *in = dials_out ? cli : srv, *peer = dials_out ? srv : cli;
     const struct qw_site_zone *zone = dials_out ? co.zone : so.zone;
