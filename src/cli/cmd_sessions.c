@@ -1,5 +1,6 @@
 /* quaywatch sessions: the remote-access ledger. Every remote-access or VPN session (and every
- * flow from a VPN pool into a remote-access target zone) with its party, source, path (through
+ * flow from a VPN pool into a remote-access target zone) with its party, the user its client
+ * named (RDP cookie, Telnet login, client certificate, IKE identity), source, path (through
  * a jump host or not), start, end, approval (inside a window or not), and what was done in OT
  * zones while it lasted: the operations of industrial protocols (write, program, firmware,
  * config, stop, start, restart, control) by the session's source or, for a session into a jump
@@ -19,8 +20,10 @@ static void help(FILE *out)
             "usage: quaywatch sessions [--db FILE] [--format table|json]\n\n"
             "The remote-access ledger: every SSH, RDP, VNC, Telnet, TeamViewer, AnyDesk or VPN\n"
             "session, and every flow from a VPN pool into a remote-access target zone, with its\n"
-            "party, path (via a jump host or not), start and end, approval (inside the allowed\n"
-            "windows or not) and the industrial operations done while it lasted.\n"
+            "party, the user its client named (RDP cookie, Telnet login, client certificate,\n"
+            "IKE identity, NTLM), path (via a jump host or not), start and end, approval\n"
+            "(inside the allowed windows or not) and the industrial operations done while it\n"
+            "lasted.\n"
             "The site file given to analyze/run decides parties, windows and jump hosts.\n\n"
             "exit codes: 0 ok, 2 usage error, 3 the store cannot be read\n");
 }
@@ -72,7 +75,7 @@ int qw_cmd_sessions(int argc, char **argv)
     if (sqlite3_prepare_v2(db,
                            "SELECT id, proto, client_ip, server_ip, party, target_zone,"
                            " via_jump_host, in_window, into_target, start_ns, end_ns, packets,"
-                           " bytes, path FROM sessions ORDER BY start_ns, id",
+                           " bytes, path, user, user_source, flow_id FROM sessions ORDER BY start_ns, id",
                            -1, &st, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, activity_sql, -1, &act, NULL) != SQLITE_OK) {
         fprintf(stderr, "quaywatch sessions: %s: %s\n", db_path, sqlite3_errmsg(db));
@@ -85,8 +88,9 @@ int qw_cmd_sessions(int argc, char **argv)
     if (json)
         qw_json_arr_begin(&j, NULL);
     else
-        printf("%-27s %-27s %-8s %-15s %-15s %-16s %-14s %-9s %s\n", "start", "end", "proto",
-               "source", "target", "party", "path", "in window", "activity in OT zones");
+        printf("%-27s %-27s %-8s %-15s %-15s %-16s %-20s %-14s %-9s %s\n", "start", "end",
+               "proto", "source", "target", "party", "user", "path", "in window",
+               "activity in OT zones");
     size_t n = 0;
     char t0[QW_TIME_STR_MAX], t1[QW_TIME_STR_MAX];
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -109,6 +113,12 @@ int qw_cmd_sessions(int argc, char **argv)
             if (*col(st, 4)) qw_json_str(&j, "party", col(st, 4));
             else qw_json_null(&j, "party");
             if (*col(st, 5)) qw_json_str(&j, "target_zone", col(st, 5));
+            if (*col(st, 14)) {
+                qw_json_str(&j, "user", col(st, 14));
+                qw_json_str(&j, "user_source", col(st, 15));
+            } else {
+                qw_json_null(&j, "user");
+            }
             qw_json_str(&j, "path", col(st, 13));
             qw_json_bool(&j, "via_jump_host", via_jump);
             qw_json_bool(&j, "in_window", in_window);
@@ -117,11 +127,13 @@ int qw_cmd_sessions(int argc, char **argv)
             qw_json_str(&j, "end", t1);
             qw_json_i64(&j, "packets", sqlite3_column_int64(st, 11));
             qw_json_i64(&j, "bytes", sqlite3_column_int64(st, 12));
+            /* the flow's id in the event log: its records say what the session did */
+            qw_json_i64(&j, "flow_id", sqlite3_column_int64(st, 16));
             qw_json_arr_begin(&j, "activity");
         } else {
-            printf("%-27s %-27s %-8s %-15s %-15s %-16s %-14s %-9s", t0, t1, col(st, 1),
+            printf("%-27s %-27s %-8s %-15s %-15s %-16s %-20s %-14s %-9s", t0, t1, col(st, 1),
                    col(st, 2), col(st, 3), *col(st, 4) ? col(st, 4) : "?",
-                   col(st, 13), in_window ? "yes" : "NO");
+                   *col(st, 14) ? col(st, 14) : "-", col(st, 13), in_window ? "yes" : "NO");
         }
         bool any = false;
         while (sqlite3_step(act) == SQLITE_ROW) {

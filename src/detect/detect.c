@@ -8,6 +8,7 @@
 
 #include "proto/proto.h"
 #include "util/json.h"
+#include "util/str.h"
 
 struct alerted_val {
     uint8_t unused;
@@ -47,7 +48,9 @@ bool qw_detect_init(struct qw_detector *d, const struct qw_detect_config *cfg)
            qw_hmap_init(&d->scanners, sizeof(struct host_port_key), sizeof(struct scanner_val),
                         QW_DETECT_MAX_PROBES) &&
            qw_hmap_init(&d->normal, sizeof(struct qw_detect_pair), sizeof(uint32_t),
-                        QW_DETECT_MAX_PROBES);
+                        QW_DETECT_MAX_PROBES) &&
+           qw_hmap_init(&d->users, sizeof(uint64_t), sizeof(struct qw_session_user),
+                        QW_DETECT_MAX_SESSION_USERS);
 }
 
 void qw_detect_free(struct qw_detector *d)
@@ -62,6 +65,7 @@ void qw_detect_free(struct qw_detector *d)
     qw_hmap_free(&d->probes);
     qw_hmap_free(&d->scanners);
     qw_hmap_free(&d->normal);
+    qw_hmap_free(&d->users);
 }
 
 void qw_detect_clear(struct qw_detector *d)
@@ -641,8 +645,10 @@ static const struct vpn_kind *vpn_of(const struct qw_flow *f, bool *by_port)
     return NULL;
 }
 
-static void flow_evidence(char *out, size_t cap, const struct qw_flow *f, const char *what)
+static void flow_evidence(const struct qw_detector *d, char *out, size_t cap,
+                          const struct qw_flow *f, const char *what)
 {
+    const struct qw_session_user *u = d->users.count ? qw_hmap_get(&d->users, &f->id) : NULL;
     struct qw_json j;
     qw_json_mem(&j, out, cap - 1);
     qw_json_obj_begin(&j, NULL);
@@ -652,6 +658,10 @@ static void flow_evidence(char *out, size_t cap, const struct qw_flow *f, const 
     qw_json_u64(&j, "ip_proto", f->key.proto);
     qw_json_u64(&j, "flow_id", f->id);
     qw_json_u64(&j, "packets", f->pkts[0] + f->pkts[1]);
+    if (u) {
+        qw_json_str(&j, "user", u->name);
+        qw_json_str(&j, "user_source", u->source);
+    }
     if (f->ops) {
         qw_json_arr_begin(&j, "ops");
         for (unsigned b = 0; b < 15; b++)
@@ -660,6 +670,16 @@ static void flow_evidence(char *out, size_t cap, const struct qw_flow *f, const 
     }
     qw_json_obj_end(&j);
     out[j.overflow ? 0 : j.len] = '\0';
+}
+
+/* ", user NAME" when the flow's client named who is behind the session, else "". */
+static const char *user_suffix(const struct qw_detector *d, const struct qw_flow *f, char *buf,
+                               size_t cap)
+{
+    const struct qw_session_user *u = d->users.count ? qw_hmap_get(&d->users, &f->id) : NULL;
+    if (!u) return "";
+    snprintf(buf, cap, ", user %s", u->name);
+    return buf;
 }
 
 static void policy_rules(struct qw_detector *d, const struct qw_flow *f)
@@ -702,7 +722,7 @@ static void policy_rules(struct qw_detector *d, const struct qw_flow *f)
         x.severity = qw_rules[QW_R_POLICY_UNKNOWN_ZONE].severity;
         snprintf(x.message, sizeof x.message, "%s is in no declared zone (talks with %s)",
                  qw_addr_str(srv_unzoned ? srv : cli, a), qw_addr_str(srv_unzoned ? cli : srv, b));
-        flow_evidence(x.evidence, sizeof x.evidence, f, "unzoned");
+        flow_evidence(d, x.evidence, sizeof x.evidence, f, "unzoned");
         qw_detect_raise(d, QW_R_POLICY_UNKNOWN_ZONE, srv_unzoned ? srv : cli,
                         srv_unzoned ? cli : srv, NULL, f, f->first_ns, &x);
         return;
@@ -723,7 +743,7 @@ static void policy_rules(struct qw_detector *d, const struct qw_flow *f)
         snprintf(what, sizeof what, "%s", qw_ip_proto_name(f->key.proto, pb));
     snprintf(x.message, sizeof x.message, "%s (%s) -> %s (%s) %s: %s", qw_addr_str(cli, a),
              sf.from->id, qw_addr_str(srv, b), sf.to->id, what, why);
-    flow_evidence(x.evidence, sizeof x.evidence, f, qw_site_verdict_name(dec.verdict));
+    flow_evidence(d, x.evidence, sizeof x.evidence, f, qw_site_verdict_name(dec.verdict));
     qw_detect_raise(d, QW_R_POLICY_CONDUIT, srv, cli, qw_site_verdict_name(dec.verdict), f,
                     f->first_ns, &x);
 }
@@ -753,6 +773,11 @@ static void ledger(struct qw_detector *d, const struct qw_flow *f, const char *p
     s->pkts = f->pkts[0] + f->pkts[1];
     s->bytes = f->bytes[0] + f->bytes[1];
     s->flow_id = f->id;
+    const struct qw_session_user *u = d->users.count ? qw_hmap_get(&d->users, &f->id) : NULL;
+    if (u) {
+        qw_copy_str(s->user, sizeof s->user, u->name);
+        qw_copy_str(s->user_source, sizeof s->user_source, u->source);
+    }
     if (!d->cfg.site) return;
     struct qw_site_owner so, co;
     end_of(d, f, true, &so);
@@ -806,7 +831,7 @@ static void unsanctioned_vpn(struct qw_detector *d, const struct qw_flow *f,
     snprintf(x.message, sizeof x.message, "%s tunnel %s %s %s%s ends inside %s, not at a VPN "
              "gateway", vpn->label, qw_addr_str(in, a), srv_in ? "<-" : "->",
              qw_addr_str(out, b), by_port ? " (by port)" : "", in_end->zone->id);
-    flow_evidence(x.evidence, sizeof x.evidence, f, by_port ? "vpn port" : "vpn");
+    flow_evidence(d, x.evidence, sizeof x.evidence, f, by_port ? "vpn port" : "vpn");
     qw_detect_raise(d, QW_R_REMOTE_UNSANCTIONED_VPN, in, out, NULL, f, f->first_ns, &x);
 }
 
@@ -814,7 +839,7 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
 {
     const struct qw_site *site = d->cfg.site;
     const struct qw_addr *srv = qw_flow_srv_ip(f), *cli = qw_flow_cli_ip(f);
-    char a[46], b[46];
+    char a[46], b[46], ub[80];
     /* a connection that was never accepted is a probe, not a session */
     if (f->key.proto == 6 && f->tcp_state != QW_TCP_MIDSTREAM &&
         !(f->flags_seen[QW_DIR_TO_CLIENT] & QW_TCP_SYN))
@@ -839,9 +864,10 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
         memset(&x, 0, sizeof x);
         fill_context(d, f, &x, f->first_ns);
         x.severity = qw_rules[QW_R_REMOTE_VPN].severity;
-        snprintf(x.message, sizeof x.message, "%s VPN session %s -> %s%s", vpn->label,
-                 qw_addr_str(cli, a), qw_addr_str(srv, b), vpn_by_port ? " (by port)" : "");
-        flow_evidence(x.evidence, sizeof x.evidence, f, vpn_by_port ? "vpn port" : "vpn");
+        snprintf(x.message, sizeof x.message, "%s VPN session %s -> %s%s%s", vpn->label,
+                 qw_addr_str(cli, a), qw_addr_str(srv, b), vpn_by_port ? " (by port)" : "",
+                 user_suffix(d, f, ub, sizeof ub));
+        flow_evidence(d, x.evidence, sizeof x.evidence, f, vpn_by_port ? "vpn port" : "vpn");
         qw_detect_raise(d, QW_R_REMOTE_VPN, srv, cli, NULL, f, f->first_ns, &x);
     }
     if (!site || !site->remote.declared) return;
@@ -858,7 +884,7 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
     fill_context_of(d, f, &x, f->first_ns, !dials_out);
     /* the party behind a relay is not on the wire; the source of a direct session is */
     if (!dials_out && co.party) snprintf(x.actor, sizeof x.actor, "%s", co.party->id);
-    flow_evidence(x.evidence, sizeof x.evidence, f, rp ? rp : "vpn-pool");
+    flow_evidence(d, x.evidence, sizeof x.evidence, f, rp ? rp : "vpn-pool");
     if (rp) {
         x.severity = qw_rules[QW_R_REMOTE_ACCESS].severity;
         if (dials_out)
@@ -866,9 +892,9 @@ static void remote_rules(struct qw_detector *d, const struct qw_flow *f)
                      "remote control from outside", rp, qw_addr_str(in, a), zone->id,
                      qw_addr_str(peer, b));
         else
-            snprintf(x.message, sizeof x.message, "%s session %s -> %s (%s)%s", rp,
+            snprintf(x.message, sizeof x.message, "%s session %s -> %s (%s)%s%s", rp,
                      qw_addr_str(cli, a), qw_addr_str(srv, b), zone->id,
-                     via_jump ? " from the jump host" : "");
+                     via_jump ? " from the jump host" : "", user_suffix(d, f, ub, sizeof ub));
         qw_detect_raise(d, QW_R_REMOTE_ACCESS, in, peer, rp, f, f->first_ns, &x);
     }
     if (!qw_site_remote_window_open(site, f->first_ns)) {
@@ -1068,9 +1094,20 @@ void qw_detect_scan_pass(struct qw_detector *into, struct qw_detector *const *al
     prune_windows(into);
 }
 
+void qw_detect_session_user(struct qw_detector *d, const struct qw_flow *f, const char *source,
+                            const char *value, size_t len)
+{
+    /* the last name wins: a Telnet user who mistyped logs in again on the same connection */
+    struct qw_session_user *u = qw_hmap_upsert(&d->users, &f->id, NULL);
+    if (!u) return; /* at the cap: the session is ledgered without its user */
+    qw_copy_str(u->source, sizeof u->source, source);
+    qw_copy_printable(u->name, sizeof u->name, value, len);
+}
+
 void qw_detect_flow_end(struct qw_detector *d, const struct qw_flow *f)
 {
     policy_rules(d, f);
     remote_rules(d, f);
     log_probe(d, f);
+    if (d->users.count) qw_hmap_remove(&d->users, &f->id);
 }

@@ -118,11 +118,19 @@ struct qw_finding {
     bool announced;             /* an earlier run already wrote its alert record */
 };
 
+/* Who a flow's client named behind its session, held from the naming to the flow's end. */
+struct qw_session_user {
+    char source[24];
+    char name[64];
+};
+
 /* One remote-access or VPN session for the ledger (`quaywatch sessions`). */
 struct qw_remote_session {
     struct qw_addr client, server;
     char proto[16];          /* ssh, rdp, vnc, telnet, ..., vpn, or the app of a VPN-pool flow */
     char party[40];          /* who: the change record's party, else the source's owner */
+    char user[64];           /* who the client named behind it (qw_emit_session_user), or "" */
+    char user_source[24];    /* which: "rdp_cookie", "client_certificate", ... */
     char target_zone[40];
     bool via_jump_host, in_window, into_target;
     bool to_jump_host;       /* the session ends on a jump host (the approved first hop) */
@@ -130,6 +138,8 @@ struct qw_remote_session {
 };
 
 #define QW_DETECT_MAX_SESSIONS 4096u
+/* Flows open at once whose client has named a user (kept until the flow ends) */
+#define QW_DETECT_MAX_SESSION_USERS 16384u
 
 /* A (client, server) pair whose operations the baseline holds as normal. */
 struct qw_detect_pair {
@@ -160,6 +170,7 @@ struct qw_detector {
     struct qw_hmap probes;   /* recon.scan: (src, dst, port) seen in the current window */
     struct qw_hmap scanners; /* per source: window start, distinct hosts, ports */
     struct qw_hmap alerted;  /* findings already announced by an alert record (all batches) */
+    struct qw_hmap users;    /* flow id -> struct qw_session_user, while the flow lasts */
     struct qw_remote_session *sessions; /* this batch's finished sessions */
     size_t nsessions;
     struct qw_probe *probe_log; /* this engine's probes since the last scan pass */
@@ -185,6 +196,9 @@ void qw_detect_frame_txn(struct qw_detector *d, const struct qw_packet *pkt,
 void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const struct qw_packet *pkt,
                        const char *name, const char *detail, uint64_t ts_ns);
 void qw_detect_flow_end(struct qw_detector *d, const struct qw_flow *f);
+/* The flow's client named who is behind the session (emit.h qw_emit_session_user). */
+void qw_detect_session_user(struct qw_detector *d, const struct qw_flow *f, const char *source,
+                            const char *value, size_t len);
 
 /* Count the probes logged by every detector in `all` (the engines of one run; `into` may be
  * one of them), oldest first, raising recon.scan into `into`; empties the logs. Callers run it

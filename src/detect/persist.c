@@ -148,8 +148,8 @@ static bool store_sessions(const struct qw_detector *const *d, size_t n, sqlite3
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO sessions (proto, client_ip, server_ip, party, target_zone,"
                            " via_jump_host, in_window, into_target, start_ns, end_ns, packets,"
-                           " bytes, flow_id, path) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
-                           "?13,?14)",
+                           " bytes, flow_id, path, user, user_source) VALUES (?1,?2,?3,?4,?5,?6,"
+                           "?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
                            -1, &st, NULL) != SQLITE_OK) {
         free(all);
         return false;
@@ -175,6 +175,8 @@ static bool store_sessions(const struct qw_detector *const *d, size_t n, sqlite3
                                   : s->via_jump_host ? "via jump host"
                                                      : "direct",
                           -1, SQLITE_STATIC);
+        bind_text(st, 15, s->user);
+        bind_text(st, 16, s->user_source);
         ok = sqlite3_step(st) == SQLITE_DONE;
         sqlite3_reset(st);
     }

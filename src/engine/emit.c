@@ -39,6 +39,13 @@ void qw_emit_identity_mac(struct qw_pctx *ctx, const uint8_t mac[6], const char 
         ctx->sink->identity_addr(ctx->user, ctx, NULL, mac, attr, value, value_len);
 }
 
+void qw_emit_session_user(struct qw_pctx *ctx, const char *source, const char *value,
+                          size_t value_len)
+{
+    if (value_len && ctx->sink && ctx->sink->session_user)
+        ctx->sink->session_user(ctx->user, ctx, source, value, value_len);
+}
+
 uint64_t qw_pctx_time(const struct qw_pctx *ctx)
 {
     return ctx->ts_ns;

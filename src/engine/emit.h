@@ -73,6 +73,15 @@ void qw_emit_identity_addr(struct qw_pctx *ctx, const struct qw_addr *ip, const 
 void qw_emit_identity_mac(struct qw_pctx *ctx, const uint8_t mac[6], const char *attr,
                           const char *value, size_t value_len);
 
+/* Who the flow's client says is behind the session, in the protocol's own words: an RDP
+ * cookie's user name, a Telnet login, the subject of the certificate the client presented, an
+ * IKE initiator's identity, an NTLM user. `source` names which ("rdp_cookie", "telnet_login",
+ * "client_certificate", "ike_id", "ntlm"). Not a fact about a device: the remote-access ledger
+ * shows it beside the session (the last one a flow gives), so a vendor's session says who
+ * opened it. */
+void qw_emit_session_user(struct qw_pctx *ctx, const char *source, const char *value,
+                          size_t value_len);
+
 /* Packet time (ns since the epoch) of the data being parsed. */
 uint64_t qw_pctx_time(const struct qw_pctx *ctx);
 

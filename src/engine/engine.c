@@ -131,8 +131,17 @@ static void sink_identity_addr(void *user, struct qw_pctx *ctx, const struct qw_
     qw_eventlog_end(el);
 }
 
+/* Who the client names behind the session: kept by the detector for the ledger (a parser's own
+ * record already carries it for the event log). */
+static void sink_session_user(void *user, struct qw_pctx *ctx, const char *source,
+                              const char *value, size_t len)
+{
+    struct qw_engine *e = user;
+    if (ctx->flow) qw_detect_session_user(&e->detect, ctx->flow, source, value, len);
+}
+
 static const struct qw_emit_sink engine_sink = {sink_txn, sink_anomaly, sink_identity,
-                                                sink_identity_addr};
+                                                sink_identity_addr, sink_session_user};
 
 static void pctx_for(struct qw_engine *e, struct qw_pctx *ctx, struct qw_flow *f, uint64_t ts)
 {

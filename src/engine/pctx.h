@@ -20,6 +20,9 @@ struct qw_emit_sink {
     void (*identity_addr)(void *user, struct qw_pctx *ctx, const struct qw_addr *ip,
                           const uint8_t *mac, const char *attr, const char *value,
                           size_t value_len);
+    /* who the client names behind the session (qw_emit_session_user); may be NULL */
+    void (*session_user)(void *user, struct qw_pctx *ctx, const char *source, const char *value,
+                         size_t value_len);
 };
 
 struct qw_pctx {

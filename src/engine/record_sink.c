@@ -68,8 +68,17 @@ static void rec_identity_addr(void *user, struct qw_pctx *ctx, const struct qw_a
     qw_copy_bytes(id->value, sizeof id->value, value, value_len);
 }
 
+static void rec_session_user(void *user, struct qw_pctx *ctx, const char *source,
+                             const char *value, size_t value_len)
+{
+    struct qw_record_sink *rec = user;
+    qw_copy_str(rec->session_user_source, sizeof rec->session_user_source, source);
+    qw_copy_bytes(rec->session_user, sizeof rec->session_user, value, value_len);
+    rec->nsession_users++;
+}
+
 static const struct qw_emit_sink record_sink = {rec_txn, rec_anomaly, rec_identity,
-                                                rec_identity_addr};
+                                                rec_identity_addr, rec_session_user};
 
 void qw_record_sink_init(struct qw_record_sink *rec, struct qw_pctx *ctx,
                          const struct qw_proto *proto)

@@ -47,6 +47,9 @@ struct qw_record_sink {
     size_t nidentities;
     struct qw_rec_identity_addr addr_identities[QW_REC_MAX];
     size_t naddr_identities;
+    char session_user_source[24]; /* the last qw_emit_session_user, "" when none */
+    char session_user[128];
+    size_t nsession_users;
     size_t dropped;
 };
 

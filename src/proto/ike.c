@@ -170,6 +170,12 @@ struct ike_vid {
     uint8_t b[IKE_VID_KEEP];
 };
 
+/* ID types that name someone, the same numbers in IKEv1 ([2407] s.4.6.2.1) and IKEv2
+ * ([7296] s.3.5) */
+#define IKE_ID_FQDN 2
+#define IKE_ID_USER_FQDN 3
+#define IKE_ID_KEY_ID 11
+
 struct ike_id {
     uint8_t type, proto;
     uint16_t port, len; /* len: bytes of data kept in b */
@@ -1046,6 +1052,25 @@ static void ike_judge(struct qw_pctx *ctx, struct ike_state *st, const struct ik
     }
 }
 
+/* An initiator's identity sent in clear names who opens the tunnel: IKEv1 aggressive mode's
+ * first message carries it (main mode and IKEv2 send it encrypted, so nothing is seen there).
+ * Only the types that name someone: an FQDN, a user FQDN (an e-mail address) or a key id (the
+ * group name of many remote-access gateways), when it is text. */
+static void ike_name_user(struct qw_pctx *ctx, const struct ike_msg *m)
+{
+    for (size_t i = 0; i < m->nid; i++) {
+        const struct ike_id *id = &m->id[i];
+        if (id->type != IKE_ID_FQDN && id->type != IKE_ID_USER_FQDN && id->type != IKE_ID_KEY_ID)
+            continue;
+        if (!id->len || id->cut) continue;
+        bool text = true;
+        for (size_t k = 0; k < id->len; k++)
+            if (id->b[k] < 0x20 || id->b[k] > 0x7e) text = false;
+        if (text) qw_emit_session_user(ctx, "ike_id", (const char *)id->b, id->len);
+        return;
+    }
+}
+
 /* ---- Entry points -------------------------------------------------------------------------- */
 
 static void ike_count_esp(struct qw_pctx *ctx, struct ike_state *st, enum qw_dir dir)
@@ -1087,6 +1112,7 @@ static void ike_datagram(struct qw_pctx *ctx, void *state, enum qw_dir dir, cons
         ike_invalid(ctx, st, "ike.invalid_payload", ike_code_name(ike_payloads_of(m->h.version), last));
     }
     ike_judge(ctx, st, m);
+    if (dir == QW_DIR_TO_SERVER) ike_name_user(ctx, m);
     if (ike_v1(m)) ike_pair_v1(ctx, st, dir, m);
     else ike_pair_v2(ctx, st, dir, m);
 }

@@ -378,7 +378,11 @@ void qw_ntlm_emit_identity(struct qw_pctx *ctx, const struct qw_ntlm *m, bool se
                         ? snprintf(b, sizeof b, "%.*s\\%.*s", (int)m->domain.len, m->domain.s,
                                    (int)m->user.len, m->user.s)
                         : snprintf(b, sizeof b, "%.*s", (int)m->user.len, m->user.s);
-            if (k > 0) qw_emit_identity(ctx, sender_is_server, user_attr, b, strlen(b));
+            if (k > 0) {
+                qw_emit_identity(ctx, sender_is_server, user_attr, b, strlen(b));
+                /* the account a client logs on with is who is behind its session */
+                if (!sender_is_server) qw_emit_session_user(ctx, "ntlm", b, strlen(b));
+            }
         }
         if (m->workstation.len)
             qw_emit_identity(ctx, sender_is_server, "netbios_name", m->workstation.s,

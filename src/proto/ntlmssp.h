@@ -71,7 +71,8 @@ void qw_ntlm_json(struct qw_json *j, const struct qw_ntlm *m);
 
 /* Identity facts: a CHALLENGE describes its sender (netbios_name, netbios_domain, hostname,
  * domain, os_version), an AUTHENTICATE its sender's user (`user_attr`, "DOMAIN\user"),
- * workstation (netbios_name) and os_version. `sender_is_server` tells which end sent it. */
+ * workstation (netbios_name) and os_version. `sender_is_server` tells which end sent it. A
+ * client's AUTHENTICATE also names the session's user (qw_emit_session_user, "ntlm"). */
 void qw_ntlm_emit_identity(struct qw_pctx *ctx, const struct qw_ntlm *m, bool sender_is_server,
                            const char *user_attr);
 

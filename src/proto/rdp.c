@@ -252,7 +252,10 @@ static void rdp_on_cr(struct qw_pctx *ctx, struct rdp_state *st, const uint8_t *
         if (tl > 9 && memcmp(t, "mstshash=", 9) == 0) {
             size_t ul = tl - 9;
             while (ul && t[9 + ul - 1] == ' ') ul--;
-            if (ul) qw_emit_identity(ctx, false, "rdp_cookie_user", (const char *)t + 9, ul);
+            if (ul) {
+                qw_emit_identity(ctx, false, "rdp_cookie_user", (const char *)t + 9, ul);
+                qw_emit_session_user(ctx, "rdp_cookie", (const char *)t + 9, ul);
+            }
         }
         qw_cur_skip(&c, (size_t)(crlf - p) + 2);
     }

@@ -287,6 +287,7 @@ static void tn_client_line_done(struct qw_pctx *ctx, struct tn_state *st)
     case TN_P_LOGIN:
         memcpy(st->user, st->cline + a, n);
         st->user_len = (uint8_t)n;
+        qw_emit_session_user(ctx, "telnet_login", st->user, n);
         st->stage = TN_S_USER;
         break;
     case TN_P_PASSWORD: {
@@ -388,6 +389,9 @@ static void tn_on_sb(struct qw_pctx *ctx, struct tn_state *st, struct tn_side *s
     case 39: /* new environment IS / INFO (RFC 1572) */
         if (from_client && n >= 1 && (p[0] == 0 || p[0] == 2)) {
             tn_env_user(st, p, n);
+            /* the login name the client hands over before any prompt; a typed login
+             * later on the connection replaces it */
+            qw_emit_session_user(ctx, "telnet_environment", st->env_user, st->env_user_len);
             /* A USER value starting with '-' becomes an option of login(1): "-f root" skips
              * the password on vulnerable telnetd (CVE-2007-0882). */
             if (st->env_user_len && st->env_user[0] == '-' && !st->env_attack_reported) {

@@ -804,6 +804,10 @@ static void cert_report(struct qw_pctx *ctx, unsigned d, const struct tls_cert_i
     const struct tls_x509 *x = &ci->x;
     if (ci->status == TLS_X509_MALFORMED) qw_emit_anomaly(ctx, "tls.malformed_certificate", NULL);
     cert_identity(ctx, d, "tls_cert_subject", &x->subject_cn, &x->subject_o);
+    /* the certificate a client authenticates with names who is behind the session (an
+     * OpenVPN user, a device's identity): the ledger shows its common name */
+    if (d == 0 && x->subject_cn.len)
+        qw_emit_session_user(ctx, "client_certificate", x->subject_cn.s, x->subject_cn.len);
     cert_identity(ctx, d, "tls_cert_issuer", &x->issuer_cn, &x->issuer_o);
     if (x->has_validity) {
         identity(ctx, d, "tls_cert_not_after", x->not_after_str, strlen(x->not_after_str));

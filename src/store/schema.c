@@ -84,6 +84,9 @@ const char *const qw_store_migrations[] = {
     "ALTER TABLE runs ADD COLUMN received INTEGER;"
     "ALTER TABLE runs ADD COLUMN dropped INTEGER;"
     "ALTER TABLE runs ADD COLUMN ifdropped INTEGER;",
+    /* 6 -> 7: who the client named behind a session (an RDP cookie's user, a Telnet login, a
+     * client certificate's subject, an IKE identity) and which of those it was */
+    "ALTER TABLE sessions ADD COLUMN user TEXT; ALTER TABLE sessions ADD COLUMN user_source TEXT;",
 };
 const int qw_store_schema_version = sizeof qw_store_migrations / sizeof qw_store_migrations[0];
 

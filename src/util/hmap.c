@@ -144,6 +144,47 @@ void *qw_hmap_upsert(struct qw_hmap *m, const void *key, bool *added)
     return s + pad8(m->key_size);
 }
 
+/* The index slot that points at entry e (it is there: every entry has one). */
+static uint32_t slot_of_entry(const struct qw_hmap *m, uint32_t e)
+{
+    uint32_t mask = m->cap - 1;
+    uint32_t i = (uint32_t)hash_of(m, entry(m, e)) & mask;
+    while ((uint32_t)m->index[i] != e + 1) i = (i + 1) & mask;
+    return i;
+}
+
+bool qw_hmap_remove(struct qw_hmap *m, const void *key)
+{
+    if (!m->count) return false;
+    bool found;
+    uint32_t e = 0;
+    uint32_t hole = find(m, key, hash_of(m, key), &found, &e);
+    if (!found) return false;
+    /* Linear probing cannot leave the slot empty when later slots of the run were placed past
+     * it: shift back every one whose home slot lies at or before the hole (cyclically), so
+     * each stays reachable from its home without tombstones. */
+    uint32_t mask = m->cap - 1;
+    for (uint32_t j = (hole + 1) & mask; m->index[j]; j = (j + 1) & mask) {
+        uint32_t home = (uint32_t)hash_of(m, entry(m, (uint32_t)m->index[j] - 1)) & mask;
+        /* is home cyclically outside (hole, j]? then the entry at j may fill the hole */
+        bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+        if (movable) {
+            m->index[hole] = m->index[j];
+            hole = j;
+        }
+    }
+    m->index[hole] = 0;
+    /* keep entries dense: the last one takes the removed one's place */
+    uint32_t last = m->count - 1;
+    if (e != last) {
+        uint32_t s = slot_of_entry(m, last);
+        memcpy(entry(m, e), entry(m, last), m->stride);
+        m->index[s] = (m->index[s] >> 32) << 32 | (uint64_t)(e + 1);
+    }
+    m->count--;
+    return true;
+}
+
 bool qw_hmap_next(const struct qw_hmap *m, uint32_t *pos, const void **key, void **val)
 {
     if (*pos >= m->count) return false;

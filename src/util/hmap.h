@@ -37,6 +37,9 @@ void qw_hmap_clear(struct qw_hmap *m);
 void *qw_hmap_get(const struct qw_hmap *m, const void *key);
 /* The value for key, inserted zeroed if new (`*added` set); NULL at the cap. */
 void *qw_hmap_upsert(struct qw_hmap *m, const void *key, bool *added);
+/* Remove key if present (true when it was). The last entry moves into the gap, so a map that
+ * has had removals no longer iterates in insertion order, and value pointers into it are stale. */
+bool qw_hmap_remove(struct qw_hmap *m, const void *key);
 /* Iterate in insertion order: start with *pos = 0; returns false at the end. */
 bool qw_hmap_next(const struct qw_hmap *m, uint32_t *pos, const void **key, void **val);
 /* Bytes the map holds (index and entries). */

@@ -21,4 +21,14 @@ static inline size_t qw_copy_str(char *dst, size_t cap, const char *src)
     return qw_copy_bytes(dst, cap, src, strnlen(src, cap - 1));
 }
 
+/* Like qw_copy_bytes for text from the wire that people will read: control bytes (and NULs)
+ * become '?', so a name cannot break a table line or hide what follows it. */
+static inline size_t qw_copy_printable(char *dst, size_t cap, const void *src, size_t n)
+{
+    n = qw_copy_bytes(dst, cap, src, n);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f) dst[i] = '?';
+    return n;
+}
+
 #endif

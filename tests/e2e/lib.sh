@@ -66,13 +66,15 @@ add_corpus_files() {
     for f in "$@"; do [ -e "$QW_CORPUS/pcaps/$f" ] && files+=("$QW_CORPUS/pcaps/$f"); done
 }
 # compare_remote PROTO: for each of `files`, quaywatch's event log against tshark through
-# tests/e2e/remote_tshark_compare.py; exits 0 when all agree, 1 otherwise, 77 without files
+# tests/e2e/remote_tshark_compare.py, and the remote-access ledger's users against that event
+# log (tests/e2e/ledger_users.py); exits 0 when all agree, 1 otherwise, 77 without files
 compare_remote() {
     [ ${#files[@]} -gt 0 ] || { echo "SKIP: no $1 captures in the corpus"; exit 77; }
     local f status=0
     for f in "${files[@]}"; do
         analyze_events "$f" || { status=1; continue; }
         python3 "$QW_SRC/tests/e2e/remote_tshark_compare.py" "$1" "$f" "$work/ev.json" || status=1
+        python3 "$QW_SRC/tests/e2e/ledger_users.py" "$QW_BIN" "$work/x.db" "$work/ev.json" || status=1
     done
     exit $status
 }

@@ -43,6 +43,7 @@ need_tshark_diff openvpn
 python3 - "$QW_BIN" "$QW_CORPUS/pcaps" "$work" <<'EOF'
 import collections, json, os, subprocess, sys
 from qw_analyze import analysed
+import ledger_users
 
 qw, corpus, tmp = sys.argv[1:4]
 FILES = [
@@ -251,6 +252,9 @@ for name, path, ev in analysed(qw, corpus, FILES, tmp):
         problems.append(f"mode of session {sid}: ours {ours}, tshark {theirs}")
     if not o_ops:
         problems.append("no OpenVPN records")
+    # the ledger names each tunnel's user by the client certificate its TLS records show
+    ledger_problems, _, ledger_named = ledger_users.check(qw, os.path.join(tmp, "x.db"), ev)
+    problems += [f"ledger: {p}" for p in ledger_problems]
     if problems:
         status = 1
         print(f"FAIL {name}")
@@ -265,7 +269,8 @@ for name, path, ev in analysed(qw, corpus, FILES, tmp):
           f"{len(o_resets)} hard resets, {len(o_keys)} flows, modes {mode_list}, "
           f"{sum(o_tls['cert'].values())} certificates ({sum(t_tls['cert'].values())} in "
           f"tshark), {sum(o_tls['hello'].values())} ServerHellos "
-          f"({sum(t_tls['hello'].values())} in tshark)")
+          f"({sum(t_tls['hello'].values())} in tshark), {ledger_named} ledger sessions "
+          f"with a user")
     for k in known:
         print(f"     known difference: {k}")
 sys.exit(status)

@@ -333,6 +333,10 @@ static void test_v1_aggressive_psk(void **ts)
     assert_int_equal(qw_record_count_anomaly(&f->rec, "ike.weak_integrity"), 0);
     assert_int_equal(f->rec.nanomalies, 2); /* and weak_version */
     assert_int_equal(f->rec.nidentities, 0);
+    /* the initiator's FQDN names who opens the tunnel; the responder's address does not */
+    assert_string_equal(f->rec.session_user, "vpn.ex.org");
+    assert_string_equal(f->rec.session_user_source, "ike_id");
+    assert_int_equal(f->rec.nsession_users, 1);
 }
 
 /* ---- IKEv2 --------------------------------------------------------------------------------- */

@@ -150,6 +150,8 @@ static void test_nla_session(void **ts)
     JSON_HAS(f, 0, "\"security\":\"hybrid\",\"counted_bytes_toserver\":40,"
                    "\"counted_bytes_toclient\":30");
     assert_string_equal(qw_record_identity(&f->rec, false, "rdp_cookie_user"), "operator");
+    assert_string_equal(f->rec.session_user, "operator"); /* the ledger's user */
+    assert_string_equal(f->rec.session_user_source, "rdp_cookie");
     assert_int_equal(f->rec.nanomalies, 0);
 }
 
@@ -237,6 +239,7 @@ static void test_negotiation_failure(void **ts)
                    "\"hybrid_required_by_server\"}");
     JSON_HAS(f, 0, "\"security\":\"none\"");
     assert_null(qw_record_identity(&f->rec, false, "rdp_cookie_user"));
+    assert_int_equal(f->rec.nsession_users, 0); /* a routing token names no user */
 }
 
 static void test_malformed(void **ts)

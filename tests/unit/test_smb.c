@@ -445,6 +445,9 @@ static void test_smb2_ntlm_session(void **ts)
     assert_string_equal(qw_record_identity(&f->rec, false, "os_version"),
                         "Windows 10.0 build 19041");
     assert_string_equal(qw_record_identity(&f->rec, false, "smb_user"), "PORTOPS\\crane.eng");
+    assert_string_equal(f->rec.session_user, "PORTOPS\\crane.eng");
+    assert_string_equal(f->rec.session_user_source, "ntlm");
+    assert_int_equal(f->rec.nsession_users, 1); /* the server's CHALLENGE names nobody */
     assert_string_equal(qw_record_identity(&f->rec, false, "netbios_name"), "HMI-07");
     assert_int_equal(f->rec.nanomalies, 0);
 }

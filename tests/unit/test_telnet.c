@@ -89,7 +89,7 @@ static void test_failed_then_ok(void **ts)
 {
     struct fx *f = *ts;
     feed_str(f, S2C, "Ubuntu 22.04 LTS\r\nhmi01 login: ");
-    feed_str(f, C2S, "root\r\n");
+    feed_str(f, C2S, "operator\r\n");
     feed_str(f, S2C, "Password: ");
     feed_str(f, C2S, "wrong\r\n");
     feed_str(f, S2C, "\r\nLogin incorrect\r\nhmi01 login: ");
@@ -98,6 +98,8 @@ static void test_failed_then_ok(void **ts)
     feed_str(f, C2S, "right\r\n");
     feed_str(f, S2C, "Welcome\r\nroot@hmi01:~# ");
     flow_end(f);
+    assert_string_equal(f->rec.session_user, "root"); /* the last login typed */
+    assert_string_equal(f->rec.session_user_source, "telnet_login");
     JSON_HAS(f, 0, "\"login_prompts\":2,\"password_prompts\":2,\"user\":\"root\","
                    "\"passwords_sent\":2,\"failed_logins\":1,\"logged_in\":true,\"commands\":0");
     assert_int_equal(qw_record_count_anomaly(&f->rec, "telnet.cleartext_credentials"), 2);
@@ -168,6 +170,8 @@ static void test_environment_user_injection(void **ts)
     flow_end(f);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "telnet.suspicious_environment"), 1);
     JSON_HAS(f, 0, "\"environment_user\":\"-froot\"");
+    assert_string_equal(f->rec.session_user, "-froot");
+    assert_string_equal(f->rec.session_user_source, "telnet_environment");
 }
 
 static void test_unterminated_subnegotiation(void **ts)

@@ -727,6 +727,7 @@ static void test_tls12_handshake(void **ts)
                         "7554747c64df99ef4b45f1b1172df217");
     assert_string_equal(qw_record_identity(&f->rec, true, "tls_cert_subject"),
                         "CN=SIMATIC-S7-1500.crane-07, O=Siemens");
+    assert_int_equal(f->rec.nsession_users, 0); /* a server's certificate names no user */
     assert_string_equal(qw_record_identity(&f->rec, true, "tls_cert_issuer"),
                         "CN=Terminal OT CA, O=Port Authority");
     assert_string_equal(qw_record_identity(&f->rec, true, "tls_cert_not_after"),
@@ -991,6 +992,8 @@ static void test_client_certificate(void **ts)
     assert_int_equal(f->rec.ntxns, 1);
     assert_int_equal(f->rec.txns[0].txn.ops, QW_OP_AUTH);
     assert_string_equal(qw_record_identity(&f->rec, false, "tls_cert_subject"), "CN=operator-7");
+    assert_string_equal(f->rec.session_user, "operator-7");
+    assert_string_equal(f->rec.session_user_source, "client_certificate");
     assert_null(qw_record_identity(&f->rec, true, "tls_cert_subject"));
     JSON_HAS(f, 0, "\"messages\":[\"client_hello\",\"certificate\"],");
     JSON_HAS(f, 0, "\"certificate\":{\"chain_length\":1,\"subject_cn\":\"operator-7\",");

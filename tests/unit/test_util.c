@@ -565,6 +565,58 @@ static void hmap_insert_get_upsert(void **state)
     qw_hmap_free(&m);
 }
 
+/* Removal against a model: a long random mix of inserts and removals over few keys (so probe
+ * runs collide and wrap around the index) keeps every present key findable with its value,
+ * every removed one gone, and the count right; iteration visits exactly the present keys. */
+static void hmap_remove_matches_model(void **state)
+{
+    enum { KEYS = 300 };
+    struct qw_hmap m;
+    assert_true(qw_hmap_init(&m, sizeof(uint32_t), sizeof(uint64_t), 200));
+    static uint64_t model[KEYS]; /* 0: absent, else the value */
+    memset(model, 0, sizeof model);
+    uint32_t present = 0, rnd = 12345;
+    for (int op = 0; op < 40000; op++) {
+        rnd = rnd * 1103515245u + 12345u;
+        uint32_t k = (rnd >> 8) % KEYS;
+        if ((rnd >> 28) & 1) {
+            assert_true(qw_hmap_remove(&m, &k) == (model[k] != 0));
+            if (model[k]) present--;
+            model[k] = 0;
+        } else if (!model[k] && present < 200) {
+            bool added = false;
+            uint64_t *v = qw_hmap_upsert(&m, &k, &added);
+            assert_non_null(v);
+            assert_true(added);
+            *v = (uint64_t)op + 1;
+            model[k] = (uint64_t)op + 1;
+            present++;
+        }
+        if (op % 97 == 0 || op > 39900) {
+            assert_int_equal(m.count, present);
+            for (uint32_t q = 0; q < KEYS; q++) {
+                uint64_t *v = qw_hmap_get(&m, &q);
+                if (model[q]) {
+                    assert_non_null(v);
+                    assert_true(*v == model[q]);
+                } else {
+                    assert_null(v);
+                }
+            }
+            uint32_t pos = 0, seen = 0;
+            const void *key;
+            void *val;
+            while (qw_hmap_next(&m, &pos, &key, &val)) {
+                assert_true(model[*(const uint32_t *)key] == *(uint64_t *)val);
+                seen++;
+            }
+            assert_int_equal(seen, present);
+        }
+    }
+    assert_false(qw_hmap_remove(&m, &(uint32_t){KEYS + 1}));
+    qw_hmap_free(&m);
+}
+
 struct key12 {
     uint32_t a, b, c; /* 12 bytes: not a multiple of the 8-byte slot padding */
 };
@@ -805,6 +857,7 @@ int main(void)
         cmocka_unit_test(siphash_reference_vectors),
         cmocka_unit_test(table_random_keys_differ),
         cmocka_unit_test(hmap_insert_get_upsert),
+        cmocka_unit_test(hmap_remove_matches_model),
         cmocka_unit_test(hmap_growth_keeps_values),
         cmocka_unit_test(hmap_cap_refuses_and_counts),
         cmocka_unit_test(hmap_iteration_visits_each_once),
