@@ -525,7 +525,7 @@ void qw_detect_frame_txn(struct qw_detector *d, const struct qw_packet *pkt,
 /* ---- anomalies ------------------------------------------------------------------------------ */
 
 void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const struct qw_packet *pkt,
-                       const char *name, const char *detail, uint64_t ts_ns)
+                       const char *name, const char *detail, bool about_client, uint64_t ts_ns)
 {
     /* Parsers name clear-text credential sightings "<proto>.cleartext_*" (docs/events); weak
      * security is listed in rules.c; every other anomaly is malformed protocol data. */
@@ -541,10 +541,10 @@ void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const str
     struct qw_addr asset, peer, *pp = NULL;
     memset(&asset, 0, sizeof asset);
     if (f) {
-        asset = *qw_flow_srv_ip(f);
-        peer = *qw_flow_cli_ip(f);
+        asset = about_client ? *qw_flow_cli_ip(f) : *qw_flow_srv_ip(f);
+        peer = about_client ? *qw_flow_srv_ip(f) : *qw_flow_cli_ip(f);
         pp = &peer;
-        fill_context(d, f, &x, ts_ns);
+        fill_context_of(d, f, &x, ts_ns, !about_client);
     } else if (pkt && pkt->has_mac) {
         /* a link-layer frame: the sender's MAC (qw_addr_from_mac); its owner and zone from
          * the site by MAC and VLAN */

@@ -193,8 +193,10 @@ void qw_detect_txn(struct qw_detector *d, const struct qw_flow *f, const struct 
 /* A transaction of a link-layer protocol (PROFINET DCP): no flow, the frame's MACs say who. */
 void qw_detect_frame_txn(struct qw_detector *d, const struct qw_packet *pkt,
                          const struct qw_proto *p, const struct qw_txn *t, uint64_t ts_ns);
+/* A parser anomaly: about the flow's server, or its client when `about_client` (emit.h), or a
+ * link-layer frame's sender when there is no flow. */
 void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const struct qw_packet *pkt,
-                       const char *name, const char *detail, uint64_t ts_ns);
+                       const char *name, const char *detail, bool about_client, uint64_t ts_ns);
 void qw_detect_flow_end(struct qw_detector *d, const struct qw_flow *f);
 /* The flow's client named who is behind the session (emit.h qw_emit_session_user). */
 void qw_detect_session_user(struct qw_detector *d, const struct qw_flow *f, const char *source,

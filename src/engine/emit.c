@@ -15,7 +15,12 @@ void qw_emit_txn(struct qw_pctx *ctx, const struct qw_txn *txn)
 
 void qw_emit_anomaly(struct qw_pctx *ctx, const char *name, const char *detail)
 {
-    if (ctx->sink && ctx->sink->anomaly) ctx->sink->anomaly(ctx->user, ctx, name, detail);
+    if (ctx->sink && ctx->sink->anomaly) ctx->sink->anomaly(ctx->user, ctx, name, detail, false);
+}
+
+void qw_emit_anomaly_client(struct qw_pctx *ctx, const char *name, const char *detail)
+{
+    if (ctx->sink && ctx->sink->anomaly) ctx->sink->anomaly(ctx->user, ctx, name, detail, true);
 }
 
 void qw_emit_identity(struct qw_pctx *ctx, bool server, const char *attr, const char *value,

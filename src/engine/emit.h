@@ -56,6 +56,10 @@ void qw_emit_txn(struct qw_pctx *ctx, const struct qw_txn *txn);
 /* A named, counted protocol anomaly, e.g. "modbus.invalid_length" (malformed, not truncated).
  * `detail` may be NULL. */
 void qw_emit_anomaly(struct qw_pctx *ctx, const char *name, const char *detail);
+/* An anomaly of what the flow's client itself sent, that its findings should name it for (the
+ * certificate a TLS client authenticated with: expired, self-signed). qw_emit_anomaly's are
+ * about the server, the device that offers the protocol. */
+void qw_emit_anomaly_client(struct qw_pctx *ctx, const char *name, const char *detail);
 
 /* An identity fact about one end of the flow: `server` true means the flow's server end (the
  * side the QW_DIR_TO_CLIENT bytes come from), false the client end, whoever answered whom.

@@ -61,13 +61,14 @@ static void sink_txn(void *user, struct qw_pctx *ctx, const struct qw_txn *t)
     qw_eventlog_end(el);
 }
 
-static void sink_anomaly(void *user, struct qw_pctx *ctx, const char *name, const char *detail)
+static void sink_anomaly(void *user, struct qw_pctx *ctx, const char *name, const char *detail,
+                         bool about_client)
 {
     struct qw_engine *e = user;
     e->stats.anomalies++;
     if (ctx->flow) ctx->flow->anomalies++;
     qw_obs_anomaly(&e->obs, name, ctx->ts_ns);
-    qw_detect_anomaly(&e->detect, ctx->flow, ctx->pkt, name, detail, ctx->ts_ns);
+    qw_detect_anomaly(&e->detect, ctx->flow, ctx->pkt, name, detail, about_client, ctx->ts_ns);
     struct qw_eventlog *el = e->cfg.events;
     if (!el) return;
     begin_record(el, ctx->ts_ns, "anomaly", ctx);
@@ -76,6 +77,7 @@ static void sink_anomaly(void *user, struct qw_pctx *ctx, const char *name, cons
     qw_json_str(&el->j, "event", name);
     if (detail) qw_json_str(&el->j, "detail", detail);
     qw_json_str(&el->j, "layer", ctx->proto ? ctx->proto->name : "stream");
+    if (about_client) qw_json_str(&el->j, "about", "client");
     qw_json_obj_end(&el->j);
     qw_eventlog_end(el);
 }

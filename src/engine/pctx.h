@@ -13,7 +13,8 @@ struct qw_flow;
 
 struct qw_emit_sink {
     void (*txn)(void *user, struct qw_pctx *ctx, const struct qw_txn *txn);
-    void (*anomaly)(void *user, struct qw_pctx *ctx, const char *name, const char *detail);
+    void (*anomaly)(void *user, struct qw_pctx *ctx, const char *name, const char *detail,
+                    bool about_client);
     void (*identity)(void *user, struct qw_pctx *ctx, bool server, const char *attr,
                      const char *value, size_t value_len);
     /* a fact about the address `ip` or `mac` (one is NULL) named in the message */

@@ -25,7 +25,8 @@ static void rec_txn(void *user, struct qw_pctx *ctx, const struct qw_txn *txn)
     r->txn.arg = NULL;
 }
 
-static void rec_anomaly(void *user, struct qw_pctx *ctx, const char *name, const char *detail)
+static void rec_anomaly(void *user, struct qw_pctx *ctx, const char *name, const char *detail,
+                        bool about_client)
 {
     struct qw_record_sink *rec = user;
     if (rec->nanomalies >= QW_REC_MAX) {
@@ -34,6 +35,7 @@ static void rec_anomaly(void *user, struct qw_pctx *ctx, const char *name, const
     }
     struct qw_rec_anomaly *a = &rec->anomalies[rec->nanomalies++];
     qw_copy_str(a->name, sizeof a->name, name);
+    a->about_client = about_client;
     if (detail) qw_copy_str(a->detail, sizeof a->detail, detail);
 }
 

@@ -22,6 +22,7 @@ struct qw_rec_txn {
 struct qw_rec_anomaly {
     char name[64];
     char detail[128];
+    bool about_client; /* qw_emit_anomaly_client */
 };
 
 struct qw_rec_identity {

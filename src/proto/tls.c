@@ -797,12 +797,20 @@ static void cert_identity(struct qw_pctx *ctx, unsigned d, const char *attr,
     identity(ctx, d, attr, buf, (size_t)n);
 }
 
+/* An anomaly of the certificate direction d sent: about the end that sent it, so an engineer's
+ * expired client certificate is not blamed on the server that checks it. */
+static void cert_anomaly(struct qw_pctx *ctx, unsigned d, const char *name, const char *detail)
+{
+    if (d == 0) qw_emit_anomaly_client(ctx, name, detail);
+    else qw_emit_anomaly(ctx, name, detail);
+}
+
 /* Identity facts and anomalies of the first certificate sent by direction d. Validity is judged
  * at the packet's time, never the wall clock, so a replayed capture gives the same answer. */
 static void cert_report(struct qw_pctx *ctx, unsigned d, const struct tls_cert_info *ci)
 {
     const struct tls_x509 *x = &ci->x;
-    if (ci->status == TLS_X509_MALFORMED) qw_emit_anomaly(ctx, "tls.malformed_certificate", NULL);
+    if (ci->status == TLS_X509_MALFORMED) cert_anomaly(ctx, d, "tls.malformed_certificate", NULL);
     cert_identity(ctx, d, "tls_cert_subject", &x->subject_cn, &x->subject_o);
     /* the certificate a client authenticates with names who is behind the session (an
      * OpenVPN user, a device's identity): the ledger shows its common name */
@@ -812,16 +820,16 @@ static void cert_report(struct qw_pctx *ctx, unsigned d, const struct tls_cert_i
     if (x->has_validity) {
         identity(ctx, d, "tls_cert_not_after", x->not_after_str, strlen(x->not_after_str));
         int64_t now_s = (int64_t)(now_ns(ctx) / 1000000000u);
-        if (x->not_after < now_s) qw_emit_anomaly(ctx, "tls.expired_certificate", x->not_after_str);
+        if (x->not_after < now_s) cert_anomaly(ctx, d, "tls.expired_certificate", x->not_after_str);
         else if (x->not_before > now_s)
-            qw_emit_anomaly(ctx, "tls.certificate_not_yet_valid", x->not_before_str);
+            cert_anomaly(ctx, d, "tls.certificate_not_yet_valid", x->not_before_str);
     }
     if (x->has_subject) {
         const char *ss = x->self_signed ? "true" : "false";
         identity(ctx, d, "tls_self_signed", ss, strlen(ss));
         if (x->self_signed)
-            qw_emit_anomaly(ctx, "tls.self_signed_certificate",
-                            x->subject_cn.len ? x->subject_cn.s : NULL);
+            cert_anomaly(ctx, d, "tls.self_signed_certificate",
+                         x->subject_cn.len ? x->subject_cn.s : NULL);
     }
 }
 

@@ -309,3 +309,77 @@ def s7_header(rosctr, pdu_ref, param, data=b"", err=None):
 def s7_setup_comm(pdu_ref=1, rosctr=1):
     """Setup communication (function 0xF0): max AMQ 1/1, PDU 480."""
     return s7_header(rosctr, pdu_ref, struct.pack("!BBHHH", 0xF0, 0, 1, 1, 480))
+
+
+# ---- TLS with certificates (RFC 5246, RFC 5280): enough for the parsers, not for a peer -------
+
+def der(tag, body):
+    """One DER TLV (definite length, short or long form)."""
+    n = len(body)
+    if n < 0x80:
+        return bytes([tag]) + bytes([n]) + body
+    ln = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(ln)]) + ln + body
+
+
+def _oid(dotted):
+    parts = [int(p) for p in dotted.split(".")]
+    out = bytes([40 * parts[0] + parts[1]])
+    for p in parts[2:]:
+        chunk = [p & 0x7F]
+        p >>= 7
+        while p:
+            chunk.append(0x80 | (p & 0x7F))
+            p >>= 7
+        out += bytes(reversed(chunk))
+    return der(0x06, out)
+
+
+def _name(cn, o=None):
+    rdns = [("2.5.4.3", cn)] + ([("2.5.4.10", o)] if o else [])
+    return der(0x30, b"".join(der(0x31, der(0x30, _oid(k) + der(0x0C, v.encode())))
+                              for k, v in rdns))
+
+
+def x509_cert(subject_cn, issuer_cn, not_before, not_after, subject_o=None, issuer_o=None,
+              serial=1):
+    """A DER X.509 v3 certificate; times are UTCTime text ("YYMMDDhhmmssZ"). The key and the
+    signature are filler bytes: nobody verifies them."""
+    sha256_rsa = der(0x30, _oid("1.2.840.113549.1.1.11") + b"\x05\x00")
+    rsa_key = der(0x30, der(0x02, b"\x00" + b"\xc3" * 128) + der(0x02, b"\x01\x00\x01"))
+    spki = der(0x30, der(0x30, _oid("1.2.840.113549.1.1.1") + b"\x05\x00") +
+               der(0x03, b"\x00" + rsa_key))
+    tbs = der(0x30, der(0xA0, der(0x02, b"\x02")) + der(0x02, bytes([serial])) + sha256_rsa +
+              _name(issuer_cn, issuer_o) +
+              der(0x30, der(0x17, not_before.encode()) + der(0x17, not_after.encode())) +
+              _name(subject_cn, subject_o) + spki)
+    return der(0x30, tbs + sha256_rsa + der(0x03, b"\x00" + b"\x5a" * 128))
+
+
+def tls_record(content_type, body, version=0x0303):
+    return struct.pack("!BHH", content_type, version, len(body)) + body
+
+
+def tls_handshake(msg_type, body):
+    return bytes([msg_type]) + len(body).to_bytes(3, "big") + body
+
+
+def tls_client_hello(suites=(0xC02F, 0xC030)):
+    body = struct.pack("!H", 0x0303) + bytes(32) + b"\x00"
+    body += struct.pack("!H", 2 * len(suites)) + b"".join(struct.pack("!H", s) for s in suites)
+    body += b"\x01\x00" + struct.pack("!H", 0)  # no compression, no extensions
+    return tls_record(22, tls_handshake(1, body), version=0x0301)
+
+
+def tls_server_hello(suite=0xC02F, request_cert=True):
+    body = struct.pack("!H", 0x0303) + bytes(range(32)) + b"\x00" + struct.pack("!HB", suite, 0)
+    msgs = tls_handshake(2, body)
+    if request_cert:  # CertificateRequest: RSA signing, no algorithms, no CAs
+        msgs += tls_handshake(13, b"\x01\x01" + struct.pack("!HH", 0, 0))
+    return tls_record(22, msgs + tls_handshake(14, b""))
+
+
+def tls_certificate(*certs):
+    """A Certificate message of the DER certificates given, leaf first, in one record."""
+    chain = b"".join(len(c).to_bytes(3, "big") + c for c in certs)
+    return tls_record(22, tls_handshake(11, len(chain).to_bytes(3, "big") + chain))

@@ -8,7 +8,8 @@
 # zone and severity; and their near misses: a device repeating its own gratuitous ARP, an
 # address answered by another MAC after more than a minute (a swapped device, which the
 # baseline reports as asset.mac_changed), a well-formed read of the largest allowed quantity,
-# a VNC server that asks for a password.
+# a VNC server that asks for a password. A client's expired self-signed TLS certificate is a
+# weakness of the client: its finding names the laptop, not the server that checked it.
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_qw_python
@@ -78,6 +79,20 @@ with pb.Writer(sys.argv[1], start="2026-11-20T10:00:00Z") as w:
             c.send(bytes(range(16, 32)))
         c.reply(struct.pack("!I", 0))
         c.close()
+    # proto.weak_security about a client: a vendor laptop in the cranes authenticates to the
+    # SCADA server with an expired self-signed certificate; the laptop is the asset, not the
+    # server (near miss: the server's own certificate is valid)
+    laptop = pb.Host("02:00:00:30:01:20", "10.30.1.20")
+    server = pb.Host("02:00:00:20:00:30", "10.20.0.30")
+    c = pb.Tcp(w, laptop, server, 443)
+    c.send(pb.tls_client_hello())
+    c.reply(pb.tls_server_hello() + pb.tls_certificate(
+        pb.x509_cert("scada01.terminal.example", "Terminal CA", "250101000000Z",
+                     "351231235959Z")))
+    c.send(pb.tls_certificate(pb.x509_cert("vendor-laptop-3", "vendor-laptop-3",
+                                           "150101000000Z", "201231235959Z",
+                                           subject_o="Crane Vendor", issuer_o="Crane Vendor")))
+    c.close()
 PY
 
 "$qw" analyze --quiet --site "$work/site.yaml" --db "$work/s.db" --events "$work/ev.json" \
@@ -109,8 +124,13 @@ assert mal == [("10.30.1.11", "10.20.0.20")], mal
 w = one("proto.weak_security", "10.30.1.12", "10.20.0.20", severity="high", owner="vendor",
         zone="cranes", peer_zone="scada", documented=False)
 assert w["evidence"]["anomaly"] == "vnc.no_authentication", w
-weak = [(a["asset"], a.get("peer")) for a in al if a["rule"] == "proto.weak_security"]
-assert weak == [("10.30.1.12", "10.20.0.20")], weak
+for anomaly in ("tls.expired_certificate", "tls.self_signed_certificate"):
+    t = [a for a in al if a["rule"] == "proto.weak_security" and a["evidence"]["anomaly"] == anomaly]
+    assert len(t) == 1 and t[0]["asset"] == "10.30.1.20" and t[0]["peer"] == "10.20.0.30", t
+    assert t[0]["owner"] == "vendor" and t[0]["zone"] == "cranes", t[0]
+    assert t[0]["peer_zone"] == "scada" and t[0]["evidence"]["anomaly"] == anomaly, t[0]
+weak = sorted((a["asset"], a.get("peer")) for a in al if a["rule"] == "proto.weak_security")
+assert weak == [("10.30.1.12", "10.20.0.20")] + [("10.30.1.20", "10.20.0.30")] * 2, weak
 print(len(al), "findings")
 PY
-pass "net.arp_conflict (second claimant, spoofed reply), proto.malformed, proto.weak_security; none on gratuitous ARP, a swap, a valid read, VNC with a password"
+pass "net.arp_conflict (second claimant, spoofed reply), proto.malformed, proto.weak_security (a VNC server; a client's certificate, on the client); none on gratuitous ARP, a swap, a valid read, VNC with a password"

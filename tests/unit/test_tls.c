@@ -948,6 +948,8 @@ static void test_certificate_anomalies(void **ts)
     assert_int_equal(qw_record_count_anomaly(&f->rec, "tls.expired_certificate"), 1);
     assert_int_equal(qw_record_count_anomaly(&f->rec, "tls.self_signed_certificate"), 1);
     assert_int_equal(f->rec.nanomalies, 3);
+    for (size_t i = 0; i < f->rec.nanomalies; i++) /* the server's certificate: its findings */
+        assert_false(f->rec.anomalies[i].about_client);
     assert_string_equal(f->rec.anomalies[0].detail, "TLS 1.0");
     assert_string_equal(f->rec.anomalies[1].detail, "2019-12-31T23:59:59Z");
     assert_string_equal(f->rec.anomalies[2].detail, "EDS-408A");
@@ -959,6 +961,42 @@ static void test_certificate_anomalies(void **ts)
     free(b);
     free(m);
     free(cert);
+}
+
+/* A client's expired self-signed certificate is the client's problem: its anomalies are about
+ * the client, so findings name the laptop, not the server that checked it. */
+static void test_client_certificate_anomalies(void **ts)
+{
+    struct fx *f = *ts;
+    struct ch_params p = spec_hello();
+    struct buf *b = buf_new(), *m = buf_new(), *cert = buf_new(), *e = buf_new();
+    client_hello(m, &p);
+    records(b, 22, m, 16384);
+    FEED_BUF(f, C2S, b);
+    b->n = m->n = 0;
+    server_hello(m, 0x0303, 0xc02f, 0, NULL, false, 0);
+    hs_msg(m, 13, e); /* CertificateRequest */
+    hs_msg(m, 14, e);
+    records(b, 22, m, 16384);
+    FEED_BUF(f, S2C, b);
+    b->n = m->n = 0;
+    struct cert_params cp = {"laptop-3", "Crane Vendor", "laptop-3", "Crane Vendor",
+                             "170101000000Z", "191231235959Z", 64};
+    certificate(cert, &cp);
+    const struct buf *chain[1] = {cert};
+    certificate_msg(m, chain, 1);
+    records(b, 22, m, 16384);
+    FEED_BUF(f, C2S, b);
+    flow_end(f);
+    assert_int_equal(qw_record_count_anomaly(&f->rec, "tls.expired_certificate"), 1);
+    assert_int_equal(qw_record_count_anomaly(&f->rec, "tls.self_signed_certificate"), 1);
+    assert_int_equal(f->rec.nanomalies, 2);
+    assert_true(f->rec.anomalies[0].about_client);
+    assert_true(f->rec.anomalies[1].about_client);
+    free(b);
+    free(m);
+    free(cert);
+    free(e);
 }
 
 /* A client certificate is a credential (auth); identities go to the client. */
@@ -1187,6 +1225,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_alert_fails_handshake, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_certificate_anomalies, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_client_certificate, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_client_certificate_anomalies, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_large_chain, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_inputs, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_gap_resync, fx_setup, fx_teardown),
