@@ -51,6 +51,16 @@ void qw_emit_session_user(struct qw_pctx *ctx, const char *source, const char *v
         ctx->sink->session_user(ctx->user, ctx, source, value, value_len);
 }
 
+void *qw_loan_take(struct qw_pctx *ctx)
+{
+    return ctx->sink && ctx->sink->loan_take ? ctx->sink->loan_take(ctx->user) : NULL;
+}
+
+void qw_loan_return(struct qw_pctx *ctx, void *buf)
+{
+    if (buf && ctx->sink && ctx->sink->loan_return) ctx->sink->loan_return(ctx->user, buf);
+}
+
 uint64_t qw_pctx_time(const struct qw_pctx *ctx)
 {
     return ctx->ts_ns;

@@ -86,6 +86,16 @@ void qw_emit_identity_mac(struct qw_pctx *ctx, const uint8_t mac[6], const char 
 void qw_emit_session_user(struct qw_pctx *ctx, const char *source, const char *value,
                           size_t value_len);
 
+/* A buffer a parser borrows from the engine while one message spans packets (the TLS handshake
+ * message being put together), so that no flow carries one for its whole life. */
+#define QW_LOAN_BYTES 8192u
+/* Borrow a QW_LOAN_BYTES buffer. It counts against the parser memory cap (--app-cap): NULL past
+ * it (counted), and the parser does without (the message is counted, not decoded). */
+void *qw_loan_take(struct qw_pctx *ctx);
+/* Give it back: as soon as the message is done, and at the latest in the parser's flow_end (the
+ * engine frees the flow's state right after). */
+void qw_loan_return(struct qw_pctx *ctx, void *buf);
+
 /* Packet time (ns since the epoch) of the data being parsed. */
 uint64_t qw_pctx_time(const struct qw_pctx *ctx);
 

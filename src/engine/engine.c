@@ -142,8 +142,46 @@ static void sink_session_user(void *user, struct qw_pctx *ctx, const char *sourc
     if (ctx->flow) qw_detect_session_user(&e->detect, ctx->flow, source, value, len);
 }
 
-static const struct qw_emit_sink engine_sink = {sink_txn, sink_anomaly, sink_identity,
-                                                sink_identity_addr, sink_session_user};
+/* Buffers lent to parsers count as parser state (app_memcap); those given back are kept for
+ * the next loan, up to QW_LOAN_KEEP, so lending allocates only while the peak grows. */
+#define QW_LOAN_KEEP 64u
+
+static void *sink_loan_take(void *user)
+{
+    struct qw_engine *e = user;
+    if (e->stats.app_mem + QW_LOAN_BYTES > e->cfg.app_memcap) {
+        e->stats.loans_refused++;
+        return NULL;
+    }
+    void *b = e->loan_free;
+    if (b) {
+        e->loan_free = *(void **)b;
+        e->loan_free_n--;
+    } else if (!(b = malloc(QW_LOAN_BYTES))) {
+        e->stats.loans_refused++;
+        return NULL;
+    }
+    e->stats.app_mem += QW_LOAN_BYTES;
+    if (e->stats.app_mem > e->stats.app_mem_peak) e->stats.app_mem_peak = e->stats.app_mem;
+    return b;
+}
+
+static void sink_loan_return(void *user, void *buf)
+{
+    struct qw_engine *e = user;
+    e->stats.app_mem -= QW_LOAN_BYTES;
+    if (e->loan_free_n >= QW_LOAN_KEEP) {
+        free(buf);
+        return;
+    }
+    *(void **)buf = e->loan_free;
+    e->loan_free = buf;
+    e->loan_free_n++;
+}
+
+static const struct qw_emit_sink engine_sink = {sink_txn,          sink_anomaly,     sink_identity,
+                                                sink_identity_addr, sink_session_user,
+                                                sink_loan_take,     sink_loan_return};
 
 static void pctx_for(struct qw_engine *e, struct qw_pctx *ctx, struct qw_flow *f, uint64_t ts)
 {
@@ -706,6 +744,12 @@ void qw_engine_free(struct qw_engine *e)
     free(e->probe_ix);
     e->probe_ix = NULL;
     states_release(e);
+    while (e->loan_free) {
+        void *b = e->loan_free;
+        e->loan_free = *(void **)b;
+        free(b);
+    }
+    e->loan_free_n = 0;
     qw_obs_free(&e->obs);
     qw_detect_free(&e->detect);
 }
@@ -829,6 +873,7 @@ void qw_engine_limits(const struct qw_engine *e, struct qw_engine_limits *out)
     out->stream_refused = e->stats.stream_refused;
     out->frag_evicted = e->stats.frag_evicted;
     out->app_refused = e->stats.app_refused;
+    out->loans_refused = e->stats.loans_refused;
     out->assets_refused = qw_obs_hosts_refused(&e->obs);
     out->edges_refused = qw_obs_edges_refused(&e->obs);
 }

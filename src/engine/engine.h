@@ -61,6 +61,7 @@ struct qw_engine_stats {
     uint64_t frag_evicted;   /* IP datagrams dropped unfinished at frag_cap, all sources */
     uint64_t frag_refused;   /* IP fragments dropped for want of memory */
     uint64_t app_refused;    /* flows left without a parser at app_memcap */
+    uint64_t loans_refused;  /* buffers not lent at app_memcap (qw_loan_take) */
     uint64_t stream_refused; /* unparsed tails dropped at reasm_memcap (set when finished: the
                                 count lives in the engine's thread until then) */
     size_t app_mem, app_mem_peak; /* bytes of parser state held */
@@ -74,10 +75,11 @@ struct qw_engine_limits {
     uint64_t stream_refused;     /* reasm_memcap: unparsed PDU tails dropped (a gap) */
     uint64_t frag_evicted;       /* frag_cap: unfinished datagrams dropped */
     uint64_t app_refused;        /* app_memcap: flows left without a parser */
+    uint64_t loans_refused;      /* app_memcap: messages spanning packets not put together */
     uint64_t assets_refused;     /* asset_cap: host, identity and binding updates refused */
     uint64_t edges_refused;      /* edge_cap: edge and edge-operation updates refused */
 };
-QW_COUNTERS_ONLY(struct qw_engine_limits, 8); /* summed over engines (qw_counters_add) */
+QW_COUNTERS_ONLY(struct qw_engine_limits, 9); /* summed over engines (qw_counters_add) */
 
 /* Parsers by transport and by hinted port, for probing (engine.c). */
 struct qw_probe_index {
@@ -105,6 +107,8 @@ struct qw_engine {
     struct qw_probe_index *probe_ix; /* which parsers to probe first (engine.c) */
     struct app_free **app_free;      /* per registry index: parser states kept for reuse */
     size_t app_free_bytes;
+    void *loan_free;                 /* lent buffers given back, kept for the next loan */
+    size_t loan_free_n;
 };
 
 bool qw_engine_init(struct qw_engine *e, const struct qw_engine_config *cfg);

@@ -79,8 +79,34 @@ static void rec_session_user(void *user, struct qw_pctx *ctx, const char *source
     rec->nsession_users++;
 }
 
-static const struct qw_emit_sink record_sink = {rec_txn, rec_anomaly, rec_identity,
-                                                rec_identity_addr, rec_session_user};
+static void *rec_loan_take(void *user)
+{
+    struct qw_record_sink *rec = user;
+    for (size_t i = 0; i < QW_REC_LOANS; i++) {
+        if (rec->loan_used[i]) continue;
+        rec->loan_used[i] = true;
+        rec->loans_out++;
+        rec->loans_taken++;
+        memset(rec->loan_pool[i], 0xA5, QW_LOAN_BYTES); /* nothing may rely on its content */
+        return rec->loan_pool[i];
+    }
+    return NULL;
+}
+
+static void rec_loan_return(void *user, void *buf)
+{
+    struct qw_record_sink *rec = user;
+    for (size_t i = 0; i < QW_REC_LOANS; i++) {
+        if (buf != rec->loan_pool[i]) continue;
+        if (rec->loan_used[i]) rec->loans_out--;
+        rec->loan_used[i] = false;
+        memset(rec->loan_pool[i], 0x5A, QW_LOAN_BYTES); /* a use after return reads garbage */
+    }
+}
+
+static const struct qw_emit_sink record_sink = {rec_txn,          rec_anomaly,   rec_identity,
+                                                rec_identity_addr, rec_session_user,
+                                                rec_loan_take,     rec_loan_return};
 
 void qw_record_sink_init(struct qw_record_sink *rec, struct qw_pctx *ctx,
                          const struct qw_proto *proto)

@@ -11,6 +11,7 @@
 #include "engine/pctx.h"
 
 #define QW_REC_MAX 256
+#define QW_REC_LOANS 4 /* buffers the sink can lend at once (qw_loan_take) */
 #define QW_REC_JSON_MAX 4096
 
 struct qw_rec_txn {
@@ -51,6 +52,11 @@ struct qw_record_sink {
     char session_user_source[24]; /* the last qw_emit_session_user, "" when none */
     char session_user[128];
     size_t nsession_users;
+    /* qw_loan_take: a fixed pool, so a test that stops mid-message leaks nothing */
+    unsigned char loan_pool[QW_REC_LOANS][QW_LOAN_BYTES];
+    bool loan_used[QW_REC_LOANS];
+    size_t loans_out;   /* lent and not given back */
+    size_t loans_taken; /* every loan since init */
     size_t dropped;
 };
 

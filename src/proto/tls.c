@@ -47,9 +47,12 @@
  *
  * Messages that span records are copied into one reassembly buffer shared by both directions
  * (TLS_HS_BUF): a handshake flight goes one way at a time, so the two directions never need it
- * together in valid traffic (when they do, the older message is counted but not decoded). A
- * message inside a single record is decoded in place. Past the buffer only the message's start is
- * kept, which is enough for the first certificate of a long chain.
+ * together in valid traffic (when they do, the older message is counted but not decoded). The
+ * buffer is borrowed from the engine (qw_loan_take) when such a message starts and given back
+ * when it ends, so a TLS flow's state is about 3.5 KiB for its whole life, not 11.5; past the
+ * parser memory cap no buffer is lent and the message is counted, not decoded. A message inside
+ * a single record is decoded in place. Past the buffer only the message's start is kept, which is
+ * enough for the first certificate of a long chain.
  *
  * After a gap the direction resynchronises on the next plausible record header whose record is
  * followed by another plausible header (or by the end of the data). */
@@ -241,8 +244,12 @@ struct tls_state {
     bool embedded;
     tls_embed_txn_fn *embed_txn;
     void *embed_arg;
-    uint8_t hs_buf[TLS_HS_BUF];
+    uint8_t *hs_buf;     /* TLS_HS_BUF bytes lent by the engine (qw_loan_take) while a message
+                            spans records; NULL otherwise, so a flow does not carry 8 KiB for
+                            its whole life */
 };
+
+_Static_assert(TLS_HS_BUF <= QW_LOAN_BYTES, "the handshake buffer is a loan");
 
 _Static_assert(sizeof(struct tls_state) <= TLS_EMBED_STATE_SIZE,
                "TLS_EMBED_STATE_SIZE must hold struct tls_state");
@@ -889,21 +896,31 @@ static void on_message(struct qw_pctx *ctx, struct tls_state *st, unsigned d, ui
     }
 }
 
-static void hs_release(struct tls_state *st, unsigned d)
+/* Give the handshake buffer back to the engine if no message holds it. Without a context (a gap
+ * reported by an embedding parser) it stays until the next call that has one. */
+static void hs_give_back(struct qw_pctx *ctx, struct tls_state *st)
+{
+    if (!ctx || !st->hs_buf || st->hs_owner) return;
+    qw_loan_return(ctx, st->hs_buf);
+    st->hs_buf = NULL;
+}
+
+static void hs_release(struct qw_pctx *ctx, struct tls_state *st, unsigned d)
 {
     st->d[d].hs_buffering = false;
     if (owns_buf(st, d)) {
         st->hs_owner = 0;
         st->hs_buf_len = 0;
     }
+    hs_give_back(ctx, st);
 }
 
-static void hs_reset(struct tls_state *st, unsigned d)
+static void hs_reset(struct qw_pctx *ctx, struct tls_state *st, unsigned d)
 {
     struct tls_dir *dd = &st->d[d];
     dd->hs_hdr_have = 0;
     dd->hs_len = dd->hs_have = 0;
-    hs_release(st, d);
+    hs_release(ctx, st, d);
 }
 
 /* The fragment of one plaintext handshake record. */
@@ -927,15 +944,20 @@ static void hs_feed(struct qw_pctx *ctx, struct tls_state *st, unsigned d, const
                 on_message(ctx, st, d, dd->hs_hdr[0], p, dd->hs_len, false);
                 p += dd->hs_len;
                 n -= dd->hs_len;
-                hs_reset(st, d);
+                hs_reset(ctx, st, d);
                 continue;
             }
-            /* The message spans records: copy it. The other direction's unfinished message, if
-             * any, loses the buffer (it will be counted, not decoded). */
-            if (st->hs_owner && !owns_buf(st, d)) st->d[st->hs_owner - 1u].hs_buffering = false;
-            st->hs_owner = (uint8_t)(d + 1u);
-            st->hs_buf_len = 0;
-            dd->hs_buffering = true;
+            /* The message spans records: copy it into a borrowed buffer (without one, past the
+             * parser memory cap, it is counted, not decoded). The other direction's unfinished
+             * message, if any, loses the buffer (it will be counted, not decoded). */
+            if (!st->hs_buf) st->hs_buf = qw_loan_take(ctx);
+            if (st->hs_buf) {
+                if (st->hs_owner && !owns_buf(st, d))
+                    st->d[st->hs_owner - 1u].hs_buffering = false;
+                st->hs_owner = (uint8_t)(d + 1u);
+                st->hs_buf_len = 0;
+                dd->hs_buffering = true;
+            }
         }
         size_t take = dd->hs_len - dd->hs_have;
         if (take > n) take = n;
@@ -954,7 +976,7 @@ static void hs_feed(struct qw_pctx *ctx, struct tls_state *st, unsigned d, const
                            st->hs_buf_len < dd->hs_len);
             else
                 on_message(ctx, st, d, dd->hs_hdr[0], NULL, dd->hs_len, true);
-            hs_reset(st, d);
+            hs_reset(ctx, st, d);
         }
     }
 }
@@ -963,7 +985,7 @@ static void on_ccs(struct qw_pctx *ctx, struct tls_state *st, unsigned d)
 {
     if (st->tls13) return; /* [TLS13] D.4: a compatibility record, nothing changes */
     st->d[d].opaque = true;
-    hs_reset(st, d);
+    hs_reset(ctx, st, d);
     if (is_server_side(st, d)) server_went_opaque(ctx, st);
 }
 
@@ -1249,7 +1271,7 @@ static size_t tls_parse(struct qw_pctx *ctx, void *state, enum qw_dir dir, const
         if (!header_ok(type, version, rlen)) {
             qw_emit_anomaly(ctx, "tls.malformed_record", NULL);
             dd->resync = true;
-            hs_reset(st, d);
+            hs_reset(ctx, st, d);
             off += 1;
             continue;
         }
@@ -1260,7 +1282,7 @@ static size_t tls_parse(struct qw_pctx *ctx, void *state, enum qw_dir dir, const
             dd->opaque_bytes += rlen;
             if (type == TLS_CT_APPDATA && !dd->opaque) {
                 dd->opaque = true;
-                hs_reset(st, d);
+                hs_reset(ctx, st, d);
                 if (is_server_side(st, d)) server_went_opaque(ctx, st);
             }
             off += TLS_REC_HDR;
@@ -1288,19 +1310,28 @@ static size_t tls_parse(struct qw_pctx *ctx, void *state, enum qw_dir dir, const
 
 static void tls_gap(struct qw_pctx *ctx, void *state, enum qw_dir dir)
 {
-    (void)ctx;
     struct tls_state *st = state;
     unsigned d = dir_idx(dir);
     struct tls_dir *dd = &st->d[d];
     dd->skip = dd->feed = 0;
-    hs_reset(st, d);
+    hs_reset(ctx, st, d);
     if (st->sslv2_session) dd->lost = true; /* SSL 2.0 records have no recognisable header */
     else dd->resync = true;
 }
 
+/* The handshake still outstanding is written, and a borrowed buffer given back whatever holds
+ * it (the flow's state goes next). */
+static void tls_end(struct qw_pctx *ctx, struct tls_state *st)
+{
+    emit_handshake(ctx, st);
+    st->hs_owner = 0;
+    st->d[0].hs_buffering = st->d[1].hs_buffering = false;
+    hs_give_back(ctx, st);
+}
+
 static void tls_flow_end(struct qw_pctx *ctx, void *state)
 {
-    emit_handshake(ctx, state);
+    tls_end(ctx, state);
 }
 
 /* ---- Probe --------------------------------------------------------------------------------- */
@@ -1420,7 +1451,7 @@ void tls_embed_gap(struct tls_embed *e, enum qw_dir dir)
 
 void tls_embed_finish(struct qw_pctx *ctx, struct tls_embed *e)
 {
-    emit_handshake(ctx, embed_state(e));
+    tls_end(ctx, embed_state(e));
 }
 
 void tls_embed_counts(const struct tls_embed *e, enum qw_dir dir, struct tls_embed_counts *out)

@@ -927,6 +927,9 @@ static void check_handshake(const struct fx *f)
     identity_is(f, true, "tls_sni", "vpn-gw.terminal.example");
     identity_is(f, false, "tls_cert_subject", "CN=vendor-engineer-07, O=Crane Vendor GmbH");
     assert_string_equal(f->rec.session_user, "vendor-engineer-07"); /* who dialled in */
+    /* the certificates spanned control packets: buffers were borrowed, and all given back */
+    assert_true(f->rec.loans_taken > 0);
+    assert_int_equal(f->rec.loans_out, 0);
     assert_string_equal(f->rec.session_user_source, "client_certificate");
     identity_is(f, false, "tls_cert_issuer", "CN=Terminal VPN CA, O=Port Authority");
     assert_int_equal(count_identity_of(f, false, "ja3"), 1);

@@ -1056,6 +1056,9 @@ static void test_large_chain(void **ts)
     certificate_msg(m, chain, 2);
     records(b, 22, m, 4000);
     FEED_BUF(f, S2C, b);
+    /* the message spanned records: one buffer was borrowed and is back once it was read */
+    assert_int_equal(f->rec.loans_taken, 1);
+    assert_int_equal(f->rec.loans_out, 0);
     flow_end(f);
     assert_int_equal(f->rec.ntxns, 1);
     JSON_HAS(f, 0,
@@ -1066,6 +1069,40 @@ static void test_large_chain(void **ts)
     free(m);
     free(c1);
     free(c2);
+}
+
+/* Past the parser memory cap no buffer is lent: a message that spans records is counted, not
+ * decoded, the handshake is still written, and nothing is misread. A message in one record
+ * needs none. A buffer held when the flow ends is given back. */
+static void test_no_loan(void **ts)
+{
+    struct fx *f = *ts;
+    struct buf *b = buf_new(), *m = buf_new(), *c1 = buf_new();
+    certificate(c1, &plc_cert);
+    server_hello(m, 0x0303, 0xc02f, 0, NULL, false, 0);
+    const struct buf *chain[1] = {c1};
+    certificate_msg(m, chain, 1);
+    records(b, 22, m, 300); /* the certificate spans several records */
+    for (size_t i = 0; i < QW_REC_LOANS; i++) f->rec.loan_used[i] = true; /* the cap */
+    FEED_BUF(f, S2C, b);
+    flow_end(f);
+    assert_int_equal(f->rec.loans_taken, 0);
+    assert_int_equal(f->rec.ntxns, 1);
+    JSON_HAS(f, 0, "\"messages\":[\"server_hello\",\"certificate\"]");
+    assert_null(strstr(f->rec.txns[0].json, "subject_cn"));
+    assert_null(qw_record_identity(&f->rec, true, "tls_cert_subject"));
+    assert_int_equal(f->rec.nanomalies, 0);
+    /* with buffers to lend, a flow that ends in the middle of the message gives its one back */
+    fx_reset(f);
+    b->n = 0;
+    records(b, 22, m, 300);
+    feed(f, S2C, b->b, b->n - 100);
+    assert_int_equal(f->rec.loans_out, 1);
+    flow_end(f);
+    assert_int_equal(f->rec.loans_out, 0);
+    free(b);
+    free(m);
+    free(c1);
 }
 
 static void test_malformed_inputs(void **ts)
@@ -1228,6 +1265,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_certificate_anomalies, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_large_chain, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_no_loan, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_inputs, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_gap_resync, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sslv2_compatible_hello, fx_setup, fx_teardown),
