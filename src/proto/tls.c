@@ -905,6 +905,12 @@ static void hs_give_back(struct qw_pctx *ctx, struct tls_state *st)
     st->hs_buf = NULL;
 }
 
+/* Is direction d's message being copied into the borrowed buffer? */
+static bool copying(const struct tls_state *st, unsigned d)
+{
+    return st->d[d].hs_buffering && owns_buf(st, d) && st->hs_buf;
+}
+
 static void hs_release(struct qw_pctx *ctx, struct tls_state *st, unsigned d)
 {
     st->d[d].hs_buffering = false;
@@ -961,7 +967,7 @@ static void hs_feed(struct qw_pctx *ctx, struct tls_state *st, unsigned d, const
         }
         size_t take = dd->hs_len - dd->hs_have;
         if (take > n) take = n;
-        if (dd->hs_buffering && owns_buf(st, d)) {
+        if (copying(st, d)) {
             size_t room = TLS_HS_BUF - st->hs_buf_len;
             size_t k = take < room ? take : room;
             memcpy(st->hs_buf + st->hs_buf_len, p, k);
@@ -971,7 +977,7 @@ static void hs_feed(struct qw_pctx *ctx, struct tls_state *st, unsigned d, const
         p += take;
         n -= take;
         if (dd->hs_have == dd->hs_len) {
-            if (dd->hs_buffering && owns_buf(st, d))
+            if (copying(st, d))
                 on_message(ctx, st, d, dd->hs_hdr[0], st->hs_buf, st->hs_buf_len,
                            st->hs_buf_len < dd->hs_len);
             else
