@@ -309,20 +309,40 @@ struct ovpn_side {
     uint64_t ts_ns;
 };
 
-/* A control packet's payload that arrived ahead of its turn. */
+/* A control packet's payload that arrived ahead of its turn (its bytes in the direction's
+ * borrowed buffer, slot by slot). */
 struct ovpn_held {
     bool used;
     uint16_t len;
     uint32_t mpid;
-    uint8_t data[OVPN_HOLD_BYTES];
 };
 
 /* One direction of the TLS session's byte stream. */
 struct ovpn_rx {
     bool synced;   /* `next` is known (from this side's reset, or its first control packet) */
     uint32_t next; /* the message packet id whose payload the stream wants next */
+    /* OVPN_HOLD_SLOTS payloads of OVPN_HOLD_BYTES, lent by the engine (qw_loan_take) only while
+     * one waits its turn: reordering is rare, so a flow does not carry them for its life */
+    uint8_t *hold;
     struct ovpn_held held[OVPN_HOLD_SLOTS];
 };
+
+_Static_assert(OVPN_HOLD_SLOTS * OVPN_HOLD_BYTES <= QW_LOAN_BYTES, "held payloads are a loan");
+
+static uint8_t *held_data(const struct ovpn_rx *rx, const struct ovpn_held *h)
+{
+    return rx->hold + (size_t)(h - rx->held) * OVPN_HOLD_BYTES;
+}
+
+/* Give the direction's buffer back once nothing waits in it. */
+static void ovpn_rx_give_back(struct qw_pctx *ctx, struct ovpn_rx *rx)
+{
+    if (!rx->hold) return;
+    for (unsigned i = 0; i < OVPN_HOLD_SLOTS; i++)
+        if (rx->held[i].used) return;
+    qw_loan_return(ctx, rx->hold);
+    rx->hold = NULL;
+}
 
 /* Per direction, for the summary. */
 struct ovpn_tls_counts {
@@ -554,7 +574,7 @@ static void ovpn_rx_drain(struct qw_pctx *ctx, struct ovpn_state *st, unsigned d
             struct ovpn_held *h = &rx->held[i];
             if (!h->used || h->mpid != rx->next) continue;
             h->used = false;
-            ovpn_rx_read(ctx, st, d, h->data, h->len);
+            ovpn_rx_read(ctx, st, d, held_data(rx, h), h->len);
             more = true;
         }
     }
@@ -580,7 +600,7 @@ static void ovpn_rx_skip_to(struct qw_pctx *ctx, struct ovpn_state *st, unsigned
             rx->next = first->mpid;
         }
         first->used = false;
-        ovpn_rx_read(ctx, st, d, first->data, first->len);
+        ovpn_rx_read(ctx, st, d, held_data(rx, first), first->len);
     }
     if (upto != rx->next) {
         st->tls_count[d].lost += upto - rx->next;
@@ -601,6 +621,7 @@ static void ovpn_rx_flush(struct qw_pctx *ctx, struct ovpn_state *st, unsigned d
         any = any || h->used;
     }
     if (any) ovpn_rx_skip_to(ctx, st, d, last + 1);
+    ovpn_rx_give_back(ctx, rx);
 }
 
 /* The payload of a P_CONTROL_V1 from direction d of the session being read. */
@@ -621,6 +642,7 @@ static void ovpn_rx_packet(struct qw_pctx *ctx, struct ovpn_state *st, unsigned 
     if (ahead == 0) {
         ovpn_rx_read(ctx, st, d, p, n);
         ovpn_rx_drain(ctx, st, d);
+        ovpn_rx_give_back(ctx, rx);
         return;
     }
     struct ovpn_held *room = NULL;
@@ -634,16 +656,20 @@ static void ovpn_rx_packet(struct qw_pctx *ctx, struct ovpn_state *st, unsigned 
     }
     /* Over TCP nothing overtakes: an id ahead means the ones before were lost with a gap. */
     if (!st->tcp && room && ahead < OVPN_HOLD_AHEAD && n <= OVPN_HOLD_BYTES) {
-        room->used = true;
-        room->mpid = mpid;
-        room->len = (uint16_t)n;
-        memcpy(room->data, p, n);
-        st->tls_count[d].reordered++;
-        return;
+        if (!rx->hold) rx->hold = qw_loan_take(ctx); /* past the memory cap: none, a gap */
+        if (rx->hold) {
+            room->used = true;
+            room->mpid = mpid;
+            room->len = (uint16_t)n;
+            memcpy(held_data(rx, room), p, n);
+            st->tls_count[d].reordered++;
+            return;
+        }
     }
     ovpn_rx_skip_to(ctx, st, d, mpid);
     ovpn_rx_read(ctx, st, d, p, n);
     ovpn_rx_drain(ctx, st, d);
+    ovpn_rx_give_back(ctx, rx);
 }
 
 /* The TLS session being read ends: what is held is read, the outstanding handshake written. */
