@@ -133,9 +133,19 @@ struct sy_actor *sy_ssh_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s,
                               uint64_t duration);
 
 /* ---- act_openvpn.c ---- */
-/* Scripted: an OpenVPN tunnel over TCP 443 from `c` to `s`: hard resets, then data packets
- * (keepalives, bursts) for `duration`. */
+/* Scripted: an OpenVPN tunnel over TCP 443 from `c` to `s`: hard resets, the control channel's
+ * TLS 1.2 handshake with certificates on both sides, then data packets (keepalives, bursts) for
+ * `duration`. */
 struct sy_actor *sy_openvpn_tcp_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s,
                                       uint64_t start, uint64_t duration);
+/* A certificate the tunnel's handshake shows (docs/synth.md). */
+struct sy_ovpn_cert {
+    const char *subject_cn, *subject_o, *issuer_cn, *issuer_o;
+    uint64_t not_before, not_after; /* seconds since 1970 */
+};
+/* The relay's (server) and the box's (client) certificates in a capture that starts at
+ * start_unix; the truth file repeats them. */
+void sy_openvpn_certs(const struct sy_dev *box, uint64_t start_unix, struct sy_ovpn_cert *server,
+                      struct sy_ovpn_cert *client);
 
 #endif

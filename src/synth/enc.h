@@ -1,7 +1,7 @@
 /* Application-protocol encoders for the synthetic capture. Each writes one message into a
  * caller buffer (a frame's payload area, SY_MTU - 40 bytes at least) and returns its length.
  * One file per protocol: enc_modbus.c, enc_dhcp.c, enc_dns.c, enc_ntp.c, enc_ssh.c, enc_s7.c,
- * enc_dnp3.c (Telnet is plain text and option bytes, written by act_telnet.c). */
+ * enc_dnp3.c, enc_tls.c (Telnet is plain text and option bytes, written by act_telnet.c). */
 #ifndef QW_SYNTH_ENC_H
 #define QW_SYNTH_ENC_H
 
@@ -141,5 +141,51 @@ size_t sy_dnp3_g1v2(uint8_t *p, const uint8_t *flags, unsigned n);  /* binary in
 size_t sy_dnp3_g30v2(uint8_t *p, const int16_t *v, unsigned n);     /* 16-bit analogs, flags */
 size_t sy_dnp3_g32v2(uint8_t *p, const uint8_t *idx, const int16_t *v, unsigned n); /* events */
 size_t sy_dnp3_g52v2(uint8_t *p, uint16_t ms); /* time delay fine */
+
+/* ---- TLS 1.2 (RFC 5246) with ECDHE (RFC 8422, x25519) and X.509 v3 certificates (RFC 5280) ----
+ * Unlike the encoders above these take the buffer's capacity: certificates and flights are
+ * built into the caller's arrays, and each function returns 0, having written nothing beyond
+ * `cap`, when they do not fit. Key material, signatures and ciphertext are random bytes from
+ * the rng: the structure is real, the cryptography is not. */
+#define SY_TLS_RECORD_HDR 5 /* type, version, 16-bit length */
+#define SY_TLS_SUITE 0xc030 /* TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, what the server picks */
+#define SY_TLS_SUITE_NAME "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
+#define SY_X509_KEY_ID_LEN 20 /* subject/authority key identifiers: a SHA-1's size (RFC 5280) */
+
+struct sy_x509_spec {
+    const char *issuer_cn, *issuer_o, *subject_cn, *subject_o; /* UTF8String values */
+    uint64_t not_before, not_after; /* seconds since 1970 (UTCTime before 2050, else
+                                     * GeneralizedTime) */
+    bool server; /* extended key usage serverAuth (and keyEncipherment), else clientAuth */
+    const uint8_t *issuer_key_id; /* SY_X509_KEY_ID_LEN bytes: the authority key identifier */
+};
+
+/* An X.509 v3 certificate (DER): random 16-byte serial, sha256WithRSAEncryption, issuer and
+ * subject Names (O, CN), validity, an RSA-2048 public key (random odd modulus with its top bit
+ * set, exponent 65537), extensions basicConstraints (not a CA), keyUsage, extKeyUsage and the
+ * key identifiers, and a random 256-byte signature. */
+size_t sy_x509_cert(uint8_t *b, size_t cap, const struct sy_x509_spec *s, struct sy_rng *r);
+/* A Name (DER) of O and CN, as a CertificateRequest lists its acceptable CAs. */
+size_t sy_x509_name(uint8_t *b, size_t cap, const char *cn, const char *o);
+
+/* The flights of a full TLS 1.2 handshake with client authentication, each one or more whole
+ * records (one handshake message per record): */
+/* ClientHello (no SNI, no session id; ECDHE and DHE suites with AES-GCM, ChaCha20 and AES-CBC;
+ * renegotiation_info, ec_point_formats, supported_groups, encrypt_then_mac,
+ * extended_master_secret, signature_algorithms) */
+size_t sy_tls_client_hello(uint8_t *b, size_t cap, struct sy_rng *r);
+/* ServerHello (SY_TLS_SUITE), Certificate (one certificate), ServerKeyExchange (x25519, an
+ * RSA-PSS signature), CertificateRequest (naming the DER Name ca_name), ServerHelloDone */
+size_t sy_tls_server_flight(uint8_t *b, size_t cap, const uint8_t *cert, size_t cert_len,
+                            const uint8_t *ca_name, size_t ca_name_len, struct sy_rng *r);
+/* Certificate, ClientKeyExchange, CertificateVerify, ChangeCipherSpec, Finished (encrypted) */
+size_t sy_tls_client_flight(uint8_t *b, size_t cap, const uint8_t *cert, size_t cert_len,
+                            struct sy_rng *r);
+/* ChangeCipherSpec, Finished (encrypted) */
+size_t sy_tls_server_finish(uint8_t *b, size_t cap, struct sy_rng *r);
+/* One application-data record of `plain_len` bytes, AES-256-GCM protected: its explicit nonce
+ * is the record's sequence number `seq` (the Finished is 0), then random ciphertext and tag. */
+size_t sy_tls_app_data(uint8_t *b, size_t cap, uint64_t seq, size_t plain_len,
+                       struct sy_rng *r);
 
 #endif

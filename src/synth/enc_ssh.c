@@ -19,11 +19,6 @@
 #define MSG_KEX_ECDH_INIT 30
 #define MSG_KEX_ECDH_REPLY 31
 
-static void random_bytes(uint8_t *p, size_t n, struct sy_rng *r)
-{
-    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(sy_rand(r) >> 56);
-}
-
 static size_t put_string(uint8_t *p, const void *s, size_t len)
 {
     sy_put32(p, (uint32_t)len);
@@ -41,7 +36,7 @@ static size_t finish(uint8_t *b, size_t len, struct sy_rng *r)
 {
     size_t pad = 8 - (5 + len) % 8;
     if (pad < 4) pad += 8;
-    random_bytes(b + 5 + len, pad, r);
+    sy_rand_bytes(r, b + 5 + len, pad);
     sy_put32(b, (uint32_t)(1 + len + pad));
     b[4] = (uint8_t)pad;
     return 5 + len + pad;
@@ -78,7 +73,7 @@ size_t sy_ssh_kexinit(uint8_t *b, struct sy_rng *r, bool server)
     uint8_t *p = b + 5;
     size_t n = 0;
     p[n++] = MSG_KEXINIT;
-    random_bytes(p + n, 16, r); /* cookie */
+    sy_rand_bytes(r, p + n, 16); /* cookie */
     n += 16;
     for (int i = 0; i < 10; i++) n += put_cstr(p + n, lists[i]);
     p[n++] = 0; /* first_kex_packet_follows */
@@ -91,7 +86,7 @@ size_t sy_ssh_ecdh_init(uint8_t *b, struct sy_rng *r)
 {
     uint8_t *p = b + 5;
     uint8_t q[32];
-    random_bytes(q, sizeof q, r);
+    sy_rand_bytes(r, q, sizeof q);
     p[0] = MSG_KEX_ECDH_INIT;
     size_t n = 1 + put_string(p + 1, q, sizeof q);
     return finish(b, n, r);
@@ -103,11 +98,11 @@ size_t sy_ssh_ecdh_reply(uint8_t *b, struct sy_rng *r)
     uint8_t n_mod[257], q[32], sig[256];
     /* 2048-bit modulus as an mpint: a zero byte keeps the number positive (RFC 4251 5). */
     n_mod[0] = 0;
-    random_bytes(n_mod + 1, 256, r);
+    sy_rand_bytes(r, n_mod + 1, 256);
     n_mod[1] |= 0x80;
     n_mod[256] |= 1; /* odd, like every RSA modulus */
-    random_bytes(q, sizeof q, r);
-    random_bytes(sig, sizeof sig, r);
+    sy_rand_bytes(r, q, sizeof q);
+    sy_rand_bytes(r, sig, sizeof sig);
     static const uint8_t e[3] = {0x01, 0x00, 0x01}; /* 65537 */
     size_t n = 0;
     p[n++] = MSG_KEX_ECDH_REPLY;

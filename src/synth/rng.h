@@ -6,6 +6,7 @@
 #ifndef QW_SYNTH_RNG_H
 #define QW_SYNTH_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct sy_rng {
@@ -58,6 +59,12 @@ static inline uint64_t sy_range(struct sy_rng *r, uint64_t lo, uint64_t hi)
 static inline int sy_chance(struct sy_rng *r, uint32_t num, uint32_t den)
 {
     return sy_range(r, 0, den - 1) < num;
+}
+
+/* n random bytes, one draw each (its top byte). */
+static inline void sy_rand_bytes(struct sy_rng *r, uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(sy_rand(r) >> 56);
 }
 
 /* Mixes a value into a well-spread 64-bit hash; used for per-device constants that must not

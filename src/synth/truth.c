@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "site/tz.h"
+#include "synth/actors.h"
+#include "synth/enc.h"
 #include "synth/model.h"
 #include "synth/truth.h"
 #include "util/json.h"
@@ -115,7 +117,8 @@ static const struct {
     [SY_EV_SERVICE_VPN] = {"service_box_vpn",
                            "crane-rsb01, a remote-service router (HMS) nobody declared, comes up "
                            "on the crane VLAN and dials OpenVPN over TCP 443 to its relay "
-                           "198.51.100.40, keeping the tunnel up with keepalives and bursts",
+                           "198.51.100.40: a TLS 1.2 handshake with certificates on both sides "
+                           "(tls), then the tunnel kept up with keepalives and bursts",
                            {"remote.unsanctioned_vpn", "remote.vpn_session", "asset.new",
                             "policy.unknown_zone"}},
     [SY_EV_TELNET] = {"telnet_login",
@@ -249,6 +252,44 @@ static void endpoint(struct ctx *c, const char *key, const struct sy_dev *d)
     qw_json_obj_end(j);
 }
 
+/* A certificate of the remote-service tunnel's handshake, its times as an analyser prints them
+ * (whole seconds). */
+static void certificate(struct ctx *c, const char *key, const struct sy_ovpn_cert *x)
+{
+    struct qw_json *j = c->j;
+    qw_json_obj_begin(j, key);
+    qw_json_str(j, "subject_cn", x->subject_cn);
+    qw_json_str(j, "subject_o", x->subject_o);
+    qw_json_str(j, "issuer_cn", x->issuer_cn);
+    qw_json_str(j, "issuer_o", x->issuer_o);
+    const struct {
+        const char *key;
+        uint64_t unix_s;
+    } times[] = {{"not_before", x->not_before}, {"not_after", x->not_after}};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        char s[QW_TIME_STR_MAX];
+        qw_time_rfc3339(times[i].unix_s * 1000000000u, s); /* "...T21:30:00.000000Z" */
+        memcpy(s + 19, "Z", 2);
+        qw_json_str(j, times[i].key, s);
+    }
+    qw_json_obj_end(j);
+}
+
+/* What the tunnel's TLS handshake shows: version, cipher suite, both certificates. */
+static void tunnel_tls(struct ctx *c, const struct sy_dev *box)
+{
+    struct qw_json *j = c->j;
+    struct sy_ovpn_cert server, client;
+    sy_openvpn_certs(box, c->start_unix, &server, &client);
+    qw_json_obj_begin(j, "tls");
+    qw_json_str(j, "version", "TLS 1.2");
+    qw_json_u64(j, "cipher_suite", SY_TLS_SUITE);
+    qw_json_str(j, "cipher_suite_name", SY_TLS_SUITE_NAME);
+    certificate(c, "server_certificate", &server);
+    certificate(c, "client_certificate", &client);
+    qw_json_obj_end(j);
+}
+
 /* Inside the site's remote-access window (Mon-Fri 07:00-18:00 in Vancouver)? -1: unknown (no
  * time-zone database). */
 static int in_remote_window(const struct ctx *c, uint64_t t_us)
@@ -282,6 +323,7 @@ static void write_event(struct ctx *c, unsigned id)
         qw_json_u64(j, "first_port", 1);
         qw_json_u64(j, "last_port", 1024);
     }
+    if (id == SY_EV_SERVICE_VPN) tunnel_tls(c, e->src);
 
     int window = -2; /* not a remote-access session */
     if (id == SY_EV_VENDOR_SSH || id == SY_EV_VENDOR_DIRECT) window = in_remote_window(c, key);

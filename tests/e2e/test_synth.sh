@@ -9,8 +9,13 @@
 #     TCP 102 after a COTP connection; DNP3 class 0/1/2/3 polls and responses with correct link
 #     CRCs; and none of the scripted events (no laptop, VPN client, second router MAC, PLC stop,
 #     restart, write to the RTU, Telnet, scan, RST, Modbus exception, SSH, new firmware);
-#   - the 10-minute --incidents capture: no malformed frame and no expert error (the only
-#     warnings: RSTs and the swapped router's duplicate-address ARP); exactly one S7 PLC STOP job
+#   - the 10-minute --incidents capture (TCP 443 read as OpenVPN): no malformed frame and no
+#     expert error (the only warnings: RSTs and the swapped router's duplicate-address ARP);
+#     the remote-service box's OpenVPN tunnel: its control channel's message packet ids count
+#     from 0 on each side and every one is acked once, by a later packet of the peer; the TLS
+#     handshake inside, as quaywatch's event log (`analyze --events`, the tls_handshake record)
+#     and tshark read it, has the truth file's version, cipher suite and certificates (subject
+#     and issuer CN and O, validity; the serials agree), and no SNI; exactly one S7 PLC STOP job
 #     and its ack-data; exactly one DNP3 cold restart and its time-delay answer, the restart bit
 #     cleared by a write; Telnet with its option negotiation, login and password prompts; a SYN
 #     to each of the 1024 scanned ports; the crane router's gratuitous ARP from the TP-Link MAC
@@ -35,8 +40,10 @@ trap 'rm -rf "$work"' EXIT
 status=0
 fail() { echo "FAIL: $*"; status=1; }
 pass() { echo "ok: $*"; }
-# tshark with the checksum checks that are off by default, quiet about running as root
-ts() { tshark -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE "$@" 2>/dev/null; }
+# tshark with the checksum checks that are off by default, quiet about running as root; TCP 443
+# is the remote-service box's OpenVPN tunnel (tshark 4.0 reads only 1194 as OpenVPN by itself)
+ts() { tshark -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
+    -d tcp.port==443,openvpn "$@" 2>/dev/null; }
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # --- generation and determinism -------------------------------------------------------------
@@ -72,7 +79,10 @@ fields=(frame.time_epoch vlan.id eth.src eth.dst ip.src ip.dst tcp.srcport tcp.d
         modbus.func_code modbus.exception_code modbus.object_str_value
         cotp.type cotp.dst-tsap s7comm.header.rosctr s7comm.param.func s7comm.data.userdata.szl_id
         dnp3.al.func dnp3.al.obj dnp3.hdr.CRC.incorrect dnp3.data_chunk.CRC.incorrect
-        telnet.cmd telnet.subcmd arp.opcode arp.src.hw_mac arp.src.proto_ipv4 arp.dst.proto_ipv4 ssh.protocol)
+        telnet.cmd telnet.subcmd arp.opcode arp.src.hw_mac arp.src.proto_ipv4 arp.dst.proto_ipv4 ssh.protocol
+        openvpn.opcode openvpn.mpid openvpn.mpidarrayelement tls.handshake.type tls.handshake.version
+        tls.handshake.ciphersuite tls.handshake.extensions_server_name x509if.oid x509sat.uTF8String
+        x509af.serialNumber x509af.utcTime)
 nf=${#fields[@]}
 args=()
 for f in "${fields[@]}" _ws.malformed tcp.analysis.flags dnp3 tcp.payload telnet telnet.data; do
@@ -98,6 +108,10 @@ other=$(grep '^Warns' "$work/i.expert" | grep -v -e 'Connection reset (RST)' -e 
 [ -z "$other" ] && pass "--incidents: warnings only for RSTs and the swapped router's address" || fail "--incidents: unexpected warnings: $other"
 n=$(wc -l <"$work/i.flagged")
 [ "$n" -eq 0 ] && pass "--incidents: no malformed frame, no TCP analysis flag" || fail "--incidents: $n malformed or TCP-flagged frames"
+
+# quaywatch's reading of the tunnel's TLS, for the checks below
+"$QW_BIN" analyze --quiet --db "$work/q.db" --events "$work/q.json" "$work/i.pcap" ||
+    fail "analyze of the --incidents capture exited $?"
 
 python3 - "$work" "${fields[@]}" <<'PY' || status=1
 import json, sys
@@ -187,6 +201,8 @@ for c, name in (("a", "clean"), ("i", "--incidents")):
     exc = sum(bool(r["modbus.exception_code"]) for r in R)
     ssh = sum(bool(r["ssh.protocol"]) for r in R)
     revs = {s for r in R for s in r["modbus.object_str_value"].split(",")}
+    if c == "i":
+        RI = R
     if c == "a":
         found = {"laptop": LAPTOP in ips, "VPN clients": bool(VPN & ips), "TP-Link router": NEW_RTR in macs,
                  "PLC stop": bool(stops), "DNP3 restart": bool(dfunc.get(13)),
@@ -246,6 +262,72 @@ sw = [d for d in t["devices"] if d["ip"] == "10.30.0.1"]
 check(len(sw) == 2 and sw[0]["mac"] == OLD_RTR and sw[0]["replaced_by"] == "crane-rtr2"
       and sw[1]["previous_mac"] == OLD_RTR and sw[1]["mac"] == NEW_RTR, "truth: both crane routers, with the swap")
 check(any(d["name"] == "power-rtu01" and d["ip"] == "10.40.0.60" for d in t["devices"]), "truth: the RTU")
+
+# the remote-service box's tunnel: the control channel's reliability layer, then its TLS as the
+# truth says, quaywatch reads (tls_handshake record) and tshark reads
+BOX, RELAY = "10.30.0.20", "198.51.100.40"
+tun = [r for r in RI if {r["ip.src"], r["ip.dst"]} == {BOX, RELAY} and r["openvpn.opcode"]]
+sent, acked, late = {BOX: [], RELAY: []}, {BOX: [], RELAY: []}, []
+for r in tun:
+    me = r["ip.src"]
+    peer = RELAY if me == BOX else BOX
+    for a in (int(x) for x in r["openvpn.mpidarrayelement"].split(",") if x):
+        if a not in sent[peer] or a in acked[me]:
+            late.append((me, a))
+        acked[me].append(a)
+    if r["openvpn.opcode"] in ("0x07", "0x08", "0x04"):  # resets and control packets
+        sent[me].append(int(r["openvpn.mpid"]))
+check(len(sent[BOX]) >= 5 and all(sent[h] == list(range(len(sent[h]))) and sorted(acked[h]) == sent[
+          RELAY if h == BOX else BOX] for h in sent) and not late,
+      f"OpenVPN control channel: message packet ids {sent}, each acked once by a later packet of "
+      f"the peer (out of place: {late})")
+
+want = ev["service_box_vpn"]["tls"]
+CERT_KEYS = ("subject_cn", "subject_o", "issuer_cn", "issuer_o", "not_before", "not_after")
+qw = [json.loads(line) for line in open(f"{work}/q.json")]
+hs = [r for r in qw if r.get("event_type") == "openvpn" and "tls" in r["openvpn"]]
+check(len(hs) == 1 and hs[0]["src_ip"] == BOX and hs[0]["dest_ip"] == RELAY,
+      f"quaywatch: one tls_handshake record on the tunnel ({len(hs)})")
+tls = hs[0]["openvpn"]["tls"] if hs else {"request": {}, "response": {}}
+req, rsp = tls["request"], tls["response"]
+ours = {"server": rsp.get("certificate", {}), "client": req.get("certificate", {})}
+for side in ours:
+    cert = {k: ours[side].get(k) for k in CERT_KEYS}
+    check(cert == want[f"{side}_certificate"] and ours[side].get("x509_version") == 3,
+          f"quaywatch: the {side} certificate is the truth's: {cert}")
+check(rsp.get("version_name") == want["version"] and rsp.get("cipher_suite") == want["cipher_suite"]
+      and rsp.get("cipher_suite_name") == want["cipher_suite_name"] and "sni" not in req
+      and tls.get("encrypted") is True,
+      f"quaywatch: {rsp.get('version_name')}, {rsp.get('cipher_suite_name')}, no SNI, encrypted")
+
+def tshark_cert(host):
+    """(names, validity, serial) of the first certificate in a Certificate from host."""
+    for r in tun:
+        if r["ip.src"] == host and "11" in r["tls.handshake.type"].split(","):
+            rdns = list(zip(r["x509if.oid"].split(","), r["x509sat.uTF8String"].split(",")))
+            name = lambda pairs: {("cn" if oid == "2.5.4.3" else "o"): v for oid, v in pairs}
+            issuer, subject = name(rdns[0:2]), name(rdns[2:4])
+            return ({"subject_cn": subject.get("cn"), "subject_o": subject.get("o"),
+                     "issuer_cn": issuer.get("cn"), "issuer_o": issuer.get("o")},
+                    r["x509af.utcTime"].split(",")[0:2], r["x509af.serialNumber"].split(",")[0])
+    return {}, [], ""
+
+def as_tshark_time(rfc3339):  # 2025-11-20T21:30:00Z -> 2025-11-20 21:30:00 (UTC)
+    return rfc3339.replace("T", " ").replace("Z", " (UTC)")
+
+for side, host in (("server", RELAY), ("client", BOX)):
+    names, validity, serial = tshark_cert(host)
+    w = want[f"{side}_certificate"]
+    check(names == {k: w[k] for k in names} and len(names) == 4
+          and validity == [as_tshark_time(w["not_before"]), as_tshark_time(w["not_after"])]
+          and serial == ours[side].get("serial"),
+          f"tshark: the {side} certificate is the truth's: {names}, {validity}, serial {serial}")
+hello = [r for r in tun if r["ip.src"] == RELAY and "2" in r["tls.handshake.type"].split(",")]
+check(len(hello) == 1 and hello[0]["tls.handshake.ciphersuite"] == "0x%04x" % want["cipher_suite"]
+      and hello[0]["tls.handshake.version"] == "0x0303",
+      f"tshark: one ServerHello, {[(r['tls.handshake.version'], r['tls.handshake.ciphersuite']) for r in hello]}")
+ch = [r for r in tun if r["ip.src"] == BOX and "1" in r["tls.handshake.type"].split(",")]
+check(len(ch) == 1 and not ch[0]["tls.handshake.extensions_server_name"], "tshark: one ClientHello, no SNI")
 sys.exit(1 if errors else 0)
 PY
 
