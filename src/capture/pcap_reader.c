@@ -153,13 +153,14 @@ static int data_short(uint32_t caplen, size_t got, int read_errno, char *err, si
 static void header_fields(const struct qw_pcap_reader *r, const uint8_t *rec, uint32_t caplen,
                           struct pcap_pkthdr *h)
 {
-    /* libpcap widens the time fields as signed 32-bit values in a file of the host's byte order
-     * and as unsigned ones in a swapped file (its byte-swap yields an unsigned value); the two
-     * differ only past 2038 or for a fraction over 2^31, but the same file must give the same
-     * times either way. A microsecond fraction is scaled to the nanoseconds asked for. */
+    /* The seconds are an unsigned 32-bit count since 1970 (the pcap file format, IETF
+     * draft-ietf-opsawg-pcap s.5), good until 2106. libpcap widens them as signed in a file of
+     * the host's byte order (and unsigned in a swapped one), which turns a capture made after
+     * 2038-01-19 into one from 1901: read unsigned both ways, so the same file gives the same,
+     * right, times. A microsecond fraction is scaled to the nanoseconds asked for. */
     uint32_t sec = rd32(rec, r->swapped), frac = rd32(rec + 4, r->swapped);
-    h->ts.tv_sec = r->swapped ? (time_t)sec : (time_t)(int32_t)sec;
-    h->ts.tv_usec = r->swapped ? (suseconds_t)frac : (suseconds_t)(int32_t)frac;
+    h->ts.tv_sec = (time_t)sec;
+    h->ts.tv_usec = (suseconds_t)frac;
     if (!r->nano) h->ts.tv_usec *= 1000;
     /* a record longer than the file's snapshot length (written by a buggy capturer) is cut to
      * it, the rest skipped */

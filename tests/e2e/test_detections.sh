@@ -107,9 +107,12 @@ assert d[0]["into_target_zone"] and d[0]["target_zone"] == "cranes", d
 v = [x for x in s if x["source"] == "10.30.0.20"]
 assert len(v) == 1 and v[0]["proto"] == "openvpn" and v[0]["target"] == "198.51.100.40", v
 assert v[0]["party"] == "vendor" and v[0]["path"] == "direct" and v[0]["packets"] > 20, v
+# who opened the tunnel: the box's client certificate; SSH names nobody in clear
+assert v[0]["user"] == "crane-rsb01" and v[0]["user_source"] == "client_certificate", v
+assert ssh[0]["user"] is None, ssh
 PY
 "$qw" sessions --db "$work/s.db" | grep -Eq "^[34] sessions" || fail "sessions table: $("$qw" sessions --db "$work/s.db" | tail -1)"
-pass "remote-access ledger: jump-host session with its activity, direct VPN session"
+pass "remote-access ledger: jump-host session with its activity, direct VPN session, the tunnel's user from its client certificate"
 
 # With --incidents (docs/synth.md), the operations a controller must never see unannounced:
 # the laptop's S7 PLC STOP (critical), the DNP3 cold restart, the port scan as one finding.

@@ -1,5 +1,6 @@
 /* quaywatch's pcap reader (src/capture/pcap_reader.c) against libpcap: both must give the same
- * records (times, lengths, bytes) and stop at the same record, at the end or with an error.
+ * records (times, lengths, bytes) and stop at the same record, at the end or with an error;
+ * times past 2038 are read unsigned by quaywatch, where libpcap may sign-extend them.
  * On a file image in memory, or on a file read through the reader's buffer or with its records
  * held in a ring of small windows, released one by one. Shared by
  * tests/unit/test_pcap_reader.c (corpus and made-up files) and tests/fuzz/fuzz_pcap_reader.c
@@ -32,8 +33,13 @@ static inline const char *qw_pcap_diff_run(struct qw_pcap_reader *r, pcap_t *p, 
             return why;
         }
         if (mrc != 1) return NULL;
-        if (lh->caplen != mh.caplen || lh->len != mh.len || lh->ts.tv_sec != mh.ts.tv_sec ||
-            lh->ts.tv_usec != mh.ts.tv_usec || memcmp(ld, md, mh.caplen) != 0) {
+        /* the times as the file holds them, 32 bits each: libpcap sign-extends them in a file
+         * of the host's byte order (a capture after 2038 comes back from 1901), quaywatch reads
+         * them unsigned as the format says (pcap_reader.c) */
+        if (lh->caplen != mh.caplen || lh->len != mh.len ||
+            (uint32_t)lh->ts.tv_sec != (uint32_t)mh.ts.tv_sec ||
+            (uint32_t)lh->ts.tv_usec != (uint32_t)mh.ts.tv_usec || mh.ts.tv_sec < 0 ||
+            mh.ts.tv_usec < 0 || memcmp(ld, md, mh.caplen) != 0) {
             snprintf(why, whylen,
                      "record %zu: libpcap caplen %u len %u ts %lld.%lld, quaywatch caplen %u "
                      "len %u ts %lld.%lld", *records, lh->caplen, lh->len,

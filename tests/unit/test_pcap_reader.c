@@ -108,6 +108,31 @@ static void every_variant_decoded(void **state)
         }
 }
 
+/* A capture made after 2038-01-19 (seconds past 2^31): the seconds are unsigned in the file
+ * format, in either byte order, so 2040 stays 2040 (libpcap's signed reading of a file in the
+ * host's order would give 1904). */
+static void times_past_2038(void **state)
+{
+    (void)state;
+    for (int swap = 0; swap < 2; swap++) {
+        struct img f;
+        file_header(&f, swap, false, 4, 65535);
+        record(&f, 2208988800u, 999999, 60, 60, 0x11); /* 2040-01-01T00:00:00Z */
+        record(&f, 4294967295u, 0, 60, 60, 0x22);      /* the last second pcap can hold */
+        struct qw_pcap_reader m;
+        assert_true(qw_pcap_reader_init(&m, f.b, f.n));
+        const uint8_t *d;
+        struct pcap_pkthdr h;
+        char err[128];
+        assert_int_equal(qw_pcap_reader_next(&m, &d, &h, err, sizeof err), 1);
+        assert_true(h.ts.tv_sec == (time_t)2208988800);
+        assert_int_equal(h.ts.tv_usec, 999999000);
+        assert_int_equal(qw_pcap_reader_next(&m, &d, &h, err, sizeof err), 1);
+        assert_true(h.ts.tv_sec == (time_t)4294967295);
+        assert_agrees_with_libpcap(&f, 2); /* lengths and bytes; times as 32-bit values */
+    }
+}
+
 /* The file `f` gives one good record, then the error `want`, as libpcap does. */
 static void one_record_then_error(const struct img *f, const char *want)
 {
@@ -453,6 +478,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_variant_decoded),
+        cmocka_unit_test(times_past_2038),
         cmocka_unit_test(damaged_records),
         cmocka_unit_test(left_to_libpcap),
         cmocka_unit_test(open_reads_a_file_across_buffers),
