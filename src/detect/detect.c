@@ -645,10 +645,16 @@ static const struct vpn_kind *vpn_of(const struct qw_flow *f, bool *by_port)
     return NULL;
 }
 
+/* Who the flow's client named behind its session (qw_detect_session_user), or NULL. */
+static const struct qw_session_user *user_of(const struct qw_detector *d, const struct qw_flow *f)
+{
+    return d->users.count ? qw_hmap_get(&d->users, &f->id) : NULL;
+}
+
 static void flow_evidence(const struct qw_detector *d, char *out, size_t cap,
                           const struct qw_flow *f, const char *what)
 {
-    const struct qw_session_user *u = d->users.count ? qw_hmap_get(&d->users, &f->id) : NULL;
+    const struct qw_session_user *u = user_of(d, f);
     struct qw_json j;
     qw_json_mem(&j, out, cap - 1);
     qw_json_obj_begin(&j, NULL);
@@ -676,7 +682,7 @@ static void flow_evidence(const struct qw_detector *d, char *out, size_t cap,
 static const char *user_suffix(const struct qw_detector *d, const struct qw_flow *f, char *buf,
                                size_t cap)
 {
-    const struct qw_session_user *u = d->users.count ? qw_hmap_get(&d->users, &f->id) : NULL;
+    const struct qw_session_user *u = user_of(d, f);
     if (!u) return "";
     snprintf(buf, cap, ", user %s", u->name);
     return buf;
@@ -773,11 +779,8 @@ static void ledger(struct qw_detector *d, const struct qw_flow *f, const char *p
     s->pkts = f->pkts[0] + f->pkts[1];
     s->bytes = f->bytes[0] + f->bytes[1];
     s->flow_id = f->id;
-    const struct qw_session_user *u = d->users.count ? qw_hmap_get(&d->users, &f->id) : NULL;
-    if (u) {
-        qw_copy_str(s->user, sizeof s->user, u->name);
-        qw_copy_str(s->user_source, sizeof s->user_source, u->source);
-    }
+    const struct qw_session_user *u = user_of(d, f);
+    if (u) s->user = *u;
     if (!d->cfg.site) return;
     struct qw_site_owner so, co;
     end_of(d, f, true, &so);
@@ -1097,7 +1100,13 @@ void qw_detect_scan_pass(struct qw_detector *into, struct qw_detector *const *al
 void qw_detect_session_user(struct qw_detector *d, const struct qw_flow *f, const char *source,
                             const char *value, size_t len)
 {
-    /* the last name wins: a Telnet user who mistyped logs in again on the same connection */
+    /* Only a flow the ledger may list at its end keeps a name (an NTLM user on every SMB
+     * connection would fill the table for nothing). The last name wins: a Telnet user who
+     * mistyped logs in again on the same connection. */
+    bool by_port;
+    if (!remote_proto(f) && !vpn_of(f, &by_port) &&
+        !(d->cfg.site && qw_site_in_vpn_pool(d->cfg.site, qw_flow_cli_ip(f))))
+        return;
     struct qw_session_user *u = qw_hmap_upsert(&d->users, &f->id, NULL);
     if (!u) return; /* at the cap: the session is ledgered without its user */
     qw_copy_str(u->source, sizeof u->source, source);

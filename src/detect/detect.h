@@ -118,9 +118,10 @@ struct qw_finding {
     bool announced;             /* an earlier run already wrote its alert record */
 };
 
-/* Who a flow's client named behind its session, held from the naming to the flow's end. */
+/* Who a flow's client named behind its session, held from the naming to the flow's end; empty
+ * strings when it named nobody. */
 struct qw_session_user {
-    char source[24];
+    char source[24]; /* "rdp_cookie", "client_certificate", ... */
     char name[64];
 };
 
@@ -129,8 +130,7 @@ struct qw_remote_session {
     struct qw_addr client, server;
     char proto[16];          /* ssh, rdp, vnc, telnet, ..., vpn, or the app of a VPN-pool flow */
     char party[40];          /* who: the change record's party, else the source's owner */
-    char user[64];           /* who the client named behind it (qw_emit_session_user), or "" */
-    char user_source[24];    /* which: "rdp_cookie", "client_certificate", ... */
+    struct qw_session_user user; /* who the client named behind it (qw_emit_session_user) */
     char target_zone[40];
     bool via_jump_host, in_window, into_target;
     bool to_jump_host;       /* the session ends on a jump host (the approved first hop) */

@@ -175,8 +175,8 @@ static bool store_sessions(const struct qw_detector *const *d, size_t n, sqlite3
                                   : s->via_jump_host ? "via jump host"
                                                      : "direct",
                           -1, SQLITE_STATIC);
-        bind_text(st, 15, s->user);
-        bind_text(st, 16, s->user_source);
+        bind_text(st, 15, s->user.name);
+        bind_text(st, 16, s->user.source);
         ok = sqlite3_step(st) == SQLITE_DONE;
         sqlite3_reset(st);
     }

@@ -142,42 +142,9 @@ static void sink_session_user(void *user, struct qw_pctx *ctx, const char *sourc
     if (ctx->flow) qw_detect_session_user(&e->detect, ctx->flow, source, value, len);
 }
 
-/* Buffers lent to parsers count as parser state (app_memcap); those given back are kept for
- * the next loan, up to QW_LOAN_KEEP, so lending allocates only while the peak grows. */
-#define QW_LOAN_KEEP 64u
-
-static void *sink_loan_take(void *user)
-{
-    struct qw_engine *e = user;
-    if (e->stats.app_mem + QW_LOAN_BYTES > e->cfg.app_memcap) {
-        e->stats.loans_refused++;
-        return NULL;
-    }
-    void *b = e->loan_free;
-    if (b) {
-        e->loan_free = *(void **)b;
-        e->loan_free_n--;
-    } else if (!(b = malloc(QW_LOAN_BYTES))) {
-        e->stats.loans_refused++;
-        return NULL;
-    }
-    e->stats.app_mem += QW_LOAN_BYTES;
-    if (e->stats.app_mem > e->stats.app_mem_peak) e->stats.app_mem_peak = e->stats.app_mem;
-    return b;
-}
-
-static void sink_loan_return(void *user, void *buf)
-{
-    struct qw_engine *e = user;
-    e->stats.app_mem -= QW_LOAN_BYTES;
-    if (e->loan_free_n >= QW_LOAN_KEEP) {
-        free(buf);
-        return;
-    }
-    *(void **)buf = e->loan_free;
-    e->loan_free = buf;
-    e->loan_free_n++;
-}
+/* buffers lent to parsers (after the parser-state pools they share) */
+static void *sink_loan_take(void *user);
+static void sink_loan_return(void *user, void *buf);
 
 static const struct qw_emit_sink engine_sink = {sink_txn,          sink_anomaly,     sink_identity,
                                                 sink_identity_addr, sink_session_user,
@@ -258,25 +225,27 @@ static const struct qw_proto *probe(const struct qw_engine *e, const struct qw_f
 }
 
 /* Parser states of ended flows are kept per parser for the next flow (most flows are short:
- * a state is freed and another of the same size allocated many times a second), up to
- * QW_APP_STATE_KEEP bytes in all; a reused state is zeroed like a new one. */
+ * a state is freed and another of the same size allocated many times a second), and buffers
+ * given back by parsers (qw_loan_take) in one more pool, LOAN_POOL, up to QW_APP_STATE_KEEP
+ * bytes in all. What comes out of a pool is not zeroed: app_start zeroes a state. */
 struct app_free {
     struct app_free *next;
 };
 
+#define LOAN_POOL qw_protocol_count /* after the parsers' own */
+
 static void *state_get(struct qw_engine *e, size_t ix, size_t size)
 {
     struct app_free *s = e->app_free ? e->app_free[ix] : NULL;
-    if (!s) return calloc(1, size);
+    if (!s) return malloc(size);
     e->app_free[ix] = s->next;
     e->app_free_bytes -= size;
-    memset(s, 0, size);
     return s;
 }
 
 static void state_put(struct qw_engine *e, size_t ix, void *state, size_t size)
 {
-    if (!e->app_free && !(e->app_free = calloc(qw_protocol_count, sizeof *e->app_free))) {
+    if (!e->app_free && !(e->app_free = calloc(qw_protocol_count + 1, sizeof *e->app_free))) {
         free(state);
         return;
     }
@@ -292,7 +261,7 @@ static void state_put(struct qw_engine *e, size_t ix, void *state, size_t size)
 
 static void states_release(struct qw_engine *e)
 {
-    for (size_t i = 0; e->app_free && i < qw_protocol_count; i++) {
+    for (size_t i = 0; e->app_free && i <= LOAN_POOL; i++) {
         while (e->app_free[i]) {
             struct app_free *s = e->app_free[i];
             e->app_free[i] = s->next;
@@ -304,23 +273,49 @@ static void states_release(struct qw_engine *e)
     e->app_free_bytes = 0;
 }
 
+/* `size` bytes of parser memory from pool `ix`, counted against app_memcap; NULL past it or out
+ * of memory. */
+static void *app_mem_take(struct qw_engine *e, size_t ix, size_t size)
+{
+    if (e->stats.app_mem + size > e->cfg.app_memcap) return NULL;
+    void *m = state_get(e, ix, size);
+    if (!m) return NULL;
+    e->stats.app_mem += size;
+    if (e->stats.app_mem > e->stats.app_mem_peak) e->stats.app_mem_peak = e->stats.app_mem;
+    return m;
+}
+
+static void app_mem_give(struct qw_engine *e, size_t ix, void *m, size_t size)
+{
+    e->stats.app_mem -= size;
+    state_put(e, ix, m, size);
+}
+
+static void *sink_loan_take(void *user)
+{
+    struct qw_engine *e = user;
+    void *b = app_mem_take(e, LOAN_POOL, QW_LOAN_BYTES);
+    if (!b) e->stats.loans_refused++;
+    return b;
+}
+
+static void sink_loan_return(void *user, void *buf)
+{
+    app_mem_give(user, LOAN_POOL, buf, QW_LOAN_BYTES);
+}
+
 /* Start parser `p` on the flow: its state counts against app_memcap; past it, or out of
  * memory, the flow goes without a parser (counted). */
 static bool app_start(struct qw_engine *e, struct qw_flow *f, const struct qw_proto *p,
                       size_t ix)
 {
     if (p->state_size) {
-        if (e->stats.app_mem + p->state_size > e->cfg.app_memcap) {
-            e->stats.app_refused++;
-            return false;
-        }
-        f->app_state = state_get(e, ix, p->state_size);
+        f->app_state = app_mem_take(e, ix, p->state_size);
         if (!f->app_state) {
             e->stats.app_refused++;
             return false;
         }
-        e->stats.app_mem += p->state_size;
-        if (e->stats.app_mem > e->stats.app_mem_peak) e->stats.app_mem_peak = e->stats.app_mem;
+        memset(f->app_state, 0, p->state_size);
     }
     f->app = p;
     f->app_slot = (uint8_t)(ix + 1);
@@ -330,10 +325,8 @@ static bool app_start(struct qw_engine *e, struct qw_flow *f, const struct qw_pr
 
 static void app_stop(struct qw_engine *e, struct qw_flow *f)
 {
-    if (f->app_state) {
-        e->stats.app_mem -= f->app->state_size;
-        state_put(e, (size_t)(f->app_slot - 1), f->app_state, f->app->state_size);
-    }
+    if (f->app_state)
+        app_mem_give(e, (size_t)(f->app_slot - 1), f->app_state, f->app->state_size);
     f->app_state = NULL;
 }
 
@@ -744,12 +737,6 @@ void qw_engine_free(struct qw_engine *e)
     free(e->probe_ix);
     e->probe_ix = NULL;
     states_release(e);
-    while (e->loan_free) {
-        void *b = e->loan_free;
-        e->loan_free = *(void **)b;
-        free(b);
-    }
-    e->loan_free_n = 0;
     qw_obs_free(&e->obs);
     qw_detect_free(&e->detect);
 }

@@ -50,7 +50,7 @@ struct qw_engine_config {
 };
 
 #define QW_APP_MEMCAP_DEFAULT ((size_t)1 << 30)
-#define QW_APP_STATE_KEEP ((size_t)4 << 20) /* parser states kept for reuse (engine.c) */
+#define QW_APP_STATE_KEEP ((size_t)4 << 20) /* parser states and lent buffers kept for reuse */
 
 struct qw_engine_stats {
     uint64_t packets, bytes;
@@ -105,10 +105,9 @@ struct qw_engine {
     void **frame_state; /* per registry index: link-layer parsers' engine-wide state */
     struct qw_pending spare_pending; /* tail of a flow without out-of-line TCP state (engine.c) */
     struct qw_probe_index *probe_ix; /* which parsers to probe first (engine.c) */
-    struct app_free **app_free;      /* per registry index: parser states kept for reuse */
+    struct app_free **app_free;      /* per registry index, and one more for buffers lent to
+                                        parsers: memory kept for reuse (engine.c) */
     size_t app_free_bytes;
-    void *loan_free;                 /* lent buffers given back, kept for the next loan */
-    size_t loan_free_n;
 };
 
 bool qw_engine_init(struct qw_engine *e, const struct qw_engine_config *cfg);

@@ -43,6 +43,7 @@ need_tshark_diff openvpn
 python3 - "$QW_BIN" "$QW_CORPUS/pcaps" "$work" <<'EOF'
 import collections, json, os, subprocess, sys
 from qw_analyze import analysed
+from json_tree import dicts
 import ledger_users
 
 qw, corpus, tmp = sys.argv[1:4]
@@ -108,17 +109,6 @@ def tshark_view(path):
                 modes[sid] = ("tls_crypt" if op in (10, 11) else
                               "tls_auth" if "openvpn.hmac" in o else "plain")
     return ops, keys, resets, modes, tls
-
-
-def dicts(o):
-    """Every object inside o, o first."""
-    if isinstance(o, dict):
-        yield o
-        for v in o.values():
-            yield from dicts(v)
-    elif isinstance(o, list):
-        for v in o:
-            yield from dicts(v)
 
 
 def x509_name(tree):

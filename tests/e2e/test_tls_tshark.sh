@@ -64,6 +64,7 @@ print(" ".join(str(p) for p in sorted(ports)))' "$work/ev.json"); do
         -T json --no-duplicate-keys -J "frame tls" >"$work/tshark.json" 2>/dev/null
     python3 - "$name" "$work/ev.json" "$work/tshark.json" <<'PYEOF' || status=1
 import calendar, collections, json, subprocess, sys, time
+from json_tree import dicts
 
 name, events, tshark = sys.argv[1:4]
 
@@ -123,16 +124,6 @@ with open(events, encoding="utf-8") as fh:
                 ours["cert"][(c.get("subject_cn"), c.get("subject_o"), c.get("issuer_cn"),
                               c.get("issuer_o"), int(c["serial"], 16) if "serial" in c else None,
                               c.get("not_before"), c.get("not_after"))] += 1
-
-def dicts(o):
-    """Every dictionary in a JSON tree, in document order."""
-    if isinstance(o, dict):
-        yield o
-        for v in o.values():
-            yield from dicts(v)
-    elif isinstance(o, list):
-        for v in o:
-            yield from dicts(v)
 
 def values(o, key):
     return [d[key] for d in dicts(o) if key in d and not isinstance(d[key], (dict, list))]
