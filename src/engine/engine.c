@@ -201,10 +201,11 @@ static bool probe_index_init(struct qw_engine *e)
  * *ix), or NULL with *need_more telling whether any parser wants more bytes. */
 static const struct qw_proto *probe(const struct qw_engine *e, const struct qw_flow *f,
                                     enum qw_dir dir, const uint8_t *data, size_t len,
-                                    bool *need_more, size_t *ix)
+                                    bool *need_more, size_t *ix, bool *from_server)
 {
     bool tcp = f->key.proto == 6;
     *need_more = false;
+    *from_server = false;
     const struct qw_probe_index *x = e->probe_ix;
     uint64_t hint = hinted_mask(e, qw_flow_srv_port(f)) | hinted_mask(e, qw_flow_cli_port(f));
     const uint8_t *list = tcp ? x->tcp : x->udp;
@@ -214,8 +215,9 @@ static const struct qw_proto *probe(const struct qw_engine *e, const struct qw_f
             if ((bool)(hint >> list[k] & 1) != (pass == 0)) continue;
             const struct qw_proto *p = qw_protocols[list[k]];
             enum qw_probe_result r = p->probe(data, len, dir);
-            if (r == QW_PROBE_MATCH) {
+            if (r == QW_PROBE_MATCH || r == QW_PROBE_MATCH_FROM_SERVER) {
                 *ix = list[k];
+                *from_server = r == QW_PROBE_MATCH_FROM_SERVER;
                 return p;
             }
             if (r == QW_PROBE_NEED_MORE) *need_more = true;
@@ -371,9 +373,9 @@ static void on_stream_data(void *user, struct qw_flow *f, enum qw_dir dir, const
             pdata = pend->buf;
             plen = pend->len;
         }
-        bool more;
+        bool more, from_server; /* TCP: the handshake, not the payload, says who is client */
         size_t ix = 0;
-        const struct qw_proto *p = probe(e, f, dir, pdata, plen, &more, &ix);
+        const struct qw_proto *p = probe(e, f, dir, pdata, plen, &more, &ix, &from_server);
         if (!p) {
             if (more && plen < QW_PROBE_MAX_BYTES) {
                 if (!pend->len) qw_pending_append(pend, data, len, QW_PROBE_MAX_BYTES);
@@ -415,17 +417,50 @@ static void on_stream_gap(void *user, struct qw_flow *f, enum qw_dir dir, uint64
     if (f->app->gap) f->app->gap(&ctx, f->app_state, dir);
 }
 
+/* Turn a flow round: its server becomes its client. Everything kept per direction or per end
+ * changes places; the key, and so the flow's id and shard, stay. */
+static void flow_swap_ends(struct qw_flow *f)
+{
+#define SWAP2(a)                                                                                 \
+    do {                                                                                         \
+        __typeof__((a)[0]) t_ = (a)[0];                                                          \
+        (a)[0] = (a)[1];                                                                         \
+        (a)[1] = t_;                                                                             \
+    } while (0)
+    f->client_is_a = !f->client_is_a;
+    SWAP2(f->pkts);
+    SWAP2(f->bytes);
+    SWAP2(f->dir_vlan);
+    SWAP2(f->flags_seen);
+    SWAP2(f->has_mac);
+    SWAP2(f->seq);
+    uint8_t m[6];
+    memcpy(m, f->mac[0], 6);
+    memcpy(f->mac[0], f->mac[1], 6);
+    memcpy(f->mac[1], m, 6);
+    memcpy(m, f->dst_mac[0], 6);
+    memcpy(f->dst_mac[0], f->dst_mac[1], 6);
+    memcpy(f->dst_mac[1], m, 6);
+#undef SWAP2
+}
+
 static void on_datagram(struct qw_engine *e, struct qw_flow *f, enum qw_dir dir,
                         const uint8_t *data, size_t len, uint64_t ts)
 {
     if (f->app_status == APP_UNKNOWN || len == 0) return;
     if (f->app_status == APP_UNDECIDED) {
-        bool more;
+        bool more, from_server;
         size_t ix = 0;
-        const struct qw_proto *p = probe(e, f, dir, data, len, &more, &ix);
+        const struct qw_proto *p = probe(e, f, dir, data, len, &more, &ix, &from_server);
         if (!p) {
             if (++f->probe_tries >= QW_PROBE_MAX_TRIES) f->app_status = APP_UNKNOWN;
             return;
+        }
+        /* The parser says the sender answers; while only the sender has spoken, the guess that
+         * made it the client is the only thing that says otherwise. */
+        if (from_server && dir == QW_DIR_TO_SERVER && f->pkts[QW_DIR_TO_CLIENT] == 0) {
+            flow_swap_ends(f);
+            dir = QW_DIR_TO_CLIENT;
         }
         if (!app_start(e, f, p, ix)) {
             f->app_status = APP_UNKNOWN;

@@ -9,7 +9,8 @@
  * Data flow for one flow:
  *   - The engine picks candidate parsers (port hints first, then every other parser for the
  *     transport) and calls `probe` on the first bytes of the flow, per direction, until one
- *     answers QW_PROBE_MATCH. Ports only order the candidates.
+ *     answers QW_PROBE_MATCH (or QW_PROBE_MATCH_FROM_SERVER, below). Ports only order the
+ *     candidates.
  *   - After a match, TCP: `parse` is called with the ordered byte stream of each direction and
  *     returns how many bytes it consumed; the engine keeps the unconsumed tail (bounded by
  *     QW_STREAM_PENDING_MAX) and hands it back, followed by the next bytes, on the next call. A
@@ -45,6 +46,11 @@ enum qw_probe_result {
     QW_PROBE_NO = 0,        /* these bytes are not this protocol */
     QW_PROBE_NEED_MORE = 1, /* too few bytes to tell */
     QW_PROBE_MATCH = 2,
+    /* These bytes are this protocol, and their sender is the flow's server: on a UDP flow whose
+     * first datagram is an answer from a port both ends chose freely (a TFTP transfer starts
+     * with the server's first block or acknowledgement, from its new port), the engine turns
+     * the flow round so that the edge and the service are the server's. */
+    QW_PROBE_MATCH_FROM_SERVER = 3,
 };
 
 enum qw_transport {
