@@ -34,6 +34,20 @@ static const char *col(sqlite3_stmt *st, int i)
     return t ? (const char *)t : "";
 }
 
+/* The sessions, each with its user: the name the client gave on the wire, else the user the
+ * network's bookkeeping (RADIUS accounting) gave the source address to: the newest such use
+ * that began no later than a minute after the session (accounting often follows the first
+ * packets) with no end of a use of that address between the two. */
+static const char sessions_sql[] =
+    "SELECT s.id, s.proto, s.client_ip, s.server_ip, s.party, s.target_zone, s.via_jump_host,"
+    " s.in_window, s.into_target, s.start_ns, s.end_ns, s.packets, s.bytes, s.path,"
+    " COALESCE(s.user, a.user), CASE WHEN s.user IS NOT NULL THEN s.user_source ELSE a.source"
+    " END, s.flow_id FROM sessions s LEFT JOIN address_users a ON a.rowid = (SELECT b.rowid FROM"
+    " address_users b WHERE b.ip = s.client_ip AND b.ended = 0 AND b.ts_ns <= s.start_ns +"
+    " 60000000000 AND NOT EXISTS (SELECT 1 FROM address_users c WHERE c.ip = b.ip AND"
+    " c.ended = 1 AND c.ts_ns > b.ts_ns AND c.ts_ns < s.start_ns) ORDER BY b.ts_ns DESC LIMIT 1)"
+    " ORDER BY s.start_ns, s.id";
+
 /* The industrial operations done by the source (or the jump host it reached) while the
  * session lasted, per device and protocol. */
 static const char activity_sql[] =
@@ -72,11 +86,7 @@ int qw_cmd_sessions(int argc, char **argv)
     }
     sqlite3 *db = store.db;
     sqlite3_stmt *st, *act;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, proto, client_ip, server_ip, party, target_zone,"
-                           " via_jump_host, in_window, into_target, start_ns, end_ns, packets,"
-                           " bytes, path, user, user_source, flow_id FROM sessions ORDER BY start_ns, id",
-                           -1, &st, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(db, sessions_sql, -1, &st, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, activity_sql, -1, &act, NULL) != SQLITE_OK) {
         fprintf(stderr, "quaywatch sessions: %s: %s\n", db_path, sqlite3_errmsg(db));
         qw_store_close(&store);

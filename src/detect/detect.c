@@ -57,6 +57,8 @@ void qw_detect_free(struct qw_detector *d)
 {
     free(d->sessions);
     d->sessions = NULL;
+    free(d->address_users);
+    d->address_users = NULL;
     free(d->probe_log);
     d->probe_log = NULL;
     d->nprobe_log = d->probe_log_cap = 0;
@@ -72,6 +74,7 @@ void qw_detect_clear(struct qw_detector *d)
 {
     qw_hmap_clear(&d->findings);
     d->nsessions = 0;
+    d->naddress_users = 0;
 }
 
 /* ---- raising a finding ------------------------------------------------------------------ */
@@ -1111,6 +1114,26 @@ void qw_detect_session_user(struct qw_detector *d, const struct qw_flow *f, cons
     if (!u) return; /* at the cap: the session is ledgered without its user */
     qw_copy_str(u->source, sizeof u->source, source);
     qw_copy_printable(u->name, sizeof u->name, value, len);
+}
+
+void qw_detect_address_user(struct qw_detector *d, const struct qw_addr *ip, const char *source,
+                            const char *value, size_t len, bool ended, uint64_t ts_ns)
+{
+    if (d->naddress_users == QW_DETECT_MAX_ADDRESS_USERS) {
+        d->dropped++;
+        return;
+    }
+    if (!d->address_users) {
+        d->address_users = malloc(QW_DETECT_MAX_ADDRESS_USERS * sizeof *d->address_users);
+        if (!d->address_users) return;
+    }
+    struct qw_address_user *u = &d->address_users[d->naddress_users++];
+    memset(u, 0, sizeof *u);
+    u->ip = *ip;
+    qw_copy_str(u->source, sizeof u->source, source);
+    qw_copy_printable(u->name, sizeof u->name, value, len);
+    u->ts_ns = ts_ns;
+    u->ended = ended;
 }
 
 void qw_detect_flow_end(struct qw_detector *d, const struct qw_flow *f)

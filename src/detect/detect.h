@@ -137,7 +137,20 @@ struct qw_remote_session {
     uint64_t start_ns, end_ns, pkts, bytes, flow_id;
 };
 
+/* Who the network's bookkeeping says uses an address from a moment on, or no more
+ * (qw_emit_address_user: RADIUS accounting); the store keeps them, and the ledger names the
+ * user for a session its address opened while held (cmd_sessions.c). */
+struct qw_address_user {
+    struct qw_addr ip;
+    char source[24]; /* "radius" */
+    char name[64];
+    uint64_t ts_ns;
+    bool ended; /* the use stops here */
+};
+
 #define QW_DETECT_MAX_SESSIONS 4096u
+/* Address uses held per batch (a store commit empties them); more are counted as dropped */
+#define QW_DETECT_MAX_ADDRESS_USERS 4096u
 /* Flows open at once whose client has named a user (kept until the flow ends) */
 #define QW_DETECT_MAX_SESSION_USERS 16384u
 
@@ -173,6 +186,8 @@ struct qw_detector {
     struct qw_hmap users;    /* flow id -> struct qw_session_user, while the flow lasts */
     struct qw_remote_session *sessions; /* this batch's finished sessions */
     size_t nsessions;
+    struct qw_address_user *address_users; /* this batch's address uses */
+    size_t naddress_users;
     struct qw_probe *probe_log; /* this engine's probes since the last scan pass */
     size_t nprobe_log, probe_log_cap;
     uint64_t scan_epoch_max; /* newest scan window counted (old windows are pruned) */
@@ -201,6 +216,9 @@ void qw_detect_flow_end(struct qw_detector *d, const struct qw_flow *f);
 /* The flow's client named who is behind the session (emit.h qw_emit_session_user). */
 void qw_detect_session_user(struct qw_detector *d, const struct qw_flow *f, const char *source,
                             const char *value, size_t len);
+/* Who uses an address from ts_ns on, or no more (emit.h qw_emit_address_user). */
+void qw_detect_address_user(struct qw_detector *d, const struct qw_addr *ip, const char *source,
+                            const char *value, size_t len, bool ended, uint64_t ts_ns);
 
 /* Count the probes logged by every detector in `all` (the engines of one run; `into` may be
  * one of them), oldest first, raising recon.scan into `into`; empties the logs. Callers run it

@@ -51,6 +51,13 @@ void qw_emit_session_user(struct qw_pctx *ctx, const char *source, const char *v
         ctx->sink->session_user(ctx->user, ctx, source, value, value_len);
 }
 
+void qw_emit_address_user(struct qw_pctx *ctx, const struct qw_addr *ip, const char *source,
+                          const char *value, size_t value_len, bool ended)
+{
+    if (ip && value_len && ctx->sink && ctx->sink->address_user)
+        ctx->sink->address_user(ctx->user, ctx, ip, source, value, value_len, ended);
+}
+
 void *qw_loan_take(struct qw_pctx *ctx)
 {
     return ctx->sink && ctx->sink->loan_take ? ctx->sink->loan_take(ctx->user) : NULL;

@@ -86,6 +86,14 @@ void qw_emit_identity_mac(struct qw_pctx *ctx, const uint8_t mac[6], const char 
 void qw_emit_session_user(struct qw_pctx *ctx, const char *source, const char *value,
                           size_t value_len);
 
+/* Who uses an address, as the network's own bookkeeping says: a RADIUS accounting Start or
+ * Interim-Update (or an Access-Accept) gives a user the address `ip` (a VPN or dial-in pool
+ * address, Framed-IP-Address); `ended` true when that use stops (accounting Stop). Not about
+ * the flow's ends: the ledger names this user for sessions that address opens while it holds
+ * it (docs/detections.md, "Remote-access ledger"). `source` says which message ("radius"). */
+void qw_emit_address_user(struct qw_pctx *ctx, const struct qw_addr *ip, const char *source,
+                          const char *value, size_t value_len, bool ended);
+
 /* A buffer a parser borrows from the engine while one message spans packets (the TLS handshake
  * message being put together), so that no flow carries one for its whole life. */
 #define QW_LOAN_BYTES 8192u

@@ -142,13 +142,21 @@ static void sink_session_user(void *user, struct qw_pctx *ctx, const char *sourc
     if (ctx->flow) qw_detect_session_user(&e->detect, ctx->flow, source, value, len);
 }
 
+/* Who uses an address: kept by the detector for the store, where the ledger looks it up. */
+static void sink_address_user(void *user, struct qw_pctx *ctx, const struct qw_addr *ip,
+                              const char *source, const char *value, size_t len, bool ended)
+{
+    struct qw_engine *e = user;
+    qw_detect_address_user(&e->detect, ip, source, value, len, ended, ctx->ts_ns);
+}
+
 /* buffers lent to parsers (after the parser-state pools they share) */
 static void *sink_loan_take(void *user);
 static void sink_loan_return(void *user, void *buf);
 
-static const struct qw_emit_sink engine_sink = {sink_txn,          sink_anomaly,     sink_identity,
-                                                sink_identity_addr, sink_session_user,
-                                                sink_loan_take,     sink_loan_return};
+static const struct qw_emit_sink engine_sink = {
+    sink_txn,          sink_anomaly,      sink_identity,   sink_identity_addr,
+    sink_session_user, sink_address_user, sink_loan_take,  sink_loan_return};
 
 static void pctx_for(struct qw_engine *e, struct qw_pctx *ctx, struct qw_flow *f, uint64_t ts)
 {

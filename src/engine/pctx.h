@@ -24,6 +24,9 @@ struct qw_emit_sink {
     /* who the client names behind the session (qw_emit_session_user); may be NULL */
     void (*session_user)(void *user, struct qw_pctx *ctx, const char *source, const char *value,
                          size_t value_len);
+    /* who uses an address from now on, or no more (qw_emit_address_user); may be NULL */
+    void (*address_user)(void *user, struct qw_pctx *ctx, const struct qw_addr *ip,
+                         const char *source, const char *value, size_t value_len, bool ended);
     /* buffers lent while a message spans packets (qw_loan_take); may be NULL: nothing lent */
     void *(*loan_take)(void *user);
     void (*loan_return)(void *user, void *buf);

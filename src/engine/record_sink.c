@@ -79,6 +79,18 @@ static void rec_session_user(void *user, struct qw_pctx *ctx, const char *source
     rec->nsession_users++;
 }
 
+static void rec_address_user(void *user, struct qw_pctx *ctx, const struct qw_addr *ip,
+                             const char *source, const char *value, size_t value_len, bool ended)
+{
+    struct qw_record_sink *rec = user;
+    char a[46];
+    qw_copy_str(rec->address_user_ip, sizeof rec->address_user_ip, qw_addr_str(ip, a));
+    qw_copy_str(rec->address_user_source, sizeof rec->address_user_source, source);
+    qw_copy_bytes(rec->address_user, sizeof rec->address_user, value, value_len);
+    rec->address_user_ended = ended;
+    rec->naddress_users++;
+}
+
 static void *rec_loan_take(void *user)
 {
     struct qw_record_sink *rec = user;
@@ -104,9 +116,9 @@ static void rec_loan_return(void *user, void *buf)
     }
 }
 
-static const struct qw_emit_sink record_sink = {rec_txn,          rec_anomaly,   rec_identity,
-                                                rec_identity_addr, rec_session_user,
-                                                rec_loan_take,     rec_loan_return};
+static const struct qw_emit_sink record_sink = {
+    rec_txn,          rec_anomaly,      rec_identity,  rec_identity_addr,
+    rec_session_user, rec_address_user, rec_loan_take, rec_loan_return};
 
 void qw_record_sink_init(struct qw_record_sink *rec, struct qw_pctx *ctx,
                          const struct qw_proto *proto)

@@ -52,6 +52,12 @@ struct qw_record_sink {
     char session_user_source[24]; /* the last qw_emit_session_user, "" when none */
     char session_user[128];
     size_t nsession_users;
+    /* the last qw_emit_address_user */
+    char address_user_ip[46];
+    char address_user_source[24];
+    char address_user[128];
+    bool address_user_ended;
+    size_t naddress_users;
     /* qw_loan_take: a fixed pool, so a test that stops mid-message leaks nothing */
     unsigned char loan_pool[QW_REC_LOANS][QW_LOAN_BYTES];
     bool loan_used[QW_REC_LOANS];

@@ -87,6 +87,12 @@ const char *const qw_store_migrations[] = {
     /* 6 -> 7: who the client named behind a session (an RDP cookie's user, a Telnet login, a
      * client certificate's subject, an IKE identity) and which of those it was */
     "ALTER TABLE sessions ADD COLUMN user TEXT; ALTER TABLE sessions ADD COLUMN user_source TEXT;",
+    /* 7 -> 8: who the network's bookkeeping (RADIUS accounting) says uses an address from a
+     * moment on (ended 0) or no more (ended 1); the ledger names the user of a session its
+     * address opened meanwhile */
+    "CREATE TABLE address_users ("
+    "  ip TEXT NOT NULL, ts_ns INTEGER NOT NULL, ended INTEGER NOT NULL, user TEXT NOT NULL,"
+    "  source TEXT NOT NULL, PRIMARY KEY (ip, ts_ns, ended, user, source));",
 };
 const int qw_store_schema_version = sizeof qw_store_migrations / sizeof qw_store_migrations[0];
 
