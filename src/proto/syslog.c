@@ -808,6 +808,14 @@ static void syslog_gap(struct qw_pctx *ctx, void *state, enum qw_dir dir)
     st->d[dir].skip = 0;
 }
 
+/* Nothing is held here at the end: a message still waiting for its LF or its last counted
+ * bytes is in the engine's tail, which is dropped with the flow (docs/events/syslog.md). */
+static void syslog_flow_end(struct qw_pctx *ctx, void *state)
+{
+    (void)ctx;
+    (void)state;
+}
+
 /* ---- Probe --------------------------------------------------------------------------------- */
 
 /* `<PRI>` with PRI <= 191, then `1 ` and a timestamp or NILVALUE ([5424]), or printable text
@@ -846,10 +854,12 @@ static enum qw_probe_result syslog_probe(const uint8_t *data, size_t len, enum q
         return QW_PROBE_NO;
     size_t n = left < SYSLOG_PROBE_TEXT ? left : SYSLOG_PROBE_TEXT;
     for (size_t i = 0; i < n; i++) {
-        /* a short datagram may end in its line end */
-        bool tail = p[i] == '\n' || p[i] == '\r' || p[i] == '\0';
-        if (!sl_text(p[i]) && !(tail && i >= 2)) return QW_PROBE_NO;
-        if (tail) break;
+        if (sl_text(p[i])) continue;
+        /* a short message may end in its line end, and nothing else after it */
+        if (i < 2) return QW_PROBE_NO;
+        size_t k = i;
+        while (k < left && (p[k] == '\n' || p[k] == '\r' || p[k] == '\0')) k++;
+        return k == left || p[k] == '<' ? QW_PROBE_MATCH : QW_PROBE_NO;
     }
     return left < 4 ? QW_PROBE_NEED_MORE : QW_PROBE_MATCH;
 }
@@ -863,4 +873,5 @@ const struct qw_proto qw_proto_syslog = {
     .parse = syslog_parse,
     .datagram = syslog_datagram,
     .gap = syslog_gap,
+    .flow_end = syslog_flow_end,
 };
