@@ -464,8 +464,8 @@ static void test_truncated_every_length(void **ts)
 {
     struct fx *f = *ts;
     static const char *msgs[] = {
-        "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
-        "[exampleSDID@32473 iut=\"3\" eventSource=\"App\\]lication\"] \xEF\xBB\xBFmsg",
+        ("<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
+         "[exampleSDID@32473 iut=\"3\" eventSource=\"App\\]lication\"] \xEF\xBB\xBFmsg"),
         "<187>38: R1: [syslog@9 s_sn=\"1\"]: *Sep 22 13:39:11.250 UTC: %LINK-3-UPDOWN: x",
         "<134> 2021-04-18 15:12:38+04:00 10.126.20.68 Log, x",
         "<30>Jan  2 10:09:52 nb6 chillispot[4222]: C",
