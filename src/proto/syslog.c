@@ -808,14 +808,6 @@ static void syslog_gap(struct qw_pctx *ctx, void *state, enum qw_dir dir)
     st->d[dir].skip = 0;
 }
 
-/* Nothing is held here at the end: a message still waiting for its LF or its last counted
- * bytes is in the engine's tail, which is dropped with the flow (docs/events/syslog.md). */
-static void syslog_flow_end(struct qw_pctx *ctx, void *state)
-{
-    (void)ctx;
-    (void)state;
-}
-
 /* ---- Probe --------------------------------------------------------------------------------- */
 
 /* `<PRI>` with PRI <= 191, then `1 ` and a timestamp or NILVALUE ([5424]), or printable text
@@ -873,5 +865,6 @@ const struct qw_proto qw_proto_syslog = {
     .parse = syslog_parse,
     .datagram = syslog_datagram,
     .gap = syslog_gap,
-    .flow_end = syslog_flow_end,
+    /* no flow_end: nothing is held here. A message still waiting for its LF or its last
+     * counted bytes is in the engine's tail, dropped with the flow (docs/events/syslog.md). */
 };

@@ -275,9 +275,10 @@ static inline const struct qw_packet *fx_frame_decoded(struct fx *f, const void 
     return &f->pkt;
 }
 
+/* The flow's end, as the engine gives it: to a parser that asks for it (flow_end is optional). */
 static inline void flow_end(struct fx *f)
 {
-    f->proto->flow_end(&f->ctx, f->state);
+    if (f->proto->flow_end) f->proto->flow_end(&f->ctx, f->state);
 }
 
 /* Forget what was recorded (the records only). */
