@@ -91,6 +91,8 @@ static const struct qw_weakness {
     {"smb.ntlmv1", QW_SEV_MEDIUM},
     {"ssh.old_protocol", QW_SEV_MEDIUM},
     {"ike.weak_aggressive_mode", QW_SEV_MEDIUM},
+    /* BlastRADIUS (CVE-2024-3596): someone in the path forges an Access-Accept */
+    {"radius.weak_no_message_authenticator", QW_SEV_MEDIUM},
     {"tls.self_signed_certificate", QW_SEV_INFO},
     {"tls.expired_certificate", QW_SEV_LOW},
     {"tls.certificate_not_yet_valid", QW_SEV_LOW},

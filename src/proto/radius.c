@@ -48,6 +48,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "decode/packet.h"
 #include "engine/emit.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
@@ -735,7 +736,8 @@ static void rad_flush(struct qw_pctx *ctx, struct rad_slot *s)
     s->used = false;
 }
 
-static void rad_queue(struct qw_pctx *ctx, struct rad_state *st, enum qw_dir dir,
+/* Queue a request; false when it is a retransmission of one waiting (counted on it). */
+static bool rad_queue(struct qw_pctx *ctx, struct rad_state *st, enum qw_dir dir,
                       const struct rad_msg *m, const uint8_t *auth)
 {
     struct rad_slot *s = NULL;
@@ -744,7 +746,7 @@ static void rad_queue(struct qw_pctx *ctx, struct rad_state *st, enum qw_dir dir
         if (!q->used || q->msg.id != m->id || q->msg.code != m->code || q->dir != dir) continue;
         if (memcmp(q->authenticator, auth, RAD_AUTH_LEN) == 0) {
             if (q->retransmissions < UINT16_MAX) q->retransmissions++;
-            return;
+            return false;
         }
         rad_flush(ctx, q); /* the identifier reused: the earlier request went unanswered */
     }
@@ -761,6 +763,7 @@ static void rad_queue(struct qw_pctx *ctx, struct rad_state *st, enum qw_dir dir
     s->ts_ns = qw_pctx_time(ctx);
     memcpy(s->authenticator, auth, RAD_AUTH_LEN);
     s->msg = *m;
+    return true;
 }
 
 /* Does a response of code `rsp` answer a request of code `req`? */
@@ -808,6 +811,34 @@ static void rad_identity(struct qw_pctx *ctx, struct rad_state *st, enum qw_dir 
     qw_emit_identity(ctx, server, "hostname", t->s, t->len);
 }
 
+/* Who holds a framed address ([2865] s.5.8; 255.255.255.254 and .255 ask the NAS or the user
+ * to choose one, 0.0.0.0 is none): an Accounting-Request's Start or Interim-Update says
+ * User-Name uses Framed-IP-Address from now on, a Stop that the use ended ([2866] s.5.1); an
+ * Access-Accept's Framed-IP-Address is what the NAS gives the user it asked about. The
+ * detector keeps these so the remote-access ledger can name who was behind a VPN pool
+ * address (emit.h qw_emit_address_user). */
+static void rad_address_user(struct qw_pctx *ctx, const struct rad_msg *user_from,
+                             const struct rad_msg *addr_from, const char *source, bool ended)
+{
+    const uint8_t *a = addr_from->framed_ip;
+    if (!(addr_from->have & RF_FRAMED_IP) || !user_from->user_name.len || user_from->user_name.cut)
+        return;
+    if ((a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] == 0) ||
+        (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] >= 254))
+        return;
+    struct qw_addr ip;
+    qw_addr_from_v4(&ip, a);
+    qw_emit_address_user(ctx, &ip, source, user_from->user_name.s, user_from->user_name.len,
+                         ended);
+}
+
+static void rad_accounting_user(struct qw_pctx *ctx, const struct rad_msg *m)
+{
+    if (m->code != 4 || !(m->have & RF_STATUS)) return;
+    if (m->status == 1 || m->status == 3) rad_address_user(ctx, m, m, "radius_accounting", false);
+    else if (m->status == 2) rad_address_user(ctx, m, m, "radius_accounting", true);
+}
+
 /* BlastRADIUS: an Access-Request carrying a credential, or an Access-Accept/Reject/Challenge,
  * without a Message-Authenticator. Once per flow per code. */
 static void rad_weak(struct qw_pctx *ctx, struct rad_state *st, enum qw_dir dir,
@@ -850,10 +881,11 @@ static void rad_datagram(struct qw_pctx *ctx, void *state, enum qw_dir dir, cons
     rad_weak(ctx, st, dir, m);
     if (rad_codes[m->code].request) {
         rad_identity(ctx, st, dir, m);
-        rad_queue(ctx, st, dir, m, data + 4);
+        if (rad_queue(ctx, st, dir, m, data + 4)) rad_accounting_user(ctx, m);
         return;
     }
     struct rad_slot *s = rad_find(st, dir, m);
+    if (s && m->code == 2) rad_address_user(ctx, &s->msg, m, "radius_access", false);
     rad_emit(ctx, s, m, qw_pctx_time(ctx));
     if (s) s->used = false;
 }

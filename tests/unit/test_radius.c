@@ -318,6 +318,74 @@ static void test_accounting_start_stop(void **ts)
     free(b);
 }
 
+/* An Accounting-Request of `status` for `user` on 10.50.8.a, identifier id. */
+static void acct(struct buf *b, uint8_t id, uint32_t status, const char *user, uint8_t a,
+                 uint8_t auth)
+{
+    msg_begin(b, 4, id, auth);
+    attr_u32(b, 40, status);
+    if (user) attr_str(b, 1, user);
+    attr_ip(b, 8, a == 0 ? 0 : 10, a == 0 ? 0 : 50, a == 0 ? 0 : 8, a);
+    msg_end(b);
+}
+
+/* Who holds a framed address goes to the ledger (emit.h qw_emit_address_user): a Start or
+ * Interim-Update begins a use, a Stop ends it, an Access-Accept's address is the asker's; a
+ * retransmission is not handed over twice, and no user, an address that asks the NAS or the
+ * user to choose (255.255.255.254/255), 0.0.0.0 or an Accounting-On give nothing. */
+static void test_address_users(void **ts)
+{
+    struct fx *f = *ts;
+    struct buf *b = buf_new();
+    acct(b, 1, 1, "vendor-eng7", 23, 0x11);
+    send(f, C2S, b);
+    assert_int_equal(f->rec.naddress_users, 1);
+    assert_string_equal(f->rec.address_user_ip, "10.50.8.23");
+    assert_string_equal(f->rec.address_user, "vendor-eng7");
+    assert_string_equal(f->rec.address_user_source, "radius_accounting");
+    assert_false(f->rec.address_user_ended);
+    send(f, C2S, b); /* the same request again: a retransmission */
+    assert_int_equal(f->rec.naddress_users, 1);
+    acct(b, 2, 3, "vendor-eng7", 23, 0x12); /* Interim-Update */
+    send(f, C2S, b);
+    assert_int_equal(f->rec.naddress_users, 2);
+    assert_false(f->rec.address_user_ended);
+    acct(b, 3, 2, "vendor-eng7", 23, 0x13); /* Stop */
+    send(f, C2S, b);
+    assert_int_equal(f->rec.naddress_users, 3);
+    assert_true(f->rec.address_user_ended);
+    acct(b, 4, 1, NULL, 24, 0x14);         /* no User-Name */
+    send(f, C2S, b);
+    acct(b, 5, 1, "x", 0, 0x15);           /* 0.0.0.0 */
+    send(f, C2S, b);
+    acct(b, 6, 7, "x", 25, 0x16);          /* Accounting-On */
+    send(f, C2S, b);
+    msg_begin(b, 4, 7, 0x17);              /* 255.255.255.254: the NAS chooses */
+    attr_u32(b, 40, 1);
+    attr_str(b, 1, "x");
+    attr_ip(b, 8, 255, 255, 255, 254);
+    msg_end(b);
+    send(f, C2S, b);
+    assert_int_equal(f->rec.naddress_users, 3);
+    /* Access-Accept: the asker's User-Name, the answer's Framed-IP-Address */
+    msg_begin(b, 1, 8, 0x18);
+    attr_str(b, 1, "vendor-eng12");
+    attr_msg_auth(b);
+    msg_end(b);
+    send(f, C2S, b);
+    msg_begin(b, 2, 8, 0x19);
+    attr_ip(b, 8, 10, 50, 8, 29);
+    attr_msg_auth(b);
+    msg_end(b);
+    send(f, S2C, b);
+    assert_int_equal(f->rec.naddress_users, 4);
+    assert_string_equal(f->rec.address_user_ip, "10.50.8.29");
+    assert_string_equal(f->rec.address_user, "vendor-eng12");
+    assert_string_equal(f->rec.address_user_source, "radius_access");
+    assert_false(f->rec.address_user_ended);
+    free(b);
+}
+
 /* ---- Dynamic authorization and Status-Server ----------------------------------------------- */
 
 static void test_disconnect_and_coa(void **ts)
@@ -878,6 +946,7 @@ int main(void)
         FX_TEST(test_reject_is_error_and_weak_without_authenticator),
         FX_TEST(test_weak_eap_chap_and_challenge),
         FX_TEST(test_accounting_start_stop),
+        FX_TEST(test_address_users),
         FX_TEST(test_disconnect_and_coa),
         FX_TEST(test_status_server),
         FX_TEST(test_retransmission_and_reused_identifier),
