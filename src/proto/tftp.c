@@ -361,7 +361,7 @@ struct tftp_request {
     uint64_t ns;
     struct tftp_opts opts;
     struct tftp_error err;
-    char file[TFTP_FILE_MAX];
+    char file[TFTP_FILE_MAX + 1];
     uint8_t raw[TFTP_REQ_KEEP];
 };
 
