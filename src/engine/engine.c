@@ -668,6 +668,7 @@ static struct qw_flow *flow_create(struct qw_engine *e, const struct qw_flow_key
     bool src_client = guess_src_is_client(e, p);
     f->client_is_a = src_client == from_a;
     f->first_ns = f->last_ns = p->ts_ns;
+    f->idle_ns = e->now_ns;
     struct {
         struct qw_flow_key k;
         uint64_t t;
@@ -740,7 +741,8 @@ static void flow_packet(struct qw_engine *e, const struct qw_packet *p)
     } else if (p->l4_proto == 17) {
         on_datagram(e, f, dir, p->payload, p->payload_len, p->ts_ns);
     }
-    qw_flow_touch(&e->flows, f, p->ts_ns, tclass_of(f));
+    if (p->ts_ns > f->last_ns) f->last_ns = p->ts_ns;
+    qw_flow_touch(&e->flows, f, e->now_ns, tclass_of(f));
 }
 
 /* ---- engine ------------------------------------------------------------------------------- */

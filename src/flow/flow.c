@@ -183,7 +183,7 @@ struct qw_flow *qw_flow_lookup(struct qw_flow_table *t, const struct qw_flow_key
 
 static uint64_t expiry_of(const struct qw_flow_table *t, const struct qw_flow *f)
 {
-    return f->last_ns + (uint64_t)t->timeouts.sec[f->tclass] * 1000000000ull;
+    return f->idle_ns + (uint64_t)t->timeouts.sec[f->tclass] * 1000000000ull;
 }
 
 static void list_unlink(struct qw_flow_table *t, struct qw_flow *f)
@@ -339,7 +339,7 @@ void qw_flow_remove(struct qw_flow_table *t, struct qw_flow *f)
 
 void qw_flow_touch(struct qw_flow_table *t, struct qw_flow *f, uint64_t now_ns, uint8_t tclass)
 {
-    if (now_ns > f->last_ns) f->last_ns = now_ns;
+    if (now_ns > f->idle_ns) f->idle_ns = now_ns;
     if (t->lists_tail[f->tclass] == f && f->tclass == tclass) return;
     list_unlink(t, f);
     f->tclass = tclass;
@@ -370,7 +370,7 @@ struct qw_flow *qw_flow_oldest(struct qw_flow_table *t)
     struct qw_flow *best = NULL;
     for (int c = 0; c < QW_TCLASS_COUNT; c++) {
         struct qw_flow *f = t->lists_head[c];
-        if (f && (!best || f->last_ns < best->last_ns)) best = f;
+        if (f && (!best || f->idle_ns < best->idle_ns)) best = f;
     }
     return best;
 }

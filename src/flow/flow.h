@@ -93,7 +93,11 @@ struct qw_flow {
     struct qw_flow *hnext_any;      /* hash chain of the 5-tuple alone (any VLAN) */
     struct qw_flow *lprev, *lnext;  /* idle list of its timeout class */
     uint64_t id;
-    uint64_t first_ns, last_ns;
+    uint64_t first_ns, last_ns;     /* its first and newest packet times */
+    /* The capture's clock at its last packet, which idleness is counted from: when the
+     * capture's clock goes back (capture hosts step their clocks; files are concatenated), the
+     * flow's packet times lag the clock, and counting from them would end the flow at once. */
+    uint64_t idle_ns;
     uint64_t pkts[2], bytes[2];     /* [QW_DIR_TO_SERVER], [QW_DIR_TO_CLIENT] */
     const struct qw_proto *app;
     void *app_state;
@@ -186,7 +190,8 @@ struct qw_flow *qw_flow_lookup_any_vlan(struct qw_flow_table *t, const struct qw
 struct qw_flow *qw_flow_insert(struct qw_flow_table *t, const struct qw_flow_key *k);
 /* Unlink from the hash and the idle list, and return to the pool. State must be freed first. */
 void qw_flow_remove(struct qw_flow_table *t, struct qw_flow *f);
-/* Move to the tail of its (possibly new) class list after activity. */
+/* Move to the tail of its (possibly new) class list after activity at the capture's clock
+ * `now_ns` (idle_ns; the caller keeps last_ns, the packet's own time). */
 void qw_flow_touch(struct qw_flow_table *t, struct qw_flow *f, uint64_t now_ns, uint8_t tclass);
 /* The idle flow of any class whose timeout has passed at `now_ns`, or NULL. */
 struct qw_flow *qw_flow_next_expired(struct qw_flow_table *t, uint64_t now_ns);

@@ -3,7 +3,8 @@
 #
 # Captures: every corpus capture in which tshark finds TFTP (corpus_with tftp: only
 # tftp/ndpi_tftp.pcapng today); a time-sorted copy of each (reordercap, into the temp dir: the
-# nDPI capture is several captures merged with a clock that jumps back 4272 s, see below); and a
+# nDPI capture is several captures merged, its clock jumps back 4272 s, and flows are aged by
+# the capture's clock, not their own packet times: both orders must agree); and a
 # synthetic capture written by tests/data/tftp/gen_tftp.py (a write with OACK blksize 1428 +
 # tsize, a read of an exact multiple of 512 bytes ending with an empty block, ERROR 1 from the
 # server's new port, a retried request answered by ERROR 2 from port 69).
@@ -24,11 +25,6 @@
 #   ndpi_tftp.pcapng frames 1-2: read requests with an empty file name (one with a run of NULs
 #     before the mode). tshark decodes them; the probe refuses them (RFC 1350 requires a name,
 #     and a NUL run is no request to trust), so those flows stay unclassified.
-#   ndpi_tftp.pcapng rfc1350.txt read (192.168.0.253:50618 <-> 192.168.0.10:3445): the capture's
-#     clock steps back 4272 s before it, and the engine ends flows against the highest packet
-#     time seen, so each of its datagrams opens a flow that is already idle; only the first
-#     (DATA 1) is classified: ours 1 block, 512 bytes, tshark 49 blocks, 24599 bytes. The
-#     time-sorted copy must agree with tshark on everything.
 #
 # Exit 0 when every capture agrees, 1 otherwise, 77 (skip) without the corpus, tshark or python3.
 set -u
@@ -64,13 +60,10 @@ def conv(a, b):
 
 
 # The known differences of the corpus as it is (see the header): per capture, the tshark-only
-# requests by requester, and transfers whose values are ours by design.
+# requests by requester.
 KNOWN = {
     "tftp/ndpi_tftp.pcapng": {
         "requests": {ep("172.28.4.53", 54626), ep("172.28.4.53", 54632)},
-        "transfers": {conv(ep("192.168.0.253", 50618), ep("192.168.0.10", 3445)):
-                      {"server": ep("192.168.0.10", 3445), "direction": "read", "blocks": 1,
-                       "bytes": 512, "error": None}},
     },
 }
 
@@ -183,19 +176,12 @@ for item in caps:
         continue
     t_req, t_xfer, t_empty = tshark_view(path)
     o_req, o_xfer, o_flows = our_view(ev)
-    known = KNOWN.get(name, {})
-    if name.startswith("sorted:"):  # the same requests; its transfers must agree whole
-        known = {"requests": KNOWN.get(name[7:], {}).get("requests", set())}
+    known = KNOWN.get(name[7:] if name.startswith("sorted:") else name, {})
     notes, problems = [], []
     if t_empty != known.get("requests", set()):
         problems.append(f"requests with an empty file name: {sorted(t_empty)}, known {sorted(known.get('requests', set()))}")
     elif t_empty:
         notes.append(f"{len(t_empty)} empty-name requests refused (known)")
-    for c, v in known.get("transfers", {}).items():
-        if c in t_xfer:
-            notes.append(f"transfer {c[0]}<->{c[1]}: tshark {t_xfer[c]['blocks']} blocks "
-                         f"{t_xfer[c]['bytes']} bytes, ours by design {v['blocks']}/{v['bytes']} (known)")
-            t_xfer[c] = v
     if o_req != t_req:
         problems.append(f"requests: ours-only {dict(o_req - t_req)}, tshark-only {dict(t_req - o_req)}")
     if o_xfer != t_xfer:

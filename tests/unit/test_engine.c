@@ -194,6 +194,56 @@ static void test_idle_timeout(void **state)
     free(log);
 }
 
+/* The capture's clock goes back an hour (a capture host stepping its clock): a flow whose
+ * packets come after the jump is one flow, aged by the clock, not ended at each packet because
+ * its packet times lag the newest time seen; its start and end are its own packets' times. It
+ * still times out by the clock: 181 s after the clock moves past it. */
+static void test_clock_going_back(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, 0);
+    send(&r, 4000 * SEC, 0, 17, A, 7000, B, 47808, 0, 0);
+    for (uint64_t i = 0; i < 5; i++) send(&r, (100 + i) * SEC, 0, 17, A, 5000, B, 47808, 0, 0);
+    assert_int_equal(r.e.flows.stats.timed_out, 0);
+    send(&r, 4100 * SEC, 0, 17, A, 7001, B, 47808, 0, 0); /* the clock moves on, 96 s */
+    assert_int_equal(r.e.flows.stats.timed_out, 0);
+    send(&r, 4182 * SEC, 0, 17, A, 7002, B, 47808, 0, 0); /* the clock 182 s past its jump */
+    assert_int_equal(r.e.flows.stats.timed_out, 2);        /* it and the first 7000 flow */
+    char *log = rig_finish(&r);
+    assert_int_equal(count(log, "\"src_port\":5000,"), 1);
+    const char *f = strstr(log, "\"src_port\":5000,");
+    assert_non_null(f);
+    assert_non_null(strstr(f, "\"pkts_toserver\":5,"));
+    assert_non_null(strstr(f, "\"start\":\"1970-01-01T00:01:40.000000Z\""));
+    assert_non_null(strstr(f, "\"end\":\"1970-01-01T00:01:44.000000Z\""));
+    free(log);
+}
+
+/* A TFTP transfer starts with the server's first block from a port it chose (both ports free):
+ * the parser's probe says the sender is the server, and the engine turns the flow round, so
+ * the requester is the client and the TFTP server's new port the service. */
+static void test_answer_first_turns_flow(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, 0);
+    uint8_t data[4 + 100] = {0, 3, 0, 1}; /* DATA block 1, 100 bytes: the whole file */
+    uint8_t ack[4] = {0, 4, 0, 1};
+    send_data(&r, 1 * SEC, 0, 17, B, 3445, A, 50618, 0, 0, data, sizeof data);
+    send_data(&r, 1 * SEC + 1000, 0, 17, A, 50618, B, 3445, 0, 0, ack, sizeof ack);
+    char *log = rig_finish(&r);
+    const char *f = strstr(log, "\"event_type\":\"flow\"");
+    assert_non_null(f);
+    assert_non_null(strstr(f, "\"src_ip\":\"10.20.0.20\",\"src_port\":50618,"
+                              "\"dest_ip\":\"10.30.1.11\",\"dest_port\":3445"));
+    assert_non_null(strstr(f, "\"app_proto\":\"tftp\""));
+    assert_non_null(strstr(f, "\"pkts_toserver\":1,\"pkts_toclient\":1,\"bytes_toserver\":46,"));
+    /* the transfer record: the server sent the data, a read */
+    assert_non_null(strstr(log, "\"direction\":\"read\""));
+    free(log);
+}
+
 /* A bare SYN with a new initial sequence number on the same ports starts a new flow; the same
  * SYN retransmitted (after a RST, as a client retries) stays in the flow it opened. */
 static void test_port_reuse_and_syn_retransmit(void **state)
@@ -457,6 +507,8 @@ int main(void)
         cmocka_unit_test(test_frag_cap_applied),
         cmocka_unit_test(test_eviction_at_cap),
         cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_clock_going_back),
+        cmocka_unit_test(test_answer_first_turns_flow),
         cmocka_unit_test(test_port_reuse_and_syn_retransmit),
         cmocka_unit_test(test_routed_reply_on_other_vlan),
         cmocka_unit_test(test_link_layer_frame_dispatch),

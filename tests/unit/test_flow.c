@@ -316,7 +316,7 @@ static void expiry_after_class_timeout(void **state)
     struct qw_flow_key uk = key_of("10.0.0.1", 5000, "10.0.0.2", 161, 17);
     struct qw_flow *u = qw_flow_insert(t, &uk);
     qw_flow_touch(t, u, 100 * SEC, QW_TCLASS_UDP);
-    assert_true(u->last_ns == 100 * SEC);
+    assert_true(u->idle_ns == 100 * SEC);
     assert_null(qw_flow_next_expired(t, 100 * SEC));
     assert_null(qw_flow_next_expired(t, 105 * SEC)); /* exactly the timeout: not yet */
     assert_ptr_equal(qw_flow_next_expired(t, 105 * SEC + 1), u);
@@ -373,7 +373,7 @@ static void touch_moves_between_classes(void **state)
 
     /* a touch with an older timestamp does not move last activity back */
     qw_flow_touch(t, f, 10 * SEC, QW_TCLASS_TCP_CLOSED);
-    assert_true(f->last_ns == 50 * SEC);
+    assert_true(f->idle_ns == 50 * SEC);
     table_free(t);
 }
 
