@@ -208,10 +208,11 @@ void qw_print_summary(FILE *out, struct qw_session *s, struct qw_source *srcs, s
     fprintf(out, "Caps: flows evicted %" PRIu64 "; TCP segments refused %" PRIu64 " (total), %" PRIu64
                  " (per flow), tails %" PRIu64 "; IP datagrams dropped %" PRIu64
                  "; flows without parser %" PRIu64 ", messages not put together %" PRIu64
-                 "; host updates refused %" PRIu64 ", edge updates refused %" PRIu64 "\n",
+                 "; host updates refused %" PRIu64 ", edge updates refused %" PRIu64
+                 "; detection records refused %" PRIu64 "\n",
             lim.flows_evicted, lim.reasm_refused, lim.reasm_flow_refused, lim.stream_refused,
             lim.frag_evicted, lim.app_refused, lim.loans_refused, lim.assets_refused,
-            lim.edges_refused);
+            lim.edges_refused, lim.detections_refused);
     struct qw_decode_stats d = {0};
     uint64_t frag = 0, reass = 0, overl = 0;
     for (unsigned w = 0; w < s->shards.n; w++)

@@ -1111,7 +1111,10 @@ void qw_detect_session_user(struct qw_detector *d, const struct qw_flow *f, cons
         !(d->cfg.site && qw_site_in_vpn_pool(d->cfg.site, qw_flow_cli_ip(f))))
         return;
     struct qw_session_user *u = qw_hmap_upsert(&d->users, &f->id, NULL);
-    if (!u) return; /* at the cap: the session is ledgered without its user */
+    if (!u) { /* at the cap: the session is ledgered without its user */
+        d->dropped++;
+        return;
+    }
     qw_copy_str(u->source, sizeof u->source, source);
     qw_copy_printable(u->name, sizeof u->name, value, len);
 }

@@ -142,7 +142,7 @@ struct qw_remote_session {
  * user for a session its address opened while held (cmd_sessions.c). */
 struct qw_address_user {
     struct qw_addr ip;
-    char source[24]; /* "radius" */
+    char source[24]; /* "radius_accounting", "radius_access" */
     char name[64];
     uint64_t ts_ns;
     bool ended; /* the use stops here */
@@ -192,7 +192,9 @@ struct qw_detector {
     size_t nprobe_log, probe_log_cap;
     uint64_t scan_epoch_max; /* newest scan window counted (old windows are pruned) */
     uint64_t alerts;         /* alert records written */
-    uint64_t dropped;        /* findings refused at the cap */
+    /* records refused at a table's cap: findings, alerted findings, sessions, address uses,
+     * session users, probes (qw_engine_limits: detections_refused) */
+    uint64_t dropped;
     /* the protocol last asked whether it is industrial, and the answer: transactions come in
      * runs of one protocol, and the site vocabulary is searched by name */
     const struct qw_proto *ics_last;

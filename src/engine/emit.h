@@ -90,7 +90,8 @@ void qw_emit_session_user(struct qw_pctx *ctx, const char *source, const char *v
  * Interim-Update (or an Access-Accept) gives a user the address `ip` (a VPN or dial-in pool
  * address, Framed-IP-Address); `ended` true when that use stops (accounting Stop). Not about
  * the flow's ends: the ledger names this user for sessions that address opens while it holds
- * it (docs/detections.md, "Remote-access ledger"). `source` says which message ("radius"). */
+ * it (docs/detections.md, "Remote-access ledger"). `source` says which message
+ * ("radius_accounting", "radius_access"). */
 void qw_emit_address_user(struct qw_pctx *ctx, const struct qw_addr *ip, const char *source,
                           const char *value, size_t value_len, bool ended);
 

@@ -425,31 +425,31 @@ static void on_stream_gap(void *user, struct qw_flow *f, enum qw_dir dir, uint64
     if (f->app->gap) f->app->gap(&ctx, f->app_state, dir);
 }
 
+/* Swap the two halves of a two-element array of `size` bytes in all. */
+static void swap_pair(void *pair, size_t size)
+{
+    uint8_t *a = pair, *b = a + size / 2;
+    for (size_t i = 0; i < size / 2; i++) {
+        uint8_t t = a[i];
+        a[i] = b[i];
+        b[i] = t;
+    }
+}
+
 /* Turn a flow round: its server becomes its client. Everything kept per direction or per end
- * changes places; the key, and so the flow's id and shard, stay. */
+ * (the [2] arrays of struct qw_flow) changes places; the key, and so the flow's id and shard,
+ * stay. */
 static void flow_swap_ends(struct qw_flow *f)
 {
-#define SWAP2(a)                                                                                 \
-    do {                                                                                         \
-        __typeof__((a)[0]) t_ = (a)[0];                                                          \
-        (a)[0] = (a)[1];                                                                         \
-        (a)[1] = t_;                                                                             \
-    } while (0)
     f->client_is_a = !f->client_is_a;
-    SWAP2(f->pkts);
-    SWAP2(f->bytes);
-    SWAP2(f->dir_vlan);
-    SWAP2(f->flags_seen);
-    SWAP2(f->has_mac);
-    SWAP2(f->seq);
-    uint8_t m[6];
-    memcpy(m, f->mac[0], 6);
-    memcpy(f->mac[0], f->mac[1], 6);
-    memcpy(f->mac[1], m, 6);
-    memcpy(m, f->dst_mac[0], 6);
-    memcpy(f->dst_mac[0], f->dst_mac[1], 6);
-    memcpy(f->dst_mac[1], m, 6);
-#undef SWAP2
+    swap_pair(f->pkts, sizeof f->pkts);
+    swap_pair(f->bytes, sizeof f->bytes);
+    swap_pair(f->seq, sizeof f->seq);
+    swap_pair(f->dir_vlan, sizeof f->dir_vlan);
+    swap_pair(f->flags_seen, sizeof f->flags_seen);
+    swap_pair(f->has_mac, sizeof f->has_mac);
+    swap_pair(f->mac, sizeof f->mac);
+    swap_pair(f->dst_mac, sizeof f->dst_mac);
 }
 
 static void on_datagram(struct qw_engine *e, struct qw_flow *f, enum qw_dir dir,
@@ -908,4 +908,5 @@ void qw_engine_limits(const struct qw_engine *e, struct qw_engine_limits *out)
     out->loans_refused = e->stats.loans_refused;
     out->assets_refused = qw_obs_hosts_refused(&e->obs);
     out->edges_refused = qw_obs_edges_refused(&e->obs);
+    out->detections_refused = e->detect.dropped;
 }

@@ -78,8 +78,10 @@ struct qw_engine_limits {
     uint64_t loans_refused;      /* app_memcap: messages spanning packets not put together */
     uint64_t assets_refused;     /* asset_cap: host, identity and binding updates refused */
     uint64_t edges_refused;      /* edge_cap: edge and edge-operation updates refused */
+    uint64_t detections_refused; /* the detector's fixed tables (detect.h QW_DETECT_MAX_*):
+                                  * findings, sessions, address uses, users, probes refused */
 };
-QW_COUNTERS_ONLY(struct qw_engine_limits, 9); /* summed over engines (qw_counters_add) */
+QW_COUNTERS_ONLY(struct qw_engine_limits, 10); /* summed over engines (qw_counters_add) */
 
 /* Parsers by transport and by hinted port, for probing (engine.c). */
 struct qw_probe_index {

@@ -6,7 +6,8 @@
 # 10.50.8.28's session still names its user, as does the address an Access-Accept gives
 # 10.50.8.29. Near misses: 10.50.8.24's use was accounted a Stop before its session (no user),
 # 10.50.8.25 was never accounted, and a Start for 10.50.8.26 comes two minutes after its session
-# (too late). A second address's Start in a
+# (too late). A rejected login without Message-Authenticators (BlastRADIUS) is a medium
+# proto.weak_security of the gateway (its request) and of the RADIUS server (its answer). A second address's Start in a
 # later run, for a session stored by an earlier one, names the user all the same; and two
 # workers give the same ledger as one (the accounting and the sessions land on different
 # engines).
@@ -74,6 +75,17 @@ def access(w, user, ip):
                    struct.pack("!BBH", 2, ident[0], 20 + len(body)) + bytes(16) + body))
 
 
+def blast(w, user):
+    """BlastRADIUS: an Access-Request with a User-Password and an Access-Reject, neither with a
+    Message-Authenticator."""
+    ident[0] += 1
+    body = attr(1, user.encode()) + attr(2, bytes(16)) + attr(4, bytes([10, 50, 0, 2]))
+    w.write(pb.udp(vpngw, radius, 40000 + ident[0], 1812,
+                   struct.pack("!BBH", 1, ident[0], 20 + len(body)) + bytes(16) + body))
+    w.write(pb.udp(radius, vpngw, 1812, 40000 + ident[0],
+                   struct.pack("!BBH", 3, ident[0], 20) + bytes(16)))
+
+
 def tcp(w, cli, srv, port, req, rsp):
     c = pb.Tcp(w, cli, srv, port)
     c.exchange(req, rsp)
@@ -106,6 +118,7 @@ with pb.Writer(sys.argv[1], start="2026-11-20T10:00:00Z") as w:
     w.advance(5)
     accounting(w, "vendor-eng11", "10.50.8.28", 1)         # a few seconds late: still its own
     access(w, "vendor-eng12", "10.50.8.29")                # the address the Accept gives
+    blast(w, "vendor-eng13")                               # rejected: no address, a weakness
     tcp(w, pool[29], plc, 22, *SSH)
     w.advance(115)
     accounting(w, "vendor-eng9", "10.50.8.26", 1)          # two minutes late
@@ -138,7 +151,18 @@ check "$work/a.db" "$want1" || fail "the ledger's users from RADIUS accounting a
     fail "the store does not hold the five accounting messages"
 [ "$(sql "$work/a.db" "SELECT ended FROM address_users WHERE user = 'vendor-eng8' ORDER BY ts_ns DESC")" = 1 ] ||
     fail "the Stop is not stored as the end of a use"
-pass "SSH and VNC from a pool address take the accounted user (a Start seconds after the session too, or an Access-Accept's address); the cookie's name wins; a stopped use, no accounting and a Start two minutes late name nobody"
+# BlastRADIUS: the request without a Message-Authenticator is the gateway's weakness, the
+# answer without one the RADIUS server's; medium, not the low of an unlisted *.weak_*
+"$qw" alerts --db "$work/a.db" --format json >"$work/alerts.json" || fail "alerts"
+python3 - "$work/alerts.json" <<'PY' || fail "the BlastRADIUS weaknesses are wrong"
+import json, sys
+got = sorted((a["asset"], a["peer"], a["severity"], a["evidence"]["detail"])
+             for a in json.load(open(sys.argv[1]))
+             if a["rule"] == "proto.weak_security" and a["evidence"]["anomaly"].startswith("radius."))
+assert got == [("10.50.0.2", "10.50.0.5", "medium", "access_request with user_password"),
+               ("10.50.0.5", "10.50.0.2", "medium", "access_reject")], got
+PY
+pass "SSH and VNC from a pool address take the accounted user (a Start seconds after the session too, or an Access-Accept's address); the cookie's name wins; a stopped use, no accounting, a Start two minutes late and a rejected login name nobody; BlastRADIUS is a medium weakness of each side"
 
 "$qw" analyze --quiet --site "$work/site.yaml" --db "$work/a.db" "$work/two.pcap" ||
     fail "second analyze exited $?"

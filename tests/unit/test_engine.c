@@ -447,6 +447,32 @@ static void test_asset_and_edge_caps(void **state)
     free(rig_finish(&r));
 }
 
+/* The detector's tables are fixed too: past QW_DETECT_MAX_ADDRESS_USERS address uses in one
+ * batch, the next is refused and counted in the engine's limits, never silently lost; a store
+ * commit's clear makes room again. */
+static void test_detector_caps_counted(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, 0);
+    struct qw_addr ip;
+    const uint8_t v4[4] = {10, 50, 8, 23};
+    qw_addr_from_v4(&ip, v4);
+    for (unsigned i = 0; i <= QW_DETECT_MAX_ADDRESS_USERS; i++)
+        qw_detect_address_user(&r.e.detect, &ip, "radius_accounting", "eng", 3, false, i);
+    assert_int_equal(r.e.detect.naddress_users, QW_DETECT_MAX_ADDRESS_USERS);
+    struct qw_engine_limits lim;
+    qw_engine_limits(&r.e, &lim);
+    assert_int_equal(lim.detections_refused, 1);
+    qw_detect_clear(&r.e.detect);
+    qw_detect_address_user(&r.e.detect, &ip, "radius_accounting", "eng", 3, true, 1);
+    assert_int_equal(r.e.detect.naddress_users, 1);
+    assert_true(r.e.detect.address_users[0].ended);
+    qw_engine_limits(&r.e, &lim);
+    assert_int_equal(lim.detections_refused, 1);
+    free(rig_finish(&r));
+}
+
 /* frag_cap reaches each capture source's decoder: with room for 2 datagrams, the first
  * fragments of 3 evict the oldest, counted in the engine's stats. */
 static void test_frag_cap_applied(void **state)
@@ -504,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_idle_flow_state),
         cmocka_unit_test(test_app_memcap_refuses_parser),
         cmocka_unit_test(test_asset_and_edge_caps),
+        cmocka_unit_test(test_detector_caps_counted),
         cmocka_unit_test(test_frag_cap_applied),
         cmocka_unit_test(test_eviction_at_cap),
         cmocka_unit_test(test_idle_timeout),
