@@ -574,6 +574,78 @@ void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const str
     qw_detect_raise(d, rule, &asset, pp, name, f, ts_ns, &x);
 }
 
+/* ---- changes devices report --------------------------------------------------------------- */
+
+/* What a device's own log says: the finding is about the device that sent the report; its
+ * peer is the address the report says the change came from (the administrator's machine),
+ * not the log collector the message went to. A change record covering the device documents
+ * it; otherwise whoever the site says answers for that address is the actor. */
+struct change_text {
+    const struct qw_proto *p;
+    const struct qw_device_change *c;
+    const struct qw_addr *asset;
+    const char *user; /* printable, "" when none */
+    const struct qw_flow *f;
+};
+
+static void change_describe(struct qw_finding *x, const void *arg)
+{
+    const struct change_text *t = arg;
+    char a[46], b[46];
+    int n = snprintf(x->message, sizeof x->message, "%s reported %s (%s)",
+                     qw_addr_str(t->asset, a),
+                     t->c->kind == QW_CHANGE_CONFIG ? "a configuration change" : "a restart",
+                     t->c->message_id);
+    if (n > 0 && (size_t)n < sizeof x->message && t->user[0])
+        n += snprintf(x->message + n, sizeof x->message - (size_t)n, " by %s", t->user);
+    if (n > 0 && (size_t)n < sizeof x->message && t->c->from)
+        snprintf(x->message + n, sizeof x->message - (size_t)n, " from %s",
+                 qw_addr_str(t->c->from, b));
+    struct qw_json j;
+    qw_json_mem(&j, x->evidence, sizeof x->evidence - 1);
+    qw_json_obj_begin(&j, NULL);
+    qw_json_str(&j, "app_proto", t->p ? t->p->name : "");
+    qw_json_str(&j, "change", qw_device_change_names[t->c->kind]);
+    qw_json_str(&j, "message_id", t->c->message_id);
+    if (t->user[0]) qw_json_str(&j, "user", t->user);
+    if (t->c->from) qw_json_str(&j, "from", qw_addr_str(t->c->from, b));
+    qw_json_u64(&j, "flow_id", t->f->id);
+    qw_json_obj_end(&j);
+    x->evidence[j.overflow ? 0 : j.len] = '\0';
+}
+
+void qw_detect_device_change(struct qw_detector *d, const struct qw_flow *f,
+                             const struct qw_proto *p, const struct qw_device_change *c,
+                             uint64_t ts_ns)
+{
+    enum qw_rule rule =
+        c->kind == QW_CHANGE_CONFIG ? QW_R_NET_CONFIG_CHANGED : QW_R_NET_DEVICE_RESTARTED;
+    const struct qw_addr *asset = c->server ? qw_flow_srv_ip(f) : qw_flow_cli_ip(f);
+    const struct qw_addr *from =
+        c->from && memcmp(c->from->b, asset->b, sizeof asset->b) != 0 ? c->from : NULL;
+    struct qw_device_change report = *c;
+    report.from = from;
+    struct qw_finding x;
+    memset(&x, 0, sizeof x);
+    fill_context_of(d, f, &x, ts_ns, c->server);
+    x.peer_zone[0] = '\0'; /* the collector is no party to the change */
+    if (from && d->cfg.site) {
+        struct qw_site_host h = {.ip = from, .vlan = dir_vlan(f, c->server ? QW_DIR_TO_CLIENT
+                                                                            : QW_DIR_TO_SERVER)};
+        struct qw_site_owner o = qw_site_owner_of(d->cfg.site, &h);
+        if (o.zone) snprintf(x.peer_zone, sizeof x.peer_zone, "%s", o.zone->id);
+        if (!x.documented && o.party) snprintf(x.actor, sizeof x.actor, "%s", o.party->id);
+    }
+    x.severity = adjusted(rule, &x);
+    char user[64] = "";
+    if (c->user) qw_copy_printable(user, sizeof user, c->user, c->user_len);
+    /* one finding per device, source address and user; documented ones apart */
+    char extra[32];
+    snprintf(extra, sizeof extra, "%.20s%s%.10s", user, x.documented ? ":" : "", x.change_id);
+    struct change_text t = {p, &report, asset, user, f};
+    raise_described(d, rule, asset, from, extra, f, ts_ns, &x, change_describe, &t);
+}
+
 /* ---- per flow ------------------------------------------------------------------------------ */
 
 static bool is_unicast_host(const struct qw_addr *a)

@@ -61,6 +61,8 @@ enum qw_rule {
     QW_R_NET_ARP_CONFLICT,
     QW_R_PROTO_WEAK_SECURITY,
     QW_R_REMOTE_UNSANCTIONED_VPN,
+    QW_R_NET_CONFIG_CHANGED,
+    QW_R_NET_DEVICE_RESTARTED,
     QW_R_COUNT
 };
 
@@ -218,6 +220,11 @@ void qw_detect_flow_end(struct qw_detector *d, const struct qw_flow *f);
 /* The flow's client named who is behind the session (emit.h qw_emit_session_user). */
 void qw_detect_session_user(struct qw_detector *d, const struct qw_flow *f, const char *source,
                             const char *value, size_t len);
+/* A device reported a change of its own (emit.h qw_emit_device_change): net.config_changed or
+ * net.device_restarted about the end of `f` that sent the report. */
+void qw_detect_device_change(struct qw_detector *d, const struct qw_flow *f,
+                             const struct qw_proto *p, const struct qw_device_change *c,
+                             uint64_t ts_ns);
 /* Who uses an address from ts_ns on, or no more (emit.h qw_emit_address_user). */
 void qw_detect_address_user(struct qw_detector *d, const struct qw_addr *ip, const char *source,
                             const char *value, size_t len, bool ended, uint64_t ts_ns);

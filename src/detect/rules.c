@@ -73,6 +73,12 @@ const struct qw_rule_info qw_rules[QW_R_COUNT] = {
                                       "remote-access",
                                       "a VPN tunnel ends inside a remote-access target zone, "
                                       "around the VPN gateway, the jump host and the windows"},
+    [QW_R_NET_CONFIG_CHANGED] = {"net.config_changed", 9100030, QW_SEV_HIGH, "network",
+                                 "a device reported in its log that its configuration was "
+                                 "changed"},
+    [QW_R_NET_DEVICE_RESTARTED] = {"net.device_restarted", 9100031, QW_SEV_MEDIUM, "network",
+                                   "a device reported in its log that it is restarting or "
+                                   "restarted"},
 };
 
 /* The weaknesses parsers report whose name does not say ".weak_", and those that deserve more

@@ -58,6 +58,13 @@ void qw_emit_address_user(struct qw_pctx *ctx, const struct qw_addr *ip, const c
         ctx->sink->address_user(ctx->user, ctx, ip, source, value, value_len, ended);
 }
 
+const char *const qw_device_change_names[2] = {"config", "restart"};
+
+void qw_emit_device_change(struct qw_pctx *ctx, const struct qw_device_change *change)
+{
+    if (ctx->sink && ctx->sink->device_change) ctx->sink->device_change(ctx->user, ctx, change);
+}
+
 void *qw_loan_take(struct qw_pctx *ctx)
 {
     return ctx->sink && ctx->sink->loan_take ? ctx->sink->loan_take(ctx->user) : NULL;

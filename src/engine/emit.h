@@ -95,6 +95,26 @@ void qw_emit_session_user(struct qw_pctx *ctx, const char *source, const char *v
 void qw_emit_address_user(struct qw_pctx *ctx, const struct qw_addr *ip, const char *source,
                           const char *value, size_t value_len, bool ended);
 
+/* What a device says happened to itself, in a message it sent to its log collector (a
+ * router's "Configured from console by admin on vty0 (10.1.1.5)"): its configuration was
+ * changed, or it is restarting. Not an operation on the flow's server: the detector raises it
+ * on the device that sent the message (docs/detections.md "Changes devices report"). */
+enum qw_device_change_kind {
+    QW_CHANGE_CONFIG = 0,  /* running configuration changed (a command, a commit, an edit) */
+    QW_CHANGE_RESTART = 1, /* a reload was requested, or the device reports it restarted */
+};
+extern const char *const qw_device_change_names[2]; /* "config", "restart" */
+
+struct qw_device_change {
+    enum qw_device_change_kind kind;
+    bool server;            /* the flow end that sent the message (as qw_emit_identity) */
+    const char *message_id; /* static: the vendor's name for the message, "cisco SYS-5-CONFIG_I" */
+    const char *user;       /* who the message says made it; NULL when it names nobody */
+    size_t user_len;
+    const struct qw_addr *from; /* the address it says the change came from; NULL when none */
+};
+void qw_emit_device_change(struct qw_pctx *ctx, const struct qw_device_change *change);
+
 /* A buffer a parser borrows from the engine while one message spans packets (the TLS handshake
  * message being put together), so that no flow carries one for its whole life. */
 #define QW_LOAN_BYTES 8192u

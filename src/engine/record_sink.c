@@ -116,9 +116,24 @@ static void rec_loan_return(void *user, void *buf)
     }
 }
 
+static void rec_device_change(void *user, struct qw_pctx *ctx, const struct qw_device_change *c)
+{
+    struct qw_record_sink *rec = user;
+    struct qw_rec_device_change *r = &rec->device_change;
+    memset(r, 0, sizeof *r);
+    r->kind = (int)c->kind;
+    r->server = c->server;
+    qw_copy_str(r->message_id, sizeof r->message_id, c->message_id);
+    if (c->user) qw_copy_bytes(r->user, sizeof r->user, c->user, c->user_len);
+    char a[46];
+    if (c->from) qw_copy_str(r->from, sizeof r->from, qw_addr_str(c->from, a));
+    rec->ndevice_changes++;
+}
+
 static const struct qw_emit_sink record_sink = {
     rec_txn,          rec_anomaly,      rec_identity,  rec_identity_addr,
-    rec_session_user, rec_address_user, rec_loan_take, rec_loan_return};
+    rec_session_user, rec_address_user, rec_loan_take, rec_loan_return,
+    rec_device_change};
 
 void qw_record_sink_init(struct qw_record_sink *rec, struct qw_pctx *ctx,
                          const struct qw_proto *proto)

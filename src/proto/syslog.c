@@ -50,6 +50,7 @@
 
 #include "engine/emit.h"
 #include "proto/proto.h"
+#include "proto/syslog_changes.h"
 #include "util/cursor.h"
 #include "util/json.h"
 
@@ -130,6 +131,8 @@ struct sl_msg {
     uint8_t nsd;
     bool sd_more, bom, cut; /* cut: a TCP message longer than SYSLOG_HOLD */
     uint8_t bad;            /* sl_part the header lacks ([5424]), SL_WHOLE when whole */
+    bool has_change;        /* the sender reports a change of its own (syslog_changes.h) */
+    struct qw_log_change change;
 };
 
 /* ---- Per-flow state ------------------------------------------------------------------------ */
@@ -509,6 +512,13 @@ static void sl_cisco(struct sl_msg *m)
     for (size_t i = 0; i < n; i++)
         if (p[i] == '%' && (i == 0 || p[i - 1] == ' ') && sl_cisco_at(p + i, m->text.n - i, m))
             return;
+    /* Cisco's XML form carries the same three in tags */
+    struct qw_log_span f, v, k;
+    if (qw_log_cisco_xml((struct qw_log_span){m->text.p, m->text.n}, &f, &v, &k)) {
+        m->cisco_fac = (struct sl_span){f.p, f.n};
+        m->cisco_sev = (struct sl_span){v.p, v.n};
+        m->cisco_mnem = (struct sl_span){k.p, k.n};
+    }
 }
 
 static void sl_decode_3164(struct qw_cursor *c, struct sl_msg *m)
@@ -587,6 +597,16 @@ static void sl_write_json(struct qw_json *j, const void *arg)
         if (keep < m->text.n || m->cut) qw_json_bool(j, "message_cut", true);
     }
     if (m->bad) qw_json_str(j, "header_invalid", sl_part_names[m->bad]);
+    if (m->has_change) {
+        const struct qw_log_change *c = &m->change;
+        qw_json_obj_begin(j, "change");
+        qw_json_str(j, "kind", qw_device_change_names[c->kind]);
+        qw_json_str(j, "message_id", c->message_id);
+        if (c->user.p) qw_json_strn(j, "user", c->user.p, c->user.n);
+        char a[46];
+        if (c->has_from) qw_json_str(j, "from", qw_addr_str(&c->from, a));
+        qw_json_obj_end(j);
+    }
 }
 
 /* ---- Facts and anomalies ------------------------------------------------------------------- */
@@ -655,6 +675,13 @@ static void sl_message(struct qw_pctx *ctx, struct syslog_state *st, enum qw_dir
     }
     m.cut = cut;
     if (m.bad) sl_anomaly(ctx, st, sl_part_details[m.bad]);
+    struct qw_log_parts parts = {
+        .cisco_fac = {m.cisco_fac.p, m.cisco_fac.n},
+        .cisco_mnem = {m.cisco_mnem.p, m.cisco_mnem.n},
+        .msgid = {m.msgid.p, m.msgid.n},
+        .text = {m.text.p, m.text.n},
+    };
+    m.has_change = qw_log_change_find(&parts, &m.change);
     struct qw_txn t = {0};
     t.has_request = true;
     t.function = m.pri & 7;
@@ -665,6 +692,18 @@ static void sl_message(struct qw_pctx *ctx, struct syslog_state *st, enum qw_dir
     t.arg = &m;
     qw_emit_txn(ctx, &t);
     sl_identity(ctx, &st->d[dir], dir, &m);
+    if (m.has_change) {
+        /* the sender reports it: the client for messages to the server */
+        struct qw_device_change c = {
+            .kind = m.change.kind,
+            .server = dir == QW_DIR_TO_CLIENT,
+            .message_id = m.change.message_id,
+            .user = (const char *)m.change.user.p,
+            .user_len = m.change.user.n,
+            .from = m.change.has_from ? &m.change.from : NULL,
+        };
+        qw_emit_device_change(ctx, &c);
+    }
 }
 
 /* ---- UDP ----------------------------------------------------------------------------------- */

@@ -18,7 +18,9 @@
 # and severity; with an RFC 5424 header (tshark gives syslog.version): the format, version,
 # timestamp (as an instant), hostname, app name, procid and msgid; with an RFC 3164 header
 # tshark parsed (syslog.timestamp_rfc3164): the timestamp, hostname, the tag, the pid; and the
-# message text, which must be the end of tshark's syslog.msg (cut to 256 bytes). Hostname
+# message text, which must be the end of tshark's syslog.msg (cut to 256 bytes); the change
+# the sender reports (docs/events/syslog.md) exactly when tshark's text carries one of the Cisco
+# SYS mnemonics that report one, plainly or in Cisco's XML form (the corpus has eight). Hostname
 # facts: every host name tshark decodes that is a name (not an address literal or "-") is a
 # fact of ours about the sender.
 #
@@ -49,6 +51,9 @@ FIELDS = ["frame.number", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "syslog.fa
           "syslog.version", "syslog.timestamp", "syslog.timestamp_rfc3164", "syslog.hostname",
           "syslog.appname", "syslog.procid", "syslog.msgid", "syslog.msg"]
 HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+CISCO_CHANGE = re.compile(r"(?:^|\s)%SYS-5-(CONFIG_I|CONFIG_P|RELOAD|RESTART):")
+CISCO_XML_CHANGE = re.compile(r"<facility>SYS</facility><severity>5</severity>"
+                              r"<msg-id>(CONFIG_I|CONFIG_P|RELOAD|RESTART)</msg-id>")
 
 
 def f1(L, k, d=None):
@@ -116,6 +121,11 @@ def compare(o, L):
         if o.get("procid") is not None and not rest.startswith(f"[{o['procid']}]"):
             bad.append(f"pid: ours {o['procid']!r}, tshark's rest {rest[:20]!r}")
     msg, tmsg = o.get("message"), (f1(L, "syslog.msg") or "").rstrip("\r\n\0")
+    # a change the sender reports: a Cisco SYS mnemonic of the table in tshark's text, plain
+    # or in the XML form, and a record of ours that says which
+    m = CISCO_CHANGE.search(tmsg) or CISCO_XML_CHANGE.search(tmsg)
+    want("change", (o.get("change") or {}).get("message_id"),
+         f"cisco SYS-5-{m.group(1)}" if m else None)
     if msg is not None:
         whole = not o.get("message_cut")
         if (whole and not tmsg.endswith(msg)) or (not whole and msg not in tmsg):
@@ -190,6 +200,7 @@ for name, path, ev in analysed(qw, corpus, FILES, tmp):
     if missing:
         problems.append(f"hostname facts tshark's names give that ours lack: {sorted(missing)}")
     n_ours = sum(len(v) for v in ours.values())
+    changes = sum(1 for v in ours.values() for o in v if "change" in o)
     if counted > extra:
         problems.append(f"tshark has {counted} unframed TCP messages, ours only {extra} extra")
     if problems:
@@ -200,6 +211,6 @@ for name, path, ev in analysed(qw, corpus, FILES, tmp):
     else:
         print(f"ok   {name}: {matched} messages agree with tshark; {extra} of ours tshark does not "
               f"frame or port ({counted} octet-counted); {len(facts)} hostname facts "
-              f"({len(t_facts)} from names tshark decodes)")
+              f"({len(t_facts)} from names tshark decodes); {changes} reported changes")
 sys.exit(status)
 EOF

@@ -208,6 +208,160 @@ static void test_cisco(void **ts)
     assert_int_equal(f->rec.nanomalies, 0);
 }
 
+/* ---- Changes devices report (syslog_changes.c) --------------------------------------------- */
+
+/* The last report is (kind, id, user, from), and it is the n-th; the record says the same. */
+static void change_is(struct fx *f, size_t n, int kind, const char *id, const char *user,
+                      const char *from)
+{
+    const struct qw_rec_device_change *c = &f->rec.device_change;
+    assert_int_equal(f->rec.ndevice_changes, n);
+    assert_int_equal(c->kind, kind);
+    assert_string_equal(c->message_id, id);
+    assert_string_equal(c->user, user);
+    assert_string_equal(c->from, from);
+    assert_false(c->server);
+    char want[256];
+    snprintf(want, sizeof want, "\"change\":{\"kind\":\"%s\",\"message_id\":\"%s\"%s%s%s%s%s%s}",
+             qw_device_change_names[kind], id, user[0] ? ",\"user\":\"" : "", user,
+             user[0] ? "\"" : "", from[0] ? ",\"from\":\"" : "", from, from[0] ? "\"" : "");
+    JSON_HAS(f, f->rec.ntxns - 1, want);
+}
+
+static void test_changes_cisco(void **ts)
+{
+    struct fx *f = *ts;
+    /* IOS without AAA: a line, not a user; with the address of the vty session */
+    dgram(f, "<189>30: *Sep 22 13:34:49.195: %SYS-5-CONFIG_I: Configured from console by console");
+    change_is(f, 1, QW_CHANGE_CONFIG, "cisco SYS-5-CONFIG_I", "", "");
+    dgram(f, "<189>18:47:02: %SYS-5-CONFIG_I: Configured from console by vty2 (10.34.195.36)");
+    change_is(f, 2, QW_CHANGE_CONFIG, "cisco SYS-5-CONFIG_I", "", "10.34.195.36");
+    /* with AAA: the user, the line, the address */
+    dgram(f, "<189>41: R7: *Mar  1 18:48:50.483 UTC: %SYS-5-CONFIG_I: Configured from console "
+             "by jdoe.vendor on vty0 (10.40.0.15)");
+    change_is(f, 3, QW_CHANGE_CONFIG, "cisco SYS-5-CONFIG_I", "jdoe.vendor", "10.40.0.15");
+    dgram(f, "<189>42: %SYS-5-CONFIG_I: Configured from console by admin on vty1 (2001:db8::7)");
+    change_is(f, 4, QW_CHANGE_CONFIG, "cisco SYS-5-CONFIG_I", "admin", "2001:db8::7");
+    /* NX-OS names the address where IOS names the line */
+    dgram(f, "<189>2024 Jan  5 10:00:00 sw1 %VSHD-5-VSHD_SYSLOG_CONFIG_I: Configured from vty "
+             "by netops on 10.1.1.9@pts/0");
+    change_is(f, 5, QW_CHANGE_CONFIG, "cisco VSHD-5-VSHD_SYSLOG_CONFIG_I", "netops", "10.1.1.9");
+    /* the configuration change logger, and IOS-XE's programmatic change */
+    dgram(f, "<189>77: %PARSER-5-CFGLOG_LOGGEDCMD: User:admin  logged command:interface Gi0/1");
+    change_is(f, 6, QW_CHANGE_CONFIG, "cisco PARSER-5-CFGLOG_LOGGEDCMD", "admin", "");
+    dgram(f, "<189>78: %SYS-5-CONFIG_P: Configured programmatically by process SEP_webui_wsma_http");
+    change_is(f, 7, QW_CHANGE_CONFIG, "cisco SYS-5-CONFIG_P", "", "");
+    /* ASA 111010 */
+    dgram(f, "<165>Jan 05 2024 10:00:00 fw01 : %ASA-5-111010: User 'ops', running 'CLI' from IP "
+             "10.20.0.9, executed 'access-list OT permit ip any any'");
+    change_is(f, 8, QW_CHANGE_CONFIG, "cisco ASA-5-111010", "ops", "10.20.0.9");
+    /* restarts */
+    dgram(f, "<189>90: %SYS-5-RELOAD: Reload requested by admin on vty0 (10.40.0.15). Reload "
+             "Reason: Reload Command.");
+    change_is(f, 9, QW_CHANGE_RESTART, "cisco SYS-5-RELOAD", "admin", "10.40.0.15");
+    dgram(f, "<189>1: %SYS-5-RESTART: System restarted --");
+    change_is(f, 10, QW_CHANGE_RESTART, "cisco SYS-5-RESTART", "", "");
+    /* Cisco's XML form (syslog/ndpi_syslog.pcap): mnemonic from the tags, <arg id="1"> is who */
+    dgram(f, "<189>92: R1: <ios-log-msg><facility>SYS</facility><severity>5</severity>"
+             "<msg-id>CONFIG_I</msg-id><time>*Sep 22 13:48:33.978</time><args><arg id=\"0\">"
+             "console</arg><arg id=\"1\">admin on vty0 (10.40.0.16)</arg></args></ios-log-msg>");
+    change_is(f, 11, QW_CHANGE_CONFIG, "cisco SYS-5-CONFIG_I", "admin", "10.40.0.16");
+    JSON_HAS(f, 10, "\"cisco\":{\"facility\":\"SYS\",\"severity\":\"5\",\"mnemonic\":\"CONFIG_I\"}");
+    /* near misses: another mnemonic, the words without the mnemonic, the mnemonic in a
+     * message's text but not in Cisco's place, a broken XML form */
+    dgram(f, "<187>38: *Sep 22 13:39:11.250: %LINK-3-UPDOWN: Interface Ethernet0/2, changed "
+             "state to up");
+    dgram(f, "<14>Jan  1 00:00:00 h app: Configured from console by admin on vty0 (10.1.1.1)");
+    dgram(f, "<14>Jan  1 00:00:00 h app: a line that quotes SYS-5-CONFIG_I somewhere later on "
+             "in its text after the first ninety-six bytes of it %SYS-5-CONFIG_I: Configured");
+    dgram(f, "<189>92: <ios-log-msg><facility>SYS</facility><severity>9</severity><msg-id>"
+             "CONFIG_I</msg-id></ios-log-msg>");
+    dgram(f, "<189>92: <ios-log-msg><facility>SYS</facility><severity>5</severity><msg-id>"
+             "CONFIG_I");
+    assert_int_equal(f->rec.ndevice_changes, 11);
+    assert_int_equal(f->rec.ntxns, 16);
+    JSON_LACKS(f, 15, "\"change\"");
+    /* a user name longer than any is no user; an address that is none is no address */
+    dgram(f, "<189>1: %SYS-5-CONFIG_I: Configured from console by "
+             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa on vty0 (10.1.1.x)");
+    change_is(f, 12, QW_CHANGE_CONFIG, "cisco SYS-5-CONFIG_I", "", "");
+}
+
+static void test_changes_other_vendors(void **ts)
+{
+    struct fx *f = *ts;
+    /* Junos, BSD form with the tag, and RFC 5424 with the MSGID */
+    dgram(f, "<189>Jan  5 10:00:00 mx1 mgd[4321]: UI_COMMIT: User 'vendor1' requested 'commit' "
+             "operation (comment: none)");
+    change_is(f, 1, QW_CHANGE_CONFIG, "junos UI_COMMIT", "vendor1", "");
+    dgram(f, "<189>1 2024-01-05T10:00:00Z mx1 mgd 4321 UI_COMMIT [junos@2636.1.1.1.2.18 "
+             "username=\"root\"] User 'root' requested 'commit synchronize' operation");
+    change_is(f, 2, QW_CHANGE_CONFIG, "junos UI_COMMIT", "root", "");
+    /* near miss: a commit check validates and changes nothing; a later message id */
+    dgram(f, "<189>Jan  5 10:00:01 mx1 mgd[4321]: UI_COMMIT: User 'vendor1' requested 'commit "
+             "check' operation");
+    dgram(f, "<189>Jan  5 10:00:02 mx1 mgd[4321]: UI_COMMIT_COMPLETED: commit complete");
+    assert_int_equal(f->rec.ndevice_changes, 2);
+    /* FortiOS: the two configuration log ids, quoted or not */
+    dgram(f, "<189>date=2025-04-10 time=05:01:53 devname=\"fgt-ot\" logid=\"0100044547\" "
+             "type=\"event\" subtype=\"system\" level=\"information\" vd=\"root\" "
+             "logdesc=\"Object attribute configured\" user=\"admin\" ui=\"GUI(10.32.22.115)\" "
+             "action=\"Add\" cfgpath=\"firewall.policy\" cfgobj=\"8\" msg=\"Add firewall.policy 8\"");
+    change_is(f, 3, QW_CHANGE_CONFIG, "fortios 0100044547", "admin", "10.32.22.115");
+    dgram(f, "<189>date=2025-04-10 time=05:02:00 logid=0100044546 type=event user=ops "
+             "ui=ssh(10.20.0.9) action=Edit cfgpath=system.interface");
+    change_is(f, 4, QW_CHANGE_CONFIG, "fortios 0100044546", "ops", "10.20.0.9");
+    /* near misses: another log id, a key that only ends in "logid", an unclosed quote */
+    dgram(f, "<189>date=2025-04-10 logid=\"0100032001\" logdesc=\"Admin login successful\" "
+             "user=\"admin\" ui=\"https(10.32.22.115)\"");
+    dgram(f, "<189>date=2025-04-10 xlogid=\"0100044547\" user=\"admin\"");
+    dgram(f, "<189>date=2025-04-10 logid=\"0100044547");
+    assert_int_equal(f->rec.ndevice_changes, 4);
+    /* PAN-OS CONFIG logs: succeeded only */
+    dgram(f, "<14>Jan  5 10:00:00 pa-ot 1,2024/01/05 10:00:00,012801000001,CONFIG,0,0,"
+             "2024/01/05 10:00:00,10.20.0.7,vsys1,edit,vendor2,Web,Succeeded, "
+             "vsys vsys1 rulebase security rules allow-ot,1234,0x0,0,0,0,0,,pa-ot");
+    change_is(f, 5, QW_CHANGE_CONFIG, "pan-os CONFIG", "vendor2", "10.20.0.7");
+    dgram(f, "<14>Jan  5 10:00:00 pa-ot 1,2024/01/05 10:00:00,012801000001,CONFIG,0,0,"
+             "2024/01/05 10:00:00,10.20.0.7,vsys1,commit,vendor2,Web,Failed,,1235");
+    dgram(f, "<14>Jan  5 10:00:00 pa-ot 1,2024/01/05 10:00:00,012801000001,SYSTEM,general,0,"
+             "2024/01/05 10:00:00,,general,,0,0,general,informational,x");
+    dgram(f, "<14>Jan  5 10:00:00 h app: 1,a,b,CONFIG,0,0,c,10.1.1.1,v,edit,u,Web,Succeeded");
+    assert_int_equal(f->rec.ndevice_changes, 5);
+    /* the sender is whichever end sent it */
+    fx_datagram(f, S2C, "<189>1: %SYS-5-RESTART: System restarted --", 44);
+    assert_int_equal(f->rec.ndevice_changes, 6);
+    assert_true(f->rec.device_change.server);
+}
+
+/* Every recognised message cut at every length: never read past the end, and a report is
+ * either whole or absent. */
+static void test_changes_cut_every_length(void **ts)
+{
+    struct fx *f = *ts;
+    static const char *msgs[] = {
+        "<189>1: %SYS-5-CONFIG_I: Configured from console by admin on vty0 (10.40.0.15)",
+        "<189>1: %VSHD-5-VSHD_SYSLOG_CONFIG_I: Configured from vty by a on 10.1.1.9@pts/0",
+        "<189>92: <ios-log-msg><facility>SYS</facility><severity>5</severity><msg-id>CONFIG_I"
+        "</msg-id><args><arg id=\"1\">admin on vty0 (10.40.0.16)</arg></args></ios-log-msg>",
+        "<189>logid=\"0100044547\" user=\"admin\" ui=\"GUI(10.32.22.115)\"",
+        "<14>x 1,2024/01/05 10:00:00,0128,CONFIG,0,0,2024/01/05,10.20.0.7,v,edit,u,Web,Succeeded",
+        "<165>%ASA-5-111010: User 'ops', running 'CLI' from IP 10.20.0.9, executed 'x'",
+    };
+    for (size_t k = 0; k < sizeof msgs / sizeof msgs[0]; k++) {
+        size_t n = strlen(msgs[k]);
+        for (size_t cut = 0; cut <= n; cut++) {
+            fx_clear(f);
+            uint8_t *b = malloc(cut ? cut : 1);
+            memcpy(b, msgs[k], cut);
+            fx_datagram(f, C2S, b, cut);
+            free(b);
+            if (cut == n) assert_int_equal(f->rec.ndevice_changes, 1);
+            if (f->rec.ndevice_changes) assert_true(f->rec.device_change.message_id[0]);
+        }
+    }
+}
+
 /* ---- PRI ----------------------------------------------------------------------------------- */
 
 static void test_pri_edges(void **ts)
@@ -506,6 +660,9 @@ int main(void)
         FX_TEST(test_tcp_gap_resync),
         FX_TEST(test_probe),
         FX_TEST(test_truncated_every_length),
+        FX_TEST(test_changes_cisco),
+        FX_TEST(test_changes_other_vendors),
+        FX_TEST(test_changes_cut_every_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
