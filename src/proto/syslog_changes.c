@@ -240,26 +240,26 @@ enum match {
 };
 
 static const struct change_rule {
-    uint8_t match;
     const char *a, *b;
+    const char *message_id;
+    uint8_t match;    /* enum match */
     uint8_t kind;     /* enum qw_device_change_kind */
     uint8_t who;      /* enum who */
     bool xml_by;      /* in Cisco's XML form, <arg id="1"> is the "by" part */
-    const char *message_id;
 } change_rules[] = {
-    {BY_CISCO, "SYS", "CONFIG_I", QW_CHANGE_CONFIG, WHO_CISCO_BY, true, "cisco SYS-5-CONFIG_I"},
-    {BY_CISCO, "SYS", "CONFIG_P", QW_CHANGE_CONFIG, WHO_NONE, false, "cisco SYS-5-CONFIG_P"},
-    {BY_CISCO, "PARSER", "CFGLOG_LOGGEDCMD", QW_CHANGE_CONFIG, WHO_USER_COLON, false,
-     "cisco PARSER-5-CFGLOG_LOGGEDCMD"},
-    {BY_CISCO, "VSHD", "VSHD_SYSLOG_CONFIG_I", QW_CHANGE_CONFIG, WHO_CISCO_BY, false,
-     "cisco VSHD-5-VSHD_SYSLOG_CONFIG_I"},
-    {BY_CISCO, "ASA", "111010", QW_CHANGE_CONFIG, WHO_ASA, false, "cisco ASA-5-111010"},
-    {BY_MSGID, "UI_COMMIT", NULL, QW_CHANGE_CONFIG, WHO_QUOTED_USER, false, "junos UI_COMMIT"},
-    {BY_KV, "logid", "0100044546", QW_CHANGE_CONFIG, WHO_FORTI, false, "fortios 0100044546"},
-    {BY_KV, "logid", "0100044547", QW_CHANGE_CONFIG, WHO_FORTI, false, "fortios 0100044547"},
-    {BY_PANOS, "CONFIG", NULL, QW_CHANGE_CONFIG, WHO_PANOS, false, "pan-os CONFIG"},
-    {BY_CISCO, "SYS", "RELOAD", QW_CHANGE_RESTART, WHO_CISCO_BY, false, "cisco SYS-5-RELOAD"},
-    {BY_CISCO, "SYS", "RESTART", QW_CHANGE_RESTART, WHO_NONE, false, "cisco SYS-5-RESTART"},
+    {"SYS", "CONFIG_I", "cisco SYS-5-CONFIG_I", BY_CISCO, QW_CHANGE_CONFIG, WHO_CISCO_BY, true},
+    {"SYS", "CONFIG_P", "cisco SYS-5-CONFIG_P", BY_CISCO, QW_CHANGE_CONFIG, WHO_NONE, false},
+    {"PARSER", "CFGLOG_LOGGEDCMD", "cisco PARSER-5-CFGLOG_LOGGEDCMD",
+     BY_CISCO, QW_CHANGE_CONFIG, WHO_USER_COLON, false},
+    {"VSHD", "VSHD_SYSLOG_CONFIG_I", "cisco VSHD-5-VSHD_SYSLOG_CONFIG_I",
+     BY_CISCO, QW_CHANGE_CONFIG, WHO_CISCO_BY, false},
+    {"ASA", "111010", "cisco ASA-5-111010", BY_CISCO, QW_CHANGE_CONFIG, WHO_ASA, false},
+    {"UI_COMMIT", NULL, "junos UI_COMMIT", BY_MSGID, QW_CHANGE_CONFIG, WHO_QUOTED_USER, false},
+    {"logid", "0100044546", "fortios 0100044546", BY_KV, QW_CHANGE_CONFIG, WHO_FORTI, false},
+    {"logid", "0100044547", "fortios 0100044547", BY_KV, QW_CHANGE_CONFIG, WHO_FORTI, false},
+    {"CONFIG", NULL, "pan-os CONFIG", BY_PANOS, QW_CHANGE_CONFIG, WHO_PANOS, false},
+    {"SYS", "RELOAD", "cisco SYS-5-RELOAD", BY_CISCO, QW_CHANGE_RESTART, WHO_CISCO_BY, false},
+    {"SYS", "RESTART", "cisco SYS-5-RESTART", BY_CISCO, QW_CHANGE_RESTART, WHO_NONE, false},
 };
 
 /* A PAN-OS log line: field 1 is a date `YYYY/MM/DD`. */

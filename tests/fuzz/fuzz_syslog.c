@@ -7,7 +7,8 @@
  * LF framing decide the messages. Invariants on every record: a request only, the severity
  * (0-7) as the function with its name, no operation bits, a whole JSON object; anomalies under
  * "syslog.", at most four per flow; identity facts only "hostname", non-empty, and none that
- * is an address literal or NILVALUE. */
+ * is an address literal or NILVALUE; a reported change (syslog_changes.c) comes with a message
+ * record, names its vendor message, and a user of at most 64 bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,12 @@ static void check(void)
         const char *v = rec.identities[i].value;
         if (!v[0] || strcmp(v, "-") == 0 || strspn(v, "0123456789.") == strlen(v) ||
             strchr(v, ':'))
+            abort();
+    }
+    if (rec.ndevice_changes) {
+        const struct qw_rec_device_change *c = &rec.device_change;
+        if (!rec.ntxns || !c->message_id[0] || (c->kind != 0 && c->kind != 1) ||
+            strlen(c->user) > 64)
             abort();
     }
 }

@@ -342,8 +342,8 @@ static void test_changes_cut_every_length(void **ts)
     static const char *msgs[] = {
         "<189>1: %SYS-5-CONFIG_I: Configured from console by admin on vty0 (10.40.0.15)",
         "<189>1: %VSHD-5-VSHD_SYSLOG_CONFIG_I: Configured from vty by a on 10.1.1.9@pts/0",
-        "<189>92: <ios-log-msg><facility>SYS</facility><severity>5</severity><msg-id>CONFIG_I"
-        "</msg-id><args><arg id=\"1\">admin on vty0 (10.40.0.16)</arg></args></ios-log-msg>",
+        ("<189>92: <ios-log-msg><facility>SYS</facility><severity>5</severity><msg-id>CONFIG_I"
+         "</msg-id><args><arg id=\"1\">admin on vty0 (10.40.0.16)</arg></args></ios-log-msg>"),
         "<189>logid=\"0100044547\" user=\"admin\" ui=\"GUI(10.32.22.115)\"",
         "<14>x 1,2024/01/05 10:00:00,0128,CONFIG,0,0,2024/01/05,10.20.0.7,v,edit,u,Web,Succeeded",
         "<165>%ASA-5-111010: User 'ops', running 'CLI' from IP 10.20.0.9, executed 'x'",
