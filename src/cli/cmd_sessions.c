@@ -1,6 +1,7 @@
 /* quaywatch sessions: the remote-access ledger. Every remote-access or VPN session (and every
- * flow from a VPN pool into a remote-access target zone) with its party, the user its client
- * named (RDP cookie, Telnet login, client certificate, IKE identity), source, path (through
+ * flow from a VPN pool into a remote-access target zone) with its party, its user (named by
+ * its client: RDP cookie, Telnet login, client certificate, IKE identity; else by the target's
+ * own log of the login; else by RADIUS accounting of its source), source, path (through
  * a jump host or not), start, end, approval (inside a window or not), and what was done in OT
  * zones while it lasted: the operations of industrial protocols (write, program, firmware,
  * config, stop, start, restart, control) by the session's source or, for a session into a jump
@@ -21,9 +22,10 @@ static void help(FILE *out)
             "The remote-access ledger: every SSH, RDP, VNC, Telnet, TeamViewer, AnyDesk or VPN\n"
             "session, and every flow from a VPN pool into a remote-access target zone, with its\n"
             "party, the user its client named (RDP cookie, Telnet login, client certificate,\n"
-            "IKE identity, NTLM), path (via a jump host or not), start and end, approval\n"
-            "(inside the allowed windows or not) and the industrial operations done while it\n"
-            "lasted.\n"
+            "IKE identity, NTLM), else the target's own log of the login, else RADIUS\n"
+            "accounting of the source address, path (via a jump host or not), start and end,\n"
+            "approval (inside the allowed windows or not) and the industrial operations done\n"
+            "while it lasted.\n"
             "The site file given to analyze/run decides parties, windows and jump hosts.\n\n"
             "exit codes: 0 ok, 2 usage error, 3 the store cannot be read\n");
 }
@@ -34,15 +36,22 @@ static const char *col(sqlite3_stmt *st, int i)
     return t ? (const char *)t : "";
 }
 
-/* The sessions, each with its user: the name the client gave on the wire, else the user the
- * network's bookkeeping (RADIUS accounting) gave the source address to: the newest such use
- * that began no later than a minute after the session (accounting often follows the first
- * packets) with no end of a use of that address between the two. */
+/* The sessions, each with its user: the name the client gave on the wire; else the account
+ * the target device's own log says logged in from the session's source (the first such login
+ * in the session's first minute, and before its end); else the user the network's bookkeeping
+ * (RADIUS accounting) gave the source address to: the newest such use that began no later
+ * than a minute after the session (accounting often follows the first packets) with no end of
+ * a use of that address between the two. */
 static const char sessions_sql[] =
     "SELECT s.id, s.proto, s.client_ip, s.server_ip, s.party, s.target_zone, s.via_jump_host,"
     " s.in_window, s.into_target, s.start_ns, s.end_ns, s.packets, s.bytes, s.path,"
-    " COALESCE(s.user, a.user), CASE WHEN s.user IS NOT NULL THEN s.user_source ELSE a.source"
-    " END, s.flow_id FROM sessions s LEFT JOIN address_users a ON a.rowid = (SELECT b.rowid FROM"
+    " COALESCE(s.user, l.user, a.user), CASE WHEN s.user IS NOT NULL THEN s.user_source"
+    " WHEN l.user IS NOT NULL THEN 'device_log' ELSE a.source END, s.flow_id FROM sessions s"
+    " LEFT JOIN device_logins l ON l.rowid = (SELECT g.rowid FROM device_logins g WHERE"
+    " g.device_ip = s.server_ip AND g.from_ip = s.client_ip AND g.ts_ns >= s.start_ns AND"
+    " g.ts_ns <= s.start_ns + 60000000000 AND g.ts_ns <= s.end_ns + 5000000000"
+    " ORDER BY g.ts_ns LIMIT 1)"
+    " LEFT JOIN address_users a ON a.rowid = (SELECT b.rowid FROM"
     " address_users b WHERE b.ip = s.client_ip AND b.ended = 0 AND b.ts_ns <= s.start_ns +"
     " 60000000000 AND NOT EXISTS (SELECT 1 FROM address_users c WHERE c.ip = b.ip AND"
     " c.ended = 1 AND c.ts_ns > b.ts_ns AND c.ts_ns < s.start_ns) ORDER BY b.ts_ns DESC LIMIT 1)"

@@ -59,6 +59,8 @@ void qw_detect_free(struct qw_detector *d)
     d->sessions = NULL;
     free(d->address_users);
     d->address_users = NULL;
+    free(d->logins);
+    d->logins = NULL;
     free(d->probe_log);
     d->probe_log = NULL;
     d->nprobe_log = d->probe_log_cap = 0;
@@ -70,11 +72,28 @@ void qw_detect_free(struct qw_detector *d)
     qw_hmap_free(&d->users);
 }
 
+/* The next free, zeroed record of one of the batch's bounded tables (sessions, address uses,
+ * logins), allocated whole at its first use since most runs need none; NULL, counted as
+ * refused, past `cap` (a commit empties them). */
+static void *batch_slot(struct qw_detector *d, void **arr, size_t *n, size_t cap, size_t size)
+{
+    if (*n == cap) {
+        d->dropped++;
+        return NULL;
+    }
+    if (!*arr && !(*arr = malloc(cap * size))) return NULL;
+    void *slot = (char *)*arr + *n * size;
+    (*n)++;
+    memset(slot, 0, size);
+    return slot;
+}
+
 void qw_detect_clear(struct qw_detector *d)
 {
     qw_hmap_clear(&d->findings);
     d->nsessions = 0;
     d->naddress_users = 0;
+    d->nlogins = 0;
 }
 
 /* ---- raising a finding ------------------------------------------------------------------ */
@@ -582,7 +601,7 @@ void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const str
  * it; otherwise whoever the site says answers for that address is the actor. */
 struct change_text {
     const struct qw_proto *p;
-    const struct qw_device_change *c;
+    const struct qw_device_report *c;
     const struct qw_addr *asset;
     const char *user; /* printable, "" when none */
     const struct qw_flow *f;
@@ -594,7 +613,7 @@ static void change_describe(struct qw_finding *x, const void *arg)
     char a[46], b[46];
     int n = snprintf(x->message, sizeof x->message, "%s reported %s (%s)",
                      qw_addr_str(t->asset, a),
-                     t->c->kind == QW_CHANGE_CONFIG ? "a configuration change" : "a restart",
+                     t->c->kind == QW_REPORT_CONFIG ? "a configuration change" : "a restart",
                      t->c->message_id);
     if (n > 0 && (size_t)n < sizeof x->message && t->user[0])
         n += snprintf(x->message + n, sizeof x->message - (size_t)n, " by %s", t->user);
@@ -605,7 +624,7 @@ static void change_describe(struct qw_finding *x, const void *arg)
     qw_json_mem(&j, x->evidence, sizeof x->evidence - 1);
     qw_json_obj_begin(&j, NULL);
     qw_json_str(&j, "app_proto", t->p ? t->p->name : "");
-    qw_json_str(&j, "change", qw_device_change_names[t->c->kind]);
+    qw_json_str(&j, "change", qw_device_report_names[t->c->kind]);
     qw_json_str(&j, "message_id", t->c->message_id);
     if (t->user[0]) qw_json_str(&j, "user", t->user);
     if (t->c->from) qw_json_str(&j, "from", qw_addr_str(t->c->from, b));
@@ -614,16 +633,28 @@ static void change_describe(struct qw_finding *x, const void *arg)
     x->evidence[j.overflow ? 0 : j.len] = '\0';
 }
 
-void qw_detect_device_change(struct qw_detector *d, const struct qw_flow *f,
-                             const struct qw_proto *p, const struct qw_device_change *c,
+void qw_detect_device_report(struct qw_detector *d, const struct qw_flow *f,
+                             const struct qw_proto *p, const struct qw_device_report *c,
                              uint64_t ts_ns)
 {
-    enum qw_rule rule =
-        c->kind == QW_CHANGE_CONFIG ? QW_R_NET_CONFIG_CHANGED : QW_R_NET_DEVICE_RESTARTED;
     const struct qw_addr *asset = c->server ? qw_flow_srv_ip(f) : qw_flow_cli_ip(f);
+    if (c->kind == QW_REPORT_LOGIN) {
+        if (!c->from || !c->user) return; /* the ledger needs both */
+        struct qw_device_login *l =
+            batch_slot(d, (void **)&d->logins, &d->nlogins, QW_DETECT_MAX_LOGINS, sizeof *l);
+        if (!l) return;
+        l->device = *asset;
+        l->from = *c->from;
+        qw_copy_str(l->source, sizeof l->source, c->message_id);
+        qw_copy_printable(l->name, sizeof l->name, c->user, c->user_len);
+        l->ts_ns = ts_ns;
+        return;
+    }
+    enum qw_rule rule =
+        c->kind == QW_REPORT_CONFIG ? QW_R_NET_CONFIG_CHANGED : QW_R_NET_DEVICE_RESTARTED;
     const struct qw_addr *from =
         c->from && memcmp(c->from->b, asset->b, sizeof asset->b) != 0 ? c->from : NULL;
-    struct qw_device_change report = *c;
+    struct qw_device_report report = *c;
     report.from = from;
     struct qw_finding x;
     memset(&x, 0, sizeof x);
@@ -832,16 +863,9 @@ static void policy_rules(struct qw_detector *d, const struct qw_flow *f)
 static void ledger(struct qw_detector *d, const struct qw_flow *f, const char *proto,
                    bool via_jump, bool to_jump, bool in_window, bool into_target)
 {
-    if (d->nsessions == QW_DETECT_MAX_SESSIONS) {
-        d->dropped++;
-        return;
-    }
-    if (!d->sessions) {
-        d->sessions = malloc(QW_DETECT_MAX_SESSIONS * sizeof *d->sessions);
-        if (!d->sessions) return;
-    }
-    struct qw_remote_session *s = &d->sessions[d->nsessions++];
-    memset(s, 0, sizeof *s);
+    struct qw_remote_session *s = batch_slot(d, (void **)&d->sessions, &d->nsessions,
+                                             QW_DETECT_MAX_SESSIONS, sizeof *s);
+    if (!s) return;
     s->client = *qw_flow_cli_ip(f);
     s->server = *qw_flow_srv_ip(f);
     snprintf(s->proto, sizeof s->proto, "%s", proto);
@@ -1194,16 +1218,9 @@ void qw_detect_session_user(struct qw_detector *d, const struct qw_flow *f, cons
 void qw_detect_address_user(struct qw_detector *d, const struct qw_addr *ip, const char *source,
                             const char *value, size_t len, bool ended, uint64_t ts_ns)
 {
-    if (d->naddress_users == QW_DETECT_MAX_ADDRESS_USERS) {
-        d->dropped++;
-        return;
-    }
-    if (!d->address_users) {
-        d->address_users = malloc(QW_DETECT_MAX_ADDRESS_USERS * sizeof *d->address_users);
-        if (!d->address_users) return;
-    }
-    struct qw_address_user *u = &d->address_users[d->naddress_users++];
-    memset(u, 0, sizeof *u);
+    struct qw_address_user *u = batch_slot(d, (void **)&d->address_users, &d->naddress_users,
+                                           QW_DETECT_MAX_ADDRESS_USERS, sizeof *u);
+    if (!u) return;
     u->ip = *ip;
     qw_copy_str(u->source, sizeof u->source, source);
     qw_copy_printable(u->name, sizeof u->name, value, len);

@@ -150,9 +150,21 @@ struct qw_address_user {
     bool ended; /* the use stops here */
 };
 
+/* Who logged in to a device from which address, as the device's own log says
+ * (qw_emit_device_report, QW_REPORT_LOGIN); the store keeps them, and the ledger names the user
+ * of a session from that address into that device that began shortly before (cmd_sessions.c). */
+struct qw_device_login {
+    struct qw_addr device, from;
+    char source[40]; /* the vendor's message, "cisco SEC_LOGIN-5-LOGIN_SUCCESS" */
+    char name[64];
+    uint64_t ts_ns;
+};
+
 #define QW_DETECT_MAX_SESSIONS 4096u
 /* Address uses held per batch (a store commit empties them); more are counted as dropped */
 #define QW_DETECT_MAX_ADDRESS_USERS 4096u
+/* Logins devices reported, held per batch */
+#define QW_DETECT_MAX_LOGINS 4096u
 /* Flows open at once whose client has named a user (kept until the flow ends) */
 #define QW_DETECT_MAX_SESSION_USERS 16384u
 
@@ -190,12 +202,14 @@ struct qw_detector {
     size_t nsessions;
     struct qw_address_user *address_users; /* this batch's address uses */
     size_t naddress_users;
+    struct qw_device_login *logins; /* this batch's logins devices reported */
+    size_t nlogins;
     struct qw_probe *probe_log; /* this engine's probes since the last scan pass */
     size_t nprobe_log, probe_log_cap;
     uint64_t scan_epoch_max; /* newest scan window counted (old windows are pruned) */
     uint64_t alerts;         /* alert records written */
     /* records refused at a table's cap: findings, alerted findings, sessions, address uses,
-     * session users, probes (qw_engine_limits: detections_refused) */
+     * logins, session users, probes (qw_engine_limits: detections_refused) */
     uint64_t dropped;
     /* the protocol last asked whether it is industrial, and the answer: transactions come in
      * runs of one protocol, and the site vocabulary is searched by name */
@@ -220,10 +234,11 @@ void qw_detect_flow_end(struct qw_detector *d, const struct qw_flow *f);
 /* The flow's client named who is behind the session (emit.h qw_emit_session_user). */
 void qw_detect_session_user(struct qw_detector *d, const struct qw_flow *f, const char *source,
                             const char *value, size_t len);
-/* A device reported a change of its own (emit.h qw_emit_device_change): net.config_changed or
- * net.device_restarted about the end of `f` that sent the report. */
-void qw_detect_device_change(struct qw_detector *d, const struct qw_flow *f,
-                             const struct qw_proto *p, const struct qw_device_change *c,
+/* A device reported something of its own (emit.h qw_emit_device_report): net.config_changed or
+ * net.device_restarted about the end of `f` that sent the report; a login is kept for the
+ * ledger. */
+void qw_detect_device_report(struct qw_detector *d, const struct qw_flow *f,
+                             const struct qw_proto *p, const struct qw_device_report *c,
                              uint64_t ts_ns);
 /* Who uses an address from ts_ns on, or no more (emit.h qw_emit_address_user). */
 void qw_detect_address_user(struct qw_detector *d, const struct qw_addr *ip, const char *source,

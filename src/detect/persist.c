@@ -40,6 +40,7 @@ static const char *subject(const char *id, const struct qw_addr *a, char *buf, s
 
 static bool store_sessions(const struct qw_detector *const *d, size_t n, sqlite3 *db);
 static bool store_address_users(const struct qw_detector *const *d, size_t n, sqlite3 *db);
+static bool store_logins(const struct qw_detector *const *d, size_t n, sqlite3 *db);
 
 /* Rows go in in time order, whatever engine or hash slot a finding sat in: store ids are the
  * same run after run and with any number of workers. */
@@ -77,7 +78,8 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 bool qw_detect_store(const struct qw_detector *const *d, size_t n, sqlite3 *db)
 {
     if (!d || n == 0) return true;
-    if (!store_sessions(d, n, db) || !store_address_users(d, n, db)) return false;
+    if (!store_sessions(d, n, db) || !store_address_users(d, n, db) || !store_logins(d, n, db))
+        return false;
     size_t total = 0;
     for (size_t i = 0; i < n; i++) total += d[i]->findings.count;
     if (total == 0) return true;
@@ -209,6 +211,36 @@ static bool store_address_users(const struct qw_detector *const *d, size_t n, sq
             sqlite3_bind_int(st, 3, u->ended);
             sqlite3_bind_text(st, 4, u->name, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 5, u->source, -1, SQLITE_STATIC);
+            ok = sqlite3_step(st) == SQLITE_DONE;
+            sqlite3_reset(st);
+        }
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* Logins devices reported, as they came (the key drops a message sent twice at once). */
+static bool store_logins(const struct qw_detector *const *d, size_t n, sqlite3 *db)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += d[i]->nlogins;
+    if (!total) return true;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT OR IGNORE INTO device_logins (device_ip, from_ip, ts_ns, user,"
+                           " source) VALUES (?1, ?2, ?3, ?4, ?5)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return false;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        for (size_t j = 0; ok && j < d[i]->nlogins; j++) {
+            const struct qw_device_login *l = &d[i]->logins[j];
+            char a[46], b[46];
+            sqlite3_bind_text(st, 1, qw_addr_str(&l->device, a), -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, qw_addr_str(&l->from, b), -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3, (int64_t)l->ts_ns);
+            sqlite3_bind_text(st, 4, l->name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 5, l->source, -1, SQLITE_STATIC);
             ok = sqlite3_step(st) == SQLITE_DONE;
             sqlite3_reset(st);
         }

@@ -58,11 +58,11 @@ void qw_emit_address_user(struct qw_pctx *ctx, const struct qw_addr *ip, const c
         ctx->sink->address_user(ctx->user, ctx, ip, source, value, value_len, ended);
 }
 
-const char *const qw_device_change_names[2] = {"config", "restart"};
+const char *const qw_device_report_names[3] = {"config", "restart", "login"};
 
-void qw_emit_device_change(struct qw_pctx *ctx, const struct qw_device_change *change)
+void qw_emit_device_report(struct qw_pctx *ctx, const struct qw_device_report *report)
 {
-    if (ctx->sink && ctx->sink->device_change) ctx->sink->device_change(ctx->user, ctx, change);
+    if (ctx->sink && ctx->sink->device_report) ctx->sink->device_report(ctx->user, ctx, report);
 }
 
 void *qw_loan_take(struct qw_pctx *ctx)

@@ -97,23 +97,26 @@ void qw_emit_address_user(struct qw_pctx *ctx, const struct qw_addr *ip, const c
 
 /* What a device says happened to itself, in a message it sent to its log collector (a
  * router's "Configured from console by admin on vty0 (10.1.1.5)"): its configuration was
- * changed, or it is restarting. Not an operation on the flow's server: the detector raises it
- * on the device that sent the message (docs/detections.md "Changes devices report"). */
-enum qw_device_change_kind {
-    QW_CHANGE_CONFIG = 0,  /* running configuration changed (a command, a commit, an edit) */
-    QW_CHANGE_RESTART = 1, /* a reload was requested, or the device reports it restarted */
+ * changed, it is restarting, or someone logged in to it. Not an operation on the flow's
+ * server: the detector raises a change or a restart on the device that sent the message
+ * (docs/detections.md "Changes devices report"), and keeps a login for the remote-access
+ * ledger, which names the user of the session from that address into the device. */
+enum qw_device_report_kind {
+    QW_REPORT_CONFIG = 0,  /* running configuration changed (a command, a commit, an edit) */
+    QW_REPORT_RESTART = 1, /* a reload was requested, or the device reports it restarted */
+    QW_REPORT_LOGIN = 2,   /* a user logged in to the device (successfully) */
 };
-extern const char *const qw_device_change_names[2]; /* "config", "restart" */
+extern const char *const qw_device_report_names[3]; /* "config", "restart", "login" */
 
-struct qw_device_change {
-    enum qw_device_change_kind kind;
+struct qw_device_report {
+    enum qw_device_report_kind kind;
     bool server;            /* the flow end that sent the message (as qw_emit_identity) */
     const char *message_id; /* static: the vendor's name for the message, "cisco SYS-5-CONFIG_I" */
-    const char *user;       /* who the message says made it; NULL when it names nobody */
+    const char *user;       /* who the message says did it; NULL when it names nobody */
     size_t user_len;
-    const struct qw_addr *from; /* the address it says the change came from; NULL when none */
+    const struct qw_addr *from; /* the address it says it came from; NULL when none */
 };
-void qw_emit_device_change(struct qw_pctx *ctx, const struct qw_device_change *change);
+void qw_emit_device_report(struct qw_pctx *ctx, const struct qw_device_report *report);
 
 /* A buffer a parser borrows from the engine while one message spans packets (the TLS handshake
  * message being put together), so that no flow carries one for its whole life. */

@@ -152,10 +152,10 @@ static void sink_address_user(void *user, struct qw_pctx *ctx, const struct qw_a
 
 /* What a device reports happened to itself: a finding about it (the parser's own record
  * already carries the report for the event log). */
-static void sink_device_change(void *user, struct qw_pctx *ctx, const struct qw_device_change *c)
+static void sink_device_report(void *user, struct qw_pctx *ctx, const struct qw_device_report *c)
 {
     struct qw_engine *e = user;
-    if (ctx->flow) qw_detect_device_change(&e->detect, ctx->flow, ctx->proto, c, ctx->ts_ns);
+    if (ctx->flow) qw_detect_device_report(&e->detect, ctx->flow, ctx->proto, c, ctx->ts_ns);
 }
 
 /* buffers lent to parsers (after the parser-state pools they share) */
@@ -165,7 +165,7 @@ static void sink_loan_return(void *user, void *buf);
 static const struct qw_emit_sink engine_sink = {
     sink_txn,          sink_anomaly,      sink_identity,   sink_identity_addr,
     sink_session_user, sink_address_user, sink_loan_take,  sink_loan_return,
-    sink_device_change};
+    sink_device_report};
 
 static void pctx_for(struct qw_engine *e, struct qw_pctx *ctx, struct qw_flow *f, uint64_t ts)
 {

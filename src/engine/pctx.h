@@ -30,8 +30,8 @@ struct qw_emit_sink {
     /* buffers lent while a message spans packets (qw_loan_take); may be NULL: nothing lent */
     void *(*loan_take)(void *user);
     void (*loan_return)(void *user, void *buf);
-    /* what a device reports happened to itself (qw_emit_device_change); may be NULL */
-    void (*device_change)(void *user, struct qw_pctx *ctx, const struct qw_device_change *c);
+    /* what a device reports happened to itself (qw_emit_device_report); may be NULL */
+    void (*device_report)(void *user, struct qw_pctx *ctx, const struct qw_device_report *c);
 };
 
 struct qw_pctx {

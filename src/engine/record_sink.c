@@ -116,10 +116,10 @@ static void rec_loan_return(void *user, void *buf)
     }
 }
 
-static void rec_device_change(void *user, struct qw_pctx *ctx, const struct qw_device_change *c)
+static void rec_device_report(void *user, struct qw_pctx *ctx, const struct qw_device_report *c)
 {
     struct qw_record_sink *rec = user;
-    struct qw_rec_device_change *r = &rec->device_change;
+    struct qw_rec_device_report *r = &rec->device_report;
     memset(r, 0, sizeof *r);
     r->kind = (int)c->kind;
     r->server = c->server;
@@ -127,13 +127,13 @@ static void rec_device_change(void *user, struct qw_pctx *ctx, const struct qw_d
     if (c->user) qw_copy_bytes(r->user, sizeof r->user, c->user, c->user_len);
     char a[46];
     if (c->from) qw_copy_str(r->from, sizeof r->from, qw_addr_str(c->from, a));
-    rec->ndevice_changes++;
+    rec->ndevice_reports++;
 }
 
 static const struct qw_emit_sink record_sink = {
     rec_txn,          rec_anomaly,      rec_identity,  rec_identity_addr,
     rec_session_user, rec_address_user, rec_loan_take, rec_loan_return,
-    rec_device_change};
+    rec_device_report};
 
 void qw_record_sink_init(struct qw_record_sink *rec, struct qw_pctx *ctx,
                          const struct qw_proto *proto)

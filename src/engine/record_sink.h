@@ -58,15 +58,15 @@ struct qw_record_sink {
     char address_user[128];
     bool address_user_ended;
     size_t naddress_users;
-    /* the last qw_emit_device_change */
-    struct qw_rec_device_change {
+    /* the last qw_emit_device_report */
+    struct qw_rec_device_report {
         int kind;
         bool server;
         char message_id[48];
         char user[64];
         char from[46]; /* "" when the message named no address */
-    } device_change;
-    size_t ndevice_changes;
+    } device_report;
+    size_t ndevice_reports;
     /* qw_loan_take: a fixed pool, so a test that stops mid-message leaks nothing */
     unsigned char loan_pool[QW_REC_LOANS][QW_LOAN_BYTES];
     bool loan_used[QW_REC_LOANS];

@@ -50,7 +50,7 @@
 
 #include "engine/emit.h"
 #include "proto/proto.h"
-#include "proto/syslog_changes.h"
+#include "proto/syslog_reports.h"
 #include "util/cursor.h"
 #include "util/json.h"
 
@@ -131,8 +131,8 @@ struct sl_msg {
     uint8_t nsd;
     bool sd_more, bom, cut; /* cut: a TCP message longer than SYSLOG_HOLD */
     uint8_t bad;            /* sl_part the header lacks ([5424]), SL_WHOLE when whole */
-    bool has_change;        /* the sender reports a change of its own (syslog_changes.h) */
-    struct qw_log_change change;
+    bool has_report;        /* the sender reports something of its own (syslog_reports.h) */
+    struct qw_log_report report;
 };
 
 /* ---- Per-flow state ------------------------------------------------------------------------ */
@@ -597,10 +597,12 @@ static void sl_write_json(struct qw_json *j, const void *arg)
         if (keep < m->text.n || m->cut) qw_json_bool(j, "message_cut", true);
     }
     if (m->bad) qw_json_str(j, "header_invalid", sl_part_names[m->bad]);
-    if (m->has_change) {
-        const struct qw_log_change *c = &m->change;
-        qw_json_obj_begin(j, "change");
-        qw_json_str(j, "kind", qw_device_change_names[c->kind]);
+    if (m->has_report) {
+        const struct qw_log_report *c = &m->report;
+        /* a login is no change: its own object */
+        bool login = c->kind == QW_REPORT_LOGIN;
+        qw_json_obj_begin(j, login ? "login" : "change");
+        if (!login) qw_json_str(j, "kind", qw_device_report_names[c->kind]);
         qw_json_str(j, "message_id", c->message_id);
         if (c->user.p) qw_json_strn(j, "user", c->user.p, c->user.n);
         char a[46];
@@ -679,9 +681,10 @@ static void sl_message(struct qw_pctx *ctx, struct syslog_state *st, enum qw_dir
         .cisco_fac = {m.cisco_fac.p, m.cisco_fac.n},
         .cisco_mnem = {m.cisco_mnem.p, m.cisco_mnem.n},
         .msgid = {m.msgid.p, m.msgid.n},
+        .app = {m.app.p, m.app.n},
         .text = {m.text.p, m.text.n},
     };
-    m.has_change = qw_log_change_find(&parts, &m.change);
+    m.has_report = qw_log_report_find(&parts, &m.report);
     struct qw_txn t = {0};
     t.has_request = true;
     t.function = m.pri & 7;
@@ -692,17 +695,17 @@ static void sl_message(struct qw_pctx *ctx, struct syslog_state *st, enum qw_dir
     t.arg = &m;
     qw_emit_txn(ctx, &t);
     sl_identity(ctx, &st->d[dir], dir, &m);
-    if (m.has_change) {
+    if (m.has_report) {
         /* the sender reports it: the client for messages to the server */
-        struct qw_device_change c = {
-            .kind = m.change.kind,
+        struct qw_device_report c = {
+            .kind = m.report.kind,
             .server = dir == QW_DIR_TO_CLIENT,
-            .message_id = m.change.message_id,
-            .user = (const char *)m.change.user.p,
-            .user_len = m.change.user.n,
-            .from = m.change.has_from ? &m.change.from : NULL,
+            .message_id = m.report.message_id,
+            .user = (const char *)m.report.user.p,
+            .user_len = m.report.user.n,
+            .from = m.report.has_from ? &m.report.from : NULL,
         };
-        qw_emit_device_change(ctx, &c);
+        qw_emit_device_report(ctx, &c);
     }
 }
 

@@ -93,6 +93,12 @@ const char *const qw_store_migrations[] = {
     "CREATE TABLE address_users ("
     "  ip TEXT NOT NULL, ts_ns INTEGER NOT NULL, ended INTEGER NOT NULL, user TEXT NOT NULL,"
     "  source TEXT NOT NULL, PRIMARY KEY (ip, ts_ns, ended, user, source));",
+    /* 8 -> 9: who a device's own log says logged in to it, from which address; the ledger
+     * names the user of the session from that address into it that began just before */
+    "CREATE TABLE device_logins ("
+    "  device_ip TEXT NOT NULL, from_ip TEXT NOT NULL, ts_ns INTEGER NOT NULL,"
+    "  user TEXT NOT NULL, source TEXT NOT NULL,"
+    "  PRIMARY KEY (device_ip, from_ip, ts_ns, user, source));",
 };
 const int qw_store_schema_version = sizeof qw_store_migrations / sizeof qw_store_migrations[0];
 

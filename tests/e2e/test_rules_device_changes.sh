@@ -7,7 +7,10 @@
 # console change that names nobody; documented by a change record on the other router (a
 # FortiGate configuration log: low, the record's party the actor); net.device_restarted for a
 # reload; and near misses that raise nothing: a link going up, a Junos commit check, a PAN-OS
-# change that failed, the words of a change without the vendor's message id.
+# change that failed, the words of a change without the vendor's message id. The ledger names
+# the user of an SSH session (none on the wire) from the target's own login message: a Cisco
+# router's and a Linux jump host's (OpenSSH); not from a login of another source, nor one
+# logged two minutes after the session began.
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_qw_python
@@ -75,6 +78,39 @@ with pb.Writer(sys.argv[1], start="2026-11-20T10:00:00Z") as w:
                 "2026/11/20 10:07:00,10.30.5.5,vsys1,commit,vendor1,Web,Failed,,1235")
     log(w, srv6, "<14>Nov 20 10:08:00 srv6 notes: Configured from console by jdoe on vty0 "
                  "(10.20.0.77)")
+
+    # The ledger's users from the targets' own logs of the logins (SSH carries none in clear)
+    def ssh(client, server, login=None, delay=2):
+        c = pb.Tcp(w, client, server, 22)
+        c.reply(b"SSH-2.0-Cisco-1.25\r\n")
+        c.send(b"SSH-2.0-OpenSSH_9.2\r\n")
+        if login:
+            w.advance(delay)
+            log(w, server, login)
+        c.send(bytes(64))
+        c.reply(bytes(64))
+        c.close()
+    admin = pb.Host("02:00:00:20:00:77", "10.20.0.77")
+    other = pb.Host("02:00:00:20:00:66", "10.20.0.66")
+    late = pb.Host("02:00:00:20:00:78", "10.20.0.78")
+    vendor = pb.Host("02:00:00:20:00:80", "10.20.0.80")
+    jump = pb.Host("02:00:00:30:00:09", "10.30.0.9")
+    w.advance(60)
+    # named: the router's own login message for this source, two seconds in
+    ssh(admin, rtr1, "<189>51: %SEC_LOGIN-5-LOGIN_SUCCESS: Login Success [user: jdoe] "
+                     "[Source: 10.20.0.77] [localport: 22] at 10:09:02 UTC Fri Nov 20 2026")
+    w.advance(60)
+    # named: OpenSSH on a Linux jump host
+    ssh(vendor, jump, "<86>Nov 20 10:10:05 jump01 sshd[2211]: Accepted publickey for vendor1 "
+                      "from 10.20.0.80 port 51234 ssh2: ED25519 SHA256:abc")
+    w.advance(60)
+    # near misses: the login the router logs is another source's; a login logged two minutes
+    # after the session began
+    ssh(other, rtr1, "<189>52: %SEC_LOGIN-5-LOGIN_SUCCESS: Login Success [user: mallory] "
+                     "[Source: 10.20.0.99] [localport: 22] at 10:11:07 UTC Fri Nov 20 2026")
+    w.advance(60)
+    ssh(late, fw2, '<189>date=2026-11-20 time=10:14:10 logid="0100032001" type="event" '
+                   'user="late1" ui="ssh(10.20.0.78)" action="login" status="success"', delay=120)
 PY
 
 "$qw" analyze --quiet --site "$work/site.yaml" --db "$work/s.db" --events "$work/ev.json" \
@@ -119,7 +155,21 @@ for quiet in ("10.30.0.3", "10.30.0.4", "10.30.0.5", "10.30.0.6", "10.20.0.50"):
     F.none_for(asset=quiet, rules=("net.config_changed", "net.device_restarted"))
 print(len(al), "findings")
 PY
+# the ledger names the users the targets' logs name
+"$qw" sessions --db "$work/s.db" --format json >"$work/sessions.json" || fail "sessions"
+python3 - "$work/sessions.json" <<'PY' || fail "the ledger's users are wrong"
+import json, sys
+got = sorted((s["source"], s["target"], s["user"], s.get("user_source"))
+             for s in json.load(open(sys.argv[1])))
+want = [("10.20.0.66", "10.30.0.1", None, None),
+        ("10.20.0.77", "10.30.0.1", "jdoe", "device_log"),
+        ("10.20.0.78", "10.30.0.2", None, None),
+        ("10.20.0.80", "10.30.0.9", "vendor1", "device_log")]
+assert got == want, got
+PY
 # the syslog records carry what was recognised
 grep -c '"change":{"kind":"config","message_id":"cisco SYS-5-CONFIG_I","user":"jdoe","from":"10.20.0.77"}' \
     "$work/ev.json" | grep -qx 2 || fail "the syslog records do not carry the two reports"
-pass "net.config_changed (a router's CLI change with its user and address, a console change, a documented FortiGate change), net.device_restarted; none for a link up, a commit check, a failed PAN-OS change, the words without the message id"
+grep -c '"login":{"message_id":"cisco SEC_LOGIN-5-LOGIN_SUCCESS","user":"jdoe","from":"10.20.0.77"}' \
+    "$work/ev.json" | grep -qx 1 || fail "the syslog record does not carry the login"
+pass "net.config_changed (a router's CLI change with its user and address, a console change, a documented FortiGate change), net.device_restarted; none for a link up, a commit check, a failed PAN-OS change, the words without the message id; the ledger's users from a router's and a jump host's own login messages, none for another source's login or one logged two minutes late"

@@ -51,7 +51,7 @@ static inline void fz_reset_for(const struct qw_proto *p)
     }
     /* Forgetting the records is enough: entries are rewritten whole when recorded. */
     rec.ntxns = rec.nanomalies = rec.nidentities = rec.dropped = 0;
-    rec.ndevice_changes = 0;
+    rec.ndevice_reports = 0;
     memset(state, 0, p->state_size);
 }
 

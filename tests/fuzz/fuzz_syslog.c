@@ -7,8 +7,9 @@
  * LF framing decide the messages. Invariants on every record: a request only, the severity
  * (0-7) as the function with its name, no operation bits, a whole JSON object; anomalies under
  * "syslog.", at most four per flow; identity facts only "hostname", non-empty, and none that
- * is an address literal or NILVALUE; a reported change (syslog_changes.c) comes with a message
- * record, names its vendor message, and a user of at most 64 bytes. */
+ * is an address literal or NILVALUE; a reported change or login (syslog_reports.c) comes with a
+ * message record, names its vendor message, and a user of at most 64 bytes; a login names its
+ * user and address. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +46,12 @@ static void check(void)
             strchr(v, ':'))
             abort();
     }
-    if (rec.ndevice_changes) {
-        const struct qw_rec_device_change *c = &rec.device_change;
-        if (!rec.ntxns || !c->message_id[0] || (c->kind != 0 && c->kind != 1) ||
+    if (rec.ndevice_reports) {
+        const struct qw_rec_device_report *c = &rec.device_report;
+        if (!rec.ntxns || !c->message_id[0] || c->kind < 0 || c->kind > 2 ||
             strlen(c->user) > 64)
             abort();
+        if (c->kind == 2 && (!c->user[0] || !c->from[0])) abort(); /* a login names both */
     }
 }
 

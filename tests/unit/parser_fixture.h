@@ -285,7 +285,7 @@ static inline void flow_end(struct fx *f)
 static inline void fx_clear_records(struct fx *f)
 {
     f->rec.ntxns = f->rec.nanomalies = f->rec.nidentities = f->rec.dropped = 0;
-    f->rec.ndevice_changes = 0;
+    f->rec.ndevice_reports = 0;
 }
 
 /* Forget the parser state and what was recorded, keeping the time and the packet (for a loop

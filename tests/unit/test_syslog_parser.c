@@ -208,23 +208,26 @@ static void test_cisco(void **ts)
     assert_int_equal(f->rec.nanomalies, 0);
 }
 
-/* ---- Changes devices report (syslog_changes.c) --------------------------------------------- */
+/* ---- Changes devices report (syslog_reports.c) --------------------------------------------- */
 
 /* The last report is (kind, id, user, from), and it is the n-th; the record says the same. */
 static void change_is(struct fx *f, size_t n, int kind, const char *id, const char *user,
                       const char *from)
 {
-    const struct qw_rec_device_change *c = &f->rec.device_change;
-    assert_int_equal(f->rec.ndevice_changes, n);
+    const struct qw_rec_device_report *c = &f->rec.device_report;
+    assert_int_equal(f->rec.ndevice_reports, n);
     assert_int_equal(c->kind, kind);
     assert_string_equal(c->message_id, id);
     assert_string_equal(c->user, user);
     assert_string_equal(c->from, from);
     assert_false(c->server);
     char want[256];
-    snprintf(want, sizeof want, "\"change\":{\"kind\":\"%s\",\"message_id\":\"%s\"%s%s%s%s%s%s}",
-             qw_device_change_names[kind], id, user[0] ? ",\"user\":\"" : "", user,
-             user[0] ? "\"" : "", from[0] ? ",\"from\":\"" : "", from, from[0] ? "\"" : "");
+    char head[64];
+    if (kind == QW_REPORT_LOGIN) snprintf(head, sizeof head, "\"login\":{");
+    else snprintf(head, sizeof head, "\"change\":{\"kind\":\"%s\",", qw_device_report_names[kind]);
+    snprintf(want, sizeof want, "%s\"message_id\":\"%s\"%s%s%s%s%s%s}", head, id,
+             user[0] ? ",\"user\":\"" : "", user, user[0] ? "\"" : "",
+             from[0] ? ",\"from\":\"" : "", from, from[0] ? "\"" : "");
     JSON_HAS(f, f->rec.ntxns - 1, want);
 }
 
@@ -233,39 +236,39 @@ static void test_changes_cisco(void **ts)
     struct fx *f = *ts;
     /* IOS without AAA: a line, not a user; with the address of the vty session */
     dgram(f, "<189>30: *Sep 22 13:34:49.195: %SYS-5-CONFIG_I: Configured from console by console");
-    change_is(f, 1, QW_CHANGE_CONFIG, "cisco SYS-5-CONFIG_I", "", "");
+    change_is(f, 1, QW_REPORT_CONFIG, "cisco SYS-5-CONFIG_I", "", "");
     dgram(f, "<189>18:47:02: %SYS-5-CONFIG_I: Configured from console by vty2 (10.34.195.36)");
-    change_is(f, 2, QW_CHANGE_CONFIG, "cisco SYS-5-CONFIG_I", "", "10.34.195.36");
+    change_is(f, 2, QW_REPORT_CONFIG, "cisco SYS-5-CONFIG_I", "", "10.34.195.36");
     /* with AAA: the user, the line, the address */
     dgram(f, "<189>41: R7: *Mar  1 18:48:50.483 UTC: %SYS-5-CONFIG_I: Configured from console "
              "by jdoe.vendor on vty0 (10.40.0.15)");
-    change_is(f, 3, QW_CHANGE_CONFIG, "cisco SYS-5-CONFIG_I", "jdoe.vendor", "10.40.0.15");
+    change_is(f, 3, QW_REPORT_CONFIG, "cisco SYS-5-CONFIG_I", "jdoe.vendor", "10.40.0.15");
     dgram(f, "<189>42: %SYS-5-CONFIG_I: Configured from console by admin on vty1 (2001:db8::7)");
-    change_is(f, 4, QW_CHANGE_CONFIG, "cisco SYS-5-CONFIG_I", "admin", "2001:db8::7");
+    change_is(f, 4, QW_REPORT_CONFIG, "cisco SYS-5-CONFIG_I", "admin", "2001:db8::7");
     /* NX-OS names the address where IOS names the line */
     dgram(f, "<189>2024 Jan  5 10:00:00 sw1 %VSHD-5-VSHD_SYSLOG_CONFIG_I: Configured from vty "
              "by netops on 10.1.1.9@pts/0");
-    change_is(f, 5, QW_CHANGE_CONFIG, "cisco VSHD-5-VSHD_SYSLOG_CONFIG_I", "netops", "10.1.1.9");
+    change_is(f, 5, QW_REPORT_CONFIG, "cisco VSHD-5-VSHD_SYSLOG_CONFIG_I", "netops", "10.1.1.9");
     /* the configuration change logger, and IOS-XE's programmatic change */
     dgram(f, "<189>77: %PARSER-5-CFGLOG_LOGGEDCMD: User:admin  logged command:interface Gi0/1");
-    change_is(f, 6, QW_CHANGE_CONFIG, "cisco PARSER-5-CFGLOG_LOGGEDCMD", "admin", "");
+    change_is(f, 6, QW_REPORT_CONFIG, "cisco PARSER-5-CFGLOG_LOGGEDCMD", "admin", "");
     dgram(f, "<189>78: %SYS-5-CONFIG_P: Configured programmatically by process SEP_webui_wsma_http");
-    change_is(f, 7, QW_CHANGE_CONFIG, "cisco SYS-5-CONFIG_P", "", "");
+    change_is(f, 7, QW_REPORT_CONFIG, "cisco SYS-5-CONFIG_P", "", "");
     /* ASA 111010 */
     dgram(f, "<165>Jan 05 2024 10:00:00 fw01 : %ASA-5-111010: User 'ops', running 'CLI' from IP "
              "10.20.0.9, executed 'access-list OT permit ip any any'");
-    change_is(f, 8, QW_CHANGE_CONFIG, "cisco ASA-5-111010", "ops", "10.20.0.9");
+    change_is(f, 8, QW_REPORT_CONFIG, "cisco ASA-5-111010", "ops", "10.20.0.9");
     /* restarts */
     dgram(f, "<189>90: %SYS-5-RELOAD: Reload requested by admin on vty0 (10.40.0.15). Reload "
              "Reason: Reload Command.");
-    change_is(f, 9, QW_CHANGE_RESTART, "cisco SYS-5-RELOAD", "admin", "10.40.0.15");
+    change_is(f, 9, QW_REPORT_RESTART, "cisco SYS-5-RELOAD", "admin", "10.40.0.15");
     dgram(f, "<189>1: %SYS-5-RESTART: System restarted --");
-    change_is(f, 10, QW_CHANGE_RESTART, "cisco SYS-5-RESTART", "", "");
+    change_is(f, 10, QW_REPORT_RESTART, "cisco SYS-5-RESTART", "", "");
     /* Cisco's XML form (syslog/ndpi_syslog.pcap): mnemonic from the tags, <arg id="1"> is who */
     dgram(f, "<189>92: R1: <ios-log-msg><facility>SYS</facility><severity>5</severity>"
              "<msg-id>CONFIG_I</msg-id><time>*Sep 22 13:48:33.978</time><args><arg id=\"0\">"
              "console</arg><arg id=\"1\">admin on vty0 (10.40.0.16)</arg></args></ios-log-msg>");
-    change_is(f, 11, QW_CHANGE_CONFIG, "cisco SYS-5-CONFIG_I", "admin", "10.40.0.16");
+    change_is(f, 11, QW_REPORT_CONFIG, "cisco SYS-5-CONFIG_I", "admin", "10.40.0.16");
     JSON_HAS(f, 10, "\"cisco\":{\"facility\":\"SYS\",\"severity\":\"5\",\"mnemonic\":\"CONFIG_I\"}");
     /* near misses: another mnemonic, the words without the mnemonic, the mnemonic in a
      * message's text but not in Cisco's place, a broken XML form */
@@ -278,13 +281,13 @@ static void test_changes_cisco(void **ts)
              "CONFIG_I</msg-id></ios-log-msg>");
     dgram(f, "<189>92: <ios-log-msg><facility>SYS</facility><severity>5</severity><msg-id>"
              "CONFIG_I");
-    assert_int_equal(f->rec.ndevice_changes, 11);
+    assert_int_equal(f->rec.ndevice_reports, 11);
     assert_int_equal(f->rec.ntxns, 16);
     JSON_LACKS(f, 15, "\"change\"");
     /* a user name longer than any is no user; an address that is none is no address */
     dgram(f, "<189>1: %SYS-5-CONFIG_I: Configured from console by "
              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa on vty0 (10.1.1.x)");
-    change_is(f, 12, QW_CHANGE_CONFIG, "cisco SYS-5-CONFIG_I", "", "");
+    change_is(f, 12, QW_REPORT_CONFIG, "cisco SYS-5-CONFIG_I", "", "");
 }
 
 static void test_changes_other_vendors(void **ts)
@@ -293,45 +296,80 @@ static void test_changes_other_vendors(void **ts)
     /* Junos, BSD form with the tag, and RFC 5424 with the MSGID */
     dgram(f, "<189>Jan  5 10:00:00 mx1 mgd[4321]: UI_COMMIT: User 'vendor1' requested 'commit' "
              "operation (comment: none)");
-    change_is(f, 1, QW_CHANGE_CONFIG, "junos UI_COMMIT", "vendor1", "");
+    change_is(f, 1, QW_REPORT_CONFIG, "junos UI_COMMIT", "vendor1", "");
     dgram(f, "<189>1 2024-01-05T10:00:00Z mx1 mgd 4321 UI_COMMIT [junos@2636.1.1.1.2.18 "
              "username=\"root\"] User 'root' requested 'commit synchronize' operation");
-    change_is(f, 2, QW_CHANGE_CONFIG, "junos UI_COMMIT", "root", "");
+    change_is(f, 2, QW_REPORT_CONFIG, "junos UI_COMMIT", "root", "");
     /* near miss: a commit check validates and changes nothing; a later message id */
     dgram(f, "<189>Jan  5 10:00:01 mx1 mgd[4321]: UI_COMMIT: User 'vendor1' requested 'commit "
              "check' operation");
     dgram(f, "<189>Jan  5 10:00:02 mx1 mgd[4321]: UI_COMMIT_COMPLETED: commit complete");
-    assert_int_equal(f->rec.ndevice_changes, 2);
+    assert_int_equal(f->rec.ndevice_reports, 2);
     /* FortiOS: the two configuration log ids, quoted or not */
     dgram(f, "<189>date=2025-04-10 time=05:01:53 devname=\"fgt-ot\" logid=\"0100044547\" "
              "type=\"event\" subtype=\"system\" level=\"information\" vd=\"root\" "
              "logdesc=\"Object attribute configured\" user=\"admin\" ui=\"GUI(10.32.22.115)\" "
              "action=\"Add\" cfgpath=\"firewall.policy\" cfgobj=\"8\" msg=\"Add firewall.policy 8\"");
-    change_is(f, 3, QW_CHANGE_CONFIG, "fortios 0100044547", "admin", "10.32.22.115");
+    change_is(f, 3, QW_REPORT_CONFIG, "fortios 0100044547", "admin", "10.32.22.115");
     dgram(f, "<189>date=2025-04-10 time=05:02:00 logid=0100044546 type=event user=ops "
              "ui=ssh(10.20.0.9) action=Edit cfgpath=system.interface");
-    change_is(f, 4, QW_CHANGE_CONFIG, "fortios 0100044546", "ops", "10.20.0.9");
-    /* near misses: another log id, a key that only ends in "logid", an unclosed quote */
+    change_is(f, 4, QW_REPORT_CONFIG, "fortios 0100044546", "ops", "10.20.0.9");
+    /* an administrator's login is a login, not a change */
     dgram(f, "<189>date=2025-04-10 logid=\"0100032001\" logdesc=\"Admin login successful\" "
+             "user=\"admin\" ui=\"https(10.32.22.115)\"");
+    change_is(f, 5, QW_REPORT_LOGIN, "fortios 0100032001", "admin", "10.32.22.115");
+    /* near misses: another log id, a key that only ends in "logid", an unclosed quote */
+    dgram(f, "<189>date=2025-04-10 logid=\"0100032002\" logdesc=\"Admin login failed\" "
              "user=\"admin\" ui=\"https(10.32.22.115)\"");
     dgram(f, "<189>date=2025-04-10 xlogid=\"0100044547\" user=\"admin\"");
     dgram(f, "<189>date=2025-04-10 logid=\"0100044547");
-    assert_int_equal(f->rec.ndevice_changes, 4);
+    assert_int_equal(f->rec.ndevice_reports, 5);
     /* PAN-OS CONFIG logs: succeeded only */
     dgram(f, "<14>Jan  5 10:00:00 pa-ot 1,2024/01/05 10:00:00,012801000001,CONFIG,0,0,"
              "2024/01/05 10:00:00,10.20.0.7,vsys1,edit,vendor2,Web,Succeeded, "
              "vsys vsys1 rulebase security rules allow-ot,1234,0x0,0,0,0,0,,pa-ot");
-    change_is(f, 5, QW_CHANGE_CONFIG, "pan-os CONFIG", "vendor2", "10.20.0.7");
+    change_is(f, 6, QW_REPORT_CONFIG, "pan-os CONFIG", "vendor2", "10.20.0.7");
     dgram(f, "<14>Jan  5 10:00:00 pa-ot 1,2024/01/05 10:00:00,012801000001,CONFIG,0,0,"
              "2024/01/05 10:00:00,10.20.0.7,vsys1,commit,vendor2,Web,Failed,,1235");
     dgram(f, "<14>Jan  5 10:00:00 pa-ot 1,2024/01/05 10:00:00,012801000001,SYSTEM,general,0,"
              "2024/01/05 10:00:00,,general,,0,0,general,informational,x");
     dgram(f, "<14>Jan  5 10:00:00 h app: 1,a,b,CONFIG,0,0,c,10.1.1.1,v,edit,u,Web,Succeeded");
-    assert_int_equal(f->rec.ndevice_changes, 5);
+    assert_int_equal(f->rec.ndevice_reports, 6);
     /* the sender is whichever end sent it */
     fx_datagram(f, S2C, "<189>1: %SYS-5-RESTART: System restarted --", 44);
-    assert_int_equal(f->rec.ndevice_changes, 6);
-    assert_true(f->rec.device_change.server);
+    assert_int_equal(f->rec.ndevice_reports, 7);
+    assert_true(f->rec.device_report.server);
+}
+
+static void test_logins(void **ts)
+{
+    struct fx *f = *ts;
+    /* Cisco IOS login enhancements */
+    dgram(f, "<189>51: crane-sw1: *Nov 20 10:00:01.100 UTC: %SEC_LOGIN-5-LOGIN_SUCCESS: Login "
+             "Success [user: jdoe] [Source: 10.20.0.77] [localport: 22] at 10:00:01 UTC Fri Nov "
+             "20 2026");
+    change_is(f, 1, QW_REPORT_LOGIN, "cisco SEC_LOGIN-5-LOGIN_SUCCESS", "jdoe", "10.20.0.77");
+    /* OpenSSH, BSD form and RFC 5424 form; IPv6 */
+    dgram(f, "<86>Nov 20 10:00:02 jump01 sshd[2211]: Accepted publickey for vendor1 from "
+             "10.50.8.21 port 51234 ssh2: ED25519 SHA256:abc");
+    change_is(f, 2, QW_REPORT_LOGIN, "openssh Accepted", "vendor1", "10.50.8.21");
+    dgram(f, "<86>1 2026-11-20T10:00:03Z hmi01 sshd 2212 - - Accepted password for operator "
+             "from 2001:db8::21 port 40022 ssh2");
+    change_is(f, 3, QW_REPORT_LOGIN, "openssh Accepted", "operator", "2001:db8::21");
+    /* near misses: failed logins, the words from another program, a login naming no address,
+     * Cisco's failure message */
+    dgram(f, "<86>Nov 20 10:00:04 jump01 sshd[2213]: Failed password for root from 10.50.8.21 "
+             "port 51240 ssh2");
+    dgram(f, "<86>Nov 20 10:00:05 jump01 notsshd[1]: Accepted publickey for x from 10.1.1.1 port 1");
+    dgram(f, "<86>Nov 20 10:00:06 jump01 sshd[2214]: Accepted publickey for x");
+    dgram(f, "<86>Nov 20 10:00:06 jump01 sshd[2214]: Accepted publickey for x from host.example "
+             "port 1");
+    dgram(f, "<188>52: %SEC_LOGIN-4-LOGIN_FAILED: Login failed [user: root] [Source: 10.20.0.66] "
+             "[localport: 22] [Reason: Login Authentication Failed] at 10:00:07 UTC");
+    dgram(f, "<189>53: %SEC_LOGIN-5-LOGIN_SUCCESS: Login Success [user: jdoe] [localport: 22]");
+    assert_int_equal(f->rec.ndevice_reports, 3);
+    assert_int_equal(f->rec.ntxns, 9);
+    JSON_LACKS(f, 8, "\"login\"");
 }
 
 /* Every recognised message cut at every length: never read past the end, and a report is
@@ -347,6 +385,8 @@ static void test_changes_cut_every_length(void **ts)
         "<189>logid=\"0100044547\" user=\"admin\" ui=\"GUI(10.32.22.115)\"",
         "<14>x 1,2024/01/05 10:00:00,0128,CONFIG,0,0,2024/01/05,10.20.0.7,v,edit,u,Web,Succeeded",
         "<165>%ASA-5-111010: User 'ops', running 'CLI' from IP 10.20.0.9, executed 'x'",
+        "<189>%SEC_LOGIN-5-LOGIN_SUCCESS: Login Success [user: jdoe] [Source: 10.20.0.77]",
+        "<86>Nov 20 10:00:02 jump01 sshd[2211]: Accepted publickey for v from 10.50.8.21 port",
     };
     for (size_t k = 0; k < sizeof msgs / sizeof msgs[0]; k++) {
         size_t n = strlen(msgs[k]);
@@ -356,8 +396,8 @@ static void test_changes_cut_every_length(void **ts)
             memcpy(b, msgs[k], cut);
             fx_datagram(f, C2S, b, cut);
             free(b);
-            if (cut == n) assert_int_equal(f->rec.ndevice_changes, 1);
-            if (f->rec.ndevice_changes) assert_true(f->rec.device_change.message_id[0]);
+            if (cut == n) assert_int_equal(f->rec.ndevice_reports, 1);
+            if (f->rec.ndevice_reports) assert_true(f->rec.device_report.message_id[0]);
         }
     }
 }
@@ -662,6 +702,7 @@ int main(void)
         FX_TEST(test_truncated_every_length),
         FX_TEST(test_changes_cisco),
         FX_TEST(test_changes_other_vendors),
+        FX_TEST(test_logins),
         FX_TEST(test_changes_cut_every_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* Changes a device reports about itself in its syslog messages (syslog_changes.h).
+/* What a device reports about itself in its syslog messages (syslog_reports.h).
  *
  * Sources, each the vendor's own message reference:
  *   Cisco IOS / IOS-XE system messages: %SYS-5-CONFIG_I "Configured from {source} by
@@ -19,9 +19,15 @@
  *   PAN-OS CONFIG log (syslog field order): FUTURE_USE, receive time, serial, type "CONFIG",
  *     subtype, FUTURE_USE, generated time, host (the administrator's machine), virtual system,
  *     command, admin, client, result, ...; only a result of "Succeeded" is a change.
+ * Logins:
+ *   Cisco IOS login enhancements: %SEC_LOGIN-5-LOGIN_SUCCESS "Login Success [user: {user}]
+ *     [Source: {address}] [localport: {port}] at {time}".
+ *   OpenSSH sshd (Linux jump hosts, HMIs, many embedded devices): "Accepted {method} for
+ *     {user} from {address} port {port} {protocol}".
+ *   FortiOS log id 0100032001 (LOG_ID_ADMIN_LOGIN_SUCC): user="{user}" ui="{how}({address})".
  * A message is recognised by its identifier, never by wording alone: the identifiers are what
  * the vendors promise to keep. Every read below is bounded by the span it reads. */
-#include "proto/syslog_changes.h"
+#include "proto/syslog_reports.h"
 
 #include <string.h>
 
@@ -99,18 +105,18 @@ static bool span_addr(struct qw_log_span s, struct qw_addr *out)
     return qw_addr_parse(buf, out);
 }
 
-static void set_user(struct qw_log_change *out, struct qw_log_span u)
+static void set_user(struct qw_log_report *out, struct qw_log_span u)
 {
     if (u.p && u.n > 0 && u.n <= LOG_USER_MAX) out->user = u;
 }
 
-static void set_from(struct qw_log_change *out, struct qw_log_span a)
+static void set_from(struct qw_log_report *out, struct qw_log_span a)
 {
     out->has_from = span_addr(a, &out->from);
 }
 
 /* `(address)` at the start of s, spaces skipped. */
-static void paren_from(struct qw_log_change *out, struct qw_log_span s)
+static void paren_from(struct qw_log_report *out, struct qw_log_span s)
 {
     s = skip_spaces(s);
     if (!span_starts(s, "(")) return;
@@ -128,12 +134,14 @@ enum who {
     WHO_QUOTED_USER,  /* "User '{user}'" */
     WHO_FORTI,        /* user="{user}" ui="{interface}({address})" */
     WHO_PANOS,        /* CSV fields host and admin */
+    WHO_CISCO_LOGIN,  /* "[user: {user}] [Source: {address}]" */
+    WHO_OPENSSH,      /* "Accepted {method} for {user} from {address} port" */
 };
 
 /* Cisco's "by" part: `console`, `vty2 (10.34.195.36)`, `admin on vty0 (10.1.1.5)`, NX-OS
  * `admin on 10.1.1.1@pts/0`. A line name (console, vty0) is no user: only a word followed by
  * " on " is one. */
-static void who_cisco_by(struct qw_log_change *out, struct qw_log_span by)
+static void who_cisco_by(struct qw_log_report *out, struct qw_log_span by)
 {
     struct qw_log_span first = span_until(by, " (");
     struct qw_log_span rest = span_rest(by, first.n);
@@ -192,7 +200,7 @@ static struct qw_log_span csv_field(struct qw_log_span text, unsigned idx)
 }
 
 static void find_who(enum who who, const struct qw_log_parts *m, bool xml_by,
-                     struct qw_log_change *out)
+                     struct qw_log_report *out)
 {
     struct qw_log_span t = m->text;
     switch (who) {
@@ -227,6 +235,19 @@ static void find_who(enum who who, const struct qw_log_parts *m, bool xml_by,
         set_from(out, csv_field(t, 7));
         set_user(out, csv_field(t, 10));
         break;
+    case WHO_CISCO_LOGIN:
+        set_user(out, span_until(span_after(t, "[user: "), "]"));
+        set_from(out, span_until(span_after(t, "[Source: "), "]"));
+        break;
+    case WHO_OPENSSH: {
+        struct qw_log_span rest = span_after(t, " for ");
+        struct qw_log_span u = span_until(rest, " ");
+        rest = span_rest(rest, u.n);
+        if (!span_starts(rest, " from ")) break; /* the user names nobody else's words */
+        set_user(out, u);
+        set_from(out, span_until(span_rest(rest, 6), " "));
+        break;
+    }
     }
 }
 
@@ -237,29 +258,34 @@ enum match {
     BY_MSGID,  /* a = RFC 5424 MSGID, or the text starting "a:" */
     BY_KV,     /* key a has the value b (FortiOS key=value) */
     BY_PANOS,  /* PAN-OS CSV of type a */
+    BY_APP,    /* APP-NAME or tag a, the text starting with b */
 };
 
 static const struct change_rule {
     const char *a, *b;
     const char *message_id;
     uint8_t match;    /* enum match */
-    uint8_t kind;     /* enum qw_device_change_kind */
+    uint8_t kind;     /* enum qw_device_report_kind */
     uint8_t who;      /* enum who */
     bool xml_by;      /* in Cisco's XML form, <arg id="1"> is the "by" part */
 } change_rules[] = {
-    {"SYS", "CONFIG_I", "cisco SYS-5-CONFIG_I", BY_CISCO, QW_CHANGE_CONFIG, WHO_CISCO_BY, true},
-    {"SYS", "CONFIG_P", "cisco SYS-5-CONFIG_P", BY_CISCO, QW_CHANGE_CONFIG, WHO_NONE, false},
+    {"SYS", "CONFIG_I", "cisco SYS-5-CONFIG_I", BY_CISCO, QW_REPORT_CONFIG, WHO_CISCO_BY, true},
+    {"SYS", "CONFIG_P", "cisco SYS-5-CONFIG_P", BY_CISCO, QW_REPORT_CONFIG, WHO_NONE, false},
     {"PARSER", "CFGLOG_LOGGEDCMD", "cisco PARSER-5-CFGLOG_LOGGEDCMD",
-     BY_CISCO, QW_CHANGE_CONFIG, WHO_USER_COLON, false},
+     BY_CISCO, QW_REPORT_CONFIG, WHO_USER_COLON, false},
     {"VSHD", "VSHD_SYSLOG_CONFIG_I", "cisco VSHD-5-VSHD_SYSLOG_CONFIG_I",
-     BY_CISCO, QW_CHANGE_CONFIG, WHO_CISCO_BY, false},
-    {"ASA", "111010", "cisco ASA-5-111010", BY_CISCO, QW_CHANGE_CONFIG, WHO_ASA, false},
-    {"UI_COMMIT", NULL, "junos UI_COMMIT", BY_MSGID, QW_CHANGE_CONFIG, WHO_QUOTED_USER, false},
-    {"logid", "0100044546", "fortios 0100044546", BY_KV, QW_CHANGE_CONFIG, WHO_FORTI, false},
-    {"logid", "0100044547", "fortios 0100044547", BY_KV, QW_CHANGE_CONFIG, WHO_FORTI, false},
-    {"CONFIG", NULL, "pan-os CONFIG", BY_PANOS, QW_CHANGE_CONFIG, WHO_PANOS, false},
-    {"SYS", "RELOAD", "cisco SYS-5-RELOAD", BY_CISCO, QW_CHANGE_RESTART, WHO_CISCO_BY, false},
-    {"SYS", "RESTART", "cisco SYS-5-RESTART", BY_CISCO, QW_CHANGE_RESTART, WHO_NONE, false},
+     BY_CISCO, QW_REPORT_CONFIG, WHO_CISCO_BY, false},
+    {"ASA", "111010", "cisco ASA-5-111010", BY_CISCO, QW_REPORT_CONFIG, WHO_ASA, false},
+    {"UI_COMMIT", NULL, "junos UI_COMMIT", BY_MSGID, QW_REPORT_CONFIG, WHO_QUOTED_USER, false},
+    {"logid", "0100044546", "fortios 0100044546", BY_KV, QW_REPORT_CONFIG, WHO_FORTI, false},
+    {"logid", "0100044547", "fortios 0100044547", BY_KV, QW_REPORT_CONFIG, WHO_FORTI, false},
+    {"CONFIG", NULL, "pan-os CONFIG", BY_PANOS, QW_REPORT_CONFIG, WHO_PANOS, false},
+    {"SYS", "RELOAD", "cisco SYS-5-RELOAD", BY_CISCO, QW_REPORT_RESTART, WHO_CISCO_BY, false},
+    {"SYS", "RESTART", "cisco SYS-5-RESTART", BY_CISCO, QW_REPORT_RESTART, WHO_NONE, false},
+    {"SEC_LOGIN", "LOGIN_SUCCESS", "cisco SEC_LOGIN-5-LOGIN_SUCCESS",
+     BY_CISCO, QW_REPORT_LOGIN, WHO_CISCO_LOGIN, false},
+    {"sshd", "Accepted ", "openssh Accepted", BY_APP, QW_REPORT_LOGIN, WHO_OPENSSH, false},
+    {"logid", "0100032001", "fortios 0100032001", BY_KV, QW_REPORT_LOGIN, WHO_FORTI, false},
 };
 
 /* A PAN-OS log line: field 1 is a date `YYYY/MM/DD`. */
@@ -284,11 +310,13 @@ static bool rule_matches(const struct change_rule *r, const struct qw_log_parts 
     case BY_PANOS:
         return panos_line(m->text) && span_eq(csv_field(m->text, 3), r->a) &&
                span_eq(csv_field(m->text, 12), "Succeeded");
+    case BY_APP:
+        return span_eq(m->app, r->a) && span_starts(m->text, r->b);
     }
     return false;
 }
 
-bool qw_log_change_find(const struct qw_log_parts *m, struct qw_log_change *out)
+bool qw_log_report_find(const struct qw_log_parts *m, struct qw_log_report *out)
 {
     memset(out, 0, sizeof *out);
     if (!m->text.p && !m->cisco_mnem.p && !m->msgid.p) return false;
@@ -300,10 +328,11 @@ bool qw_log_change_find(const struct qw_log_parts *m, struct qw_log_change *out)
         if (r->who == WHO_QUOTED_USER &&
             span_starts(span_after(m->text, "requested '"), "commit check"))
             return false;
-        out->kind = (enum qw_device_change_kind)r->kind;
+        out->kind = (enum qw_device_report_kind)r->kind;
         out->message_id = r->message_id;
         if (!xml || r->xml_by) find_who((enum who)r->who, m, xml, out);
-        return true;
+        /* a login is only worth its user and address (the ledger joins on both) */
+        return r->kind != QW_REPORT_LOGIN || (out->user.p && out->has_from);
     }
     return false;
 }

@@ -1,12 +1,13 @@
-/* Changes a device reports about itself in its syslog messages: its configuration was changed,
- * or it is restarting. Used by src/proto/syslog.c, which hands each decoded message here and
- * emits what is recognised (emit.h qw_emit_device_change).
+/* What a device reports about itself in its syslog messages: its configuration was changed,
+ * it is restarting, or someone logged in to it. Used by src/proto/syslog.c, which hands each decoded message here and
+ * emits what is recognised (emit.h qw_emit_device_report).
  *
  * Recognised by the vendor's own message identifier, never by free wording, from a table in
- * syslog_changes.c (docs/events/syslog.md lists it): Cisco IOS, IOS-XE, NX-OS and ASA
- * mnemonics, Junos UI_COMMIT, FortiGate configuration log ids, PAN-OS CONFIG logs. */
-#ifndef QW_PROTO_SYSLOG_CHANGES_H
-#define QW_PROTO_SYSLOG_CHANGES_H
+ * syslog_reports.c (docs/events/syslog.md lists it): Cisco IOS, IOS-XE, NX-OS and ASA
+ * mnemonics, Junos UI_COMMIT, FortiGate configuration and login log ids, PAN-OS CONFIG logs,
+ * OpenSSH's "Accepted ... for USER from ADDRESS". */
+#ifndef QW_PROTO_SYSLOG_REPORTS_H
+#define QW_PROTO_SYSLOG_REPORTS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,20 +26,21 @@ struct qw_log_span {
 struct qw_log_parts {
     struct qw_log_span cisco_fac, cisco_mnem; /* %FAC-SEV-MNEMONIC, or Cisco's XML form */
     struct qw_log_span msgid;                 /* RFC 5424 MSGID */
+    struct qw_log_span app;                   /* RFC 5424 APP-NAME, RFC 3164 TAG */
     struct qw_log_span text;                  /* the text after the header */
 };
 
 /* A recognised report. user and from point into the message (valid while it is). */
-struct qw_log_change {
-    enum qw_device_change_kind kind;
+struct qw_log_report {
+    enum qw_device_report_kind kind;
     const char *message_id; /* static, e.g. "cisco SYS-5-CONFIG_I" */
     struct qw_log_span user; /* p NULL when the message names nobody */
     bool has_from;
     struct qw_addr from;     /* the address the message says the change came from */
 };
 
-/* True when the message reports a change of its sender (filled into *out). */
-bool qw_log_change_find(const struct qw_log_parts *m, struct qw_log_change *out);
+/* True when the message reports a change of its sender or a login to it (filled into *out). */
+bool qw_log_report_find(const struct qw_log_parts *m, struct qw_log_report *out);
 
 /* Cisco's XML message form (`logging ... xml`): `<ios-log-msg><facility>SYS</facility>
  * <severity>5</severity><msg-id>CONFIG_I</msg-id>...`: the facility, severity and mnemonic
