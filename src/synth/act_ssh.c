@@ -7,6 +7,8 @@
 #include "synth/enc.h"
 #include "synth/tcp.h"
 
+#include <string.h>
+
 #define SSH_PORT 22
 
 enum {
@@ -36,6 +38,7 @@ struct ssh_actor {
     int step;
     unsigned out_left; /* server packets still to send for this command */
     uint64_t end;
+    const char *server_banner; /* with its CR LF */
 };
 
 /* One encrypted packet of `blocks` cipher blocks: clear length, ciphertext, MAC. */
@@ -57,7 +60,6 @@ static void send_text(struct sy *sy, struct ssh_actor *x, int dir, const char *s
 
 static void fire(struct sy *sy, struct sy_actor *a)
 {
-    static const char server_banner[] = "SSH-2.0-OpenSSH_7.4\r\n";
     static const char client_banner[] = "SSH-2.0-PuTTY_Release_0.81\r\n";
     struct ssh_actor *x = (struct ssh_actor *)a;
     struct sy_tcp *t = &x->t;
@@ -76,7 +78,7 @@ static void fire(struct sy *sy, struct sy_actor *a)
         d = sy_jit(sy, 1 * SY_MS, 4 * SY_MS);
         break;
     case S_SBANNER:
-        send_text(sy, x, SY_S2C, server_banner, sizeof server_banner - 1);
+        send_text(sy, x, SY_S2C, x->server_banner, strlen(x->server_banner));
         break;
     case S_CBANNER:
         send_text(sy, x, SY_C2S, client_banner, sizeof client_banner - 1);
@@ -137,12 +139,13 @@ static void fire(struct sy *sy, struct sy_actor *a)
 }
 
 struct sy_actor *sy_ssh_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s, uint64_t start,
-                              uint64_t duration)
+                              uint64_t duration, const char *server_banner)
 {
     struct ssh_actor *x = sy_actor_new(sy, sizeof *x, fire, start);
     if (!x) return NULL;
     x->c = c;
     x->s = s;
     x->end = start + duration;
+    x->server_banner = server_banner ? server_banner : SY_SSH_BANNER_OPENSSH;
     return &x->a;
 }

@@ -128,9 +128,30 @@ struct sy_actor *sy_scan_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s
                                uint16_t first_port, uint16_t last_port, uint64_t start);
 
 /* ---- act_ssh.c ---- */
-/* An interactive SSH session: banners, key exchange, then encrypted keystrokes and output. */
+/* An interactive SSH session: banners, key exchange, then encrypted keystrokes and output.
+ * The server announces server_banner (its identification string with CR LF; NULL: the jump
+ * host's OpenSSH). */
+#define SY_SSH_BANNER_OPENSSH "SSH-2.0-OpenSSH_7.4\r\n"
+#define SY_SSH_BANNER_CISCO "SSH-2.0-Cisco-1.25\r\n" /* IOS and IOS-XE's own server */
 struct sy_actor *sy_ssh_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s, uint64_t start,
-                              uint64_t duration);
+                              uint64_t duration, const char *server_banner);
+
+/* ---- act_syslog.c ---- */
+/* A change the router's log reports (scripted): a vty login by `user` from `from`'s address,
+ * then "Configured from console by USER on vty0 (ADDRESS)"; both messages count for event
+ * `ev`, the second is the one a detector raises on. */
+struct sy_syslog_change {
+    uint64_t login_at, config_at;
+    const char *user;
+    const struct sy_dev *from;
+    unsigned ev;
+};
+#define SY_ITP_ADMIN "itp.mhansen" /* the IT partner's administrator of the scripted change */
+/* The router's log to `collector` (RFC 3164 over UDP, Cisco IOS style): routine messages from
+ * `start` on, every 60-120 s, and the scripted change when chg is not NULL. Draws from the
+ * run's log stream (sy->log_rng). */
+struct sy_actor *sy_syslog_actor(struct sy *sy, struct sy_dev *rtr, struct sy_dev *collector,
+                                 uint64_t start, const struct sy_syslog_change *chg);
 
 /* ---- act_openvpn.c ---- */
 /* Scripted: an OpenVPN tunnel over TCP 443 from `c` to `s`: hard resets, the control channel's

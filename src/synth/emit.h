@@ -36,6 +36,7 @@ enum sy_ev_id {
     SY_EV_EWS_WRITE,      /* tank-ews01 writes a register of sts-crane01 */
     SY_EV_DNP3_RESTART,   /* tank-ews01 cold-restarts power-rtu01 (DNP3 function 13) */
     SY_EV_DNP3_IIN_CLEAR, /* scada01 clears the RTU's restart indication (DNP3 write) */
+    SY_EV_CORE_CONFIG,    /* the IT partner reconfigures the core router; its log says so */
     SY_NEV
 };
 
@@ -57,6 +58,9 @@ struct sy {
     uint64_t end; /* run length in microseconds */
     bool incidents; /* run the scripted events */
     struct sy_ev ev[SY_NEV];
+    /* The core router's log and the scripted session that reconfigures it draw from this
+     * stream (their actors' `rng`), so adding them left every other frame where it was. */
+    struct sy_rng log_rng;
 };
 
 /* Records that the frame just sent belongs to scripted event `id`. */

@@ -20,6 +20,7 @@
 #define EV_JUMP_READ2 400        /* the vendor checks the new revision via the jump host */
 #define EV_EXCEPTION 450         /* the HMI reads a missing register of tank-plc01 once */
 #define EV_ROUTER_SWAP 520       /* the crane router is replaced by another box */
+#define EV_CORE_CONFIG 530       /* the IT partner reconfigures the core router over SSH */
 #define EV_TANK_FW_READ1 550     /* tank-ews01 reads tank-plc02's identity ... */
 #define EV_TANK_FW_CLOSE 560     /* ... tank-plc02 closes the HMI connection ... */
 #define EV_TANK_FW_UPDATE 570    /* ... runs new firmware from here ... */
@@ -366,7 +367,7 @@ static int build_remote(struct sy *sy)
     plan(sy, SY_EV_JUMP_READ, jump, crane2, EV_JUMP_READ1);
     plan(sy, SY_EV_FW_CRANE, jump, crane2, EV_FW_UPDATE);
     uint64_t s0 = at(sy, EV_VENDOR_SSH) + sy_jit(sy, 0, 3 * SY_SEC);
-    e |= tag(sy_ssh_actor(sy, tech, jump, s0, at(sy, EV_VENDOR_SSH_LEN)), SY_EV_VENDOR_SSH);
+    e |= tag(sy_ssh_actor(sy, tech, jump, s0, at(sy, EV_VENDOR_SSH_LEN), NULL), SY_EV_VENDOR_SSH);
     static const uint8_t check[] = {SY_MB_DEVID, SY_MB_READ_REGS, SY_MB_READ_REGS,
                                     SY_MB_READ_COILS};
     static const uint8_t verify[] = {SY_MB_DEVID, SY_MB_READ_REGS};
@@ -416,10 +417,45 @@ static int build_cctv(struct sy *sy)
     return e;
 }
 
+/* The core router logs to the historian, which collects the site's syslog, from its interface
+ * on the TOS VLAN (`logging source-interface`), so the messages need no conduit. Scripted: the
+ * IT partner, having swapped the crane router, also reconfigures the core router, with no
+ * change record: an SSH session from a corporate workstation to the router's address on that
+ * VLAN, and the router's own log saying who changed its configuration from where.
+ *
+ * Built last, and drawing from the log stream only (sy->log_rng): the actors before keep their
+ * indices and the main stream its draws, so the rest of the capture is frame for frame what it
+ * was without the log. */
+static int build_logging(struct sy *sy)
+{
+    struct sy_model *m = &sy->m;
+    struct sy_rng *r = &sy->log_rng;
+    struct sy_dev *rtr_log = m->gw[SY_Z_TOS], *hist = sy_dev_of(m, SY_K_HISTORIAN, 0);
+    uint64_t first = sy_range(r, 5 * SY_SEC, 40 * SY_SEC); /* learnt within the first 110 s */
+    if (!sy->incidents) return sy_syslog_actor(sy, rtr_log, hist, first, NULL) ? 0 : -1;
+
+    struct sy_dev *ws = sy_dev_of(m, SY_K_WORKSTATION, 2), *rtr_corp = m->gw[SY_Z_CORP];
+    plan(sy, SY_EV_CORE_CONFIG, ws, rtr_corp, EV_CORE_CONFIG);
+    uint64_t s0 = at(sy, EV_CORE_CONFIG) + sy_range(r, 0, 3 * SY_SEC);
+    struct sy_syslog_change chg = {
+        .login_at = s0 + sy_range(r, 2 * SY_SEC, 4 * SY_SEC), /* after the key exchange */
+        .config_at = s0 + sy_range(r, 15 * SY_SEC, 25 * SY_SEC), /* a few lines typed, `end` */
+        .user = SY_ITP_ADMIN,
+        .from = ws,
+        .ev = SY_EV_CORE_CONFIG,
+    };
+    if (!sy_syslog_actor(sy, rtr_log, hist, first, &chg)) return -1;
+    /* the session outlasts the change by a few seconds: `show run`, `exit` */
+    struct sy_actor *ssh = sy_ssh_actor(sy, ws, rtr_corp, s0, 30 * SY_SEC, SY_SSH_BANNER_CISCO);
+    if (!ssh) return -1;
+    ssh->rng = r;
+    return tag(ssh, SY_EV_CORE_CONFIG);
+}
+
 int sy_scenario_build(struct sy *sy)
 {
     if (build_corporate(sy) || build_tos(sy) || build_polling(sy) || build_tankfarm(sy) ||
-        build_remote(sy) || build_cctv(sy))
+        build_remote(sy) || build_cctv(sy) || build_logging(sy))
         return -1;
     return 0;
 }

@@ -12,6 +12,7 @@
 
 struct sy;
 struct sy_actor;
+struct sy_rng;
 typedef void (*sy_fire_fn)(struct sy *sy, struct sy_actor *a);
 
 #define SY_NEVER UINT64_MAX
@@ -25,6 +26,10 @@ struct sy_actor {
     sy_fire_fn fire;
     uint64_t next;
     uint32_t ev; /* scripted event (enum sy_ev_id) every frame of this actor belongs to, 0 none */
+    /* NULL: the actor draws from the run's main random stream. Else a stream of its own, which
+     * the run puts in place of the main one while the actor fires: traffic added this way
+     * (the core router's log, synth.c) moves no frame of the rest of the capture. */
+    struct sy_rng *rng;
 };
 
 struct sy_sched {

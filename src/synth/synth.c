@@ -48,7 +48,16 @@ static void run_events(struct sy *sy)
     while ((a = sy_sched_peek(&sy->sched, &t)) != NULL && t < sy->end) {
         sy->now = t;
         uint64_t before = sy->out.packets;
-        a->fire(sy, a);
+        if (a->rng) {
+            /* the actor's own stream stands in for the main one, which stays as it was */
+            struct sy_rng main_rng = sy->rng;
+            sy->rng = *a->rng;
+            a->fire(sy, a);
+            *a->rng = sy->rng;
+            sy->rng = main_rng;
+        } else {
+            a->fire(sy, a);
+        }
         if (a->ev && sy->out.packets != before) sy_ev_touch(sy, a->ev);
         if (a->next < t) a->next = t; /* time never runs backwards in the file */
         sy_sched_requeue_top(&sy->sched);
@@ -123,6 +132,7 @@ int qw_synth_run(const struct qw_synth_opts *o, const char *path, const char *tr
     }
     int rc = -1;
     sy_rng_seed(&sy->rng, o->seed);
+    sy_rng_seed(&sy->log_rng, sy_mix(o->seed ^ 0x4c4f47u)); /* "LOG": any other constant would do */
     sy->end = (uint64_t)o->minutes * 60 * SY_SEC;
     sy->out.fd = -1;
     sy->incidents = o->incidents;

@@ -137,6 +137,12 @@ static const struct {
                               "scada01 clears power-rtu01's IIN1.7 (device restart) with a DNP3 "
                               "write: a write on the read-only DNP3 conduit",
                               {"policy.conduit_violation", "ics.write"}},
+    /* comm.new_edge: the session is new against any baseline of the terminal's normal days */
+    [SY_EV_CORE_CONFIG] = {"core_router_config",
+                           "the IT partner's administrator opens SSH from CORP-WS003 to the core "
+                           "router and changes its configuration with no change record; the "
+                           "router's log to historian01 says so (Cisco SYS-5-CONFIG_I, syslog)",
+                           {"net.config_changed", "comm.new_edge"}},
 };
 
 struct ctx {
@@ -290,6 +296,26 @@ static void tunnel_tls(struct ctx *c, const struct sy_dev *box)
     qw_json_obj_end(j);
 }
 
+/* The core router's report of the change (act_syslog.c), as a syslog parser reads it: who sent
+ * it to whom, the vendor's message id, the user and the address it names. */
+static void config_log(struct ctx *c, const struct sy_dev *from)
+{
+    struct qw_json *j = c->j;
+    const struct sy_model *m = &c->sy->m;
+    char ip[16], text[128];
+    ip_str(from->ip, ip);
+    qw_json_obj_begin(j, "syslog");
+    endpoint(c, "sender", m->gw[SY_Z_TOS]);
+    endpoint(c, "collector", sy_dev_of(m, SY_K_HISTORIAN, 0));
+    qw_json_str(j, "message_id", "cisco SYS-5-CONFIG_I");
+    qw_json_str(j, "user", SY_ITP_ADMIN);
+    qw_json_str(j, "from", ip);
+    snprintf(text, sizeof text, "%%SYS-5-CONFIG_I: Configured from console by %s on vty0 (%s)",
+             SY_ITP_ADMIN, ip);
+    qw_json_str(j, "message", text);
+    qw_json_obj_end(j);
+}
+
 /* Inside the site's remote-access window (Mon-Fri 07:00-18:00 in Vancouver)? -1: unknown (no
  * time-zone database). */
 static int in_remote_window(const struct ctx *c, uint64_t t_us)
@@ -324,6 +350,7 @@ static void write_event(struct ctx *c, unsigned id)
         qw_json_u64(j, "last_port", 1024);
     }
     if (id == SY_EV_SERVICE_VPN) tunnel_tls(c, e->src);
+    if (id == SY_EV_CORE_CONFIG) config_log(c, e->src);
 
     int window = -2; /* not a remote-access session */
     if (id == SY_EV_VENDOR_SSH || id == SY_EV_VENDOR_DIRECT) window = in_remote_window(c, key);

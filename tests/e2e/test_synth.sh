@@ -21,6 +21,12 @@
 #     to each of the 1024 scanned ports; the crane router's gratuitous ARP from the TP-Link MAC
 #     and no frame from the Moxa MAC after it; the Modbus exception; DNP3 CRCs recomputed here
 #     from IEEE 1815's definition match every block;
+#   - the core router's log to historian01 (both captures): RFC 3164 over UDP from 10.20.0.1,
+#     one source port, facility local7 and the severity the Cisco message id names, sequence
+#     numbers one apart, the text's timestamp the frame's own time; routine messages 60-120 s
+#     apart (a link's line protocol a second after it), none of them a change the router
+#     reports; with --incidents exactly one SYS-5-CONFIG_I, the truth's text at the truth's
+#     time, inside an SSH session from the workstation it names to the router (Cisco's server);
 #   - the truth file: every scripted event once, at its planned fraction, with its findings;
 #     --start at night in Vancouver makes both remote sessions outside the window;
 #   - VLAN ids are exactly 10 20 30 40 50 60;
@@ -82,7 +88,8 @@ fields=(frame.time_epoch vlan.id eth.src eth.dst ip.src ip.dst tcp.srcport tcp.d
         telnet.cmd telnet.subcmd arp.opcode arp.src.hw_mac arp.src.proto_ipv4 arp.dst.proto_ipv4 ssh.protocol
         openvpn.opcode openvpn.mpid openvpn.mpidarrayelement tls.handshake.type tls.handshake.version
         tls.handshake.ciphersuite tls.handshake.extensions_server_name x509if.oid x509sat.uTF8String
-        x509af.serialNumber x509af.utcTime)
+        x509af.serialNumber x509af.utcTime syslog.facility syslog.level syslog.msg tcp.stream udp.srcport
+        udp.dstport)
 nf=${#fields[@]}
 args=()
 for f in "${fields[@]}" _ws.malformed tcp.analysis.flags dnp3 tcp.payload telnet telnet.data; do
@@ -114,7 +121,7 @@ n=$(wc -l <"$work/i.flagged")
     fail "analyze of the --incidents capture exited $?"
 
 python3 - "$work" "${fields[@]}" <<'PY' || status=1
-import json, sys
+import calendar, json, re, sys, time
 work, names = sys.argv[1], sys.argv[2:]
 errors = []
 def check(ok, msg):
@@ -201,6 +208,33 @@ for c, name in (("a", "clean"), ("i", "--incidents")):
     exc = sum(bool(r["modbus.exception_code"]) for r in R)
     ssh = sum(bool(r["ssh.protocol"]) for r in R)
     revs = {s for r in R for s in r["modbus.object_str_value"].split(",")}
+    # the core router's log (act_syslog.c)
+    logs = [r for r in R if r["syslog.msg"]]
+    parsed = [re.fullmatch(r"(\d+): (\w{3} [ \d]\d \d\d:\d\d:\d\d\.\d{3}) UTC: "
+                           r"%([A-Z_]+)-(\d)-([A-Z_]+): (.*)", r["syslog.msg"]) for r in logs]
+    check(len(logs) >= 5 and all(parsed), f"{name}: {len(logs)} Cisco syslog messages, all of "
+          f"the form SEQ: TIMESTAMP UTC: %FAC-SEV-MNEMONIC: text")
+    parsed = [p for p in parsed if p]
+    ends = {(r["vlan.id"], r["eth.src"], r["ip.src"], r["ip.dst"], r["udp.dstport"]) for r in logs}
+    ports = {r["udp.srcport"] for r in logs}
+    check(ends == {("20", "f4:bd:9e:5b:da:93", "10.20.0.1", "10.20.0.30", "514")} and len(ports) == 1,
+          f"{name}: the log goes from the core router's TOS address to historian01:514, one source port: {ends} {ports}")
+    check(all(r["syslog.facility"] == "23" and r["syslog.level"] == p.group(4) for r, p in zip(logs, parsed)),
+          f"{name}: facility local7, severity as the message id says")
+    seqs = [int(p.group(1)) for p in parsed]
+    check(seqs == list(range(seqs[0], seqs[0] + len(seqs))) if seqs else False,
+          f"{name}: sequence numbers one apart ({seqs[:1]}..{seqs[-1:]})")
+    stamps = [time.strftime("%b %e %H:%M:%S", time.gmtime(int(float(r["frame.time_epoch"])))) +
+              ".%03d" % (int(r["frame.time_epoch"].split(".")[1][:3])) for r in logs]
+    check([p.group(2) for p in parsed] == stamps, f"{name}: syslog timestamps are the capture's clock")
+    CHANGE_IDS = {("SYS", "CONFIG_I"), ("SYS", "CONFIG_P"), ("PARSER", "CFGLOG_LOGGEDCMD"),
+                  ("SYS", "RELOAD"), ("SYS", "RESTART"), ("VSHD", "VSHD_SYSLOG_CONFIG_I")}
+    changes = [(r, p) for r, p in zip(logs, parsed) if (p.group(3), p.group(5)) in CHANGE_IDS]
+    routine = [float(r["frame.time_epoch"]) for r, p in zip(logs, parsed)
+               if p.group(3) not in ("LINEPROTO", "SEC_LOGIN", "SYS")]
+    gaps = [b - a for a, b in zip(routine, routine[1:])]
+    check(gaps and all(60 <= g <= 120.01 for g in gaps), f"{name}: routine messages 60-120 s apart: "
+          f"{[round(g) for g in gaps]}")
     if c == "i":
         RI = R
     if c == "a":
@@ -208,7 +242,8 @@ for c, name in (("a", "clean"), ("i", "--incidents")):
                  "PLC stop": bool(stops), "DNP3 restart": bool(dfunc.get(13)),
                  "DNP3 write": bool(dfunc.get(2)), "Telnet": telnet > 0, "RST": rst > 0,
                  "Modbus exception": exc > 0, "SSH": ssh > 0,
-                 "new firmware": bool({"v3.30", "22.011"} & revs)}
+                 "new firmware": bool({"v3.30", "22.011"} & revs),
+                 "configuration change in the log": bool(changes)}
         check(not any(found.values()), "clean: none of the scripted events: "
               + ", ".join(f"{k} {'PRESENT' if v else 'absent'}" for k, v in found.items()))
         continue
@@ -227,6 +262,7 @@ for c, name in (("a", "clean"), ("i", "--incidents")):
     check(exc == 1, f"Modbus exceptions: {exc}")
     check(ssh > 0, "SSH to the jump host")
     check({"v3.30", "22.011"} <= revs, "new firmware revisions reported (v3.30, 22.011)")
+    CFG = changes
     garp = [r for r in R if r["arp.opcode"] == "1" and r["arp.src.hw_mac"] == NEW_RTR
             and r["arp.src.proto_ipv4"] == "10.30.0.1" and r["arp.dst.proto_ipv4"] == "10.30.0.1"]
     t_swap = float(garp[0]["frame.time_epoch"]) if garp else 0
@@ -246,7 +282,7 @@ t = json.load(open(f"{work}/i.json"))
 ev = {e["id"]: e for e in t["events"]}
 want = ["vendor_ssh", "vendor_maintenance", "firmware_sts_crane02", "modbus_exception", "router_swap",
         "firmware_tank_plc02", "unknown_laptop", "port_scan", "plc_stop", "vendor_direct", "service_box_vpn",
-        "telnet_login", "cross_zone_write", "dnp3_cold_restart", "dnp3_restart_ack"]
+        "telnet_login", "cross_zone_write", "dnp3_cold_restart", "dnp3_restart_ack", "core_router_config"]
 check(sorted(ev) == sorted(want) and len(t["events"]) == len(want), f"truth: {len(t['events'])} events")
 check([e["time"] for e in t["events"]] == sorted(e["time"] for e in t["events"]), "truth: events in time order")
 check(all(e["start"] <= e["time"] <= e["end"] and e["frames"] > 0 for e in t["events"]), "truth: start <= time <= end")
@@ -258,6 +294,30 @@ check("asset.mac_changed" in ev["router_swap"]["findings"] and "ics.cpu_state" i
       and "remote.bypass_jump_host" in ev["vendor_direct"]["findings"], "truth: findings")
 check(ev["vendor_direct"]["remote_window"] == "inside" and "remote.outside_window" not in ev["vendor_direct"]["findings"],
       "truth: default start is inside the remote-access window")
+# the core router's reconfiguration: the truth's message, at the truth's time, inside the SSH
+# session the workstation it names opened to the router, whose server is Cisco's
+cfg = ev["core_router_config"]
+lg = cfg["syslog"]
+check(cfg["documented_by"] is None and "net.config_changed" in cfg["findings"]
+      and lg["from"] == cfg["source"]["ip"] and lg["user"] and lg["sender"]["ip"] == "10.20.0.1",
+      f"truth: core_router_config, undocumented, net.config_changed, {lg['user']} from {lg['from']}")
+one = len(CFG) == 1
+r, p = CFG[0] if one else ({}, None)
+t_cfg = float(r.get("frame.time_epoch", 0))
+check(one and r["syslog.msg"].endswith(": " + lg["message"]) and r["ip.src"] == lg["sender"]["ip"]
+      and r["ip.dst"] == lg["collector"]["ip"]
+      and abs(t_cfg - calendar.timegm(time.strptime(cfg["time"][:19], "%Y-%m-%dT%H:%M:%S"))
+              - float("0." + cfg["time"][20:-1])) < 1e-6,
+      f"--incidents: one SYS-5-CONFIG_I, the truth's message at the truth's time: "
+      f"{[x['syslog.msg'] for x, _ in CFG]}")
+sess = [x for x in RI if {x["ip.src"], x["ip.dst"]} == {cfg["source"]["ip"], cfg["target"]["ip"]}
+        and "22" in (x["tcp.srcport"], x["tcp.dstport"])]
+times = [float(x["frame.time_epoch"]) for x in sess]
+banners = {x["ssh.protocol"] for x in sess if x["ssh.protocol"]}
+check(len({x["tcp.stream"] for x in sess}) == 1 and times and times[0] < t_cfg < times[-1]
+      and "SSH-2.0-Cisco-1.25" in banners,
+      f"--incidents: one SSH session {cfg['source']['ip']} -> {cfg['target']['ip']}:22 around the "
+      f"change ({len(sess)} frames, banners {sorted(banners)})")
 sw = [d for d in t["devices"] if d["ip"] == "10.30.0.1"]
 check(len(sw) == 2 and sw[0]["mac"] == OLD_RTR and sw[0]["replaced_by"] == "crane-rtr2"
       and sw[1]["previous_mac"] == OLD_RTR and sw[1]["mac"] == NEW_RTR, "truth: both crane routers, with the swap")
