@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "site/model.h"
 #include "store/store.h"
 #include "util/json.h"
 #include "util/timefmt.h"
@@ -38,7 +39,8 @@ static const char *col(sqlite3_stmt *st, int i)
 
 /* The sessions, each with its user: the name the client gave on the wire; else the account
  * the target device's own log says logged in from the session's source (the first such login
- * in the session's first minute, and before its end); else the user the network's bookkeeping
+ * in the session's first minute, and before its end; the log may come from another address of
+ * the target, one its MAC answered ARP for, as a router logs from one interface); else the user the network's bookkeeping
  * (RADIUS accounting) gave the source address to: the newest such use that began no later
  * than a minute after the session (accounting often follows the first packets) with no end of
  * a use of that address between the two. */
@@ -48,7 +50,9 @@ static const char sessions_sql[] =
     " COALESCE(s.user, l.user, a.user), CASE WHEN s.user IS NOT NULL THEN s.user_source"
     " WHEN l.user IS NOT NULL THEN 'device_log' ELSE a.source END, s.flow_id FROM sessions s"
     " LEFT JOIN device_logins l ON l.rowid = (SELECT g.rowid FROM device_logins g WHERE"
-    " g.device_ip = s.server_ip AND g.from_ip = s.client_ip AND g.ts_ns >= s.start_ns AND"
+    " (g.device_ip = s.server_ip OR EXISTS (SELECT 1 FROM bindings b1 JOIN bindings b2 ON"
+    " b2.mac = b1.mac AND b2.source = 'arp' WHERE b1.ip = s.server_ip AND b1.source = 'arp'"
+    " AND b2.ip = g.device_ip)) AND g.from_ip = s.client_ip AND g.ts_ns >= s.start_ns AND"
     " g.ts_ns <= s.start_ns + 60000000000 AND g.ts_ns <= s.end_ns + 5000000000"
     " ORDER BY g.ts_ns LIMIT 1)"
     " LEFT JOIN address_users a ON a.rowid = (SELECT b.rowid FROM"
@@ -118,9 +122,11 @@ int qw_cmd_sessions(int argc, char **argv)
         bool via_jump = sqlite3_column_int(st, 6), in_window = sqlite3_column_int(st, 7);
         qw_time_rfc3339((uint64_t)start, t0);
         qw_time_rfc3339((uint64_t)end, t1);
-        /* the source acts itself; a session into a jump host acts through it */
+        /* the source acts itself; a session into a jump host acts through it (any other
+         * target's own traffic, a router's clock or a PLC's peers, is not the session's) */
+        bool to_jump = !strcmp(col(st, 13), "to jump host");
         sqlite3_bind_text(act, 1, col(st, 2), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(act, 2, col(st, 3), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(act, 2, col(st, to_jump ? 3 : 2), -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(act, 3, start);
         sqlite3_bind_int64(act, 4, end);
         if (json) {
@@ -156,6 +162,10 @@ int qw_cmd_sessions(int argc, char **argv)
         }
         bool any = false;
         while (sqlite3_step(act) == SQLITE_ROW) {
+            /* industrial operations only: a protocol the site vocabulary names and does not
+             * call industrial (NTP, DNS, SMB) is everyday IT, as for the ics.* rules */
+            int pi = qw_site_proto_find(col(act, 1));
+            if (pi >= 0 && !qw_site_proto_industrial(pi)) continue;
             if (json) {
                 qw_json_obj_begin(&j, NULL);
                 qw_json_str(&j, "device", col(act, 0));

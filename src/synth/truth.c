@@ -88,8 +88,9 @@ static const struct {
                         {"asset.identity_changed"}},
     [SY_EV_EXCEPTION] = {"modbus_exception",
                          "scada01 reads register 500 of tank-plc01: exception 02 (illegal data "
-                         "address)",
-                         {"ics.exception"}},
+                         "address); the event log records the exception, no rule raises on "
+                         "one refused read",
+                         {NULL}},
     [SY_EV_ROUTER_SWAP] = {"router_swap",
                            "the crane router 10.30.0.1 is replaced by a TP-Link box: gratuitous "
                            "ARP from the new MAC, crane traffic uses it from then on",

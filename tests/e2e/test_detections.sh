@@ -128,7 +128,7 @@ pass "alerts: --owner, --rule, ack, resolve"
 # jump host's Modbus reads of sts-crane02 while it lasted), the VPN client's direct session
 # to sts-crane03 and the remote-service box's OpenVPN tunnel to its relay.
 "$qw" sessions --db "$work/s.db" --format json >"$work/sessions.json" || fail "sessions"
-python3 - "$work/sessions.json" <<'PY' || fail "ledger is wrong"
+python3 - "$work/sessions.json" "$work/truth.json" <<'PY' || fail "ledger is wrong"
 import json, sys
 s = json.load(open(sys.argv[1]))
 ssh = [x for x in s if x["proto"] == "ssh" and x["source"] == "10.50.8.21"]
@@ -149,6 +149,11 @@ assert ssh[0]["user"] is None, ssh
 r = [x for x in s if x["proto"] == "ssh" and x["source"] == "10.10.1.13"]
 assert len(r) == 1 and r[0]["target"] == "10.10.0.1" and r[0]["party"] == "operator-it", r
 assert not r[0]["into_target_zone"] and r[0]["path"] == "direct", r
+# ... and its user from the router's own login message, which it logs from its TOS address
+# (another address its MAC answers ARP for) to historian01
+lg = {e["id"]: e for e in json.load(open(sys.argv[2]))["events"]}["core_router_config"]["syslog"]
+assert (r[0]["user"], r[0]["user_source"]) == (lg["user"], "device_log"), r
+assert lg["sender"]["ip"] != r[0]["target"], lg
 PY
 "$qw" sessions --db "$work/s.db" | grep -Eq "^[45] sessions" || fail "sessions table: $("$qw" sessions --db "$work/s.db" | tail -1)"
 pass "remote-access ledger: jump-host session with its activity, direct VPN session, the tunnel's user from its client certificate, the IT partner's session to the core router"

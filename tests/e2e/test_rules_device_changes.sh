@@ -9,8 +9,9 @@
 # reload; and near misses that raise nothing: a link going up, a Junos commit check, a PAN-OS
 # change that failed, the words of a change without the vendor's message id. The ledger names
 # the user of an SSH session (none on the wire) from the target's own login message: a Cisco
-# router's and a Linux jump host's (OpenSSH); not from a login of another source, nor one
-# logged two minutes after the session began.
+# router's and a Linux jump host's (OpenSSH), and a router's that logs from another of its
+# addresses (one its MAC answers ARP for); not from a login of another source, one logged two
+# minutes after the session began, or one another device logged.
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_qw_python
@@ -80,13 +81,13 @@ with pb.Writer(sys.argv[1], start="2026-11-20T10:00:00Z") as w:
                  "(10.20.0.77)")
 
     # The ledger's users from the targets' own logs of the logins (SSH carries none in clear)
-    def ssh(client, server, login=None, delay=2):
+    def ssh(client, server, login=None, delay=2, log_from=None):
         c = pb.Tcp(w, client, server, 22)
         c.reply(b"SSH-2.0-Cisco-1.25\r\n")
         c.send(b"SSH-2.0-OpenSSH_9.2\r\n")
         if login:
             w.advance(delay)
-            log(w, server, login)
+            log(w, log_from or server, login)
         c.send(bytes(64))
         c.reply(bytes(64))
         c.close()
@@ -111,6 +112,21 @@ with pb.Writer(sys.argv[1], start="2026-11-20T10:00:00Z") as w:
     w.advance(60)
     ssh(late, fw2, '<189>date=2026-11-20 time=10:14:10 logid="0100032001" type="event" '
                    'user="late1" ui="ssh(10.20.0.78)" action="login" status="success"', delay=120)
+    # a router logs from one of its addresses: the session went to its other one, which its MAC
+    # answers ARP for too (named); near miss: the login rtr1 logs names the source of a
+    # session to fw2, another MAC
+    rtr1b = pb.Host(rtr1.mac, "10.20.0.1")
+    w.write(pb.arp_reply(rtr1, collector))
+    w.write(pb.arp_reply(rtr1b, collector))
+    w.write(pb.arp_reply(fw2, collector))
+    w.advance(60)
+    ssh(pb.Host("02:00:00:20:00:79", "10.20.0.79"), rtr1b,
+        "<189>54: %SEC_LOGIN-5-LOGIN_SUCCESS: Login Success [user: ops2] [Source: 10.20.0.79] "
+        "[localport: 22] at 10:16:02 UTC Fri Nov 20 2026", log_from=rtr1)
+    w.advance(60)
+    ssh(pb.Host("02:00:00:20:00:81", "10.20.0.81"), fw2,
+        "<189>55: %SEC_LOGIN-5-LOGIN_SUCCESS: Login Success [user: ops3] [Source: 10.20.0.81] "
+        "[localport: 22] at 10:17:02 UTC Fri Nov 20 2026", log_from=rtr1)
 PY
 
 "$qw" analyze --quiet --site "$work/site.yaml" --db "$work/s.db" --events "$work/ev.json" \
@@ -164,7 +180,9 @@ got = sorted((s["source"], s["target"], s["user"], s.get("user_source"))
 want = [("10.20.0.66", "10.30.0.1", None, None),
         ("10.20.0.77", "10.30.0.1", "jdoe", "device_log"),
         ("10.20.0.78", "10.30.0.2", None, None),
-        ("10.20.0.80", "10.30.0.9", "vendor1", "device_log")]
+        ("10.20.0.79", "10.20.0.1", "ops2", "device_log"),
+        ("10.20.0.80", "10.30.0.9", "vendor1", "device_log"),
+        ("10.20.0.81", "10.30.0.2", None, None)]
 assert got == want, got
 PY
 # the syslog records carry what was recognised
@@ -172,4 +190,4 @@ grep -c '"change":{"kind":"config","message_id":"cisco SYS-5-CONFIG_I","user":"j
     "$work/ev.json" | grep -qx 2 || fail "the syslog records do not carry the two reports"
 grep -c '"login":{"message_id":"cisco SEC_LOGIN-5-LOGIN_SUCCESS","user":"jdoe","from":"10.20.0.77"}' \
     "$work/ev.json" | grep -qx 1 || fail "the syslog record does not carry the login"
-pass "net.config_changed (a router's CLI change with its user and address, a console change, a documented FortiGate change), net.device_restarted; none for a link up, a commit check, a failed PAN-OS change, the words without the message id; the ledger's users from a router's and a jump host's own login messages, none for another source's login or one logged two minutes late"
+pass "net.config_changed (a router's CLI change with its user and address, a console change, a documented FortiGate change), net.device_restarted; none for a link up, a commit check, a failed PAN-OS change, the words without the message id; the ledger's users from a router's and a jump host's own login messages (also from the router's other address), none for another source's login, one logged two minutes late or by another device"
