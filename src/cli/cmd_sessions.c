@@ -40,21 +40,23 @@ static const char *col(sqlite3_stmt *st, int i)
 /* The sessions, each with its user: the name the client gave on the wire; else the account
  * the target device's own log says logged in from the session's source (the first such login
  * in the session's first minute, and before its end; the log may come from another address of
- * the target, one its MAC answered ARP for, as a router logs from one interface); else the user the network's bookkeeping
- * (RADIUS accounting) gave the source address to: the newest such use that began no later
- * than a minute after the session (accounting often follows the first packets) with no end of
- * a use of that address between the two. */
+ * the target, one its MAC answered ARP for, as a router logs from one interface); else the
+ * user the network's bookkeeping (RADIUS accounting) gave the source address to: the newest
+ * such use that began no later than a minute after the session (accounting often follows the
+ * first packets) with no end of a use of that address between the two. Logins are found by
+ * source and time (the table's key) before the device is compared, so the ARP comparison runs
+ * only for the few logins of the session's source in its first minute. */
 static const char sessions_sql[] =
     "SELECT s.id, s.proto, s.client_ip, s.server_ip, s.party, s.target_zone, s.via_jump_host,"
     " s.in_window, s.into_target, s.start_ns, s.end_ns, s.packets, s.bytes, s.path,"
     " COALESCE(s.user, l.user, a.user), CASE WHEN s.user IS NOT NULL THEN s.user_source"
     " WHEN l.user IS NOT NULL THEN 'device_log' ELSE a.source END, s.flow_id FROM sessions s"
     " LEFT JOIN device_logins l ON l.rowid = (SELECT g.rowid FROM device_logins g WHERE"
+    " g.from_ip = s.client_ip AND g.ts_ns >= s.start_ns AND"
+    " g.ts_ns <= MIN(s.start_ns + 60000000000, s.end_ns + 5000000000) AND"
     " (g.device_ip = s.server_ip OR EXISTS (SELECT 1 FROM bindings b1 JOIN bindings b2 ON"
     " b2.mac = b1.mac AND b2.source = 'arp' WHERE b1.ip = s.server_ip AND b1.source = 'arp'"
-    " AND b2.ip = g.device_ip)) AND g.from_ip = s.client_ip AND g.ts_ns >= s.start_ns AND"
-    " g.ts_ns <= s.start_ns + 60000000000 AND g.ts_ns <= s.end_ns + 5000000000"
-    " ORDER BY g.ts_ns LIMIT 1)"
+    " AND b2.ip = g.device_ip)) ORDER BY g.ts_ns LIMIT 1)"
     " LEFT JOIN address_users a ON a.rowid = (SELECT b.rowid FROM"
     " address_users b WHERE b.ip = s.client_ip AND b.ended = 0 AND b.ts_ns <= s.start_ns +"
     " 60000000000 AND NOT EXISTS (SELECT 1 FROM address_users c WHERE c.ip = b.ip AND"

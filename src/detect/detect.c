@@ -602,7 +602,7 @@ void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const str
 struct change_text {
     const struct qw_proto *p;
     const struct qw_device_report *c;
-    const struct qw_addr *asset;
+    const struct qw_addr *asset, *from; /* from: NULL when none, or the asset itself */
     const char *user; /* printable, "" when none */
     const struct qw_flow *f;
 };
@@ -617,9 +617,9 @@ static void change_describe(struct qw_finding *x, const void *arg)
                      t->c->message_id);
     if (n > 0 && (size_t)n < sizeof x->message && t->user[0])
         n += snprintf(x->message + n, sizeof x->message - (size_t)n, " by %s", t->user);
-    if (n > 0 && (size_t)n < sizeof x->message && t->c->from)
+    if (n > 0 && (size_t)n < sizeof x->message && t->from)
         snprintf(x->message + n, sizeof x->message - (size_t)n, " from %s",
-                 qw_addr_str(t->c->from, b));
+                 qw_addr_str(t->from, b));
     struct qw_json j;
     qw_json_mem(&j, x->evidence, sizeof x->evidence - 1);
     qw_json_obj_begin(&j, NULL);
@@ -627,7 +627,7 @@ static void change_describe(struct qw_finding *x, const void *arg)
     qw_json_str(&j, "change", qw_device_report_names[t->c->kind]);
     qw_json_str(&j, "message_id", t->c->message_id);
     if (t->user[0]) qw_json_str(&j, "user", t->user);
-    if (t->c->from) qw_json_str(&j, "from", qw_addr_str(t->c->from, b));
+    if (t->from) qw_json_str(&j, "from", qw_addr_str(t->from, b));
     qw_json_u64(&j, "flow_id", t->f->id);
     qw_json_obj_end(&j);
     x->evidence[j.overflow ? 0 : j.len] = '\0';
@@ -654,8 +654,6 @@ void qw_detect_device_report(struct qw_detector *d, const struct qw_flow *f,
         c->kind == QW_REPORT_CONFIG ? QW_R_NET_CONFIG_CHANGED : QW_R_NET_DEVICE_RESTARTED;
     const struct qw_addr *from =
         c->from && memcmp(c->from->b, asset->b, sizeof asset->b) != 0 ? c->from : NULL;
-    struct qw_device_report report = *c;
-    report.from = from;
     struct qw_finding x;
     memset(&x, 0, sizeof x);
     fill_context_of(d, f, &x, ts_ns, c->server);
@@ -673,7 +671,7 @@ void qw_detect_device_report(struct qw_detector *d, const struct qw_flow *f,
     /* one finding per device, source address and user; documented ones apart */
     char extra[32];
     snprintf(extra, sizeof extra, "%.20s%s%.10s", user, x.documented ? ":" : "", x.change_id);
-    struct change_text t = {p, &report, asset, user, f};
+    struct change_text t = {p, c, asset, from, user, f};
     raise_described(d, rule, asset, from, extra, f, ts_ns, &x, change_describe, &t);
 }
 

@@ -335,11 +335,17 @@ static void rad_problem_text(const struct rad_problem *p, char *out, size_t cap)
 {
     const char *n = rad_attr_name(p->type);
     switch (p->fault) {
-    case RAD_F_SHORT: snprintf(out, cap, "datagram of %u bytes shorter than the header", p->a); break;
+    case RAD_F_SHORT:
+        snprintf(out, cap, "datagram of %u bytes shorter than the header", p->a);
+        break;
     case RAD_F_LENGTH: snprintf(out, cap, "length %u in a datagram of %u bytes", p->a, p->b); break;
     case RAD_F_CODE: snprintf(out, cap, "unknown code %u", p->type); break;
-    case RAD_F_ATTR_HEADER: snprintf(out, cap, "attribute %u (%s) header cut by the length", p->type, n); break;
-    case RAD_F_ATTR_SHORT: snprintf(out, cap, "attribute %u (%s) length %u below 2", p->type, n, p->a); break;
+    case RAD_F_ATTR_HEADER:
+        snprintf(out, cap, "attribute %u (%s) header cut by the length", p->type, n);
+        break;
+    case RAD_F_ATTR_SHORT:
+        snprintf(out, cap, "attribute %u (%s) length %u below 2", p->type, n, p->a);
+        break;
     case RAD_F_ATTR_PAST:
         snprintf(out, cap, "attribute %u (%s) length %u runs %u bytes past the end", p->type, n,
                  p->a, p->b);

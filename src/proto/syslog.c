@@ -97,11 +97,6 @@ static const char *const syslog_months[12] = {
 
 /* ---- Decoded message ----------------------------------------------------------------------- */
 
-struct sl_span {
-    const uint8_t *p;
-    size_t n;
-};
-
 enum sl_format { SL_RFC3164 = 0, SL_RFC5424 = 1 };
 
 /* The RFC 5424 header part found missing or malformed. */
@@ -125,11 +120,12 @@ struct sl_msg {
     unsigned pri;
     uint8_t format;
     unsigned version;
-    struct sl_span timestamp, hostname, app, procid, msgid, sequence, text;
-    struct sl_span cisco_fac, cisco_sev, cisco_mnem;
-    struct sl_span sd[SYSLOG_SD_KEEP];
+    struct qw_log_span timestamp, hostname, app, procid, msgid, sequence, text;
+    struct qw_log_span cisco_fac, cisco_sev, cisco_mnem;
+    struct qw_log_span sd[SYSLOG_SD_KEEP];
     uint8_t nsd;
     bool sd_more, bom, cut; /* cut: a TCP message longer than SYSLOG_HOLD */
+    bool cisco_xml;         /* the cisco_* spans come from Cisco's XML form */
     uint8_t bad;            /* sl_part the header lacks ([5424]), SL_WHOLE when whole */
     bool has_report;        /* the sender reports something of its own (syslog_reports.h) */
     struct qw_log_report report;
@@ -212,9 +208,9 @@ static bool sl_peek_is(const struct qw_cursor *c, size_t at, uint8_t want)
     return qw_cur_left(c) > at && qw_cur_ptr(c)[at] == want;
 }
 
-static struct sl_span sl_take(struct qw_cursor *c, size_t n)
+static struct qw_log_span sl_take(struct qw_cursor *c, size_t n)
 {
-    struct sl_span s = {qw_cur_ptr(c), n};
+    struct qw_log_span s = {qw_cur_ptr(c), n};
     qw_cur_skip(c, n);
     return s;
 }
@@ -238,7 +234,7 @@ static bool sl_pri(struct qw_cursor *c, unsigned *pri)
 
 /* One header token and the SP after it; false (and the part marked in m->bad) when missing,
  * empty or longer than max: a token that ends the message leaves the next part missing. */
-static bool sl_field(struct qw_cursor *c, struct sl_span *out, size_t max, enum sl_part part,
+static bool sl_field(struct qw_cursor *c, struct qw_log_span *out, size_t max, enum sl_part part,
                      struct sl_msg *m)
 {
     size_t n = sl_run(c, sl_print, max);
@@ -278,7 +274,7 @@ static bool sl_sd_element(struct qw_cursor *c, struct sl_msg *m)
     qw_cur_skip(c, 1); /* '[' */
     size_t n = sl_run(c, sl_sd_name_char, SYSLOG_SDNAME_MAX);
     if (n == 0 || n > SYSLOG_SDNAME_MAX) return false;
-    struct sl_span id = sl_take(c, n);
+    struct qw_log_span id = sl_take(c, n);
     if (m->nsd < SYSLOG_SD_KEEP) m->sd[m->nsd++] = id;
     else m->sd_more = true;
     for (;;) {
@@ -455,14 +451,14 @@ static bool sl_3164_tag(struct qw_cursor *c, struct sl_msg *m)
     size_t n = sl_run(c, sl_tag_char, SYSLOG_TAG_MAX);
     if (n == 0 || n > SYSLOG_TAG_MAX || !sl_alpha(qw_cur_ptr(c)[0])) return false;
     size_t at = n;
-    struct sl_span pid = {NULL, 0};
+    struct qw_log_span pid = {NULL, 0};
     if (sl_peek_is(c, at, '[')) {
         size_t k = 0;
         const uint8_t *p = qw_cur_ptr(c) + at + 1;
         size_t left = qw_cur_left(c) - at - 1;
         while (k < left && k <= SYSLOG_PROCID_MAX && sl_print(p[k]) && p[k] != ']') k++;
         if (k == 0 || k > SYSLOG_PROCID_MAX || k >= left || p[k] != ']') return false;
-        pid = (struct sl_span){p, k};
+        pid = (struct qw_log_span){p, k};
         at += k + 2;
     }
     if (sl_peek_is(c, at, ':')) at++;
@@ -483,7 +479,7 @@ static void sl_3164_host(struct qw_cursor *c, struct sl_msg *m)
     if (n == 0 || n > SYSLOG_HOST_MAX || !sl_peek_is(c, n, ' ')) return;
     const uint8_t *p = qw_cur_ptr(c);
     if (p[n - 1] == ':' || memchr(p, '[', n)) return; /* `tag:` or `tag[pid]` */
-    struct sl_span h = sl_take(c, n);
+    struct qw_log_span h = sl_take(c, n);
     if (!m->hostname.p) m->hostname = h;
     qw_cur_skip(c, 1);
 }
@@ -499,9 +495,9 @@ static bool sl_cisco_at(const uint8_t *p, size_t left, struct sl_msg *m)
         i++;
     }
     if (!sev || sev < 3 || i >= left || p[i] != ':' || i <= sev + 2) return false;
-    m->cisco_fac = (struct sl_span){p + 1, sev - 2};
-    m->cisco_sev = (struct sl_span){p + sev, 1};
-    m->cisco_mnem = (struct sl_span){p + sev + 2, i - sev - 2};
+    m->cisco_fac = (struct qw_log_span){p + 1, sev - 2};
+    m->cisco_sev = (struct qw_log_span){p + sev, 1};
+    m->cisco_mnem = (struct qw_log_span){p + sev + 2, i - sev - 2};
     return true;
 }
 
@@ -513,12 +509,7 @@ static void sl_cisco(struct sl_msg *m)
         if (p[i] == '%' && (i == 0 || p[i - 1] == ' ') && sl_cisco_at(p + i, m->text.n - i, m))
             return;
     /* Cisco's XML form carries the same three in tags */
-    struct qw_log_span f, v, k;
-    if (qw_log_cisco_xml((struct qw_log_span){m->text.p, m->text.n}, &f, &v, &k)) {
-        m->cisco_fac = (struct sl_span){f.p, f.n};
-        m->cisco_sev = (struct sl_span){v.p, v.n};
-        m->cisco_mnem = (struct sl_span){k.p, k.n};
-    }
+    m->cisco_xml = qw_log_cisco_xml(m->text, &m->cisco_fac, &m->cisco_sev, &m->cisco_mnem);
 }
 
 static void sl_decode_3164(struct qw_cursor *c, struct sl_msg *m)
@@ -555,7 +546,7 @@ static bool sl_decode(const uint8_t *d, size_t n, struct sl_msg *m)
 
 /* ---- Record -------------------------------------------------------------------------------- */
 
-static void sl_json_span(struct qw_json *j, const char *key, struct sl_span s)
+static void sl_json_span(struct qw_json *j, const char *key, struct qw_log_span s)
 {
     if (s.p) qw_json_strn(j, key, s.p, s.n);
 }
@@ -621,7 +612,7 @@ static void sl_anomaly(struct qw_pctx *ctx, struct syslog_state *st, const char 
 }
 
 /* An IPv4 or IPv6 address literal, which names no host. */
-static bool sl_address_literal(struct sl_span h)
+static bool sl_address_literal(struct qw_log_span h)
 {
     bool v4 = true, v6 = false;
     for (size_t i = 0; i < h.n; i++) {
@@ -634,7 +625,7 @@ static bool sl_address_literal(struct sl_span h)
 
 /* A host name worth a fact: [A-Za-z0-9._-], starting with a letter or digit, with a letter
  * somewhere, and not an address literal. */
-static bool sl_real_hostname(struct sl_span h)
+static bool sl_real_hostname(struct qw_log_span h)
 {
     if (h.n == 0 || h.n > SYSLOG_HOST_MAX || (h.n == 1 && h.p[0] == '-')) return false;
     if (!sl_alpha(h.p[0]) && !sl_digit(h.p[0])) return false;
@@ -646,7 +637,7 @@ static bool sl_real_hostname(struct sl_span h)
     return letter && !sl_address_literal(h);
 }
 
-static uint64_t sl_hash(struct sl_span s)
+static uint64_t sl_hash(struct qw_log_span s)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (size_t i = 0; i < s.n; i++) h = (h ^ s.p[i]) * 1099511628211ull;
@@ -677,13 +668,9 @@ static void sl_message(struct qw_pctx *ctx, struct syslog_state *st, enum qw_dir
     }
     m.cut = cut;
     if (m.bad) sl_anomaly(ctx, st, sl_part_details[m.bad]);
-    struct qw_log_parts parts = {
-        .cisco_fac = {m.cisco_fac.p, m.cisco_fac.n},
-        .cisco_mnem = {m.cisco_mnem.p, m.cisco_mnem.n},
-        .msgid = {m.msgid.p, m.msgid.n},
-        .app = {m.app.p, m.app.n},
-        .text = {m.text.p, m.text.n},
-    };
+    struct qw_log_parts parts = {.cisco_fac = m.cisco_fac, .cisco_mnem = m.cisco_mnem,
+                                 .cisco_xml = m.cisco_xml, .msgid = m.msgid, .app = m.app,
+                                 .text = m.text};
     m.has_report = qw_log_report_find(&parts, &m.report);
     struct qw_txn t = {0};
     t.has_request = true;
@@ -725,7 +712,8 @@ static size_t sl_octet_count(const uint8_t *p, size_t len, uint32_t *count)
 {
     size_t n = 0;
     uint32_t v = 0;
-    while (n < len && n < SYSLOG_COUNT_DIGITS + 1 && sl_digit(p[n])) v = v * 10 + (uint32_t)(p[n++] - '0');
+    while (n < len && n < SYSLOG_COUNT_DIGITS + 1 && sl_digit(p[n]))
+        v = v * 10 + (uint32_t)(p[n++] - '0');
     if (n == len) return n > SYSLOG_COUNT_DIGITS ? SIZE_MAX : 0;
     if (n > SYSLOG_COUNT_DIGITS || p[n] != ' ' || p[0] == '0' || v > SYSLOG_OCTET_MAX)
         return SIZE_MAX;

@@ -124,7 +124,7 @@ static void paren_from(struct qw_log_report *out, struct qw_log_span s)
     if (in.n < s.n - 1 && in.p[in.n] == ')') set_from(out, in);
 }
 
-/* ---- Who made the change, per message kind ------------------------------------------------- */
+/* ---- Who did it, per message kind ------------------------------------------------------------ */
 
 enum who {
     WHO_NONE = 0,
@@ -256,19 +256,19 @@ static void find_who(enum who who, const struct qw_log_parts *m, bool xml_by,
 enum match {
     BY_CISCO,  /* a = facility, b = mnemonic (the %FAC-SEV-MNEMONIC or XML form) */
     BY_MSGID,  /* a = RFC 5424 MSGID, or the text starting "a:" */
-    BY_KV,     /* key a has the value b (FortiOS key=value) */
+    BY_LOGID,  /* FortiOS key=value text whose logid is a */
     BY_PANOS,  /* PAN-OS CSV of type a */
     BY_APP,    /* APP-NAME or tag a, the text starting with b */
 };
 
-static const struct change_rule {
+static const struct report_rule {
     const char *a, *b;
     const char *message_id;
     uint8_t match;    /* enum match */
     uint8_t kind;     /* enum qw_device_report_kind */
     uint8_t who;      /* enum who */
     bool xml_by;      /* in Cisco's XML form, <arg id="1"> is the "by" part */
-} change_rules[] = {
+} report_rules[] = {
     {"SYS", "CONFIG_I", "cisco SYS-5-CONFIG_I", BY_CISCO, QW_REPORT_CONFIG, WHO_CISCO_BY, true},
     {"SYS", "CONFIG_P", "cisco SYS-5-CONFIG_P", BY_CISCO, QW_REPORT_CONFIG, WHO_NONE, false},
     {"PARSER", "CFGLOG_LOGGEDCMD", "cisco PARSER-5-CFGLOG_LOGGEDCMD",
@@ -277,15 +277,15 @@ static const struct change_rule {
      BY_CISCO, QW_REPORT_CONFIG, WHO_CISCO_BY, false},
     {"ASA", "111010", "cisco ASA-5-111010", BY_CISCO, QW_REPORT_CONFIG, WHO_ASA, false},
     {"UI_COMMIT", NULL, "junos UI_COMMIT", BY_MSGID, QW_REPORT_CONFIG, WHO_QUOTED_USER, false},
-    {"logid", "0100044546", "fortios 0100044546", BY_KV, QW_REPORT_CONFIG, WHO_FORTI, false},
-    {"logid", "0100044547", "fortios 0100044547", BY_KV, QW_REPORT_CONFIG, WHO_FORTI, false},
+    {"0100044546", NULL, "fortios 0100044546", BY_LOGID, QW_REPORT_CONFIG, WHO_FORTI, false},
+    {"0100044547", NULL, "fortios 0100044547", BY_LOGID, QW_REPORT_CONFIG, WHO_FORTI, false},
     {"CONFIG", NULL, "pan-os CONFIG", BY_PANOS, QW_REPORT_CONFIG, WHO_PANOS, false},
     {"SYS", "RELOAD", "cisco SYS-5-RELOAD", BY_CISCO, QW_REPORT_RESTART, WHO_CISCO_BY, false},
     {"SYS", "RESTART", "cisco SYS-5-RESTART", BY_CISCO, QW_REPORT_RESTART, WHO_NONE, false},
     {"SEC_LOGIN", "LOGIN_SUCCESS", "cisco SEC_LOGIN-5-LOGIN_SUCCESS",
      BY_CISCO, QW_REPORT_LOGIN, WHO_CISCO_LOGIN, false},
     {"sshd", "Accepted ", "openssh Accepted", BY_APP, QW_REPORT_LOGIN, WHO_OPENSSH, false},
-    {"logid", "0100032001", "fortios 0100032001", BY_KV, QW_REPORT_LOGIN, WHO_FORTI, false},
+    {"0100032001", NULL, "fortios 0100032001", BY_LOGID, QW_REPORT_LOGIN, WHO_FORTI, false},
 };
 
 /* A PAN-OS log line: field 1 is a date `YYYY/MM/DD`. */
@@ -295,7 +295,14 @@ static bool panos_line(struct qw_log_span t)
     return d.n >= 10 && d.p[4] == '/' && d.p[7] == '/';
 }
 
-static bool rule_matches(const struct change_rule *r, const struct qw_log_parts *m)
+/* What several rows look at, found once per message. */
+struct seen {
+    bool have_logid;
+    struct qw_log_span logid;
+};
+
+static bool rule_matches(const struct report_rule *r, const struct qw_log_parts *m,
+                         struct seen *seen)
 {
     switch (r->match) {
     case BY_CISCO:
@@ -305,8 +312,12 @@ static bool rule_matches(const struct change_rule *r, const struct qw_log_parts 
         size_t n = strlen(r->a);
         return span_starts(m->text, r->a) && m->text.n > n && m->text.p[n] == ':';
     }
-    case BY_KV:
-        return span_eq(kv_value(m->text, r->a), r->b);
+    case BY_LOGID:
+        if (!seen->have_logid) {
+            seen->logid = kv_value(m->text, "logid");
+            seen->have_logid = true;
+        }
+        return span_eq(seen->logid, r->a);
     case BY_PANOS:
         return panos_line(m->text) && span_eq(csv_field(m->text, 3), r->a) &&
                span_eq(csv_field(m->text, 12), "Succeeded");
@@ -320,17 +331,17 @@ bool qw_log_report_find(const struct qw_log_parts *m, struct qw_log_report *out)
 {
     memset(out, 0, sizeof *out);
     if (!m->text.p && !m->cisco_mnem.p && !m->msgid.p) return false;
-    bool xml = span_find(m->text, "<ios-log-msg>") < m->text.n;
-    for (size_t i = 0; i < sizeof change_rules / sizeof change_rules[0]; i++) {
-        const struct change_rule *r = &change_rules[i];
-        if (!rule_matches(r, m)) continue;
+    struct seen seen = {0};
+    for (size_t i = 0; i < sizeof report_rules / sizeof report_rules[0]; i++) {
+        const struct report_rule *r = &report_rules[i];
+        if (!rule_matches(r, m, &seen)) continue;
         /* Junos: a `commit check` validates the candidate and changes nothing */
         if (r->who == WHO_QUOTED_USER &&
             span_starts(span_after(m->text, "requested '"), "commit check"))
             return false;
         out->kind = (enum qw_device_report_kind)r->kind;
         out->message_id = r->message_id;
-        if (!xml || r->xml_by) find_who((enum who)r->who, m, xml, out);
+        if (!m->cisco_xml || r->xml_by) find_who((enum who)r->who, m, m->cisco_xml, out);
         /* a login is only worth its user and address (the ledger joins on both) */
         return r->kind != QW_REPORT_LOGIN || (out->user.p && out->has_from);
     }

@@ -1,6 +1,6 @@
 /* What a device reports about itself in its syslog messages: its configuration was changed,
- * it is restarting, or someone logged in to it. Used by src/proto/syslog.c, which hands each decoded message here and
- * emits what is recognised (emit.h qw_emit_device_report).
+ * it is restarting, or someone logged in to it. Used by src/proto/syslog.c, which hands each
+ * decoded message here and emits what is recognised (emit.h qw_emit_device_report).
  *
  * Recognised by the vendor's own message identifier, never by free wording, from a table in
  * syslog_reports.c (docs/events/syslog.md lists it): Cisco IOS, IOS-XE, NX-OS and ASA
@@ -16,7 +16,7 @@
 #include "decode/packet.h"
 #include "engine/emit.h"
 
-/* A piece of the message; p NULL when absent. */
+/* A piece of the message; p NULL when absent (the syslog parser's spans are these too). */
 struct qw_log_span {
     const uint8_t *p;
     size_t n;
@@ -25,6 +25,7 @@ struct qw_log_span {
 /* What the syslog parser decoded of one message. */
 struct qw_log_parts {
     struct qw_log_span cisco_fac, cisco_mnem; /* %FAC-SEV-MNEMONIC, or Cisco's XML form */
+    bool cisco_xml;                           /* ... the XML form (qw_log_cisco_xml) */
     struct qw_log_span msgid;                 /* RFC 5424 MSGID */
     struct qw_log_span app;                   /* RFC 5424 APP-NAME, RFC 3164 TAG */
     struct qw_log_span text;                  /* the text after the header */

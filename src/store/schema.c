@@ -98,7 +98,8 @@ const char *const qw_store_migrations[] = {
     "CREATE TABLE device_logins ("
     "  device_ip TEXT NOT NULL, from_ip TEXT NOT NULL, ts_ns INTEGER NOT NULL,"
     "  user TEXT NOT NULL, source TEXT NOT NULL,"
-    "  PRIMARY KEY (device_ip, from_ip, ts_ns, user, source));",
+    /* the ledger looks logins up by source address and time (cmd_sessions.c) */
+    "  PRIMARY KEY (from_ip, ts_ns, device_ip, user, source));",
 };
 const int qw_store_schema_version = sizeof qw_store_migrations / sizeof qw_store_migrations[0];
 

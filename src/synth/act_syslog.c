@@ -12,7 +12,7 @@
  *
  * Routine messages every 60-120 s: the outside ACL's denials, an access port that comes and
  * goes, a secondary NTP peer that does the same. None of them is a change the router reports
- * about itself (src/proto/syslog_changes.c): the clean terminal raises nothing with them.
+ * about itself (src/proto/syslog_reports.c): the clean terminal raises nothing with them.
  * Scripted (docs/synth.md, `core_router_config`): a login on a vty and, some seconds later,
  * %SYS-5-CONFIG_I naming the user and the address the session came from. */
 #include <time.h>
@@ -25,7 +25,7 @@
 #define TEXT_CAP 480 /* IOS sends at most this much here; far below a frame */
 
 /* What the router logs in routine operation: Cisco facility, severity and mnemonic (all
- * outside syslog_changes.c's table) and the kind of text that follows. */
+ * outside syslog_reports.c's table) and the kind of text that follows. */
 enum msg_kind { M_ACL_DENY, M_LINK, M_LINEPROTO, M_NTP_UNREACH, M_NTP_REACH, M_LOGIN, M_CONFIG };
 static const struct {
     const char *facility;

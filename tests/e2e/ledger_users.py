@@ -11,7 +11,11 @@ the differential tests compare with tshark, and must carry the user those record
   - openvpn: the subject CN of the certificate the client sent in the control channel's TLS
     (client_certificate; the last one when the tunnel renegotiated);
   - every other protocol (ssh, vnc, ...): nobody.
-A session whose records name nobody must have no user. The remote-access alerts of the flow
+A session whose records name nobody must have no user. Users the ledger takes from outside
+the session (the target's own login message, `device_log`; RADIUS accounting) are not predicted
+here: the corpus captures this runs on carry neither next to a remote session, so one showing
+up is reported as a difference to look at (test_rules_device_changes.sh and
+test_ledger_radius.sh check those on captures built for them). The remote-access alerts of the flow
 (remote.*) carry the same user in their evidence. Prints "ok: N sessions, K with a user"
 or every difference; exit 1 on a difference. Also importable: check() returns the problems.
 """

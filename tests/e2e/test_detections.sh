@@ -154,6 +154,10 @@ assert not r[0]["into_target_zone"] and r[0]["path"] == "direct", r
 lg = {e["id"]: e for e in json.load(open(sys.argv[2]))["events"]}["core_router_config"]["syslog"]
 assert (r[0]["user"], r[0]["user_source"]) == (lg["user"], "device_log"), r
 assert lg["sender"]["ip"] != r[0]["target"], lg
+# activity is the source's industrial operations only: the workstation's and the router's own
+# NTP are no part of the session (they were listed before)
+assert r[0]["activity"] == [], r
+assert all(a["app_proto"] == "modbus" for x in (ssh[0], d[0]) for a in x["activity"]), (ssh, d)
 PY
 "$qw" sessions --db "$work/s.db" | grep -Eq "^[45] sessions" || fail "sessions table: $("$qw" sessions --db "$work/s.db" | tail -1)"
 pass "remote-access ledger: jump-host session with its activity, direct VPN session, the tunnel's user from its client certificate, the IT partner's session to the core router"
