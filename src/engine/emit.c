@@ -58,7 +58,7 @@ void qw_emit_address_user(struct qw_pctx *ctx, const struct qw_addr *ip, const c
         ctx->sink->address_user(ctx->user, ctx, ip, source, value, value_len, ended);
 }
 
-const char *const qw_device_report_names[3] = {"config", "restart", "login"};
+const char *const qw_device_report_names[4] = {"config", "restart", "login", "login_failed"};
 
 void qw_emit_device_report(struct qw_pctx *ctx, const struct qw_device_report *report)
 {

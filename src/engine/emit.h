@@ -96,18 +96,24 @@ void qw_emit_address_user(struct qw_pctx *ctx, const struct qw_addr *ip, const c
                           const char *value, size_t value_len, bool ended);
 
 /* What a device says happened to itself, in a message it sent to its log collector (a
- * router's "Configured from console by admin on vty0 (10.1.1.5)"): its configuration was
- * changed, it is restarting, or someone logged in to it. Not an operation on the flow's
- * server: the detector raises a change or a restart on the device that sent the message
- * (docs/detections.md "Changes devices report"), and keeps a login for the remote-access
- * ledger, which names the user of the session from that address into the device. */
+ * router's "Configured from console by admin on vty0 (10.1.1.5)"), or in its answer on the
+ * wire (an FTP server's 530 to a PASS): its configuration was changed, it is restarting,
+ * someone logged in to it, or someone failed to. Not an operation on the flow's server: the
+ * detector raises a change or a restart on the device that sent the report (docs/detections.md
+ * "Changes devices report"), keeps a login for the remote-access ledger, which names the user
+ * of the session from that address into the device, and counts failed logins per device and
+ * source address (cred.guessing). */
 enum qw_device_report_kind {
-    QW_REPORT_CONFIG = 0,  /* running configuration changed (a command, a commit, an edit) */
-    QW_REPORT_RESTART = 1, /* a reload was requested, or the device reports it restarted */
-    QW_REPORT_LOGIN = 2,   /* a user logged in to the device (successfully) */
+    QW_REPORT_CONFIG = 0,       /* running configuration changed (a command, a commit, an edit) */
+    QW_REPORT_RESTART = 1,      /* a reload was requested, or the device reports it restarted */
+    QW_REPORT_LOGIN = 2,        /* a user logged in to the device (successfully) */
+    QW_REPORT_LOGIN_FAILED = 3, /* a login to the device was refused (wrong user or password) */
 };
-extern const char *const qw_device_report_names[3]; /* "config", "restart", "login" */
+/* "config", "restart", "login", "login_failed" */
+extern const char *const qw_device_report_names[4];
 
+/* A parser that reads the answer on the wire (not a log message) reports with `server` true and
+ * `from` the flow's client, and names itself in message_id ("ftp 530", "telnet"). */
 struct qw_device_report {
     enum qw_device_report_kind kind;
     bool server;            /* the flow end that sent the message (as qw_emit_identity) */
