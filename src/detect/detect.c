@@ -32,6 +32,19 @@ struct host_port_key { /* distinct ports per (src, dst) in a window */
     uint64_t epoch;
 };
 
+/* cred.guessing: failed logins to `device` from `from`, as the device answered on the wire
+ * (`via` zero) or as its log to the collector `via` says. Each key's reports travel on one
+ * address pair (source and device, or device and collector), so one engine counts them all. */
+struct guess_key {
+    struct qw_addr device, from, via;
+};
+
+struct guess_val {
+    uint64_t ts[QW_DETECT_GUESS_FAILURES]; /* the last failures' times, a ring */
+    uint64_t failures;                     /* all of them; the next goes to ts[failures % N] */
+    char users[40];                        /* the first distinct user names tried, "a, b" */
+};
+
 bool qw_detect_init(struct qw_detector *d, const struct qw_detect_config *cfg)
 {
     memset(d, 0, sizeof *d);
@@ -50,7 +63,9 @@ bool qw_detect_init(struct qw_detector *d, const struct qw_detect_config *cfg)
            qw_hmap_init(&d->normal, sizeof(struct qw_detect_pair), sizeof(uint32_t),
                         QW_DETECT_MAX_PROBES) &&
            qw_hmap_init(&d->users, sizeof(uint64_t), sizeof(struct qw_session_user),
-                        QW_DETECT_MAX_SESSION_USERS);
+                        QW_DETECT_MAX_SESSION_USERS) &&
+           qw_hmap_init(&d->guesses, sizeof(struct guess_key), sizeof(struct guess_val),
+                        QW_DETECT_MAX_GUESSERS);
 }
 
 void qw_detect_free(struct qw_detector *d)
@@ -70,6 +85,7 @@ void qw_detect_free(struct qw_detector *d)
     qw_hmap_free(&d->scanners);
     qw_hmap_free(&d->normal);
     qw_hmap_free(&d->users);
+    qw_hmap_free(&d->guesses);
 }
 
 /* The next free, zeroed record of one of the batch's bounded tables (sessions, address uses,
@@ -593,6 +609,139 @@ void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const str
     qw_detect_raise(d, rule, &asset, pp, name, f, ts_ns, &x);
 }
 
+/* ---- password guessing ---------------------------------------------------------------------- */
+
+/* Add a user name to the value's list unless it is there or the list is full. */
+static void guess_note_user(struct guess_val *v, const char *user)
+{
+    if (!user[0]) return;
+    size_t have = strnlen(v->users, sizeof v->users);
+    for (const char *p = v->users; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == strlen(user) && memcmp(p, user, n) == 0) return;
+        p = end ? end + 2 : NULL;
+    }
+    size_t need = strlen(user) + (have ? 2 : 0);
+    if (have + need >= sizeof v->users) return;
+    snprintf(v->users + have, sizeof v->users - have, "%s%s", have ? ", " : "", user);
+}
+
+/* The table is full: forget the counters whose last failure left the window before `now`. */
+static void guess_prune(struct qw_detector *d, uint64_t now)
+{
+    uint32_t pos = 0;
+    const void *k;
+    void *v;
+    while (qw_hmap_next(&d->guesses, &pos, &k, &v)) {
+        const struct guess_val *g = v;
+        uint64_t last = g->ts[(g->failures - 1) % QW_DETECT_GUESS_FAILURES];
+        if (last + QW_DETECT_GUESS_WINDOW_NS >= now) continue;
+        struct guess_key key = *(const struct guess_key *)k;
+        /* the last entry moves into this place: look at this position again */
+        if (qw_hmap_remove(&d->guesses, &key)) pos--;
+    }
+}
+
+struct guess_text {
+    const struct qw_proto *p;
+    const struct qw_device_report *c;
+    const struct qw_addr *asset, *from;
+    const struct guess_val *g;
+    uint64_t span_ns;
+    bool via_log;
+    const struct qw_flow *f;
+};
+
+static void guess_describe(struct qw_finding *x, const void *arg)
+{
+    const struct guess_text *t = arg;
+    char a[46], b[46];
+    int n = snprintf(x->message, sizeof x->message,
+                     "%u failed logins to %s from %s within %llu s (%s%s)",
+                     QW_DETECT_GUESS_FAILURES, qw_addr_str(t->asset, a),
+                     qw_addr_str(t->from, b), (unsigned long long)(t->span_ns / 1000000000ull),
+                     t->via_log ? "its log: " : "", t->c->message_id);
+    if (n > 0 && (size_t)n < sizeof x->message && t->g->users[0])
+        snprintf(x->message + n, sizeof x->message - (size_t)n, ", users %s", t->g->users);
+    struct qw_json j;
+    qw_json_mem(&j, x->evidence, sizeof x->evidence - 1);
+    qw_json_obj_begin(&j, NULL);
+    qw_json_str(&j, "app_proto", t->p ? t->p->name : "");
+    qw_json_str(&j, "message_id", t->c->message_id);
+    qw_json_bool(&j, "from_log", t->via_log);
+    qw_json_u64(&j, "failures", QW_DETECT_GUESS_FAILURES);
+    qw_json_u64(&j, "within_s", t->span_ns / 1000000000ull);
+    if (t->g->users[0]) qw_json_str(&j, "users", t->g->users);
+    qw_json_u64(&j, "flow_id", t->f->id);
+    qw_json_obj_end(&j);
+    x->evidence[j.overflow ? 0 : j.len] = '\0';
+}
+
+/* A failed login the device reported: count it for its source; the failure that makes
+ * QW_DETECT_GUESS_FAILURES within the window raises cred.guessing (each later one inside the
+ * window counts again). */
+static void guess_failure(struct qw_detector *d, const struct qw_flow *f, const struct qw_proto *p,
+                          const struct qw_device_report *c, const struct qw_addr *asset,
+                          uint64_t ts_ns)
+{
+    if (!c->from || memcmp(c->from->b, asset->b, sizeof asset->b) == 0) return;
+    struct guess_key key;
+    memset(&key, 0, sizeof key);
+    key.device = *asset;
+    key.from = *c->from;
+    /* the flow's other end: the source itself on the wire, the collector for a log */
+    const struct qw_addr *other = c->server ? qw_flow_cli_ip(f) : qw_flow_srv_ip(f);
+    bool via_log = memcmp(other->b, c->from->b, sizeof other->b) != 0;
+    if (via_log) key.via = *other;
+    /* sweeping a full table costs a pass over it: at most once a quarter window, so that a
+     * flood of failures from new addresses is refused cheaply */
+    if (d->guesses.count == QW_DETECT_MAX_GUESSERS &&
+        (d->guesses_pruned_ns == 0 ||
+         ts_ns >= d->guesses_pruned_ns + QW_DETECT_GUESS_WINDOW_NS / 4)) {
+        d->guesses_pruned_ns = ts_ns;
+        guess_prune(d, ts_ns);
+    }
+    struct guess_val *g = qw_hmap_upsert(&d->guesses, &key, NULL);
+    if (!g) {
+        d->dropped++;
+        return;
+    }
+    char user[24] = "";
+    if (c->user) qw_copy_printable(user, sizeof user, c->user, c->user_len);
+    guess_note_user(g, user);
+    g->ts[g->failures % QW_DETECT_GUESS_FAILURES] = ts_ns;
+    g->failures++;
+    if (g->failures < QW_DETECT_GUESS_FAILURES) return;
+    /* the oldest of the last N is the one the next failure overwrites */
+    uint64_t oldest = g->ts[g->failures % QW_DETECT_GUESS_FAILURES];
+    uint64_t span = ts_ns > oldest ? ts_ns - oldest : 0; /* times may step back: no span */
+    if (span > QW_DETECT_GUESS_WINDOW_NS) return;
+    struct qw_finding x;
+    memset(&x, 0, sizeof x);
+    fill_context_of(d, f, &x, ts_ns, c->server);
+    x.peer_zone[0] = '\0';
+    if (d->cfg.site) {
+        struct qw_site_host h = {.ip = c->from, .vlan = dir_vlan(f, c->server ? QW_DIR_TO_CLIENT
+                                                                               : QW_DIR_TO_SERVER)};
+        struct qw_site_owner o = qw_site_owner_of(d->cfg.site, &h);
+        if (o.zone) snprintf(x.peer_zone, sizeof x.peer_zone, "%s", o.zone->id);
+        if (!x.documented && o.party) snprintf(x.actor, sizeof x.actor, "%s", o.party->id);
+    }
+    x.severity = adjusted(QW_R_CRED_GUESSING, &x);
+    /* the device's answers and each log stream apart, so that what one engine sees decides */
+    char extra[32];
+    if (via_log) {
+        char v[46];
+        snprintf(extra, sizeof extra, "log:%s", qw_addr_str(other, v));
+    } else {
+        snprintf(extra, sizeof extra, "wire");
+    }
+    struct guess_text t = {p, c, asset, c->from, g, span, via_log, f};
+    raise_described(d, QW_R_CRED_GUESSING, asset, c->from, extra, f, ts_ns, &x, guess_describe,
+                    &t);
+}
+
 /* ---- changes devices report --------------------------------------------------------------- */
 
 /* What a device's own log says: the finding is about the device that sent the report; its
@@ -638,6 +787,10 @@ void qw_detect_device_report(struct qw_detector *d, const struct qw_flow *f,
                              uint64_t ts_ns)
 {
     const struct qw_addr *asset = c->server ? qw_flow_srv_ip(f) : qw_flow_cli_ip(f);
+    if (c->kind == QW_REPORT_LOGIN_FAILED) {
+        guess_failure(d, f, p, c, asset, ts_ns);
+        return;
+    }
     if (c->kind == QW_REPORT_LOGIN) {
         if (!c->from || !c->user) return; /* the ledger needs both */
         struct qw_device_login *l =

@@ -63,6 +63,7 @@ enum qw_rule {
     QW_R_REMOTE_UNSANCTIONED_VPN,
     QW_R_NET_CONFIG_CHANGED,
     QW_R_NET_DEVICE_RESTARTED,
+    QW_R_CRED_GUESSING,
     QW_R_COUNT
 };
 
@@ -165,6 +166,13 @@ struct qw_device_login {
 #define QW_DETECT_MAX_ADDRESS_USERS 4096u
 /* Logins devices reported, held per batch */
 #define QW_DETECT_MAX_LOGINS 4096u
+/* cred.guessing: this many failed logins from one source address to one device, within the
+ * window, raise it (docs/detections.md "Credentials and protocol health") */
+#define QW_DETECT_GUESS_FAILURES 5u
+#define QW_DETECT_GUESS_WINDOW_NS (300ull * 1000000000ull)
+/* Failed-login counters kept at once (device, source, channel); when the table is full, the
+ * ones whose last failure is older than the window are dropped, then new ones are refused */
+#define QW_DETECT_MAX_GUESSERS 16384u
 /* Flows open at once whose client has named a user (kept until the flow ends) */
 #define QW_DETECT_MAX_SESSION_USERS 16384u
 
@@ -198,6 +206,8 @@ struct qw_detector {
     struct qw_hmap scanners; /* per source: window start, distinct hosts, ports */
     struct qw_hmap alerted;  /* findings already announced by an alert record (all batches) */
     struct qw_hmap users;    /* flow id -> struct qw_session_user, while the flow lasts */
+    struct qw_hmap guesses;  /* cred.guessing: recent failed logins per device and source */
+    uint64_t guesses_pruned_ns; /* when the full table was last swept (not again for a while) */
     struct qw_remote_session *sessions; /* this batch's finished sessions */
     size_t nsessions;
     struct qw_address_user *address_users; /* this batch's address uses */
@@ -236,7 +246,7 @@ void qw_detect_session_user(struct qw_detector *d, const struct qw_flow *f, cons
                             const char *value, size_t len);
 /* A device reported something of its own (emit.h qw_emit_device_report): net.config_changed or
  * net.device_restarted about the end of `f` that sent the report; a login is kept for the
- * ledger. */
+ * ledger; a failed login counts towards cred.guessing. */
 void qw_detect_device_report(struct qw_detector *d, const struct qw_flow *f,
                              const struct qw_proto *p, const struct qw_device_report *c,
                              uint64_t ts_ns);

@@ -79,6 +79,9 @@ const struct qw_rule_info qw_rules[QW_R_COUNT] = {
     [QW_R_NET_DEVICE_RESTARTED] = {"net.device_restarted", 9100031, QW_SEV_MEDIUM, "network",
                                    "a device reported in its log that it is restarting or "
                                    "restarted"},
+    [QW_R_CRED_GUESSING] = {"cred.guessing", 9100032, QW_SEV_HIGH, "credentials",
+                            "repeated failed logins from one address to one device (password "
+                            "guessing)"},
 };
 
 /* The weaknesses parsers report whose name does not say ".weak_", and those that deserve more

@@ -590,10 +590,11 @@ static void sl_write_json(struct qw_json *j, const void *arg)
     if (m->bad) qw_json_str(j, "header_invalid", sl_part_names[m->bad]);
     if (m->has_report) {
         const struct qw_log_report *c = &m->report;
-        /* a login is no change: its own object */
-        bool login = c->kind == QW_REPORT_LOGIN;
+        /* a login is no change: its own object, which says whether it failed */
+        bool login = c->kind == QW_REPORT_LOGIN || c->kind == QW_REPORT_LOGIN_FAILED;
         qw_json_obj_begin(j, login ? "login" : "change");
         if (!login) qw_json_str(j, "kind", qw_device_report_names[c->kind]);
+        if (login) qw_json_bool(j, "failed", c->kind == QW_REPORT_LOGIN_FAILED);
         qw_json_str(j, "message_id", c->message_id);
         if (c->user.p) qw_json_strn(j, "user", c->user.p, c->user.n);
         char a[46];

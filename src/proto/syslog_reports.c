@@ -25,6 +25,15 @@
  *   OpenSSH sshd (Linux jump hosts, HMIs, many embedded devices): "Accepted {method} for
  *     {user} from {address} port {port} {protocol}".
  *   FortiOS log id 0100032001 (LOG_ID_ADMIN_LOGIN_SUCC): user="{user}" ui="{how}({address})".
+ * Failed logins (counted for cred.guessing; only with the address they came from):
+ *   Cisco IOS %SEC_LOGIN-4-LOGIN_FAILED "Login failed [user: {user}] [Source: {address}]
+ *     [localport: {port}] [Reason: {reason}] at {time}".
+ *   OpenSSH "Failed {method} for [invalid user ]{user} from {address} port {port} {protocol}";
+ *     not the method "none", which clients try first to learn the methods (no guess).
+ *   FortiOS log id 0100032002 (LOG_ID_ADMIN_LOGIN_FAIL), fields as 0100032001.
+ *   Junos SSHD_LOGIN_FAILED "Login failed for user '{user}' from host '{address}'".
+ *   Cisco ASA %ASA-6-605004 "Login denied from {address}/{port} to {interface}:{address}/
+ *     {service} for user "{user}"".
  * A message is recognised by its identifier, never by wording alone: the identifiers are what
  * the vendors promise to keep. Every read below is bounded by the span it reads. */
 #include "proto/syslog_reports.h"
@@ -136,6 +145,9 @@ enum who {
     WHO_PANOS,        /* CSV fields host and admin */
     WHO_CISCO_LOGIN,  /* "[user: {user}] [Source: {address}]" */
     WHO_OPENSSH,      /* "Accepted {method} for {user} from {address} port" */
+    WHO_OPENSSH_FAIL, /* "Failed {method} for [invalid user ]{user} from {address} port" */
+    WHO_JUNOS_LOGIN,  /* "for user '{user}' from host '{address}'" */
+    WHO_ASA_DENIED,   /* "Login denied from {address}/{port} to ... for user "{user}"" */
 };
 
 /* Cisco's "by" part: `console`, `vty2 (10.34.195.36)`, `admin on vty0 (10.1.1.5)`, NX-OS
@@ -199,6 +211,16 @@ static struct qw_log_span csv_field(struct qw_log_span text, unsigned idx)
     return span_until(s, ",");
 }
 
+/* OpenSSH's "{user} from {address} port ..." (what follows " for "). */
+static void who_openssh(struct qw_log_report *out, struct qw_log_span rest)
+{
+    struct qw_log_span u = span_until(rest, " ");
+    rest = span_rest(rest, u.n);
+    if (!span_starts(rest, " from ")) return; /* the user names nobody else's words */
+    set_user(out, u);
+    set_from(out, span_until(span_rest(rest, 6), " "));
+}
+
 static void find_who(enum who who, const struct qw_log_parts *m, bool xml_by,
                      struct qw_log_report *out)
 {
@@ -239,15 +261,24 @@ static void find_who(enum who who, const struct qw_log_parts *m, bool xml_by,
         set_user(out, span_until(span_after(t, "[user: "), "]"));
         set_from(out, span_until(span_after(t, "[Source: "), "]"));
         break;
-    case WHO_OPENSSH: {
-        struct qw_log_span rest = span_after(t, " for ");
-        struct qw_log_span u = span_until(rest, " ");
-        rest = span_rest(rest, u.n);
-        if (!span_starts(rest, " from ")) break; /* the user names nobody else's words */
-        set_user(out, u);
-        set_from(out, span_until(span_rest(rest, 6), " "));
+    case WHO_OPENSSH_FAIL:
+        /* "none" is how a client learns the methods: no password was tried */
+        if (span_starts(t, "Failed none ")) break;
+        t = span_after(t, " for ");
+        if (span_starts(t, "invalid user ")) t = span_rest(t, 13);
+        who_openssh(out, t);
         break;
-    }
+    case WHO_JUNOS_LOGIN:
+        set_user(out, span_until(span_after(t, "for user '"), "'"));
+        set_from(out, span_until(span_after(t, "from host '"), "'"));
+        break;
+    case WHO_ASA_DENIED:
+        set_from(out, span_until(span_after(t, "Login denied from "), "/ "));
+        set_user(out, span_until(span_after(t, " for user \""), "\""));
+        break;
+    case WHO_OPENSSH:
+        who_openssh(out, span_after(t, " for "));
+        break;
     }
 }
 
@@ -286,6 +317,15 @@ static const struct report_rule {
      BY_CISCO, QW_REPORT_LOGIN, WHO_CISCO_LOGIN, false},
     {"sshd", "Accepted ", "openssh Accepted", BY_APP, QW_REPORT_LOGIN, WHO_OPENSSH, false},
     {"0100032001", NULL, "fortios 0100032001", BY_LOGID, QW_REPORT_LOGIN, WHO_FORTI, false},
+    {"SEC_LOGIN", "LOGIN_FAILED", "cisco SEC_LOGIN-4-LOGIN_FAILED",
+     BY_CISCO, QW_REPORT_LOGIN_FAILED, WHO_CISCO_LOGIN, false},
+    {"sshd", "Failed ", "openssh Failed", BY_APP, QW_REPORT_LOGIN_FAILED, WHO_OPENSSH_FAIL, false},
+    {"0100032002", NULL, "fortios 0100032002",
+     BY_LOGID, QW_REPORT_LOGIN_FAILED, WHO_FORTI, false},
+    {"SSHD_LOGIN_FAILED", NULL, "junos SSHD_LOGIN_FAILED",
+     BY_MSGID, QW_REPORT_LOGIN_FAILED, WHO_JUNOS_LOGIN, false},
+    {"ASA", "605004", "cisco ASA-6-605004",
+     BY_CISCO, QW_REPORT_LOGIN_FAILED, WHO_ASA_DENIED, false},
 };
 
 /* A PAN-OS log line: field 1 is a date `YYYY/MM/DD`. */
@@ -342,8 +382,10 @@ bool qw_log_report_find(const struct qw_log_parts *m, struct qw_log_report *out)
         out->kind = (enum qw_device_report_kind)r->kind;
         out->message_id = r->message_id;
         if (!m->cisco_xml || r->xml_by) find_who((enum who)r->who, m, m->cisco_xml, out);
-        /* a login is only worth its user and address (the ledger joins on both) */
-        return r->kind != QW_REPORT_LOGIN || (out->user.p && out->has_from);
+        /* a login is only worth its user and address (the ledger joins on both), a failed one
+         * its address (failures are counted per source) */
+        if (r->kind == QW_REPORT_LOGIN) return out->user.p && out->has_from;
+        return r->kind != QW_REPORT_LOGIN_FAILED || out->has_from;
     }
     return false;
 }

@@ -1,11 +1,12 @@
 /* What a device reports about itself in its syslog messages: its configuration was changed,
- * it is restarting, or someone logged in to it. Used by src/proto/syslog.c, which hands each
+ * it is restarting, someone logged in to it, or someone failed to. Used by src/proto/syslog.c, which hands each
  * decoded message here and emits what is recognised (emit.h qw_emit_device_report).
  *
  * Recognised by the vendor's own message identifier, never by free wording, from a table in
  * syslog_reports.c (docs/events/syslog.md lists it): Cisco IOS, IOS-XE, NX-OS and ASA
  * mnemonics, Junos UI_COMMIT, FortiGate configuration and login log ids, PAN-OS CONFIG logs,
- * OpenSSH's "Accepted ... for USER from ADDRESS". */
+ * OpenSSH's "Accepted ... for USER from ADDRESS" and "Failed ...", Junos SSHD_LOGIN_FAILED,
+ * ASA 605004. */
 #ifndef QW_PROTO_SYSLOG_REPORTS_H
 #define QW_PROTO_SYSLOG_REPORTS_H
 

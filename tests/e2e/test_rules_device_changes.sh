@@ -188,6 +188,6 @@ PY
 # the syslog records carry what was recognised
 grep -c '"change":{"kind":"config","message_id":"cisco SYS-5-CONFIG_I","user":"jdoe","from":"10.20.0.77"}' \
     "$work/ev.json" | grep -qx 2 || fail "the syslog records do not carry the two reports"
-grep -c '"login":{"message_id":"cisco SEC_LOGIN-5-LOGIN_SUCCESS","user":"jdoe","from":"10.20.0.77"}' \
+grep -c '"login":{"failed":false,"message_id":"cisco SEC_LOGIN-5-LOGIN_SUCCESS","user":"jdoe","from":"10.20.0.77"}' \
     "$work/ev.json" | grep -qx 1 || fail "the syslog record does not carry the login"
 pass "net.config_changed (a router's CLI change with its user and address, a console change, a documented FortiGate change), net.device_restarted; none for a link up, a commit check, a failed PAN-OS change, the words without the message id; the ledger's users from a router's and a jump host's own login messages (also from the router's other address), none for another source's login, one logged two minutes late or by another device"

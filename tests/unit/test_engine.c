@@ -473,6 +473,54 @@ static void test_detector_caps_counted(void **state)
     free(rig_finish(&r));
 }
 
+/* cred.guessing's counters are bounded: with the table full, a failure after every counter's
+ * window has passed drops the stale ones and is counted; one while they are all fresh is
+ * refused and counted as refused. Five failures from one source inside the window raise the
+ * finding, the sixth counts again. */
+static void test_guess_counters_bounded(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, 0);
+    struct qw_flow f;
+    memset(&f, 0, sizeof f);
+    const uint8_t dev[4] = {10, 30, 0, 1};
+    qw_addr_from_v4(&f.key.b, dev);
+    f.client_is_a = true; /* the device is the server: failures read on the wire */
+    struct qw_addr from;
+    struct qw_device_report c = {.kind = QW_REPORT_LOGIN_FAILED, .server = true,
+                                 .message_id = "ftp 530", .from = &from};
+    for (uint32_t i = 0; i < QW_DETECT_MAX_GUESSERS; i++) {
+        const uint8_t v4[4] = {10, 20, (uint8_t)(i >> 8), (uint8_t)i};
+        qw_addr_from_v4(&from, v4);
+        f.key.a = from;
+        qw_detect_device_report(&r.e.detect, &f, NULL, &c, 10 * SEC);
+    }
+    assert_int_equal(r.e.detect.guesses.count, QW_DETECT_MAX_GUESSERS);
+    const uint8_t late[4] = {10, 21, 0, 1};
+    qw_addr_from_v4(&from, late);
+    f.key.a = from;
+    qw_detect_device_report(&r.e.detect, &f, NULL, &c, 11 * SEC);
+    struct qw_engine_limits lim;
+    qw_engine_limits(&r.e, &lim);
+    assert_int_equal(lim.detections_refused, 1); /* all fresh: refused */
+    uint64_t t = 10 * SEC + QW_DETECT_GUESS_WINDOW_NS + SEC;
+    for (int k = 0; k < 6; k++) qw_detect_device_report(&r.e.detect, &f, NULL, &c, t + k * SEC);
+    assert_int_equal(r.e.detect.guesses.count, 1); /* the stale ones were dropped */
+    qw_engine_limits(&r.e, &lim);
+    assert_int_equal(lim.detections_refused, 1);
+    assert_int_equal(r.e.detect.findings.count, 1);
+    uint32_t pos = 0;
+    const void *k;
+    void *v;
+    assert_true(qw_hmap_next(&r.e.detect.findings, &pos, &k, &v));
+    const struct qw_finding *x = v;
+    assert_int_equal(x->count, 2);
+    assert_string_equal(x->message, "5 failed logins to 10.30.0.1 from 10.21.0.1 within 4 s "
+                                    "(ftp 530)");
+    free(rig_finish(&r));
+}
+
 /* frag_cap reaches each capture source's decoder: with room for 2 datagrams, the first
  * fragments of 3 evict the oldest, counted in the engine's stats. */
 static void test_frag_cap_applied(void **state)
@@ -531,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_app_memcap_refuses_parser),
         cmocka_unit_test(test_asset_and_edge_caps),
         cmocka_unit_test(test_detector_caps_counted),
+        cmocka_unit_test(test_guess_counters_bounded),
         cmocka_unit_test(test_frag_cap_applied),
         cmocka_unit_test(test_eviction_at_cap),
         cmocka_unit_test(test_idle_timeout),

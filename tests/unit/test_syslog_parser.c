@@ -223,7 +223,9 @@ static void change_is(struct fx *f, size_t n, int kind, const char *id, const ch
     assert_false(c->server);
     char want[256];
     char head[64];
-    if (kind == QW_REPORT_LOGIN) snprintf(head, sizeof head, "\"login\":{");
+    if (kind == QW_REPORT_LOGIN) snprintf(head, sizeof head, "\"login\":{\"failed\":false,");
+    else if (kind == QW_REPORT_LOGIN_FAILED)
+        snprintf(head, sizeof head, "\"login\":{\"failed\":true,");
     else snprintf(head, sizeof head, "\"change\":{\"kind\":\"%s\",", qw_device_report_names[kind]);
     snprintf(want, sizeof want, "%s\"message_id\":\"%s\"%s%s%s%s%s%s}", head, id,
              user[0] ? ",\"user\":\"" : "", user, user[0] ? "\"" : "",
@@ -319,7 +321,7 @@ static void test_changes_other_vendors(void **ts)
              "user=\"admin\" ui=\"https(10.32.22.115)\"");
     change_is(f, 5, QW_REPORT_LOGIN, "fortios 0100032001", "admin", "10.32.22.115");
     /* near misses: another log id, a key that only ends in "logid", an unclosed quote */
-    dgram(f, "<189>date=2025-04-10 logid=\"0100032002\" logdesc=\"Admin login failed\" "
+    dgram(f, "<189>date=2025-04-10 logid=\"0100032003\" logdesc=\"Admin logout successful\" "
              "user=\"admin\" ui=\"https(10.32.22.115)\"");
     dgram(f, "<189>date=2025-04-10 xlogid=\"0100044547\" user=\"admin\"");
     dgram(f, "<189>date=2025-04-10 logid=\"0100044547");
@@ -356,20 +358,60 @@ static void test_logins(void **ts)
     dgram(f, "<86>1 2026-11-20T10:00:03Z hmi01 sshd 2212 - - Accepted password for operator "
              "from 2001:db8::21 port 40022 ssh2");
     change_is(f, 3, QW_REPORT_LOGIN, "openssh Accepted", "operator", "2001:db8::21");
-    /* near misses: failed logins, the words from another program, a login naming no address,
-     * Cisco's failure message */
-    dgram(f, "<86>Nov 20 10:00:04 jump01 sshd[2213]: Failed password for root from 10.50.8.21 "
-             "port 51240 ssh2");
+    /* near misses: the words from another program, a login naming no address */
     dgram(f, "<86>Nov 20 10:00:05 jump01 notsshd[1]: Accepted publickey for x from 10.1.1.1 port 1");
     dgram(f, "<86>Nov 20 10:00:06 jump01 sshd[2214]: Accepted publickey for x");
     dgram(f, "<86>Nov 20 10:00:06 jump01 sshd[2214]: Accepted publickey for x from host.example "
              "port 1");
-    dgram(f, "<188>52: %SEC_LOGIN-4-LOGIN_FAILED: Login failed [user: root] [Source: 10.20.0.66] "
-             "[localport: 22] [Reason: Login Authentication Failed] at 10:00:07 UTC");
     dgram(f, "<189>53: %SEC_LOGIN-5-LOGIN_SUCCESS: Login Success [user: jdoe] [localport: 22]");
     assert_int_equal(f->rec.ndevice_reports, 3);
-    assert_int_equal(f->rec.ntxns, 9);
-    JSON_LACKS(f, 8, "\"login\"");
+    assert_int_equal(f->rec.ntxns, 7);
+    JSON_LACKS(f, 6, "\"login\"");
+}
+
+static void test_failed_logins(void **ts)
+{
+    struct fx *f = *ts;
+    /* OpenSSH: a known user, an unknown one (the user is still the name tried), IPv6 */
+    dgram(f, "<86>Nov 20 10:00:04 jump01 sshd[2213]: Failed password for root from 10.50.8.21 "
+             "port 51240 ssh2");
+    change_is(f, 1, QW_REPORT_LOGIN_FAILED, "openssh Failed", "root", "10.50.8.21");
+    dgram(f, "<86>Nov 20 10:00:05 jump01 sshd[2213]: Failed password for invalid user admin from "
+             "10.50.8.21 port 51241 ssh2");
+    change_is(f, 2, QW_REPORT_LOGIN_FAILED, "openssh Failed", "admin", "10.50.8.21");
+    dgram(f, "<86>1 2026-11-20T10:00:06Z hmi01 sshd 2212 - - Failed keyboard-interactive/pam for "
+             "operator from 2001:db8::21 port 40022 ssh2");
+    change_is(f, 3, QW_REPORT_LOGIN_FAILED, "openssh Failed", "operator", "2001:db8::21");
+    /* Cisco IOS */
+    dgram(f, "<188>52: %SEC_LOGIN-4-LOGIN_FAILED: Login failed [user: root] [Source: 10.20.0.66] "
+             "[localport: 22] [Reason: Login Authentication Failed] at 10:00:07 UTC");
+    change_is(f, 4, QW_REPORT_LOGIN_FAILED, "cisco SEC_LOGIN-4-LOGIN_FAILED", "root",
+              "10.20.0.66");
+    /* FortiOS */
+    dgram(f, "<185>date=2026-11-20 time=10:00:08 logid=\"0100032002\" type=\"event\" "
+             "subtype=\"system\" level=\"alert\" user=\"admin\" ui=\"ssh(10.32.22.115)\" "
+             "action=\"login\" status=\"failed\" reason=\"passwd_invalid\"");
+    change_is(f, 5, QW_REPORT_LOGIN_FAILED, "fortios 0100032002", "admin", "10.32.22.115");
+    /* Junos, as the RFC 5424 MSGID and as the start of a BSD message's text */
+    dgram(f, "<37>1 2026-11-20T10:00:09Z mx1 sshd 4711 SSHD_LOGIN_FAILED - Login failed for user "
+             "'lab' from host '10.60.1.9'");
+    change_is(f, 6, QW_REPORT_LOGIN_FAILED, "junos SSHD_LOGIN_FAILED", "lab", "10.60.1.9");
+    dgram(f, "<37>Nov 20 10:00:10 mx1 sshd[4712]: SSHD_LOGIN_FAILED: Login failed for user "
+             "'root' from host '10.60.1.9'");
+    change_is(f, 7, QW_REPORT_LOGIN_FAILED, "junos SSHD_LOGIN_FAILED", "root", "10.60.1.9");
+    /* ASA */
+    dgram(f, "<166>Jan 05 2024 10:00:11 fw01 : %ASA-6-605004: Login denied from 10.20.0.9/51515 "
+             "to inside:10.20.0.1/ssh for user \"enable_15\"");
+    change_is(f, 8, QW_REPORT_LOGIN_FAILED, "cisco ASA-6-605004", "enable_15", "10.20.0.9");
+    /* near misses: OpenSSH's "none" probe, a failure naming no address, another program's
+     * words, Cisco's success, a FortiOS failure from the console */
+    dgram(f, "<86>Nov 20 10:00:12 jump01 sshd[2215]: Failed none for invalid user x from "
+             "10.50.8.21 port 51250 ssh2");
+    dgram(f, "<188>54: %SEC_LOGIN-4-LOGIN_FAILED: Login failed [user: root] [localport: 22]");
+    dgram(f, "<86>Nov 20 10:00:13 jump01 nginx[1]: Failed password for root from 10.1.1.1 port 1");
+    dgram(f, "<185>logid=\"0100032002\" user=\"admin\" ui=\"console\" status=\"failed\"");
+    assert_int_equal(f->rec.ndevice_reports, 8);
+    assert_int_equal(f->rec.ntxns, 12);
 }
 
 /* Every recognised message cut at every length: never read past the end, and a report is
@@ -387,6 +429,9 @@ static void test_changes_cut_every_length(void **ts)
         "<165>%ASA-5-111010: User 'ops', running 'CLI' from IP 10.20.0.9, executed 'x'",
         "<189>%SEC_LOGIN-5-LOGIN_SUCCESS: Login Success [user: jdoe] [Source: 10.20.0.77]",
         "<86>Nov 20 10:00:02 jump01 sshd[2211]: Accepted publickey for v from 10.50.8.21 port",
+        "<86>Nov 20 10:00:02 jump01 sshd[2211]: Failed password for invalid user v from 10.5.8.2 ",
+        "<37>1 2026-11-20T10:00:09Z mx1 sshd 1 SSHD_LOGIN_FAILED - for user 'l' from host '10.6.1.9'",
+        "<166>%ASA-6-605004: Login denied from 10.20.0.9/5 to inside:10.20.0.1/ssh for user \"e\"",
     };
     for (size_t k = 0; k < sizeof msgs / sizeof msgs[0]; k++) {
         size_t n = strlen(msgs[k]);
@@ -703,6 +748,7 @@ int main(void)
         FX_TEST(test_changes_cisco),
         FX_TEST(test_changes_other_vendors),
         FX_TEST(test_logins),
+        FX_TEST(test_failed_logins),
         FX_TEST(test_changes_cut_every_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
