@@ -48,10 +48,12 @@ static void check(void)
     }
     if (rec.ndevice_reports) {
         const struct qw_rec_device_report *c = &rec.device_report;
-        if (!rec.ntxns || !c->message_id[0] || c->kind < 0 || c->kind > 2 ||
-            strlen(c->user) > 64)
+        if (!rec.ntxns || !c->message_id[0] || c->kind < QW_REPORT_CONFIG ||
+            c->kind > QW_REPORT_LOGIN_FAILED || strlen(c->user) > 64)
             abort();
-        if (c->kind == 2 && (!c->user[0] || !c->from[0])) abort(); /* a login names both */
+        /* a login names both, a failed one its source */
+        if (c->kind == QW_REPORT_LOGIN && (!c->user[0] || !c->from[0])) abort();
+        if (c->kind == QW_REPORT_LOGIN_FAILED && !c->from[0]) abort();
     }
 }
 
