@@ -185,6 +185,19 @@ want = [("10.20.0.66", "10.30.0.1", None, None),
         ("10.20.0.81", "10.30.0.2", None, None)]
 assert got == want, got
 PY
+# the inventory places the router whose MAC answers for 10.20.0.1 (scada) and 10.30.0.1 (the
+# declared crane-rtr1) as the declared asset, as its findings about 10.30.0.1 are, though
+# 10.20.0.1 sorts first
+"$qw" inventory --db "$work/s.db" --site "$work/site.yaml" --format json >"$work/inv.json" ||
+    fail "inventory --site"
+python3 - "$work/inv.json" <<'PY' || fail "the inventory places the two-address router wrongly"
+import json, sys
+inv = {a["id"]: a for a in json.load(open(sys.argv[1]))}
+r = inv["mac:02:00:00:30:00:01"]
+assert [i["ip"] for i in r["ips"]] == ["10.20.0.1", "10.30.0.1"], r["ips"]
+assert (r.get("declared_name"), r["zone"], r["owner"], r["owner_rule"]) == \
+    ("crane-rtr1", "cranes", "vendor", "zone"), r
+PY
 # the syslog records carry what was recognised
 grep -c '"change":{"kind":"config","message_id":"cisco SYS-5-CONFIG_I","user":"jdoe","from":"10.20.0.77"}' \
     "$work/ev.json" | grep -qx 2 || fail "the syslog records do not carry the two reports"
