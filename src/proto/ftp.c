@@ -25,7 +25,8 @@
  * USER (the server refuses the user itself, s.5.4) is the device refusing a login; it is
  * reported once per attempt (qw_emit_device_report, "ftp 530") with the user of that USER, so
  * the detector can count guesses. A 530 to any other command (LIST before logging in) is not an
- * attempt, and neither is a 421 or a closed connection.
+ * attempt, and neither is a 421, a closed connection, or a refused anonymous login (RFC 1635:
+ * no secret was offered).
  *
  * Detection: a greeting that names FTP, or a reply code only FTP uses (331, 227, 150...), from
  * the server; or a verb only FTP uses from the client. USER, PASS, QUIT, RETR, LIST... are
@@ -420,6 +421,22 @@ static void ftp_pop(struct ftp_state *st)
 
 #define FTP_NOT_LOGGED_IN 530 /* [FTP] s.4.2.2 */
 
+/* Anonymous FTP users (RFC 1635 s.2): their "password" is an e-mail address, not a secret, so a
+ * server refusing them turns away a guest, not a guessed credential. */
+static const char *const ftp_anonymous_users[] = {"anonymous", "ftp"};
+
+static bool ftp_is_anonymous(const char *u, size_t n)
+{
+    for (size_t i = 0; i < sizeof ftp_anonymous_users / sizeof ftp_anonymous_users[0]; i++) {
+        const char *a = ftp_anonymous_users[i];
+        if (strlen(a) != n) continue;
+        size_t k = 0;
+        while (k < n && ftp_toupper((uint8_t)u[k]) == ftp_toupper((uint8_t)a[k])) k++;
+        if (k == n) return true;
+    }
+    return false;
+}
+
 /* The flow's client: the engine's flow, or the packet being parsed (unit tests, no flow). */
 static const struct qw_addr *ftp_client_addr(const struct qw_pctx *ctx, enum qw_dir dir)
 {
@@ -435,6 +452,7 @@ static void ftp_check_refused(struct qw_pctx *ctx, struct ftp_slot *q,
 {
     if (!q || r->code != FTP_NOT_LOGGED_IN) return;
     if (!(ftp_cmds[q->cmd].flags & (FTP_F_USER | FTP_F_PASS))) return;
+    if (ftp_is_anonymous(q->user, q->user_len)) return;
     q->login_refused = true;
     struct qw_device_report rep = {
         .kind = QW_REPORT_LOGIN_FAILED,

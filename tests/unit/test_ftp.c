@@ -285,6 +285,16 @@ static void test_no_refusal_no_report(void **ts)
     feed_str(f, C2S, "USER operator\r\n");
     feed_str(f, S2C, "331 Password required.\r\n");
     feed_str(f, C2S, "PASS y\r\n");
+    /* Anonymous FTP (RFC 1635) turned away: a guest, not a guessed password. */
+    feed_str(f, S2C, "421 Bye.\r\n");
+    feed_str(f, C2S, "USER Anonymous\r\n");
+    feed_str(f, S2C, "331 Send e-mail as password.\r\n");
+    feed_str(f, C2S, "PASS me@example.com\r\n");
+    feed_str(f, S2C, "530 Login incorrect.\r\n");
+    feed_str(f, C2S, "USER ftp\r\n");
+    feed_str(f, S2C, "530 Anonymous access denied.\r\n");
+    feed_str(f, C2S, "USER operator\r\nPASS z\r\n");
+    feed_str(f, S2C, "331 Password required.\r\n"); /* PASS z is never answered */
     flow_end(f);
     assert_int_equal(f->rec.ndevice_reports, 0);
 }
