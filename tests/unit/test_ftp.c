@@ -230,7 +230,8 @@ static void test_pass_refused(void **ts)
     feed_str(f, S2C, "530 Login incorrect.\r\n");
     assert_int_equal(f->rec.ndevice_reports, 1);
     assert_login_failed(f, "operator", "10.0.0.9");
-    JSON_HAS(f, 1, "\"response\":{\"code\":530,\"text\":\"Login incorrect.\",\"login_failed\":true}");
+    JSON_HAS(f, 1, "\"response\":{\"code\":530,\"text\":\"Login incorrect.\","
+                   "\"login_failed\":true}");
     /* A second attempt on the same connection is a second failure. */
     feed_str(f, C2S, "USER admin\r\n");
     feed_str(f, S2C, "331 Password required for admin.\r\n");

@@ -304,12 +304,16 @@ static void test_refused_logins(void **ts)
     JSON_LACKS(f, 2, "login_failed");
     /* Both headers: the user refused is the device's, not the proxy's. */
     fx_reset(f);
-    exchange(f, "Authorization: Basic YWRtaW46MTIzNA==\r\nProxy-Authorization: Basic cm9vdDpyb290\r\n",
+    exchange(f,
+             "Authorization: Basic YWRtaW46MTIzNA==\r\n"
+             "Proxy-Authorization: Basic cm9vdDpyb290\r\n",
              "401 Unauthorized");
     assert_int_equal(f->rec.ndevice_reports, 1);
     assert_string_equal(f->rec.device_report.user, ""); /* the user field holds the proxy's */
     fx_reset(f);
-    exchange(f, "Proxy-Authorization: Basic cm9vdDpyb290\r\nAuthorization: Basic YWRtaW46MTIzNA==\r\n",
+    exchange(f,
+             "Proxy-Authorization: Basic cm9vdDpyb290\r\n"
+             "Authorization: Basic YWRtaW46MTIzNA==\r\n",
              "401 Unauthorized");
     assert_string_equal(f->rec.device_report.user, "admin");
 }
