@@ -21,6 +21,13 @@
  * was sent, and an anomaly ftp.cleartext_credentials names the user it was sent for. After
  * AUTH is accepted (234) the connection is TLS: its bytes are counted only.
  *
+ * Failed logins: a 530 "Not logged in" ([FTP] s.4.2.2) that answers PASS (the credentials) or
+ * USER (the server refuses the user itself, s.5.4) is the device refusing a login; it is
+ * reported once per attempt (qw_emit_device_report, "ftp 530") with the user of that USER, so
+ * the detector can count guesses. A 530 to any other command (LIST before logging in) is not an
+ * attempt, and neither is a 421, a closed connection, or a refused anonymous login (RFC 1635:
+ * no secret was offered).
+ *
  * Detection: a greeting that names FTP, or a reply code only FTP uses (331, 227, 150...), from
  * the server; or a verb only FTP uses from the client. USER, PASS, QUIT, RETR, LIST... are
  * shared with POP3 and a bare "220" with SMTP, so those alone wait for more (NEED_MORE). The
@@ -33,7 +40,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "decode/packet.h"
 #include "engine/emit.h"
+#include "engine/pctx.h"
+#include "flow/flow.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
 #include "util/json.h"
@@ -147,6 +157,9 @@ struct ftp_reply {
 
 struct ftp_slot {
     uint8_t cmd;          /* index in ftp_cmds */
+    bool login_refused;   /* a USER or PASS answered by 530 (shown in the record) */
+    uint8_t user_len;     /* USER, PASS: the user the login is for (pipelined logins) */
+    char user[64];
     uint8_t arg_len;
     bool arg_present, arg_cut;
     uint8_t nprelim;
@@ -351,6 +364,7 @@ static void ftp_write_json(struct qw_json *j, const void *arg)
         qw_json_obj_begin(j, "response");
         qw_json_u64(j, "code", r->code);
         qw_json_strn(j, "text", r->text, r->text_len);
+        if (q && q->login_refused) qw_json_bool(j, "login_failed", true);
         if (r->lines > 1) qw_json_u64(j, "lines", r->lines);
         /* 227 (h1,h2,h3,h4,p1,p2) and 229 (|||port|): the passive data port. */
         const char *t = r->text;
@@ -403,9 +417,58 @@ static void ftp_pop(struct ftp_state *st)
     st->count--;
 }
 
+/* ---- Failed logins ------------------------------------------------------------------------- */
+
+#define FTP_NOT_LOGGED_IN 530 /* [FTP] s.4.2.2 */
+
+/* Anonymous FTP users (RFC 1635 s.2): their "password" is an e-mail address, not a secret, so a
+ * server refusing them turns away a guest, not a guessed credential. */
+static const char *const ftp_anonymous_users[] = {"anonymous", "ftp"};
+
+static bool ftp_is_anonymous(const char *u, size_t n)
+{
+    for (size_t i = 0; i < sizeof ftp_anonymous_users / sizeof ftp_anonymous_users[0]; i++) {
+        const char *a = ftp_anonymous_users[i];
+        if (strlen(a) != n) continue;
+        size_t k = 0;
+        while (k < n && ftp_toupper((uint8_t)u[k]) == ftp_toupper((uint8_t)a[k])) k++;
+        if (k == n) return true;
+    }
+    return false;
+}
+
+/* The flow's client: the engine's flow, or the packet being parsed (unit tests, no flow). */
+static const struct qw_addr *ftp_client_addr(const struct qw_pctx *ctx, enum qw_dir dir)
+{
+    if (ctx->flow) return qw_flow_cli_ip(ctx->flow);
+    const struct qw_packet *p = qw_pctx_packet(ctx);
+    if (!p || (p->l3 != QW_L3_IPV4 && p->l3 != QW_L3_IPV6)) return NULL;
+    return dir == QW_DIR_TO_CLIENT ? &p->dst_ip : &p->src_ip;
+}
+
+/* A USER or PASS refused with 530: one failed attempt, named by the USER it was for. */
+static void ftp_check_refused(struct qw_pctx *ctx, struct ftp_slot *q,
+                              const struct ftp_reply *r, enum qw_dir dir)
+{
+    if (!q || r->code != FTP_NOT_LOGGED_IN) return;
+    if (!(ftp_cmds[q->cmd].flags & (FTP_F_USER | FTP_F_PASS))) return;
+    if (ftp_is_anonymous(q->user, q->user_len)) return;
+    q->login_refused = true;
+    struct qw_device_report rep = {
+        .kind = QW_REPORT_LOGIN_FAILED,
+        .server = true,
+        .message_id = "ftp 530",
+        .user = q->user_len ? q->user : NULL,
+        .user_len = q->user_len,
+        .from = ftp_client_addr(ctx, dir),
+    };
+    qw_emit_device_report(ctx, &rep);
+}
+
 /* ---- Replies ------------------------------------------------------------------------------- */
 
-static void ftp_on_reply(struct qw_pctx *ctx, struct ftp_state *st, const struct ftp_reply *r)
+static void ftp_on_reply(struct qw_pctx *ctx, struct ftp_state *st, const struct ftp_reply *r,
+                         enum qw_dir dir)
 {
     /* The greeting ([FTP] s.5.4): 120 (then 220), 220, or 421 before any command. */
     if (!st->greeting_done && (r->code == 220 || r->code == 120 ||
@@ -435,6 +498,7 @@ static void ftp_on_reply(struct qw_pctx *ctx, struct ftp_state *st, const struct
     }
     if (q && (ftp_cmds[q->cmd].flags & FTP_F_AUTH) && r->code == 234) st->encrypted = true;
     if (q && (ftp_cmds[q->cmd].flags & FTP_F_AUTH)) st->auth_pending = false;
+    ftp_check_refused(ctx, q, r, dir);
     ftp_emit(ctx, st, q, r);
     if (q) ftp_pop(st);
 }
@@ -450,7 +514,7 @@ static void ftp_server_line(struct qw_pctx *ctx, struct ftp_state *st, const uin
         /* The last line repeats the code followed by SP ([FTP] s.4.2). */
         if (code == r->code && (n == 3 || l[3] == ' ')) {
             st->in_multi = false;
-            ftp_on_reply(ctx, st, r);
+            ftp_on_reply(ctx, st, r, QW_DIR_TO_CLIENT);
         }
         return;
     }
@@ -470,7 +534,7 @@ static void ftp_server_line(struct qw_pctx *ctx, struct ftp_state *st, const uin
         st->in_multi = true;
         return;
     }
-    ftp_on_reply(ctx, st, r);
+    ftp_on_reply(ctx, st, r, QW_DIR_TO_CLIENT);
 }
 
 /* ---- Commands ------------------------------------------------------------------------------ */
@@ -519,6 +583,10 @@ static void ftp_client_line(struct qw_pctx *ctx, struct ftp_state *st, const uin
         memcpy(st->user, arg, k);
         st->user_len = (uint8_t)k;
     }
+    if (c->flags & (FTP_F_USER | FTP_F_PASS)) {
+        memcpy(q->user, st->user, st->user_len);
+        q->user_len = st->user_len;
+    }
     if (c->flags & FTP_F_AUTH) st->auth_pending = true;
     if (c->flags & FTP_F_PASS) {
         char d[80];
@@ -528,7 +596,8 @@ static void ftp_client_line(struct qw_pctx *ctx, struct ftp_state *st, const uin
     /* Replies that arrived before this first command (see the banner comment) answer it. */
     if (!st->client_started) {
         st->client_started = true;
-        for (unsigned i = 0; i < st->nheld; i++) ftp_on_reply(ctx, st, &st->held[i]);
+        for (unsigned i = 0; i < st->nheld; i++)
+            ftp_on_reply(ctx, st, &st->held[i], QW_DIR_TO_SERVER);
         st->nheld = 0;
     }
 }

@@ -35,13 +35,22 @@
  *
  * Which side is which is read from the start lines, not assumed from the direction. Credentials:
  * for Basic authentication only the user name is decoded (the decoder stops at the colon); the
- * password is never decoded, copied or logged. */
+ * password is never decoded, copied or logged.
+ *
+ * Failed logins: a 401 answering a request that offered Basic credentials in Authorization
+ * ([SEM] s.15.5.2: "the authorization has been refused for those credentials") is the device
+ * refusing a login, reported once (qw_emit_device_report, "http 401") with the Basic user. A
+ * 401 to a request without credentials is the normal challenge, and a 407 is about a proxy, not
+ * the device: neither is reported. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "decode/packet.h"
 #include "engine/emit.h"
+#include "engine/pctx.h"
+#include "flow/flow.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
 #include "util/json.h"
@@ -169,6 +178,8 @@ struct http_req {
     bool oversized, malformed;
     bool has_clen, chunked, expect_continue;
     bool auth, proxy_auth, basic;
+    bool origin_basic;        /* Authorization (not Proxy-) carried Basic credentials */
+    bool user_from_proxy;     /* `user` was last decoded from Proxy-Authorization */
     uint64_t clen;
     uint8_t ninterim;
     uint16_t interim[HTTP_INTERIM_MAX];
@@ -192,6 +203,7 @@ struct http_rsp {
     uint8_t minor;
     bool oversized, malformed;
     bool has_clen, chunked, no_body;
+    bool login_failed;        /* a 401 refusing Basic credentials (see the banner) */
     uint64_t clen;
     struct http_text reason_t, server_t, ctype_t, realm_t, scheme_t, coding_t, title_t;
     char reason[HTTP_REASON_KEEP];
@@ -433,6 +445,7 @@ static void json_response(struct qw_json *j, const struct http_rsp *r)
     json_text(j, "www_authenticate", NULL, r->scheme, &r->scheme_t);
     json_text(j, "realm", NULL, r->realm, &r->realm_t);
     json_text(j, "title", "title_cut", r->title, &r->title_t);
+    if (r->login_failed) qw_json_bool(j, "login_failed", true);
     if (r->oversized) qw_json_bool(j, "headers_oversized", true);
     if (r->malformed) qw_json_bool(j, "malformed", true);
     qw_json_obj_end(j);
@@ -767,6 +780,8 @@ static void request_field(void *rec, const uint8_t *name, size_t nlen, const uin
         keep(r->scheme, sizeof r->scheme, &r->scheme_t, v, k);
         if (ieq(v, k, "basic")) {
             r->basic = true;
+            if (!proxy) r->origin_basic = true;
+            r->user_from_proxy = proxy;
             const uint8_t *cred = v + k;
             size_t cl = vlen - k;
             trim(&cred, &cl);
@@ -998,6 +1013,40 @@ static void on_request(struct qw_pctx *ctx, struct http_state *st, unsigned d, c
     start_body(ctx, st, d, &hc, false);
 }
 
+/* ---- Failed logins ------------------------------------------------------------------------- */
+
+#define HTTP_UNAUTHORIZED 401 /* [SEM] s.15.5.2; 407 is the proxy's and left out */
+
+/* The end that sent the request this response answers: the flow's other end than the one the
+ * response came from (sides are read from start lines), or the response packet's destination
+ * when there is no flow (unit tests). */
+static const struct qw_addr *http_requester(const struct qw_pctx *ctx, bool from_server_end)
+{
+    if (ctx->flow)
+        return from_server_end ? qw_flow_cli_ip(ctx->flow) : qw_flow_srv_ip(ctx->flow);
+    const struct qw_packet *p = qw_pctx_packet(ctx);
+    if (!p || (p->l3 != QW_L3_IPV4 && p->l3 != QW_L3_IPV6)) return NULL;
+    return &p->dst_ip;
+}
+
+/* A 401 to a request that offered Basic credentials: one refused login, named by its user. */
+static void check_refused(struct qw_pctx *ctx, struct http_rsp *r, const struct http_req *req)
+{
+    if (!req || !req->origin_basic || r->status != HTTP_UNAUTHORIZED) return;
+    r->login_failed = true;
+    /* A later Proxy-Authorization Basic overwrote the user: name nobody rather than it. */
+    bool named = req->user_t.len && !req->user_from_proxy;
+    struct qw_device_report rep = {
+        .kind = QW_REPORT_LOGIN_FAILED,
+        .server = r->from_server_end,
+        .message_id = "http 401",
+        .user = named ? req->user : NULL,
+        .user_len = named ? req->user_t.len : 0,
+        .from = http_requester(ctx, r->from_server_end),
+    };
+    qw_emit_device_report(ctx, &rep);
+}
+
 /* A response head of `n` bytes without the empty line. */
 static void on_response(struct qw_pctx *ctx, struct http_state *st, unsigned d, const uint8_t *p,
                         size_t n, bool oversized)
@@ -1039,6 +1088,7 @@ static void on_response(struct qw_pctx *ctx, struct http_state *st, unsigned d, 
         return;
     }
     r->active = true;
+    check_refused(ctx, r, req);
     bool connect_ok = req && req->method_code == HTTP_M_CONNECT && r->status / 100 == 2;
     if (r->status == 101 || connect_ok) {
         finish_response(ctx, st);

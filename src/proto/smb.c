@@ -43,7 +43,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "decode/packet.h"
 #include "engine/emit.h"
+#include "engine/pctx.h"
+#include "flow/flow.h"
 #include "proto/ntlmssp.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
@@ -207,6 +210,16 @@ static const struct smb_status smb_statuses[] = {
     {0xC0000234, "STATUS_ACCOUNT_LOCKED_OUT"},
     {0xC0000257, "STATUS_PATH_NOT_COVERED"},
     {0xC000035C, "STATUS_NETWORK_SESSION_EXPIRED"},
+};
+
+/* SESSION_SETUP answers that refuse the credentials offered ([ERREF] s.2.3.1): each is one
+ * failed login. MORE_PROCESSING_REQUIRED (the NTLM challenge leg) and the account's other
+ * restrictions (disabled, expired, logon hours), which a correct password also gets, are not. */
+static const uint32_t smb_logon_refusals[] = {
+    0xC000006D, /* STATUS_LOGON_FAILURE */
+    0xC000006A, /* STATUS_WRONG_PASSWORD */
+    0xC0000064, /* STATUS_NO_SUCH_USER */
+    0xC0000234, /* STATUS_ACCOUNT_LOCKED_OUT */
 };
 
 static const char *smb_status_name(uint32_t s)
@@ -709,9 +722,54 @@ static struct smb_req *smb_match(struct smb_state *st, const struct smb_rsp *p)
     return r;
 }
 
+/* ---- Failed logins ------------------------------------------------------------------------- */
+
+static bool smb_is_session_setup(uint8_t version, uint16_t cmd)
+{
+    return (version == 2 && cmd == 0x01) || (version == 1 && cmd == 0x73);
+}
+
+static bool smb_is_logon_refusal(uint32_t status)
+{
+    for (size_t i = 0; i < sizeof smb_logon_refusals / sizeof smb_logon_refusals[0]; i++)
+        if (smb_logon_refusals[i] == status) return true;
+    return false;
+}
+
+/* The flow's client: the engine's flow, or the server's packet being parsed (unit tests). */
+static const struct qw_addr *smb_client_addr(const struct qw_pctx *ctx)
+{
+    if (ctx->flow) return qw_flow_cli_ip(ctx->flow);
+    const struct qw_packet *p = qw_pctx_packet(ctx);
+    if (!p || (p->l3 != QW_L3_IPV4 && p->l3 != QW_L3_IPV6)) return NULL;
+    return &p->dst_ip; /* responses come from the server */
+}
+
+/* A SESSION_SETUP refused for its credentials: one failed login, named by the NTLM
+ * AUTHENTICATE's user (or SMB1's account name) of the request it answers. An anonymous
+ * AUTHENTICATE (no user, no response) offered no credentials and is not a guess. */
+static void smb_check_refused(struct qw_pctx *ctx, const struct smb_req *r,
+                              const struct smb_rsp *p)
+{
+    if (!smb_is_session_setup(p->version, p->cmd) || !smb_is_logon_refusal(p->status)) return;
+    bool ntlm = r && r->ntlm_type == QW_NTLM_AUTHENTICATE;
+    if (ntlm && r->t1 == 0 && r->nt_len == 0) return;
+    bool named = r && r->t1 && (ntlm || (r->fields & SF_ACCOUNT));
+    struct qw_device_report rep = {
+        .kind = QW_REPORT_LOGIN_FAILED,
+        .server = true,
+        .message_id = "smb logon failure",
+        .user = named ? r->text : NULL,
+        .user_len = named ? r->t1 : 0,
+        .from = smb_client_addr(ctx),
+    };
+    qw_emit_device_report(ctx, &rep);
+}
+
 static void smb_on_response(struct qw_pctx *ctx, struct smb_state *st, const struct smb_rsp *p)
 {
     struct smb_req *r = smb_match(st, p);
+    smb_check_refused(ctx, r, p);
     smb_emit(ctx, st, r, p);
     if (r) r->used = false;
 }

@@ -23,7 +23,8 @@
  * prompt is bound to a client line when the line's first character is typed, because in
  * character mode the server echoes each character into its current line. Lines typed after the
  * password are counted as commands; a new login prompt or a "login incorrect" style message
- * after a password counts a failed login.
+ * after a password counts a failed login, and is reported as one (qw_emit_device_report,
+ * "telnet login failed", with the login typed): the detector counts guesses per source.
  *
  * The first non-empty server line before the first prompt is the banner (devices name
  * themselves there): identity fact `telnet_banner` about the server. One transaction per
@@ -34,7 +35,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "decode/packet.h"
 #include "engine/emit.h"
+#include "engine/pctx.h"
+#include "flow/flow.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
 #include "util/json.h"
@@ -208,12 +212,39 @@ static void tn_set_banner(struct qw_pctx *ctx, struct tn_state *st, const char *
     qw_emit_identity(ctx, true, "telnet_banner", st->banner, n);
 }
 
-static void tn_check_failure(struct tn_state *st, const char *s, size_t n)
+/* The flow's client: the engine's flow, or the server's packet being parsed (unit tests). */
+static const struct qw_addr *tn_client_addr(const struct qw_pctx *ctx)
+{
+    if (ctx->flow) return qw_flow_cli_ip(ctx->flow);
+    const struct qw_packet *p = qw_pctx_packet(ctx);
+    if (!p || (p->l3 != QW_L3_IPV4 && p->l3 != QW_L3_IPV6)) return NULL;
+    return &p->dst_ip; /* failures are read from the server's text */
+}
+
+/* The server refused the password just typed: count it, and report it as a refused login
+ * named by the login typed (or the one the client's environment gave). */
+static void tn_login_failed(struct qw_pctx *ctx, struct tn_state *st)
+{
+    st->failed_logins++;
+    const char *u = st->user_len ? st->user : st->env_user;
+    size_t ul = st->user_len ? st->user_len : st->env_user_len;
+    struct qw_device_report r = {
+        .kind = QW_REPORT_LOGIN_FAILED,
+        .server = true,
+        .message_id = "telnet login failed",
+        .user = ul ? u : NULL,
+        .user_len = ul,
+        .from = tn_client_addr(ctx),
+    };
+    qw_emit_device_report(ctx, &r);
+}
+
+static void tn_check_failure(struct qw_pctx *ctx, struct tn_state *st, const char *s, size_t n)
 {
     if (st->stage != TN_S_PASS) return;
     for (size_t i = 0; i < sizeof tn_fail_words / sizeof tn_fail_words[0]; i++) {
         if (tn_contains(s, n, tn_fail_words[i])) {
-            st->failed_logins++;
+            tn_login_failed(ctx, st);
             st->stage = TN_S_PRE;
             return;
         }
@@ -230,7 +261,7 @@ static bool tn_shell_prompt(const char *s, size_t n)
 }
 
 /* The server's current line changed: look for a prompt at its end. */
-static void tn_server_prompt(struct tn_state *st)
+static void tn_server_prompt(struct qw_pctx *ctx, struct tn_state *st)
 {
     if (!st->sline_dirty) return;
     st->sline_dirty = false;
@@ -246,7 +277,7 @@ static void tn_server_prompt(struct tn_state *st)
     if (p == TN_P_LOGIN) {
         st->login_prompts++;
         /* A login prompt after a password: that login failed. */
-        if (st->stage == TN_S_PASS) st->failed_logins++;
+        if (st->stage == TN_S_PASS) tn_login_failed(ctx, st);
         if (st->stage != TN_S_SESSION) st->stage = TN_S_PRE;
     } else {
         st->password_prompts++;
@@ -262,7 +293,7 @@ static void tn_server_text(struct qw_pctx *ctx, struct tn_state *st, uint8_t c)
         size_t a;
         size_t n = tn_trim(st->sline, st->sline_len, &a);
         if (n && !st->banner_done) tn_set_banner(ctx, st, st->sline + a, n);
-        tn_check_failure(st, st->sline, st->sline_len);
+        tn_check_failure(ctx, st, st->sline, st->sline_len);
         st->sline_len = 0;
         st->prompt = TN_P_NONE;
         return;
@@ -516,7 +547,7 @@ static size_t tn_parse(struct qw_pctx *ctx, void *state, enum qw_dir dir, const 
         }
         if (!again) i++;
     }
-    if (dir == QW_DIR_TO_CLIENT) tn_server_prompt(st);
+    if (dir == QW_DIR_TO_CLIENT) tn_server_prompt(ctx, st);
     return len;
 }
 

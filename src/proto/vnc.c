@@ -30,14 +30,21 @@
  *
  * One transaction per connection, emitted when the flow ends. Identity about the server:
  * `rfb_version` (its version string) and `vnc_desktop` (the ServerInit name). Anomaly
- * vnc.no_authentication when the server offers or selects security type None. */
+ * vnc.no_authentication when the server offers or selects security type None.
+ *
+ * A SecurityResult "failed" after a security type that asked for a secret (VNC Authentication,
+ * Apple's) is the server refusing a login: reported once (qw_emit_device_report, "rfb
+ * SecurityResult failed"; RFB carries no user name) so the detector can count guesses. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "decode/packet.h"
 #include "engine/emit.h"
+#include "engine/pctx.h"
+#include "flow/flow.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
 #include "util/json.h"
@@ -171,6 +178,38 @@ static void vnc_on_selected(struct qw_pctx *ctx, struct vnc_state *st, uint8_t t
     }
 }
 
+/* ---- Failed logins ([RFB] s.7.1.3) --------------------------------------------------------- */
+
+#define VNC_RESULT_FAILED 1u
+
+/* Whether a security type checks a secret the client gives: every type but None (and the
+ * "invalid" 0, which is no type). Only such a refusal is a failed login. */
+static bool vnc_sec_asks_secret(uint8_t type)
+{
+    return type != VNC_SEC_NONE && type != VNC_SEC_INVALID;
+}
+
+/* The flow's client: the engine's flow, or the server's packet being parsed (unit tests). */
+static const struct qw_addr *vnc_client_addr(const struct qw_pctx *ctx)
+{
+    if (ctx->flow) return qw_flow_cli_ip(ctx->flow);
+    const struct qw_packet *p = qw_pctx_packet(ctx);
+    if (!p || (p->l3 != QW_L3_IPV4 && p->l3 != QW_L3_IPV6)) return NULL;
+    return &p->dst_ip; /* the SecurityResult comes from the server */
+}
+
+static void vnc_check_refused(struct qw_pctx *ctx, const struct vnc_state *st)
+{
+    if (st->result != VNC_RESULT_FAILED || !vnc_sec_asks_secret(st->selected)) return;
+    struct qw_device_report r = {
+        .kind = QW_REPORT_LOGIN_FAILED,
+        .server = true,
+        .message_id = "rfb SecurityResult failed",
+        .from = vnc_client_addr(ctx),
+    };
+    qw_emit_device_report(ctx, &r);
+}
+
 /* ---- Server to client ---------------------------------------------------------------------- */
 
 /* Read one server field; returns bytes used, 0 when more bytes are needed. */
@@ -271,6 +310,7 @@ static size_t vnc_server_step(struct qw_pctx *ctx, struct vnc_state *st, const u
         if (c.err) return 0;
         st->result_seen = true;
         st->result = r;
+        vnc_check_refused(ctx, st);
         if (r != 0) {
             /* 3.8 sends a reason ([RFB] s.7.1.3); earlier versions close. */
             st->srv = st->minor >= 8 ? VS_RESULT_REASON : VS_COUNT;

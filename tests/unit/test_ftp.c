@@ -207,6 +207,99 @@ static void test_gap_resyncs_on_lines(void **ts)
     JSON_HAS(f, 0, "\"code\":250,\"text\":\"CWD ok\"");
 }
 
+/* ---- Failed logins ([FTP] s.4.2.2 530, s.5.4) ---------------------------------------------- */
+
+static void assert_login_failed(const struct fx *f, const char *user, const char *from)
+{
+    const struct qw_rec_device_report *r = &f->rec.device_report;
+    assert_int_equal(r->kind, QW_REPORT_LOGIN_FAILED);
+    assert_true(r->server);
+    assert_string_equal(r->message_id, "ftp 530");
+    assert_string_equal(r->user, user);
+    assert_string_equal(r->from, from);
+}
+
+static void test_pass_refused(void **ts)
+{
+    struct fx *f = *ts;
+    fx_packet(f, "192.168.1.10", "10.0.0.9"); /* the server's answers go to the client */
+    feed_str(f, S2C, greeting);
+    feed_str(f, C2S, "USER operator\r\n");
+    feed_str(f, S2C, "331 Password required for operator.\r\n");
+    feed_str(f, C2S, "PASS guess1\r\n");
+    feed_str(f, S2C, "530 Login incorrect.\r\n");
+    assert_int_equal(f->rec.ndevice_reports, 1);
+    assert_login_failed(f, "operator", "10.0.0.9");
+    JSON_HAS(f, 1, "\"response\":{\"code\":530,\"text\":\"Login incorrect.\","
+                   "\"login_failed\":true}");
+    /* A second attempt on the same connection is a second failure. */
+    feed_str(f, C2S, "USER admin\r\n");
+    feed_str(f, S2C, "331 Password required for admin.\r\n");
+    feed_str(f, C2S, "PASS guess2\r\n");
+    feed_str(f, S2C, "530 Login incorrect.\r\n");
+    flow_end(f);
+    assert_int_equal(f->rec.ndevice_reports, 2);
+    assert_login_failed(f, "admin", "10.0.0.9");
+    assert_null(strstr(f->rec.txns[0].json, "login_failed"));
+}
+
+static void test_user_refused(void **ts)
+{
+    struct fx *f = *ts;
+    feed_str(f, S2C, greeting);
+    feed_str(f, C2S, "USER root\r\n");
+    feed_str(f, S2C, "530 User root access denied.\r\n");
+    flow_end(f);
+    assert_int_equal(f->rec.ndevice_reports, 1);
+    assert_login_failed(f, "root", ""); /* no flow, no packet: no address */
+}
+
+static void test_pipelined_logins_name_their_user(void **ts)
+{
+    struct fx *f = *ts;
+    feed_str(f, S2C, greeting);
+    feed_str(f, C2S, "USER alice\r\nPASS a\r\nUSER bob\r\nPASS b\r\n");
+    feed_str(f, S2C, "331 Password required.\r\n530 Login incorrect.\r\n");
+    assert_int_equal(f->rec.ndevice_reports, 1);
+    assert_login_failed(f, "alice", "");
+    feed_str(f, S2C, "331 Password required.\r\n230 Logged in.\r\n");
+    flow_end(f);
+    assert_int_equal(f->rec.ndevice_reports, 1);
+}
+
+static void test_no_refusal_no_report(void **ts)
+{
+    struct fx *f = *ts;
+    /* A successful login, a 530 to a command that is not a login, a PASS the server answers
+     * with 421 (closing), and a PASS left unanswered: none is a refused login. */
+    feed_str(f, S2C, greeting);
+    feed_str(f, C2S, "LIST\r\n");
+    feed_str(f, S2C, "530 Please login with USER and PASS.\r\n");
+    feed_str(f, C2S, "USER anonymous\r\n");
+    feed_str(f, S2C, "331 Guest login ok.\r\n");
+    feed_str(f, C2S, "PASS guest@\r\n");
+    feed_str(f, S2C, "230 Guest logged in.\r\n");
+    feed_str(f, C2S, "USER operator\r\n");
+    feed_str(f, S2C, "331 Password required.\r\n");
+    feed_str(f, C2S, "PASS x\r\n");
+    feed_str(f, S2C, "421 Service not available, closing control connection.\r\n");
+    feed_str(f, C2S, "USER operator\r\n");
+    feed_str(f, S2C, "331 Password required.\r\n");
+    feed_str(f, C2S, "PASS y\r\n");
+    /* Anonymous FTP (RFC 1635) turned away: a guest, not a guessed password. */
+    feed_str(f, S2C, "421 Bye.\r\n");
+    feed_str(f, C2S, "USER Anonymous\r\n");
+    feed_str(f, S2C, "331 Send e-mail as password.\r\n");
+    feed_str(f, C2S, "PASS me@example.com\r\n");
+    feed_str(f, S2C, "530 Login incorrect.\r\n");
+    feed_str(f, C2S, "USER ftp\r\n");
+    feed_str(f, S2C, "530 Anonymous access denied.\r\n");
+    feed_str(f, C2S, "USER operator\r\nPASS z\r\n");
+    feed_str(f, S2C, "331 Password required.\r\n"); /* PASS z is never answered */
+    flow_end(f);
+    assert_int_equal(f->rec.ndevice_reports, 0);
+}
+
 static void test_probe(void **ts)
 {
     (void)ts;
@@ -258,6 +351,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_verb_and_iac, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_queue_full, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_gap_resyncs_on_lines, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pass_refused, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_user_refused, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_logins_name_their_user, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_no_refusal_no_report, fx_setup, fx_teardown),
         cmocka_unit_test(test_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -245,7 +245,14 @@ static void test_basic_auth(void **ts)
     JSON_HAS(f, 0, "\"function_name\":\"unauthorized\"");
     JSON_LACKS(f, 0, "s3cr");
     JSON_LACKS(f, 0, "b3BlcmF0b3I6");
+    JSON_HAS(f, 0, "\"realm\":\"Hikvision \\\"DS\\\"\",\"login_failed\":true");
     assert_int_equal(qw_record_count_anomaly(&f->rec, "http.cleartext_basic_auth"), 1);
+    /* Credentials offered and refused: one failed login, named by the Basic user. */
+    assert_int_equal(f->rec.ndevice_reports, 1);
+    assert_int_equal(f->rec.device_report.kind, QW_REPORT_LOGIN_FAILED);
+    assert_true(f->rec.device_report.server);
+    assert_string_equal(f->rec.device_report.message_id, "http 401");
+    assert_string_equal(f->rec.device_report.user, "operator");
     for (size_t i = 0; i < f->rec.nidentities; i++)
         assert_null(strstr(f->rec.identities[i].value, "s3cr"));
 
@@ -257,6 +264,58 @@ static void test_basic_auth(void **ts)
     assert_int_equal(f->rec.txns[0].txn.ops, QW_OP_AUTH);
     JSON_HAS(f, 0, "\"authorization\":\"Digest\",\"auth_basic\":false}");
     assert_int_equal(f->rec.nanomalies, 0);
+}
+
+/* A request with the given extra field lines, answered by `status`. */
+static void exchange(struct fx *f, const char *fields, const char *status)
+{
+    char req[512], rsp[256];
+    snprintf(req, sizeof req, "GET /admin HTTP/1.1\r\nHost: plc\r\n%s\r\n", fields);
+    snprintf(rsp, sizeof rsp, "HTTP/1.1 %s\r\nContent-Length: 0\r\n\r\n", status);
+    feed_str(f, C2S, req);
+    feed_str(f, S2C, rsp);
+}
+
+static void test_refused_logins(void **ts)
+{
+    struct fx *f = *ts;
+    fx_packet(f, "192.168.1.40", "10.0.0.9"); /* the 401 goes to the client */
+    /* admin:1234, then root:root: two guesses on one connection, two failures. */
+    exchange(f, "Authorization: Basic YWRtaW46MTIzNA==\r\n", "401 Unauthorized");
+    assert_int_equal(f->rec.ndevice_reports, 1);
+    assert_string_equal(f->rec.device_report.user, "admin");
+    assert_string_equal(f->rec.device_report.from, "10.0.0.9");
+    exchange(f, "Authorization: Basic cm9vdDpyb290\r\n", "401 Unauthorized");
+    assert_int_equal(f->rec.ndevice_reports, 2);
+    assert_string_equal(f->rec.device_report.user, "root");
+    /* None of these is a refused login to the device: the first challenge (no credentials),
+     * accepted credentials, a proxy's 407, proxy credentials answered by 401, Digest, and a
+     * 403 to Basic credentials (known user, no access). */
+    exchange(f, "", "401 Unauthorized");
+    exchange(f, "Authorization: Basic cm9vdDpyb290\r\n", "200 OK");
+    exchange(f, "Proxy-Authorization: Basic cm9vdDpyb290\r\n", "407 Proxy Authentication Required");
+    exchange(f, "Proxy-Authorization: Basic cm9vdDpyb290\r\n", "401 Unauthorized");
+    exchange(f, "Authorization: Digest username=\"op\", response=\"0\"\r\n", "401 Unauthorized");
+    exchange(f, "Authorization: Basic cm9vdDpyb290\r\n", "403 Forbidden");
+    flow_end(f);
+    assert_int_equal(f->rec.ntxns, 8);
+    assert_int_equal(f->rec.ndevice_reports, 2);
+    JSON_HAS(f, 1, "\"login_failed\":true");
+    JSON_LACKS(f, 2, "login_failed");
+    /* Both headers: the user refused is the device's, not the proxy's. */
+    fx_reset(f);
+    exchange(f,
+             "Authorization: Basic YWRtaW46MTIzNA==\r\n"
+             "Proxy-Authorization: Basic cm9vdDpyb290\r\n",
+             "401 Unauthorized");
+    assert_int_equal(f->rec.ndevice_reports, 1);
+    assert_string_equal(f->rec.device_report.user, ""); /* the user field holds the proxy's */
+    fx_reset(f);
+    exchange(f,
+             "Proxy-Authorization: Basic cm9vdDpyb290\r\n"
+             "Authorization: Basic YWRtaW46MTIzNA==\r\n",
+             "401 Unauthorized");
+    assert_string_equal(f->rec.device_report.user, "admin");
 }
 
 static void test_hostname_rules(void **ts)
@@ -424,6 +483,7 @@ static void test_probe(void **ts)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_refused_logins, fx_setup, fx_teardown),
         cmocka_unit_test(test_probe),
         cmocka_unit_test_setup_teardown(test_page_with_title, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_every_split, fx_setup, fx_teardown),

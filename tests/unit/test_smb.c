@@ -450,6 +450,69 @@ static void test_smb2_ntlm_session(void **ts)
     assert_int_equal(f->rec.nsession_users, 1); /* the server's CHALLENGE names nobody */
     assert_string_equal(qw_record_identity(&f->rec, false, "netbios_name"), "HMI-07");
     assert_int_equal(f->rec.nanomalies, 0);
+    /* The challenge leg (MORE_PROCESSING_REQUIRED) and a login that worked: no failure. */
+    assert_int_equal(f->rec.ndevice_reports, 0);
+}
+
+/* One SMB2 NTLM login attempt (message ids from `id`): NEGOTIATE, CHALLENGE, then the
+ * AUTHENTICATE of `user` (anonymous when "" with no NT response) answered by `status`. */
+static void ntlm_attempt(struct fx *f, uint64_t id, const char *user, uint32_t status)
+{
+    struct buf *o = buf_new(), *tok = buf_new(), *blob = buf_new();
+    ntlm_negotiate(tok);
+    spnego_init(blob, tok);
+    session_req(o, id, blob);
+    feed(f, C2S, o->b, o->n);
+    o->n = tok->n = blob->n = 0;
+    ntlm_challenge(tok, "SCADA01", "PORTOPS", "scada01.portops.local", "portops.local");
+    spnego_resp(blob, tok);
+    session_rsp(o, id, 0xC0000016, blob);
+    feed(f, S2C, o->b, o->n);
+    o->n = tok->n = blob->n = 0;
+    ntlm_authenticate(tok, user[0] ? "PORTOPS" : "", user, "HMI-07", user[0] ? 48 : 0);
+    spnego_resp(blob, tok);
+    session_req(o, id + 1, blob);
+    feed(f, C2S, o->b, o->n);
+    o->n = blob->n = 0;
+    session_rsp(o, id + 1, status, blob);
+    feed(f, S2C, o->b, o->n);
+    free(o), free(tok), free(blob);
+}
+
+static void test_smb2_logon_failures(void **ts)
+{
+    struct fx *f = *ts;
+    fx_packet(f, "192.168.1.50", "10.0.0.9"); /* the refusal goes to the client */
+    struct buf *o = buf_new();
+    negotiate_req(o);
+    feed(f, C2S, o->b, o->n);
+    o->n = 0;
+    negotiate_rsp(o, 1);
+    feed(f, S2C, o->b, o->n);
+    free(o);
+    ntlm_attempt(f, 1, "crane.eng", 0xC000006D); /* STATUS_LOGON_FAILURE */
+    assert_int_equal(f->rec.ndevice_reports, 1);
+    const struct qw_rec_device_report *r = &f->rec.device_report;
+    assert_int_equal(r->kind, QW_REPORT_LOGIN_FAILED);
+    assert_true(r->server);
+    assert_string_equal(r->message_id, "smb logon failure");
+    assert_string_equal(r->user, "crane.eng");
+    assert_string_equal(r->from, "10.0.0.9");
+    JSON_HAS(f, 2, "\"status_name\":\"STATUS_LOGON_FAILURE\"");
+    ntlm_attempt(f, 3, "administrator", 0xC000006A); /* STATUS_WRONG_PASSWORD */
+    assert_int_equal(f->rec.ndevice_reports, 2);
+    assert_string_equal(f->rec.device_report.user, "administrator");
+    ntlm_attempt(f, 5, "admin", 0xC0000234); /* STATUS_ACCOUNT_LOCKED_OUT */
+    ntlm_attempt(f, 7, "guest", 0xC0000064); /* STATUS_NO_SUCH_USER */
+    assert_int_equal(f->rec.ndevice_reports, 4);
+    assert_string_equal(f->rec.device_report.user, "guest");
+    /* Not guesses: an anonymous login refused (no credentials offered), an account that may
+     * not log on (disabled: the password was right), a success. */
+    ntlm_attempt(f, 9, "", 0xC000006D);
+    ntlm_attempt(f, 11, "operator", 0xC0000072); /* STATUS_ACCOUNT_DISABLED */
+    ntlm_attempt(f, 13, "operator", 0);
+    flow_end(f);
+    assert_int_equal(f->rec.ndevice_reports, 4);
 }
 
 static void test_every_split(void **ts)
@@ -746,6 +809,38 @@ static void test_smb1_plaintext_password(void **ts)
     free(o), free(m);
 }
 
+static void test_smb1_logon_failure(void **ts)
+{
+    struct fx *f = *ts;
+    /* SESSION_SETUP_ANDX with an account name (NT LM 0.12, 13 words), refused. */
+    struct buf *o = buf_new(), *m = buf_new();
+    smb1_hdr(m, 0x73, 0, false, 2);
+    m->b[10] = 0x41; /* flags2: NT status, no unicode (OEM strings) */
+    m->b[11] = 0x40;
+    u8(m, 13);
+    u8(m, 0xff), u8(m, 0), le16(m, 0);
+    le16(m, 4356), le16(m, 10), le16(m, 0), le32(m, 0);
+    le16(m, 24), le16(m, 0), le32(m, 0), le32(m, 0);
+    le16(m, 24 + 4 + 5);
+    zeros(m, 24);
+    put(m, "bob\0", 4);
+    put(m, "PORT\0", 5);
+    nbss(o, m);
+    feed(f, C2S, o->b, o->n);
+    o->n = m->n = 0;
+    smb1_hdr(m, 0x73, 0xC000006D, true, 2);
+    u8(m, 0);
+    le16(m, 0);
+    nbss(o, m);
+    feed(f, S2C, o->b, o->n);
+    flow_end(f);
+    assert_int_equal(f->rec.ndevice_reports, 1);
+    assert_int_equal(f->rec.device_report.kind, QW_REPORT_LOGIN_FAILED);
+    assert_string_equal(f->rec.device_report.message_id, "smb logon failure");
+    assert_string_equal(f->rec.device_report.user, "bob");
+    free(o), free(m);
+}
+
 static void test_encrypted_counted(void **ts)
 {
     struct fx *f = *ts;
@@ -880,6 +975,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queue_full, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_regression_smb1_words_past_message, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_smb2_logon_failures, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_smb1_logon_failure, fx_setup, fx_teardown),
         cmocka_unit_test(test_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -83,6 +83,7 @@ static void test_switch_login_session(void **ts)
     JSON_HAS(f, 0, "\"login_prompts\":1,\"password_prompts\":1,\"user\":\"admin\","
                    "\"passwords_sent\":1,\"failed_logins\":0,\"logged_in\":true,\"commands\":2");
     assert_null(strstr(f->rec.txns[0].json, "moxa"));
+    assert_int_equal(f->rec.ndevice_reports, 0); /* a login that worked is no failure */
 }
 
 static void test_failed_then_ok(void **ts)
@@ -105,6 +106,10 @@ static void test_failed_then_ok(void **ts)
     assert_int_equal(qw_record_count_anomaly(&f->rec, "telnet.cleartext_credentials"), 2);
     assert_false(f->rec.txns[0].txn.error);
     assert_string_equal(qw_record_identity(&f->rec, true, "telnet_banner"), "Ubuntu 22.04 LTS");
+    /* "Login incorrect" refused operator's password: one failure, named for operator. */
+    assert_int_equal(f->rec.ndevice_reports, 1);
+    assert_int_equal(f->rec.device_report.kind, QW_REPORT_LOGIN_FAILED);
+    assert_string_equal(f->rec.device_report.user, "operator");
 }
 
 static void test_only_failures(void **ts)
@@ -120,6 +125,49 @@ static void test_only_failures(void **ts)
     assert_true(f->rec.txns[0].txn.error);
     /* The prompt came first: there is no banner. */
     assert_null(qw_record_identity(&f->rec, true, "telnet_banner"));
+    /* The login prompt again after the password: one refused login. */
+    assert_int_equal(f->rec.ndevice_reports, 1);
+    assert_string_equal(f->rec.device_report.user, "guest");
+}
+
+static void test_refused_logins_are_reported(void **ts)
+{
+    struct fx *f = *ts;
+    fx_packet(f, "192.168.1.20", "10.0.0.9"); /* failures are read in the server's text */
+    feed_str(f, S2C, "plc-gw login: ");
+    feed_str(f, C2S, "admin\r\n");
+    feed_str(f, S2C, "Password: ");
+    feed_str(f, C2S, "admin\r\n");
+    feed_str(f, S2C, "\r\nLogin incorrect\r\nplc-gw login: ");
+    assert_int_equal(f->rec.ndevice_reports, 1);
+    const struct qw_rec_device_report *r = &f->rec.device_report;
+    assert_int_equal(r->kind, QW_REPORT_LOGIN_FAILED);
+    assert_true(r->server);
+    assert_string_equal(r->message_id, "telnet login failed");
+    assert_string_equal(r->user, "admin");
+    assert_string_equal(r->from, "10.0.0.9");
+    /* The second guess on the same connection, refused by a new prompt alone. */
+    feed_str(f, C2S, "root\r\n");
+    feed_str(f, S2C, "Password: ");
+    feed_str(f, C2S, "1234\r\n");
+    feed_str(f, S2C, "\r\nplc-gw login: ");
+    flow_end(f);
+    assert_int_equal(f->rec.ndevice_reports, 2);
+    assert_string_equal(f->rec.device_report.user, "root");
+    JSON_HAS(f, 0, "\"failed_logins\":2,\"logged_in\":false");
+}
+
+static void test_password_only_refused(void **ts)
+{
+    struct fx *f = *ts;
+    /* A device that asks for a password alone: a refusal names no user. */
+    feed_str(f, S2C, "\r\nUser Access Verification\r\n\r\nPassword: ");
+    feed_str(f, C2S, "cisco\r\n");
+    feed_str(f, S2C, "\r\n% Bad passwords\r\n");
+    flow_end(f);
+    assert_int_equal(f->rec.ndevice_reports, 1);
+    assert_string_equal(f->rec.device_report.message_id, "telnet login failed");
+    assert_string_equal(f->rec.device_report.user, "");
 }
 
 static void test_password_only_device(void **ts)
@@ -258,6 +306,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unterminated_subnegotiation, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_oversized_subnegotiation, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_encryption_start, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_logins_are_reported, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_password_only_refused, fx_setup, fx_teardown),
         cmocka_unit_test(test_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

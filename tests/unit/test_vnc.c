@@ -105,6 +105,7 @@ static void test_vnc_auth_session(void **ts)
     assert_string_equal(qw_record_identity(&f->rec, true, "rfb_version"), "RFB 003.008");
     assert_string_equal(qw_record_identity(&f->rec, true, "vnc_desktop"), "Crane 7 HMI :0");
     assert_int_equal(f->rec.nanomalies, 0);
+    assert_int_equal(f->rec.ndevice_reports, 0); /* the password was accepted */
 }
 
 static void test_every_split(void **ts)
@@ -162,11 +163,14 @@ static void test_v33_server_chooses_and_fails(void **ts)
     assert_true(f->rec.txns[0].txn.error);
     JSON_HAS(f, 0, "\"security_type_chosen\":[{\"type\":2,\"name\":\"vnc_authentication\"}],"
                    "\"security_result\":1,\"security_result_name\":\"failed\"");
+    assert_int_equal(f->rec.ndevice_reports, 1); /* 3.3: the result closes the attempt */
+    assert_int_equal(f->rec.device_report.kind, QW_REPORT_LOGIN_FAILED);
 }
 
 static void test_v38_failure_reason(void **ts)
 {
     struct fx *f = *ts;
+    fx_packet(f, "192.168.1.30", "10.0.0.9"); /* the result comes from the server */
     feed_str(f, S2C, "RFB 003.008\n");
     feed_str(f, C2S, "RFB 003.008\n");
     static const uint8_t types[] = {1, 2};
@@ -181,6 +185,31 @@ static void test_v38_failure_reason(void **ts)
     flow_end(f);
     assert_true(f->rec.txns[0].txn.error);
     JSON_HAS(f, 0, "\"reason\":\"Wrong password\"");
+    /* One refused login, RFB names no user ([RFB] s.7.1.3). */
+    assert_int_equal(f->rec.ndevice_reports, 1);
+    const struct qw_rec_device_report *r = &f->rec.device_report;
+    assert_int_equal(r->kind, QW_REPORT_LOGIN_FAILED);
+    assert_true(r->server);
+    assert_string_equal(r->message_id, "rfb SecurityResult failed");
+    assert_string_equal(r->user, "");
+    assert_string_equal(r->from, "10.0.0.9");
+}
+
+static void test_none_failed_is_no_login(void **ts)
+{
+    struct fx *f = *ts;
+    /* 3.8 sends a SecurityResult after type None too; a failure there checked no secret. */
+    feed_str(f, S2C, "RFB 003.008\n");
+    feed_str(f, C2S, "RFB 003.008\n");
+    static const uint8_t types[] = {1, 1};
+    feed(f, S2C, types, 2);
+    static const uint8_t sel = 1;
+    feed(f, C2S, &sel, 1);
+    static const uint8_t failed[] = {0, 0, 0, 1, 0, 0, 0, 2, 'n', 'o'};
+    feed(f, S2C, failed, sizeof failed);
+    flow_end(f);
+    JSON_HAS(f, 0, "\"security_result_name\":\"failed\"");
+    assert_int_equal(f->rec.ndevice_reports, 0);
 }
 
 static void test_connection_refused(void **ts)
@@ -196,6 +225,7 @@ static void test_connection_refused(void **ts)
     assert_true(f->rec.txns[0].txn.error);
     JSON_HAS(f, 0, "\"reason\":\"Too many security failures\"");
     JSON_HAS(f, 0, "\"connection_failed\":true");
+    assert_int_equal(f->rec.ndevice_reports, 0); /* refused before any credentials */
 }
 
 static void test_undecoded_security_type(void **ts)
@@ -326,6 +356,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_oversized_lengths, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_version, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_gap, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_none_failed_is_no_login, fx_setup, fx_teardown),
         cmocka_unit_test(test_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
