@@ -112,8 +112,10 @@ enum qw_device_report_kind {
 /* "config", "restart", "login", "login_failed" */
 extern const char *const qw_device_report_names[4];
 
-/* A parser that reads the answer on the wire (not a log message) reports with `server` true and
- * `from` the flow's client, and names itself in message_id ("ftp 530", "telnet"). */
+/* A parser that reads the device's answer on the wire (not a log message) sets `server` to the
+ * end that answered and `from_peer` instead of `from`: the attempt came from the flow's other
+ * end, which the engine knows (parsers see no addresses); message_id names the answer ("ftp
+ * 530", "http 401"). */
 struct qw_device_report {
     enum qw_device_report_kind kind;
     bool server;            /* the flow end that sent the message (as qw_emit_identity) */
@@ -121,6 +123,7 @@ struct qw_device_report {
     const char *user;       /* who the message says did it; NULL when it names nobody */
     size_t user_len;
     const struct qw_addr *from; /* the address it says it came from; NULL when none */
+    bool from_peer;             /* it came from the flow's other end (`from` unused) */
 };
 void qw_emit_device_report(struct qw_pctx *ctx, const struct qw_device_report *report);
 

@@ -155,7 +155,11 @@ static void sink_address_user(void *user, struct qw_pctx *ctx, const struct qw_a
 static void sink_device_report(void *user, struct qw_pctx *ctx, const struct qw_device_report *c)
 {
     struct qw_engine *e = user;
-    if (ctx->flow) qw_detect_device_report(&e->detect, ctx->flow, ctx->proto, c, ctx->ts_ns);
+    if (!ctx->flow) return;
+    struct qw_device_report r = *c;
+    /* an answer on the wire: the attempt came from the end that did not answer */
+    if (r.from_peer) r.from = c->server ? qw_flow_cli_ip(ctx->flow) : qw_flow_srv_ip(ctx->flow);
+    qw_detect_device_report(&e->detect, ctx->flow, ctx->proto, &r, ctx->ts_ns);
 }
 
 /* buffers lent to parsers (after the parser-state pools they share) */

@@ -127,6 +127,7 @@ static void rec_device_report(void *user, struct qw_pctx *ctx, const struct qw_d
     if (c->user) qw_copy_bytes(r->user, sizeof r->user, c->user, c->user_len);
     char a[46];
     if (c->from) qw_copy_str(r->from, sizeof r->from, qw_addr_str(c->from, a));
+    r->from_peer = c->from_peer;
     rec->ndevice_reports++;
 }
 

@@ -65,6 +65,7 @@ struct qw_record_sink {
         char message_id[48];
         char user[64];
         char from[46]; /* "" when the message named no address */
+        bool from_peer; /* the flow's other end, as on the wire (from is "") */
     } device_report;
     size_t ndevice_reports;
     /* qw_loan_take: a fixed pool, so a test that stops mid-message leaks nothing */

@@ -40,10 +40,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "decode/packet.h"
 #include "engine/emit.h"
-#include "engine/pctx.h"
-#include "flow/flow.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
 #include "util/json.h"
@@ -437,18 +434,9 @@ static bool ftp_is_anonymous(const char *u, size_t n)
     return false;
 }
 
-/* The flow's client: the engine's flow, or the packet being parsed (unit tests, no flow). */
-static const struct qw_addr *ftp_client_addr(const struct qw_pctx *ctx, enum qw_dir dir)
-{
-    if (ctx->flow) return qw_flow_cli_ip(ctx->flow);
-    const struct qw_packet *p = qw_pctx_packet(ctx);
-    if (!p || (p->l3 != QW_L3_IPV4 && p->l3 != QW_L3_IPV6)) return NULL;
-    return dir == QW_DIR_TO_CLIENT ? &p->dst_ip : &p->src_ip;
-}
 
 /* A USER or PASS refused with 530: one failed attempt, named by the USER it was for. */
-static void ftp_check_refused(struct qw_pctx *ctx, struct ftp_slot *q,
-                              const struct ftp_reply *r, enum qw_dir dir)
+static void ftp_check_refused(struct qw_pctx *ctx, struct ftp_slot *q, const struct ftp_reply *r)
 {
     if (!q || r->code != FTP_NOT_LOGGED_IN) return;
     if (!(ftp_cmds[q->cmd].flags & (FTP_F_USER | FTP_F_PASS))) return;
@@ -460,15 +448,14 @@ static void ftp_check_refused(struct qw_pctx *ctx, struct ftp_slot *q,
         .message_id = "ftp 530",
         .user = q->user_len ? q->user : NULL,
         .user_len = q->user_len,
-        .from = ftp_client_addr(ctx, dir),
+        .from_peer = true,
     };
     qw_emit_device_report(ctx, &rep);
 }
 
 /* ---- Replies ------------------------------------------------------------------------------- */
 
-static void ftp_on_reply(struct qw_pctx *ctx, struct ftp_state *st, const struct ftp_reply *r,
-                         enum qw_dir dir)
+static void ftp_on_reply(struct qw_pctx *ctx, struct ftp_state *st, const struct ftp_reply *r)
 {
     /* The greeting ([FTP] s.5.4): 120 (then 220), 220, or 421 before any command. */
     if (!st->greeting_done && (r->code == 220 || r->code == 120 ||
@@ -498,7 +485,7 @@ static void ftp_on_reply(struct qw_pctx *ctx, struct ftp_state *st, const struct
     }
     if (q && (ftp_cmds[q->cmd].flags & FTP_F_AUTH) && r->code == 234) st->encrypted = true;
     if (q && (ftp_cmds[q->cmd].flags & FTP_F_AUTH)) st->auth_pending = false;
-    ftp_check_refused(ctx, q, r, dir);
+    ftp_check_refused(ctx, q, r);
     ftp_emit(ctx, st, q, r);
     if (q) ftp_pop(st);
 }
@@ -514,7 +501,7 @@ static void ftp_server_line(struct qw_pctx *ctx, struct ftp_state *st, const uin
         /* The last line repeats the code followed by SP ([FTP] s.4.2). */
         if (code == r->code && (n == 3 || l[3] == ' ')) {
             st->in_multi = false;
-            ftp_on_reply(ctx, st, r, QW_DIR_TO_CLIENT);
+            ftp_on_reply(ctx, st, r);
         }
         return;
     }
@@ -534,7 +521,7 @@ static void ftp_server_line(struct qw_pctx *ctx, struct ftp_state *st, const uin
         st->in_multi = true;
         return;
     }
-    ftp_on_reply(ctx, st, r, QW_DIR_TO_CLIENT);
+    ftp_on_reply(ctx, st, r);
 }
 
 /* ---- Commands ------------------------------------------------------------------------------ */
@@ -596,8 +583,7 @@ static void ftp_client_line(struct qw_pctx *ctx, struct ftp_state *st, const uin
     /* Replies that arrived before this first command (see the banner comment) answer it. */
     if (!st->client_started) {
         st->client_started = true;
-        for (unsigned i = 0; i < st->nheld; i++)
-            ftp_on_reply(ctx, st, &st->held[i], QW_DIR_TO_SERVER);
+        for (unsigned i = 0; i < st->nheld; i++) ftp_on_reply(ctx, st, &st->held[i]);
         st->nheld = 0;
     }
 }

@@ -47,10 +47,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "decode/packet.h"
 #include "engine/emit.h"
-#include "engine/pctx.h"
-#include "flow/flow.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
 #include "util/json.h"
@@ -1017,17 +1014,6 @@ static void on_request(struct qw_pctx *ctx, struct http_state *st, unsigned d, c
 
 #define HTTP_UNAUTHORIZED 401 /* [SEM] s.15.5.2; 407 is the proxy's and left out */
 
-/* The end that sent the request this response answers: the flow's other end than the one the
- * response came from (sides are read from start lines), or the response packet's destination
- * when there is no flow (unit tests). */
-static const struct qw_addr *http_requester(const struct qw_pctx *ctx, bool from_server_end)
-{
-    if (ctx->flow)
-        return from_server_end ? qw_flow_cli_ip(ctx->flow) : qw_flow_srv_ip(ctx->flow);
-    const struct qw_packet *p = qw_pctx_packet(ctx);
-    if (!p || (p->l3 != QW_L3_IPV4 && p->l3 != QW_L3_IPV6)) return NULL;
-    return &p->dst_ip;
-}
 
 /* A 401 to a request that offered Basic credentials: one refused login, named by its user. */
 static void check_refused(struct qw_pctx *ctx, struct http_rsp *r, const struct http_req *req)
@@ -1042,7 +1028,7 @@ static void check_refused(struct qw_pctx *ctx, struct http_rsp *r, const struct 
         .message_id = "http 401",
         .user = named ? req->user : NULL,
         .user_len = named ? req->user_t.len : 0,
-        .from = http_requester(ctx, r->from_server_end),
+        .from_peer = true,
     };
     qw_emit_device_report(ctx, &rep);
 }

@@ -43,10 +43,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "decode/packet.h"
 #include "engine/emit.h"
-#include "engine/pctx.h"
-#include "flow/flow.h"
 #include "proto/ntlmssp.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
@@ -736,14 +733,6 @@ static bool smb_is_logon_refusal(uint32_t status)
     return false;
 }
 
-/* The flow's client: the engine's flow, or the server's packet being parsed (unit tests). */
-static const struct qw_addr *smb_client_addr(const struct qw_pctx *ctx)
-{
-    if (ctx->flow) return qw_flow_cli_ip(ctx->flow);
-    const struct qw_packet *p = qw_pctx_packet(ctx);
-    if (!p || (p->l3 != QW_L3_IPV4 && p->l3 != QW_L3_IPV6)) return NULL;
-    return &p->dst_ip; /* responses come from the server */
-}
 
 /* A SESSION_SETUP refused for its credentials: one failed login, named by the NTLM
  * AUTHENTICATE's user (or SMB1's account name) of the request it answers. An anonymous
@@ -761,7 +750,7 @@ static void smb_check_refused(struct qw_pctx *ctx, const struct smb_req *r,
         .message_id = "smb logon failure",
         .user = named ? r->text : NULL,
         .user_len = named ? r->t1 : 0,
-        .from = smb_client_addr(ctx),
+        .from_peer = true,
     };
     qw_emit_device_report(ctx, &rep);
 }

@@ -35,10 +35,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "decode/packet.h"
 #include "engine/emit.h"
-#include "engine/pctx.h"
-#include "flow/flow.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
 #include "util/json.h"
@@ -212,14 +209,6 @@ static void tn_set_banner(struct qw_pctx *ctx, struct tn_state *st, const char *
     qw_emit_identity(ctx, true, "telnet_banner", st->banner, n);
 }
 
-/* The flow's client: the engine's flow, or the server's packet being parsed (unit tests). */
-static const struct qw_addr *tn_client_addr(const struct qw_pctx *ctx)
-{
-    if (ctx->flow) return qw_flow_cli_ip(ctx->flow);
-    const struct qw_packet *p = qw_pctx_packet(ctx);
-    if (!p || (p->l3 != QW_L3_IPV4 && p->l3 != QW_L3_IPV6)) return NULL;
-    return &p->dst_ip; /* failures are read from the server's text */
-}
 
 /* The server refused the password just typed: count it, and report it as a refused login
  * named by the login typed (or the one the client's environment gave). */
@@ -234,7 +223,7 @@ static void tn_login_failed(struct qw_pctx *ctx, struct tn_state *st)
         .message_id = "telnet login failed",
         .user = ul ? u : NULL,
         .user_len = ul,
-        .from = tn_client_addr(ctx),
+        .from_peer = true,
     };
     qw_emit_device_report(ctx, &r);
 }

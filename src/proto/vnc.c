@@ -41,10 +41,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "decode/packet.h"
 #include "engine/emit.h"
-#include "engine/pctx.h"
-#include "flow/flow.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
 #include "util/json.h"
@@ -189,14 +186,6 @@ static bool vnc_sec_asks_secret(uint8_t type)
     return type != VNC_SEC_NONE && type != VNC_SEC_INVALID;
 }
 
-/* The flow's client: the engine's flow, or the server's packet being parsed (unit tests). */
-static const struct qw_addr *vnc_client_addr(const struct qw_pctx *ctx)
-{
-    if (ctx->flow) return qw_flow_cli_ip(ctx->flow);
-    const struct qw_packet *p = qw_pctx_packet(ctx);
-    if (!p || (p->l3 != QW_L3_IPV4 && p->l3 != QW_L3_IPV6)) return NULL;
-    return &p->dst_ip; /* the SecurityResult comes from the server */
-}
 
 static void vnc_check_refused(struct qw_pctx *ctx, const struct vnc_state *st)
 {
@@ -205,7 +194,7 @@ static void vnc_check_refused(struct qw_pctx *ctx, const struct vnc_state *st)
         .kind = QW_REPORT_LOGIN_FAILED,
         .server = true,
         .message_id = "rfb SecurityResult failed",
-        .from = vnc_client_addr(ctx),
+        .from_peer = true,
     };
     qw_emit_device_report(ctx, &r);
 }

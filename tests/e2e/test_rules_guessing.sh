@@ -6,8 +6,10 @@
 # LOGIN_FAILED messages (a sixth failure counts again; the users tried are listed) and a jump
 # host's OpenSSH "Failed password" (documented by a change record: low, the record's party the
 # actor). Near misses raise nothing: four failures, five spread over more than five minutes,
-# OpenSSH's "Failed none" probes, a router's successful logins. With two workers the findings
-# are the same.
+# OpenSSH's "Failed none" probes, a router's successful logins. On the wire: a crane PLC's FTP
+# server refusing five logins (its 530 answers; the attempts came from the connection's
+# client); near miss: five HTTP challenges to requests without credentials. With two workers
+# the findings are the same.
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_qw_python
@@ -76,6 +78,24 @@ with pb.Writer(sys.argv[1], start="2026-11-20T10:00:00Z") as w:
     # documented by CHG-77: the audit of the jump host
     for user in ("root", "vendor1", "invalid user test", "oracle", "root"):
         ssh_failed(w, jump, user, "10.20.0.71", gap=2)
+    # on the wire: a crane PLC's FTP server refuses five logins on one connection
+    plc = pb.Host("02:00:00:30:00:21", "10.30.0.21")
+    laptop = pb.Host("02:00:00:20:00:72", "10.20.0.72")
+    c = pb.Tcp(w, laptop, plc, 21)
+    c.reply(b"220 PLC FTP server ready\r\n")
+    for user in (b"admin", b"admin", b"root", b"plc", b"admin"):
+        c.send(b"USER " + user + b"\r\n")
+        c.reply(b"331 Password required\r\n")
+        c.send(b"PASS guess\r\n")
+        c.reply(b"530 Login incorrect.\r\n")
+    c.close()
+    # near miss: the PLC's web server challenges five requests that carry no credentials
+    web = pb.Tcp(w, laptop, plc, 80)
+    for _ in range(5):
+        web.send(b"GET / HTTP/1.1\r\nHost: plc\r\n\r\n")
+        web.reply(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"plc\"\r\n"
+                  b"Content-Length: 0\r\n\r\n")
+    web.close()
 PY
 
 for workers in 1 2; do
@@ -102,11 +122,18 @@ j = F.one("cred.guessing", "10.30.0.9", "10.20.0.71", severity="low", documented
           change_id="CHG-77", actor="pentester")
 assert j["count"] == 1 and j["evidence"]["users"] == "root, vendor1, test, oracle", j
 
+p = F.one("cred.guessing", "10.30.0.21", "10.20.0.72", severity="high", owner="vendor",
+          zone="cranes", peer_zone="scada", actor="operator", documented=False)
+ev = p["evidence"]
+assert (p["count"], ev["message_id"], ev["from_log"], ev["users"], ev["app_proto"]) == \
+    (1, "ftp 530", False, "admin, root, plc", "ftp"), p
+
 mine = sorted((x["asset"], x.get("peer")) for x in F.alerts if x["rule"] == "cred.guessing")
-assert mine == [("10.30.0.1", "10.20.0.66"), ("10.30.0.9", "10.20.0.71")], mine
+assert mine == [("10.30.0.1", "10.20.0.66"), ("10.30.0.21", "10.20.0.72"),
+                ("10.30.0.9", "10.20.0.71")], mine
 PY
         fail "findings are wrong with $workers worker(s)"
 done
 grep -c '"login":{"failed":true,"message_id":"cisco SEC_LOGIN-4-LOGIN_FAILED","user":"admin","from":"10.20.0.66"}' \
     "$work/ev1.json" | grep -qx 3 || fail "the syslog records do not carry the failed logins"
-pass "cred.guessing from a router's and a jump host's own logs (high, actor the source's owner; documented: low), counted again; none for four failures, five over more than five minutes, OpenSSH's none probes or successful logins; two workers alike"
+pass "cred.guessing from a router's and a jump host's own logs (high, actor the source's owner; documented: low), counted again, and from a PLC's FTP refusals on the wire; none for four failures, five over more than five minutes, OpenSSH's none probes, successful logins or HTTP challenges without credentials; two workers alike"

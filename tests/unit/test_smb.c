@@ -482,7 +482,6 @@ static void ntlm_attempt(struct fx *f, uint64_t id, const char *user, uint32_t s
 static void test_smb2_logon_failures(void **ts)
 {
     struct fx *f = *ts;
-    fx_packet(f, "192.168.1.50", "10.0.0.9"); /* the refusal goes to the client */
     struct buf *o = buf_new();
     negotiate_req(o);
     feed(f, C2S, o->b, o->n);
@@ -497,7 +496,7 @@ static void test_smb2_logon_failures(void **ts)
     assert_true(r->server);
     assert_string_equal(r->message_id, "smb logon failure");
     assert_string_equal(r->user, "crane.eng");
-    assert_string_equal(r->from, "10.0.0.9");
+    assert_true(r->from_peer); /* the engine names the client */
     JSON_HAS(f, 2, "\"status_name\":\"STATUS_LOGON_FAILURE\"");
     ntlm_attempt(f, 3, "administrator", 0xC000006A); /* STATUS_WRONG_PASSWORD */
     assert_int_equal(f->rec.ndevice_reports, 2);

@@ -170,7 +170,6 @@ static void test_v33_server_chooses_and_fails(void **ts)
 static void test_v38_failure_reason(void **ts)
 {
     struct fx *f = *ts;
-    fx_packet(f, "192.168.1.30", "10.0.0.9"); /* the result comes from the server */
     feed_str(f, S2C, "RFB 003.008\n");
     feed_str(f, C2S, "RFB 003.008\n");
     static const uint8_t types[] = {1, 2};
@@ -192,7 +191,7 @@ static void test_v38_failure_reason(void **ts)
     assert_true(r->server);
     assert_string_equal(r->message_id, "rfb SecurityResult failed");
     assert_string_equal(r->user, "");
-    assert_string_equal(r->from, "10.0.0.9");
+    assert_true(r->from_peer); /* the engine names the client */
 }
 
 static void test_none_failed_is_no_login(void **ts)
