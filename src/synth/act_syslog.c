@@ -14,7 +14,9 @@
  * goes, a secondary NTP peer that does the same. None of them is a change the router reports
  * about itself (src/proto/syslog_reports.c): the clean terminal raises nothing with them.
  * Scripted (docs/synth.md, `core_router_config`): a login on a vty and, some seconds later,
- * %SYS-5-CONFIG_I naming the user and the address the session came from. */
+ * %SYS-5-CONFIG_I naming the user and the address the session came from; and
+ * (`router_password_guessing`) %SEC_LOGIN-4-LOGIN_FAILED for each password the unknown laptop
+ * tries, sent when the SSH actor that plays the attempts says so (sy_syslog_login_failed). */
 #include <time.h>
 
 #include "synth/actors.h"
@@ -26,7 +28,16 @@
 
 /* What the router logs in routine operation: Cisco facility, severity and mnemonic (all
  * outside syslog_reports.c's table) and the kind of text that follows. */
-enum msg_kind { M_ACL_DENY, M_LINK, M_LINEPROTO, M_NTP_UNREACH, M_NTP_REACH, M_LOGIN, M_CONFIG };
+enum msg_kind {
+    M_ACL_DENY,
+    M_LINK,
+    M_LINEPROTO,
+    M_NTP_UNREACH,
+    M_NTP_REACH,
+    M_LOGIN,
+    M_CONFIG,
+    M_LOGIN_FAILED,
+};
 static const struct {
     const char *facility;
     unsigned severity;
@@ -39,6 +50,7 @@ static const struct {
     [M_NTP_REACH] = {"NTP", 6, "PEERREACH"},         /* ... and answers again */
     [M_LOGIN] = {"SEC_LOGIN", 5, "LOGIN_SUCCESS"},   /* a vty login (login on-success log) */
     [M_CONFIG] = {"SYS", 5, "CONFIG_I"},             /* the running configuration changed */
+    [M_LOGIN_FAILED] = {"SEC_LOGIN", 4, "LOGIN_FAILED"}, /* a vty login failed (login on-failure log) */
 };
 
 /* Denials on the internet-facing interface, which is not on the SPAN'd trunk: what they deny
@@ -106,6 +118,14 @@ static void ip_text(struct sy_text *t, uint32_t ip)
     sy_text_add(t, "%u.%u.%u.%u", ip >> 24, ip >> 16 & 255, ip >> 8 & 255, ip & 255);
 }
 
+/* " at hh:mm:ss UTC Www Mmm d yyyy": the router's own clock, as its login messages end */
+static void login_clock(struct sy *sy, struct sy_text *t)
+{
+    struct tm tm = utc_now(sy);
+    sy_text_add(t, " at %02d:%02d:%02d UTC %s %s %d %d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                weekday[tm.tm_wday % 7], month[tm.tm_mon % 12], tm.tm_mday, tm.tm_year + 1900);
+}
+
 static void routine(struct sy *sy, struct syslog_actor *x)
 {
     unsigned pick = (unsigned)sy_range(&sy->rng, 0, 3);
@@ -149,11 +169,9 @@ static void fire(struct sy *sy, struct sy_actor *a)
     if (sy->now == x->login_at) {
         struct sy_text t = header(sy, x, M_LOGIN);
         /* the time at the end is the router's own clock again (UTC here) */
-        struct tm tm = utc_now(sy);
-        sy_text_add(&t, "Login Success [user: %s] [Source: %s] [localport: 22] at "
-                        "%02d:%02d:%02d UTC %s %s %d %d",
-                    x->chg.user, from, tm.tm_hour, tm.tm_min, tm.tm_sec, weekday[tm.tm_wday % 7],
-                    month[tm.tm_mon % 12], tm.tm_mday, tm.tm_year + 1900);
+        sy_text_add(&t, "Login Success [user: %s] [Source: %s] [localport: 22]", x->chg.user,
+                    from);
+        login_clock(sy, &t);
         log_send(sy, x, &t);
         sy_ev_touch(sy, x->chg.ev);
         x->login_at = SY_NEVER;
@@ -201,4 +219,21 @@ struct sy_actor *sy_syslog_actor(struct sy *sy, struct sy_dev *rtr, struct sy_de
         x->config_at = chg->config_at;
     }
     return &x->a;
+}
+
+void sy_syslog_login_failed(struct sy *sy, struct sy_actor *log, const char *user,
+                            const struct sy_dev *from)
+{
+    struct syslog_actor *x = (struct syslog_actor *)log;
+    char src[16];
+    struct sy_text st = sy_text_make((uint8_t *)src, sizeof src - 1);
+    ip_text(&st, from->ip);
+    src[st.len] = '\0';
+    /* the same sequence counter and source port as every other message of the router */
+    struct sy_text t = header(sy, x, M_LOGIN_FAILED);
+    sy_text_add(&t, "Login failed [user: %s] [Source: %s] [localport: 22] [Reason: Login "
+                    "Authentication Failed]",
+                user, src);
+    login_clock(sy, &t);
+    log_send(sy, x, &t);
 }

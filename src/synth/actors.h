@@ -135,6 +135,14 @@ struct sy_actor *sy_scan_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s
 #define SY_SSH_BANNER_CISCO "SSH-2.0-Cisco-1.25\r\n" /* IOS and IOS-XE's own server */
 struct sy_actor *sy_ssh_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s, uint64_t start,
                               uint64_t duration, const char *server_banner);
+/* Scripted: `attempts` (at most SY_GUESS_MAX) SSH logins from `c` to Cisco's server on `s`,
+ * each its own connection with one password that fails; the router's syslog actor `log` (from
+ * sy_syslog_actor) logs each failure, recorded in sy->guess. Draws from `r` only, and numbers
+ * the connections' IP datagrams and ports with counters of its own, so that no other frame
+ * moves. */
+struct sy_actor *sy_ssh_guess_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s,
+                                    struct sy_actor *log, uint64_t start, unsigned attempts,
+                                    struct sy_rng *r);
 
 /* ---- act_syslog.c ---- */
 /* A change the router's log reports (scripted): a vty login by `user` from `from`'s address,
@@ -152,6 +160,10 @@ struct sy_syslog_change {
  * run's log stream (sy->log_rng). */
 struct sy_actor *sy_syslog_actor(struct sy *sy, struct sy_dev *rtr, struct sy_dev *collector,
                                  uint64_t start, const struct sy_syslog_change *chg);
+/* Sends now, as the router's next message, %SEC_LOGIN-4-LOGIN_FAILED for a vty login by `user`
+ * from `from`'s address on port 22. `log` must come from sy_syslog_actor; draws nothing. */
+void sy_syslog_login_failed(struct sy *sy, struct sy_actor *log, const char *user,
+                            const struct sy_dev *from);
 
 /* ---- act_openvpn.c ---- */
 /* Scripted: an OpenVPN tunnel over TCP 443 from `c` to `s`: hard resets, the control channel's

@@ -37,6 +37,7 @@ enum sy_ev_id {
     SY_EV_DNP3_RESTART,   /* tank-ews01 cold-restarts power-rtu01 (DNP3 function 13) */
     SY_EV_DNP3_IIN_CLEAR, /* scada01 clears the RTU's restart indication (DNP3 write) */
     SY_EV_CORE_CONFIG,    /* the IT partner reconfigures the core router; its log says so */
+    SY_EV_ROUTER_GUESS,   /* the laptop guesses the core router's SSH password; its log says so */
     SY_NEV
 };
 
@@ -46,6 +47,15 @@ struct sy_ev {
     uint64_t frames;
     struct sy_dev *src, *dst; /* who does it to whom */
     unsigned permille;        /* planned time, per mille of the run */
+};
+
+/* The failed logins the core router logged during the password guessing (act_ssh.c), for the
+ * truth: when each message was sent and the user name it names. */
+#define SY_GUESS_MAX 8 /* attempts at most */
+struct sy_guess_log {
+    unsigned n;
+    uint64_t at[SY_GUESS_MAX];
+    const char *user[SY_GUESS_MAX];
 };
 
 struct sy {
@@ -61,6 +71,10 @@ struct sy {
     /* The core router's log and the scripted session that reconfigures it draw from this
      * stream (their actors' `rng`), so adding them left every other frame where it was. */
     struct sy_rng log_rng;
+    /* The laptop's password guessing draws from a stream of its own for the same reason. */
+    struct sy_rng guess_rng;
+    struct sy_guess_log guess;
+    uint64_t laptop_up; /* when the unknown laptop has its address (SY_NEVER: no laptop) */
 };
 
 /* Records that the frame just sent belongs to scripted event `id`. */

@@ -27,6 +27,7 @@
 #define EV_TANK_FW_REBOOT 580    /* ... is back ... */
 #define EV_TANK_FW_READ2 600     /* ... and tank-ews01 reads the new revision */
 #define EV_LAPTOP 620            /* unknown laptop on the tank-farm VLAN */
+#define EV_ROUTER_GUESS 640      /* ... guesses the core router's SSH password */
 #define EV_SCAN 680              /* ... SYN-scans tank-plc03 */
 #define EV_S7_STOP 720           /* ... and stops straddle02's CPU */
 #define EV_VENDOR_DIRECT 750     /* VPN client straight to sts-crane03, no jump host */
@@ -324,6 +325,7 @@ static int build_tankfarm(struct sy *sy)
     plan(sy, SY_EV_SCAN, lap, tank3, EV_SCAN);
     plan(sy, SY_EV_S7_STOP, lap, straddle2, EV_S7_STOP);
     uint64_t t0 = at(sy, EV_LAPTOP) + sy_jit(sy, 0, 3 * SY_SEC);
+    sy->laptop_up = t0 + 3500 * SY_MS; /* its DHCP is done: see build_guessing */
     static const uint8_t reads[] = {SY_MB_READ_REGS, SY_MB_READ_REGS, SY_MB_READ_COILS,
                                     SY_MB_READ_REGS, SY_MB_READ_REGS, SY_MB_READ_REGS};
     e |= tag(sy_dhcp_actor(sy, lap, "MSFT 5.0", false, t0), SY_EV_LAPTOP);
@@ -426,13 +428,13 @@ static int build_cctv(struct sy *sy)
  * Built last, and drawing from the log stream only (sy->log_rng): the actors before keep their
  * indices and the main stream its draws, so the rest of the capture is frame for frame what it
  * was without the log. */
-static int build_logging(struct sy *sy)
+static int build_logging(struct sy *sy, struct sy_actor **log)
 {
     struct sy_model *m = &sy->m;
     struct sy_rng *r = &sy->log_rng;
     struct sy_dev *rtr_log = m->gw[SY_Z_TOS], *hist = sy_dev_of(m, SY_K_HISTORIAN, 0);
     uint64_t first = sy_range(r, 5 * SY_SEC, 40 * SY_SEC); /* learnt within the first 110 s */
-    if (!sy->incidents) return sy_syslog_actor(sy, rtr_log, hist, first, NULL) ? 0 : -1;
+    if (!sy->incidents) return (*log = sy_syslog_actor(sy, rtr_log, hist, first, NULL)) ? 0 : -1;
 
     struct sy_dev *ws = sy_dev_of(m, SY_K_WORKSTATION, 2), *rtr_corp = m->gw[SY_Z_CORP];
     plan(sy, SY_EV_CORE_CONFIG, ws, rtr_corp, EV_CORE_CONFIG);
@@ -444,7 +446,7 @@ static int build_logging(struct sy *sy)
         .from = ws,
         .ev = SY_EV_CORE_CONFIG,
     };
-    if (!sy_syslog_actor(sy, rtr_log, hist, first, &chg)) return -1;
+    if (!(*log = sy_syslog_actor(sy, rtr_log, hist, first, &chg))) return -1;
     /* the session outlasts the change by a few seconds: `show run`, `exit` */
     struct sy_actor *ssh = sy_ssh_actor(sy, ws, rtr_corp, s0, 30 * SY_SEC, SY_SSH_BANNER_CISCO);
     if (!ssh) return -1;
@@ -452,10 +454,33 @@ static int build_logging(struct sy *sy)
     return tag(ssh, SY_EV_CORE_CONFIG);
 }
 
+/* Scripted: the unknown laptop, between its Modbus reads and its port scan, tries default
+ * passwords on the SSH server of its gateway, the core router (10.40.0.1), one connection per
+ * try; the router logs each failure to historian01 from its TOS address (`log`).
+ *
+ * Built after the log, and drawing from a stream of its own (sy->guess_rng), with IP
+ * identification and port counters of its own (act_ssh.c): every other frame of the capture
+ * stays what it was, apart from the router's log messages after the first failure, whose
+ * sequence numbers and IP identification count on from the failures'. */
+static int build_guessing(struct sy *sy, struct sy_actor *log)
+{
+    if (!sy->incidents) return 0;
+    struct sy_model *m = &sy->m;
+    struct sy_rng *r = &sy->guess_rng;
+    struct sy_dev *lap = sy_dev_of(m, SY_K_LAPTOP, 0), *rtr = m->gw[lap->zone];
+    plan(sy, SY_EV_ROUTER_GUESS, lap, rtr, EV_ROUTER_GUESS);
+    uint64_t s0 = at(sy, EV_ROUTER_GUESS) + sy_range(r, 0, 2 * SY_SEC);
+    /* in a short run the fractions crowd together: never before the laptop has its address */
+    if (sy->laptop_up != SY_NEVER && s0 < sy->laptop_up + 1 * SY_SEC) s0 = sy->laptop_up + 1 * SY_SEC;
+    unsigned attempts = (unsigned)sy_range(r, 6, 7);
+    return tag(sy_ssh_guess_actor(sy, lap, rtr, log, s0, attempts, r), SY_EV_ROUTER_GUESS);
+}
+
 int sy_scenario_build(struct sy *sy)
 {
+    struct sy_actor *log = NULL;
     if (build_corporate(sy) || build_tos(sy) || build_polling(sy) || build_tankfarm(sy) ||
-        build_remote(sy) || build_cctv(sy) || build_logging(sy))
+        build_remote(sy) || build_cctv(sy) || build_logging(sy, &log) || build_guessing(sy, log))
         return -1;
     return 0;
 }

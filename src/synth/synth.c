@@ -133,6 +133,8 @@ int qw_synth_run(const struct qw_synth_opts *o, const char *path, const char *tr
     int rc = -1;
     sy_rng_seed(&sy->rng, o->seed);
     sy_rng_seed(&sy->log_rng, sy_mix(o->seed ^ 0x4c4f47u)); /* "LOG": any other constant would do */
+    sy_rng_seed(&sy->guess_rng, sy_mix(o->seed ^ 0x475545u)); /* "GUE", likewise */
+    sy->laptop_up = SY_NEVER;
     sy->end = (uint64_t)o->minutes * 60 * SY_SEC;
     sy->out.fd = -1;
     sy->incidents = o->incidents;

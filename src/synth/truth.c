@@ -144,6 +144,14 @@ static const struct {
                            "router and changes its configuration with no change record; the "
                            "router's log to historian01 says so (Cisco SYS-5-CONFIG_I, syslog)",
                            {"net.config_changed", "comm.new_edge"}},
+    /* cred.guessing too once the fifth failure happened (write_event); comm.new_edge: SSH from
+     * the laptop to the router is new against any baseline of the terminal's normal days */
+    [SY_EV_ROUTER_GUESS] = {"router_password_guessing",
+                            "the unknown laptop tries default user names and passwords on the "
+                            "core router's SSH server (10.40.0.1), one connection each; the "
+                            "router logs every failure to historian01 (Cisco "
+                            "SEC_LOGIN-4-LOGIN_FAILED, syslog)",
+                            {"comm.new_edge"}},
 };
 
 struct ctx {
@@ -317,6 +325,51 @@ static void config_log(struct ctx *c, const struct sy_dev *from)
     qw_json_obj_end(j);
 }
 
+/* The core router's failed-login messages during the password guessing (act_ssh.c,
+ * act_syslog.c), as a syslog parser and cred.guessing read them: who sent them to whom, the
+ * message id, the address they name (the finding's peer), each failure's time and user, the
+ * first distinct users and the seconds between the first and the fifth failure as the finding's
+ * evidence gives them, and the finding's count (one for the fifth failure, one more for each
+ * later one: the failures all fall within five minutes). */
+static void guess_log(struct ctx *c, const struct sy_dev *from)
+{
+    struct qw_json *j = c->j;
+    const struct sy_model *m = &c->sy->m;
+    const struct sy_guess_log *g = &c->sy->guess;
+    unsigned n = g->n < SY_GUESS_MAX ? g->n : SY_GUESS_MAX;
+    char ip[16], users[64] = "";
+    size_t ulen = 0;
+    ip_str(from->ip, ip);
+    for (unsigned i = 0; i < n && i < 5; i++) {
+        bool seen = false;
+        for (unsigned k = 0; k < i; k++) seen |= strcmp(g->user[k], g->user[i]) == 0;
+        if (seen) continue;
+        int w = snprintf(users + ulen, sizeof users - ulen, "%s%s", ulen ? ", " : "", g->user[i]);
+        if (w < 0 || (size_t)w >= sizeof users - ulen) break;
+        ulen += (size_t)w;
+    }
+    qw_json_obj_begin(j, "syslog");
+    endpoint(c, "sender", m->gw[SY_Z_TOS]);
+    endpoint(c, "collector", sy_dev_of(m, SY_K_HISTORIAN, 0));
+    qw_json_str(j, "message_id", "cisco SEC_LOGIN-4-LOGIN_FAILED");
+    qw_json_str(j, "from", ip);
+    qw_json_u64(j, "failures", g->n);
+    qw_json_arr_begin(j, "logins");
+    for (unsigned i = 0; i < n; i++) {
+        qw_json_obj_begin(j, NULL);
+        time_field(c, "time", g->at[i]);
+        qw_json_str(j, "user", g->user[i]);
+        qw_json_obj_end(j);
+    }
+    qw_json_arr_end(j);
+    if (n >= 5) {
+        qw_json_str(j, "users", users);
+        qw_json_u64(j, "within_s", (g->at[4] - g->at[0]) / SY_SEC);
+        qw_json_u64(j, "count", n - 4);
+    }
+    qw_json_obj_end(j);
+}
+
 /* Inside the site's remote-access window (Mon-Fri 07:00-18:00 in Vancouver)? -1: unknown (no
  * time-zone database). */
 static int in_remote_window(const struct ctx *c, uint64_t t_us)
@@ -352,10 +405,12 @@ static void write_event(struct ctx *c, unsigned id)
     }
     if (id == SY_EV_SERVICE_VPN) tunnel_tls(c, e->src);
     if (id == SY_EV_CORE_CONFIG) config_log(c, e->src);
+    if (id == SY_EV_ROUTER_GUESS) guess_log(c, e->src);
 
     int window = -2; /* not a remote-access session */
     if (id == SY_EV_VENDOR_SSH || id == SY_EV_VENDOR_DIRECT) window = in_remote_window(c, key);
     qw_json_arr_begin(j, "findings");
+    if (id == SY_EV_ROUTER_GUESS && c->sy->guess.n >= 5) qw_json_str(j, NULL, "cred.guessing");
     for (int k = 0; k < FINDING_MAX && ev_info[id].findings[k]; k++)
         qw_json_str(j, NULL, ev_info[id].findings[k]);
     if (window == 0) qw_json_str(j, NULL, "remote.outside_window");

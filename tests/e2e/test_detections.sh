@@ -2,8 +2,10 @@
 # Detections end to end on the synthetic terminal and its site file: learn on the first 110 s
 # with `analyze --learn`, then analyse the whole run and check the findings the scripted events
 # must raise (docs/synth.md, docs/detections.md), with owner, actor, zone, severity and the
-# documented/undocumented state; the alert records in the event log; that nothing fires on
-# normal traffic once learnt; and the alerts command (filters, ack, resolve).
+# documented/undocumented state (among them the laptop's password guessing on the core router:
+# cred.guessing from the router's own log, with the truth's count, users and span); the alert
+# records in the event log; that nothing fires on normal traffic once learnt; the ledger
+# (the guesses are sessions with no user); and the alerts command (filters, ack, resolve).
 set -u
 . "$QW_SRC/tests/e2e/lib.sh"
 need_qw_python
@@ -73,6 +75,35 @@ if "core_router_config" in truth:
     assert "comm.new_edge" in cfg["findings"], cfg
     e = one("comm.new_edge", asset="mac:" + cfg["target"]["mac"], peer="mac:" + cfg["source"]["mac"])
     assert e["evidence"]["detail"].startswith("ssh/tcp/22") and not e["documented"], e
+# 64%: the unknown laptop tries default passwords on the core router's SSH server, one
+# connection each; the router's log to historian01 says each one failed. cred.guessing on the
+# address that sent the log (tos, owner operator), peer the laptop the messages name (tankfarm:
+# its owner, tankfarm-vendor, answers for it), high, undocumented; counted for the fifth failure
+# and again for each later one; the evidence's users and span as the truth has them
+guess = sorted((a["asset"], a["peer"]) for a in al if a["rule"] == "cred.guessing")
+if "router_password_guessing" in truth:
+    gs = truth["router_password_guessing"]
+    gl = gs["syslog"]
+    assert "cred.guessing" in gs["findings"] and gs["documented_by"] is None, gs
+    assert gl["from"] == gs["source"]["ip"] and gl["failures"] == len(gl["logins"]) >= 5, gs
+    g = one("cred.guessing", asset=gl["sender"]["ip"], peer=gl["from"])
+    assert g["severity"] == "high" and g["owner"] == "operator" and g["zone"] == "tos", g
+    assert g["actor"] == "tankfarm-vendor" and g["peer_zone"] == "tankfarm", g
+    assert not g["documented"] and not g.get("change_id"), g
+    assert g["count"] == gl["count"] == gl["failures"] - 4, (g, gl)
+    ev = g["evidence"]
+    assert (ev["app_proto"], ev["message_id"], ev["from_log"], ev["failures"], ev["users"],
+            ev["within_s"]) == ("syslog", gl["message_id"], True, 5, gl["users"],
+                                gl["within_s"]), (ev, gl)
+    # the attempts themselves: a new edge from the laptop to the router (SSH), besides the
+    # DHCP relay's, which the laptop's arrival raised
+    assert "comm.new_edge" in gs["findings"], gs
+    e = [a for a in al if a["rule"] == "comm.new_edge" and a["asset"] == "mac:" + gs["target"]["mac"]
+         and a["peer"] == "mac:" + gs["source"]["mac"] and a["evidence"]["detail"].startswith("ssh/tcp/22")]
+    assert len(e) == 1 and not e[0]["documented"] and e[0]["severity"] == "low", e
+    assert guess == [(gl["sender"]["ip"], gl["from"])], guess
+else:
+    assert guess == [], guess
 # the core router logs all the time (act_syslog.c): that one message is the only change any
 # device reported, the routine ones none
 dev = sorted((a["rule"], a["asset"]) for a in al if a["rule"] in ("net.config_changed", "net.device_restarted"))
@@ -128,7 +159,7 @@ pass "alerts: --owner, --rule, ack, resolve"
 # jump host's Modbus reads of sts-crane02 while it lasted), the VPN client's direct session
 # to sts-crane03 and the remote-service box's OpenVPN tunnel to its relay.
 "$qw" sessions --db "$work/s.db" --format json >"$work/sessions.json" || fail "sessions"
-python3 - "$work/sessions.json" "$work/truth.json" <<'PY' || fail "ledger is wrong"
+n_others=$(python3 - "$work/sessions.json" "$work/truth.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 ssh = [x for x in s if x["proto"] == "ssh" and x["source"] == "10.50.8.21"]
@@ -158,9 +189,26 @@ assert lg["sender"]["ip"] != r[0]["target"], lg
 # NTP are no part of the session (they were listed before)
 assert r[0]["activity"] == [], r
 assert all(a["app_proto"] == "modbus" for x in (ssh[0], d[0]) for a in x["activity"]), (ssh, d)
+# the laptop's password guessing: each attempt an SSH session of its own to the router's address
+# on VLAN 40 (tankfarm, whose owner answers for the laptop), and no user: the router's log
+# names only failures, and a failed login is nobody's session
+ev = {e["id"]: e for e in json.load(open(sys.argv[2]))["events"]}
+lap = [x for x in s if x["source"] == "10.40.200.100"]
+if "router_password_guessing" in ev:
+    gs = ev["router_password_guessing"]
+    assert len(lap) == gs["syslog"]["failures"], lap
+    assert all((x["proto"], x["target"], x["party"], x["user"]) ==
+               ("ssh", gs["target"]["ip"], "tankfarm-vendor", None) for x in lap), lap
+else:
+    assert lap == [], lap
+# the ledger's own sessions besides the laptop's attempts
+print(len(s) - len(lap))
 PY
-"$qw" sessions --db "$work/s.db" | grep -Eq "^[45] sessions" || fail "sessions table: $("$qw" sessions --db "$work/s.db" | tail -1)"
-pass "remote-access ledger: jump-host session with its activity, direct VPN session, the tunnel's user from its client certificate, the IT partner's session to the core router"
+) || fail "ledger is wrong"
+n_all=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$work/sessions.json")
+case "$n_others" in 4|5) ;; *) fail "sessions besides the laptop's attempts: $n_others, want 4 or 5" ;; esac
+"$qw" sessions --db "$work/s.db" | grep -Eq "^$n_all sessions" || fail "sessions table: $("$qw" sessions --db "$work/s.db" | tail -1), want $n_all"
+pass "remote-access ledger: jump-host session with its activity, direct VPN session, the tunnel's user from its client certificate, the IT partner's session to the core router, the laptop's password guesses (no user)"
 
 # With --incidents (docs/synth.md), the operations a controller must never see unannounced:
 # the laptop's S7 PLC STOP (critical), the DNP3 cold restart, the port scan as one finding.

@@ -27,6 +27,11 @@
 #     apart (a link's line protocol a second after it), none of them a change the router
 #     reports; with --incidents exactly one SYS-5-CONFIG_I, the truth's text at the truth's
 #     time, inside an SSH session from the workstation it names to the router (Cisco's server);
+#     and one SEC_LOGIN-4-LOGIN_FAILED per password the unknown laptop tries (6 or 7), each with
+#     the truth's user and time, naming the address the laptop's DHCP ACK gave it, inside an
+#     SSH connection of its own from the laptop to the router (Cisco's server) that the router
+#     closes; the truth's cred.guessing count, users and span follow from them (none in the
+#     clean capture);
 #   - the truth file: every scripted event once, at its planned fraction, with its findings;
 #     --start at night in Vancouver makes both remote sessions outside the window;
 #   - VLAN ids are exactly 10 20 30 40 50 60;
@@ -89,7 +94,7 @@ fields=(frame.time_epoch vlan.id eth.src eth.dst ip.src ip.dst tcp.srcport tcp.d
         openvpn.opcode openvpn.mpid openvpn.mpidarrayelement tls.handshake.type tls.handshake.version
         tls.handshake.ciphersuite tls.handshake.extensions_server_name x509if.oid x509sat.uTF8String
         x509af.serialNumber x509af.utcTime syslog.facility syslog.level syslog.msg tcp.stream udp.srcport
-        udp.dstport)
+        udp.dstport dhcp.option.dhcp dhcp.hw.mac_addr dhcp.ip.your)
 nf=${#fields[@]}
 args=()
 for f in "${fields[@]}" _ws.malformed tcp.analysis.flags dnp3 tcp.payload telnet telnet.data; do
@@ -235,15 +240,17 @@ for c, name in (("a", "clean"), ("i", "--incidents")):
     gaps = [b - a for a, b in zip(routine, routine[1:])]
     check(gaps and all(60 <= g <= 120.01 for g in gaps), f"{name}: routine messages 60-120 s apart: "
           f"{[round(g) for g in gaps]}")
+    failed = [(r, p) for r, p in zip(logs, parsed) if (p.group(3), p.group(5)) == ("SEC_LOGIN", "LOGIN_FAILED")]
     if c == "i":
-        RI = R
+        RI, FAILED = R, failed
     if c == "a":
         found = {"laptop": LAPTOP in ips, "VPN clients": bool(VPN & ips), "TP-Link router": NEW_RTR in macs,
                  "PLC stop": bool(stops), "DNP3 restart": bool(dfunc.get(13)),
                  "DNP3 write": bool(dfunc.get(2)), "Telnet": telnet > 0, "RST": rst > 0,
                  "Modbus exception": exc > 0, "SSH": ssh > 0,
                  "new firmware": bool({"v3.30", "22.011"} & revs),
-                 "configuration change in the log": bool(changes)}
+                 "configuration change in the log": bool(changes),
+                 "failed login in the log": bool(failed)}
         check(not any(found.values()), "clean: none of the scripted events: "
               + ", ".join(f"{k} {'PRESENT' if v else 'absent'}" for k, v in found.items()))
         continue
@@ -282,7 +289,8 @@ t = json.load(open(f"{work}/i.json"))
 ev = {e["id"]: e for e in t["events"]}
 want = ["vendor_ssh", "vendor_maintenance", "firmware_sts_crane02", "modbus_exception", "router_swap",
         "firmware_tank_plc02", "unknown_laptop", "port_scan", "plc_stop", "vendor_direct", "service_box_vpn",
-        "telnet_login", "cross_zone_write", "dnp3_cold_restart", "dnp3_restart_ack", "core_router_config"]
+        "telnet_login", "cross_zone_write", "dnp3_cold_restart", "dnp3_restart_ack", "core_router_config",
+        "router_password_guessing"]
 check(sorted(ev) == sorted(want) and len(t["events"]) == len(want), f"truth: {len(t['events'])} events")
 check([e["time"] for e in t["events"]] == sorted(e["time"] for e in t["events"]), "truth: events in time order")
 check(all(e["start"] <= e["time"] <= e["end"] and e["frames"] > 0 for e in t["events"]), "truth: start <= time <= end")
@@ -318,6 +326,52 @@ check(len({x["tcp.stream"] for x in sess}) == 1 and times and times[0] < t_cfg <
       and "SSH-2.0-Cisco-1.25" in banners,
       f"--incidents: one SSH session {cfg['source']['ip']} -> {cfg['target']['ip']}:22 around the "
       f"change ({len(sess)} frames, banners {sorted(banners)})")
+# the laptop's password guessing: one LOGIN_FAILED per attempt from the router's TOS address to
+# historian01, each with the truth's user at the truth's time and the laptop's address (the one
+# its DHCP ACK gave it), inside an SSH connection of its own from the laptop to the router's
+# address on VLAN 40 (Cisco's server) that the router closes; the truth's finding, count, users
+# and span follow from those messages
+gs = ev["router_password_guessing"]
+gl = gs["syslog"]
+def epoch(rfc3339):
+    return calendar.timegm(time.strptime(rfc3339[:19], "%Y-%m-%dT%H:%M:%S")) + float("0." + rfc3339[20:-1])
+acks = {x["dhcp.ip.your"] for x in RI if x["dhcp.option.dhcp"] == "5" and x["dhcp.hw.mac_addr"] == gs["source"]["mac"]}
+check(gs["source"]["ip"] == gl["from"] == LAPTOP and acks == {LAPTOP} and gs["target"]["ip"] == "10.40.0.1"
+      and (gl["sender"]["ip"], gl["collector"]["ip"]) == ("10.20.0.1", "10.20.0.30")
+      and gl["message_id"] == "cisco SEC_LOGIN-4-LOGIN_FAILED" and gs["documented_by"] is None,
+      f"truth: router_password_guessing from {gl['from']} (DHCP gave the laptop {sorted(acks)}) to {gs['target']['ip']}")
+want_text = [f"Login failed [user: {x['user']}] [Source: {gl['from']}] [localport: 22] [Reason: Login "
+             f"Authentication Failed] at {time.strftime('%H:%M:%S UTC %a %b %-d %Y', time.gmtime(int(epoch(x['time']))))}"
+             for x in gl["logins"]]
+check(6 <= gl["failures"] == len(gl["logins"]) == len(FAILED) <= 7
+      and [p.group(6) for _, p in FAILED] == want_text
+      and all(p.group(4) == "4" and r["ip.src"] == gl["sender"]["ip"] and r["ip.dst"] == gl["collector"]["ip"]
+              for r, p in FAILED)
+      and all(abs(float(r["frame.time_epoch"]) - epoch(x["time"])) < 1e-6 for (r, _), x in zip(FAILED, gl["logins"])),
+      f"--incidents: {len(FAILED)} SEC_LOGIN-4-LOGIN_FAILED, the truth's {gl['failures']} users, address and times: "
+      f"{[x['user'] for x in gl['logins']]}")
+conns = {}
+for x in RI:
+    if {x["ip.src"], x["ip.dst"]} == {LAPTOP, gs["target"]["ip"]} and "22" in (x["tcp.srcport"], x["tcp.dstport"]):
+        conns.setdefault(x["tcp.stream"], []).append(x)
+def closed_by_router(rows):
+    fins = [x for x in rows if int(x["tcp.flags"] or "0", 16) & 1]
+    return bool(fins) and fins[0]["ip.src"] == gs["target"]["ip"]
+spans = sorted((float(v[0]["frame.time_epoch"]), float(v[-1]["frame.time_epoch"])) for v in conns.values())
+check(len(conns) == len(FAILED) and all("SSH-2.0-Cisco-1.25" in {x["ssh.protocol"] for x in v} and closed_by_router(v)
+                                          for v in conns.values())
+      and all(a < float(r["frame.time_epoch"]) < b for (a, b), (r, _) in zip(spans, FAILED))
+      and gs["frames"] == sum(map(len, conns.values())) + len(FAILED),
+      f"--incidents: {len(conns)} SSH connections laptop -> {gs['target']['ip']}:22, Cisco's server, each "
+      f"closed by the router around its failure; the event's {gs['frames']} frames are theirs and the log's")
+users = []
+for x in gl["logins"][:5]:
+    if x["user"] not in users:
+        users.append(x["user"])
+check("cred.guessing" in gs["findings"] and gl["count"] == gl["failures"] - 4 and gl["users"] == ", ".join(users)
+      and gl["within_s"] == int(epoch(gl["logins"][4]["time"]) - epoch(gl["logins"][0]["time"]))
+      and gs["time"] == gl["logins"][4]["time"],
+      f"truth: cred.guessing at the fifth failure, count {gl['count']}, users {gl['users']}, within {gl['within_s']} s")
 sw = [d for d in t["devices"] if d["ip"] == "10.30.0.1"]
 check(len(sw) == 2 and sw[0]["mac"] == OLD_RTR and sw[0]["replaced_by"] == "crane-rtr2"
       and sw[1]["previous_mac"] == OLD_RTR and sw[1]["mac"] == NEW_RTR, "truth: both crane routers, with the swap")
