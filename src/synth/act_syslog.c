@@ -50,7 +50,8 @@ static const struct {
     [M_NTP_REACH] = {"NTP", 6, "PEERREACH"},         /* ... and answers again */
     [M_LOGIN] = {"SEC_LOGIN", 5, "LOGIN_SUCCESS"},   /* a vty login (login on-success log) */
     [M_CONFIG] = {"SYS", 5, "CONFIG_I"},             /* the running configuration changed */
-    [M_LOGIN_FAILED] = {"SEC_LOGIN", 4, "LOGIN_FAILED"}, /* a vty login failed (login on-failure log) */
+    /* a vty login failed (`login on-failure log`) */
+    [M_LOGIN_FAILED] = {"SEC_LOGIN", 4, "LOGIN_FAILED"},
 };
 
 /* Denials on the internet-facing interface, which is not on the SPAN'd trunk: what they deny

@@ -471,7 +471,8 @@ static int build_guessing(struct sy *sy, struct sy_actor *log)
     plan(sy, SY_EV_ROUTER_GUESS, lap, rtr, EV_ROUTER_GUESS);
     uint64_t s0 = at(sy, EV_ROUTER_GUESS) + sy_range(r, 0, 2 * SY_SEC);
     /* in a short run the fractions crowd together: never before the laptop has its address */
-    if (sy->laptop_up != SY_NEVER && s0 < sy->laptop_up + 1 * SY_SEC) s0 = sy->laptop_up + 1 * SY_SEC;
+    if (sy->laptop_up != SY_NEVER && s0 < sy->laptop_up + 1 * SY_SEC)
+        s0 = sy->laptop_up + 1 * SY_SEC;
     unsigned attempts = (unsigned)sy_range(r, 6, 7);
     return tag(sy_ssh_guess_actor(sy, lap, rtr, log, s0, attempts, r), SY_EV_ROUTER_GUESS);
 }
