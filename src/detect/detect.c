@@ -609,6 +609,27 @@ void qw_detect_anomaly(struct qw_detector *d, const struct qw_flow *f, const str
     qw_detect_raise(d, rule, &asset, pp, name, f, ts_ns, &x);
 }
 
+/* ---- what devices report ------------------------------------------------------------------ */
+
+/* The site context of a finding about what a device reported (asset: the end of `f` that sent
+ * the report): the device's owner and zone; the peer is the address the report names (`from`,
+ * NULL for none), with its zone, and whoever answers for that address is the actor unless a
+ * change record documents it. The flow's other end (a log collector) is no party to it. */
+static void fill_report_context(const struct qw_detector *d, const struct qw_flow *f,
+                                const struct qw_device_report *c, const struct qw_addr *from,
+                                uint64_t ts_ns, struct qw_finding *x)
+{
+    memset(x, 0, sizeof *x);
+    fill_context_of(d, f, x, ts_ns, c->server);
+    x->peer_zone[0] = '\0';
+    if (!from || !d->cfg.site) return;
+    struct qw_site_host h = {.ip = from, .vlan = dir_vlan(f, c->server ? QW_DIR_TO_CLIENT
+                                                                        : QW_DIR_TO_SERVER)};
+    struct qw_site_owner o = qw_site_owner_of(d->cfg.site, &h);
+    if (o.zone) snprintf(x->peer_zone, sizeof x->peer_zone, "%s", o.zone->id);
+    if (!x->documented && o.party) snprintf(x->actor, sizeof x->actor, "%s", o.party->id);
+}
+
 /* ---- password guessing ---------------------------------------------------------------------- */
 
 /* Add a user name to the value's list unless it is there or the list is full. */
@@ -645,8 +666,8 @@ static void guess_prune(struct qw_detector *d, uint64_t now)
 
 struct guess_text {
     const struct qw_proto *p;
-    const struct qw_device_report *c;
-    const struct qw_addr *asset, *from;
+    const struct qw_device_report *c; /* its `from` is the source */
+    const struct qw_addr *asset;
     const struct guess_val *g;
     uint64_t span_ns;
     bool via_log;
@@ -660,7 +681,7 @@ static void guess_describe(struct qw_finding *x, const void *arg)
     int n = snprintf(x->message, sizeof x->message,
                      "%u failed logins to %s from %s within %llu s (%s%s)",
                      QW_DETECT_GUESS_FAILURES, qw_addr_str(t->asset, a),
-                     qw_addr_str(t->from, b), (unsigned long long)(t->span_ns / 1000000000ull),
+                     qw_addr_str(t->c->from, b), (unsigned long long)(t->span_ns / 1000000000ull),
                      t->via_log ? "its log: " : "", t->c->message_id);
     if (n > 0 && (size_t)n < sizeof x->message && t->g->users[0])
         snprintf(x->message + n, sizeof x->message - (size_t)n, ", users %s", t->g->users);
@@ -718,16 +739,7 @@ static void guess_failure(struct qw_detector *d, const struct qw_flow *f, const 
     uint64_t span = ts_ns > oldest ? ts_ns - oldest : 0; /* times may step back: no span */
     if (span > QW_DETECT_GUESS_WINDOW_NS) return;
     struct qw_finding x;
-    memset(&x, 0, sizeof x);
-    fill_context_of(d, f, &x, ts_ns, c->server);
-    x.peer_zone[0] = '\0';
-    if (d->cfg.site) {
-        struct qw_site_host h = {.ip = c->from, .vlan = dir_vlan(f, c->server ? QW_DIR_TO_CLIENT
-                                                                               : QW_DIR_TO_SERVER)};
-        struct qw_site_owner o = qw_site_owner_of(d->cfg.site, &h);
-        if (o.zone) snprintf(x.peer_zone, sizeof x.peer_zone, "%s", o.zone->id);
-        if (!x.documented && o.party) snprintf(x.actor, sizeof x.actor, "%s", o.party->id);
-    }
+    fill_report_context(d, f, c, c->from, ts_ns, &x);
     x.severity = adjusted(QW_R_CRED_GUESSING, &x);
     /* the device's answers and each log stream apart, so that what one engine sees decides */
     char extra[32];
@@ -737,7 +749,7 @@ static void guess_failure(struct qw_detector *d, const struct qw_flow *f, const 
     } else {
         snprintf(extra, sizeof extra, "wire");
     }
-    struct guess_text t = {p, c, asset, c->from, g, span, via_log, f};
+    struct guess_text t = {p, c, asset, g, span, via_log, f};
     raise_described(d, QW_R_CRED_GUESSING, asset, c->from, extra, f, ts_ns, &x, guess_describe,
                     &t);
 }
@@ -808,16 +820,7 @@ void qw_detect_device_report(struct qw_detector *d, const struct qw_flow *f,
     const struct qw_addr *from =
         c->from && memcmp(c->from->b, asset->b, sizeof asset->b) != 0 ? c->from : NULL;
     struct qw_finding x;
-    memset(&x, 0, sizeof x);
-    fill_context_of(d, f, &x, ts_ns, c->server);
-    x.peer_zone[0] = '\0'; /* the collector is no party to the change */
-    if (from && d->cfg.site) {
-        struct qw_site_host h = {.ip = from, .vlan = dir_vlan(f, c->server ? QW_DIR_TO_CLIENT
-                                                                            : QW_DIR_TO_SERVER)};
-        struct qw_site_owner o = qw_site_owner_of(d->cfg.site, &h);
-        if (o.zone) snprintf(x.peer_zone, sizeof x.peer_zone, "%s", o.zone->id);
-        if (!x.documented && o.party) snprintf(x.actor, sizeof x.actor, "%s", o.party->id);
-    }
+    fill_report_context(d, f, c, from, ts_ns, &x);
     x.severity = adjusted(rule, &x);
     char user[64] = "";
     if (c->user) qw_copy_printable(user, sizeof user, c->user, c->user_len);

@@ -65,6 +65,18 @@ void qw_emit_device_report(struct qw_pctx *ctx, const struct qw_device_report *r
     if (ctx->sink && ctx->sink->device_report) ctx->sink->device_report(ctx->user, ctx, report);
 }
 
+void qw_emit_login_refused(struct qw_pctx *ctx, bool server, const char *message_id,
+                           const char *user, size_t user_len)
+{
+    struct qw_device_report r = {.kind = QW_REPORT_LOGIN_FAILED,
+                                 .server = server,
+                                 .message_id = message_id,
+                                 .user = user_len ? user : NULL,
+                                 .user_len = user ? user_len : 0,
+                                 .from_peer = true};
+    qw_emit_device_report(ctx, &r);
+}
+
 void *qw_loan_take(struct qw_pctx *ctx)
 {
     return ctx->sink && ctx->sink->loan_take ? ctx->sink->loan_take(ctx->user) : NULL;

@@ -126,6 +126,11 @@ struct qw_device_report {
     bool from_peer;             /* it came from the flow's other end (`from` unused) */
 };
 void qw_emit_device_report(struct qw_pctx *ctx, const struct qw_device_report *report);
+/* The device refused a login in its answer on the wire (an FTP 530, an HTTP 401 to Basic
+ * credentials): a QW_REPORT_LOGIN_FAILED report from the end `server` names, the attempt from
+ * the flow's other end (from_peer); `user` NULL when the protocol names none in clear. */
+void qw_emit_login_refused(struct qw_pctx *ctx, bool server, const char *message_id,
+                           const char *user, size_t user_len);
 
 /* A buffer a parser borrows from the engine while one message spans packets (the TLS handshake
  * message being put together), so that no flow carries one for its whole life. */

@@ -434,7 +434,6 @@ static bool ftp_is_anonymous(const char *u, size_t n)
     return false;
 }
 
-
 /* A USER or PASS refused with 530: one failed attempt, named by the USER it was for. */
 static void ftp_check_refused(struct qw_pctx *ctx, struct ftp_slot *q, const struct ftp_reply *r)
 {
@@ -442,15 +441,7 @@ static void ftp_check_refused(struct qw_pctx *ctx, struct ftp_slot *q, const str
     if (!(ftp_cmds[q->cmd].flags & (FTP_F_USER | FTP_F_PASS))) return;
     if (ftp_is_anonymous(q->user, q->user_len)) return;
     q->login_refused = true;
-    struct qw_device_report rep = {
-        .kind = QW_REPORT_LOGIN_FAILED,
-        .server = true,
-        .message_id = "ftp 530",
-        .user = q->user_len ? q->user : NULL,
-        .user_len = q->user_len,
-        .from_peer = true,
-    };
-    qw_emit_device_report(ctx, &rep);
+    qw_emit_login_refused(ctx, true, "ftp 530", q->user, q->user_len);
 }
 
 /* ---- Replies ------------------------------------------------------------------------------- */

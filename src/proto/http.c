@@ -1014,7 +1014,6 @@ static void on_request(struct qw_pctx *ctx, struct http_state *st, unsigned d, c
 
 #define HTTP_UNAUTHORIZED 401 /* [SEM] s.15.5.2; 407 is the proxy's and left out */
 
-
 /* A 401 to a request that offered Basic credentials: one refused login, named by its user. */
 static void check_refused(struct qw_pctx *ctx, struct http_rsp *r, const struct http_req *req)
 {
@@ -1022,15 +1021,8 @@ static void check_refused(struct qw_pctx *ctx, struct http_rsp *r, const struct 
     r->login_failed = true;
     /* A later Proxy-Authorization Basic overwrote the user: name nobody rather than it. */
     bool named = req->user_t.len && !req->user_from_proxy;
-    struct qw_device_report rep = {
-        .kind = QW_REPORT_LOGIN_FAILED,
-        .server = r->from_server_end,
-        .message_id = "http 401",
-        .user = named ? req->user : NULL,
-        .user_len = named ? req->user_t.len : 0,
-        .from_peer = true,
-    };
-    qw_emit_device_report(ctx, &rep);
+    qw_emit_login_refused(ctx, r->from_server_end, "http 401", req->user,
+                          named ? req->user_t.len : 0);
 }
 
 /* A response head of `n` bytes without the empty line. */

@@ -733,7 +733,6 @@ static bool smb_is_logon_refusal(uint32_t status)
     return false;
 }
 
-
 /* A SESSION_SETUP refused for its credentials: one failed login, named by the NTLM
  * AUTHENTICATE's user (or SMB1's account name) of the request it answers. An anonymous
  * AUTHENTICATE (no user, no response) offered no credentials and is not a guess. */
@@ -744,15 +743,8 @@ static void smb_check_refused(struct qw_pctx *ctx, const struct smb_req *r,
     bool ntlm = r && r->ntlm_type == QW_NTLM_AUTHENTICATE;
     if (ntlm && r->t1 == 0 && r->nt_len == 0) return;
     bool named = r && r->t1 && (ntlm || (r->fields & SF_ACCOUNT));
-    struct qw_device_report rep = {
-        .kind = QW_REPORT_LOGIN_FAILED,
-        .server = true,
-        .message_id = "smb logon failure",
-        .user = named ? r->text : NULL,
-        .user_len = named ? r->t1 : 0,
-        .from_peer = true,
-    };
-    qw_emit_device_report(ctx, &rep);
+    qw_emit_login_refused(ctx, true, "smb logon failure", named ? r->text : NULL,
+                          named ? r->t1 : 0);
 }
 
 static void smb_on_response(struct qw_pctx *ctx, struct smb_state *st, const struct smb_rsp *p)

@@ -209,7 +209,6 @@ static void tn_set_banner(struct qw_pctx *ctx, struct tn_state *st, const char *
     qw_emit_identity(ctx, true, "telnet_banner", st->banner, n);
 }
 
-
 /* The server refused the password just typed: count it, and report it as a refused login
  * named by the login typed (or the one the client's environment gave). */
 static void tn_login_failed(struct qw_pctx *ctx, struct tn_state *st)
@@ -217,15 +216,7 @@ static void tn_login_failed(struct qw_pctx *ctx, struct tn_state *st)
     st->failed_logins++;
     const char *u = st->user_len ? st->user : st->env_user;
     size_t ul = st->user_len ? st->user_len : st->env_user_len;
-    struct qw_device_report r = {
-        .kind = QW_REPORT_LOGIN_FAILED,
-        .server = true,
-        .message_id = "telnet login failed",
-        .user = ul ? u : NULL,
-        .user_len = ul,
-        .from_peer = true,
-    };
-    qw_emit_device_report(ctx, &r);
+    qw_emit_login_refused(ctx, true, "telnet login failed", u, ul);
 }
 
 static void tn_check_failure(struct qw_pctx *ctx, struct tn_state *st, const char *s, size_t n)

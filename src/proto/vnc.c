@@ -186,17 +186,10 @@ static bool vnc_sec_asks_secret(uint8_t type)
     return type != VNC_SEC_NONE && type != VNC_SEC_INVALID;
 }
 
-
 static void vnc_check_refused(struct qw_pctx *ctx, const struct vnc_state *st)
 {
     if (st->result != VNC_RESULT_FAILED || !vnc_sec_asks_secret(st->selected)) return;
-    struct qw_device_report r = {
-        .kind = QW_REPORT_LOGIN_FAILED,
-        .server = true,
-        .message_id = "rfb SecurityResult failed",
-        .from_peer = true,
-    };
-    qw_emit_device_report(ctx, &r);
+    qw_emit_login_refused(ctx, true, "rfb SecurityResult failed", NULL, 0); /* RFB names nobody */
 }
 
 /* ---- Server to client ---------------------------------------------------------------------- */

@@ -11,19 +11,32 @@
 
 #define SSH_PORT 22
 
+/* The opening every connection here makes: TCP, banners, KEXINIT both ways, curve25519,
+ * NEWKEYS; each actor's own steps follow from O_DONE. */
 enum {
-    S_SYN,
-    S_SYNACK,
-    S_ACK,
-    S_SBANNER,
-    S_CBANNER,
-    S_CKEX,
-    S_SKEX,
-    S_CECDH,
-    S_SECDH,
-    S_SNEWKEYS,
-    S_CNEWKEYS,
-    S_CDATA,
+    O_SYN,
+    O_SYNACK,
+    O_ACK,
+    O_SBANNER,
+    O_CBANNER,
+    O_CKEX,
+    O_SKEX,
+    O_CECDH,
+    O_SECDH,
+    O_SNEWKEYS,
+    O_CNEWKEYS,
+    O_DONE,
+};
+
+/* What differs between the actors' openings: the banners (with their CR LF) and how long the
+ * server takes to sign the key exchange and the client to start once the keys are new. */
+struct ssh_opening {
+    const char *client_banner, *server_banner;
+    uint64_t sign_min, sign_max, start_min, start_max;
+};
+
+enum {
+    S_CDATA = O_DONE,
     S_SDATA,
     S_CPACK,
     S_CFIN,
@@ -58,52 +71,68 @@ static void send_text(struct sy *sy, struct sy_tcp *t, int dir, const char *s, s
     sy_tcp_data(sy, t, dir, n);
 }
 
-static void fire(struct sy *sy, struct sy_actor *a)
+/* Opening step `step` of connection t from c to s; returns the delay to the next step (`d`,
+ * drawn by the caller, unless the step has its own). */
+static uint64_t opening_step(struct sy *sy, struct sy_tcp *t, struct sy_dev *c, struct sy_dev *s,
+                             int step, const struct ssh_opening *o, uint64_t d)
 {
-    static const char client_banner[] = "SSH-2.0-PuTTY_Release_0.81\r\n";
-    struct ssh_actor *x = (struct ssh_actor *)a;
-    struct sy_tcp *t = &x->t;
-    uint64_t d = sy_jit(sy, 200, 2 * SY_MS);
-    int next = x->step + 1;
-    switch (x->step) {
-    case S_SYN:
-        sy_tcp_init(sy, t, x->c, x->s, SSH_PORT);
+    switch (step) {
+    case O_SYN:
+        sy_tcp_init(sy, t, c, s, SSH_PORT);
         sy_tcp_syn(sy, t);
         break;
-    case S_SYNACK:
+    case O_SYNACK:
         sy_tcp_synack(sy, t);
         break;
-    case S_ACK:
+    case O_ACK:
         sy_tcp_ack(sy, t, SY_C2S);
         d = sy_jit(sy, 1 * SY_MS, 4 * SY_MS);
         break;
-    case S_SBANNER:
-        send_text(sy, t, SY_S2C, x->server_banner, strlen(x->server_banner));
+    case O_SBANNER:
+        send_text(sy, t, SY_S2C, o->server_banner, strlen(o->server_banner));
         break;
-    case S_CBANNER:
-        send_text(sy, t, SY_C2S, client_banner, sizeof client_banner - 1);
+    case O_CBANNER:
+        send_text(sy, t, SY_C2S, o->client_banner, strlen(o->client_banner));
         break;
-    case S_CKEX:
+    case O_CKEX:
         sy_tcp_data(sy, t, SY_C2S, sy_ssh_kexinit(sy_tcp_pl(sy), &sy->rng, false));
         break;
-    case S_SKEX:
+    case O_SKEX:
         sy_tcp_data(sy, t, SY_S2C, sy_ssh_kexinit(sy_tcp_pl(sy), &sy->rng, true));
         break;
-    case S_CECDH:
+    case O_CECDH:
         sy_tcp_data(sy, t, SY_C2S, sy_ssh_ecdh_init(sy_tcp_pl(sy), &sy->rng));
-        d = sy_jit(sy, 2 * SY_MS, 6 * SY_MS); /* the server's key agreement and signature */
+        d = sy_jit(sy, o->sign_min, o->sign_max); /* the server's key agreement and signature */
         break;
-    case S_SECDH:
+    case O_SECDH:
         sy_tcp_data(sy, t, SY_S2C, sy_ssh_ecdh_reply(sy_tcp_pl(sy), &sy->rng));
         d = sy_jit(sy, 50, 200);
         break;
-    case S_SNEWKEYS:
+    case O_SNEWKEYS:
         sy_tcp_data(sy, t, SY_S2C, sy_ssh_newkeys(sy_tcp_pl(sy), &sy->rng));
         break;
-    case S_CNEWKEYS:
+    default: /* O_CNEWKEYS */
         sy_tcp_data(sy, t, SY_C2S, sy_ssh_newkeys(sy_tcp_pl(sy), &sy->rng));
-        d = sy_jit(sy, 5 * SY_MS, 30 * SY_MS);
+        d = sy_jit(sy, o->start_min, o->start_max);
         break;
+    }
+    return d;
+}
+
+static void fire(struct sy *sy, struct sy_actor *a)
+{
+    struct ssh_actor *x = (struct ssh_actor *)a;
+    struct sy_tcp *t = &x->t;
+    uint64_t d = sy_jit(sy, 200, 2 * SY_MS);
+    if (x->step < O_DONE) {
+        const struct ssh_opening o = {"SSH-2.0-PuTTY_Release_0.81\r\n", x->server_banner,
+                                      2 * SY_MS, 6 * SY_MS, 5 * SY_MS, 30 * SY_MS};
+        a->next = sy->now + opening_step(sy, t, x->c, x->s, x->step, &o, d);
+        x->step++;
+        return;
+    }
+    int next = x->step + 1;
+    switch (x->step) {
     case S_CDATA:
         send_encrypted(sy, t, SY_C2S, (unsigned)sy_range(&sy->rng, 1, 4));
         x->out_left = (unsigned)sy_range(&sy->rng, 1, 2);
@@ -160,18 +189,7 @@ struct sy_actor *sy_ssh_actor(struct sy *sy, struct sy_dev *c, struct sy_dev *s,
  * attempt follows a few seconds later. */
 
 enum {
-    G_SYN,
-    G_SYNACK,
-    G_ACK,
-    G_SBANNER,
-    G_CBANNER,
-    G_CKEX,
-    G_SKEX,
-    G_CECDH,
-    G_SECDH,
-    G_SNEWKEYS,
-    G_CNEWKEYS,
-    G_CSERVICE,
+    G_CSERVICE = O_DONE,
     G_SSERVICE,
     G_CAUTH,
     G_LOG,
@@ -224,52 +242,21 @@ static void guess_swap_ids(struct guess_actor *x)
 
 static void guess_step(struct sy *sy, struct guess_actor *x)
 {
-    static const char client_banner[] = "SSH-2.0-libssh_0.10.6\r\n";
     /* "publickey,keyboard-interactive,password", partial success false */
     static const size_t failure_len = 1 + 4 + 39 + 1;
     struct sy_tcp *t = &x->t;
     const char *user = guess_user[x->attempt % SY_GUESS_MAX];
     uint64_t d = sy_jit(sy, 200, 2 * SY_MS);
+    if (x->step < O_DONE) {
+        /* a router's CPU signs slowly */
+        static const struct ssh_opening o = {"SSH-2.0-libssh_0.10.6\r\n", SY_SSH_BANNER_CISCO,
+                                             20 * SY_MS, 80 * SY_MS, 1 * SY_MS, 5 * SY_MS};
+        x->a.next = sy->now + opening_step(sy, t, x->c, x->s, x->step, &o, d);
+        x->step++;
+        return;
+    }
     int next = x->step + 1;
     switch (x->step) {
-    case G_SYN:
-        sy_tcp_init(sy, t, x->c, x->s, SSH_PORT);
-        sy_tcp_syn(sy, t);
-        break;
-    case G_SYNACK:
-        sy_tcp_synack(sy, t);
-        break;
-    case G_ACK:
-        sy_tcp_ack(sy, t, SY_C2S);
-        d = sy_jit(sy, 1 * SY_MS, 4 * SY_MS);
-        break;
-    case G_SBANNER:
-        send_text(sy, t, SY_S2C, SY_SSH_BANNER_CISCO, sizeof SY_SSH_BANNER_CISCO - 1);
-        break;
-    case G_CBANNER:
-        send_text(sy, t, SY_C2S, client_banner, sizeof client_banner - 1);
-        break;
-    case G_CKEX:
-        sy_tcp_data(sy, t, SY_C2S, sy_ssh_kexinit(sy_tcp_pl(sy), &sy->rng, false));
-        break;
-    case G_SKEX:
-        sy_tcp_data(sy, t, SY_S2C, sy_ssh_kexinit(sy_tcp_pl(sy), &sy->rng, true));
-        break;
-    case G_CECDH:
-        sy_tcp_data(sy, t, SY_C2S, sy_ssh_ecdh_init(sy_tcp_pl(sy), &sy->rng));
-        d = sy_jit(sy, 20 * SY_MS, 80 * SY_MS); /* a router's CPU signs slowly */
-        break;
-    case G_SECDH:
-        sy_tcp_data(sy, t, SY_S2C, sy_ssh_ecdh_reply(sy_tcp_pl(sy), &sy->rng));
-        d = sy_jit(sy, 50, 200);
-        break;
-    case G_SNEWKEYS:
-        sy_tcp_data(sy, t, SY_S2C, sy_ssh_newkeys(sy_tcp_pl(sy), &sy->rng));
-        break;
-    case G_CNEWKEYS:
-        sy_tcp_data(sy, t, SY_C2S, sy_ssh_newkeys(sy_tcp_pl(sy), &sy->rng));
-        d = sy_jit(sy, 1 * SY_MS, 5 * SY_MS);
-        break;
     case G_CSERVICE: /* SERVICE_REQUEST "ssh-userauth" */
         send_encrypted(sy, t, SY_C2S, etm_blocks(1 + 4 + 12));
         break;
@@ -312,7 +299,7 @@ static void guess_step(struct sy *sy, struct guess_actor *x)
             x->a.next = SY_NEVER;
             return;
         }
-        next = G_SYN;
+        next = O_SYN;
         d = sy_jit(sy, 1500 * SY_MS, 3 * SY_SEC); /* the tool's pause between tries */
         break;
     }
