@@ -1,7 +1,8 @@
 /* The per-packet pipeline's flow decisions, checked through the engine with crafted frames:
- * eviction at the flow cap, idle timeouts, TCP port reuse versus a retransmitted SYN, and routed
- * conversations whose two directions a mirror shows on different VLANs. Each case reads the
- * engine's counters and the flow records of its event log. */
+ * eviction at the flow cap, idle timeouts, TCP port reuse versus a retransmitted SYN, routed
+ * conversations whose two directions a mirror shows on different VLANs, and the parser memory
+ * cap (states, and buffers lent to parsers). Each case reads the engine's counters and the
+ * flow records of its event log. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -424,6 +425,82 @@ static void test_app_memcap_refuses_parser(void **state)
     free(log);
 }
 
+/* A TLS ClientHello naming "crane7.plc" (server_name) whose handshake message spans two
+ * records, each in its own TCP segment: the parser borrows a buffer from the engine
+ * (qw_loan_take) between them. Sends it on A:40001 -> B:443. */
+static void split_client_hello(struct rig *r, uint64_t t)
+{
+    static const uint8_t hello[] = {
+        0x01, 0x00, 0x00, 0x3e,                         /* ClientHello, 62 bytes */
+        0x03, 0x03,                                     /* client_version TLS 1.2 */
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, /* random */
+        17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+        0x00,                                           /* no session id */
+        0x00, 0x02, 0x00, 0x2f,                         /* one suite */
+        0x01, 0x00,                                     /* null compression */
+        0x00, 0x13,                                     /* extensions, 19 bytes */
+        0x00, 0x00, 0x00, 0x0f, 0x00, 0x0d, 0x00, 0x00, 0x0a, /* server_name, host_name */
+        'c', 'r', 'a', 'n', 'e', '7', '.', 'p', 'l', 'c'};
+    _Static_assert(sizeof hello == 66, "header and 62 bytes");
+    enum { FIRST = 24 };
+    uint8_t rec[5 + sizeof hello] = {0x16, 0x03, 0x01, 0x00, FIRST};
+    send(r, t, 0, 6, A, 40001, B, 443, QW_TCP_SYN, 5000);
+    send(r, t + 100, 0, 6, B, 443, A, 40001, QW_TCP_SYN | QW_TCP_ACK, 7000);
+    send(r, t + 200, 0, 6, A, 40001, B, 443, QW_TCP_ACK, 5001);
+    memcpy(rec + 5, hello, FIRST);
+    send_data(r, t + 300, 0, 6, A, 40001, B, 443, QW_TCP_ACK | QW_TCP_PSH, 5001, rec,
+              5 + FIRST);
+    size_t rest = sizeof hello - FIRST;
+    rec[4] = (uint8_t)rest;
+    memcpy(rec + 5, hello + FIRST, rest);
+    send_data(r, t + 400, 0, 6, A, 40001, B, 443, QW_TCP_ACK | QW_TCP_PSH, 5001 + 5 + FIRST,
+              rec, 5 + rest);
+}
+
+/* Buffers lent to parsers (qw_loan_take) count against app_memcap while lent and come back
+ * when the message is whole: the ClientHello split over two records is decoded from the loan,
+ * and the engine holds only the parser's state between messages, nothing after the flow. */
+static void test_loan_lent_and_returned(void **state)
+{
+    (void)state;
+    const struct qw_proto *tls = qw_proto_by_name("tls");
+    assert_non_null(tls);
+    struct rig r;
+    rig_start(&r, 1024);
+    split_client_hello(&r, SEC);
+    /* the message is whole: the loan is back, the state stays with the flow */
+    assert_int_equal(r.e.stats.app_mem, tls->state_size);
+    assert_int_equal(r.e.stats.app_mem_peak, tls->state_size + QW_LOAN_BYTES);
+    assert_int_equal(r.e.stats.loans_refused, 0);
+    char *log = rig_finish(&r);
+    assert_int_equal(count(log, "\"sni\":\"crane7.plc\""), 1);
+    assert_int_equal(r.e.stats.app_mem, 0);
+    free(log);
+}
+
+/* Past app_memcap the buffer is refused (counted, in the limits too): the message is counted
+ * but not decoded, and nothing breaks. */
+static void test_loan_refused_at_cap(void **state)
+{
+    (void)state;
+    const struct qw_proto *tls = qw_proto_by_name("tls");
+    assert_non_null(tls);
+    struct rig r;
+    struct qw_engine_config cfg = {.flow_cap = 1024, .app_memcap = tls->state_size + 64};
+    rig_start_cfg(&r, &cfg);
+    split_client_hello(&r, SEC);
+    assert_int_equal(r.e.stats.loans_refused, 1);
+    assert_int_equal(r.e.stats.app_mem_peak, tls->state_size);
+    struct qw_engine_limits lim;
+    qw_engine_limits(&r.e, &lim);
+    assert_int_equal(lim.loans_refused, 1);
+    char *log = rig_finish(&r);
+    assert_int_equal(count(log, "crane7.plc"), 0);
+    assert_int_equal(count(log, "\"event_type\":\"flow\""), 1);
+    assert_int_equal(r.e.stats.app_mem, 0);
+    free(log);
+}
+
 /* asset_cap and edge_cap bound the analysis tables: with room for 4 hosts and 4 edges, 10
  * UDP conversations of distinct clients to one server keep 4 hosts and 4 edges, and the rest
  * is refused and counted. */
@@ -577,6 +654,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idle_flow_state),
         cmocka_unit_test(test_app_memcap_refuses_parser),
+        cmocka_unit_test(test_loan_lent_and_returned),
+        cmocka_unit_test(test_loan_refused_at_cap),
         cmocka_unit_test(test_asset_and_edge_caps),
         cmocka_unit_test(test_detector_caps_counted),
         cmocka_unit_test(test_guess_counters_bounded),
