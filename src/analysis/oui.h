@@ -40,6 +40,18 @@ static inline bool qw_mac_is_local(const uint8_t mac[6])
     return (mac[0] & 0x02) != 0;
 }
 
+/* The virtual MAC of a first-hop redundancy group, which moves from router to router as they
+ * take over the gateway address: VRRP 00-00-5E-00-01-{VRID} (IPv4) and 00-00-5E-00-02-{VRID}
+ * (IPv6) (RFC 5798 s.7.3), Cisco HSRP version 1 00-00-0C-07-AC-{group} and version 2
+ * 00-00-0C-9F-F{group}. It names a role, never one device. */
+static inline bool qw_mac_is_virtual_router(const uint8_t m[6])
+{
+    if (m[0] != 0 || m[1] != 0) return false;
+    if (m[2] == 0x5e && m[3] == 0x00) return m[4] == 0x01 || m[4] == 0x02;
+    if (m[2] == 0x0c && m[3] == 0x07) return m[4] == 0xac;
+    return m[2] == 0x0c && m[3] == 0x9f && (m[4] & 0xf0) == 0xf0;
+}
+
 /* The process-wide registry from QW_OUI_DIR, loaded on first use (safe from any thread: a
  * caller waits for a load under way); NULL when unavailable. */
 const struct qw_oui_db *qw_oui_default(void);

@@ -207,6 +207,9 @@ static bool probe_index_init(struct qw_engine *e)
         const struct qw_proto *p = qw_protocols[i];
         if (p->transports & QW_TRANSPORT_TCP) x->tcp[x->ntcp++] = (uint8_t)i;
         if (p->transports & QW_TRANSPORT_UDP) x->udp[x->nudp++] = (uint8_t)i;
+        for (int k = 0; (p->transports & QW_TRANSPORT_IP) && k < QW_PROTO_MAX_IPPROTOS &&
+                        p->ipprotos[k]; k++)
+            x->ipproto_served[p->ipprotos[k] >> 6] |= 1ull << (p->ipprotos[k] & 63);
         for (int k = 0; k < QW_PROTO_MAX_PORTS && p->ports[k]; k++) {
             uint16_t port = p->ports[k];
             if (!x->port_slot[port]) x->port_slot[port] = ++x->nslots;
@@ -494,6 +497,52 @@ static void on_datagram(struct qw_engine *e, struct qw_flow *f, enum qw_dir dir,
     f->app->datagram(&ctx, f->app_state, dir, data, len);
 }
 
+static bool lists_ipproto(const struct qw_proto *p, uint8_t proto)
+{
+    for (int k = 0; k < QW_PROTO_MAX_IPPROTOS && p->ipprotos[k]; k++)
+        if (p->ipprotos[k] == proto) return true;
+    return false;
+}
+
+/* The payload of another IP protocol (VRRP...): a flow no parser lists the protocol of is
+ * settled at once (ICMP, ESP), so the parsers are asked only for the protocols they list; the
+ * one whose probe matches gets every packet of the flow, as a UDP parser does. */
+static void on_ip_payload(struct qw_engine *e, struct qw_flow *f, enum qw_dir dir,
+                          const struct qw_packet *p)
+{
+    if (f->app_status == APP_UNKNOWN || !p->payload || p->payload_len == 0) return;
+    if (f->app_status == APP_UNDECIDED) {
+        uint8_t proto = p->l4_proto;
+        if (!(e->probe_ix->ipproto_served[proto >> 6] >> (proto & 63) & 1)) {
+            f->app_status = APP_UNKNOWN;
+            return;
+        }
+        const struct qw_proto *pr = NULL;
+        size_t ix = 0;
+        for (size_t i = 0; i < qw_protocol_count && !pr; i++) {
+            const struct qw_proto *c = qw_protocols[i];
+            if (!(c->transports & QW_TRANSPORT_IP) || !lists_ipproto(c, proto)) continue;
+            enum qw_probe_result r = c->probe(p->payload, p->payload_len, dir);
+            if (r == QW_PROBE_MATCH || r == QW_PROBE_MATCH_FROM_SERVER) {
+                pr = c;
+                ix = i;
+            }
+        }
+        if (!pr) {
+            if (++f->probe_tries >= QW_PROBE_MAX_TRIES) f->app_status = APP_UNKNOWN;
+            return;
+        }
+        if (!app_start(e, f, pr, ix)) {
+            f->app_status = APP_UNKNOWN;
+            return;
+        }
+    }
+    if (!f->app->datagram) return;
+    struct qw_pctx ctx;
+    pctx_for(e, &ctx, f, p->ts_ns);
+    f->app->datagram(&ctx, f->app_state, dir, p->payload, p->payload_len);
+}
+
 /* A link-layer frame: every parser registered for its ethertype sees it. Their state is one per
  * engine, allocated on first use. */
 static void on_frame(struct qw_engine *e, const struct qw_packet *p)
@@ -753,6 +802,8 @@ static void flow_packet(struct qw_engine *e, const struct qw_packet *p)
         qw_reasm_packet(&e->reasm, f, dir, p);
     } else if (p->l4_proto == 17) {
         on_datagram(e, f, dir, p->payload, p->payload_len, p->ts_ns);
+    } else if (p->l3 == QW_L3_IPV4 || p->l3 == QW_L3_IPV6) {
+        on_ip_payload(e, f, dir, p);
     }
     if (p->ts_ns > f->last_ns) f->last_ns = p->ts_ns;
     qw_flow_touch(&e->flows, f, e->now_ns, tclass_of(f));

@@ -161,7 +161,11 @@ static bool load_bindings(struct builder *b)
         x->vlan = sqlite3_column_int(st, 0);
         copy(x->ip, sizeof x->ip, sqlite3_column_text(st, 1));
         copy(x->mac, sizeof x->mac, sqlite3_column_text(st, 2));
-        if (!qw_inventory_is_host_ip(x->ip)) { /* 0.0.0.0, broadcast, multicast */
+        uint8_t mac[6];
+        /* 0.0.0.0, broadcast, multicast; and a redundancy group's virtual MAC, which the master
+         * router of the moment sends from and which ties no address to one device */
+        if (!qw_inventory_is_host_ip(x->ip) ||
+            (parse_mac(x->mac, mac) && qw_mac_is_virtual_router(mac))) {
             b->nbinds--;
             continue;
         }

@@ -64,6 +64,7 @@ static const struct rule rules[] = {
     /* network */
     {"router", "high", FORWARDS, NULL, 0, 0, 0, NULL, NULL},
     {"router", "high", MULTI_HOMED, NULL, 0, 0, 3, NULL, NULL},
+    {"router", "high", FACT, NULL, 0, 0, 0, "vrrp_group", "vrid"},
     {"switch", "medium", FACT, NULL, 0, 0, 0, "capabilities", "bridge"},
     {"firewall", "medium", FACT, NULL, 0, 0, 0, "vendor", "fortinet"},
     {"firewall", "medium", FACT, NULL, 0, 0, 0, "vendor", "palo alto"},

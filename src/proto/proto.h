@@ -16,6 +16,9 @@
  *     QW_STREAM_PENDING_MAX) and hands it back, followed by the next bytes, on the next call. A
  *     PDU split across segments is therefore seen whole, and several PDUs in one segment are
  *     parsed in one call. UDP: `datagram` is called with each datagram's payload, whole.
+ *   - Other IP protocols (QW_TRANSPORT_IP: VRRP...) are handled like UDP: a flow per address
+ *     pair and protocol number, each packet's IP payload to `datagram`. Only the parsers that
+ *     list the packet's protocol number in `ipprotos` probe it.
  *   - Link-layer protocols (QW_TRANSPORT_ETHER: PROFINET DCP, GOOSE, LLDP...) have no flow and
  *     no probe: the engine calls `frame` for every frame whose ethertype (after VLAN tags, or the
  *     SNAP protocol id after LLC/SNAP) is in `ethertypes`, with the bytes after the ethertype.
@@ -57,6 +60,7 @@ enum qw_transport {
     QW_TRANSPORT_TCP = 1u << 0,
     QW_TRANSPORT_UDP = 1u << 1,
     QW_TRANSPORT_ETHER = 1u << 2, /* raw link-layer frames, dispatched by ethertype */
+    QW_TRANSPORT_IP = 1u << 3,    /* IP payloads of another protocol number (not TCP or UDP) */
 };
 
 #define QW_PROTO_MAX_PORTS 8
@@ -66,6 +70,7 @@ enum qw_transport {
  * it is (test_engine.c checks every registered name). */
 #define QW_PROTO_NAME_MAX 48
 #define QW_PROTO_MAX_ETHERTYPES 4
+#define QW_PROTO_MAX_IPPROTOS 4
 
 struct qw_proto {
     const char *name;      /* app_proto value and the event-log object name, e.g. "modbus";
@@ -73,6 +78,7 @@ struct qw_proto {
     unsigned transports;   /* qw_transport bits */
     uint16_t ports[QW_PROTO_MAX_PORTS]; /* server-port hints, 0-terminated */
     uint16_t ethertypes[QW_PROTO_MAX_ETHERTYPES]; /* QW_TRANSPORT_ETHER only, 0-terminated */
+    uint8_t ipprotos[QW_PROTO_MAX_IPPROTOS];      /* QW_TRANSPORT_IP only, 0-terminated */
     /* Look at the first bytes seen in direction `dir` (TCP, UDP). Must be cheap and side-effect
      * free. It decides alone: ports only order the candidates, so it must check enough of the
      * header (versions, lengths, known codes) not to claim another protocol's bytes. */
@@ -81,7 +87,7 @@ struct qw_proto {
     /* TCP: parse bytes of one direction; return bytes consumed (0..len). */
     size_t (*parse)(struct qw_pctx *ctx, void *state, enum qw_dir dir, const uint8_t *data,
                     size_t len);
-    /* UDP: one datagram's payload. */
+    /* UDP: one datagram's payload; other IP protocols: the IP payload. */
     void (*datagram)(struct qw_pctx *ctx, void *state, enum qw_dir dir, const uint8_t *data,
                      size_t len);
     /* ETHER: one frame's bytes after the ethertype (or SNAP protocol id). */

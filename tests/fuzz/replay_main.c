@@ -106,7 +106,10 @@ static void replay_file(const char *path)
         }
         struct qw_packet pkt;
         qw_decode(&d, data, h->caplen, h->len, 0, &pkt);
-        if (pkt.l4_ok && pkt.payload_len) run_one(pkt.payload, pkt.payload_len);
+        /* TCP and UDP payloads, and those of other IP protocols (VRRP) */
+        bool other_ip = (pkt.l3 == QW_L3_IPV4 || pkt.l3 == QW_L3_IPV6) && pkt.payload &&
+                        pkt.l4_proto != 6 && pkt.l4_proto != 17;
+        if ((pkt.l4_ok || other_ip) && pkt.payload_len) run_one(pkt.payload, pkt.payload_len);
     }
     qw_decoder_free(&d);
     pcap_close(p);

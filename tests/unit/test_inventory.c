@@ -1,8 +1,9 @@
 /* Unit tests for the inventory's building blocks: the IEEE registry lookup (src/analysis/oui.c,
  * against Debian's ieee-data files and a made-up registry), vendor-name normalisation
- * (src/analysis/vendor.c), the address filter of the asset builder, and which fact becomes an
- * asset's current value. The grouping itself is tested end to end against the synthetic
- * terminal's ground truth (tests/e2e/test_inventory_synth.sh). */
+ * (src/analysis/vendor.c), the address filter of the asset builder, the virtual router MACs it
+ * groups no address by, and which fact becomes an asset's current value. The grouping itself is
+ * tested end to end against the synthetic terminal's ground truth
+ * (tests/e2e/test_inventory_synth.sh). */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -62,6 +63,32 @@ static void oui_longest_prefix_wins(void **state)
     assert_null(qw_oui_lookup(db, group));
     assert_true(qw_mac_is_local(local));
     assert_false(qw_mac_is_local(schneider));
+}
+
+/* The virtual MACs of VRRP (RFC 5798 s.7.3) and HSRP versions 1 and 2, and their neighbours
+ * in the same blocks that are ordinary addresses. */
+static void virtual_router_macs(void **state)
+{
+    (void)state;
+    static const uint8_t yes[][6] = {
+        {0x00, 0x00, 0x5e, 0x00, 0x01, 0x2a}, /* VRRP IPv4, VRID 42 */
+        {0x00, 0x00, 0x5e, 0x00, 0x02, 0x2d}, /* VRRP IPv6, VRID 45 */
+        {0x00, 0x00, 0x0c, 0x07, 0xac, 0x01}, /* HSRP v1, group 1 */
+        {0x00, 0x00, 0x0c, 0x9f, 0xf0, 0x0a}, /* HSRP v2, group 10 */
+        {0x00, 0x00, 0x0c, 0x9f, 0xff, 0xff}, /* HSRP v2, group 4095 */
+    };
+    static const uint8_t no[][6] = {
+        {0x00, 0x00, 0x5e, 0x00, 0x53, 0x01}, /* IANA's documentation block */
+        {0x00, 0x00, 0x5e, 0x01, 0x01, 0x2a},
+        {0x00, 0x00, 0x0c, 0x07, 0xab, 0x01}, /* Cisco, not HSRP */
+        {0x00, 0x00, 0x0c, 0x9f, 0xe0, 0x01},
+        {0x00, 0x11, 0x00, 0x12, 0x34, 0x56},
+        {0x01, 0x00, 0x5e, 0x00, 0x00, 0x12}, /* the multicast MAC of 224.0.0.18 */
+    };
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        assert_true(qw_mac_is_virtual_router(yes[i]));
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        assert_false(qw_mac_is_virtual_router(no[i]));
 }
 
 static void oui_missing_registry_is_an_error(void **state)
@@ -290,6 +317,7 @@ int main(void)
         cmocka_unit_test(oui_preload_shared), /* first: the preload makes the one load */
         cmocka_unit_test(oui_longest_prefix_wins),
         cmocka_unit_test(oui_missing_registry_is_an_error),
+        cmocka_unit_test(virtual_router_macs),
         cmocka_unit_test(oui_csv_corners),
         cmocka_unit_test(oui_lines_across_chunks),
         cmocka_unit_test(vendor_names_normalised),
