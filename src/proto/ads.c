@@ -196,7 +196,14 @@ static void dec_response(struct ads_msg *m, struct qw_cursor *c)
         return;
     m->result = qw_cur_le32(c);
     m->has_result = !c->err;
-    if (c->err || m->result != 0) return; /* an error answer may stop after its result */
+    if (c->err) return;
+    if (m->result != 0) { /* an error answer may stop after its result, or give a length 0 */
+        if ((m->cmd == ADS_CMD_READ || m->cmd == ADS_CMD_READ_WRITE) && qw_cur_has(c, 4)) {
+            m->length = qw_cur_le32(c);
+            m->has_length = true;
+        }
+        return;
+    }
     switch (m->cmd) {
     case ADS_CMD_READ_DEVICE_INFO:
         m->major = qw_cur_u8(c);
@@ -626,13 +633,17 @@ static uint16_t rd_le16(const uint8_t *p)
 static enum ads_check ads_plausible(const uint8_t *b, size_t n)
 {
     if ((n >= 1 && b[0] != 0) || (n >= 2 && b[1] != 0)) return ADS_NO;
-    if (n < AMS_ALL_HDR) return ADS_MORE;
-    uint32_t len = rd_le32(b + 2);
-    uint16_t cmd = rd_le16(b + 22), flags = rd_le16(b + 24);
-    uint32_t cbdata = rd_le32(b + 26), errcode = rd_le32(b + 30);
-    if (len < AMS_HDR || len > ADS_FRAME_MAX || cbdata != len - AMS_HDR) return ADS_NO;
+    /* Each field is judged as soon as it is here, so a short first segment of another
+     * protocol is refused without waiting for 38 bytes. */
+    uint32_t len = n >= 6 ? rd_le32(b + 2) : AMS_HDR;
+    if (len < AMS_HDR || len > ADS_FRAME_MAX) return ADS_NO;
+    uint16_t cmd = n >= 24 ? rd_le16(b + 22) : ADS_CMD_READ;
     if (cmd == ADS_CMD_INVALID || cmd >= ADS_CMD_COUNT) return ADS_NO;
+    uint16_t flags = n >= 26 ? rd_le16(b + 24) : AMS_FLAG_ADS;
     if (!(flags & AMS_FLAG_ADS) || (flags & ~(uint32_t)AMS_FLAGS_TCP_KNOWN)) return ADS_NO;
+    if (n >= 30 && rd_le32(b + 26) != len - AMS_HDR) return ADS_NO;
+    if (n < AMS_ALL_HDR) return ADS_MORE;
+    uint32_t cbdata = len - AMS_HDR, errcode = rd_le32(b + 30);
     bool response = flags & AMS_FLAG_RESPONSE;
     if (!response && errcode != 0) return ADS_NO;
     return ads_size_ok(cmd, response, cbdata, errcode) ? ADS_YES : ADS_NO;
