@@ -512,7 +512,8 @@ static void ads_queue(struct qw_pctx *ctx, struct ads_state *st, uint8_t d,
                       const struct ads_msg *m)
 {
     struct ads_slot *s = ads_find(st, d, m);
-    if (s) ads_flush_slot(ctx, st, s); /* the invoke id came round again: that one went unanswered */
+    if (s) /* the invoke id came round again: the earlier request went unanswered */
+        ads_flush_slot(ctx, st, s);
     for (size_t i = 0; i < ADS_QUEUE_MAX && !s; i++)
         if (!st->q[i].used) s = &st->q[i];
     if (!s) {

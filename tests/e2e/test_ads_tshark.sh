@@ -131,7 +131,8 @@ def idents_tshark(pkts):
         out.add((src, "ams_netid", f["ams.sendernetid"]))
         if header_only or num(f["ams.cmdid"]) != 1 or not num(f["ams.stateflags"]) & 1:
             continue
-        if num(f["ams.errorcode"]) or num(f.get("ams.adsresult", "1")) or "ams.ads_devicename" not in f:
+        if (num(f["ams.errorcode"]) or num(f.get("ams.adsresult", "1")) or
+                "ams.ads_devicename" not in f):
             continue
         out.add((src, "vendor", "Beckhoff"))
         if 800 <= num(f["ams.senderport"]) <= 899:
@@ -186,7 +187,8 @@ for name, path, ev in analysed(qw, corpus, FILES, tmp):
             print(f"     {p}")
     else:
         cmds = collections.Counter(k[4] for k, _ in ours.elements())
-        print(f"ok   {name}: {sum(ours.values())} AMS packets, commands {dict(sorted(cmds.items()))}, "
+        print(f"ok   {name}: {sum(ours.values())} AMS packets, "
+              f"commands {dict(sorted(cmds.items()))}, "
               f"{len(ours_ident)} identity facts")
 sys.exit(status)
 EOF

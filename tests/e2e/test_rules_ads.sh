@@ -66,7 +66,8 @@ with pb.Writer(sys.argv[1], start="2026-11-20T10:00:00Z") as w:
     c = pb.Tcp(w, hmi, plc, 48898)
     exchange(c, HMI_ID, 851, 1, 10, b"", DEVINFO)
     exchange(c, HMI_ID, 851, 4, 11, b"", OK + struct.pack("<HH", 5, 0))
-    exchange(c, HMI_ID, 851, 2, 12, struct.pack("<III", 0x4020, 0, 4), OK + struct.pack("<I", 4) + b"\1\2\3\4")
+    exchange(c, HMI_ID, 851, 2, 12, struct.pack("<III", 0x4020, 0, 4),
+             OK + struct.pack("<I", 4) + b"\1\2\3\4")
     exchange(c, HMI_ID, 851, 9, 13, struct.pack("<IIII", 0xF003, 0, 4, len(sym)) + sym,
              OK + struct.pack("<I", 4) + struct.pack("<I", 0x1235))
     c.close()
@@ -78,7 +79,8 @@ PY
 "$qw" alerts --db "$work/s.db" --format json >"$work/alerts.json" || fail "alerts"
 "$qw" inventory --db "$work/s.db" --site "$work/site.yaml" --format json >"$work/inv.json" ||
     fail "inventory"
-python3 - "$work/alerts.json" "$work/ev.json" "$work/inv.json" <<'PY' || fail "findings or inventory are wrong"
+python3 - "$work/alerts.json" "$work/ev.json" "$work/inv.json" <<'PY' ||
+    fail "findings or inventory are wrong"
 import json, sys
 from findings_check import Findings
 F = Findings(sys.argv[1], sys.argv[2])
@@ -107,4 +109,5 @@ hmi_facts = {(e["attribute"], e["value"]) for e in inv["10.20.0.20"]["evidence"]
 assert ("ams_netid", "10.20.0.20.1.1") in hmi_facts, hmi_facts
 print(len(F.alerts), "findings")
 PY
-pass "ADS: ics.cpu_state (critical) for STOP to port 851 and ics.write for a write by handle, by the engineering host; nothing of the reading HMI; inventory Beckhoff, Plc30 App, 3.1.4024"
+pass "ADS: ics.cpu_state (critical) for STOP to port 851, ics.write for a write by handle;" \
+    "nothing of the reading HMI; inventory Beckhoff, Plc30 App, 3.1.4024"

@@ -631,7 +631,7 @@ static void test_probe(void **ts)
     req(b, 851, 2, 1, &w);
     assert_int_equal(PROTO.probe(b->b, b->n, C2S), QW_PROBE_NO);
     /* Other protocols' first bytes. */
-    static const char http[] = "GET / HTTP/1.1\r\nHost: plc\r\nAccept: */*\r\nUser-Agent: x\r\n\r\n";
+    static const char http[] = "GET / HTTP/1.1\r\nHost: plc\r\nAccept: */*\r\nUser: x\r\n\r\n";
     assert_int_equal(PROTO.probe((const uint8_t *)http, sizeof http - 1, C2S), QW_PROBE_NO);
     static const uint8_t modbus[] = {0, 0, 0, 0, 0, 6, 1, 3, 0, 0, 0, 10};
     assert_int_equal(PROTO.probe(modbus, sizeof modbus, C2S), QW_PROBE_NO);
