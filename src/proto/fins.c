@@ -123,6 +123,7 @@ struct fins_msg {
     size_t data_len;        /* parameter bytes after the command (and end code), as sent */
     uint32_t fields;
     bool truncated;         /* the parameters ended before their fields */
+    bool trailing;          /* bytes after the counted parameter blocks */
     struct fins_item mem, dst;
     uint16_t items, param_area, begin16, words16, program, disk, pcode, files, rec_begin, recs;
     uint8_t protect_code, clear_code, mode, data_code, parameter, unit, units;
@@ -331,6 +332,7 @@ static void dec_force(struct qw_cursor *c, struct fins_msg *m)
     }
     m->list_total = n;
     m->fields |= F_LIST;
+    if (!c->err && qw_cur_left(c) != 0) m->trailing = true;
 }
 
 static void dec_request(struct qw_cursor *c, struct fins_msg *m)
@@ -907,6 +909,7 @@ static void fins_request_anomalies(struct qw_pctx *ctx, struct fins_state *st,
 {
     const struct fins_command *k = fins_command_of(m->cmd);
     if (m->truncated) qw_emit_anomaly(ctx, "fins.truncated", k ? k->name : NULL);
+    if (m->trailing) qw_emit_anomaly(ctx, "fins.trailing_data", k ? k->name : NULL);
     /* [W342] s.5-3-7/8: the program area protect password travels as 4 clear bytes. */
     if ((m->cmd == 0x0304 || m->cmd == 0x0305) && !st->weak_password_reported) {
         st->weak_password_reported = true;
