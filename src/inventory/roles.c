@@ -43,6 +43,8 @@ static const struct rule rules[] = {
     {"plc", "medium", SERVES, "modbus", 0, 0, 0, NULL, NULL},
     {"plc", "medium", SERVES, "enip", 0, 0, 0, NULL, NULL},
     {"plc", "medium", SERVES, "mms", 0, 0, 0, NULL, NULL},
+    {"plc", "high", SERVES, "ads", 0, 0, 0, NULL, NULL},
+    {"plc", "high", SERVES, "fins", 0, 0, 0, NULL, NULL},
     {"rtu", "high", SERVES, "dnp3", 0, 0, 0, NULL, NULL},
     {"rtu", "high", SERVES, "iec104", 0, 0, 0, NULL, NULL},
     {"opc_server", "high", SERVES, "opcua", 0, 0, 0, NULL, NULL},
@@ -60,6 +62,8 @@ static const struct rule rules[] = {
     {"hmi", "medium", USES_MANY, "s7comm", 0, 0, 2, NULL, NULL},
     {"hmi", "medium", USES_MANY, "enip", 0, 0, 2, NULL, NULL},
     {"hmi", "medium", USES_MANY, "opcua", 0, 0, 2, NULL, NULL},
+    {"hmi", "medium", USES_MANY, "ads", 0, 0, 2, NULL, NULL},
+    {"hmi", "medium", USES_MANY, "fins", 0, 0, 2, NULL, NULL},
     {"historian", "low", FACT, NULL, 0, 0, 0, "hostname", "histor"},
     /* network */
     {"router", "high", FORWARDS, NULL, 0, 0, 0, NULL, NULL},

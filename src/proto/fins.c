@@ -784,7 +784,7 @@ struct fins_slot {
 
 struct fins_state {
     bool resync[2];
-    bool queue_full_reported, weak_password_reported, ident_sent[2];
+    bool queue_full_reported, password_reported, ident_sent[2];
     uint32_t next_order;
     struct fins_node node;
     uint64_t node_ts;
@@ -911,9 +911,9 @@ static void fins_request_anomalies(struct qw_pctx *ctx, struct fins_state *st,
     if (m->truncated) qw_emit_anomaly(ctx, "fins.truncated", k ? k->name : NULL);
     if (m->trailing) qw_emit_anomaly(ctx, "fins.trailing_data", k ? k->name : NULL);
     /* [W342] s.5-3-7/8: the program area protect password travels as 4 clear bytes. */
-    if ((m->cmd == 0x0304 || m->cmd == 0x0305) && !st->weak_password_reported) {
-        st->weak_password_reported = true;
-        qw_emit_anomaly(ctx, "fins.weak_cleartext_password", k->name);
+    if ((m->cmd == 0x0304 || m->cmd == 0x0305) && !st->password_reported) {
+        st->password_reported = true;
+        qw_emit_anomaly(ctx, "fins.cleartext_password", k->name);
     }
 }
 

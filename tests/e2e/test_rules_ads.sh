@@ -102,6 +102,7 @@ assert not [a for a in F.alerts if a["rule"] in ICS and a["rule"] not in
 inv = {ip["ip"]: a for a in json.load(open(sys.argv[3])) for ip in a["ips"]}
 plc = inv["10.30.1.21"]
 assert plc["vendor"] == "Beckhoff", plc
+assert "plc" in [r["role"] for r in plc["roles"]], plc  # it serves ADS (src/inventory/roles.c)
 assert plc["model"] == "Plc30 App" and plc["firmware"] == "3.1.4024", plc
 facts = {(e["attribute"], e["value"]) for e in plc["evidence"] if e["source"] == "ads"}
 assert ("ams_netid", "10.30.1.21.1.1") in facts, facts

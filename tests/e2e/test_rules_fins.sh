@@ -100,8 +100,10 @@ devs = json.load(open(sys.argv[3]))
 devs = devs.get("assets", devs) if isinstance(devs, dict) else devs
 plc = [d for d in devs if PLC in json.dumps(d)]
 assert len(plc) == 1, devs
-text = json.dumps(plc[0])
-assert '"Omron"' in text and "CJ2M-CPU33" in text and "02.01" in text, plc[0]
+plc = plc[0]
+assert plc["vendor"] == "Omron" and plc["model"] == "CJ2M-CPU33", plc
+assert plc["firmware"] == "02.01", plc
+assert "plc" in [r["role"] for r in plc["roles"]], plc  # it serves FINS (src/inventory/roles.c)
 print(len(F.alerts), "findings")
 PY
 pass "FINS STOP, program area write and memory write raise ics.cpu_state, ics.program, ics.write; the reader raises none; the inventory names the Omron model"

@@ -170,7 +170,7 @@ static void test_run_stop_program(void **ts)
     DATAGRAM_BUF(f, C2S, &p);
     DATAGRAM_BUF(f, S2C, &pr);
     DATAGRAM_BUF(f, C2S, &p);
-    assert_int_equal(qw_record_count_anomaly(&f->rec, "fins.weak_cleartext_password"), 1);
+    assert_int_equal(qw_record_count_anomaly(&f->rec, "fins.cleartext_password"), 1);
     assert_int_equal(f->rec.ndevice_reports, 1);
     assert_int_equal(f->rec.device_report.kind, QW_REPORT_LOGIN_FAILED);
     assert_true(f->rec.device_report.server && f->rec.device_report.from_peer);
