@@ -56,7 +56,7 @@
 #define VRRP_HDR 8
 #define VRRP_AUTH_DATA 8
 #define VRRP_ADVERTISEMENT 1
-#define VRRP_ADDRS_MAX 32   /* addresses a record lists (count says how many were sent) */
+#define VRRP_ADDRS_MAX 16   /* addresses a record lists (count says how many were sent) */
 #define VRRP_GROUPS_MAX 16  /* virtual routers followed per flow */
 #define VRRP_FACT_MAX 160
 

@@ -153,6 +153,12 @@ static void test_v2_decoded(void **state)
     JSON_HAS(f, 0, "\"priority\":255,\"priority_meaning\":\"address_owner\"");
     JSON_HAS(f, 0, "\"auth_type_name\":\"none\"");
     JSON_HAS(f, 1, "\"priority\":0,\"priority_meaning\":\"master_stopping\"");
+    /* a record lists the first 16 addresses; the count says how many were sent */
+    v2(b, 50, 100, 20, 0, NULL);
+    DATAGRAM_BUF(f, C2S, b);
+    JSON_HAS(f, 2, "\"count\":20");
+    JSON_HAS(f, 2, "\"10.4.50.16\"]");
+    JSON_LACKS(f, 2, "10.4.50.17");
     free(b);
 }
 
