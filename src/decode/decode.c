@@ -154,9 +154,7 @@ static uint32_t addr_words(const uint8_t *a, size_t n)
     return sum;
 }
 
-/* Pseudo-header sum for TCP/UDP/ICMPv6 checksums (RFC 793 s.3.1, RFC 8200 s.8.1), unfolded:
- * qw_csum_add folds it with the segment's sum. */
-static uint32_t pseudo_sum(const struct qw_packet *p, uint32_t l4len)
+uint32_t qw_csum_pseudo(const struct qw_packet *p, uint32_t l4len)
 {
     if (qw_addr_is_v4(&p->src_ip))
         return addr_words(p->src_ip.b + 12, 4) + addr_words(p->dst_ip.b + 12, 4) + p->l4_proto +
@@ -200,7 +198,7 @@ static void decode_transport(struct qw_decoder *d, const uint8_t *l4, uint32_t l
         p->l4_ok = true;
         p->payload = l4 + hlen;
         p->payload_len = len - (uint32_t)hlen;
-        if (verify && qw_csum_fold(qw_csum_add(pseudo_sum(p, len), l4, len)) != 0)
+        if (verify && qw_csum_fold(qw_csum_add(qw_csum_pseudo(p, len), l4, len)) != 0)
             d->stats.bad_tcp_checksum++;
         return;
     }
@@ -227,7 +225,7 @@ static void decode_transport(struct qw_decoder *d, const uint8_t *l4, uint32_t l
         p->payload_len = plen;
         bool v4 = qw_addr_is_v4(&p->src_ip);
         if (verify && ulen >= 8 && ulen <= len && (sum != 0 || !v4) &&
-            qw_csum_fold(qw_csum_add(pseudo_sum(p, ulen), l4, ulen)) != 0)
+            qw_csum_fold(qw_csum_add(qw_csum_pseudo(p, ulen), l4, ulen)) != 0)
             d->stats.bad_udp_checksum++;
         return;
     }
@@ -244,7 +242,7 @@ static void decode_transport(struct qw_decoder *d, const uint8_t *l4, uint32_t l
         p->payload = l4 + (len >= 4 ? 4 : len);
         p->payload_len = len >= 4 ? len - 4 : 0;
         if (complete && len >= 4) {
-            uint32_t sum = p->l4_proto == 58 ? pseudo_sum(p, len) : 0;
+            uint32_t sum = p->l4_proto == 58 ? qw_csum_pseudo(p, len) : 0;
             if (qw_csum_fold(qw_csum_add(sum, l4, len)) != 0) d->stats.bad_icmp_checksum++;
         }
         return;

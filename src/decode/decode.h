@@ -54,5 +54,9 @@ bool qw_linktype_supported(int linktype);
 /* Internet checksum (RFC 1071) over data, folded, starting from `sum`. */
 uint32_t qw_csum_add(uint32_t sum, const uint8_t *data, size_t len);
 uint16_t qw_csum_fold(uint32_t sum);
+/* The IP pseudo-header's sum for a checksum over `l4len` bytes of protocol p->l4_proto between
+ * p's addresses (TCP, UDP, ICMPv6, VRRP 3: RFC 9293 s.3.1, RFC 8200 s.8.1), unfolded:
+ * qw_csum_add goes on from it. */
+uint32_t qw_csum_pseudo(const struct qw_packet *p, uint32_t l4len);
 
 #endif

@@ -207,6 +207,7 @@ static bool probe_index_init(struct qw_engine *e)
         const struct qw_proto *p = qw_protocols[i];
         if (p->transports & QW_TRANSPORT_TCP) x->tcp[x->ntcp++] = (uint8_t)i;
         if (p->transports & QW_TRANSPORT_UDP) x->udp[x->nudp++] = (uint8_t)i;
+        if (p->transports & QW_TRANSPORT_IP) x->ip[x->nip++] = (uint8_t)i;
         for (int k = 0; (p->transports & QW_TRANSPORT_IP) && k < QW_PROTO_MAX_IPPROTOS &&
                         p->ipprotos[k]; k++)
             x->ipproto_served[p->ipprotos[k] >> 6] |= 1ull << (p->ipprotos[k] & 63);
@@ -220,24 +221,39 @@ static bool probe_index_init(struct qw_engine *e)
     return true;
 }
 
+static bool lists_ipproto(const struct qw_proto *p, uint8_t proto)
+{
+    for (int k = 0; k < QW_PROTO_MAX_IPPROTOS && p->ipprotos[k]; k++)
+        if (p->ipprotos[k] == proto) return true;
+    return false;
+}
+
+/* Does some parser take payloads of IP protocol `proto` (neither TCP nor UDP)? */
+static bool ipproto_served(const struct qw_engine *e, uint8_t proto)
+{
+    return e->probe_ix->ipproto_served[proto >> 6] >> (proto & 63) & 1;
+}
+
 /* Probe candidates: parsers hinted by either port first, then every other parser for the
- * transport, each group in registry order. Returns the matching parser (its registry index in
- * *ix), or NULL with *need_more telling whether any parser wants more bytes. */
+ * transport (for another IP protocol, those that list its number), each group in registry
+ * order. Returns the matching parser (its registry index in *ix), or NULL with *need_more
+ * telling whether any parser wants more bytes. */
 static const struct qw_proto *probe(const struct qw_engine *e, const struct qw_flow *f,
                                     enum qw_dir dir, const uint8_t *data, size_t len,
                                     bool *need_more, size_t *ix, bool *from_server)
 {
-    bool tcp = f->key.proto == 6;
+    uint8_t proto = f->key.proto;
     *need_more = false;
     *from_server = false;
     const struct qw_probe_index *x = e->probe_ix;
     uint64_t hint = hinted_mask(e, qw_flow_srv_port(f)) | hinted_mask(e, qw_flow_cli_port(f));
-    const uint8_t *list = tcp ? x->tcp : x->udp;
-    size_t n = tcp ? x->ntcp : x->nudp;
+    const uint8_t *list = proto == 6 ? x->tcp : proto == 17 ? x->udp : x->ip;
+    size_t n = proto == 6 ? x->ntcp : proto == 17 ? x->nudp : x->nip;
     for (int pass = hint ? 0 : 1; pass < 2; pass++) {
         for (size_t k = 0; k < n; k++) {
             if ((bool)(hint >> list[k] & 1) != (pass == 0)) continue;
             const struct qw_proto *p = qw_protocols[list[k]];
+            if (list == x->ip && !lists_ipproto(p, proto)) continue;
             enum qw_probe_result r = p->probe(data, len, dir);
             if (r == QW_PROBE_MATCH || r == QW_PROBE_MATCH_FROM_SERVER) {
                 *ix = list[k];
@@ -468,10 +484,16 @@ static void flow_swap_ends(struct qw_flow *f)
     swap_pair(f->dst_mac, sizeof f->dst_mac);
 }
 
+/* A UDP datagram's payload, or the IP payload of another protocol (VRRP...), handled alike. A
+ * flow of a protocol no parser lists is settled at once (ICMP, ESP, GRE keys aside). */
 static void on_datagram(struct qw_engine *e, struct qw_flow *f, enum qw_dir dir,
                         const uint8_t *data, size_t len, uint64_t ts)
 {
     if (f->app_status == APP_UNKNOWN || len == 0) return;
+    if (f->app_status == APP_UNDECIDED && f->key.proto != 17 && !ipproto_served(e, f->key.proto)) {
+        f->app_status = APP_UNKNOWN;
+        return;
+    }
     if (f->app_status == APP_UNDECIDED) {
         bool more, from_server;
         size_t ix = 0;
@@ -495,52 +517,6 @@ static void on_datagram(struct qw_engine *e, struct qw_flow *f, enum qw_dir dir,
     struct qw_pctx ctx;
     pctx_for(e, &ctx, f, ts);
     f->app->datagram(&ctx, f->app_state, dir, data, len);
-}
-
-static bool lists_ipproto(const struct qw_proto *p, uint8_t proto)
-{
-    for (int k = 0; k < QW_PROTO_MAX_IPPROTOS && p->ipprotos[k]; k++)
-        if (p->ipprotos[k] == proto) return true;
-    return false;
-}
-
-/* The payload of another IP protocol (VRRP...): a flow no parser lists the protocol of is
- * settled at once (ICMP, ESP), so the parsers are asked only for the protocols they list; the
- * one whose probe matches gets every packet of the flow, as a UDP parser does. */
-static void on_ip_payload(struct qw_engine *e, struct qw_flow *f, enum qw_dir dir,
-                          const struct qw_packet *p)
-{
-    if (f->app_status == APP_UNKNOWN || !p->payload || p->payload_len == 0) return;
-    if (f->app_status == APP_UNDECIDED) {
-        uint8_t proto = p->l4_proto;
-        if (!(e->probe_ix->ipproto_served[proto >> 6] >> (proto & 63) & 1)) {
-            f->app_status = APP_UNKNOWN;
-            return;
-        }
-        const struct qw_proto *pr = NULL;
-        size_t ix = 0;
-        for (size_t i = 0; i < qw_protocol_count && !pr; i++) {
-            const struct qw_proto *c = qw_protocols[i];
-            if (!(c->transports & QW_TRANSPORT_IP) || !lists_ipproto(c, proto)) continue;
-            enum qw_probe_result r = c->probe(p->payload, p->payload_len, dir);
-            if (r == QW_PROBE_MATCH || r == QW_PROBE_MATCH_FROM_SERVER) {
-                pr = c;
-                ix = i;
-            }
-        }
-        if (!pr) {
-            if (++f->probe_tries >= QW_PROBE_MAX_TRIES) f->app_status = APP_UNKNOWN;
-            return;
-        }
-        if (!app_start(e, f, pr, ix)) {
-            f->app_status = APP_UNKNOWN;
-            return;
-        }
-    }
-    if (!f->app->datagram) return;
-    struct qw_pctx ctx;
-    pctx_for(e, &ctx, f, p->ts_ns);
-    f->app->datagram(&ctx, f->app_state, dir, p->payload, p->payload_len);
 }
 
 /* A link-layer frame: every parser registered for its ethertype sees it. Their state is one per
@@ -800,10 +776,8 @@ static void flow_packet(struct qw_engine *e, const struct qw_packet *p)
     if (p->l4_proto == 6) {
         tcp_track(f, dir, p->tcp_flags);
         qw_reasm_packet(&e->reasm, f, dir, p);
-    } else if (p->l4_proto == 17) {
-        on_datagram(e, f, dir, p->payload, p->payload_len, p->ts_ns);
-    } else if (p->l3 == QW_L3_IPV4 || p->l3 == QW_L3_IPV6) {
-        on_ip_payload(e, f, dir, p);
+    } else if (p->l4_proto == 17 || p->l3 == QW_L3_IPV4 || p->l3 == QW_L3_IPV6) {
+        on_datagram(e, f, dir, p->payload, p->payload_len, p->ts_ns); /* UDP, other IP */
     }
     if (p->ts_ns > f->last_ns) f->last_ns = p->ts_ns;
     qw_flow_touch(&e->flows, f, e->now_ns, tclass_of(f));

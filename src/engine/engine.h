@@ -85,8 +85,9 @@ QW_COUNTERS_ONLY(struct qw_engine_limits, 10); /* summed over engines (qw_counte
 
 /* Parsers by transport and by hinted port, for probing (engine.c). */
 struct qw_probe_index {
-    uint8_t tcp[QW_PROTOCOLS_MAX], udp[QW_PROTOCOLS_MAX]; /* registry indexes, in order */
-    uint8_t ntcp, nudp;
+    uint8_t tcp[QW_PROTOCOLS_MAX], udp[QW_PROTOCOLS_MAX], ip[QW_PROTOCOLS_MAX]; /* registry
+                                                                       indexes, in order */
+    uint8_t ntcp, nudp, nip;
     uint64_t ipproto_served[4]; /* bit n: some parser (QW_TRANSPORT_IP) lists protocol n */
     uint16_t nslots;
     uint16_t port_slot[65536]; /* 0: no parser hints the port; else an index in slot_mask */

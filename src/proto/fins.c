@@ -46,6 +46,7 @@
 #include "proto/fins_tables.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
+#include "util/digits.h"
 #include "util/json.h"
 
 /* ---- Limits, each with its source ---------------------------------------------------------- */
@@ -541,27 +542,23 @@ static void json_item(struct qw_json *j, const struct fins_item *it, bool spec)
     qw_json_obj_end(j);
 }
 
-static unsigned bcd(uint8_t v)
-{
-    return (unsigned)(v >> 4) * 10u + (v & 0x0Fu);
-}
-
 /* The clock as ISO 8601 local time: BCD year (2 digits: 98-99 are 1998-1999, [W342] s.5-3-14),
  * month, day, hour, minute, second; raw hex when a digit is not decimal. */
 static void json_clock(struct qw_json *j, const struct fins_msg *m)
 {
     for (unsigned i = 0; i < m->nclock; i++)
-        if ((m->clock[i] >> 4) > 9 || (m->clock[i] & 0x0Fu) > 9) {
+        if (!qw_bcd_valid(m->clock[i])) {
             qw_json_hex(j, "clock_raw", m->clock, m->nclock);
             return;
         }
-    unsigned y = bcd(m->clock[0]);
+    unsigned y = qw_bcd_value(m->clock[0]);
     char t[32];
     int w = snprintf(t, sizeof t, "%04u-%02u-%02uT%02u:%02u:%02u", y < 70 ? 2000 + y : 1900 + y,
-                     bcd(m->clock[1]), bcd(m->clock[2]), bcd(m->clock[3]), bcd(m->clock[4]),
-                     m->nclock > 5 ? bcd(m->clock[5]) : 0u);
+                     qw_bcd_value(m->clock[1]), qw_bcd_value(m->clock[2]),
+                     qw_bcd_value(m->clock[3]), qw_bcd_value(m->clock[4]),
+                     m->nclock > 5 ? qw_bcd_value(m->clock[5]) : 0u);
     qw_json_strn(j, "clock", t, (size_t)w);
-    if (m->nclock > 6) qw_json_u64(j, "day_of_week", bcd(m->clock[6]));
+    if (m->nclock > 6) qw_json_u64(j, "day_of_week", qw_bcd_value(m->clock[6]));
 }
 
 static void json_end_code(struct qw_json *j, const struct fins_msg *m)

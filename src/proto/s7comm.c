@@ -76,6 +76,7 @@
 #include "proto/s7comm_framing.h"
 #include "proto/s7comm_tables.h"
 #include "util/cursor.h"
+#include "util/digits.h"
 #include "util/json.h"
 
 /* ---- Limits, each with its reason ---------------------------------------------------------- */
@@ -728,23 +729,13 @@ static void json_rc_items(struct qw_json *j, const struct s7_pdu *p)
     qw_json_arr_end(j);
 }
 
-static unsigned bcd(uint8_t b)
-{
-    return (b >> 4) * 10u + (b & 0x0fu);
-}
-
-static bool bcd_ok(uint8_t b)
-{
-    return (b >> 4) < 10 && (b & 0x0f) < 10;
-}
-
 /* Clock payload: reserved, year high (ignored: DATE_AND_TIME derives the century from the
  * year), year, month, day, hour, minute, second (BCD), milliseconds (3 BCD digits) and the day
  * of the week in the last nibble [S7P]. */
 static void json_clock(struct qw_json *j, const uint8_t *b)
 {
     for (int i = 2; i < 9; i++) {
-        if (!bcd_ok(b[i])) {
+        if (!qw_bcd_valid(b[i])) {
             qw_json_hex(j, "clock_raw", b, S7_CLOCK_LEN);
             return;
         }
@@ -753,12 +744,12 @@ static void json_clock(struct qw_json *j, const uint8_t *b)
         qw_json_hex(j, "clock_raw", b, S7_CLOCK_LEN);
         return;
     }
-    unsigned yy = bcd(b[2]);
+    unsigned yy = qw_bcd_value(b[2]);
     unsigned year = yy >= 90 ? 1900 + yy : 2000 + yy;
-    unsigned ms = bcd(b[8]) * 10u + (b[9] >> 4);
+    unsigned ms = qw_bcd_value(b[8]) * 10u + (b[9] >> 4);
     char s[40];
-    snprintf(s, sizeof s, "%04u-%02u-%02uT%02u:%02u:%02u.%03u", year, bcd(b[3]), bcd(b[4]),
-             bcd(b[5]), bcd(b[6]), bcd(b[7]), ms);
+    snprintf(s, sizeof s, "%04u-%02u-%02uT%02u:%02u:%02u.%03u", year, qw_bcd_value(b[3]),
+             qw_bcd_value(b[4]), qw_bcd_value(b[5]), qw_bcd_value(b[6]), qw_bcd_value(b[7]), ms);
     qw_json_str(j, "clock", s);
 }
 

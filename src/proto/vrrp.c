@@ -86,9 +86,11 @@ static size_t vrrp_expected_len(uint8_t version, uint8_t count, bool ipv6)
     return VRRP_HDR + (ipv6 ? 16u : 4u) * count;
 }
 
-/* Why these bytes are no VRRP advertisement (an enum vrrp_invalid), or -1 when they are one;
- * `*ipv6` says which address family a v3 message's length fits (IPv4 when both do). */
-static int vrrp_check(const uint8_t *d, size_t n, bool *ipv6, char *why, size_t cap)
+/* Why these bytes are no VRRP advertisement (an enum vrrp_invalid), or -1 when they are one.
+ * `family` is the packet's IP version (4 or 6), 0 when unknown (the probe): then a version 3
+ * message may have the length of either address family. `*ipv6` says which it has (IPv4 when
+ * both fit). */
+static int vrrp_check(const uint8_t *d, size_t n, int family, bool *ipv6, char *why, size_t cap)
 {
     *ipv6 = false;
     if (n < VRRP_HDR) {
@@ -104,38 +106,31 @@ static int vrrp_check(const uint8_t *d, size_t n, bool *ipv6, char *why, size_t 
         if (why) snprintf(why, cap, "type %u (1 is the only one)", type);
         return VRRP_BAD_TYPE;
     }
-    if (n == vrrp_expected_len(version, count, false)) return -1;
-    if (version == 3 && n == vrrp_expected_len(version, count, true)) {
+    if (family != 6 && n == vrrp_expected_len(version, count, false)) return -1;
+    if (version == 3 && family != 4 && n == vrrp_expected_len(version, count, true)) {
         *ipv6 = true;
         return -1;
     }
-    if (why) snprintf(why, cap, "version %u with %u addresses in %zu bytes", version, count, n);
+    if (why)
+        snprintf(why, cap, "version %u%s with %u addresses in %zu bytes", version,
+                 family == 6 ? " over IPv6" : family == 4 ? " over IPv4" : "", count, n);
     return VRRP_BAD_LENGTH;
 }
 
-/* Version 3's checksum covers the IP pseudo-header (RFC 5798 s.5.2.8). */
-static int vrrp_checksum_v3(const struct qw_packet *p, const uint8_t *d, size_t n)
+/* The IP version of the packet the message came in: 4, 6, or 0 when it is not known. */
+static int vrrp_family(const struct qw_packet *p)
 {
-    if (!p || (p->l3 != QW_L3_IPV4 && p->l3 != QW_L3_IPV6)) return -1;
-    uint8_t ph[40];
-    size_t phn;
-    memset(ph, 0, sizeof ph);
-    if (p->l3 == QW_L3_IPV4) {
-        memcpy(ph, p->src_ip.b + 12, 4);
-        memcpy(ph + 4, p->dst_ip.b + 12, 4);
-        ph[9] = VRRP_IPPROTO;
-        ph[10] = (uint8_t)(n >> 8);
-        ph[11] = (uint8_t)n;
-        phn = 12;
-    } else {
-        memcpy(ph, p->src_ip.b, 16);
-        memcpy(ph + 16, p->dst_ip.b, 16);
-        ph[34] = (uint8_t)(n >> 8);
-        ph[35] = (uint8_t)n;
-        ph[39] = VRRP_IPPROTO;
-        phn = 40;
-    }
-    return qw_csum_fold(qw_csum_add(qw_csum_add(0, ph, phn), d, n)) == 0;
+    return !p ? 0 : p->l3 == QW_L3_IPV4 ? 4 : p->l3 == QW_L3_IPV6 ? 6 : 0;
+}
+
+/* 1 when the checksum is right, 0 when not, -1 when it cannot be told: version 3's covers the
+ * IP pseudo-header (RFC 5798 s.5.2.8), which needs the packet's addresses. */
+static int vrrp_checksum_ok(const struct qw_packet *p, uint8_t version, const uint8_t *d,
+                            size_t n)
+{
+    if (version == 2) return qw_csum_fold(qw_csum_add(0, d, n)) == 0;
+    if (!vrrp_family(p)) return -1;
+    return qw_csum_fold(qw_csum_add(qw_csum_pseudo(p, (uint32_t)n), d, n)) == 0;
 }
 
 /* The fields of a message vrrp_check accepted. */
@@ -168,37 +163,29 @@ static void vrrp_decode(struct qw_pctx *ctx, const uint8_t *d, size_t n, bool ip
         a->naddrs++;
     }
     const struct qw_packet *p = qw_pctx_packet(ctx);
-    a->ttl = p && (p->l3 == QW_L3_IPV4 || p->l3 == QW_L3_IPV6) ? p->ttl : -1;
-    a->checksum_ok = a->version == 2 ? qw_csum_fold(qw_csum_add(0, d, n)) == 0
-                                     : vrrp_checksum_v3(p, d, n);
+    a->ttl = vrrp_family(p) ? p->ttl : -1;
+    a->checksum_ok = vrrp_checksum_ok(p, a->version, d, n);
 }
 
-/* What makes two advertisements of one virtual router the same (the checksum and TTL aside). */
-static uint64_t vrrp_content(const struct vrrp_adv *a)
+/* Do two advertisements of one virtual router say the same (the checksum and TTL aside)? */
+static bool vrrp_same(const struct vrrp_adv *a, const struct vrrp_adv *b)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a over the fields and addresses */
-    const uint8_t head[] = {a->version, a->priority, a->count, a->auth_type,
-                            (uint8_t)(a->interval >> 8), (uint8_t)a->interval, a->ipv6};
-    for (size_t i = 0; i < sizeof head; i++) h = (h ^ head[i]) * 1099511628211ull;
-    for (unsigned i = 0; i < a->naddrs; i++)
-        for (int k = 0; k < 16; k++) h = (h ^ a->addrs[i].b[k]) * 1099511628211ull;
-    return h;
+    return a->priority == b->priority && a->count == b->count &&
+           a->auth_type == b->auth_type && a->interval == b->interval && a->ipv6 == b->ipv6 &&
+           a->naddrs == b->naddrs && memcmp(a->addrs, b->addrs, a->naddrs * sizeof *a->addrs) == 0;
 }
 
 /* ---- Per-flow state ------------------------------------------------------------------------ */
 
 struct vrrp_group {
     bool used, password_reported;
-    uint8_t version, vrid;
-    uint64_t content;   /* vrrp_content of its last record */
-    uint64_t repeated;  /* identical advertisements since that record */
-    struct vrrp_adv last; /* the newest of them, for the record at the flow's end */
+    uint64_t repeated;    /* advertisements identical to the last record's since it */
+    struct vrrp_adv last; /* the newest advertisement: the record's, or the last of those */
     uint64_t last_ns;
 };
 
 struct vrrp_state {
-    uint8_t reported; /* bit per anomaly kind (enum vrrp_invalid, then the three below) */
-    uint64_t invalid;
+    uint8_t reported; /* bit per anomaly kind (enum vrrp_invalid, then the two below) */
     uint64_t untracked; /* advertisements of virtual routers past VRRP_GROUPS_MAX */
     struct vrrp_group g[VRRP_GROUPS_MAX];
 };
@@ -288,7 +275,7 @@ static struct vrrp_group *vrrp_group_of(struct vrrp_state *st, const struct vrrp
     struct vrrp_group *free_g = NULL;
     for (size_t i = 0; i < VRRP_GROUPS_MAX; i++) {
         struct vrrp_group *g = &st->g[i];
-        if (g->used && g->version == a->version && g->vrid == a->vrid) return g;
+        if (g->used && g->last.version == a->version && g->last.vrid == a->vrid) return g;
         if (!g->used && !free_g) free_g = g;
     }
     return free_g;
@@ -308,7 +295,6 @@ static void vrrp_advertisement(struct qw_pctx *ctx, struct vrrp_state *st,
         vrrp_anomaly_once(ctx, st, VRRP_REPORTED_TTL, "vrrp.ttl_not_255", why);
     }
     uint64_t now = qw_pctx_time(ctx);
-    uint64_t content = vrrp_content(a);
     struct vrrp_group *g = vrrp_group_of(st, a);
     if (!g) {
         st->untracked++;
@@ -316,19 +302,15 @@ static void vrrp_advertisement(struct qw_pctx *ctx, struct vrrp_state *st,
         vrrp_emit(ctx, &v, now);
         return;
     }
-    if (g->used && g->content == content) {
+    bool same = g->used && vrrp_same(a, &g->last);
+    struct vrrp_view v = {a, g->repeated, g->used, st->untracked};
+    g->used = true;
+    g->last = *a;
+    g->last_ns = now;
+    if (same) {
         g->repeated++;
-        g->last = *a;
-        g->last_ns = now;
         return;
     }
-    struct vrrp_view v = {a, g->repeated, g->used, st->untracked};
-    if (!g->used) {
-        g->used = true;
-        g->version = a->version;
-        g->vrid = a->vrid;
-    }
-    g->content = content;
     g->repeated = 0;
     vrrp_emit(ctx, &v, now);
     vrrp_fact(ctx, a);
@@ -346,8 +328,7 @@ static enum qw_probe_result vrrp_probe(const uint8_t *data, size_t len, enum qw_
 {
     (void)dir;
     bool ipv6;
-    if (len < VRRP_HDR) return QW_PROBE_NO;
-    if (vrrp_check(data, len, &ipv6, NULL, 0) >= 0) return QW_PROBE_NO;
+    if (vrrp_check(data, len, 0, &ipv6, NULL, 0) >= 0) return QW_PROBE_NO;
     return data[3] > 0 ? QW_PROBE_MATCH : QW_PROBE_NO; /* a group has an address */
 }
 
@@ -358,20 +339,9 @@ static void vrrp_datagram(struct qw_pctx *ctx, void *state, enum qw_dir dir, con
     struct vrrp_state *st = state;
     bool ipv6;
     char why[96];
-    int bad = vrrp_check(data, len, &ipv6, why, sizeof why);
+    int bad = vrrp_check(data, len, vrrp_family(qw_pctx_packet(ctx)), &ipv6, why, sizeof why);
     if (bad >= 0) {
-        st->invalid++;
         vrrp_anomaly_once(ctx, st, 1u << bad, vrrp_invalid_names[bad], why);
-        return;
-    }
-    const struct qw_packet *p = qw_pctx_packet(ctx);
-    uint8_t version = data[0] >> 4;
-    if (p && version == 3) ipv6 = p->l3 == QW_L3_IPV6; /* the packet says which family */
-    if (len != vrrp_expected_len(version, data[3], ipv6)) {
-        st->invalid++;
-        snprintf(why, sizeof why, "version 3 over %s with %u addresses in %zu bytes",
-                 ipv6 ? "IPv6" : "IPv4", data[3], len);
-        vrrp_anomaly_once(ctx, st, 1u << VRRP_BAD_LENGTH, "vrrp.invalid_length", why);
         return;
     }
     struct vrrp_adv a;

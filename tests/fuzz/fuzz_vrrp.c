@@ -60,6 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_reset();
     memset(&pkt, 0, sizeof pkt);
     pkt.l3 = QW_L3_IPV6;
+    pkt.l4_proto = 112;
     pkt.ttl = 64;
     pkt.src_ip.b[0] = 0xfe;
     pkt.src_ip.b[1] = 0x80;

@@ -97,10 +97,17 @@ static void v3_ipv6(struct buf *b, uint8_t vrid)
     set_checksum(b, pseudo, sizeof pseudo);
 }
 
+/* The packet VRRP comes in (IP protocol 112: the version 3 checksum's pseudo-header). */
+static void vrrp_packet(struct fx *f, const char *src, const char *dst, uint8_t ttl)
+{
+    fx_packet(f, src, dst);
+    f->pkt.l4_proto = 112;
+    f->pkt.ttl = ttl;
+}
+
 static void ipv4_packet(struct fx *f, uint8_t ttl)
 {
-    fx_packet(f, "10.0.0.2", "224.0.0.18");
-    f->pkt.ttl = ttl;
+    vrrp_packet(f, "10.0.0.2", "224.0.0.18", ttl);
 }
 
 static size_t anomalies_named(const struct fx *f, const char *name)
@@ -235,8 +242,7 @@ static void test_v3(void **state)
     assert_int_equal(anomalies_named(f, "vrrp.bad_checksum"), 1);
     /* IPv6: 16-byte addresses, the pseudo-header with the IPv6 addresses */
     fx_clear(f);
-    fx_packet(f, "fe80::2", "ff02::12");
-    f->pkt.ttl = 255;
+    vrrp_packet(f, "fe80::2", "ff02::12", 255);
     v3_ipv6(b, 9);
     DATAGRAM_BUF(f, C2S, b);
     JSON_HAS(f, 0, "\"vrid\":9,\"priority\":100,\"count\":2,"
@@ -287,7 +293,7 @@ static void test_invalid(void **state)
     fx_datagram(f, C2S, m, b->n + 4); /* room for an address the count does not have */
     fx_datagram(f, C2S, m, 7);
     m[0] = 0x31; /* version 3 over IPv6 with IPv4-sized addresses */
-    fx_packet(f, "fe80::2", "ff02::12");
+    vrrp_packet(f, "fe80::2", "ff02::12", 255);
     fx_datagram(f, C2S, m, 8 + 2 * 4);
     assert_int_equal(f->rec.ntxns, 0);
     assert_int_equal(f->rec.nanomalies, 3);
@@ -313,7 +319,7 @@ static void test_every_cut(void **state)
         if (kind == 0) v2(b, 42, 191, 3, 1, "pw");
         if (kind == 1) v3_ipv4(b, 3, 100, 100);
         if (kind == 2) {
-            fx_packet(f, "fe80::2", "ff02::12");
+            vrrp_packet(f, "fe80::2", "ff02::12", 255);
             v3_ipv6(b, 9);
         }
         for (size_t cut = 0; cut < b->n; cut++) {
