@@ -46,6 +46,7 @@
 
 #include "decode/packet.h"
 #include "engine/emit.h"
+#include "proto/profinet_vendors.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
 #include "util/json.h"
@@ -204,38 +205,6 @@ static const char *const dcp_reset_modes[] = {
     [1] = "application_data", [2] = "communication_parameter", [3] = "engineering_parameter",
     [4] = "all_stored_data",  [8] = "device",                  [9] = "reset_and_restore",
 };
-
-/* PROFINET vendor ids (assigned by PROFIBUS & PROFINET International; they are the VendorID of
- * a device's GSDML file). Only ids checked against public evidence are listed:
- *   0x002A Siemens: Siemens GSDML files and order numbers 6ES7... map to 0x002A
- *          (OpenCommissioning/OC_ProfinetDeviceIds, DeviceIds.json); corpus:
- *          icsnpp_profinet_io_cm_read.pcapng PN-IO object UUID ...-000000fa002a.
- *   0x00B0 Phoenix Contact: corpus icsnpp_profinet_io_cm_* PN-IO object UUID ...-0001003c00b0
- *          between a Phoenix Contact controller (OUI 00:a0:45) and its device.
- *   0x010C HMS Industrial Networks: the Anybus GSDML in DeviceIds.json maps to 0x010C.
- *   0x015A GE Intelligent Platforms (now Emerson): corpus icsnpp_profinet_io_cm_mixed_2 frame
- *          440, an Identify response from OUI 00:09:91 ("Intelligent Platforms") with type of
- *          station IC200PNS001 (a VersaMax PROFINET scanner) and VendorID 0x015A.
- *   0x0493 rt-labs: the p-net stack's sample GSDML (APP_GSDML_VENDOR_ID); corpus: PN-IO object
- *          UUIDs ...-000100020493 from a Raspberry Pi running it.
- * tshark 4.0 prints VendorID in hex without a name, so it cannot confirm these. */
-static const struct {
-    uint16_t id;
-    const char *name;
-} dcp_vendors[] = {
-    {0x002A, "Siemens"},
-    {0x00B0, "Phoenix Contact"},
-    {0x010C, "HMS Industrial Networks"},
-    {0x015A, "GE Intelligent Platforms"},
-    {0x0493, "rt-labs"},
-};
-
-static const char *dcp_vendor_name(uint16_t id)
-{
-    for (size_t i = 0; i < sizeof dcp_vendors / sizeof dcp_vendors[0]; i++)
-        if (dcp_vendors[i].id == id) return dcp_vendors[i].name;
-    return NULL;
-}
 
 static const struct dcp_subopt *dcp_subopt_find(uint8_t opt, uint8_t sub)
 {
@@ -507,7 +476,7 @@ static void dcp_json_value(struct qw_json *j, const struct dcp_block *b, uint8_t
     case K_DEVICE_ID:
         if (n >= 4) {
             uint16_t vid = dcp_be16(v);
-            const char *vn = dcp_vendor_name(vid);
+            const char *vn = qw_profinet_vendor_name(vid);
             dcp_json_hex16(j, "vendor_id", vid);
             dcp_json_hex16(j, "device_id", dcp_be16(v + 2));
             if (vn) qw_json_str(j, "vendor", vn);
@@ -671,7 +640,7 @@ static void dcp_identity(struct qw_pctx *ctx, const struct dcp_pdu *p)
             case 3:
                 if (n >= 4) {
                     uint16_t vid = dcp_be16(v);
-                    const char *vn = dcp_vendor_name(vid);
+                    const char *vn = qw_profinet_vendor_name(vid);
                     snprintf(s, sizeof s, "0x%04x", vid);
                     qw_emit_identity(ctx, false, "vendor_id", s, strlen(s));
                     snprintf(s, sizeof s, "0x%04x", dcp_be16(v + 2));
