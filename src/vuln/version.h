@@ -2,7 +2,7 @@
  *
  * An advisory's product tree ends in leaves of two kinds: `product_version` names one version
  * ("Firmware__20.011", "v.32.011"), `product_version_range` a set, in the `vers:` scheme
- * ("vers:all/<V5.2.6", "vers:all/*") or in the vendor's own words ("< 15.0 SP1", "<= 3.7",
+ * ("vers:all/<V5.2.6", "vers:all/\*") or in the vendor's own words ("< 15.0 SP1", "<= 3.7",
  * ">= V2.3.0 < V2.3.4", "28  - 32", "2.00 | 2.03", "All versions with ... < 11").
  * docs/vulnerabilities.md lists the forms read and how. */
 #ifndef QW_VULN_VERSION_H
@@ -29,7 +29,7 @@ enum qw_vers_verdict {
  * firmware. */
 enum qw_vers_verdict qw_vers_contains(const char *expr, bool is_range, const char *firmware);
 
-/* True when the expression names every version ("vers:all/*", "All versions"). */
+/* True when the expression names every version ("vers:all/\*", "All versions"; the star written \* here). */
 bool qw_vers_is_all(const char *expr);
 
 #endif
