@@ -287,7 +287,7 @@ enum qw_product_match qw_product_match(const char *asset_model, const char *prod
                                        const char *const *model_numbers, size_t nmodel_numbers)
 {
     char m[MAX_MODEL], other[MAX_MODEL];
-    size_t n, on, base;
+    size_t n, on, base = 0;
     char series = 0;
     if (!asset_model || !squeeze(asset_model, m, &n)) return QW_PRODUCT_NONE;
     bool has_series = series_of(m, n, &base, &series);
