@@ -8,13 +8,15 @@ CSAF_DIR defaults to ../shared/corpus/advisories/csaf next to the worktree. Prin
   1. the count of leaves per form (the forms of docs/vulnerabilities.md),
   2. every distinct (category, name) version leaf with its count (--all; else the non-vers ones),
   3. every product_name branch with the model_numbers of its leaves (--all; else a summary).
-With --verdicts BUILD_DIR/vers_verdicts (a helper built by hand) it is not needed: the unit
-tests hold the real examples.
+  4. with --verdicts=BINARY (tests/data/vuln/verdicts.c, built by hand as its comment says):
+     per form, how many leaves src/vuln/version.c reads (some probe firmware gets INSIDE or
+     OUTSIDE) and how many it leaves UNKNOWN for every probe, with the UNKNOWN ones listed.
 """
 import collections
 import json
 import os
 import re
+import subprocess
 import sys
 
 VERSION_CATEGORIES = {"product_version", "product_version_range", "service_pack"}
@@ -66,6 +68,8 @@ def walk(branch, vendor, product, out, path):
 
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    verdicts = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--verdicts=")),
+                    None)
     show_all = "--all" in sys.argv
     here = os.path.dirname(os.path.abspath(__file__))
     root = args[0] if args else os.path.join(here, "..", "..", "..", "..", "shared", "corpus",
@@ -111,6 +115,33 @@ def main():
     print(f"\n## vendor names: {len(vendors)}")
     for v, count in vendors.most_common():
         print(f"{count:6}  {v!r}")
+    if verdicts:
+        report_verdicts(verdicts, leaves)
+
+
+def report_verdicts(binary, leaves):
+    """Per form: leaves read vs UNKNOWN for every probe firmware (service_pack leaves, the
+    OASIS example's, are not version sets and are left out)."""
+    rows = [(c, n) for c, n, *_ in leaves if c != "service_pack"]
+    text = "".join(f"{c}\t{n}\n" for c, n in rows)
+    out = subprocess.run([binary], input=text, capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    read = collections.Counter()
+    unknown = collections.Counter()
+    unknown_names = collections.Counter()
+    for (c, n), v in zip(rows, out):
+        form = form_of(c, n)
+        if set(v) == {"U"}:
+            unknown[form] += 1
+            unknown_names[(form, n)] += 1
+        else:
+            read[form] += 1
+    print(f"\n## verdicts: {sum(read.values())} leaves read, {sum(unknown.values())} UNKNOWN")
+    for form in sorted(set(read) | set(unknown), key=lambda f: -(read[f] + unknown[f])):
+        print(f"{read[form]:6} read {unknown[form]:5} unknown  {form}")
+    print("\n## UNKNOWN leaves")
+    for (form, n), count in sorted(unknown_names.items()):
+        print(f"{count:5}  {form:32} {n!r}")
 
 
 if __name__ == "__main__":
