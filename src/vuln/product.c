@@ -95,10 +95,10 @@ static void split_words(const char *p, const char *end, struct words *ws)
         ws->count--;
 }
 
-/* Names under which the same company appears. Evidence: Allen-Bradley is Rockwell
- * Automation's brand (the advisories of Allen-Bradley products name "Rockwell Automation");
- * "Schneider Electric Software, LLC" is Schneider Electric's software arm (ICSA-23-... lists
- * its products next to Schneider Electric's). */
+/* Names under which the same company appears, each with evidence: Allen-Bradley is Rockwell
+ * Automation's brand (ICSA-20-072-03 files "Allen-Bradley Stratix 5950" under vendor "Rockwell
+ * Automation"); ICSA-21-194-02, "Schneider Electric Modicon Controllers and Software", files
+ * the Modicon M340 and M580 CPUs under vendor "Schneider Electric Software, LLC". */
 static const struct {
     const char *name, *same_as;
 } vendor_aliases[] = {
