@@ -47,6 +47,8 @@ static void test_cmp_real_pairs(void **state)
     cmp_is("5.1.0.4400", "5.1.0.4401", -1);
     cmp_is("20.011", "20.11", 0);
     cmp_is("1.0.5", "1.5", -1);
+    cmp_is("1.0.0.5", "1.0.5", -1); /* zeros inside count, each one */
+    cmp_is("0.0.0.1", "0.0.1", -1);
     cmp_is("V15.0 SP1", "15 SP1", 0); /* a zero before a suffix adds nothing */
     cmp_is("V6.0 SP9 Upd4", "V6.0 SP9 Update 4", 0);
     cmp_is("<V16_Update_7", "V16 Update 7", 0);
