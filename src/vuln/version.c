@@ -45,7 +45,10 @@ static const char *const version_prefixes[] = {
 };
 
 /* Separators allowed between a prefix and its number: "Firmware__20.011", "v.32.011". */
-static bool is_prefix_sep(unsigned char c) { return c == '.' || c == '_' || c == ' ' || c == '-' || c == ':'; }
+static bool is_prefix_sep(unsigned char c)
+{
+    return c == '.' || c == '_' || c == ' ' || c == '-' || c == ':';
+}
 
 /* [p, end) after any version prefixes, when they lead to a digit ("Version v1.0" -> "1.0");
  * p itself otherwise. A prefix is only a prefix before a number: "VX.223" keeps its V. */

@@ -126,7 +126,8 @@ static void test_model_in_name(void **state)
     model("CJ2H-CPU64-EIP", "CJ2H-CPU6 \xe2\x96\xa1 -EIP", NULL, 0, BY_NAME);
     model("CJ2H-CPU64-EIP", "CJ2H-CPU6 \xe2\x96\xa1", NULL, 0, NONE);
     model("CJ1G-CPU45P", "CJ1G-CPU \xe2\x96\xa1 \xe2\x96\xa1 P", NULL, 0, BY_NAME);
-    model("CJ1G-CPU4-P", "CJ1G-CPU \xe2\x96\xa1 \xe2\x96\xa1 P", NULL, 0, NONE); /* a letter or digit */
+    /* a placeholder is a letter or a digit, not "-" */
+    model("CJ1G-CPU4-P", "CJ1G-CPU \xe2\x96\xa1 \xe2\x96\xa1 P", NULL, 0, NONE);
     model("CP1E-E20SDR-A", "CP1E-E \xe2\x96\xa1 \xe2\x96\xa1 D \xe2\x96\xa1 - \xe2\x96\xa1", NULL,
           0, NONE); /* "20S" is three characters for two placeholders */
     model("CP1E-E20DR-A", "CP1E-E \xe2\x96\xa1 \xe2\x96\xa1 D \xe2\x96\xa1 - \xe2\x96\xa1", NULL,
