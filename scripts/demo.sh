@@ -25,6 +25,9 @@ else
     "$qw" synth --minutes 10 --seed 1 -o "$out/terminal.pcap"
 fi
 echo
+echo "== quaywatch advisories import examples/advisories (a made-up example, not a real advisory)"
+"$qw" advisories import --db "$out/terminal.db" "$root/examples/advisories"
+echo
 echo "== quaywatch analyze --site examples/terminal.yaml"
 "$qw" analyze --site "$site" --db "$out/terminal.db" --events "$out/events.json" "$out/terminal.pcap"
 echo
@@ -35,6 +38,9 @@ echo
 echo "== quaywatch alerts (high and critical first)"
 "$qw" alerts --db "$out/terminal.db" >"$out/alerts.txt"
 head -16 "$out/alerts.txt"
+echo
+echo "== quaywatch advisories match (the devices the imported advisories name)"
+"$qw" advisories match --db "$out/terminal.db" --site "$site"
 echo
 echo "== quaywatch sessions (the remote-access ledger)"
 "$qw" sessions --db "$out/terminal.db"

@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"sessions", qw_cmd_sessions, "the remote-access ledger: who, how, when, and what they did"},
     {"changes", qw_cmd_changes, "hold the changes since the baseline against change records"},
     {"site", qw_cmd_site, "check a site file, or draft one from the store"},
+    {"advisories", qw_cmd_advisories, "import security advisories (CSAF) and match the inventory"},
     {"synth", qw_cmd_synth, "write a synthetic capture of an example port terminal"},
 };
 

@@ -21,6 +21,7 @@ int qw_cmd_site(int argc, char **argv);
 int qw_cmd_changes(int argc, char **argv);
 int qw_cmd_alerts(int argc, char **argv);
 int qw_cmd_sessions(int argc, char **argv);
+int qw_cmd_advisories(int argc, char **argv);
 
 struct qw_site;
 /* Load a site file for a read-only command; errors (FILE:LINE:COL) on stderr, NULL when bad. */

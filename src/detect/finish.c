@@ -10,6 +10,7 @@
 #include "inventory/inventory.h"
 #include "inventory/place.h"
 #include "util/json.h"
+#include "vuln/match.h"
 
 /* The address a finding about an inventory asset is keyed by: its first IP, else its MAC
  * (qw_addr_from_mac). */
@@ -160,6 +161,81 @@ static void unowned_findings(struct qw_detector *d, sqlite3 *db, const struct qw
     }
 }
 
+static enum qw_severity rating_severity(const char *rating)
+{
+    for (int s = QW_SEV_INFO; s <= QW_SEV_CRITICAL; s++)
+        if (strcmp(qw_severity_names[s], rating) == 0) return (enum qw_severity)s;
+    return QW_SEV_MEDIUM;
+}
+
+static void vuln_evidence(char *out, size_t cap, const struct qw_vuln_hit *h, const char *fw)
+{
+    struct qw_json j;
+    qw_json_mem(&j, out, cap - 1);
+    qw_json_obj_begin(&j, NULL);
+    qw_json_str(&j, "advisory", h->advisory);
+    qw_json_str(&j, "cves", h->cves);
+    if (h->cvss >= 0) qw_json_double(&j, "cvss", h->cvss);
+    qw_json_str(&j, "model", h->model);
+    if (fw) qw_json_str(&j, "firmware", fw);
+    qw_json_str(&j, "versions", h->versions);
+    qw_json_str(&j, "match", h->basis);
+    qw_json_str(&j, "product", h->product);
+    qw_json_obj_end(&j);
+    if (j.overflow) { /* the product's long name is the least needed: without it */
+        qw_json_mem(&j, out, cap - 1);
+        qw_json_obj_begin(&j, NULL);
+        qw_json_str(&j, "advisory", h->advisory);
+        qw_json_str(&j, "cves", h->cves);
+        if (h->cvss >= 0) qw_json_double(&j, "cvss", h->cvss);
+        qw_json_str(&j, "versions", h->versions);
+        qw_json_str(&j, "match", h->basis);
+        qw_json_obj_end(&j);
+    }
+    out[j.overflow ? 0 : j.len] = '\0';
+}
+
+/* Every asset the advisories in the store name (vuln/match.h): a state of the store, like an
+ * unowned asset, announced once and kept until the firmware leaves the affected versions. */
+static bool vuln_findings(struct qw_detector *d, sqlite3 *db, const struct qw_inventory *inv,
+                          char *err, size_t errlen)
+{
+    struct qw_vuln_hits hits;
+    if (!qw_vuln_match(db, inv, &hits, err, errlen)) return false;
+    for (size_t i = 0; i < hits.n; i++) {
+        const struct qw_vuln_hit *h = &hits.v[i];
+        const struct qw_asset *a = &inv->assets[h->asset];
+        enum qw_rule rule = h->affected ? QW_R_VULN_AFFECTED : QW_R_VULN_POSSIBLY_AFFECTED;
+        struct qw_asset_place pl;
+        qw_asset_place(d->cfg.site, a, &pl);
+        struct qw_finding x;
+        memset(&x, 0, sizeof x);
+        x.stateful = true;
+        snprintf(x.asset_id, sizeof x.asset_id, "%s", a->id);
+        if (pl.owner.party) snprintf(x.owner, sizeof x.owner, "%s", pl.owner.party->id);
+        if (pl.zone) snprintf(x.zone, sizeof x.zone, "%s", pl.zone->id);
+        x.severity = (uint8_t)(h->affected ? rating_severity(qw_vuln_cvss_rating(h->cvss))
+                                           : qw_rules[rule].severity);
+        if (h->affected)
+            snprintf(x.message, sizeof x.message, "%.63s (%.40s, firmware %.24s) is affected by %.40s: %.120s",
+                     a->id, h->model, a->firmware ? a->firmware : "any", h->advisory, h->cves);
+        else
+            snprintf(x.message, sizeof x.message,
+                     "%.63s (%.40s, firmware %.24s) may be affected by %.40s (affected: %.40s): %.60s",
+                     a->id, h->model, a->firmware ? a->firmware : "not seen", h->advisory,
+                     h->versions, h->cves);
+        vuln_evidence(x.evidence, sizeof x.evidence, h, a->firmware);
+        struct qw_addr addr;
+        asset_addr(a, NULL, &addr);
+        char extra[32];
+        snprintf(extra, sizeof extra, "%.31s", h->advisory);
+        x.announced = qw_detect_known(db, rule, x.asset_id, "", extra);
+        qw_detect_raise(d, rule, &addr, NULL, extra, NULL, a->first_ns, &x);
+    }
+    qw_vuln_hits_free(&hits);
+    return true;
+}
+
 bool qw_detect_finish(struct qw_detector *d, sqlite3 *db, const struct qw_inventory *inv,
                       char *err, size_t errlen)
 {
@@ -175,6 +251,7 @@ bool qw_detect_finish(struct qw_detector *d, sqlite3 *db, const struct qw_invent
         qw_changes_free(&ch);
     }
     unowned_findings(d, db, inv);
+    if (ok) ok = vuln_findings(d, db, inv, err, errlen);
     qw_baseline_free(&bl);
     return ok;
 }

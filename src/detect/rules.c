@@ -82,6 +82,15 @@ const struct qw_rule_info qw_rules[QW_R_COUNT] = {
     [QW_R_CRED_GUESSING] = {"cred.guessing", 9100032, QW_SEV_HIGH, "credentials",
                             "repeated failed logins from one address to one device (password "
                             "guessing)"},
+    /* the severity of vuln.affected is the CVSS rating of the advisory's worst CVE */
+    [QW_R_VULN_AFFECTED] = {"vuln.affected", 9100033, QW_SEV_MEDIUM, "vulnerability",
+                            "a device's model and firmware are among the products a security "
+                            "advisory names as affected"},
+    [QW_R_VULN_POSSIBLY_AFFECTED] = {"vuln.possibly_affected", 9100034, QW_SEV_LOW,
+                                     "vulnerability",
+                                     "a device's model is named by a security advisory, but its "
+                                     "firmware was not seen or the affected versions cannot be "
+                                     "read"},
 };
 
 /* The weaknesses parsers report whose name does not say ".weak_", and those that deserve more

@@ -100,6 +100,30 @@ const char *const qw_store_migrations[] = {
     "  user TEXT NOT NULL, source TEXT NOT NULL,"
     /* the ledger looks logins up by source address and time (cmd_sessions.c) */
     "  PRIMARY KEY (from_ip, ts_ns, device_ip, user, source));",
+    /* 9 -> 10: security advisories (CSAF 2.0, `quaywatch advisories import`), the products
+     * they name, their vulnerabilities and what each says of each product; matched against the
+     * inventory (docs/vulnerabilities.md). An advisory imported again replaces its rows. */
+    "CREATE TABLE advisories ("
+    "  id TEXT PRIMARY KEY, title TEXT NOT NULL, publisher TEXT NOT NULL,"
+    "  version TEXT NOT NULL, released TEXT NOT NULL, url TEXT, source TEXT NOT NULL,"
+    "  imported_ns INTEGER NOT NULL);"
+    /* one row per leaf of the product tree: vendor, product and the version set it names */
+    "CREATE TABLE advisory_products ("
+    "  advisory TEXT NOT NULL, product_id TEXT NOT NULL, vendor TEXT NOT NULL,"
+    "  product TEXT NOT NULL, versions TEXT NOT NULL, is_range INTEGER NOT NULL,"
+    "  model_numbers TEXT NOT NULL, full_name TEXT NOT NULL,"
+    "  PRIMARY KEY (advisory, product_id));"
+    "CREATE TABLE advisory_vulns ("
+    "  advisory TEXT NOT NULL, cve TEXT NOT NULL, title TEXT NOT NULL, cvss REAL,"
+    "  vector TEXT, PRIMARY KEY (advisory, cve));"
+    /* status is the CSAF product_status category (known_affected, fixed, ...) */
+    "CREATE TABLE advisory_status ("
+    "  advisory TEXT NOT NULL, cve TEXT NOT NULL, product_id TEXT NOT NULL,"
+    "  status TEXT NOT NULL, PRIMARY KEY (advisory, cve, product_id, status));"
+    "CREATE TABLE advisory_remediations ("
+    "  advisory TEXT NOT NULL, cve TEXT NOT NULL, product_id TEXT NOT NULL,"
+    "  category TEXT NOT NULL, details TEXT NOT NULL, url TEXT,"
+    "  PRIMARY KEY (advisory, cve, product_id, category, details));",
 };
 const int qw_store_schema_version = sizeof qw_store_migrations / sizeof qw_store_migrations[0];
 
