@@ -638,12 +638,17 @@ static void pn_decode_pnio(struct pn_walk *w, struct qw_cursor *c)
 }
 
 /* Decode the body of PDU m (its header decoded): PNIO arguments and blocks for requests and
- * responses of the PNIO interfaces, the status of a fault or reject. */
-static void pn_decode_body(struct qw_pctx *ctx, struct pn_msg *m, const uint8_t *body, size_t n)
+ * responses of the PNIO interfaces, the status of a fault or reject. `cut`: the datagram ends
+ * before the body length. */
+static void pn_decode_body(struct qw_pctx *ctx, struct pn_msg *m, const uint8_t *body, size_t n,
+                           bool cut)
 {
     struct qw_cursor c = qw_cursor_make(body, n);
     struct pn_walk w = {ctx, m, m->h.ptype == PN_PT_REQUEST};
     m->partial = (m->h.flags1 & PN_F1_FRAG) && !(m->h.flags1 & PN_F1_LASTFRAG);
+    /* A body cut by the datagram was reported once: what it cuts is not reported again. */
+    m->truncated = cut;
+    m->partial |= cut;
     switch (m->h.ptype) {
     case PN_PT_REQUEST:
     case PN_PT_RESPONSE:
@@ -1121,7 +1126,7 @@ static void pn_identity(struct qw_pctx *ctx, struct pn_state *st, const struct p
 /* ---- Entry points -------------------------------------------------------------------------- */
 
 static void pn_on_request(struct qw_pctx *ctx, struct pn_state *st, const struct pn_hdr *h,
-                          enum qw_dir dir, const uint8_t *body, size_t n)
+                          enum qw_dir dir, const uint8_t *body, size_t n, bool cut)
 {
     struct pn_slot *s = pn_find(st, h);
     if (s) { /* the same call again: a retransmission ([C706] 12.3) */
@@ -1133,7 +1138,7 @@ static void pn_on_request(struct qw_pctx *ctx, struct pn_state *st, const struct
     s->msg.h = *h;
     s->msg.dir = dir;
     pn_msg_start(&s->msg);
-    pn_decode_body(ctx, &s->msg, body, n);
+    pn_decode_body(ctx, &s->msg, body, n, cut);
     s->used = true;
     s->order = st->next_order++;
     s->ts = qw_pctx_time(ctx);
@@ -1142,7 +1147,7 @@ static void pn_on_request(struct qw_pctx *ctx, struct pn_state *st, const struct
 }
 
 static void pn_on_response(struct qw_pctx *ctx, struct pn_state *st, const struct pn_hdr *h,
-                           enum qw_dir dir, const uint8_t *body, size_t n)
+                           enum qw_dir dir, const uint8_t *body, size_t n, bool cut)
 {
     if (st->rsp_used && pn_same_call(&st->rsp.h, h)) { /* its first fragment again */
         if (st->rsp.retransmissions < UINT8_MAX) st->rsp.retransmissions++;
@@ -1153,7 +1158,7 @@ static void pn_on_response(struct qw_pctx *ctx, struct pn_state *st, const struc
     m->h = *h;
     m->dir = dir;
     pn_msg_start(m);
-    pn_decode_body(ctx, m, body, n);
+    pn_decode_body(ctx, m, body, n, cut);
     if (m->has_im0) pn_identity(ctx, st, &m->x.im0, dir);
     if (!m->complete) {
         pn_flush_rsp(ctx, st);
@@ -1232,7 +1237,8 @@ static void pn_datagram(struct qw_pctx *ctx, void *state, enum qw_dir dir, const
         return;
     }
     size_t body = len - PN_HDR_LEN;
-    if (h.body_len > body) {
+    bool cut = h.body_len > body;
+    if (cut) {
         qw_emit_anomaly(ctx, "pnio_cm.invalid_length", "body length beyond the datagram");
     } else {
         if (h.body_len < body && h.auth_proto == 0)
@@ -1247,10 +1253,10 @@ static void pn_datagram(struct qw_pctx *ctx, void *state, enum qw_dir dir, const
         return;
     }
     switch (h.ptype) {
-    case PN_PT_REQUEST: pn_on_request(ctx, st, &h, dir, b, body); return;
+    case PN_PT_REQUEST: pn_on_request(ctx, st, &h, dir, b, body, cut); return;
     case PN_PT_RESPONSE:
     case PN_PT_FAULT:
-    case PN_PT_REJECT: pn_on_response(ctx, st, &h, dir, b, body); return;
+    case PN_PT_REJECT: pn_on_response(ctx, st, &h, dir, b, body, cut); return;
     default: pn_on_other(ctx, st, &h, dir); return;
     }
 }
