@@ -98,6 +98,11 @@
 /* Blocks summarised per PDU (a Connect holds one ExpectedSubmoduleBlockReq per API and slot
  * group; the count is exact). */
 #define PN_BLOCKS_MAX 16
+/* A request repeated within this time is a retransmission of the waiting call; later, it is a
+ * new call (a client that restarted with the same activity): CL RPC retransmits within seconds
+ * and PNIO CM gives up on a call after its RPC timeout (CMInitiatorActivityTimeoutFactor, at
+ * most 1000 x 100 ms). */
+#define PN_RETRANSMIT_NS (100ull * 1000000000ull)
 #define PN_DEPTH_MAX 3          /* record data in a MultipleWrite in a MultipleBlockHeader */
 
 #define PN_F1_LASTFRAG 0x02u
@@ -1129,10 +1134,12 @@ static void pn_on_request(struct qw_pctx *ctx, struct pn_state *st, const struct
                           enum qw_dir dir, const uint8_t *body, size_t n, bool cut)
 {
     struct pn_slot *s = pn_find(st, h);
-    if (s) { /* the same call again: a retransmission ([C706] 12.3) */
+    if (s && qw_pctx_time(ctx) - s->ts <= PN_RETRANSMIT_NS) {
+        /* the same call again: a retransmission ([C706] 12.3) */
         if (s->msg.retransmissions < UINT8_MAX) s->msg.retransmissions++;
         return;
     }
+    if (s) pn_flush_slot(ctx, st, s); /* long after: a new call that reuses the numbers */
     s = pn_slot_new(ctx, st);
     memset(&s->msg, 0, sizeof s->msg);
     s->msg.h = *h;
