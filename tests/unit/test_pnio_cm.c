@@ -570,6 +570,29 @@ static void test_pairing_and_queue(void **ts)
     free(ping);
 }
 
+/* The same activity and sequence number long after the waiting request is a new call (a
+ * controller restarted with the numbers it had), not a retransmission. */
+static void test_repeat_after_long_gap(void **ts)
+{
+    struct fx *f = *ts;
+    struct buf *q = buf_new(), *r = buf_new(), *data = buf_new();
+    read_call(q, r, true, 3, 0xF841, data);
+    fx_datagram_at(f, 1000000000ull, C2S, q->b, q->n);
+    fx_datagram_at(f, 2000000000ull, C2S, q->b, q->n);    /* 1 s later: retransmission */
+    assert_int_equal(f->rec.ntxns, 0);
+    fx_datagram_at(f, 200000000000ull, C2S, q->b, q->n);  /* 199 s later: a new call */
+    assert_int_equal(f->rec.ntxns, 1);
+    assert_false(txn_at(f, 0)->has_response);
+    JSON_HAS(f, 0, "\"retransmissions\":1");
+    fx_datagram_at(f, 200000001000ull, S2C, r->b, r->n);
+    assert_int_equal(f->rec.ntxns, 2);
+    assert_true(txn_at(f, 1)->has_request && txn_at(f, 1)->has_response);
+    JSON_LACKS(f, 1, "retransmissions");
+    free(q);
+    free(r);
+    free(data);
+}
+
 static void test_fault(void **ts)
 {
     struct fx *f = *ts;
@@ -797,6 +820,7 @@ int main(void)
         FX_TEST(test_connect_refused),
         FX_TEST(test_control_and_release),
         FX_TEST(test_pairing_and_queue),
+        FX_TEST(test_repeat_after_long_gap),
         FX_TEST(test_fault),
         FX_TEST(test_fragments),
         FX_TEST(test_probe),
