@@ -16,6 +16,7 @@
 #include "inventory/place.h"
 #include "site/model.h"
 #include "store/store.h"
+#include "util/file.h"
 #include "util/json.h"
 #include "vuln/csaf.h"
 #include "vuln/match.h"
@@ -24,6 +25,8 @@
  * (CISA's whole ICS feed is about 3,000 documents). */
 #define MAX_FILES 200000
 #define MAX_DIR_DEPTH 16
+/* The largest advisory file read: CISA's biggest CSAF document is about 2 MiB */
+#define QW_CSAF_MAX_FILE (64u << 20)
 
 static void help(FILE *out)
 {
@@ -143,6 +146,10 @@ static int do_import(const char *db_path, char **paths, int npaths)
             if (!walk_dir(&in, paths[i], 0)) rc = QW_EXIT_INPUT;
             /* a directory's files in name order, so the import is the same every time */
             if (in.n > before) qsort(in.v + before, in.n - before, sizeof *in.v, by_path);
+        } else if (!S_ISREG(st.st_mode)) {
+            /* a FIFO or a device would block the read or never end */
+            fprintf(stderr, "quaywatch advisories: %s: not a regular file\n", paths[i]);
+            rc = QW_EXIT_INPUT;
         } else if (!add_input(&in, paths[i], true)) {
             rc = QW_EXIT_FAILURE;
         }
@@ -170,8 +177,17 @@ static int do_import(const char *db_path, char **paths, int npaths)
     struct qw_csaf_counts total = {0};
     uint64_t now = wall_ns();
     for (size_t i = 0; rc == QW_EXIT_OK && i < in.n; i++) {
+        size_t len;
+        char *text = qw_read_file(in.v[i].path, QW_CSAF_MAX_FILE, &len);
+        if (!text) {
+            fprintf(stderr, "quaywatch advisories: %s: %s\n", in.v[i].path,
+                    errno == EFBIG ? "larger than 64 MiB, not an advisory" : strerror(errno));
+            rc = QW_EXIT_INPUT;
+            break;
+        }
         json_error_t jerr;
-        json_t *doc = json_load_file(in.v[i].path, 0, &jerr);
+        json_t *doc = json_loadb(text, len, 0, &jerr);
+        free(text);
         if (!doc) {
             if (jerr.line > 0)
                 fprintf(stderr, "quaywatch advisories: %s:%d:%d: %s\n", in.v[i].path, jerr.line,

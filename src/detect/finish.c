@@ -168,29 +168,24 @@ static enum qw_severity rating_severity(const char *rating)
     return QW_SEV_MEDIUM;
 }
 
+/* The evidence of a vuln.* finding; when the whole does not fit, without the model, firmware
+ * and product's long name, which the message and the inventory also give. */
 static void vuln_evidence(char *out, size_t cap, const struct qw_vuln_hit *h, const char *fw)
 {
     struct qw_json j;
-    qw_json_mem(&j, out, cap - 1);
-    qw_json_obj_begin(&j, NULL);
-    qw_json_str(&j, "advisory", h->advisory);
-    qw_json_str(&j, "cves", h->cves);
-    if (h->cvss >= 0) qw_json_double(&j, "cvss", h->cvss);
-    qw_json_str(&j, "model", h->model);
-    if (fw) qw_json_str(&j, "firmware", fw);
-    qw_json_str(&j, "versions", h->versions);
-    qw_json_str(&j, "match", h->basis);
-    qw_json_str(&j, "product", h->product);
-    qw_json_obj_end(&j);
-    if (j.overflow) { /* the product's long name is the least needed: without it */
+    for (int whole = 1; whole >= 0; whole--) {
         qw_json_mem(&j, out, cap - 1);
         qw_json_obj_begin(&j, NULL);
         qw_json_str(&j, "advisory", h->advisory);
         qw_json_str(&j, "cves", h->cves);
         if (h->cvss >= 0) qw_json_double(&j, "cvss", h->cvss);
+        if (whole) qw_json_str(&j, "model", h->model);
+        if (whole && fw) qw_json_str(&j, "firmware", fw);
         qw_json_str(&j, "versions", h->versions);
         qw_json_str(&j, "match", h->basis);
+        if (whole) qw_json_str(&j, "product", h->product);
         qw_json_obj_end(&j);
+        if (!j.overflow) break;
     }
     out[j.overflow ? 0 : j.len] = '\0';
 }

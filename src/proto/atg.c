@@ -33,6 +33,7 @@
 
 #include "engine/emit.h"
 #include "proto/proto.h"
+#include "util/ascii.h"
 #include "util/cursor.h"
 #include "util/json.h"
 
@@ -119,11 +120,6 @@ static bool is_fn_char(uint8_t c) /* function numbers use digits and upper-case 
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
 }
 
-static bool is_digit(uint8_t c)
-{
-    return c >= '0' && c <= '9';
-}
-
 static bool is_cmd_letter(uint8_t c)
 {
     return c == 'i' || c == 's' || c == 'I' || c == 'S';
@@ -159,7 +155,7 @@ static bool hex_n(const uint8_t *p, size_t n, uint32_t *out)
 static bool fn_code_ok(const uint8_t *p, size_t n)
 {
     return n >= ATG_FN_LEN && is_cmd_letter(p[0]) && is_fn_char(p[1]) && is_fn_char(p[2]) &&
-           is_fn_char(p[3]) && is_digit(p[4]) && is_digit(p[5]);
+           is_fn_char(p[3]) && qw_is_digit(p[4]) && qw_is_digit(p[5]);
 }
 
 /* ---- Decoded messages ---------------------------------------------------------------------- */
@@ -251,7 +247,7 @@ static void atg_parse_inventory(struct atg_rsp *r, const uint8_t *p, size_t n)
     while (n - off >= 9) {
         const uint8_t *t = p + off;
         uint32_t status, nf;
-        if (!is_digit(t[0]) || !is_digit(t[1]) || !hex_n(t + 3, 4, &status) ||
+        if (!qw_is_digit(t[0]) || !qw_is_digit(t[1]) || !hex_n(t + 3, 4, &status) ||
             !hex_n(t + 7, 2, &nf)) {
             r->truncated = true;
             return;
@@ -325,7 +321,7 @@ static void atg_parse_rsp(struct atg_rsp *r, struct qw_pctx *ctx, const uint8_t 
         size_t rn = content - ATG_FN_LEN;
         if (rn >= ATG_DATETIME_LEN) {
             bool digits = true;
-            for (size_t i = 0; i < ATG_DATETIME_LEN; i++) digits = digits && is_digit(rest[i]);
+            for (size_t i = 0; i < ATG_DATETIME_LEN; i++) digits = digits && qw_is_digit(rest[i]);
             if (digits) {
                 r->datetime = rest;
                 rest += ATG_DATETIME_LEN;
@@ -728,7 +724,7 @@ static enum qw_probe_result atg_probe(const uint8_t *data, size_t len, enum qw_d
         if (i >= len) return QW_PROBE_NEED_MORE;
         uint8_t c = data[i];
         bool ok = want[k] == 'L' ? is_cmd_letter(c) : want[k] == 'F' ? is_fn_char(c)
-                                                                     : is_digit(c);
+                                                                     : qw_is_digit(c);
         if (!ok) return QW_PROBE_NO;
     }
     for (; i < len && i < 256; i++) {

@@ -90,13 +90,12 @@ struct import {
 
 __attribute__((format(printf, 2, 3))) static bool fail(struct import *im, const char *fmt, ...)
 {
-    if (!im->failed) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(im->err, im->errlen, fmt, ap);
-        va_end(ap);
-    }
+    if (im->failed) return false; /* the first failure is the one reported */
     im->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(im->err, im->errlen, fmt, ap);
+    va_end(ap);
     return false;
 }
 
@@ -322,10 +321,12 @@ static bool read_remediations(struct import *im, json_t *v, const char *cve, con
     json_t *r;
     json_array_foreach(rs, i, r)
     {
-        if (!json_is_object(r)) return fail(im, "%s.remediations: an entry is not an object", where);
-        const char *cat = opt_str(im, r, "category", where);
-        const char *details = opt_str(im, r, "details", where);
-        const char *url = opt_str(im, r, "url", where);
+        char rwhere[96];
+        snprintf(rwhere, sizeof rwhere, "%s.remediations[%zu]", where, i);
+        if (!json_is_object(r)) return fail(im, "%s: not an object", rwhere);
+        const char *cat = opt_str(im, r, "category", rwhere);
+        const char *details = opt_str(im, r, "details", rwhere);
+        const char *url = opt_str(im, r, "url", rwhere);
         if (im->failed) return false;
         json_t *pids = json_object_get(r, "product_ids");
         if (!cat || !details || !json_is_array(pids)) continue; /* names no product: nothing to say */

@@ -13,7 +13,10 @@
 #define MAX_MODEL_NUMBERS 32 /* of one leaf; Siemens lists at most a handful */
 
 struct product {
-    char *advisory, *pid, *vendor, *name, *versions, *models, *full_name;
+    char *advisory, *pid, *vendor, *name, *versions, *full_name;
+    char *models; /* the store's newline-joined model numbers, cut at the newlines once ... */
+    const char *mn[MAX_MODEL_NUMBERS]; /* ... into these */
+    size_t nmn;
     bool is_range;
 };
 
@@ -78,16 +81,17 @@ static int by_vendor(const void *a, const void *b)
     return r ? r : strcmp(x->pid, y->pid);
 }
 
-static bool store_has_advisories(sqlite3 *db)
+/* Cut a product's model numbers (newline-joined in the store) into p->mn, in place. */
+static void split_models(struct product *p)
 {
-    sqlite3_stmt *s;
-    bool yes = false;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND"
-                               " name = 'advisory_products'", -1, &s, NULL) != SQLITE_OK)
-        return false;
-    yes = sqlite3_step(s) == SQLITE_ROW;
-    sqlite3_finalize(s);
-    return yes;
+    p->nmn = 0;
+    for (char *t = p->models; *t && p->nmn < MAX_MODEL_NUMBERS;) {
+        p->mn[p->nmn++] = t;
+        char *nl = strchr(t, '\n');
+        if (!nl) break;
+        *nl = '\0';
+        t = nl + 1;
+    }
 }
 
 static bool catalogue_load(struct catalogue *c, sqlite3 *db, size_t *nadvisories)
@@ -127,6 +131,7 @@ static bool catalogue_load(struct catalogue *c, sqlite3 *db, size_t *nadvisories
             rc = SQLITE_NOMEM;
             break;
         }
+        split_models(p);
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) return false;
@@ -226,38 +231,17 @@ static bool product_says(struct catalogue *c, struct asset_work *w, const struct
     return ok && rc == SQLITE_DONE;
 }
 
-/* Split a product's model numbers (newline-joined) into `out`, pointing into `buf`. */
-static size_t split_models(const char *models, char *buf, size_t cap, const char **out)
-{
-    snprintf(buf, cap, "%s", models);
-    size_t n = 0;
-    for (char *t = buf; *t && n < MAX_MODEL_NUMBERS;) {
-        out[n++] = t;
-        char *nl = strchr(t, '\n');
-        if (!nl) break;
-        *nl = '\0';
-        t = nl + 1;
-    }
-    return n;
-}
-
+/* The products of one vendor group that the model names, and what they say. */
 static bool compare_model(struct catalogue *c, struct asset_work *w, const struct qw_asset *a,
-                          const char *model)
+                          size_t group, const char *model)
 {
-    for (size_t g = 0; g < c->ngroups; g++) {
-        const struct product *first = &c->p[c->start[g]];
-        if (!qw_vendor_same(a->vendor, first->vendor)) continue;
-        for (size_t i = c->start[g]; i < c->start[g + 1]; i++) {
-            const struct product *p = &c->p[i];
-            char buf[1024];
-            const char *mn[MAX_MODEL_NUMBERS];
-            size_t nmn = split_models(p->models, buf, sizeof buf, mn);
-            enum qw_product_match basis = qw_product_match(model, p->name, mn, nmn);
-            if (basis == QW_PRODUCT_NONE) continue;
-            enum qw_vers_verdict v = qw_vers_contains(p->versions, p->is_range, a->firmware);
-            if (v == QW_VERS_OUTSIDE) continue;
-            if (!product_says(c, w, p, model, basis, v)) return false;
-        }
+    for (size_t i = c->start[group]; i < c->start[group + 1]; i++) {
+        const struct product *p = &c->p[i];
+        enum qw_product_match basis = qw_product_match(model, p->name, p->mn, p->nmn);
+        if (basis == QW_PRODUCT_NONE) continue;
+        enum qw_vers_verdict v = qw_vers_contains(p->versions, p->is_range, a->firmware);
+        if (v == QW_VERS_OUTSIDE) continue;
+        if (!product_says(c, w, p, model, basis, v)) return false;
     }
     return true;
 }
@@ -363,7 +347,6 @@ bool qw_vuln_match(sqlite3 *db, const struct qw_inventory *inv, struct qw_vuln_h
                    char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if (!store_has_advisories(db)) return true;
     struct catalogue c;
     bool ok = catalogue_load(&c, db, &out->advisories);
     struct asset_work w = {0};
@@ -371,16 +354,19 @@ bool qw_vuln_match(sqlite3 *db, const struct qw_inventory *inv, struct qw_vuln_h
         const struct qw_asset *as = &inv->assets[a];
         if (!as->vendor || !as->vendor[0]) continue;
         w.n = w.ncleared = 0;
-        /* every model the asset was seen to report, not only the newest: an S7 CPU states its
-         * order number and its type name, and either may be what an advisory lists */
-        for (size_t f = 0; ok && f < as->nfacts; f++) {
-            const struct qw_inv_fact *fa = &as->facts[f];
-            if (!is_model_attr(fa->attr) || !fa->value[0]) continue;
-            bool dup = false;
-            for (size_t k = 0; k < f && !dup; k++)
-                dup = is_model_attr(as->facts[k].attr) &&
-                      strcmp(as->facts[k].value, fa->value) == 0;
-            if (!dup) ok = compare_model(&c, &w, as, fa->value);
+        for (size_t g = 0; ok && g < c.ngroups; g++) {
+            if (!qw_vendor_same(as->vendor, c.p[c.start[g]].vendor)) continue;
+            /* every model the asset was seen to report, not only the newest: an S7 CPU states
+             * its order number and its type name, and either may be what an advisory lists */
+            for (size_t f = 0; ok && f < as->nfacts; f++) {
+                const struct qw_inv_fact *fa = &as->facts[f];
+                if (!is_model_attr(fa->attr) || !fa->value[0]) continue;
+                bool dup = false;
+                for (size_t k = 0; k < f && !dup; k++)
+                    dup = is_model_attr(as->facts[k].attr) &&
+                          strcmp(as->facts[k].value, fa->value) == 0;
+                if (!dup) ok = compare_model(&c, &w, as, g, fa->value);
+            }
         }
         if (ok) ok = fold(&c, &w, a, out);
     }

@@ -41,7 +41,7 @@ struct qw_vuln_hits {
 };
 
 /* Match every asset of `inv` against the store's advisories, in asset then advisory order. False
- * with a message on a store error (an empty or older store is no error: no hits). */
+ * with a message on a store error (a store without advisories is none: no hits). */
 bool qw_vuln_match(sqlite3 *db, const struct qw_inventory *inv, struct qw_vuln_hits *out,
                    char *err, size_t errlen);
 void qw_vuln_hits_free(struct qw_vuln_hits *h);

@@ -10,11 +10,7 @@
 
 #include <string.h>
 
-static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
-static bool is_alnum(unsigned char c) { return is_digit(c) || is_alpha(c); }
-static unsigned char lower(unsigned char c) { return is_alpha(c) ? (unsigned char)(c | 0x20) : c; }
-static bool is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+#include "util/ascii.h"
 
 /* ---- vendors ---- */
 
@@ -54,7 +50,7 @@ static bool word_eq(const char *a, size_t an, const char *b, size_t bn)
         while (i < an && a[i] == '.') i++;
         while (j < bn && b[j] == '.') j++;
         if (i == an || j == bn) return i == an && j == bn;
-        if (lower((unsigned char)a[i]) != lower((unsigned char)b[j])) return false;
+        if (qw_ascii_lower((unsigned char)a[i]) != qw_ascii_lower((unsigned char)b[j])) return false;
         i++, j++;
     }
 }
@@ -74,12 +70,12 @@ static void split_words(const char *p, const char *end, struct words *ws)
     ws->count = 0;
     ws->overflow = false;
     while (p < end) {
-        while (p < end && !is_alnum((unsigned char)*p)) p++;
+        while (p < end && !qw_is_alnum((unsigned char)*p)) p++;
         if (p >= end) break;
         const char *s = p;
         /* a dot followed by a letter or digit stays inside the word: "S.A.", "Co.KG" is two */
-        while (p < end && (is_alnum((unsigned char)*p) ||
-                           (*p == '.' && p + 1 < end && is_alnum((unsigned char)p[1]) &&
+        while (p < end && (qw_is_alnum((unsigned char)*p) ||
+                           (*p == '.' && p + 1 < end && qw_is_alnum((unsigned char)p[1]) &&
                             p - s == 1)))
             p++;
         if (ws->count == MAX_WORDS) {
@@ -183,9 +179,9 @@ static bool squeeze(const char *in, char *out, size_t *n)
 {
     size_t k = 0;
     for (const char *p = in; *p; p++) {
-        if (is_space((unsigned char)*p)) continue;
+        if (qw_is_space((unsigned char)*p)) continue;
         if (k + 1 >= MAX_MODEL) return false;
-        out[k++] = (char)lower((unsigned char)*p);
+        out[k++] = (char)qw_ascii_lower((unsigned char)*p);
     }
     out[k] = '\0';
     *n = k;
@@ -195,7 +191,7 @@ static bool squeeze(const char *in, char *out, size_t *n)
 /* "1756-ENBT/A": a catalogue number and its series, one letter after the last slash. */
 static bool series_of(const char *m, size_t n, size_t *base, char *series)
 {
-    if (n < 3 || m[n - 2] != '/' || !is_alpha((unsigned char)m[n - 1])) return false;
+    if (n < 3 || m[n - 2] != '/' || !qw_is_alpha((unsigned char)m[n - 1])) return false;
     *base = n - 2;
     *series = m[n - 1];
     return true;
@@ -207,15 +203,15 @@ static bool distinctive(const char *m, size_t n)
 {
     size_t alnum = 0, digits = 0;
     for (size_t i = 0; i < n; i++) {
-        alnum += is_alnum((unsigned char)m[i]);
-        digits += is_digit((unsigned char)m[i]);
+        alnum += qw_is_alnum((unsigned char)m[i]);
+        digits += qw_is_digit((unsigned char)m[i]);
     }
     return alnum >= 4 && digits > 0;
 }
 
 /* Characters that join a token of a name to its neighbour: "CP1L" is not a token of
  * "CP1L-EL20D", nor "1756-EN2T" of "1756-EN2TXT". */
-static bool joins(unsigned char c) { return is_alnum(c) || c == '-' || c == '_'; }
+static bool joins(unsigned char c) { return qw_is_alnum(c) || c == '-' || c == '_'; }
 
 /* Does model m (squeezed) match the name at p, up to *endp? Blanks in the name do not count
  * ("6ES7 315-..." and "6ES7315-..."), □ stands for one letter or digit, * too. */
@@ -223,16 +219,16 @@ static bool match_at(const char *p, const char *end, const char *m, size_t n, co
 {
     size_t i = 0;
     while (i < n) {
-        while (p < end && is_space((unsigned char)*p)) p++;
+        while (p < end && qw_is_space((unsigned char)*p)) p++;
         if (p >= end) return false;
         unsigned char mc = (unsigned char)m[i];
         if ((size_t)(end - p) >= 3 && memcmp(p, square, 3) == 0) {
-            if (!is_alnum(mc)) return false;
+            if (!qw_is_alnum(mc)) return false;
             p += 3;
         } else if (*p == '*') {
-            if (!is_alnum(mc)) return false;
+            if (!qw_is_alnum(mc)) return false;
             p++;
-        } else if (lower((unsigned char)*p) == mc) {
+        } else if (qw_ascii_lower((unsigned char)*p) == mc) {
             p++;
         } else {
             return false;
@@ -246,14 +242,14 @@ static bool match_at(const char *p, const char *end, const char *m, size_t n, co
 /* The series a name gives right after a match ("1756-EN2T Series A", "1756-EN2T/B"), or 0. */
 static char series_after(const char *p, const char *end)
 {
-    if (end - p >= 2 && p[0] == '/' && is_alpha((unsigned char)p[1]) &&
+    if (end - p >= 2 && p[0] == '/' && qw_is_alpha((unsigned char)p[1]) &&
         (end - p == 2 || !joins((unsigned char)p[2])))
-        return (char)lower((unsigned char)p[1]);
+        return (char)qw_ascii_lower((unsigned char)p[1]);
     const char *q = p;
     while (q < end && *q == ' ') q++;
     if (end - q >= 8 && (q[0] | 0x20) == 's' && strncmp(q + 1, "eries", 5) == 0 && q[6] == ' ' &&
-        is_alpha((unsigned char)q[7]) && (end - q == 8 || !joins((unsigned char)q[8])))
-        return (char)lower((unsigned char)q[7]);
+        qw_is_alpha((unsigned char)q[7]) && (end - q == 8 || !joins((unsigned char)q[8])))
+        return (char)qw_ascii_lower((unsigned char)q[7]);
     return 0;
 }
 
@@ -273,7 +269,7 @@ static bool in_name(const char *name, const char *m, size_t n, char series)
         while (f < end && *f == ' ') f++;
         if (f < end && (*f == '-' || *f == '*' || (end - f >= 3 && memcmp(f, square, 3) == 0)))
             continue;
-        if (e < end && *e == '.' && e + 1 < end && is_alnum((unsigned char)e[1])) continue;
+        if (e < end && *e == '.' && e + 1 < end && qw_is_alnum((unsigned char)e[1])) continue;
         if (series) {
             char named = series_after(e, end);
             if (named && named != series) continue;

@@ -12,13 +12,11 @@
 #include <stddef.h>
 #include <string.h>
 
-/* ---- characters (ASCII only: any other byte is a separator, never part of a token) ---- */
+#include "util/ascii.h"
 
-static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
-static bool is_alnum(unsigned char c) { return is_digit(c) || is_alpha(c); }
-static unsigned char lower(unsigned char c) { return is_alpha(c) ? (unsigned char)(c | 0x20) : c; }
-static bool is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+/* Characters are ASCII only (util/ascii.h): any other byte is a separator, never part of a
+ * token. */
+
 
 /* Case-insensitive: does [p, end) start with `word`? */
 static bool starts_with(const char *p, const char *end, const char *word)
@@ -26,7 +24,7 @@ static bool starts_with(const char *p, const char *end, const char *word)
     size_t n = strlen(word);
     if ((size_t)(end - p) < n) return false;
     for (size_t i = 0; i < n; i++)
-        if (lower((unsigned char)p[i]) != (unsigned char)word[i]) return false;
+        if (qw_ascii_lower((unsigned char)p[i]) != (unsigned char)word[i]) return false;
     return true;
 }
 
@@ -62,10 +60,10 @@ static const char *skip_prefixes(const char *p, const char *end)
                 len = strlen(version_prefixes[i]);
                 break;
             }
-        if (len == 0 || (q + len < end && is_alpha((unsigned char)q[len]))) return p;
+        if (len == 0 || (q + len < end && qw_is_alpha((unsigned char)q[len]))) return p;
         const char *r = q + len;
         while (r < end && is_prefix_sep((unsigned char)*r)) r++;
-        if (r < end && is_digit((unsigned char)*r)) return r;
+        if (r < end && qw_is_digit((unsigned char)*r)) return r;
         q = r;
     }
     return p;
@@ -124,7 +122,7 @@ struct lexer {
 static void lexer_init(struct lexer *lx, const char *p, size_t n, bool canonical)
 {
     const char *end = p + n;
-    while (p < end && !is_alnum((unsigned char)*p)) p++;
+    while (p < end && !qw_is_alnum((unsigned char)*p)) p++;
     lx->p = skip_prefixes(p, end);
     lx->end = end;
     lx->canonical = canonical;
@@ -136,12 +134,12 @@ static struct tok read_tok(const char **q, const char *end)
 {
     struct tok t;
     const char *s = *q;
-    if (is_digit((unsigned char)*s)) {
-        while (*q < end && is_digit((unsigned char)**q)) (*q)++;
+    if (qw_is_digit((unsigned char)*s)) {
+        while (*q < end && qw_is_digit((unsigned char)**q)) (*q)++;
         while (s < *q && *s == '0') s++;
         t.kind = TOK_NUM;
     } else {
-        while (*q < end && is_alpha((unsigned char)**q)) (*q)++;
+        while (*q < end && qw_is_alpha((unsigned char)**q)) (*q)++;
         t.kind = TOK_ALPHA;
     }
     t.p = s;
@@ -151,7 +149,7 @@ static struct tok read_tok(const char **q, const char *end)
 
 static const char *skip_seps(const char *q, const char *end)
 {
-    while (q < end && !is_alnum((unsigned char)*q)) q++;
+    while (q < end && !qw_is_alnum((unsigned char)*q)) q++;
     return q;
 }
 
@@ -213,7 +211,7 @@ static int word_cmp(const struct tok *a, const struct tok *b)
     suffix_word(a, &ap, &an);
     suffix_word(b, &bp, &bn);
     for (size_t i = 0; i < an && i < bn; i++) {
-        unsigned char x = lower((unsigned char)ap[i]), y = lower((unsigned char)bp[i]);
+        unsigned char x = qw_ascii_lower((unsigned char)ap[i]), y = qw_ascii_lower((unsigned char)bp[i]);
         if (x != y) return x < y ? -1 : 1;
     }
     return (an > bn) - (an < bn);
@@ -297,7 +295,7 @@ static bool is_inner_sep(unsigned char c)
 static bool only_x(const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (lower((unsigned char)p[i]) != 'x') return false;
+        if (qw_ascii_lower((unsigned char)p[i]) != 'x') return false;
     return n > 0;
 }
 
@@ -308,24 +306,24 @@ static bool only_x(const char *p, size_t n)
 static size_t version_len(const char *p, const char *end, bool *wild)
 {
     const char *q = skip_prefixes(p, end);
-    if (q >= end || !is_digit((unsigned char)*q)) return 0;
+    if (q >= end || !qw_is_digit((unsigned char)*q)) return 0;
     const char *done = q;
     enum tok_kind prev = TOK_END;
     bool prev_suffix_word = false;
     while (q < end) {
         unsigned char c = (unsigned char)*q;
-        if (is_digit(c)) {
-            while (q < end && is_digit((unsigned char)*q)) q++;
+        if (qw_is_digit(c)) {
+            while (q < end && qw_is_digit((unsigned char)*q)) q++;
             prev = TOK_NUM;
             done = q;
             continue;
         }
-        if (is_alpha(c)) {
+        if (qw_is_alpha(c)) {
             const char *s = q;
-            while (q < end && is_alpha((unsigned char)*q)) q++;
+            while (q < end && qw_is_alpha((unsigned char)*q)) q++;
             size_t n = (size_t)(q - s);
             unsigned char before = (unsigned char)s[-1];
-            bool stuck = (is_digit(before) || before == ')' || before == '}') && n <= 3;
+            bool stuck = (qw_is_digit(before) || before == ')' || before == '}') && n <= 3;
             bool dotted = before == '.' && n == 1 && prev == TOK_NUM;
             bool word = is_suffix_word(s, n);
             if (!stuck && !dotted && !word) break;
@@ -342,17 +340,17 @@ static size_t version_len(const char *p, const char *end, bool *wild)
             if (*q != ' ' && *q != '_') blank = false;
             q++;
         }
-        if (q >= end || !is_alnum((unsigned char)*q)) break;
+        if (q >= end || !qw_is_alnum((unsigned char)*q)) break;
         bool has_blank = false;
         for (const char *t = s; t < q; t++) has_blank |= *t == ' ' || *t == '_';
         if (has_blank) {
             /* across a blank only a suffix word, or the number of one ("Update 6") */
             if (!blank) break;
-            if (is_digit((unsigned char)*q)) {
+            if (qw_is_digit((unsigned char)*q)) {
                 if (!(prev == TOK_ALPHA && prev_suffix_word)) break;
             } else {
                 const char *e = q;
-                while (e < end && is_alpha((unsigned char)*e)) e++;
+                while (e < end && qw_is_alpha((unsigned char)*e)) e++;
                 if (!is_suffix_word(q, (size_t)(e - q))) break;
             }
         }
@@ -403,7 +401,7 @@ static bool read_op(const char **p, const char *end, enum op *op)
 
 static const char *skip_blanks(const char *p, const char *end)
 {
-    while (p < end && (is_space((unsigned char)*p) || *p == '_' || *p == '"')) p++;
+    while (p < end && (qw_is_space((unsigned char)*p) || *p == '_' || *p == '"')) p++;
     return p;
 }
 
@@ -416,7 +414,7 @@ static bool read_up_to(const char **p, const char *end)
         q = skip_blanks(q, end);
         if (!starts_with(q, end, words[i])) return false;
         q += strlen(words[i]);
-        if (q < end && is_alnum((unsigned char)*q)) return false;
+        if (q < end && qw_is_alnum((unsigned char)*q)) return false;
     }
     *p = q;
     return true;
@@ -439,11 +437,11 @@ static bool read_condition(const char *p, const char *end, struct range *r)
 {
     for (const char *q = p; q < end; q++) {
         unsigned char c = (unsigned char)*q;
-        if (is_digit(c) || c == '<' || c == '>' || c == '=' || c == '*' || c == '%' || c >= 0x80)
+        if (qw_is_digit(c) || c == '<' || c == '>' || c == '=' || c == '*' || c == '%' || c >= 0x80)
             return false;
-        if (is_alpha(c)) {
+        if (qw_is_alpha(c)) {
             const char *e = q;
-            while (e < end && is_alpha((unsigned char)*e)) e++;
+            while (e < end && qw_is_alpha((unsigned char)*e)) e++;
             if (only_x(q, (size_t)(e - q))) return false; /* a placeholder: "16XXXXXXXXX." */
             q = e - 1;
         }
@@ -523,8 +521,8 @@ static bool parse(const char *expr, bool is_range, struct range *r, char *buf)
     size_t len = strlen(expr);
     if (len >= MAX_EXPR) return false;
     const char *p = expr, *end = expr + len;
-    while (p < end && is_space((unsigned char)*p)) p++;
-    while (end > p && is_space((unsigned char)end[-1])) end--;
+    while (p < end && qw_is_space((unsigned char)*p)) p++;
+    while (end > p && qw_is_space((unsigned char)end[-1])) end--;
     r->n = 0;
     r->conditional = false;
     if (end - p >= 5 && memcmp(p, "vers:", 5) == 0) {
@@ -587,8 +585,8 @@ static bool valid(const struct range *r)
 static bool cisco_brackets(const char *fw, size_t fn)
 {
     const char *end = fw + fn, *q = skip_prefixes(fw, end);
-    while (q < end && is_digit((unsigned char)*q)) q++;
-    return end - q >= 3 && q[0] == '.' && is_digit((unsigned char)q[1]) && q[2] == '(';
+    while (q < end && qw_is_digit((unsigned char)*q)) q++;
+    return end - q >= 3 && q[0] == '.' && qw_is_digit((unsigned char)q[1]) && q[2] == '(';
 }
 
 static void unbracket(struct constraint *c)
@@ -596,11 +594,11 @@ static void unbracket(struct constraint *c)
     const char *end = c->v + c->n, *q = skip_prefixes(c->v, end);
     if (memchr(c->v, '(', c->n) || memchr(c->v, '{', c->n) || c->n + 3 > FIX_LEN) return;
     const char *major = q;
-    while (q < end && is_digit((unsigned char)*q)) q++;
-    if (q == major || end - q < 3 || q[0] != '.' || !is_digit((unsigned char)q[1])) return;
+    while (q < end && qw_is_digit((unsigned char)*q)) q++;
+    if (q == major || end - q < 3 || q[0] != '.' || !qw_is_digit((unsigned char)q[1])) return;
     const char *minor = q + 1, *rel = q + 2, *e = rel;
-    while (e < end && is_digit((unsigned char)*e)) e++;
-    if (e == rel || e >= end || !is_alpha((unsigned char)*e)) return;
+    while (e < end && qw_is_digit((unsigned char)*e)) e++;
+    if (e == rel || e >= end || !qw_is_alpha((unsigned char)*e)) return;
     size_t k = 0;
     memcpy(c->fix + k, major, (size_t)(minor - major)), k += (size_t)(minor - major);
     c->fix[k++] = *minor;
@@ -652,19 +650,19 @@ static bool firmware_version(const char *fw, const char **vp, size_t *vn)
 {
     const char *p = fw, *end = fw + strlen(fw);
     for (const char *q = p; q + 8 < end; q++)
-        if (starts_with(q, end, "version ") && (q == p || !is_alnum((unsigned char)q[-1]))) {
+        if (starts_with(q, end, "version ") && (q == p || !qw_is_alnum((unsigned char)q[-1]))) {
             const char *s = q + 8;
             while (s < end && *s == ' ') s++;
-            if (s < end && is_digit((unsigned char)*s)) {
+            if (s < end && qw_is_digit((unsigned char)*s)) {
                 const char *e = s;
-                while (e < end && *e != ',' && !is_space((unsigned char)*e)) e++;
+                while (e < end && *e != ',' && !qw_is_space((unsigned char)*e)) e++;
                 p = s;
                 end = e;
                 break;
             }
         }
-    while (p < end && is_space((unsigned char)*p)) p++;
-    while (end > p && (is_space((unsigned char)end[-1]) || end[-1] == '_' || end[-1] == '.'))
+    while (p < end && qw_is_space((unsigned char)*p)) p++;
+    while (end > p && (qw_is_space((unsigned char)end[-1]) || end[-1] == '_' || end[-1] == '.'))
         end--;
     bool wild = false;
     size_t n = version_len(p, end, &wild);
@@ -678,14 +676,14 @@ bool qw_vers_is_all(const char *expr)
 {
     if (!expr) return false;
     const char *p = expr, *end = expr + strlen(expr);
-    while (p < end && is_space((unsigned char)*p)) p++;
-    while (end > p && is_space((unsigned char)end[-1])) end--;
+    while (p < end && qw_is_space((unsigned char)*p)) p++;
+    while (end > p && qw_is_space((unsigned char)end[-1])) end--;
     if (end - p >= 5 && memcmp(p, "vers:", 5) == 0) {
         const char *slash = memchr(p, '/', (size_t)(end - p));
         if (!slash || slash == p + 5 || word_is(p + 5, (size_t)(slash - p - 5), "none"))
             return false;
         for (const char *q = p + 5; q < slash; q++)
-            if (!is_alnum((unsigned char)*q) && *q != '-' && *q != '.') return false;
+            if (!qw_is_alnum((unsigned char)*q) && *q != '-' && *q != '.') return false;
         const char *q = slash + 1;
         while (q < end && (*q == ' ' || *q == '\t')) q++;
         if (q >= end || *q != '*') return false;
@@ -709,7 +707,7 @@ enum qw_vers_verdict qw_vers_contains(const char *expr, bool is_range, const cha
     if (qw_vers_is_all(expr)) return QW_VERS_INSIDE;
     {
         const char *p = expr;
-        while (is_space((unsigned char)*p)) p++;
+        while (qw_is_space((unsigned char)*p)) p++;
         if (strncmp(p, "vers:none/", 10) == 0) return QW_VERS_OUTSIDE; /* the empty set */
     }
     const char *fv;

@@ -191,5 +191,10 @@ grep -q "wrong.json: BAD-2: vulnerabilities\[0\].product_status: known_affected 
 grep -q "nothing imported" "$work/err.txt" || fail "no 'nothing imported'"
 [ "$(sql "$db" "SELECT count(*) FROM advisories")" = "$n0" ] || fail "a refused import changed the store"
 [ "$(sql "$db" "SELECT count(*) FROM advisories WHERE id LIKE 'BAD-%'")" = "0" ] || fail "BAD-2 landed"
+mkfifo "$work/bad/fifo.json"
+timeout 20 "$qw" advisories import --db "$db" "$work/bad/fifo.json" >"$work/err.txt" 2>&1
+rc=$?
+[ "$rc" -eq 3 ] && grep -q "fifo.json: not a regular file" "$work/err.txt" \
+    || { cat "$work/err.txt"; fail "a FIFO named on the command line: exit $rc"; }
 pass "bad files: exit 3 with position or member, and the store as it was"
 echo "all $passes passed"

@@ -181,6 +181,10 @@ static void csaf_errors(void **state)
          " \"product_tree\": {}, \"vulnerabilities\": [{\"cve\": \"C\","
          " \"product_status\": {\"known_affected\": \"P1\"}}]}",
          "vulnerabilities[0].product_status: known_affected is not an array"},
+        {"{\"document\": {\"csaf_version\": \"2.0\", \"tracking\": {\"id\": \"X\"}},"
+         " \"product_tree\": {}, \"vulnerabilities\": [{\"cve\": \"C\","
+         " \"remediations\": [{\"category\": \"vendor_fix\", \"details\": 5}]}]}",
+         "vulnerabilities[0].remediations[0].details: not a string"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(sqlite3_exec(s.db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
